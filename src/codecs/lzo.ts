@@ -1,0 +1,477 @@
+/**
+ * lzo decoder for what the kernel build writes: `lzop -9` (scripts/Makefile.lib, cmd_lzo), the
+ * lzop file format that lib/decompress_unlzo.c reads, with blocks in LZO1X. There is no published
+ * specification: the container follows lzop 1.04 (src/lzop.c read_header, src/lzo.c decompress),
+ * the block format Documentation/staging/lzo.rst, including the version-1 (lzo-rle) bitstream.
+ */
+import { ErrorCode, KimgError } from "../io/errors.js";
+import { adler32, crc32 } from "./checksums.js";
+import type { DecodeOptions, Decoder } from "./types.js";
+
+const MiB = 1024 * 1024;
+
+/** lzop magic: 89 'L' 'Z' 'O' 00 0D 0A 1A 0A. */
+const LZOP_MAGIC = [0x89, 0x4c, 0x5a, 0x4f, 0x00, 0x0d, 0x0a, 0x1a, 0x0a] as const;
+/** The newest lzop (1.04) writes version 0x1040; files needing a newer reader are refused by it. */
+const LZOP_VERSION = 0x1040;
+/** Versions from 0x0940 on carry version_needed_to_extract, level and mtime_high. */
+const LZOP_VERSION_WITH_LEVEL = 0x0940;
+/** lzop's MAX_BLOCK_SIZE: no block decompresses to more than 64 MiB. */
+const LZOP_MAX_BLOCK_BYTES = 64 * MiB;
+
+/** Header flags (lzop src/conf.h). */
+const F_ADLER32_D = 0x00000001;
+const F_ADLER32_C = 0x00000002;
+const F_H_EXTRA_FIELD = 0x00000040;
+const F_CRC32_D = 0x00000100;
+const F_CRC32_C = 0x00000200;
+const F_H_FILTER = 0x00000800;
+const F_H_CRC32 = 0x00001000;
+/** Bits outside F_MASK (0x3FFF), F_OS_MASK (0xFF000000) and F_CS_MASK (0x00F00000). */
+const F_RESERVED = 0x000fc000;
+
+/** Methods M_LZO1X_1, M_LZO1X_1_15, M_LZO1X_999 all decode with LZO1X. */
+const LZO1X_METHODS = new Set([1, 2, 3]);
+
+/** Copies of at least this many bytes go through set/copyWithin instead of a byte loop. */
+const BULK_COPY_BYTES = 32;
+const PROGRESS_STEP_BYTES = 4 * MiB;
+
+function corrupt(message: string, offset: number, structure: string, extra: Record<string, unknown> = {}): KimgError {
+  return new KimgError(ErrorCode.CORRUPT_STREAM, message, { offset, structure, ...extra });
+}
+
+function readU32be(input: Uint8Array, offset: number): number {
+  return ((input[offset]! << 24) | (input[offset + 1]! << 16) | (input[offset + 2]! << 8) | input[offset + 3]!) >>> 0;
+}
+
+/**
+ * Decompresses one LZO1X block from input[inputStart, inputEnd) into output[outputStart,
+ * outputEnd) and returns the output end. The block must end with the end-of-stream instruction
+ * exactly at inputEnd. Instruction encoding (lzo.rst, "Byte sequences"); "state" is the number of
+ * literals the previous instruction copied (4 meaning four or more):
+ *   first byte 17        bitstream version follows (1 = lzo-rle), if the block has >= 5 bytes
+ *   first byte 18..255   copy (byte - 17) literals
+ *   0000LLLL, state 0    copy 3 + (L ?: 15 + 255 * zero bytes + next byte) literals
+ *   0000DDSS, state 1-3  copy 2 bytes from distance (H << 2) + D + 1, H = next byte
+ *   0000DDSS, state 4    copy 3 bytes from distance (H << 2) + D + 2049
+ *   0001HLLL             copy 2 + (L ?: 7 + ...) bytes from distance 16384 + (H << 14) + D,
+ *                        LE16 DDDDDDDDDDDDDDSS follows; distance 16384 ends the stream;
+ *                        version 1: H = 1 and D all ones is a run of ((X << 3) | L) + 4 zeros
+ *   001LLLLL             copy 2 + (L ?: 31 + ...) bytes from distance D + 1, LE16 as above
+ *   01LDDDSS             copy 3 + L bytes from distance (H << 3) + D + 1
+ *   1LLDDDSS             copy 5 + L bytes from distance (H << 3) + D + 1
+ * Every instruction but a literal run is followed by S (0..3) literals.
+ */
+export function lzo1xDecompress(
+  input: Uint8Array,
+  inputStart: number,
+  inputEnd: number,
+  output: Uint8Array,
+  outputStart: number,
+  outputEnd: number,
+): number {
+  const structure = "LZO1X block";
+  let ip = inputStart;
+  let op = outputStart;
+  let state = 0;
+  let zeroRuns = false;
+
+  const inputOverrun = (): KimgError => corrupt("LZO1X block ends in the middle of an instruction", ip, structure);
+  const outputOverrun = (): KimgError =>
+    corrupt("LZO1X block decompresses to more than its declared size", ip, structure, { expected: outputEnd - outputStart });
+
+  /** Reads an extended length: zero bytes add 255 each, the first non-zero byte ends it. */
+  const extendedLength = (base: number): number => {
+    let length = base;
+    for (;;) {
+      if (ip >= inputEnd) throw inputOverrun();
+      const b = input[ip++]!;
+      if (b !== 0) return length + b;
+      length += 255;
+    }
+  };
+
+  const copyLiterals = (count: number): void => {
+    if (count > inputEnd - ip) throw inputOverrun();
+    if (count > outputEnd - op) throw outputOverrun();
+    if (count < BULK_COPY_BYTES) {
+      for (let k = 0; k < count; k++) output[op + k] = input[ip + k]!;
+    } else {
+      output.set(input.subarray(ip, ip + count), op);
+    }
+    ip += count;
+    op += count;
+  };
+
+  if (inputEnd - ip >= 5 && input[ip] === 17) {
+    zeroRuns = input[ip + 1] !== 0;
+    ip += 2;
+  }
+  if (ip < inputEnd && input[ip]! > 17) {
+    const count = input[ip++]! - 17;
+    copyLiterals(count);
+    state = count < 4 ? count : 4;
+  }
+
+  for (;;) {
+    if (ip >= inputEnd) throw inputOverrun();
+    const instruction = input[ip++]!;
+    let length: number;
+    let distance: number;
+    let trailing: number;
+
+    if (instruction < 16) {
+      if (state === 0) {
+        copyLiterals(instruction === 0 ? extendedLength(15) + 3 : instruction + 3);
+        state = 4;
+        continue;
+      }
+      if (ip >= inputEnd) throw inputOverrun();
+      const high = input[ip++]!;
+      trailing = instruction & 3;
+      if (state === 4) {
+        length = 3;
+        distance = (high << 2) + (instruction >>> 2) + 2049;
+      } else {
+        length = 2;
+        distance = (high << 2) + (instruction >>> 2) + 1;
+      }
+    } else if (instruction >= 64) {
+      if (ip >= inputEnd) throw inputOverrun();
+      length = (instruction >>> 5) + 1;
+      distance = (input[ip++]! << 3) + ((instruction >>> 2) & 7) + 1;
+      trailing = instruction & 3;
+    } else if (instruction >= 32) {
+      length = (instruction & 31) === 0 ? extendedLength(31) + 2 : (instruction & 31) + 2;
+      if (inputEnd - ip < 2) throw inputOverrun();
+      const word = input[ip]! | (input[ip + 1]! << 8);
+      ip += 2;
+      distance = (word >>> 2) + 1;
+      trailing = word & 3;
+    } else {
+      if (inputEnd - ip < 2) throw inputOverrun();
+      const peek = input[ip]! | (input[ip + 1]! << 8);
+      if (zeroRuns && (instruction & 8) !== 0 && (peek & 0xfffc) === 0xfffc) {
+        if (inputEnd - ip < 3) throw inputOverrun();
+        const run = ((input[ip + 2]! << 3) | (instruction & 7)) + 4;
+        ip += 3;
+        if (run > outputEnd - op) throw outputOverrun();
+        output.fill(0, op, op + run);
+        op += run;
+        trailing = peek & 3;
+        copyLiterals(trailing);
+        state = trailing;
+        continue;
+      }
+      length = (instruction & 7) === 0 ? extendedLength(7) + 2 : (instruction & 7) + 2;
+      if (inputEnd - ip < 2) throw inputOverrun();
+      const word = input[ip]! | (input[ip + 1]! << 8);
+      ip += 2;
+      distance = 16384 + ((instruction & 8) << 11) + (word >>> 2);
+      trailing = word & 3;
+      if (distance === 16384) {
+        // End of stream: lzo1x_decompress_safe requires the canonical 11 00 00 and no input after it.
+        if (length !== 3) throw corrupt("LZO1X end-of-stream marker has a bad length", ip - 3, structure);
+        if (ip !== inputEnd) {
+          throw corrupt("LZO1X block has data after its end-of-stream marker", ip, structure, {
+            actual: inputEnd - ip,
+          });
+        }
+        return op;
+      }
+    }
+
+    if (distance > op - outputStart) {
+      throw corrupt(`LZO1X match distance ${distance} points before the start of the block`, ip, structure);
+    }
+    if (length > outputEnd - op) throw outputOverrun();
+    const from = op - distance;
+    if (length < BULK_COPY_BYTES) {
+      // Byte by byte, so an overlapping match (distance < length) repeats its pattern.
+      for (let k = 0; k < length; k++) output[op + k] = output[from + k]!;
+    } else if (distance >= length) {
+      output.copyWithin(op, from, from + length);
+    } else {
+      // The output is periodic with period `distance`: copy whole periods, doubling the span.
+      let done = 0;
+      while (done < length) {
+        const span = Math.min(length - done, done + distance);
+        output.copyWithin(op + done, from, from + span);
+        done += span;
+      }
+    }
+    op += length;
+    if (trailing !== 0) copyLiterals(trailing);
+    state = trailing;
+  }
+}
+
+/** Growable output: preallocated from the size hint, doubled when full, never past maxBytes. */
+class OutputBuffer {
+  bytes: Uint8Array;
+  length = 0;
+  private readonly maxBytes: number;
+
+  constructor(options: DecodeOptions, inputBytes: number) {
+    this.maxBytes = Math.max(0, Math.floor(options.maxOutputBytes));
+    const hint = options.expectedSize;
+    const initial = hint !== undefined && Number.isSafeInteger(hint) && hint >= 0 ? hint : inputBytes * 3;
+    this.bytes = new Uint8Array(Math.min(initial, this.maxBytes));
+  }
+
+  /** Ensures capacity for `needed` bytes in total, throwing E_LIMIT before allocating past the cap. */
+  grow(needed: number, offset: number): void {
+    if (needed <= this.bytes.length) return;
+    if (needed > this.maxBytes) {
+      throw new KimgError(ErrorCode.LIMIT, `lzo output exceeds the limit of ${this.maxBytes} bytes`, {
+        offset,
+        structure: "lzo output",
+        limit: "maxOutputBytes",
+        expected: this.maxBytes,
+      });
+    }
+    const capacity = Math.min(this.maxBytes, Math.max(needed, this.bytes.length * 2, 64 * 1024));
+    const next = new Uint8Array(capacity);
+    next.set(this.bytes.subarray(0, this.length));
+    this.bytes = next;
+  }
+
+  result(): Uint8Array {
+    return this.length === this.bytes.length ? this.bytes : this.bytes.slice(0, this.length);
+  }
+}
+
+interface LzopHeader {
+  flags: number;
+  /** Offset of the first block. */
+  end: number;
+}
+
+function hasMagic(input: Uint8Array, offset: number): boolean {
+  if (input.length - offset < LZOP_MAGIC.length) return false;
+  return LZOP_MAGIC.every((byte, i) => input[offset + i] === byte);
+}
+
+function checkHeaderChecksum(input: Uint8Array, start: number, end: number, flags: number, structure: string): void {
+  if (input.length - end < 4) throw corrupt(`${structure} is cut short`, end, structure);
+  const stored = readU32be(input, end);
+  const covered = input.subarray(start, end);
+  const actual = flags & F_H_CRC32 ? crc32(covered) : adler32(covered);
+  if (stored !== actual) {
+    throw new KimgError(ErrorCode.CHECKSUM, `${structure} checksum does not match`, {
+      offset: end,
+      structure,
+      expected: stored,
+      actual,
+    });
+  }
+}
+
+/**
+ * lzop file header (lzop src/lzop.c write_header), integers big-endian:
+ *   magic[9], u16 version, u16 lib_version,
+ *   [u16 version_needed_to_extract]            if version >= 0x0940
+ *   u8 method, [u8 level]                      level if version >= 0x0940
+ *   u32 flags, [u32 filter]                    filter if flags & F_H_FILTER
+ *   u32 mode, u32 mtime_low, [u32 mtime_high]  mtime_high if version >= 0x0940
+ *   u8 name_length, name[name_length]
+ *   u32 header_checksum                        adler32 (crc32 if F_H_CRC32) of version..name
+ *   [u32 extra_length, extra[extra_length], u32 extra_checksum]   if F_H_EXTRA_FIELD
+ */
+function parseHeader(input: Uint8Array, start: number): LzopHeader {
+  const structure = "lzop header";
+  if (!hasMagic(input, start)) {
+    throw corrupt("not an lzop file: bad magic", start, "lzop magic", { expected: "89 4c 5a 4f 00 0d 0a 1a 0a" });
+  }
+  let pos = start + LZOP_MAGIC.length;
+  const need = (bytes: number): void => {
+    if (input.length - pos < bytes) throw corrupt("lzop header is cut short", pos, structure);
+  };
+  need(4);
+  const version = (input[pos]! << 8) | input[pos + 1]!;
+  pos += 4; // version, lib_version
+  if (version < 0x0900) throw corrupt(`lzop version 0x${version.toString(16)} is older than any lzop`, pos - 4, structure);
+  const modern = version >= LZOP_VERSION_WITH_LEVEL;
+  if (modern) {
+    need(2);
+    const needed = (input[pos]! << 8) | input[pos + 1]!;
+    if (needed > LZOP_VERSION) {
+      throw new KimgError(ErrorCode.UNSUPPORTED, `lzop file needs version 0x${needed.toString(16)} to extract`, {
+        offset: pos,
+        structure,
+        actual: needed,
+      });
+    }
+    if (needed < 0x0900) throw corrupt("lzop version_needed_to_extract is too old", pos, structure);
+    pos += 2;
+  }
+  need(modern ? 6 : 5);
+  const method = input[pos]!;
+  pos += modern ? 2 : 1; // method, level
+  const flags = readU32be(input, pos);
+  pos += 4;
+  if (!LZO1X_METHODS.has(method)) {
+    throw new KimgError(ErrorCode.UNSUPPORTED, `lzop method ${method} is not LZO1X`, { offset: pos - 6, structure, actual: method });
+  }
+  if (flags & F_H_FILTER) {
+    throw new KimgError(ErrorCode.UNSUPPORTED, "lzop filters are not supported", { offset: pos - 4, structure });
+  }
+  if (flags & F_RESERVED) {
+    throw new KimgError(ErrorCode.UNSUPPORTED, `lzop header has unknown flags 0x${(flags & F_RESERVED).toString(16)}`, {
+      offset: pos - 4,
+      structure,
+    });
+  }
+  need((modern ? 12 : 8) + 1);
+  pos += modern ? 12 : 8; // mode, mtime_low, mtime_high
+  const nameBytes = input[pos]!;
+  pos += 1;
+  need(nameBytes);
+  pos += nameBytes;
+  checkHeaderChecksum(input, start + LZOP_MAGIC.length, pos, flags, structure);
+  pos += 4;
+
+  if (flags & F_H_EXTRA_FIELD) {
+    const extraStart = pos;
+    need(4);
+    const extraBytes = readU32be(input, pos);
+    pos += 4;
+    need(extraBytes);
+    pos += extraBytes;
+    checkHeaderChecksum(input, extraStart, pos, flags, "lzop extra field");
+    pos += 4;
+  }
+  return { flags, end: pos };
+}
+
+/** Compares a stored block checksum (adler32 or crc32) with the one computed over `data`. */
+function verifyChecksum(stored: number, data: Uint8Array, kind: "adler32" | "crc32", offset: number, what: string): void {
+  const actual = kind === "adler32" ? adler32(data) : crc32(data);
+  if (stored !== actual) {
+    throw new KimgError(ErrorCode.CHECKSUM, `lzop ${kind} of the ${what} data does not match`, {
+      offset,
+      structure: "lzop block",
+      expected: stored,
+      actual,
+    });
+  }
+}
+
+/**
+ * Blocks (lzop src/lzo.c), integers big-endian:
+ *   u32 dst_len (0 ends the file), u32 src_len (<= dst_len; equal means stored),
+ *   [u32 adler32 of the decompressed data] if F_ADLER32_D, [u32 crc32 ...] if F_CRC32_D,
+ *   [u32 adler32 of the compressed data] if F_ADLER32_C and src_len < dst_len, [crc32 ...] likewise,
+ *   data[src_len].
+ * Returns the offset after the end marker.
+ */
+function decodeBlocks(
+  input: Uint8Array,
+  start: number,
+  flags: number,
+  out: OutputBuffer,
+  onProgress: ((outputBytes: number) => void) | undefined,
+  progressFrom: number,
+): number {
+  const structure = "lzop block";
+  let pos = start;
+  let lastReported = progressFrom;
+  for (;;) {
+    const blockOffset = pos;
+    if (input.length - pos < 4) throw corrupt("lzop block header is cut short", pos, structure);
+    const dstLen = readU32be(input, pos);
+    pos += 4;
+    if (dstLen === 0) return pos;
+    if (dstLen === 0xffffffff) {
+      throw new KimgError(ErrorCode.UNSUPPORTED, "split lzop files are not supported", { offset: blockOffset, structure });
+    }
+    if (dstLen > LZOP_MAX_BLOCK_BYTES) {
+      throw corrupt(`lzop block of ${dstLen} bytes is larger than lzop's 64 MiB`, blockOffset, structure, {
+        expected: LZOP_MAX_BLOCK_BYTES,
+        actual: dstLen,
+      });
+    }
+    const compressed = (flags & (F_ADLER32_C | F_CRC32_C)) !== 0;
+    if (input.length - pos < 4) throw corrupt("lzop block header is cut short", pos, structure);
+    const srcLen = readU32be(input, pos);
+    pos += 4;
+    if (srcLen === 0 || srcLen > dstLen) {
+      throw corrupt(`lzop block has ${srcLen} compressed bytes for ${dstLen} decompressed`, blockOffset, structure);
+    }
+    const stored = srcLen === dstLen;
+    const checksumBytes =
+      (flags & F_ADLER32_D ? 4 : 0) +
+      (flags & F_CRC32_D ? 4 : 0) +
+      (compressed && !stored ? ((flags & F_ADLER32_C ? 4 : 0) + (flags & F_CRC32_C ? 4 : 0)) : 0);
+    if (input.length - pos < checksumBytes + srcLen) {
+      throw corrupt("lzop block runs past the end of the input", blockOffset, structure, {
+        expected: checksumBytes + srcLen,
+        actual: input.length - pos,
+      });
+    }
+    const dataStart = pos + checksumBytes;
+    const data = input.subarray(dataStart, dataStart + srcLen);
+    let at = pos;
+    let adlerD: number | undefined;
+    let crcD: number | undefined;
+    const adlerDOffset = at;
+    if (flags & F_ADLER32_D) {
+      adlerD = readU32be(input, at);
+      at += 4;
+    }
+    const crcDOffset = at;
+    if (flags & F_CRC32_D) {
+      crcD = readU32be(input, at);
+      at += 4;
+    }
+    if (!stored && flags & F_ADLER32_C) {
+      verifyChecksum(readU32be(input, at), data, "adler32", at, "compressed");
+      at += 4;
+    }
+    if (!stored && flags & F_CRC32_C) {
+      verifyChecksum(readU32be(input, at), data, "crc32", at, "compressed");
+      at += 4;
+    }
+
+    const outputStart = out.length;
+    out.grow(outputStart + dstLen, blockOffset);
+    if (stored) {
+      out.bytes.set(data, outputStart);
+    } else {
+      const end = lzo1xDecompress(input, dataStart, dataStart + srcLen, out.bytes, outputStart, outputStart + dstLen);
+      if (end !== outputStart + dstLen) {
+        throw corrupt(`lzop block decompresses to ${end - outputStart} bytes, not ${dstLen}`, blockOffset, structure, {
+          expected: dstLen,
+          actual: end - outputStart,
+        });
+      }
+    }
+    const decompressed = out.bytes.subarray(outputStart, outputStart + dstLen);
+    if (adlerD !== undefined) verifyChecksum(adlerD, decompressed, "adler32", adlerDOffset, "decompressed");
+    if (crcD !== undefined) verifyChecksum(crcD, decompressed, "crc32", crcDOffset, "decompressed");
+    out.length = outputStart + dstLen;
+    pos = dataStart + srcLen;
+
+    if (onProgress !== undefined && out.length - lastReported >= PROGRESS_STEP_BYTES) {
+      lastReported = out.length;
+      onProgress(out.length);
+    }
+  }
+}
+
+/**
+ * Decodes an lzop file, or several concatenated. Bytes after the last end marker that do not
+ * start another lzop file (such as the kernel's 4-byte size trailer) are ignored, as lzop and
+ * unlzo ignore them.
+ */
+export const decodeLzo: Decoder = (input: Uint8Array, options: DecodeOptions): Uint8Array => {
+  const out = new OutputBuffer(options, input.length);
+  let pos = 0;
+  do {
+    const header = parseHeader(input, pos);
+    pos = decodeBlocks(input, header.end, header.flags, out, options.onProgress, out.length);
+  } while (hasMagic(input, pos));
+  options.onProgress?.(out.length);
+  return out.result();
+};
