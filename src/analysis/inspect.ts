@@ -1,0 +1,107 @@
+/** The public entry points over the layer tree: inspect (the report) and unpack (the bytes). */
+import { ErrorCode, KimgError } from "../io/errors.js";
+import type { Layer, LayerFormat, Report } from "../types.js";
+import { kernelChain, summarise } from "./summary.js";
+import { buildTree, findLayer, type AnalyseOptions, type Tree } from "./tree.js";
+
+export type InspectOptions = AnalyseOptions;
+
+export function toBytes(input: Uint8Array | ArrayBuffer): Uint8Array {
+  return input instanceof Uint8Array ? input : new Uint8Array(input);
+}
+
+export interface Analysis {
+  report: Report;
+  tree: Tree;
+}
+
+export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectOptions = {}): Promise<Analysis> {
+  const bytes = toBytes(input);
+  const tree = await buildTree(bytes, options);
+  const report: Report = {
+    tool: "kimg",
+    schema: 1,
+    input: { name: options.name ?? null, size: bytes.length },
+    summary: summarise(tree.root),
+    root: tree.root,
+    diagnostics: tree.diagnostics,
+  };
+  return { report, tree };
+}
+
+/** Reads any kernel boot image into the report tree, descending through compressed layers. */
+export async function inspect(input: Uint8Array | ArrayBuffer, options: InspectOptions = {}): Promise<Report> {
+  return (await analyse(input, options)).report;
+}
+
+export interface UnpackOptions extends InspectOptions {
+  /** Path of the layer to return (see the report); default: the innermost kernel. */
+  layer?: string;
+  /** Cut a signed PE image after its certificate table (drops the v6.4+ zboot zero padding). */
+  trim?: boolean;
+}
+
+export interface UnpackResult {
+  report: Report;
+  /** Path of the layer returned. */
+  path: string;
+  format: LayerFormat;
+  arch: string | null;
+  /** The layer's bytes (trimmed when asked). */
+  data: Uint8Array;
+  /** Zero bytes removed by `trim`. */
+  trimmedBytes: number;
+  /** What a loader boots directly: the arm64/RISC-V/LoongArch Image or the x86 bzImage; null when none. */
+  bootable: { path: string; format: LayerFormat; data: Uint8Array } | null;
+  /** From a UKI: its .initrd and .cmdline. */
+  initrd: Uint8Array | null;
+  cmdline: string | null;
+}
+
+const BOOTABLE: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage"]);
+
+/** Trim a PE layer to the end of its certificate table when only zero bytes follow. */
+export function trimAfterCertificates(layer: Layer, data: Uint8Array): Uint8Array {
+  const pe = layer.pe ?? layer.children.find((c) => c.format === "pe")?.pe;
+  if (!pe?.certificateTable || pe.trailingZeroBytes === 0) return data;
+  return data.subarray(0, pe.certificateTable.offset + pe.certificateTable.size);
+}
+
+export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOptions = {}): Promise<UnpackResult> {
+  const { report, tree } = await analyse(input, options);
+  const chain = kernelChain(tree.root);
+  let target: Layer | undefined;
+  if (options.layer !== undefined) {
+    target = findLayer(tree.root, options.layer);
+    if (!target) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `no layer "${options.layer}" in this image; \`kimg inspect\` lists the paths`, { structure: "layer tree" });
+  } else {
+    target = chain[chain.length - 1];
+    if (!target) {
+      const fatal = report.diagnostics.find((d) => d.severity === "error");
+      throw new KimgError(
+        fatal ? (fatal.code as KimgError["code"]) : ErrorCode.UNKNOWN_FORMAT,
+        fatal ? `no kernel reached: ${fatal.message}` : "no kernel image inside this file",
+        { offset: fatal?.offset ?? undefined, structure: "layer tree" },
+      );
+    }
+  }
+  const full = tree.bytes.get(target.path) ?? new Uint8Array(0);
+  const data = options.trim ? trimAfterCertificates(target, full) : full;
+  const bootableLayer = [...chain].reverse().find((l) => BOOTABLE.has(l.format));
+  const ukiSection = (name: string): Uint8Array | null => {
+    const l = chain.length ? tree.root.children.find((c) => c.path === `/${name}`) : undefined;
+    return tree.root.format === "uki" && l ? (tree.bytes.get(l.path) ?? null) : null;
+  };
+  const cmdlineBytes = ukiSection(".cmdline");
+  return {
+    report,
+    path: target.path,
+    format: target.format,
+    arch: target.arch ?? report.summary.arch,
+    data,
+    trimmedBytes: full.length - data.length,
+    bootable: bootableLayer ? { path: bootableLayer.path, format: bootableLayer.format, data: tree.bytes.get(bootableLayer.path) ?? new Uint8Array(0) } : null,
+    initrd: ukiSection(".initrd"),
+    cmdline: cmdlineBytes ? new TextDecoder().decode(cmdlineBytes).replace(/\0+$/, "").trim() : null,
+  };
+}

@@ -1,0 +1,53 @@
+/** The small stable summary scripts rely on (`summary.*` in --json). */
+import { KERNEL_FORMATS } from "../formats/registry.js";
+import type { Layer, Summary } from "../types.js";
+
+/** Sections that hold something other than the kernel; the kernel chain never enters them. */
+const NOT_KERNEL = new Set(["pe", ".initrd", ".ucode", ".dtb", ".dtbauto", ".splash", ".efifw", ".sbom"]);
+
+/** The chain of layers from the root to the innermost kernel layer. */
+export function kernelChain(root: Layer): Layer[] {
+  let best: Layer[] = [];
+  const visit = (layer: Layer, chain: Layer[]): void => {
+    const here = [...chain, layer];
+    if (KERNEL_FORMATS.has(layer.format) && here.length > best.length) best = here;
+    for (const c of layer.children) {
+      const name = c.path.slice(c.path.lastIndexOf("/") + 1).replace(/#\d+$/, "");
+      if (NOT_KERNEL.has(name)) continue;
+      visit(c, here);
+    }
+  };
+  visit(root, []);
+  return best;
+}
+
+export function summarise(root: Layer): Summary {
+  const chain = kernelChain(root);
+  const kernel = chain[chain.length - 1] ?? null;
+  const compressedLayer = chain.find((l) => l.format === "compressed");
+  const codec = compressedLayer?.info.codec;
+  let linuxVersion: string | null = null;
+  for (const l of [...chain].reverse()) {
+    const v = l.info.linuxVersion ?? l.info.kernelVersion;
+    if (typeof v === "string") {
+      linuxVersion = v;
+      break;
+    }
+  }
+  const archLayer = [...chain].reverse().find((l) => l.arch) ?? (root.arch ? root : null);
+  return {
+    format: root.format,
+    arch: normaliseArch(archLayer?.arch ?? null, chain),
+    compression: typeof codec === "string" ? (codec as Summary["compression"]) : null,
+    kernelFormat: kernel?.format ?? null,
+    kernelPath: kernel?.path ?? null,
+    linuxVersion,
+  };
+}
+
+/** An ELF vmlinux inside an x86 bzImage says x86_64 through its machine; keep the most specific arch seen. */
+function normaliseArch(arch: string | null, chain: Layer[]): string | null {
+  if (arch) return arch;
+  for (const l of chain) if (l.arch) return l.arch;
+  return null;
+}

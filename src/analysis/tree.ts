@@ -1,0 +1,208 @@
+/**
+ * Builds the layer tree: probe a format, let it fill its layer, descend into the children it
+ * names, decompress compressed children, bounded by the limits at every step. Parsing is
+ * synchronous; only decoders may be asynchronous (WASM initialisation).
+ */
+import { sniffCodec } from "../codecs/sniff.js";
+import { decoderFor, resolveCodecs, type CodecTable } from "../codecs/registry.js";
+import type { CodecName } from "../codecs/types.js";
+import { ErrorCode, KimgError, asKimgError } from "../io/errors.js";
+import { hex } from "../io/layout.js";
+import { resolveLimits, type Limits } from "../io/limits.js";
+import { compressedFormat } from "../formats/compressed.js";
+import { formatById, LEAF_FORMATS, probeFormat } from "../formats/registry.js";
+import { isText } from "../formats/simple.js";
+import type { ChildSpec, CompressedHint, FormatInput, FormatParser } from "../formats/types.js";
+import { ZBOOT_CODECS } from "../formats/zboot.js";
+import type { Diagnostic, Layer, LayerFormat, Severity } from "../types.js";
+
+export interface ProgressEvent {
+  /** Path of the layer being decompressed. */
+  layer: string;
+  codec: CodecName;
+  outputBytes: number;
+  expectedBytes: number | null;
+}
+
+export interface AnalyseOptions {
+  limits?: Partial<Limits>;
+  /** Stop at the first compressed layer instead of decompressing it. */
+  shallow?: boolean;
+  /** Extra or replacement decoders (Node passes node:zlib here). */
+  codecs?: CodecTable;
+  /** A name for the input, shown in the report. */
+  name?: string;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export interface Tree {
+  root: Layer;
+  diagnostics: Diagnostic[];
+  /** The bytes of every layer, by path; decompressed layers included. */
+  bytes: Map<string, Uint8Array>;
+}
+
+export function childPath(parent: string, name: string): string {
+  return parent === "/" ? `/${name}` : `${parent}/${name}`;
+}
+
+class Walker {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly bytes = new Map<string, Uint8Array>();
+  private layerCount = 0;
+  private totalOutputBytes = 0;
+  private readonly codecs: CodecTable;
+
+  constructor(
+    private readonly limits: Limits,
+    private readonly options: AnalyseOptions,
+  ) {
+    this.codecs = resolveCodecs(options.codecs);
+  }
+
+  diagnose(layer: string, code: string, severity: Severity, message: string, offset: number | null): void {
+    this.diagnostics.push({ code, severity, message, offset, layer });
+  }
+
+  private newLayer(path: string, format: LayerFormat, space: string, offset: number, size: number): Layer {
+    return { path, format, title: format, space, offset, size, arch: null, structures: [], info: {}, children: [] };
+  }
+
+  async walk(bytes: Uint8Array, base: number, space: string, path: string, depth: number, spec?: ChildSpec): Promise<Layer> {
+    this.layerCount++;
+    let parser: FormatParser | null;
+    if (spec?.compressed) parser = compressedFormat;
+    else if (spec?.format) parser = formatById(spec.format) ?? null;
+    else parser = probeFormat(bytes);
+    if (!parser) {
+      if (path === "/") {
+        throw new KimgError(ErrorCode.UNKNOWN_FORMAT, "not a recognised kernel image, PE, ELF or compressed stream", { offset: 0, structure: "file" });
+      }
+      parser = isText(bytes) ? (LEAF_FORMATS[0] ?? null) : (LEAF_FORMATS[1] ?? null);
+    }
+    const layer = this.newLayer(path, parser?.format ?? "data", space, base, bytes.length);
+    this.bytes.set(path, bytes);
+    if (!parser) return layer;
+    if (depth > this.limits.maxNestingDepth || this.layerCount > this.limits.maxLayerCount) {
+      const what = depth > this.limits.maxNestingDepth ? `nesting depth ${depth} exceeds maxNestingDepth (${this.limits.maxNestingDepth})` : `more than maxLayerCount (${this.limits.maxLayerCount}) layers`;
+      this.diagnose(path, ErrorCode.LIMIT, "error", `${what}; not descending further`, base);
+      layer.title = `${parser.format} (not read: limit)`;
+      return layer;
+    }
+
+    const input: FormatInput = {
+      bytes,
+      base,
+      path,
+      limits: this.limits,
+      diagnose: (code, severity, message, offset) => this.diagnose(path, code, severity, message, offset === undefined ? null : base + offset),
+    };
+    let children: ChildSpec[] = [];
+    try {
+      children = parser.parse(input, layer);
+    } catch (error) {
+      const e = asKimgError(error, ErrorCode.BAD_FIELD, { offset: base });
+      this.diagnose(path, e.code, "error", e.message, e.offset ?? null);
+      if (layer.title === parser.format) layer.title = `${parser.format} (damaged: ${e.code})`;
+    }
+
+    if (parser === compressedFormat) {
+      const child = await this.decompress(bytes, layer, depth, spec?.compressed ?? {});
+      if (child) layer.children.push(child);
+    }
+    for (const c of children) {
+      const name = childPath(path, c.name);
+      if (c.offset < 0 || c.length < 0 || c.offset + c.length > bytes.length) {
+        this.diagnose(path, ErrorCode.BAD_OFFSET, "error", `${c.name} [${hex(base + c.offset)}, +${hex(c.length)}) lies outside the layer`, base + c.offset);
+        continue;
+      }
+      const sub = bytes.subarray(c.offset, c.offset + c.length);
+      layer.children.push(await this.walk(sub, base + c.offset, space, name, depth + 1, c));
+    }
+    if (parser.finish) {
+      try {
+        parser.finish(input, layer, layer.children);
+      } catch (error) {
+        const e = asKimgError(error, ErrorCode.BAD_FIELD, { offset: base });
+        this.diagnose(path, e.code, "error", e.message, e.offset ?? null);
+      }
+    }
+    return layer;
+  }
+
+  private async decompress(bytes: Uint8Array, layer: Layer, depth: number, hint: CompressedHint): Promise<Layer | null> {
+    const path = layer.path;
+    const sniffed = sniffCodec(bytes)?.codec ?? null;
+    const declared = hint.declaredCodec === undefined ? null : ((ZBOOT_CODECS[hint.declaredCodec] as CodecName | undefined) ?? null);
+    if (hint.declaredCodec !== undefined) layer.info.declaredCodec = hint.declaredCodec;
+    if (declared && sniffed && declared !== sniffed) {
+      this.diagnose(path, "CODEC_MISMATCH", "warning", `the header says "${hint.declaredCodec}" but the stream starts with ${sniffed} magic; decoding as ${sniffed}`, layer.offset);
+    }
+    const codec = sniffed ?? declared;
+    layer.info.codec = codec;
+    layer.info.expectedSize = hint.expectedSize ?? null;
+    if (hint.expectedSizeSource) layer.info.expectedSizeSource = hint.expectedSizeSource;
+    if (!codec) {
+      this.diagnose(path, ErrorCode.UNSUPPORTED_CODEC, "error", "the stream matches no known codec magic", layer.offset);
+      return null;
+    }
+    if (!sniffed) this.diagnose(path, "CODEC_MAGIC_MISSING", "warning", `no ${codec} magic at the start of the stream`, layer.offset);
+    layer.title = `${codec} stream, ${bytes.length} bytes${hint.declaredCodec ? ` (declared "${hint.declaredCodec}")` : ""}`;
+    if (this.options.shallow) {
+      layer.info.decompressed = false;
+      return null;
+    }
+    const maxOutputBytes = Math.max(0, Math.min(this.limits.maxOutputBytes, this.limits.maxTotalOutputBytes - this.totalOutputBytes));
+    const expected = hint.expectedSize !== undefined && hint.expectedSize > 0 && hint.expectedSize <= maxOutputBytes ? hint.expectedSize : undefined;
+    let out: Uint8Array;
+    try {
+      const decoder = decoderFor(this.codecs, codec);
+      const onProgress = this.options.onProgress;
+      out = await decoder(bytes, {
+        expectedSize: expected,
+        maxOutputBytes,
+        onProgress: onProgress ? (n) => onProgress({ layer: path, codec, outputBytes: n, expectedBytes: expected ?? null }) : undefined,
+      });
+    } catch (error) {
+      const e = asKimgError(error, ErrorCode.CORRUPT_STREAM);
+      const at = e.offset === undefined ? layer.offset : layer.offset + e.offset;
+      this.diagnose(path, e.code, "error", `${codec}: ${e.message}`, at);
+      layer.info.decompressed = false;
+      return null;
+    }
+    if (out.length > this.limits.maxRatioFloorBytes && out.length > this.limits.maxCompressionRatio * Math.max(1, bytes.length)) {
+      this.diagnose(path, ErrorCode.LIMIT, "error", `${out.length} bytes from ${bytes.length}: ratio over maxCompressionRatio (${this.limits.maxCompressionRatio})`, layer.offset);
+      layer.info.decompressed = false;
+      return null;
+    }
+    this.totalOutputBytes += out.length;
+    layer.info.decompressed = true;
+    layer.info.decompressedSize = out.length;
+    if (hint.expectedSize !== undefined && out.length !== hint.expectedSize && !hint.expectedSizeSource?.includes("upper bound")) {
+      this.diagnose(path, "DECOMPRESSED_SIZE_MISMATCH", "warning", `decompressed ${out.length} bytes; ${hint.expectedSizeSource ?? "the container"} says ${hint.expectedSize}`, layer.offset);
+    }
+    return this.walk(out, 0, path, childPath(path, "decompressed"), depth + 1);
+  }
+}
+
+export async function buildTree(bytes: Uint8Array, options: AnalyseOptions = {}): Promise<Tree> {
+  const walker = new Walker(resolveLimits(options.limits), options);
+  const root = await walker.walk(bytes, 0, "file", "/", 0);
+  return { root, diagnostics: walker.diagnostics, bytes: walker.bytes };
+}
+
+export function findLayer(root: Layer, path: string): Layer | undefined {
+  const wanted = path === "" ? "/" : path.startsWith("/") ? path : `/${path}`;
+  const stack = [root];
+  while (stack.length) {
+    const l = stack.pop() as Layer;
+    if (l.path === wanted) return l;
+    stack.push(...l.children);
+  }
+  return undefined;
+}
+
+export function* allLayers(root: Layer): Generator<Layer> {
+  yield root;
+  for (const c of root.children) yield* allLayers(c);
+}

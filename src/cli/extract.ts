@@ -1,0 +1,103 @@
+/** `kimg extract FILE -o OUT | --all DIR [--layer PATH] [--trim]` */
+import type { Command } from "commander";
+import { join } from "node:path";
+import { analyse, trimAfterCertificates, unpack } from "../analysis/inspect.js";
+import { allLayers } from "../analysis/tree.js";
+import { ErrorCode, KimgError } from "../io/errors.js";
+import { NODE_CODECS } from "../node/codecs.js";
+import { insideDir, prepareOutputDir, readInput, safeLayerFileName, writeAtomic } from "../node/files.js";
+import type { Layer } from "../types.js";
+import { maxSizeOption } from "./options.js";
+import { progressReporter } from "./progress.js";
+
+const CODEC_EXTENSIONS: Readonly<Record<string, string>> = { gzip: ".gz", zstd: ".zst", xz: ".xz", lzma: ".lzma", lz4: ".lz4", lzo: ".lzo", bzip2: ".bz2" };
+const FORMAT_EXTENSIONS: Readonly<Record<string, string>> = {
+  zboot: ".efi",
+  uki: ".efi",
+  pe: ".efi",
+  "arm64-image": ".Image",
+  "riscv-image": ".Image",
+  "loongarch-image": ".efi",
+  bzimage: ".bzImage",
+  elf: ".elf",
+  cpio: ".cpio",
+  dtb: ".dtb",
+  text: ".txt",
+  data: ".bin",
+};
+
+export function extensionFor(layer: Layer): string {
+  if (layer.format === "compressed") return CODEC_EXTENSIONS[String(layer.info.codec)] ?? ".bin";
+  return FORMAT_EXTENSIONS[layer.format] ?? ".bin";
+}
+
+/** A PE child that covers its parent's bytes exactly is a view, not a separate layer of data. */
+function isView(layer: Layer, parent: Layer | undefined): boolean {
+  return parent !== undefined && layer.space === parent.space && layer.offset === parent.offset && layer.size === parent.size;
+}
+
+interface ExtractOptions {
+  output?: string;
+  layer?: string;
+  all?: string;
+  trim?: boolean;
+  force?: boolean;
+  json?: boolean;
+  maxSize?: number;
+}
+
+export function registerExtract(program: Command): void {
+  program
+    .command("extract")
+    .description("write the innermost kernel image (or another layer, or every layer) byte-exact")
+    .argument("<file>", "kernel image")
+    .option("-o, --output <path>", 'output file, or "-" for stdout')
+    .option("--layer <path>", "the layer to write (a path from `kimg inspect`, e.g. /payload)")
+    .option("--all <dir>", "write every layer into DIR")
+    .option("--trim", "cut a signed image after its certificate table (drops zboot v6.4+ zero padding)")
+    .option("--force", "replace existing output files")
+    .option("--json", "print what was written as JSON")
+    .addOption(maxSizeOption())
+    .action(async (file: string, opts: ExtractOptions) => {
+      if (!opts.output && !opts.all) throw new KimgError(ErrorCode.USAGE, "say where to write: -o OUT (or -o - for stdout) or --all DIR");
+      if (opts.output && opts.all) throw new KimgError(ErrorCode.USAGE, "-o and --all exclude each other");
+      const input = await readInput(file);
+      const common = {
+        codecs: NODE_CODECS,
+        ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+        onProgress: progressReporter(!opts.json && opts.output !== "-"),
+      };
+      const written: Array<{ layer: string; format: string; path: string; bytes: number; trimmedBytes?: number }> = [];
+      if (opts.all) {
+        const { tree } = await analyse(input, common);
+        const dir = await prepareOutputDir(opts.all);
+        const parents = new Map<string, Layer>();
+        for (const l of allLayers(tree.root)) for (const c of l.children) parents.set(c.path, l);
+        for (const layer of allLayers(tree.root)) {
+          if (layer.path === "/" || isView(layer, parents.get(layer.path))) continue;
+          const name = safeLayerFileName(layer.path, extensionFor(layer));
+          if (!insideDir(dir, name)) throw new KimgError(ErrorCode.IO, `unsafe output name ${name}`);
+          const full = tree.bytes.get(layer.path) ?? new Uint8Array(0);
+          const data = opts.trim ? trimAfterCertificates(layer, full) : full;
+          await writeAtomic(join(dir, name), data, { force: opts.force ?? false, protect: [file] });
+          written.push({ layer: layer.path, format: layer.format, path: join(opts.all, name), bytes: data.length, ...(data.length !== full.length ? { trimmedBytes: full.length - data.length } : {}) });
+        }
+      } else {
+        const result = await unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : {}), trim: opts.trim ?? false });
+        const errors = result.report.diagnostics.filter((d) => d.severity === "error");
+        if (opts.layer === undefined && errors.length) {
+          const e = errors[0];
+          throw new KimgError(ErrorCode.CORRUPT_STREAM, `the kernel was not reached cleanly: ${e?.code} ${e?.message}`, { offset: e?.offset ?? undefined });
+        }
+        if (opts.output === "-") {
+          await new Promise<void>((resolve, reject) => process.stdout.write(result.data, (err) => (err ? reject(err) : resolve())));
+        } else {
+          await writeAtomic(opts.output as string, result.data, { force: opts.force ?? false, protect: [file] });
+        }
+        written.push({ layer: result.path, format: result.format, path: opts.output as string, bytes: result.data.length, ...(result.trimmedBytes ? { trimmedBytes: result.trimmedBytes } : {}) });
+      }
+      if (opts.output === "-") return;
+      if (opts.json) process.stdout.write(JSON.stringify({ written }, null, 2) + "\n");
+      else for (const w of written) process.stderr.write(`wrote ${w.path}: ${w.layer} (${w.format}), ${w.bytes} bytes${w.trimmedBytes ? `, ${w.trimmedBytes} padding bytes trimmed` : ""}\n`);
+    });
+}

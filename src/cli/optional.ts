@@ -1,0 +1,6 @@
+/** Commands that live in their own modules (plan, verify, kexec) register here. */
+import type { Command } from "commander";
+
+export function registerOptionalCommands(program: Command): void {
+  void program;
+}

@@ -1,0 +1,24 @@
+/**
+ * The one codec signature. Every decoder takes the compressed bytes (exactly the stream, no
+ * container trailer) and returns the decompressed bytes, or throws a KimgError with code
+ * E_CORRUPT_STREAM, E_CHECKSUM or E_LIMIT. `maxOutputBytes` must be enforced while decoding,
+ * not after, so a decompression bomb never allocates more than that.
+ */
+export interface DecodeOptions {
+  /** The size the container declares, when it declares one (a hint to check, not to trust). */
+  expectedSize?: number | undefined;
+  /** Hard cap on the output, in bytes. */
+  maxOutputBytes: number;
+  /** Called now and then with the number of output bytes produced so far. */
+  onProgress?: ((outputBytes: number) => void) | undefined;
+}
+
+export type Decoder = (input: Uint8Array, options: DecodeOptions) => Uint8Array | Promise<Uint8Array>;
+
+/** The canonical codec names kimg reports (`summary.compression`). */
+export type CodecName = "gzip" | "zstd" | "xz" | "lzma" | "lz4" | "lzo" | "bzip2";
+
+export interface Codec {
+  name: CodecName;
+  decode: Decoder;
+}

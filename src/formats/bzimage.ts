@@ -1,0 +1,200 @@
+/**
+ * x86 bzImage: the real-mode setup header. Source: Documentation/arch/x86/boot.rst,
+ * arch/x86/include/uapi/asm/bootparam.h (struct setup_header). Offsets are from the file start.
+ */
+import { annotate, defineLayout, hex, printable, readStruct, u16, u32 } from "../io/layout.js";
+import { flagNames, hasPeHeader } from "./pe.js";
+import type { ChildSpec, FormatParser } from "./types.js";
+
+export const SETUP_HEADER = defineLayout("setup header", 0x26c, [
+  { name: "setup_sects", offset: 0x1f1, type: "u8" },
+  { name: "root_flags", offset: 0x1f2, type: "u16" },
+  { name: "syssize", offset: 0x1f4, type: "u32" },
+  { name: "ram_size", offset: 0x1f8, type: "u16" },
+  { name: "vid_mode", offset: 0x1fa, type: "u16" },
+  { name: "root_dev", offset: 0x1fc, type: "u16" },
+  { name: "boot_flag", offset: 0x1fe, type: "u16" },
+  { name: "jump", offset: 0x200, type: "u16" },
+  { name: "header", offset: 0x202, type: "ascii", size: 4 },
+  { name: "version", offset: 0x206, type: "u16" },
+  { name: "realmode_swtch", offset: 0x208, type: "u32" },
+  { name: "start_sys_seg", offset: 0x20c, type: "u16" },
+  { name: "kernel_version", offset: 0x20e, type: "u16" },
+  { name: "type_of_loader", offset: 0x210, type: "u8" },
+  { name: "loadflags", offset: 0x211, type: "u8" },
+  { name: "setup_move_size", offset: 0x212, type: "u16" },
+  { name: "code32_start", offset: 0x214, type: "u32" },
+  { name: "ramdisk_image", offset: 0x218, type: "u32" },
+  { name: "ramdisk_size", offset: 0x21c, type: "u32" },
+  { name: "bootsect_kludge", offset: 0x220, type: "u32" },
+  { name: "heap_end_ptr", offset: 0x224, type: "u16" },
+  { name: "ext_loader_ver", offset: 0x226, type: "u8" },
+  { name: "ext_loader_type", offset: 0x227, type: "u8" },
+  { name: "cmd_line_ptr", offset: 0x228, type: "u32" },
+  { name: "initrd_addr_max", offset: 0x22c, type: "u32" },
+  { name: "kernel_alignment", offset: 0x230, type: "u32" },
+  { name: "relocatable_kernel", offset: 0x234, type: "u8" },
+  { name: "min_alignment", offset: 0x235, type: "u8" },
+  { name: "xloadflags", offset: 0x236, type: "u16" },
+  { name: "cmdline_size", offset: 0x238, type: "u32" },
+  { name: "hardware_subarch", offset: 0x23c, type: "u32" },
+  { name: "hardware_subarch_data", offset: 0x240, type: "u64" },
+  { name: "payload_offset", offset: 0x248, type: "u32" },
+  { name: "payload_length", offset: 0x24c, type: "u32" },
+  { name: "setup_data", offset: 0x250, type: "u64" },
+  { name: "pref_address", offset: 0x258, type: "u64" },
+  { name: "init_size", offset: 0x260, type: "u32" },
+  { name: "handover_offset", offset: 0x264, type: "u32" },
+  { name: "kernel_info_offset", offset: 0x268, type: "u32" },
+] as const);
+
+/** Which fields exist from which boot protocol (boot.rst "Proto" column). */
+const FIELD_PROTOCOL: Readonly<Record<string, number>> = {
+  syssize: 0x204,
+  kernel_version: 0x200,
+  kernel_alignment: 0x205,
+  relocatable_kernel: 0x205,
+  min_alignment: 0x20a,
+  xloadflags: 0x20c,
+  cmdline_size: 0x206,
+  hardware_subarch: 0x207,
+  payload_offset: 0x208,
+  payload_length: 0x208,
+  setup_data: 0x209,
+  pref_address: 0x20a,
+  init_size: 0x20a,
+  handover_offset: 0x20b,
+  kernel_info_offset: 0x20f,
+};
+
+const LOADFLAGS: ReadonlyArray<[number, string]> = [
+  [0x01, "LOADED_HIGH"],
+  [0x02, "KASLR_FLAG"],
+  [0x20, "QUIET_FLAG"],
+  [0x40, "KEEP_SEGMENTS"],
+  [0x80, "CAN_USE_HEAP"],
+];
+
+export const XLOADFLAGS: ReadonlyArray<[number, string]> = [
+  [0x01, "XLF_KERNEL_64"],
+  [0x02, "XLF_CAN_BE_LOADED_ABOVE_4G"],
+  [0x04, "XLF_EFI_HANDOVER_32"],
+  [0x08, "XLF_EFI_HANDOVER_64"],
+  [0x10, "XLF_EFI_KEXEC"],
+  [0x20, "XLF_5LEVEL"],
+  [0x40, "XLF_5LEVEL_ENABLED"],
+  [0x80, "XLF_MEM_ENCRYPTION"],
+];
+
+export const HDRS = 0x53726448;
+const KERNEL_INFO_MAGIC = 0x506f544c; // "LToP"
+
+export function isBzImage(bytes: Uint8Array): boolean {
+  return u16(bytes, 0x1fe) === 0xaa55 && u32(bytes, 0x202) === HDRS;
+}
+
+/** Real-mode part size: (setup_sects, or 4 when 0) + 1 sectors; the protected-mode kernel follows. */
+export function protectedModeOffset(setupSects: number): number {
+  return ((setupSects === 0 ? 4 : setupSects) + 1) * 512;
+}
+
+export const bzImageFormat: FormatParser = {
+  format: "bzimage",
+  probe: isBzImage,
+  parse(input, layer): ChildSpec[] {
+    const { bytes, base } = input;
+    const h = readStruct(SETUP_HEADER, bytes, 0, { base });
+    const r = h.record;
+    // The layout is a window at 0x1f1; drop the bytes before it from the structure's range.
+    h.structure.offset = base + 0x1f1;
+    h.structure.size = 0x26c - 0x1f1;
+    const protocol = r.version;
+    h.structure.fields = h.structure.fields.filter((f) => (FIELD_PROTOCOL[f.name] ?? 0) <= protocol);
+    layer.structures.push(h.structure);
+    annotate(h.structure, "header", '"HdrS"');
+    annotate(h.structure, "boot_flag", "0xAA55");
+    annotate(h.structure, "version", `boot protocol ${protocol >> 8}.${(protocol & 0xff).toString().padStart(2, "0")}`);
+    annotate(h.structure, "loadflags", flagNames(r.loadflags, LOADFLAGS).join(" | ") || "none");
+    const xflags = flagNames(r.xloadflags, XLOADFLAGS);
+    if (protocol >= 0x20c) annotate(h.structure, "xloadflags", xflags.join(" | ") || "none");
+    annotate(h.structure, "setup_sects", `real-mode setup is ${protectedModeOffset(r.setup_sects) / 512} sectors; protected-mode kernel at ${hex(protectedModeOffset(r.setup_sects))}`);
+    annotate(h.structure, "relocatable_kernel", r.relocatable_kernel ? "relocatable" : "not relocatable");
+
+    const is64 = protocol >= 0x20c && (r.xloadflags & 1) === 1;
+    layer.arch = is64 ? "x86_64" : "x86";
+    layer.info.protocol = `${protocol >> 8}.${(protocol & 0xff).toString().padStart(2, "0")}`;
+    layer.info.setupSects = r.setup_sects;
+    layer.info.protectedModeOffset = protectedModeOffset(r.setup_sects);
+    layer.info.kernelAlignment = protocol >= 0x205 ? r.kernel_alignment : null;
+    layer.info.relocatable = protocol >= 0x205 ? r.relocatable_kernel !== 0 : null;
+    layer.info.xloadflags = protocol >= 0x20c ? xflags : [];
+    layer.info.cmdlineSize = protocol >= 0x206 ? r.cmdline_size : 255;
+    layer.info.prefAddress = protocol >= 0x20a ? hex(r.pref_address) : null;
+    layer.info.initSize = protocol >= 0x20a ? r.init_size : null;
+    layer.info.handoverOffset = protocol >= 0x20b && r.handover_offset ? r.handover_offset : null;
+
+    if (protocol >= 0x200 && r.kernel_version !== 0) {
+      const at = 0x200 + r.kernel_version;
+      if (at < bytes.length) {
+        let end = at;
+        const limit = Math.min(bytes.length, at + input.limits.maxStringBytes);
+        while (end < limit && bytes[end] !== 0) end++;
+        const text = printable(bytes.subarray(at, end));
+        layer.info.kernelVersion = text;
+        layer.info.release = text.split(" ")[0] ?? null;
+        layer.structures.push({ name: "kernel version string", offset: base + at, size: end - at, fields: [{ name: "kernel_version", offset: base + at, size: end - at, value: text }] });
+      } else {
+        input.diagnose("BZIMAGE_VERSION_OUTSIDE", "warning", `kernel_version points to ${hex(at)}, outside the file`, 0x20e);
+      }
+    }
+
+    if (protocol >= 0x20f && r.kernel_info_offset) {
+      const pm = protectedModeOffset(r.setup_sects);
+      const at = pm + r.kernel_info_offset;
+      const magic = u32(bytes, at);
+      const size = u32(bytes, at + 4);
+      const total = u32(bytes, at + 8);
+      const setupTypeMax = u32(bytes, at + 12);
+      if (magic === KERNEL_INFO_MAGIC) {
+        layer.structures.push({
+          name: "kernel_info",
+          offset: base + at,
+          size: 16,
+          fields: [
+            { name: "header", offset: base + at, size: 4, value: '"LToP"' },
+            { name: "size", offset: base + at + 4, size: 4, value: size ?? 0 },
+            { name: "size_total", offset: base + at + 8, size: 4, value: total ?? 0 },
+            { name: "setup_type_max", offset: base + at + 12, size: 4, value: setupTypeMax ?? 0 },
+          ],
+        });
+        layer.info.setupTypeMax = setupTypeMax ?? null;
+      } else {
+        input.diagnose("BZIMAGE_KERNEL_INFO_BAD", "warning", `kernel_info at ${hex(at)} lacks "LToP"`, at);
+      }
+    }
+
+    const children: ChildSpec[] = [];
+    if (hasPeHeader(bytes)) children.push({ name: "pe", offset: 0, length: bytes.length, format: "pe" });
+    if (protocol >= 0x208 && r.payload_length > 0) {
+      const at = protectedModeOffset(r.setup_sects) + r.payload_offset;
+      if (at + r.payload_length > bytes.length) {
+        input.diagnose("BZIMAGE_PAYLOAD_OUTSIDE", "error", `payload [${hex(at)}, +${hex(r.payload_length)}) runs past the end of the file`, 0x248);
+      } else {
+        // mkpiggy: the payload's last 4 bytes are the decompressed length (gzip ISIZE or size_append).
+        const isGzip = bytes[at] === 0x1f && (bytes[at + 1] === 0x8b || bytes[at + 1] === 0x9e);
+        const length = isGzip ? r.payload_length : Math.max(0, r.payload_length - 4);
+        const expected = u32(bytes, at + r.payload_length - 4);
+        layer.info.payloadOffset = at;
+        layer.info.payloadLength = r.payload_length;
+        children.push({
+          name: "payload",
+          offset: at,
+          length,
+          compressed: expected === undefined ? {} : { expectedSize: expected, expectedSizeSource: "le32 at the end of the payload (mkpiggy)" },
+        });
+      }
+    }
+    layer.title = `x86 bzImage (boot protocol ${layer.info.protocol}${layer.info.release ? ", " + String(layer.info.release) : ""})`;
+    return children;
+  },
+};

@@ -1,0 +1,197 @@
+/**
+ * ELF vmlinux (32/64-bit, little/big endian). Source: the System V gABI, include/uapi/linux/elf.h.
+ */
+import { ErrorCode, KimgError } from "../io/errors.js";
+import { annotate, defineLayout, hex, readStruct, requireRange, startsWith, type Layout } from "../io/layout.js";
+import { addBanner } from "./arm64.js";
+import type { FormatParser, ChildSpec } from "./types.js";
+
+/** e_ident[0..15]: magic, class, data, version, OS ABI. */
+export const ELF_IDENT = defineLayout("ELF identification", 16, [
+  { name: "EI_MAG", offset: 0, type: "ascii", size: 4 },
+  { name: "EI_CLASS", offset: 4, type: "u8" },
+  { name: "EI_DATA", offset: 5, type: "u8" },
+  { name: "EI_VERSION", offset: 6, type: "u8" },
+  { name: "EI_OSABI", offset: 7, type: "u8" },
+  { name: "EI_ABIVERSION", offset: 8, type: "u8" },
+] as const);
+
+export const ELF64_HEADER = defineLayout("ELF64 header", 64, [
+  { name: "e_type", offset: 16, type: "u16" },
+  { name: "e_machine", offset: 18, type: "u16" },
+  { name: "e_version", offset: 20, type: "u32" },
+  { name: "e_entry", offset: 24, type: "u64" },
+  { name: "e_phoff", offset: 32, type: "u64" },
+  { name: "e_shoff", offset: 40, type: "u64" },
+  { name: "e_flags", offset: 48, type: "u32" },
+  { name: "e_ehsize", offset: 52, type: "u16" },
+  { name: "e_phentsize", offset: 54, type: "u16" },
+  { name: "e_phnum", offset: 56, type: "u16" },
+  { name: "e_shentsize", offset: 58, type: "u16" },
+  { name: "e_shnum", offset: 60, type: "u16" },
+  { name: "e_shstrndx", offset: 62, type: "u16" },
+] as const);
+
+export const ELF32_HEADER = defineLayout("ELF32 header", 52, [
+  { name: "e_type", offset: 16, type: "u16" },
+  { name: "e_machine", offset: 18, type: "u16" },
+  { name: "e_version", offset: 20, type: "u32" },
+  { name: "e_entry", offset: 24, type: "u32" },
+  { name: "e_phoff", offset: 28, type: "u32" },
+  { name: "e_shoff", offset: 32, type: "u32" },
+  { name: "e_flags", offset: 36, type: "u32" },
+  { name: "e_ehsize", offset: 40, type: "u16" },
+  { name: "e_phentsize", offset: 42, type: "u16" },
+  { name: "e_phnum", offset: 44, type: "u16" },
+  { name: "e_shentsize", offset: 46, type: "u16" },
+  { name: "e_shnum", offset: 48, type: "u16" },
+  { name: "e_shstrndx", offset: 50, type: "u16" },
+] as const);
+
+export const ELF64_PHDR = defineLayout("program header", 56, [
+  { name: "p_type", offset: 0, type: "u32" },
+  { name: "p_flags", offset: 4, type: "u32" },
+  { name: "p_offset", offset: 8, type: "u64" },
+  { name: "p_vaddr", offset: 16, type: "u64" },
+  { name: "p_paddr", offset: 24, type: "u64" },
+  { name: "p_filesz", offset: 32, type: "u64" },
+  { name: "p_memsz", offset: 40, type: "u64" },
+  { name: "p_align", offset: 48, type: "u64" },
+] as const);
+
+export const ELF32_PHDR = defineLayout("program header", 32, [
+  { name: "p_type", offset: 0, type: "u32" },
+  { name: "p_offset", offset: 4, type: "u32" },
+  { name: "p_vaddr", offset: 8, type: "u32" },
+  { name: "p_paddr", offset: 12, type: "u32" },
+  { name: "p_filesz", offset: 16, type: "u32" },
+  { name: "p_memsz", offset: 20, type: "u32" },
+  { name: "p_flags", offset: 24, type: "u32" },
+  { name: "p_align", offset: 28, type: "u32" },
+] as const);
+
+export const ELF_MACHINES: Readonly<Record<number, [string, string]>> = {
+  2: ["SPARC", "sparc"],
+  3: ["386", "x86"],
+  8: ["MIPS", "mips"],
+  20: ["PPC", "ppc"],
+  21: ["PPC64", "ppc64"],
+  22: ["S390", "s390x"],
+  40: ["ARM", "arm"],
+  42: ["SH", "sh"],
+  43: ["SPARCV9", "sparc64"],
+  50: ["IA_64", "ia64"],
+  62: ["X86_64", "x86_64"],
+  183: ["AARCH64", "arm64"],
+  243: ["RISCV", "riscv"],
+  258: ["LOONGARCH", "loongarch"],
+};
+
+const ELF_TYPES: Readonly<Record<number, string>> = { 0: "NONE", 1: "REL", 2: "EXEC", 3: "DYN", 4: "CORE" };
+const PT_TYPES: Readonly<Record<number, string>> = {
+  0: "NULL",
+  1: "LOAD",
+  2: "DYNAMIC",
+  3: "INTERP",
+  4: "NOTE",
+  6: "PHDR",
+  7: "TLS",
+  0x6474e550: "GNU_EH_FRAME",
+  0x6474e551: "GNU_STACK",
+  0x6474e552: "GNU_RELRO",
+  0x6474e553: "GNU_PROPERTY",
+};
+
+const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
+
+export function isElf(bytes: Uint8Array): boolean {
+  return startsWith(bytes, ELF_MAGIC) && (bytes[4] === 1 || bytes[4] === 2) && (bytes[5] === 1 || bytes[5] === 2);
+}
+
+export function elfPerms(flags: number): string {
+  return (flags & 4 ? "r" : "-") + (flags & 2 ? "w" : "-") + (flags & 1 ? "x" : "-");
+}
+
+export interface ElfSegment {
+  type: string;
+  perms: string;
+  offset: number;
+  vaddr: string;
+  paddr: string;
+  filesz: number;
+  memsz: number;
+}
+
+export const elfFormat: FormatParser = {
+  format: "elf",
+  probe: isElf,
+  parse(input, layer): ChildSpec[] {
+    const { bytes, base, limits } = input;
+    const ident = readStruct(ELF_IDENT, bytes, 0, { base });
+    const is64 = ident.record.EI_CLASS === 2;
+    const little = ident.record.EI_DATA === 1;
+    annotate(ident.structure, "EI_MAG", '"\\x7fELF"');
+    annotate(ident.structure, "EI_CLASS", is64 ? "ELFCLASS64" : "ELFCLASS32");
+    annotate(ident.structure, "EI_DATA", little ? "little-endian" : "big-endian");
+    layer.structures.push(ident.structure);
+    const headerLayout: Layout = is64 ? ELF64_HEADER : ELF32_HEADER;
+    const header = readStruct(headerLayout, bytes, 0, { base, littleEndian: little });
+    const h = header.record as unknown as Record<string, number | bigint>;
+    const num = (k: string): number => Number(h[k] ?? 0);
+    header.structure.offset = base + 16;
+    header.structure.size = (is64 ? 64 : 52) - 16;
+    const machine = ELF_MACHINES[num("e_machine")];
+    annotate(header.structure, "e_type", ELF_TYPES[num("e_type")] ?? "unknown");
+    annotate(header.structure, "e_machine", machine?.[0] ?? "unknown");
+    layer.structures.push(header.structure);
+
+    let arch = machine?.[1] ?? null;
+    if (arch === "riscv" || arch === "loongarch") arch += is64 ? "64" : "32";
+    if (arch === "ppc64" && little) arch = "ppc64le";
+    layer.arch = arch;
+    const entry = h.e_entry ?? 0;
+    layer.info.class = is64 ? 64 : 32;
+    layer.info.endian = little ? "little" : "big";
+    layer.info.machine = machine?.[0] ?? num("e_machine");
+    layer.info.entry = hex(entry);
+    layer.info.type = ELF_TYPES[num("e_type")] ?? num("e_type");
+
+    const phnum = num("e_phnum");
+    const phoff = Number(h.e_phoff ?? 0);
+    const phentsize = num("e_phentsize");
+    const phLayout: Layout = is64 ? ELF64_PHDR : ELF32_PHDR;
+    if (phnum > limits.maxElfHeaderCount) {
+      throw new KimgError(ErrorCode.LIMIT, `${phnum} program headers exceed maxElfHeaderCount (${limits.maxElfHeaderCount})`, { structure: "ELF header", offset: base + (is64 ? 56 : 44) });
+    }
+    if (phnum > 0) {
+      if (phentsize < phLayout.size) {
+        throw new KimgError(ErrorCode.BAD_FIELD, `e_phentsize ${phentsize} is smaller than a program header (${phLayout.size})`, { structure: "ELF header", offset: base + (is64 ? 54 : 42) });
+      }
+      requireRange(bytes, phoff, phnum * phentsize, "program headers", base);
+    }
+    const segments: ElfSegment[] = [];
+    for (let i = 0; i < phnum; i++) {
+      const ph = readStruct(phLayout, bytes, phoff + i * phentsize, { base, littleEndian: little, title: `program header ${i}` });
+      const p = ph.record as unknown as Record<string, number | bigint>;
+      const type = PT_TYPES[Number(p.p_type ?? 0)] ?? hex(p.p_type ?? 0);
+      const perms = elfPerms(Number(p.p_flags ?? 0));
+      annotate(ph.structure, "p_type", type);
+      annotate(ph.structure, "p_flags", perms);
+      ph.structure.name = `program header ${i} (${type} ${perms})`;
+      layer.structures.push(ph.structure);
+      segments.push({
+        type,
+        perms,
+        offset: Number(p.p_offset ?? 0),
+        vaddr: hex(p.p_vaddr ?? 0),
+        paddr: hex(p.p_paddr ?? 0),
+        filesz: Number(p.p_filesz ?? 0),
+        memsz: Number(p.p_memsz ?? 0),
+      });
+    }
+    layer.info.segments = segments.map((s) => ({ ...s }));
+    addBanner(input, layer);
+    layer.title = `ELF${is64 ? 64 : 32} ${little ? "LE" : "BE"} ${machine?.[0] ?? "unknown machine"} ${layer.info.type}, entry ${hex(entry)}, ${phnum} program headers`;
+    return [];
+  },
+};

@@ -1,0 +1,99 @@
+/**
+ * LoongArch EFI kernel image (vmlinux.efi). Source: Documentation/arch/loongarch/booting.rst,
+ * arch/loongarch/include/asm/image.h, arch/loongarch/kernel/head.S.
+ *
+ *   u32 mz_magic = 0x5a4d;   // "MZ"
+ *   u32 res0 = 0;
+ *   u64 kernel_entry;        // physical (v6.10+) or DMW virtual (older) entry address
+ *   u64 kernel_asize;        // _end - _text
+ *   u64 load_offset;         // PHYS_LINK_KADDR (0 on old kernels)
+ *   u64 res1, res2, res3;
+ *   u32 linux_pe_magic = 0x818223cd;
+ *   u32 pe_header;           // PE header offset
+ */
+import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
+import { addBanner, peChild } from "./arm64.js";
+import { peMachine } from "./pe.js";
+import { LINUX_PE_MAGIC } from "./zboot.js";
+import type { ChildSpec, FormatParser } from "./types.js";
+
+export const LOONGARCH_HEADER = defineLayout("LoongArch image header", 0x40, [
+  { name: "mz_magic", offset: 0x00, type: "u32" },
+  { name: "res0", offset: 0x04, type: "u32" },
+  { name: "kernel_entry", offset: 0x08, type: "u64" },
+  { name: "kernel_asize", offset: 0x10, type: "u64" },
+  { name: "load_offset", offset: 0x18, type: "u64" },
+  { name: "res1", offset: 0x20, type: "u64" },
+  { name: "res2", offset: 0x28, type: "u64" },
+  { name: "res3", offset: 0x30, type: "u64" },
+  { name: "linux_pe_magic", offset: 0x38, type: "u32" },
+  { name: "pe_header", offset: 0x3c, type: "u32" },
+] as const);
+
+export const IMAGE_MACHINE_LOONGARCH64 = 0x6264;
+/** Physical address bits of the direct-mapped windows (DMW_PABITS). */
+export const LOONGARCH_DMW_PABITS = 48n;
+/** PHYS_LINK_KADDR of kernels that left load_offset at 0. */
+export const LOONGARCH_LEGACY_LOAD_OFFSET = 0x200000;
+
+const ZIMG = [0x7a, 0x69, 0x6d, 0x67];
+
+/** MZ + LINUX_PE_MAGIC + a LOONGARCH64 PE, and not "zimg" (a LoongArch zboot has all the rest too). */
+export function isLoongArchImage(bytes: Uint8Array): boolean {
+  if (bytes[0] !== 0x4d || bytes[1] !== 0x5a || startsWith(bytes, ZIMG, 4)) return false;
+  if (u32(bytes, 0x38) !== LINUX_PE_MAGIC) return false;
+  return peMachine(bytes) === IMAGE_MACHINE_LOONGARCH64;
+}
+
+export interface LoongArchEntry {
+  /** "physical" (v6.10+) or "dmw-virtual" (older kernels: a 0x9000... DMW address). */
+  form: "physical" | "dmw-virtual";
+  /** The entry as a physical address (the DMW segment bits masked off). */
+  physical: bigint;
+  /** The load address the entry is relative to. */
+  loadAddress: bigint;
+  /** Byte offset of the entry in the image, or null when it falls outside. */
+  offset: number | null;
+}
+
+/** kernel_entry mapped into the image: (entry & (2^48-1)) - load address (kernel-formats.md §4). */
+export function loongArchEntry(kernelEntry: bigint, loadOffset: bigint, imageLength: number): LoongArchEntry {
+  const mask = (1n << LOONGARCH_DMW_PABITS) - 1n;
+  const physical = kernelEntry & mask;
+  const form = kernelEntry >> LOONGARCH_DMW_PABITS !== 0n ? "dmw-virtual" : "physical";
+  const loadAddress = loadOffset !== 0n ? loadOffset : BigInt(LOONGARCH_LEGACY_LOAD_OFFSET);
+  const delta = physical - loadAddress;
+  const offset = delta >= 0n && delta < BigInt(imageLength) ? Number(delta) : null;
+  return { form, physical, loadAddress, offset };
+}
+
+export const loongarchFormat: FormatParser = {
+  format: "loongarch-image",
+  probe: isLoongArchImage,
+  parse(input, layer): ChildSpec[] {
+    const h = readStruct(LOONGARCH_HEADER, input.bytes, 0, { base: input.base });
+    const r = h.record;
+    layer.structures.push(h.structure);
+    const entry = loongArchEntry(r.kernel_entry, r.load_offset, input.bytes.length);
+    annotate(h.structure, "mz_magic", '"MZ"');
+    annotate(
+      h.structure,
+      "kernel_entry",
+      `${entry.form === "physical" ? "physical address (v6.10+)" : "DMW virtual address (pre-v6.10)"}; image offset ${entry.offset === null ? "outside the image" : hex(entry.offset)}`,
+    );
+    annotate(h.structure, "load_offset", r.load_offset === 0n ? `0: older kernel, link address ${hex(LOONGARCH_LEGACY_LOAD_OFFSET)} assumed` : "PHYS_LINK_KADDR");
+    annotate(h.structure, "linux_pe_magic", "LINUX_PE_MAGIC");
+    if (entry.offset === null) input.diagnose("LOONGARCH_ENTRY_OUTSIDE", "error", `kernel_entry ${hex(r.kernel_entry)} does not map into the image`, 0x08);
+    if (r.kernel_asize === 0n) input.diagnose("LOONGARCH_ASIZE_ZERO", "warning", "kernel_asize is 0; kexec_file rejects such images", 0x10);
+    layer.arch = "loongarch64";
+    layer.info.kernelEntry = hex(r.kernel_entry);
+    layer.info.entryForm = entry.form;
+    layer.info.entryOffset = entry.offset;
+    layer.info.imageSize = Number(r.kernel_asize);
+    layer.info.loadOffset = Number(r.load_offset);
+    layer.info.peOffset = r.pe_header;
+    addBanner(input, layer);
+    layer.title = `LoongArch vmlinux.efi (entry ${entry.offset === null ? "outside" : "+" + hex(entry.offset)}, ${entry.form} kernel_entry)`;
+    return peChild(input.bytes, r.pe_header, input, 0x3c);
+  },
+};

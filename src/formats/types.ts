@@ -1,0 +1,49 @@
+/** The plug-in shape of a format: a cheap probe and a parse that fills a layer. */
+import type { Limits } from "../io/limits.js";
+import type { Layer, LayerFormat, Severity } from "../types.js";
+
+/** A part of a layer that is itself a layer (a payload, a section, the PE view of an image). */
+export interface ChildSpec {
+  /** Path segment: "payload", "pe", ".linux", "setup" ... */
+  name: string;
+  /** Start within the parent's bytes. */
+  offset: number;
+  length: number;
+  /** Parse as this format instead of probing (used for the PE view of an image, which would probe as the image again). */
+  format?: LayerFormat;
+  /** The child is a compressed stream. */
+  compressed?: CompressedHint;
+}
+
+export interface CompressedHint {
+  /** The codec id the container declares, as written (zboot "xzkern", "zstd22" ...). */
+  declaredCodec?: string;
+  /** The uncompressed size the container declares or implies (a hint to check). */
+  expectedSize?: number;
+  /** Where the expected size came from, for the report. */
+  expectedSizeSource?: string;
+}
+
+export interface FormatInput {
+  /** The layer's bytes. */
+  bytes: Uint8Array;
+  /** Offset of bytes[0] in the layer's space. */
+  base: number;
+  path: string;
+  limits: Limits;
+  /** Records a diagnostic; `offset` is relative to `bytes`. */
+  diagnose(code: string, severity: Severity, message: string, offset?: number): void;
+}
+
+export interface FormatParser {
+  format: LayerFormat;
+  /** True when the bytes look like this format. Must not throw and must be cheap. */
+  probe(bytes: Uint8Array): boolean;
+  /**
+   * Fills `layer` (structures, info, pe, arch, title) as far as the data allows and returns the
+   * children to descend into. May throw a KimgError: what it put into `layer` before stays.
+   */
+  parse(input: FormatInput, layer: Layer): ChildSpec[];
+  /** Runs after the children were read, for checks that need them (zboot trailer rules). */
+  finish?(input: FormatInput, layer: Layer, children: Layer[]): void;
+}

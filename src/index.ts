@@ -1,0 +1,18 @@
+/**
+ * kimg: the platform-neutral core. Everything here works on Uint8Array in Node and browsers.
+ * Node-only helpers (files, atomic writes, kexec) are in "kimg/node".
+ */
+export { inspect, unpack, analyse, trimAfterCertificates } from "./analysis/inspect.js";
+export type { InspectOptions, UnpackOptions, UnpackResult, Analysis } from "./analysis/inspect.js";
+export type { AnalyseOptions, ProgressEvent, Tree } from "./analysis/tree.js";
+export { findLayer, allLayers } from "./analysis/tree.js";
+export { kernelChain, summarise } from "./analysis/summary.js";
+export { renderText } from "./report/text.js";
+export { KimgError, ErrorCode, isKimgError } from "./io/errors.js";
+export type { ErrorCodeValue, KimgErrorData } from "./io/errors.js";
+export { DEFAULT_LIMITS } from "./io/limits.js";
+export type { Limits } from "./io/limits.js";
+export { BUILTIN_CODECS, CODEC_NAMES } from "./codecs/registry.js";
+export type { CodecTable } from "./codecs/registry.js";
+export type { Decoder, DecodeOptions, CodecName } from "./codecs/types.js";
+export type * from "./types.js";

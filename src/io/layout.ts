@@ -1,0 +1,231 @@
+/**
+ * Structures are declared once, as data: a table of fields with their offsets and types.
+ * `readStruct` decodes one from bytes with every read bounds-checked and returns both the typed
+ * record (for code) and the report structure (every field with its absolute offset, for people).
+ */
+import { ErrorCode, KimgError } from "./errors.js";
+import type { Field, FieldValue, Structure } from "../types.js";
+
+export type FieldType = "u8" | "u16" | "u32" | "u64" | "i32" | "bytes" | "cstr" | "ascii";
+
+export interface FieldSpec {
+  readonly name: string;
+  readonly offset: number;
+  readonly type: FieldType;
+  /** Size in bytes, for `bytes`, `cstr` and `ascii` fields. */
+  readonly size?: number;
+}
+
+export interface Layout<F extends readonly FieldSpec[] = readonly FieldSpec[]> {
+  readonly name: string;
+  readonly size: number;
+  readonly fields: F;
+}
+
+type ValueOf<T extends FieldType> = T extends "u64"
+  ? bigint
+  : T extends "bytes"
+    ? Uint8Array
+    : T extends "cstr" | "ascii"
+      ? string
+      : number;
+
+export type RecordOf<F extends readonly FieldSpec[]> = {
+  [K in F[number] as K["name"]]: ValueOf<K["type"]>;
+};
+
+export function defineLayout<const F extends readonly FieldSpec[]>(name: string, size: number, fields: F): Layout<F> {
+  return { name, size, fields };
+}
+
+export function fieldSize(spec: FieldSpec): number {
+  switch (spec.type) {
+    case "u8":
+      return 1;
+    case "u16":
+      return 2;
+    case "u32":
+    case "i32":
+      return 4;
+    case "u64":
+      return 8;
+    default:
+      return spec.size ?? 0;
+  }
+}
+
+export interface DecodedStruct<F extends readonly FieldSpec[]> {
+  record: RecordOf<F>;
+  structure: Structure;
+}
+
+export interface ReadOptions {
+  /** Offset of `bytes[0]` in the space the report speaks of (the file, or a decompressed stream). */
+  base?: number;
+  littleEndian?: boolean;
+  /** Name for the structure in the report, when it differs from the layout's. */
+  title?: string;
+}
+
+export function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Throws E_TRUNCATED unless `[offset, offset + length)` lies inside `bytes`. */
+export function requireRange(bytes: Uint8Array, offset: number, length: number, structure: string, base = 0): void {
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > bytes.length) {
+    throw new KimgError(
+      ErrorCode.TRUNCATED,
+      `${structure} needs ${length} bytes at 0x${(base + offset).toString(16)}, but the data ends at 0x${(base + bytes.length).toString(16)}`,
+      { structure, offset: base + offset, expected: length, actual: Math.max(0, bytes.length - offset) },
+    );
+  }
+}
+
+export function hex(value: number | bigint, width = 0): string {
+  return "0x" + value.toString(16).padStart(width, "0");
+}
+
+/** One JSON rule for integers: a number while it is exact, else a decimal string. */
+export function jsonInteger(value: number | bigint): number | string {
+  if (typeof value === "number") return value;
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
+}
+
+export function cString(bytes: Uint8Array, maxLength = bytes.length): string {
+  let end = 0;
+  const limit = Math.min(bytes.length, maxLength);
+  while (end < limit && bytes[end] !== 0) end++;
+  return printable(bytes.subarray(0, end));
+}
+
+/** Latin-1 decode with control characters escaped, so file text never breaks a terminal. */
+export function printable(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) {
+    if (b === 0x09 || b === 0x0a || (b >= 0x20 && b < 0x7f)) out += String.fromCharCode(b);
+    else out += "\\x" + b.toString(16).padStart(2, "0");
+  }
+  return out;
+}
+
+export function toHexBytes(bytes: Uint8Array): string {
+  let out = "";
+  for (const b of bytes) out += b.toString(16).padStart(2, "0");
+  return out;
+}
+
+export function readStruct<const F extends readonly FieldSpec[]>(
+  layout: Layout<F>,
+  bytes: Uint8Array,
+  at: number,
+  options: ReadOptions = {},
+): DecodedStruct<F> {
+  const base = options.base ?? 0;
+  const little = options.littleEndian ?? true;
+  requireRange(bytes, at, layout.size, layout.name, base);
+  const view = viewOf(bytes);
+  const record: Record<string, number | bigint | string | Uint8Array> = {};
+  const fields: Field[] = [];
+  for (const spec of layout.fields) {
+    const size = fieldSize(spec);
+    const offset = at + spec.offset;
+    requireRange(bytes, offset, size, `${layout.name}.${spec.name}`, base);
+    let value: number | bigint | string | Uint8Array;
+    let shown: FieldValue;
+    let rawHex: string | undefined;
+    switch (spec.type) {
+      case "u8":
+        value = view.getUint8(offset);
+        break;
+      case "u16":
+        value = view.getUint16(offset, little);
+        break;
+      case "u32":
+        value = view.getUint32(offset, little);
+        break;
+      case "i32":
+        value = view.getInt32(offset, little);
+        break;
+      case "u64":
+        value = view.getBigUint64(offset, little);
+        break;
+      case "bytes":
+        value = bytes.subarray(offset, offset + size);
+        break;
+      case "cstr":
+        value = cString(bytes.subarray(offset, offset + size));
+        break;
+      case "ascii":
+        value = printable(bytes.subarray(offset, offset + size));
+        break;
+    }
+    if (typeof value === "number" || typeof value === "bigint") {
+      shown = jsonInteger(value);
+      rawHex = value < 0 ? "-" + hex(-value) : hex(value);
+    } else if (value instanceof Uint8Array) {
+      shown = toHexBytes(value);
+    } else {
+      shown = value;
+    }
+    record[spec.name] = value;
+    const field: Field = { name: spec.name, offset: base + offset, size, value: shown };
+    if (rawHex !== undefined) field.hex = rawHex;
+    fields.push(field);
+  }
+  return {
+    record: record as RecordOf<F>,
+    structure: { name: options.title ?? layout.name, offset: base + at, size: layout.size, fields },
+  };
+}
+
+/** Adds a human meaning to a field of a structure ("NX_COMPAT | DYNAMIC_BASE", "4K pages"). */
+export function annotate(structure: Structure, fieldName: string, meaning: string): void {
+  const field = structure.fields.find((f) => f.name === fieldName);
+  if (field) field.meaning = meaning;
+}
+
+/** Builds a structure from fields computed by hand (tables of variable length). */
+export function structureOf(name: string, offset: number, size: number, fields: Field[]): Structure {
+  return { name, offset, size, fields };
+}
+
+export function u32(bytes: Uint8Array, offset: number, littleEndian = true): number | undefined {
+  if (offset < 0 || offset + 4 > bytes.length) return undefined;
+  return viewOf(bytes).getUint32(offset, littleEndian);
+}
+
+export function u16(bytes: Uint8Array, offset: number, littleEndian = true): number | undefined {
+  if (offset < 0 || offset + 2 > bytes.length) return undefined;
+  return viewOf(bytes).getUint16(offset, littleEndian);
+}
+
+export function u64(bytes: Uint8Array, offset: number, littleEndian = true): bigint | undefined {
+  if (offset < 0 || offset + 8 > bytes.length) return undefined;
+  return viewOf(bytes).getBigUint64(offset, littleEndian);
+}
+
+export function startsWith(bytes: Uint8Array, prefix: ArrayLike<number>, at = 0): boolean {
+  if (at < 0 || at + prefix.length > bytes.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix[i]) return false;
+  return true;
+}
+
+export function ascii(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** Finds `needle` in `haystack` starting at `from`; -1 when absent. Bounded by the haystack. */
+export function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0, to = haystack.length): number {
+  const first = needle[0];
+  if (first === undefined) return -1;
+  const firstByte: number = first;
+  const last = Math.min(to, haystack.length) - needle.length;
+  outer: for (let i = haystack.indexOf(firstByte, from); i !== -1 && i <= last; i = haystack.indexOf(firstByte, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}

@@ -1,0 +1,48 @@
+/**
+ * Every bound kimg applies to untrusted input, in one place. Each limit has a unit in its name
+ * and a documented default (README, "Limits"). Callers may override any of them per call.
+ */
+export interface Limits {
+  /** Largest output of one decompression, in bytes. Kernel images are 10-150 MiB. */
+  maxOutputBytes: number;
+  /** Largest sum of all decompressed layers of one inspection, in bytes. */
+  maxTotalOutputBytes: number;
+  /** How deep containers may nest (UKI -> .linux -> zboot -> payload -> Image -> PE is 5). */
+  maxNestingDepth: number;
+  /** Most layers in one report. */
+  maxLayerCount: number;
+  /** Most PE sections read from one section table (the PE spec allows 96 for images). */
+  maxSectionCount: number;
+  /** Most ELF program or section headers read. */
+  maxElfHeaderCount: number;
+  /** Longest string read from a file (version banners, section text), in bytes. */
+  maxStringBytes: number;
+  /** Largest output/input ratio of one decompression once the output passes maxRatioFloorBytes. */
+  maxCompressionRatio: number;
+  /** Outputs up to this size are never refused for their ratio (zero-padded BSS compresses well). */
+  maxRatioFloorBytes: number;
+  /** Largest certificate table parsed, in bytes. */
+  maxCertificateTableBytes: number;
+  /** Most signatures (WIN_CERTIFICATE entries plus nested ones) examined per PE. */
+  maxSignatureCount: number;
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxOutputBytes: 512 * MiB,
+  maxTotalOutputBytes: 1024 * MiB,
+  maxNestingDepth: 10,
+  maxLayerCount: 256,
+  maxSectionCount: 96,
+  maxElfHeaderCount: 4096,
+  maxStringBytes: 4096,
+  maxCompressionRatio: 1000,
+  maxRatioFloorBytes: 64 * MiB,
+  maxCertificateTableBytes: 16 * MiB,
+  maxSignatureCount: 16,
+});
+
+export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
+  return { ...DEFAULT_LIMITS, ...(overrides ?? {}) };
+}

@@ -1,0 +1,4 @@
+/** kimg for Node: the core plus file helpers and the faster node:zlib gzip. */
+export * from "../index.js";
+export { NODE_CODECS } from "./codecs.js";
+export { readInput, writeAtomic, safeLayerFileName, prepareOutputDir, insideDir } from "./files.js";

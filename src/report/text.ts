@@ -1,0 +1,67 @@
+/** The text view of a report: a pure function of the report, as the web page is. */
+import type { Field, Layer, Report, Structure } from "../types.js";
+
+export interface TextOptions {
+  /** Show every field of every structure (default); false shows the layer tree and key facts only. */
+  fields?: boolean;
+}
+
+function hexOffset(n: number): string {
+  return "0x" + n.toString(16).padStart(6, "0");
+}
+
+function fieldLine(f: Field, indent: string): string {
+  const value = typeof f.value === "string" ? `"${f.value}"` : String(f.value);
+  const shown = f.hex && typeof f.value === "number" && f.value > 9 ? `${f.hex} (${f.value})` : f.hex && typeof f.value !== "number" ? f.hex : value;
+  const meaning = f.meaning ? `  ${f.meaning}` : "";
+  return `${indent}${hexOffset(f.offset)}  ${f.name.padEnd(28)} ${shown}${meaning}`;
+}
+
+function structureLines(s: Structure, indent: string): string[] {
+  const lines = [`${indent}${s.name} @ ${hexOffset(s.offset)} (${s.size} bytes)`];
+  for (const f of s.fields) lines.push(fieldLine(f, indent + "  "));
+  return lines;
+}
+
+const INFO_KEYS_HIDDEN = new Set(["segments", "sections"]);
+
+function infoLines(layer: Layer, indent: string): string[] {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(layer.info)) {
+    if (INFO_KEYS_HIDDEN.has(key) || value === null || value === undefined) continue;
+    const shown = typeof value === "object" ? JSON.stringify(value) : String(value);
+    lines.push(`${indent}${key}: ${shown.length > 200 ? shown.slice(0, 200) + "…" : shown}`);
+  }
+  return lines;
+}
+
+function layerLines(layer: Layer, depth: number, options: TextOptions): string[] {
+  const indent = "  ".repeat(depth);
+  const where = layer.space === "file" ? `file ${hexOffset(layer.offset)}` : `in ${layer.space} (decompressed) ${hexOffset(layer.offset)}`;
+  const lines = [`${indent}${layer.path}  ${layer.title}`, `${indent}  [${layer.format}${layer.arch ? ", " + layer.arch : ""}; ${where}, ${layer.size} bytes]`];
+  lines.push(...infoLines(layer, indent + "  "));
+  if (options.fields !== false) for (const s of layer.structures) lines.push(...structureLines(s, indent + "  "));
+  for (const c of layer.children) lines.push("", ...layerLines(c, depth + 1, options));
+  return lines;
+}
+
+export function renderText(report: Report, options: TextOptions = {}): string {
+  const s = report.summary;
+  const lines = [
+    `${report.input.name ?? "input"}: ${report.input.size} bytes`,
+    `  format       ${s.format}`,
+    `  arch         ${s.arch ?? "unknown"}`,
+    `  compression  ${s.compression ?? "none"}`,
+    `  kernel       ${s.kernelFormat ?? "not reached"}${s.kernelPath ? ` at ${s.kernelPath}` : ""}`,
+  ];
+  if (s.linuxVersion) lines.push(`  version      ${s.linuxVersion}`);
+  lines.push("", ...layerLines(report.root, 0, options));
+  if (report.diagnostics.length) {
+    lines.push("", "diagnostics:");
+    for (const d of report.diagnostics) {
+      const at = d.offset === null ? "" : ` at ${hexOffset(d.offset)}`;
+      lines.push(`  ${d.severity.padEnd(7)} ${d.code}${at} (${d.layer}): ${d.message}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
