@@ -1,0 +1,119 @@
+/**
+ * `kimg kexec load|exec|unload|status`. The plan is printed before anything is done;
+ * `--dry-run` stops there.
+ */
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { ErrorCode, KimgError } from "../io/errors.js";
+import { formatKexecPlan, kexecPlanToJson } from "../kexec/plan.js";
+import { coreUnpacker } from "../kexec/source.js";
+import type { Unpacker } from "../kexec/source.js";
+import { nodeEnvironment } from "../node/kexec/environment.js";
+import type { KexecEnvironment } from "../node/kexec/environment.js";
+import { execKexec, loadKexec, prepareKexec, segmentBufferAddresses, unloadKexec } from "../node/kexec/loader.js";
+import { formatKexecStatus, readKexecStatus } from "../node/kexec/status.js";
+
+interface LoadFlags {
+  initrd?: string;
+  append?: string;
+  reuseCmdline?: boolean;
+  dtb?: string;
+  dryRun?: boolean;
+  file?: boolean;
+  segments?: boolean;
+  force?: boolean;
+  json?: boolean;
+}
+
+export interface KexecCliDependencies {
+  env?: () => KexecEnvironment;
+  unpack?: Unpacker;
+  write?: (text: string) => void;
+}
+
+function readInput(path: string, what: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (error) {
+    throw new KimgError(ErrorCode.IO, `cannot read ${what} ${path}: ${(error as Error).message}`, { structure: "kexec", path });
+  }
+}
+
+export function registerKexecCommands(program: Command, deps: KexecCliDependencies = {}): void {
+  const env = deps.env ?? nodeEnvironment;
+  const write = deps.write ?? ((text: string) => void process.stdout.write(text));
+  const kexec = program.command("kexec").description("load and boot a kernel image with kexec (Linux, root)");
+
+  kexec
+    .command("load")
+    .description("unpack FILE (zboot, UKI, compressed Image) as needed, print the plan, and load it")
+    .argument("<file>", "kernel image: EFI zboot, UKI, arm64 Image, bzImage")
+    .option("--initrd <file>", "initial ramdisk (overrides a UKI's .initrd)")
+    .option("--append <text>", "kernel command line (overrides a UKI's .cmdline)")
+    .option("--reuse-cmdline", "start from the running kernel's /proc/cmdline (--append adds to it)")
+    .option("--dtb <file>", "device tree for the new kernel instead of /sys/firmware/fdt (segment mode)")
+    .option("--file", "use kexec_file_load (file mode)")
+    .option("--segments", "use kexec_load with segments computed by kimg (segment mode)")
+    .option("--force", "load even if a plan check failed")
+    .option("--dry-run", "print the plan and stop")
+    .option("--json", "print the plan as JSON")
+    .action(async (file: string, flags: LoadFlags) => {
+      if (flags.file && flags.segments) throw new KimgError(ErrorCode.USAGE, "--file and --segments exclude each other", { structure: "kexec" });
+      if (flags.append?.includes("\0")) {
+        throw new KimgError(ErrorCode.USAGE, "--append must not contain NUL", { structure: "kexec" });
+      }
+      const system = env();
+      const prepared = await prepareKexec(
+        {
+          image: readInput(file, "image"),
+          initrd: flags.initrd ? readInput(flags.initrd, "initrd") : undefined,
+          initrdName: flags.initrd,
+          append: flags.append,
+          reuseCmdline: flags.reuseCmdline,
+          dtb: flags.dtb ? readInput(flags.dtb, "device tree") : undefined,
+          dtbName: flags.dtb,
+          mode: flags.file ? "file" : flags.segments ? "segments" : "auto",
+          force: flags.force,
+          dryRun: flags.dryRun,
+          unpack: deps.unpack ?? coreUnpacker,
+        },
+        system,
+      );
+      const { plan, warnings } = prepared;
+      const bufAddresses = flags.dryRun ? new Map<string, bigint>() : segmentBufferAddresses(plan, system);
+      if (flags.json) {
+        write(JSON.stringify({ dryRun: flags.dryRun === true, warnings, plan: kexecPlanToJson(plan, { bufAddresses }) }, null, 2) + "\n");
+      } else {
+        for (const w of warnings) write(`warning: ${w}\n`);
+        write(formatKexecPlan(plan, { bufAddresses }) + "\n");
+        if (flags.dryRun) write("dry run: nothing loaded\n");
+      }
+      if (flags.dryRun) return;
+      loadKexec(plan, system);
+      if (!flags.json) write(`loaded with ${plan.mode === "file" ? "kexec_file_load" : "kexec_load"}; boot it with: kimg kexec exec\n`);
+    });
+
+  kexec
+    .command("exec")
+    .description("boot the loaded kernel now (reboot(LINUX_REBOOT_CMD_KEXEC), no clean shutdown)")
+    .action(() => {
+      execKexec(env());
+    });
+
+  kexec
+    .command("unload")
+    .description("unload the loaded kernel")
+    .action(() => {
+      unloadKexec(env());
+      write("unloaded\n");
+    });
+
+  kexec
+    .command("status")
+    .description("show kexec state: loaded, disabled, lockdown, kexec_file_load")
+    .option("--json", "print as JSON")
+    .action((flags: { json?: boolean }) => {
+      const status = readKexecStatus(env());
+      write(flags.json ? JSON.stringify(status, null, 2) + "\n" : formatKexecStatus(status) + "\n");
+    });
+}

@@ -1,0 +1,277 @@
+/**
+ * kexec from kimg on Linux: turn a file into a plan (file mode or segment mode), refuse clearly
+ * before anything is touched, then load it. The plan itself is platform-neutral (src/kexec/);
+ * this module reads the running system and makes the system calls.
+ */
+import { ErrorCode, KimgError } from "../../io/errors.js";
+import { freeSystemRam, parseIomem } from "../../kexec/iomem.js";
+import type { CommandLineChoice, KexecMode, KexecPlan, KexecSource } from "../../kexec/plan.js";
+import { planArm64Segments } from "../../kexec/segments.js";
+import { plainKernelUnpacker } from "../../kexec/source.js";
+import type { UnpackedKernel, Unpacker } from "../../kexec/source.js";
+import type { KexecEnvironment } from "./environment.js";
+import { SYSTEM_PATHS } from "./environment.js";
+import { Errno, KEXEC_ARCH_DEFAULT, KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_UNLOAD, MFD_CLOEXEC } from "./syscalls.js";
+import { readKexecStatus } from "./status.js";
+
+export interface LoadRequest {
+  image: Uint8Array;
+  initrd?: Uint8Array | undefined;
+  initrdName?: string | undefined;
+  /** The command line (with `reuseCmdline`: appended to the running one). */
+  append?: string | undefined;
+  reuseCmdline?: boolean | undefined;
+  /** A device tree to use instead of /sys/firmware/fdt (segment mode). */
+  dtb?: Uint8Array | undefined;
+  dtbName?: string | undefined;
+  mode?: "auto" | KexecMode | undefined;
+  /** Override failed plan checks (never architecture, permissions or lockdown). */
+  force?: boolean | undefined;
+  /** Plan only: no root needed, no system call that changes anything. */
+  dryRun?: boolean | undefined;
+  /** Unpacks zboot/UKI/compressed images; defaults to plain Images only. */
+  unpack?: Unpacker | undefined;
+}
+
+export interface Refusal {
+  /** Stable reason code: NOT_LINUX, NOT_ROOT, ARCH_MISMATCH, LOCKDOWN, KEXEC_DISABLED, NO_FILE_LOAD, UNSIGNED_UNDER_LOCKDOWN, CHECK_FAILED, NO_SEGMENT_MODE. */
+  reason: string;
+  message: string;
+  /** --force overrides it. */
+  overridable: boolean;
+}
+
+export interface PreparedKexec {
+  plan: KexecPlan;
+  /** Checks that failed but were overridden with --force, and other things worth saying. */
+  warnings: string[];
+}
+
+/** process.arch → the arch names kimg's reports use. */
+export const PROCESS_ARCH_TO_KERNEL: Readonly<Record<string, readonly string[]>> = {
+  arm64: ["arm64"],
+  x64: ["x86_64"],
+  riscv64: ["riscv64"],
+  loong64: ["loongarch64"],
+};
+
+/** COMMAND_LINE_SIZE on arm64, x86, riscv (include/uapi/asm-generic/setup.h and the arch headers). */
+export const COMMAND_LINE_MAX_BYTES = 2048;
+
+function refuse(refusals: Refusal[]): never {
+  const text = refusals.map((r) => `${r.message}${r.overridable ? " (--force to override)" : ""}`).join("; ");
+  throw new KimgError(ErrorCode.SYSTEM, `kexec refused: ${text}`, { structure: "kexec", refusals: refusals.map((r) => r.reason) });
+}
+
+/** Drops what a boot loader adds for itself (BOOT_IMAGE=, initrd=) from /proc/cmdline, as kexec-tools does. */
+export function reusableCmdline(text: string): string {
+  return text
+    .trim()
+    .split(/\s+/)
+    .filter((word) => word !== "" && !word.startsWith("BOOT_IMAGE=") && !word.startsWith("initrd="))
+    .join(" ");
+}
+
+function chooseCmdline(request: LoadRequest, unpacked: UnpackedKernel, env: KexecEnvironment): CommandLineChoice {
+  const append = request.append?.trim();
+  if (request.reuseCmdline) {
+    const running = env.readText(SYSTEM_PATHS.cmdline);
+    if (running === null) throw new KimgError(ErrorCode.IO, `cannot read ${SYSTEM_PATHS.cmdline} for --reuse-cmdline`, { structure: "kexec" });
+    const base = reusableCmdline(running);
+    return { text: [base, append ?? ""].filter((t) => t !== "").join(" "), from: append ? "/proc/cmdline + --append" : "/proc/cmdline" };
+  }
+  if (append !== undefined) return { text: append, from: "--append" };
+  if (unpacked.cmdline !== undefined) return { text: unpacked.cmdline.replace(/\0+$/, "").trim(), from: "UKI .cmdline" };
+  return { text: null, from: "none" };
+}
+
+/** Builds the plan; throws a KimgError listing every refusal that applies. */
+export async function prepareKexec(request: LoadRequest, env: KexecEnvironment): Promise<PreparedKexec> {
+  const refusals: Refusal[] = [];
+  const warnings: string[] = [];
+  if (env.platform !== "linux") refuse([{ reason: "NOT_LINUX", message: `kexec needs Linux, this is ${env.platform}`, overridable: false }]);
+  if (!request.dryRun && env.uid !== 0) refusals.push({ reason: "NOT_ROOT", message: "kexec needs root (CAP_SYS_BOOT); run as root, or use --dry-run", overridable: false });
+
+  const unpacked = await (request.unpack ?? plainKernelUnpacker)(request.image);
+  const accepted = PROCESS_ARCH_TO_KERNEL[env.arch] ?? [];
+  if (unpacked.arch === null || !accepted.includes(unpacked.arch)) {
+    refusals.push({ reason: "ARCH_MISMATCH", message: `the image is for ${unpacked.arch ?? "an unknown architecture"}, this machine is ${env.arch}`, overridable: false });
+  }
+
+  for (const problem of unpacked.problems ?? []) refusals.push({ reason: "CHECK_FAILED", message: `unpack reported: ${problem}`, overridable: true });
+
+  const status = readKexecStatus(env);
+  if (status.loadDisabled) {
+    refusals.push({ reason: "KEXEC_DISABLED", message: `${SYSTEM_PATHS.kexecLoadDisabled} is 1: kexec stays disabled until the next reboot`, overridable: false });
+  }
+
+  const cmdline = chooseCmdline(request, unpacked, env);
+  if (cmdline.text !== null && new TextEncoder().encode(cmdline.text).length + 1 > COMMAND_LINE_MAX_BYTES) {
+    refusals.push({ reason: "CHECK_FAILED", message: `the command line is longer than ${COMMAND_LINE_MAX_BYTES - 1} bytes`, overridable: true });
+  }
+  const initrd = request.initrd ?? unpacked.initrd ?? null;
+  const initrdFrom = request.initrd ? `--initrd ${request.initrdName ?? "FILE"}` : unpacked.initrd ? "UKI .initrd" : null;
+
+  const requested = request.mode ?? "auto";
+  let mode: KexecMode;
+  let why: string;
+  const fileLoad = status.fileLoad;
+  if (requested === "file") {
+    mode = "file";
+    why = "requested with --file";
+    if (fileLoad === "no") refusals.push({ reason: "NO_FILE_LOAD", message: "this kernel has no kexec_file_load (CONFIG_KEXEC_FILE not set): use segment mode (--segments)", overridable: false });
+  } else if (requested === "segments") {
+    mode = "segments";
+    why = "requested with --segments";
+  } else if (fileLoad === "yes" && request.dtb === undefined) {
+    mode = "file";
+    why = "the running kernel has kexec_file_load, which also checks signatures";
+  } else if (unpacked.arch === "arm64") {
+    mode = "segments";
+    why = request.dtb !== undefined ? "--dtb needs kexec_load" : fileLoad === "no" ? "the running kernel has no kexec_file_load (CONFIG_KEXEC_FILE not set)" : "kexec_file_load availability unknown (dry run without root)";
+  } else {
+    mode = "file";
+    why = fileLoad === "no" ? "the only mode kimg has for this architecture" : "kexec_file_load is how kimg loads this architecture";
+    if (fileLoad === "no") refusals.push({ reason: "NO_FILE_LOAD", message: "this kernel has no kexec_file_load and kimg's segment mode supports arm64 only", overridable: false });
+  }
+  if (mode === "segments" && unpacked.arch !== "arm64") {
+    refusals.push({ reason: "NO_SEGMENT_MODE", message: `segment mode is implemented for arm64 only, not ${unpacked.arch ?? "this image"}`, overridable: false });
+  }
+  if (mode === "file" && request.dtb !== undefined) {
+    refusals.push({ reason: "CHECK_FAILED", message: "--dtb is only used by segment mode; kexec_file_load takes the running kernel's device tree", overridable: false });
+  }
+
+  // Lockdown (security/lockdown): integrity and confidentiality forbid kexec_load outright, and
+  // kexec_file_load then accepts only kernels whose signature the kernel keyring trusts.
+  const lockdown = status.lockdown;
+  if (lockdown === "integrity" || lockdown === "confidentiality") {
+    if (mode === "segments") {
+      refusals.push({ reason: "LOCKDOWN", message: `kernel lockdown is "${lockdown}": kexec_load is forbidden; only kexec_file_load of a signed kernel can work`, overridable: false });
+    } else if (!hasPeSignature(unpacked.kernel)) {
+      refusals.push({ reason: "UNSIGNED_UNDER_LOCKDOWN", message: `kernel lockdown is "${lockdown}" and the unpacked kernel carries no Authenticode signature: kexec_file_load will reject it (EKEYREJECTED/EPERM)`, overridable: true });
+    }
+  }
+
+  const blocking = refusals.filter((r) => !r.overridable || !request.force);
+  if (blocking.length > 0) refuse(blocking);
+  for (const r of refusals) warnings.push(`overridden with --force: ${r.message}`);
+
+  const source: KexecSource = { format: unpacked.format, kernelFormat: unpacked.kernelFormat, path: unpacked.path, arch: unpacked.arch ?? "unknown", compression: unpacked.compression };
+  if (mode === "file") {
+    return {
+      plan: { mode, why, source, cmdline, initrdFrom, kernel: unpacked.kernel, initrd, flags: initrd ? 0 : KEXEC_FILE_NO_INITRAMFS },
+      warnings,
+    };
+  }
+
+  const fdtBytes = request.dtb ?? env.readBytes(SYSTEM_PATHS.fdt);
+  if (fdtBytes === null) throw new KimgError(ErrorCode.SYSTEM, `cannot read ${SYSTEM_PATHS.fdt} (no device tree from the running system): give one with --dtb`, { structure: "kexec" });
+  const iomemText = env.readText(SYSTEM_PATHS.iomem);
+  if (iomemText === null) throw new KimgError(ErrorCode.SYSTEM, `cannot read ${SYSTEM_PATHS.iomem}`, { structure: "kexec" });
+  const freeRam = freeSystemRam(parseIomem(iomemText));
+  const pageSize = runningPageSize(env);
+  const segmentPlan = planArm64Segments({
+    kernel: unpacked.kernel,
+    initrd: initrd ?? undefined,
+    cmdline: cmdline.text,
+    fdt: fdtBytes,
+    freeRam,
+    pageSize,
+    seeds: request.dryRun ? undefined : { kaslr: env.randomBytes(8), rng: env.randomBytes(32) },
+  });
+  return {
+    plan: { mode, why, source, cmdline, initrdFrom, segmentPlan, dtbFrom: request.dtb ? `--dtb ${request.dtbName ?? "FILE"}` : SYSTEM_PATHS.fdt },
+    warnings,
+  };
+}
+
+function runningPageSize(env: KexecEnvironment): number {
+  try {
+    return env.syscalls().pageSize();
+  } catch {
+    // A dry run without koffi: 4 KiB is what Debian's arm64 kernels use.
+    return 4096;
+  }
+}
+
+/** A PE image whose certificate table directory entry is non-empty (Authenticode-signed). */
+export function hasPeSignature(image: Uint8Array): boolean {
+  if (image.length < 0x40) return false;
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  const pe = view.getUint32(0x3c, true);
+  if (pe + 24 + 2 > image.length || view.getUint32(pe, true) !== 0x00004550) return false;
+  const optional = pe + 24;
+  const magic = view.getUint16(optional, true);
+  // Data directory 4 (certificate table): PE32 at +128, PE32+ at +144.
+  const entry = optional + (magic === 0x20b ? 144 : 128);
+  if (entry + 8 > image.length) return false;
+  return view.getUint32(entry + 4, true) !== 0;
+}
+
+/** Turns a negative errno from a kexec call into a sentence the user can act on. */
+export function explainKexecError(call: "kexec_load" | "kexec_file_load" | "reboot", errno: number, mode: KexecMode): KimgError {
+  const reasons: Record<number, string> = {
+    [Errno.EPERM]: call === "reboot" ? "not permitted (needs CAP_SYS_BOOT)" : "not permitted: needs root (CAP_SYS_BOOT), or kexec_load_disabled is set, or lockdown/signature checks forbid it",
+    [Errno.ENOSYS]: call === "kexec_file_load" ? "this kernel has no kexec_file_load: use segment mode (--segments)" : "this kernel was built without CONFIG_KEXEC",
+    [Errno.EKEYREJECTED]: "the kernel rejected the image's signature (CONFIG_KEXEC_SIG_FORCE or lockdown, and the key is not trusted)",
+    [Errno.ENOEXEC]: "the kernel's own loader does not recognise this image format",
+    [Errno.EINVAL]: mode === "file" ? "the kernel's loader refused the image (for example a zboot image handed over unpacked, or a bad header)" : "the kernel refused the segment list (too many segments, or more than half of RAM)",
+    [Errno.EADDRNOTAVAIL]: "a segment lies outside memory the kernel accepts",
+    [Errno.EBUSY]: "another kexec load is in progress",
+    [Errno.ENOMEM]: "the kernel could not allocate memory for the segments",
+    [Errno.EMSGSIZE]: "the command line is too long",
+    [Errno.EBADF]: "a file descriptor was not valid",
+  };
+  const code = -errno;
+  return new KimgError(ErrorCode.SYSTEM, `${call} failed with errno ${code}: ${reasons[code] ?? "unexpected error"}`, { structure: "kexec", errno: code, call });
+}
+
+/** User-space addresses of the segment buffers (the `buf` of each struct kexec_segment). */
+export function segmentBufferAddresses(plan: KexecPlan, env: KexecEnvironment): Map<string, bigint> {
+  if (plan.mode !== "segments") return new Map();
+  const sys = env.syscalls();
+  return new Map(plan.segmentPlan.segments.map((s) => [s.name as string, sys.addressOf(s.buf)]));
+}
+
+export function loadKexec(plan: KexecPlan, env: KexecEnvironment): void {
+  const sys = env.syscalls();
+  if (plan.mode === "file") {
+    const fds: number[] = [];
+    const memfd = (name: string, data: Uint8Array): number => {
+      const fd = sys.memfdCreate(name, MFD_CLOEXEC);
+      if (fd < 0) throw new KimgError(ErrorCode.SYSTEM, `memfd_create failed with errno ${-fd}`, { structure: "kexec", errno: -fd });
+      fds.push(fd);
+      env.writeAll(fd, data);
+      return fd;
+    };
+    try {
+      const kernelFd = memfd("kimg-kernel", plan.kernel);
+      const initrdFd = plan.initrd ? memfd("kimg-initrd", plan.initrd) : -1;
+      const rc = sys.kexecFileLoad(kernelFd, initrdFd, plan.cmdline.text, plan.flags);
+      if (rc < 0) throw explainKexecError("kexec_file_load", rc, "file");
+    } finally {
+      for (const fd of fds) env.close(fd);
+    }
+    return;
+  }
+  const rc = sys.kexecLoad(plan.segmentPlan.entry, plan.segmentPlan.segments, KEXEC_ARCH_DEFAULT);
+  if (rc < 0) throw explainKexecError("kexec_load", rc, "segments");
+}
+
+/** Boots the loaded kernel. Returns only on failure. */
+export function execKexec(env: KexecEnvironment): never {
+  if (env.uid !== 0) refuse([{ reason: "NOT_ROOT", message: "kexec exec needs root (CAP_SYS_BOOT)", overridable: false }]);
+  const status = readKexecStatus(env);
+  if (status.loaded === false) throw new KimgError(ErrorCode.SYSTEM, "no kernel is loaded: run `kimg kexec load` first", { structure: "kexec" });
+  const rc = env.syscalls().rebootKexec();
+  throw explainKexecError("reboot", rc < 0 ? rc : -Errno.EINVAL, "segments");
+}
+
+export function unloadKexec(env: KexecEnvironment): void {
+  if (env.uid !== 0) refuse([{ reason: "NOT_ROOT", message: "kexec unload needs root (CAP_SYS_BOOT)", overridable: false }]);
+  const sys = env.syscalls();
+  let rc = sys.kexecFileLoad(-1, -1, null, KEXEC_FILE_UNLOAD);
+  // kexec_load with no segments unloads the same image on kernels without kexec_file_load.
+  if (rc === -Errno.ENOSYS) rc = sys.kexecLoad(0, [], KEXEC_ARCH_DEFAULT);
+  if (rc < 0) throw explainKexecError("kexec_load", rc, "segments");
+}

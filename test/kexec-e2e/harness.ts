@@ -1,0 +1,206 @@
+/**
+ * The emulated-machine harness for kimg's kexec: Debian's own kernels and userland (downloaded
+ * with a private apt configuration, cached under .kexec-work/), an initramfs holding Debian's
+ * node, the bundled kimg CLI and koffi's native package for the guest architecture, QEMU bounded
+ * by a timeout, and the serial console read for markers. Nothing here runs kexec on the host.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const WORK = join(REPO, ".kexec-work");
+const HERE = join(REPO, "test/kexec-e2e");
+
+export type GuestArch = "arm64" | "amd64";
+
+export interface GuestArchInfo {
+  qemu: string;
+  machine: string[];
+  console: string;
+  /** npm's --cpu for koffi's native package. */
+  npmCpu: string;
+}
+
+export const ARCHES: Record<GuestArch, GuestArchInfo> = {
+  arm64: { qemu: "qemu-system-aarch64", machine: ["-M", "virt", "-cpu", "cortex-a57"], console: "ttyAMA0", npmCpu: "arm64" },
+  amd64: { qemu: "qemu-system-x86_64", machine: ["-M", "q35", "-cpu", "max"], console: "ttyS0", npmCpu: "x64" },
+};
+
+/** Fails loudly when a tool the test needs is missing (CI installs them). */
+export function requireTools(tools: readonly string[]): void {
+  const missing = tools.filter((tool) => {
+    try {
+      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) throw new Error(`missing tools: ${missing.join(", ")} (apt-get install qemu-system-arm qemu-system-x86 cpio busybox-static)`);
+}
+
+function run(command: string, args: string[], options: { cwd?: string; input?: Buffer } = {}): Buffer {
+  return execFileSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 30, stdio: ["pipe", "pipe", "inherit"] });
+}
+
+/** Debian packages and the stock kernel for `arch`: { root, vmlinuz, kernelPackage }. */
+export function debianGuest(arch: GuestArch): { root: string; vmlinuz: string; kernelPackage: string } {
+  const dir = join(WORK, arch);
+  run("bash", [join(HERE, "fetch-debian.sh"), arch, dir]);
+  return { root: join(dir, "root"), vmlinuz: join(dir, "vmlinuz"), kernelPackage: readFileSync(join(dir, "kernel-package"), "utf8").trim() };
+}
+
+/** koffi with only the guest's native package, from the npm registry. */
+export function koffiForGuest(arch: GuestArch): string {
+  const dir = join(WORK, `koffi-${arch}`);
+  const version = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["koffi"];
+  if (!version) throw new Error("koffi is not a dependency in package.json");
+  const stamp = join(dir, `.koffi-${version}`);
+  if (!existsSync(stamp)) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "package.json"), '{"name":"kimg-guest-koffi","private":true}\n');
+    run("npm", ["install", "--os=linux", `--cpu=${ARCHES[arch].npmCpu}`, "--libc=glibc", "--ignore-scripts", "--no-audit", "--no-fund", "--no-save", `koffi@${version}`], { cwd: dir });
+    writeFileSync(stamp, "");
+  }
+  return join(dir, "node_modules");
+}
+
+/** The kimg CLI (kexec commands) as one ES module for the guest's node. */
+export function bundleGuestCli(): string {
+  const out = join(WORK, "kimg-guest.mjs");
+  run(join(REPO, "node_modules/.bin/esbuild"), [
+    join(HERE, "guest-cli.ts"),
+    "--bundle",
+    "--platform=node",
+    "--format=esm",
+    "--target=node18",
+    "--external:koffi",
+    "--log-level=warning",
+    "--banner:js=import { createRequire as kimgCreateRequire } from 'node:module'; const require = kimgCreateRequire(import.meta.url);",
+    `--outfile=${out}`,
+  ]);
+  return out;
+}
+
+/** newc cpio of a directory; gzip'd when asked. */
+export function makeCpio(dir: string, out: string, gzip: boolean): void {
+  const list = run("sh", ["-c", "find . | LC_ALL=C sort"], { cwd: dir });
+  const cpio = run("cpio", ["-o", "-H", "newc", "--quiet", "-R", "0:0"], { cwd: dir, input: list });
+  writeFileSync(out, gzip ? run("gzip", ["-9", "-n"], { input: cpio }) : cpio);
+}
+
+function baseTree(dir: string): void {
+  for (const d of ["proc", "sys", "dev", "tmp", "run"]) mkdirSync(join(dir, d), { recursive: true });
+  if (!existsSync(join(dir, "dev/console"))) run("mknod", ["-m", "600", join(dir, "dev/console"), "c", "5", "1"]);
+}
+
+/** The second kernel's initramfs: busybox and an init that prints the command line it got. */
+export function secondStageInitrd(arch: GuestArch, root: string): string {
+  const dir = join(WORK, `stage2-${arch}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "bin"), { recursive: true });
+  copyFileSync(join(root, "bin/busybox"), join(dir, "bin/busybox"));
+  chmodSync(join(dir, "bin/busybox"), 0o755);
+  baseTree(dir);
+  writeFileSync(
+    join(dir, "init"),
+    [
+      "#!/bin/busybox sh",
+      "/bin/busybox mount -t proc proc /proc",
+      'echo "KIMG-E2E stage2 up $(/bin/busybox cut -d" " -f1 /proc/uptime)"',
+      'echo "KIMG-E2E stage2 cmdline: $(/bin/busybox cat /proc/cmdline)"',
+      "/bin/busybox poweroff -f",
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  const out = join(WORK, `stage2-${arch}.cpio.gz`);
+  makeCpio(dir, out, true);
+  return out;
+}
+
+/**
+ * The first kernel's initramfs: Debian's node and libraries, the kimg bundle and koffi under
+ * /kimg, the files the cases use, and an init that runs /kimg/cases/$kimg.case.sh.
+ */
+export function firstStageInitrd(arch: GuestArch, root: string, files: Record<string, string>, cases: Record<string, string>): string {
+  const dir = join(WORK, `stage1-${arch}`);
+  rmSync(dir, { recursive: true, force: true });
+  cpSync(root, dir, { recursive: true, verbatimSymlinks: true });
+  baseTree(dir);
+  mkdirSync(join(dir, "kimg/cases"), { recursive: true });
+  cpSync(koffiForGuest(arch), join(dir, "kimg/node_modules"), { recursive: true });
+  copyFileSync(bundleGuestCli(), join(dir, "kimg/kimg.mjs"));
+  for (const [name, path] of Object.entries(files)) copyFileSync(path, join(dir, "kimg", name));
+  for (const [name, script] of Object.entries(cases)) writeFileSync(join(dir, "kimg/cases", `${name}.sh`), script);
+  writeFileSync(
+    join(dir, "init"),
+    [
+      "#!/bin/busybox sh",
+      "/bin/busybox --install -s /bin",
+      "mount -t proc proc /proc",
+      "mount -t sysfs sysfs /sys",
+      "mount -t devtmpfs devtmpfs /dev 2>/dev/null",
+      'case_name=""',
+      "for word in $(cat /proc/cmdline); do",
+      '  case "$word" in kimg.case=*) case_name="${word#kimg.case=}";; esac',
+      "done",
+      'echo "KIMG-E2E stage1 up $(cut -d" " -f1 /proc/uptime) case=$case_name"',
+      "cd /kimg",
+      '[ -f "cases/$case_name.sh" ] && . "cases/$case_name.sh"',
+      'echo "KIMG-E2E stage1 end $(cut -d" " -f1 /proc/uptime)"',
+      "poweroff -f",
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  const out = join(WORK, `stage1-${arch}.cpio`);
+  makeCpio(dir, out, false);
+  return out;
+}
+
+export interface QemuRun {
+  log: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+/** Boots `kernel` with `initrd` and returns the serial console once QEMU exits or time runs out. */
+export function runQemu(arch: GuestArch, kernel: string, initrd: string, append: string, timeoutMs: number, memoryMiB = 2048): Promise<QemuRun> {
+  const info = ARCHES[arch];
+  const accel = arch === "amd64" && kvmUsable() ? ["-enable-kvm"] : [];
+  const args = [...info.machine, ...accel, "-m", String(memoryMiB), "-smp", "1", "-nographic", "-nic", "none", "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", `console=${info.console} ${append}`];
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(info.qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => chunks.push(c));
+    child.stderr.on("data", (c: Buffer) => chunks.push(c));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.on("close", () => {
+      clearTimeout(timer);
+      done({ log: Buffer.concat(chunks).toString("latin1").replace(/\r/g, ""), ms: Date.now() - started, timedOut });
+    });
+  });
+}
+
+function kvmUsable(): boolean {
+  try {
+    execFileSync("sh", ["-c", "test -r /dev/kvm && test -w /dev/kvm"], { stdio: "ignore" });
+    return process.env["KIMG_E2E_NO_KVM"] === undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** Lines of the console that start with the marker prefix, without kernel log noise. */
+export function markers(log: string): string[] {
+  return log.split("\n").filter((l) => l.includes("KIMG-E2E"));
+}
