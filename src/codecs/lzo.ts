@@ -307,30 +307,39 @@ function parseHeader(input: Uint8Array, start: number): LzopHeader {
     pos += 2;
   }
   need(modern ? 6 : 5);
+  const methodOffset = pos;
   const method = input[pos]!;
   pos += modern ? 2 : 1; // method, level
+  const flagsOffset = pos;
   const flags = readU32be(input, pos);
   pos += 4;
-  if (!LZO1X_METHODS.has(method)) {
-    throw new KimgError(ErrorCode.UNSUPPORTED, `lzop method ${method} is not LZO1X`, { offset: pos - 6, structure, actual: method });
-  }
-  if (flags & F_H_FILTER) {
-    throw new KimgError(ErrorCode.UNSUPPORTED, "lzop filters are not supported", { offset: pos - 4, structure });
-  }
-  if (flags & F_RESERVED) {
-    throw new KimgError(ErrorCode.UNSUPPORTED, `lzop header has unknown flags 0x${(flags & F_RESERVED).toString(16)}`, {
-      offset: pos - 4,
-      structure,
-    });
-  }
+  if (flags & F_H_FILTER) pos += 4;
   need((modern ? 12 : 8) + 1);
   pos += modern ? 12 : 8; // mode, mtime_low, mtime_high
   const nameBytes = input[pos]!;
   pos += 1;
   need(nameBytes);
   pos += nameBytes;
+  // As in lzop's read_header: a damaged header is a checksum error before it is anything else.
   checkHeaderChecksum(input, start + LZOP_MAGIC.length, pos, flags, structure);
   pos += 4;
+
+  if (!LZO1X_METHODS.has(method)) {
+    throw new KimgError(ErrorCode.UNSUPPORTED, `lzop method ${method} is not LZO1X`, {
+      offset: methodOffset,
+      structure,
+      actual: method,
+    });
+  }
+  if (flags & F_RESERVED) {
+    throw new KimgError(ErrorCode.UNSUPPORTED, `lzop header has unknown flags 0x${(flags & F_RESERVED).toString(16)}`, {
+      offset: flagsOffset,
+      structure,
+    });
+  }
+  if (flags & F_H_FILTER) {
+    throw new KimgError(ErrorCode.UNSUPPORTED, "lzop filters are not supported", { offset: flagsOffset, structure });
+  }
 
   if (flags & F_H_EXTRA_FIELD) {
     const extraStart = pos;
