@@ -1,0 +1,38 @@
+/** The core must run unchanged in a browser: no node: imports, no Buffer, bundles for the browser. */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { build } from "esbuild";
+
+const NODE_ONLY = new Set(["src/node", "src/cli"]);
+
+function coreFiles(dir = "src"): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (NODE_ONLY.has(p)) continue;
+    if (statSync(p).isDirectory()) out.push(...coreFiles(p));
+    else if (p.endsWith(".ts")) out.push(p);
+  }
+  return out;
+}
+
+test("no core module imports node: builtins or uses Buffer", () => {
+  const files = coreFiles();
+  assert.ok(files.length > 20);
+  for (const f of files) {
+    const text = readFileSync(f, "utf8");
+    assert.doesNotMatch(text, /from\s+["']node:/, `${f} imports a node: module`);
+    assert.doesNotMatch(text, /(?<![A-Za-z_])Buffer\.(from|alloc|concat|isBuffer|byteLength)|:\s*Buffer\b/, `${f} uses Buffer`);
+    assert.doesNotMatch(text, /\bprocess\./, `${f} uses process`);
+  }
+});
+
+test("the public entry bundles for the browser platform", async () => {
+  const result = await build({ entryPoints: ["src/index.ts"], bundle: true, platform: "browser", format: "esm", write: false, logLevel: "silent" });
+  assert.equal(result.errors.length, 0);
+  const js = result.outputFiles[0]?.text ?? "";
+  assert.ok(js.length > 10000);
+  assert.doesNotMatch(js, /from\s*"node:/);
+});
