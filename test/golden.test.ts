@@ -22,7 +22,8 @@ for (const [name, make] of FIXTURES) {
   test(`golden report: ${name}`, async () => {
     const report = JSON.parse(JSON.stringify(await inspect(make(), { name })));
     const file = `test/fixtures/golden/${name}.report.json`;
-    if (process.env.UPDATE_GOLDEN || !existsSync(file)) writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
+    if (process.env.UPDATE_GOLDEN) writeFileSync(file, JSON.stringify(report, null, 2) + "\n");
+    assert.ok(existsSync(file), `${file} is missing: run with UPDATE_GOLDEN=1`);
     assert.deepEqual(report, JSON.parse(readFileSync(file, "utf8")));
   });
 }

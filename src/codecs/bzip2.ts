@@ -43,8 +43,9 @@ const PROGRESS_STEP_BYTES = 4 * MiB;
 /**
  * BZ2_rNums (bzip2 randtable.c): the fixed sequence that "randomised" blocks, written by bzip2
  * before 0.9.5 for repetitive input, XOR into the block. Part of the format, not of any code.
+ * Exported for the test that builds a randomised block.
  */
-const RANDOM_NUMBERS = new Uint16Array([
+export const RANDOM_NUMBERS = new Uint16Array([
   619, 720, 127, 481, 931, 816, 813, 233, 566, 247, 985, 724, 205, 454, 863, 491, 741, 242, 949, 214, 733, 859, 335,
   708, 621, 574, 73, 654, 730, 472, 419, 436, 278, 496, 867, 210, 399, 680, 480, 51, 878, 465, 811, 169, 869, 675, 611,
   697, 867, 561, 862, 687, 507, 283, 482, 129, 807, 591, 733, 623, 150, 238, 59, 379, 684, 877, 625, 169, 643, 105, 170,
