@@ -36,7 +36,7 @@ const MAX_ALPHABET = 258;
 const MAX_RUN_WEIGHT = 2 * 1024 * 1024;
 
 /** Codes up to this length decode with one table look-up; longer ones search by length. */
-const FAST_BITS = 10;
+const FAST_BITS = 12;
 const FAST_SIZE = 1 << FAST_BITS;
 const PROGRESS_STEP_BYTES = 4 * MiB;
 
@@ -373,7 +373,11 @@ function readSymbols(reader: BitReader, ws: Workspace, alphabetSize: number, sel
     if (length >= blockMax) throw corrupt("bzip2 block is longer than its declared block size", pos - (count >>> 3), structure);
     const index = symbol - 1;
     const front = mtf[index]!;
-    for (let k = index; k > 0; k--) mtf[k] = mtf[k - 1]!;
+    if (index < 16) {
+      for (let k = index; k > 0; k--) mtf[k] = mtf[k - 1]!;
+    } else {
+      mtf.copyWithin(1, 0, index);
+    }
     mtf[0] = front;
     const byte = symbolToByte[front]!;
     byteCounts[byte]!++;
