@@ -31,7 +31,8 @@ export interface DecodedInstruction {
   fallsThrough: boolean;
   /**
    * Registers or flags written, e.g. ["nzcv"], ["x13"], ["s4"], ["$t1"]; empty for a branch without
-   * link. arm64 names the 64-bit register even for a 32-bit write (writing w13 also clears the top of x13).
+   * link. arm64 names the 64-bit register even for a 32-bit write (writing w13 also clears the top of x13),
+   * and "v0" for a SIMD&FP load into s0/d0/q0.
    */
   writes: string[];
   /**
@@ -67,7 +68,7 @@ export function signedHex(value: number): string {
 /** Sign-extends the low `bits` bits of `value` (bits <= 32). */
 export function signExtend(value: number, bits: number): number {
   const shift = 32 - bits;
-  return ((value << shift) >> shift);
+  return (value << shift) >> shift;
 }
 
 /** Bits hi..lo (inclusive) of a 32-bit word, as an unsigned number. */
