@@ -71,38 +71,11 @@ export function lzo1xDecompress(
   outputStart: number,
   outputEnd: number,
 ): number {
-  const structure = "LZO1X block";
+  // No closures over ip/op here: captured variables would live in a heap context, not registers.
   let ip = inputStart;
   let op = outputStart;
   let state = 0;
   let zeroRuns = false;
-
-  const inputOverrun = (): KimgError => corrupt("LZO1X block ends in the middle of an instruction", ip, structure);
-  const outputOverrun = (): KimgError =>
-    corrupt("LZO1X block decompresses to more than its declared size", ip, structure, { expected: outputEnd - outputStart });
-
-  /** Reads an extended length: zero bytes add 255 each, the first non-zero byte ends it. */
-  const extendedLength = (base: number): number => {
-    let length = base;
-    for (;;) {
-      if (ip >= inputEnd) throw inputOverrun();
-      const b = input[ip++]!;
-      if (b !== 0) return length + b;
-      length += 255;
-    }
-  };
-
-  const copyLiterals = (count: number): void => {
-    if (count > inputEnd - ip) throw inputOverrun();
-    if (count > outputEnd - op) throw outputOverrun();
-    if (count < BULK_COPY_BYTES) {
-      for (let k = 0; k < count; k++) output[op + k] = input[ip + k]!;
-    } else {
-      output.set(input.subarray(ip, ip + count), op);
-    }
-    ip += count;
-    op += count;
-  };
 
   if (inputEnd - ip >= 5 && input[ip] === 17) {
     zeroRuns = input[ip + 1] !== 0;
@@ -110,12 +83,16 @@ export function lzo1xDecompress(
   }
   if (ip < inputEnd && input[ip]! > 17) {
     const count = input[ip++]! - 17;
-    copyLiterals(count);
+    if (count > inputEnd - ip) throw inputOverrun(ip);
+    if (count > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
+    copyForward(input, ip, output, op, count);
+    ip += count;
+    op += count;
     state = count < 4 ? count : 4;
   }
 
   for (;;) {
-    if (ip >= inputEnd) throw inputOverrun();
+    if (ip >= inputEnd) throw inputOverrun(ip);
     const instruction = input[ip++]!;
     let length: number;
     let distance: number;
@@ -123,11 +100,21 @@ export function lzo1xDecompress(
 
     if (instruction < 16) {
       if (state === 0) {
-        copyLiterals(instruction === 0 ? extendedLength(15) + 3 : instruction + 3);
+        let count = instruction + 3;
+        if (instruction === 0) {
+          const last = lastLengthByte(input, ip, inputEnd);
+          count = 15 + 255 * (last - ip) + input[last]! + 3;
+          ip = last + 1;
+        }
+        if (count > inputEnd - ip) throw inputOverrun(ip);
+        if (count > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
+        copyForward(input, ip, output, op, count);
+        ip += count;
+        op += count;
         state = 4;
         continue;
       }
-      if (ip >= inputEnd) throw inputOverrun();
+      if (ip >= inputEnd) throw inputOverrun(ip);
       const high = input[ip++]!;
       trailing = instruction & 3;
       if (state === 4) {
@@ -138,54 +125,64 @@ export function lzo1xDecompress(
         distance = (high << 2) + (instruction >>> 2) + 1;
       }
     } else if (instruction >= 64) {
-      if (ip >= inputEnd) throw inputOverrun();
+      if (ip >= inputEnd) throw inputOverrun(ip);
       length = (instruction >>> 5) + 1;
       distance = (input[ip++]! << 3) + ((instruction >>> 2) & 7) + 1;
       trailing = instruction & 3;
     } else if (instruction >= 32) {
-      length = (instruction & 31) === 0 ? extendedLength(31) + 2 : (instruction & 31) + 2;
-      if (inputEnd - ip < 2) throw inputOverrun();
+      length = (instruction & 31) + 2;
+      if ((instruction & 31) === 0) {
+        const last = lastLengthByte(input, ip, inputEnd);
+        length = 31 + 255 * (last - ip) + input[last]! + 2;
+        ip = last + 1;
+      }
+      if (inputEnd - ip < 2) throw inputOverrun(ip);
       const word = input[ip]! | (input[ip + 1]! << 8);
       ip += 2;
       distance = (word >>> 2) + 1;
       trailing = word & 3;
     } else {
-      if (inputEnd - ip < 2) throw inputOverrun();
+      if (inputEnd - ip < 2) throw inputOverrun(ip);
       const peek = input[ip]! | (input[ip + 1]! << 8);
       if (zeroRuns && (instruction & 8) !== 0 && (peek & 0xfffc) === 0xfffc) {
-        if (inputEnd - ip < 3) throw inputOverrun();
+        if (inputEnd - ip < 3) throw inputOverrun(ip);
         const run = ((input[ip + 2]! << 3) | (instruction & 7)) + 4;
         ip += 3;
-        if (run > outputEnd - op) throw outputOverrun();
+        if (run > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
         output.fill(0, op, op + run);
         op += run;
         trailing = peek & 3;
-        copyLiterals(trailing);
+        if (trailing > inputEnd - ip) throw inputOverrun(ip);
+        if (trailing > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
+        for (let k = 0; k < trailing; k++) output[op++] = input[ip++]!;
         state = trailing;
         continue;
       }
-      length = (instruction & 7) === 0 ? extendedLength(7) + 2 : (instruction & 7) + 2;
-      if (inputEnd - ip < 2) throw inputOverrun();
+      length = (instruction & 7) + 2;
+      if ((instruction & 7) === 0) {
+        const last = lastLengthByte(input, ip, inputEnd);
+        length = 7 + 255 * (last - ip) + input[last]! + 2;
+        ip = last + 1;
+      }
+      if (inputEnd - ip < 2) throw inputOverrun(ip);
       const word = input[ip]! | (input[ip + 1]! << 8);
       ip += 2;
       distance = 16384 + ((instruction & 8) << 11) + (word >>> 2);
       trailing = word & 3;
       if (distance === 16384) {
         // End of stream: lzo1x_decompress_safe requires the canonical 11 00 00 and no input after it.
-        if (length !== 3) throw corrupt("LZO1X end-of-stream marker has a bad length", ip - 3, structure);
+        if (length !== 3) throw corrupt("LZO1X end-of-stream marker has a bad length", ip - 3, LZO1X_BLOCK);
         if (ip !== inputEnd) {
-          throw corrupt("LZO1X block has data after its end-of-stream marker", ip, structure, {
-            actual: inputEnd - ip,
-          });
+          throw corrupt("LZO1X block has data after its end-of-stream marker", ip, LZO1X_BLOCK, { actual: inputEnd - ip });
         }
         return op;
       }
     }
 
     if (distance > op - outputStart) {
-      throw corrupt(`LZO1X match distance ${distance} points before the start of the block`, ip, structure);
+      throw corrupt(`LZO1X match distance ${distance} points before the start of the block`, ip, LZO1X_BLOCK);
     }
-    if (length > outputEnd - op) throw outputOverrun();
+    if (length > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
     const from = op - distance;
     if (length < BULK_COPY_BYTES) {
       // Byte by byte, so an overlapping match (distance < length) repeats its pattern.
@@ -202,8 +199,44 @@ export function lzo1xDecompress(
       }
     }
     op += length;
-    if (trailing !== 0) copyLiterals(trailing);
+    if (trailing !== 0) {
+      if (trailing > inputEnd - ip) throw inputOverrun(ip);
+      if (trailing > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
+      output[op++] = input[ip++]!;
+      if (trailing > 1) output[op++] = input[ip++]!;
+      if (trailing > 2) output[op++] = input[ip++]!;
+    }
     state = trailing;
+  }
+}
+
+const LZO1X_BLOCK = "LZO1X block";
+
+function inputOverrun(ip: number): KimgError {
+  return corrupt("LZO1X block ends in the middle of an instruction", ip, LZO1X_BLOCK);
+}
+
+function outputOverrun(ip: number, declaredBytes: number): KimgError {
+  return corrupt("LZO1X block decompresses to more than its declared size", ip, LZO1X_BLOCK, { expected: declaredBytes });
+}
+
+/**
+ * Extended lengths: each zero byte adds 255, the first non-zero byte adds itself and ends the
+ * length. Returns the index of that last byte.
+ */
+function lastLengthByte(input: Uint8Array, ip: number, inputEnd: number): number {
+  let at = ip;
+  while (at < inputEnd && input[at] === 0) at++;
+  if (at >= inputEnd) throw inputOverrun(at);
+  return at;
+}
+
+/** Copies `count` bytes that are known to be in bounds. */
+function copyForward(input: Uint8Array, ip: number, output: Uint8Array, op: number, count: number): void {
+  if (count < BULK_COPY_BYTES) {
+    for (let k = 0; k < count; k++) output[op + k] = input[ip + k]!;
+  } else {
+    output.set(input.subarray(ip, ip + count), op);
   }
 }
 
