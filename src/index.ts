@@ -7,7 +7,11 @@ export type { InspectOptions, UnpackOptions, UnpackResult, Analysis } from "./an
 export type { AnalyseOptions, ProgressEvent, Tree } from "./analysis/tree.js";
 export { findLayer, allLayers } from "./analysis/tree.js";
 export { kernelChain, summarise } from "./analysis/summary.js";
+export { plan, planFromTree, bootableLayer } from "./analysis/plan/index.js";
+export type { BootPlan, PlanOptions, EntryPlan, LoadPlan, Segment, RegisterValue } from "./analysis/plan/types.js";
+export type { Region, Check } from "./analysis/protection.js";
 export { renderText } from "./report/text.js";
+export { renderPlanText } from "./report/plan-text.js";
 export { KimgError, ErrorCode, isKimgError } from "./io/errors.js";
 export type { ErrorCodeValue, KimgErrorData } from "./io/errors.js";
 export { DEFAULT_LIMITS } from "./io/limits.js";

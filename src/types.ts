@@ -5,6 +5,8 @@
  * exactly are decimal strings; every integer field also carries its `hex` form.
  */
 
+import type { BootPlan } from "./analysis/plan/types.js";
+
 export type FieldValue = number | string | boolean | null;
 
 /** One field read from the data, with where it came from. */
@@ -149,5 +151,7 @@ export interface Report {
   input: { name: string | null; size: number };
   summary: Summary;
   root: Layer;
+  /** How a non-EFI loader boots the kernel (entry decode, load plan with default addresses, protection map); null when no bootable kernel was reached. */
+  plan: BootPlan | null;
   diagnostics: Diagnostic[];
 }

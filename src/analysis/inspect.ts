@@ -1,6 +1,8 @@
 /** The public entry points over the layer tree: inspect (the report) and unpack (the bytes). */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import type { Layer, LayerFormat, Report } from "../types.js";
+import { planFromTree } from "./plan/index.js";
+import type { BootPlan } from "./plan/types.js";
 import { kernelChain, summarise } from "./summary.js";
 import { buildTree, findLayer, type AnalyseOptions, type Tree } from "./tree.js";
 
@@ -24,9 +26,22 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
     input: { name: options.name ?? null, size: bytes.length },
     summary: summarise(tree.root),
     root: tree.root,
+    plan: defaultPlan(tree),
     diagnostics: tree.diagnostics,
   };
   return { report, tree };
+}
+
+/** The plan with default addresses, for the report; the `plan` command takes the user's. */
+function defaultPlan(tree: Tree): BootPlan | null {
+  try {
+    return planFromTree(tree);
+  } catch (error) {
+    if (error instanceof KimgError && error.code === ErrorCode.UNSUPPORTED) return null;
+    const e = error instanceof KimgError ? error : new KimgError(ErrorCode.BAD_FIELD, String(error));
+    tree.diagnostics.push({ code: e.code, severity: "error", message: `boot plan: ${e.message}`, offset: e.offset ?? null, layer: "/" });
+    return null;
+  }
 }
 
 /** Reads any kernel boot image into the report tree, descending through compressed layers. */

@@ -8,6 +8,7 @@ import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { registerExtract } from "./extract.js";
 import { registerInspect } from "./inspect.js";
 import { registerOptionalCommands } from "./optional.js";
+import { registerPlan } from "./plan.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerInspect(program);
   registerExtract(program);
+  registerPlan(program);
   registerOptionalCommands(program);
   return program;
 }

@@ -1,0 +1,93 @@
+/**
+ * arm64: Documentation/arch/arm64/booting.rst. The Image is placed text_offset bytes above a
+ * 2 MiB aligned base and entered at its first byte: code0 is the "MZ" pseudo-NOP, code1 branches
+ * to primary_entry. x0 = DTB, x1..x3 = 0, MMU off.
+ */
+import { decodeArm64Sequence } from "../../isa/arm64.js";
+import type { Layer } from "../../types.js";
+import { Placer, protectionMap } from "./common.js";
+import { entryChecks, efiEntryOf } from "./entry-checks.js";
+import { alignUpBig, hexBig, MiB, type BootPlan, type PlanOptions } from "./types.js";
+
+const ARM64_KIMG_ALIGN = 2 * MiB;
+/** booting.rst: the DTB must not exceed 2 MiB. */
+const ARM64_MAX_DTB = 2 * MiB;
+/** An estimate for the running system's DTB when none is given. */
+const DTB_ESTIMATE = 64 * 1024;
+
+export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions): BootPlan {
+  let textOffset = Number(kernel.info.textOffset ?? 0);
+  let imageSize = Number(kernel.info.imageSize ?? 0);
+  const rules = [
+    "place the Image text_offset bytes above a 2 MiB aligned base in usable RAM",
+    "image_size bytes from the image start must be free (BSS included)",
+    "DTB 8-byte aligned and at most 2 MiB; initrd within a 1 GiB aligned 32 GiB window that also covers the Image",
+  ];
+  if (imageSize === 0) {
+    // Pre-v3.17 headers: kexec-tools assumes text_offset 0x80000 and reserves 16 MiB.
+    textOffset = 0x80000;
+    imageSize = Math.max(16 * MiB, bytes.length);
+    rules.push("image_size is 0 (pre-v3.17): text_offset 0x80000 and 16 MiB assumed, as kexec-tools does");
+  }
+  const base = alignUpBig(ramBase, BigInt(ARM64_KIMG_ALIGN));
+  const kernelAddress = base + BigInt(textOffset);
+  const placer = new Placer(kernelAddress);
+  const segments = [placer.place("kernel", bytes.length, ARM64_KIMG_ALIGN, "the Image; memory up to image_size covers BSS", imageSize)];
+  if (options.initrdSize) segments.push(placer.place("initrd", options.initrdSize, 4096, "initrd; /chosen linux,initrd-start/end point at it"));
+  const dtbSize = options.dtbSize ?? DTB_ESTIMATE;
+  const dtb = placer.place("dtb", dtbSize, 8, options.dtbSize ? "the given device tree with /chosen updated (bootargs, initrd)" : "the running system's device tree (size estimated) with /chosen updated");
+  segments.push(dtb);
+
+  const instructions = decodeArm64Sequence(bytes, 2);
+  const branch = instructions.find((i) => i.branchTarget !== undefined);
+  const branchTarget = branch?.branchTarget ?? null;
+  const pageSize = typeof kernel.info.pageSize === "number" ? kernel.info.pageSize : 4096;
+  const { regions, checks } = protectionMap(chain, kernel, pageSize);
+  checks.push(...entryChecks(kernel, bytes, instructions, branchTarget, "arm64"));
+  checks.push({ id: "dtb-size", ok: dtbSize <= ARM64_MAX_DTB, message: `DTB of ${dtbSize} bytes ${dtbSize <= ARM64_MAX_DTB ? "fits" : "exceeds"} the 2 MiB limit` });
+  const initrd = segments.find((s) => s.name === "initrd");
+  if (initrd) {
+    const window = 1n << 30n;
+    const lo = (kernelAddress / window) * window;
+    const ok = BigInt(initrd.address) + BigInt(initrd.size) <= lo + 32n * window;
+    checks.push({ id: "initrd-window", ok, message: ok ? "initrd and Image lie in one 1 GiB aligned 32 GiB window" : "initrd is outside the 32 GiB window of the Image" });
+  }
+  const efi = efiEntryOf(kernel);
+  return {
+    arch: "arm64",
+    kernel: { path: kernel.path, format: kernel.format, size: bytes.length },
+    entry: {
+      offset: 0,
+      address: hexBig(kernelAddress),
+      branchTarget,
+      form: null,
+      instructions,
+      efiEntry: efi ? { rva: efi, why: "efi_pe_entry needs UEFI boot services, which are gone once the firmware has exited them (kexec); a non-EFI loader enters at the image start" } : null,
+      explanation: [
+        `enter at the image start: ${instructions[0]?.text ?? "?"} only changes ${instructions[0]?.writes.join(", ") || "nothing"}, then ${instructions[1]?.text ?? "?"} reaches the core entry at +${branchTarget === null ? "?" : "0x" + branchTarget.toString(16)}`,
+        "the header's first instructions run with the MMU off, so their data mapping does not matter; the core entry runs from code",
+      ],
+    },
+    load: {
+      ramBase: hexBig(ramBase),
+      alignment: ARM64_KIMG_ALIGN,
+      base: hexBig(base),
+      kernelAddress: hexBig(kernelAddress),
+      textOffset,
+      memorySize: imageSize,
+      fileSize: bytes.length,
+      rules,
+    },
+    segments,
+    registers: [
+      { name: "x0", value: dtb.address, meaning: "physical address of the device tree" },
+      { name: "x1", value: "0x0", meaning: "reserved, must be 0" },
+      { name: "x2", value: "0x0", meaning: "reserved, must be 0" },
+      { name: "x3", value: "0x0", meaning: "reserved, must be 0" },
+    ],
+    cpuState: ["MMU off, D-cache cleaned to PoC for the image; I-cache on or off", "all interrupts masked (DAIF)", "EL2 (recommended, for virtualisation) or non-secure EL1"],
+    regions,
+    checks,
+  };
+}
+

@@ -1,0 +1,26 @@
+/** A bare ELF vmlinux is loaded by its PT_LOAD physical addresses and entered at e_entry. */
+import type { Layer } from "../../types.js";
+import { protectionMap } from "./common.js";
+import { hexBig, type BootPlan, type Segment } from "./types.js";
+
+export function planElf(kernel: Layer, bytes: Uint8Array, chain: Layer[]): BootPlan {
+  const segs = Array.isArray(kernel.info.segments) ? kernel.info.segments : [];
+  const segments: Segment[] = [];
+  for (const s of segs) {
+    if (!s || typeof s !== "object" || Array.isArray(s) || s.type !== "LOAD") continue;
+    segments.push({ name: "kernel", address: String(s.paddr), size: Number(s.filesz), memorySize: Number(s.memsz), alignment: 4096, note: `PT_LOAD ${String(s.perms)} from file offset 0x${Number(s.offset).toString(16)} (vaddr ${String(s.vaddr)})` });
+  }
+  const { regions, checks } = protectionMap(chain, kernel, 4096);
+  const entry = String(kernel.info.entry ?? "0x0");
+  return {
+    arch: kernel.arch ?? "unknown",
+    kernel: { path: kernel.path, format: kernel.format, size: bytes.length },
+    entry: { offset: -1, address: entry, branchTarget: null, form: "ELF e_entry (a virtual address)", instructions: [], efiEntry: null, explanation: ["an ELF vmlinux is loaded segment by segment at p_paddr and entered at e_entry, translated by the loader"] },
+    load: { ramBase: hexBig(0), alignment: 4096, base: segments[0]?.address ?? "0x0", kernelAddress: segments[0]?.address ?? "0x0", textOffset: 0, memorySize: segments.reduce((n, s) => n + s.memorySize, 0), fileSize: bytes.length, rules: ["each PT_LOAD at its physical address"] },
+    segments,
+    registers: [],
+    cpuState: [],
+    regions,
+    checks,
+  };
+}

@@ -1,0 +1,57 @@
+/** `plan(bytes)`: unpack as needed, find the bootable kernel and compute its boot plan. */
+import { ErrorCode, KimgError } from "../../io/errors.js";
+import type { Layer, LayerFormat } from "../../types.js";
+import { analyse, type InspectOptions } from "../inspect.js";
+import { kernelChain } from "../summary.js";
+import type { Tree } from "../tree.js";
+import { planArm64 } from "./arm64.js";
+import { planElf } from "./elf.js";
+import { planLoongArch } from "./loongarch.js";
+import { planRiscv } from "./riscv.js";
+import { DEFAULT_RAM_BASE, type BootPlan, type PlanOptions } from "./types.js";
+import { planX86 } from "./x86.js";
+
+const BOOTABLE: readonly LayerFormat[] = ["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf"];
+
+/** The layer a loader boots: the innermost Image, else the bzImage, else an ELF vmlinux. */
+export function bootableLayer(chain: Layer[]): Layer | null {
+  for (const format of BOOTABLE) {
+    const l = [...chain].reverse().find((x) => x.format === format);
+    if (l) return l;
+  }
+  return null;
+}
+
+export function planFromTree(tree: Tree, options: PlanOptions = {}): BootPlan {
+  const chain = kernelChain(tree.root);
+  const kernel = bootableLayer(chain);
+  if (!kernel) throw new KimgError(ErrorCode.UNSUPPORTED, "no bootable kernel found in this image", { structure: "layer tree" });
+  const bytes = tree.bytes.get(kernel.path) ?? new Uint8Array(0);
+  const upTo = chain.slice(0, chain.indexOf(kernel) + 1);
+  const ramBase = (arch: string): bigint => options.ramBase ?? DEFAULT_RAM_BASE[arch] ?? 0n;
+  switch (kernel.format) {
+    case "arm64-image":
+      return planArm64(kernel, bytes, upTo, ramBase("arm64"), options);
+    case "riscv-image":
+      return planRiscv(kernel, bytes, upTo, ramBase(kernel.arch ?? "riscv64"), options);
+    case "loongarch-image":
+      return planLoongArch(kernel, bytes, upTo, options.ramBase ?? null, options);
+    case "bzimage":
+      return planX86(kernel, bytes, upTo, ramBase(kernel.arch ?? "x86_64"), options);
+    default:
+      return planElf(kernel, bytes, upTo);
+  }
+}
+
+export interface PlanResult {
+  plan: BootPlan;
+  report: Awaited<ReturnType<typeof analyse>>["report"];
+}
+
+/** Reads the image (unpacking as needed) and returns its boot plan with the report it came from. */
+export async function plan(input: Uint8Array | ArrayBuffer, options: PlanOptions & InspectOptions = {}): Promise<PlanResult> {
+  const { report, tree } = await analyse(input, options);
+  return { plan: planFromTree(tree, options), report };
+}
+
+export type { BootPlan, PlanOptions };

@@ -1,0 +1,79 @@
+/** `kimg plan FILE [--json] [--ram-base ADDR] [--initrd FILE] [--dtb FILE] [--cmdline TEXT] [--strict]` */
+import type { Command } from "commander";
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { plan } from "../analysis/plan/index.js";
+import { ErrorCode, KimgError } from "../io/errors.js";
+import { NODE_CODECS } from "../node/codecs.js";
+import { readInput } from "../node/files.js";
+import { renderPlanText } from "../report/plan-text.js";
+import { EXIT } from "./exit-codes.js";
+import { maxSizeOption } from "./options.js";
+import { progressReporter } from "./progress.js";
+
+function parseAddress(text: string): bigint {
+  try {
+    const v = BigInt(text.trim());
+    if (v < 0n || v >= 1n << 64n) throw new Error("range");
+    return v;
+  } catch {
+    throw new KimgError(ErrorCode.USAGE, `not an address: "${text}" (use e.g. 0x40000000)`);
+  }
+}
+
+async function sizeOf(path: string | undefined): Promise<number | null> {
+  if (!path) return null;
+  try {
+    return (await stat(path)).size;
+  } catch (error) {
+    throw new KimgError(ErrorCode.IO, `cannot read ${path}: ${(error as Error).message}`, { path });
+  }
+}
+
+interface PlanCliOptions {
+  json?: boolean;
+  ramBase?: bigint;
+  initrd?: string;
+  dtb?: string;
+  cmdline?: string;
+  hart?: string;
+  strict?: boolean;
+  maxSize?: number;
+}
+
+export function registerPlan(program: Command): void {
+  program
+    .command("plan")
+    .description("how a non-EFI loader (kexec) must load and enter the kernel, and its memory-protection map")
+    .argument("<file>", "kernel image (unpacked as needed)")
+    .option("--json", "print the plan as JSON")
+    .option("--ram-base <addr>", "start of usable RAM (default: arm64 0x40000000, riscv 0x80000000; LoongArch: its link address)", parseAddress)
+    .option("--initrd <file>", "an initrd to place")
+    .option("--dtb <file>", "a device tree to place (default: the running system's, size estimated)")
+    .option("--cmdline <text>", "the kernel command line")
+    .option("--hart <id>", "RISC-V: the booting hart id", "0")
+    .option("--strict", "exit with 6 when a check fails")
+    .addOption(maxSizeOption())
+    .action(async (file: string, opts: PlanCliOptions) => {
+      const bytes = await readInput(file);
+      const { plan: result, report } = await plan(bytes, {
+        name: basename(file),
+        codecs: NODE_CODECS,
+        ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+        onProgress: progressReporter(!opts.json),
+        ...(opts.ramBase !== undefined ? { ramBase: opts.ramBase } : {}),
+        initrdSize: await sizeOf(opts.initrd),
+        dtbSize: await sizeOf(opts.dtb),
+        cmdline: opts.cmdline ?? null,
+        hartId: Number(opts.hart ?? 0),
+      });
+      const errors = report.diagnostics.filter((d) => d.severity === "error");
+      if (opts.json) process.stdout.write(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");
+      else {
+        process.stdout.write(renderPlanText(result));
+        for (const d of errors) process.stdout.write(`error ${d.code}${d.offset === null ? "" : ` at 0x${d.offset.toString(16)}`} (${d.layer}): ${d.message}\n`);
+      }
+      if (opts.strict && result.checks.some((c) => !c.ok)) process.exitCode = EXIT.CHECK_FAILED;
+      else if (errors.length) process.exitCode = EXIT.BAD_INPUT;
+    });
+}

@@ -1,0 +1,140 @@
+/** The boot plan: entry decode, load plan and protection map for each architecture, and failing checks. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { plan } from "../src/analysis/plan/index.js";
+import { compressWith } from "./builders/compress.js";
+import { ByteWriter } from "./builders/bytes.js";
+import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, buildUki, zbootInputs } from "./builders/images.js";
+import { MACHINE } from "./builders/pe.js";
+
+function check(p: { checks: Array<{ id: string; ok: boolean; layer?: string }> }, id: string, layer?: string) {
+  const c = p.checks.find((x) => x.id === id && (layer === undefined || x.layer === layer));
+  assert.ok(c, `no check ${id}${layer ? " on " + layer : ""}: ${p.checks.map((x) => x.id + "@" + x.layer).join(", ")}`);
+  return c;
+}
+
+test("arm64 zboot: entry at the image start, branch decoded, 2 MiB placement, x0 = DTB, all checks pass", async () => {
+  const image = buildArm64Image({ entryOffset: 0x1200 });
+  const { toCompress, trailer } = zbootInputs(image, "v6.4", "zstd");
+  const payload = compressWith("zstd", toCompress);
+  const z = buildZboot({ machine: MACHINE.ARM64, compType: "zstd", payload, trailer: trailer(payload) });
+  const { plan: p } = await plan(z.bytes, { ramBase: 0x40100000n, initrdSize: 0x300000 });
+  assert.equal(p.arch, "arm64");
+  assert.equal(p.kernel.path, "/payload/decompressed");
+  assert.equal(p.entry.offset, 0);
+  assert.equal(p.entry.branchTarget, 0x1200);
+  assert.deepEqual(p.entry.instructions.map((i) => i.text), ["ccmp x18, #0x0, #0xd, pl", "b 0x1200"]);
+  assert.equal(p.load.base, "0x40200000", "rounded up to 2 MiB");
+  assert.equal(p.load.kernelAddress, "0x40200000");
+  assert.deepEqual(p.segments.map((s) => s.name), ["kernel", "initrd", "dtb"]);
+  const dtb = p.segments.find((s) => s.name === "dtb");
+  assert.equal(p.registers.find((r) => r.name === "x0")?.value, dtb?.address);
+  assert.deepEqual(p.registers.slice(1).map((r) => r.value), ["0x0", "0x0", "0x0"]);
+  assert.ok(p.entry.efiEntry && p.entry.efiEntry.rva > 0);
+  for (const c of p.checks) assert.ok(c.ok, `${c.id}: ${c.message}`);
+  assert.deepEqual(
+    p.regions.filter((r) => r.layer === "/payload/decompressed/pe").map((r) => [r.name, r.perms]),
+    [["headers", "r--"], [".text", "r-x"], [".data", "rw-"]],
+  );
+  assert.ok(p.regions.some((r) => r.layer === "/pe"), "outer EFI program mapped too");
+});
+
+test("arm64: the branch target leaving the image and a non-harmless first word fail their checks", async () => {
+  const image = buildArm64Image();
+  const v = new DataView(image.buffer);
+  v.setUint32(4, 0x14000000 | 0x0100000, true);
+  v.setUint32(0, 0xaa0103e0, true); // mov x0, x1: clobbers x0
+  const { plan: p } = await plan(image);
+  assert.equal(check(p, "entry-branch").ok, false);
+  assert.equal(check(p, "entry-first-instruction").ok, false);
+});
+
+test("W^X, page alignment against 64K pages and NX consistency are checked per PE layer", async () => {
+  const image = buildArm64Image({ pageSize: 64, nxCompat: false });
+  const v = new DataView(image.buffer);
+  // .text (section header 0 at 0x40+24+112+48 = 0xe0) gains MEM_WRITE.
+  const flagsAt = 0x40 + 24 + 112 + 6 * 8 + 36;
+  v.setUint32(flagsAt, (v.getUint32(flagsAt, true) | 0x80000000) >>> 0, true);
+  const { toCompress, trailer } = zbootInputs(image, "v6.4", "gzip");
+  const payload = compressWith("gzip", toCompress);
+  const z = buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload, trailer: trailer(payload), nxCompat: true });
+  const { plan: p } = await plan(z.bytes);
+  const inner = "/payload/decompressed/pe";
+  assert.equal(check(p, "w^x", inner).ok, false);
+  assert.equal(check(p, "w^x", "/pe").ok, true);
+  assert.equal(check(p, "section-alignment", inner).ok, false, "4K SectionAlignment in a 64K-page kernel");
+  assert.equal(check(p, "nx-compat", inner).ok, false);
+  const nx = check(p, "nx-consistency");
+  assert.equal(nx.ok, false, "outer claims NX, inner kernel does not");
+  assert.equal(p.regions.find((r) => r.layer === inner && r.name === ".text")?.perms, "rwx");
+});
+
+test("RISC-V: c.li s4,-13 then j, PMD alignment after the SBI firmware, a0 = hart, a1 = DTB", async () => {
+  const { plan: p } = await plan(buildRiscvImage({ entryOffset: 0x1100 }), { hartId: 3 });
+  assert.equal(p.arch, "riscv64");
+  assert.equal(p.entry.offset, 0);
+  assert.equal(p.entry.branchTarget, 0x1100);
+  assert.deepEqual(p.entry.instructions.map((i) => i.mnemonic), ["c.li", "j"]);
+  assert.equal(p.entry.instructions[0]?.text, "c.li s4, -13");
+  assert.equal(p.load.alignment, 0x200000);
+  assert.equal(p.load.kernelAddress, "0x80200000");
+  assert.equal(p.registers[0]?.value, "0x3");
+  assert.equal(p.registers[1]?.value, p.segments.find((s) => s.name === "dtb")?.address);
+  for (const c of p.checks) assert.ok(c.ok, `${c.id}: ${c.message}`);
+});
+
+test("LoongArch: the entry is kernel_entry mapped into the image, for both header forms; MZ is never executed", async () => {
+  for (const form of ["physical", "dmw"] as const) {
+    const { plan: p } = await plan(buildLoongArchImage({ entryForm: form, entryOffset: 0x1480 }), { cmdline: "console=ttyS0" });
+    assert.equal(p.entry.offset, 0x1480);
+    assert.equal(p.entry.form, form === "dmw" ? "dmw-virtual" : "physical");
+    assert.equal(p.entry.address, "0x201480");
+    assert.equal(p.entry.instructions[0]?.text, "ext.w.h $t1, $t6");
+    assert.equal(p.entry.instructions[0]?.harmless, true);
+    assert.deepEqual(p.registers.map((r) => r.name), ["a0", "a1", "a2"]);
+    assert.equal(p.segments.find((s) => s.name === "cmdline")?.size, "console=ttyS0".length + 1);
+    assert.equal(check(p, "entry-in-image").ok, true);
+  }
+});
+
+test("LoongArch zboot: the plan reaches the inner vmlinux.efi", async () => {
+  const { toCompress, trailer } = zbootInputs(buildLoongArchImage({ entryOffset: 0x1400 }), "v6.4", "zstd");
+  const payload = compressWith("zstd", toCompress);
+  const z = buildZboot({ machine: MACHINE.LOONGARCH64, compType: "zstd", payload, trailer: trailer(payload), nxCompat: false });
+  const { plan: p } = await plan(z.bytes);
+  assert.equal(p.kernel.format, "loongarch-image");
+  assert.equal(p.entry.offset, 0x1400);
+});
+
+test("x86 bzImage: 64-bit entry at the protected-mode start + 0x200, rsi = boot_params, kexec_file probe", async () => {
+  const bz = buildBzImage({ payload: compressWith("gzip", buildElf()), setupSects: 0x1f });
+  const { plan: p } = await plan(bz, { cmdline: "console=ttyS0", initrdSize: 0x100000 });
+  assert.equal(p.arch, "x86_64");
+  assert.equal(p.kernel.format, "bzimage");
+  assert.equal(p.entry.offset, 0x20 * 512 + 0x200);
+  assert.equal(p.load.alignment, 0x200000);
+  assert.equal(p.load.kernelAddress, "0x1000000");
+  const params = p.segments.find((s) => s.name === "boot_params");
+  assert.equal(p.registers.find((r) => r.name === "rsi")?.value, params?.address);
+  assert.equal(check(p, "kexec-file-probe").ok, true);
+  assert.match(p.entry.efiEntry?.why ?? "", /handover entry is at protected-mode offset 0x390/);
+});
+
+test("a UKI plans its .linux kernel", async () => {
+  const uki = buildUki({ machine: MACHINE.RISCV64, linux: buildRiscvImage() });
+  const { plan: p } = await plan(uki);
+  assert.equal(p.kernel.path, "/.linux");
+  assert.equal(p.arch, "riscv64");
+});
+
+test("inspect carries the default plan; an image with no kernel has none", async () => {
+  const { inspect } = await import("../src/analysis/inspect.js");
+  const r = await inspect(buildArm64Image());
+  assert.equal(r.plan?.entry.offset, 0);
+  assert.equal(typeof r.plan?.entry.branchTarget, "number");
+  assert.ok(r.plan?.regions.length);
+  const pe = new ByteWriter(0);
+  void pe;
+  const plain = await inspect(buildUki({ linux: new Uint8Array(64) }));
+  assert.equal(plain.plan, null);
+});
