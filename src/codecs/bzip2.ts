@@ -122,6 +122,15 @@ class BitReader {
       throw corrupt("bzip2 stream is cut short", this.input.length, "bzip2 block");
     }
   }
+
+  /** After checkOverrun(): forgets the padding bytes, so later reads cannot take them for data. */
+  dropPadding(): void {
+    const padding = this.pos - this.input.length;
+    if (padding <= 0) return;
+    this.buffer >>>= padding * 8;
+    this.count -= padding * 8;
+    this.pos = this.input.length;
+  }
 }
 
 /** Per-stream work space, reused by every block. */
@@ -388,6 +397,7 @@ function readSymbols(reader: BitReader, ws: Workspace, alphabetSize: number, sel
   reader.buffer = buffer;
   reader.count = count;
   reader.checkOverrun();
+  reader.dropPadding();
   return length;
 }
 
