@@ -24,7 +24,9 @@ export function kernelChain(root: Layer): Layer[] {
 export function summarise(root: Layer): Summary {
   const chain = kernelChain(root);
   const kernel = chain[chain.length - 1] ?? null;
-  const compressedLayer = chain.find((l) => l.format === "compressed");
+  // The kernel's payload codec, also when the payload could not be decompressed (then it is a
+  // child of the last layer reached rather than part of the chain).
+  const compressedLayer = chain.find((l) => l.format === "compressed") ?? kernel?.children.find((c) => c.format === "compressed" && c.path.endsWith("/payload"));
   const codec = compressedLayer?.info.codec;
   let linuxVersion: string | null = null;
   for (const l of [...chain].reverse()) {

@@ -12,19 +12,30 @@ export interface Banner {
   size: number;
 }
 
-/** Finds the first "Linux version <digit>..." string; bounded by `maxLength` bytes. */
+/** How many "Linux version" strings are looked at before settling for the first. */
+const MAX_BANNER_CANDIDATES = 16;
+
+/**
+ * Finds the "Linux version <digit>..." banner, bounded by `maxLength` bytes. Kernels may carry a
+ * weak copy without the build number ("# SMP") beside the real one ("#1 SMP"): prefer the latter.
+ */
 export function findLinuxBanner(bytes: Uint8Array, maxLength: number): Banner | null {
-  for (let at = indexOf(bytes, LINUX_VERSION); at !== -1; at = indexOf(bytes, LINUX_VERSION, at + 1)) {
-    const first = bytes[at + LINUX_VERSION.length];
-    if (first === undefined || first < 0x30 || first > 0x39) continue;
+  let first: Banner | null = null;
+  let seen = 0;
+  for (let at = indexOf(bytes, LINUX_VERSION); at !== -1 && seen < MAX_BANNER_CANDIDATES; at = indexOf(bytes, LINUX_VERSION, at + 1)) {
+    const digit = bytes[at + LINUX_VERSION.length];
+    if (digit === undefined || digit < 0x30 || digit > 0x39) continue;
     let end = at;
     const limit = Math.min(bytes.length, at + maxLength);
     while (end < limit && bytes[end] !== 0 && bytes[end] !== 0x0a) end++;
     const text = printable(bytes.subarray(at, end));
     const release = text.slice(LINUX_VERSION.length).split(" ")[0] ?? "";
-    return { text, release, offset: at, size: end - at };
+    const banner = { text, release, offset: at, size: end - at };
+    if (/ #\d/.test(text)) return banner;
+    first ??= banner;
+    seen++;
   }
-  return null;
+  return first;
 }
 
 export function bannerField(banner: Banner, base: number): Field {
