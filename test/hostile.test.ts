@@ -78,7 +78,7 @@ test("an absurd section count is refused by maxSectionCount", async () => {
 test("a corrupt gzip payload is E_CORRUPT_STREAM on the payload layer", async () => {
   const z = zbootGzip();
   const bad = z.bytes.slice();
-  for (let i = 100; i < 400; i++) bad[z.payloadOffset + i] ^= 0x5a;
+  for (let i = 100; i < 400; i++) bad[z.payloadOffset + i] = (bad[z.payloadOffset + i] ?? 0) ^ 0x5a;
   const r = await inspect(bad);
   const d = r.diagnostics.find((x) => x.layer === "/payload" && x.severity === "error");
   assert.ok(d, JSON.stringify(r.diagnostics));
