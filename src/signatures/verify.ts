@@ -1,0 +1,304 @@
+/**
+ * Verifies every Authenticode signature of every PE image in the layer tree: the outer EFI
+ * program (zboot, UKI) that firmware checks, and the inner kernel Image that KEXEC_SIG checks.
+ */
+import { analyse, type Analysis, type InspectOptions } from "../analysis/inspect.js";
+import { findLayer, type Tree } from "../analysis/tree.js";
+import { ErrorCode, KimgError, asKimgError } from "../io/errors.js";
+import { hex } from "../io/layout.js";
+import { resolveLimits, type Limits } from "../io/limits.js";
+import type { Diagnostic, Layer, LayerFormat, PeInfo, Severity } from "../types.js";
+import { authenticodeLayout, digestHex, hashedBytes, isDigestName, type DigestName } from "./authenticode.js";
+import { nameToString, readCertificates } from "./certificates.js";
+import { checkChain, checkSignature, parseAuthenticode, type AuthenticodeSignature } from "./pkcs7.js";
+import type { Certificate } from "pkijs";
+import type { SignatureSummary, VerifyLayer, VerifyReport, VerifySignature } from "./types.js";
+import { certificateTypeName, readCertificateTable, WIN_CERT_TYPE_PKCS_SIGNED_DATA, type CertificateTable } from "./wincert.js";
+
+export interface VerifyOptions extends InspectOptions {
+  /** Certificate files (DER, or PEM with any number of certificates) a signer's chain must reach. */
+  trustedCertificates?: readonly Uint8Array[];
+  /** Only these layers (PE layer paths, or an image whose "pe" view is meant); default: every PE layer. */
+  layers?: readonly string[];
+  /** An analysis of the same input already made (the web page has one); skips decompressing again. */
+  analysis?: Analysis;
+}
+
+/** The images a kexec loader hands to the kernel, whose signatures KEXEC_SIG checks. */
+const KERNEL_IMAGE_FORMATS: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage"]);
+
+export interface PeLayer {
+  layer: Layer & { pe: PeInfo };
+  /** Format of the image the PE view belongs to ("pe" for a plain PE file). */
+  format: LayerFormat;
+  bytes: Uint8Array;
+}
+
+/** Every PE image of the tree, outermost first. */
+export function peLayers(tree: Tree): PeLayer[] {
+  const out: PeLayer[] = [];
+  const visit = (layer: Layer, parent: Layer | null): void => {
+    const bytes = tree.bytes.get(layer.path);
+    if (layer.format === "pe" && layer.pe && bytes) out.push({ layer: layer as Layer & { pe: PeInfo }, format: parent?.format ?? "pe", bytes });
+    for (const child of layer.children) visit(child, layer);
+  };
+  visit(tree.root, null);
+  return out;
+}
+
+/** The PE layer a user means by `path`: a PE layer itself, or an image whose "pe" child it is. */
+export function selectPeLayer(tree: Tree, path: string): PeLayer {
+  const all = peLayers(tree);
+  const target = findLayer(tree.root, path);
+  const found = target && (all.find((p) => p.layer.path === target.path) ?? all.find((p) => target.children.some((c) => c.path === p.layer.path)));
+  if (!found) {
+    const known = all.map((p) => p.layer.path).join(", ") || "none";
+    throw new KimgError(ErrorCode.NO_SUCH_LAYER, `no PE image at layer "${path}" (PE layers: ${known})`, { structure: "layer tree" });
+  }
+  return found;
+}
+
+/** A cheap look at a PE layer's signatures for `kimg inspect`: no hashing, no crypto, never throws. */
+export function signatureSummary(peBytes: Uint8Array, pe: PeInfo, limits?: Partial<Limits>): SignatureSummary {
+  const summary: SignatureSummary = { signed: pe.certificateTable !== null, signatureCount: 0, digestAlgorithm: null, signerSubject: null, problem: null };
+  if (!pe.certificateTable) return summary;
+  const resolved = resolveLimits(limits);
+  try {
+    const table = readCertificateTable(peBytes, pe, resolved);
+    for (const entry of table?.entries ?? []) {
+      if (entry.wCertificateType !== WIN_CERT_TYPE_PKCS_SIGNED_DATA) {
+        summary.problem ??= `WIN_CERTIFICATE ${entry.index} is ${certificateTypeName(entry.wCertificateType)}, not PKCS_SIGNED_DATA`;
+        continue;
+      }
+      try {
+        const { signatures } = parseAuthenticode(entry.content, { maxSignatures: resolved.maxSignatureCount - summary.signatureCount });
+        summary.signatureCount += signatures.length;
+        const first = signatures.find((s) => s.error === null);
+        summary.digestAlgorithm ??= first?.digestAlgorithm ?? null;
+        summary.signerSubject ??= first?.signer?.subject ?? null;
+        summary.problem ??= signatures.find((s) => s.error !== null)?.error ?? null;
+      } catch (error) {
+        summary.problem ??= asKimgError(error, ErrorCode.BAD_SIGNATURE).message;
+      }
+      if (summary.signatureCount >= resolved.maxSignatureCount) break;
+    }
+    summary.problem ??= table?.problems.find((p) => p.severity === "error")?.message ?? null;
+  } catch (error) {
+    summary.problem = asKimgError(error, ErrorCode.BAD_SIGNATURE).message;
+  }
+  return summary;
+}
+
+/** One WIN_CERTIFICATE entry's signatures, or why it has none. */
+interface EntrySignatures {
+  entryIndex: number;
+  entryOffset: number;
+  signatures: AuthenticodeSignature[];
+}
+
+class LayerVerifier {
+  readonly diagnostics: Diagnostic[] = [];
+  /** Problems that mean not everything asked about was verified. */
+  failed = false;
+
+  constructor(
+    private readonly pe: PeLayer,
+    private readonly limits: Limits,
+    private readonly trusted: readonly Certificate[],
+  ) {}
+
+  private diagnose(code: string, severity: Severity, message: string, offset: number | null): void {
+    this.diagnostics.push({ code, severity, message, offset, layer: this.pe.layer.path });
+    if (severity === "error") this.failed = true;
+  }
+
+  private readSignatures(table: CertificateTable): EntrySignatures[] {
+    const out: EntrySignatures[] = [];
+    let count = 0;
+    for (const entry of table.entries) {
+      const base = { entryIndex: entry.index, entryOffset: entry.offset };
+      if (entry.wCertificateType !== WIN_CERT_TYPE_PKCS_SIGNED_DATA) {
+        this.diagnose("CERT_ENTRY_NOT_PKCS7", "error", `WIN_CERTIFICATE ${entry.index} at ${hex(entry.offset)} is ${certificateTypeName(entry.wCertificateType)}, not PKCS_SIGNED_DATA; it cannot be verified`, entry.offset);
+        continue;
+      }
+      if (count >= this.limits.maxSignatureCount) {
+        this.diagnose(ErrorCode.LIMIT, "error", `more than maxSignatureCount (${this.limits.maxSignatureCount}) signatures; the rest were not read`, entry.offset);
+        break;
+      }
+      try {
+        const parsed = parseAuthenticode(entry.content, { maxSignatures: this.limits.maxSignatureCount - count });
+        if (parsed.truncated) this.diagnose(ErrorCode.LIMIT, "error", `more than maxSignatureCount (${this.limits.maxSignatureCount}) signatures; the rest were not read`, entry.offset);
+        count += parsed.signatures.length;
+        out.push({ ...base, signatures: parsed.signatures });
+      } catch (error) {
+        const e = asKimgError(error, ErrorCode.BAD_SIGNATURE);
+        this.diagnose(e.code, "error", `WIN_CERTIFICATE ${entry.index} at ${hex(entry.offset)}: ${e.message}`, entry.offset);
+      }
+    }
+    return out;
+  }
+
+  async run(): Promise<{ layer: VerifyLayer; signatures: VerifySignature[] }> {
+    const { layer, bytes, format } = this.pe;
+    const pe = layer.pe;
+    let table: CertificateTable | null = null;
+    try {
+      table = readCertificateTable(bytes, pe, this.limits);
+    } catch (error) {
+      const e = asKimgError(error, ErrorCode.BAD_SIGNATURE);
+      this.diagnose(e.code, "error", e.message, e.offset ?? pe.certificateTable?.entryOffset ?? null);
+    }
+    for (const p of table?.problems ?? []) this.diagnose(p.code, p.severity, p.message, p.offset);
+    const entries = table ? this.readSignatures(table) : [];
+    const flat = entries.flatMap((e) => e.signatures.map((s) => ({ entry: e, s })));
+
+    const algorithms = new Set<DigestName>(["sha256"]);
+    for (const { s } of flat) if (s.digestAlgorithm && isDigestName(s.digestAlgorithm)) algorithms.add(s.digestAlgorithm);
+    const digest: Partial<Record<DigestName, string>> = {};
+    let trimmed = false;
+    let paddingNote: string | undefined;
+    try {
+      const layout = authenticodeLayout(bytes, pe);
+      const data = hashedBytes(bytes, layout);
+      for (const alg of algorithms) digest[alg] = await digestHex(data, alg);
+      trimmed = layout.trimmedZeroBytes > 0;
+      if (trimmed && pe.certificateTable) paddingNote = await this.paddingNote(layout.imageLength, digest.sha256 ?? "", flat.map((f) => f.s));
+    } catch (error) {
+      const e = asKimgError(error, ErrorCode.BAD_FIELD);
+      this.diagnose(e.code, "error", `Authenticode digest: ${e.message}`, e.offset ?? null);
+    }
+
+    const signatures: VerifySignature[] = [];
+    let entryStart = 0;
+    for (const entry of entries) {
+      for (const s of entry.signatures) {
+        const parent = s.parent === null ? null : entryStart + s.parent;
+        signatures.push(await this.verifySignature(signatures.length, entry, s, parent, digest));
+      }
+      entryStart += entry.signatures.length;
+    }
+    if (pe.certificateTable && signatures.length === 0) {
+      this.diagnose("NO_READABLE_SIGNATURE", "error", "the image has a certificate table but no signature in it could be read", pe.certificateTable.entryOffset);
+    }
+    if (table && !table.kernel.accepted && KERNEL_IMAGE_FORMATS.has(format)) {
+      this.diagnose("KEXEC_SIG_WOULD_REJECT", "warning", `Linux's KEXEC_SIG check (verify_pefile.c) would reject this image: ${table.kernel.reason}`, table.offset);
+    }
+    return {
+      layer: {
+        path: layer.path,
+        format,
+        digest,
+        signed: pe.certificateTable !== null,
+        signatureCount: signatures.length,
+        certificateTable: table ? { offset: table.offset, size: table.size } : null,
+        trailingZeroBytes: pe.trailingZeroBytes,
+        trimmed,
+        ...(paddingNote ? { paddingNote } : {}),
+        kernel: table ? table.kernel : null,
+      },
+      signatures,
+    };
+  }
+
+  /** Explains the v6.4+ zboot padding: what hashing the untrimmed data gives, and why it fails. */
+  private async paddingNote(imageLength: number, trimmedSha256: string, signatures: AuthenticodeSignature[]): Promise<string> {
+    const { bytes, layer } = this.pe;
+    const naive = await digestHex(hashedBytes(bytes, authenticodeLayout(bytes, layer.pe, { trim: false })), "sha256");
+    const signedSha256 = signatures.find((s) => s.digestAlgorithm === "sha256")?.digest ?? null;
+    const base = layer.offset;
+    const verdict = signedSha256 === null ? "" : naive === signedSha256 ? " It matches the signature all the same." : " It does not match the signature, so such a check reports the image as tampered.";
+    return (
+      `${layer.pe.trailingZeroBytes} zero bytes follow the certificate table (zboot v6.4+ pads the Image to image_size). ` +
+      `kimg hashed the image cut at ${hex(base + imageLength)}, the end of the certificate table, as kexec-tools does before kexec_file_load (commit 6aecc32); ` +
+      `this gives ${trimmedSha256}. Hashing the padded data as it is (the kernel's verify_pefile.c, pesign -h, sbverify on the untrimmed file) ` +
+      `counts the bytes up to length - certificate table size as trailing data and gives ${naive}.${verdict} ` +
+      `\`kimg extract --trim\` writes the cut image.`
+    );
+  }
+
+  private async verifySignature(
+    index: number,
+    entry: EntrySignatures,
+    s: AuthenticodeSignature,
+    parent: number | null,
+    digest: Partial<Record<DigestName, string>>,
+  ): Promise<VerifySignature> {
+    const reasons: string[] = [];
+    if (s.error) reasons.push(s.error);
+    const ours = s.digestAlgorithm && isDigestName(s.digestAlgorithm) ? digest[s.digestAlgorithm] : undefined;
+    if (s.digestAlgorithm && !isDigestName(s.digestAlgorithm)) reasons.push(`digest algorithm ${s.digestAlgorithm} is not supported`);
+    const digestMatches = ours !== undefined && s.digest === ours;
+    if (!digestMatches && ours !== undefined && s.digest !== null) reasons.push(`the signed digest ${s.digest} differs from the image's ${s.digestAlgorithm} ${ours}: the image was changed after signing`);
+    const sig = await checkSignature(s);
+    if (!sig.valid && !s.error) reasons.push(`signature: ${sig.reason}`);
+    let chainValid: boolean | null = null;
+    let chainPath: string[] = [];
+    if (this.trusted.length > 0) {
+      const chain = await checkChain(s, this.trusted);
+      chainValid = chain.valid;
+      chainPath = chain.path;
+      if (!chain.valid && !s.error) reasons.push(`chain: ${chain.reason}`);
+    }
+    const verified = s.error === null && digestMatches && sig.valid && chainValid !== false;
+    if (!verified) this.failed = true;
+    return {
+      layer: this.pe.layer.path,
+      index,
+      entryOffset: entry.entryOffset,
+      entryIndex: entry.entryIndex,
+      nested: s.depth > 0,
+      depth: s.depth,
+      parent,
+      digestAlgorithm: s.digestAlgorithm,
+      digest: s.digest,
+      digestMatches,
+      signatureValid: sig.valid,
+      chainValid,
+      chainPath,
+      verified,
+      reasons,
+      signer: s.signer,
+      certificates: s.certificates,
+      signingTime: s.signingTime,
+      timestamped: s.timestamped,
+    };
+  }
+}
+
+/**
+ * Computes the Authenticode digest of every PE image in `input` and verifies every signature:
+ * the digest inside it against the image, the signature against the signer certificate, and,
+ * with `trustedCertificates`, the chain to one of them.
+ */
+export async function verifyImage(input: Uint8Array | ArrayBuffer, options: VerifyOptions = {}): Promise<VerifyReport> {
+  const { report, tree } = options.analysis ?? (await analyse(input, options));
+  const limits = resolveLimits(options.limits);
+  const trusted = (options.trustedCertificates ?? []).flatMap((file, i) => readCertificates(file, `trusted certificate file ${i + 1}`));
+  const selected = options.layers?.length ? options.layers.map((p) => selectPeLayer(tree, p)) : peLayers(tree);
+  const diagnostics: Diagnostic[] = report.diagnostics.filter((d) => d.severity === "error");
+  const layers: VerifyLayer[] = [];
+  const signatures: VerifySignature[] = [];
+  let failed = false;
+  for (const pe of selected) {
+    const verifier = new LayerVerifier(pe, limits, trusted);
+    const result = await verifier.run();
+    layers.push(result.layer);
+    signatures.push(...result.signatures);
+    diagnostics.push(...verifier.diagnostics);
+    failed ||= verifier.failed;
+  }
+  if (selected.length === 0) {
+    diagnostics.push({ code: "NO_PE_IMAGE", severity: "error", message: "no PE/COFF image in this file, so nothing carries an Authenticode signature", offset: null, layer: "/" });
+  } else if (signatures.length === 0) {
+    diagnostics.push({ code: "NOT_SIGNED", severity: "error", message: `no signature in ${selected.map((p) => p.layer.path).join(", ")}: nothing was verified`, offset: null, layer: selected[0]?.layer.path ?? "/" });
+  }
+  return {
+    tool: "kimg",
+    input: report.input,
+    verified: signatures.length > 0 && !failed,
+    trusted: trusted.map((c) => nameToString(c.subject)),
+    layers,
+    signatures,
+    diagnostics,
+  };
+}
