@@ -1,0 +1,119 @@
+/** `kimg verify FILE [--cert CERT ...] [--layer PATH ...] [--json]` and `kimg digest FILE [--alg ALG] [--layer PATH | --all]`. */
+import { basename } from "node:path";
+import type { Command } from "commander";
+import { analyse } from "../analysis/inspect.js";
+import type { Tree } from "../analysis/tree.js";
+import { ErrorCode, KimgError } from "../io/errors.js";
+import { hex } from "../io/layout.js";
+import { NODE_CODECS } from "../node/codecs.js";
+import { readInput } from "../node/files.js";
+import { authenticodeDigest, isDigestName, DIGEST_ALGORITHMS } from "../signatures/authenticode.js";
+import type { CertificateFacts, VerifyReport, VerifySignature } from "../signatures/types.js";
+import { peLayers, selectPeLayer, verifyImage, type PeLayer } from "../signatures/verify.js";
+import { EXIT } from "./exit-codes.js";
+import { maxSizeOption } from "./options.js";
+import { progressReporter } from "./progress.js";
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function yesNo(value: boolean | null, yes: string, no: string, unknown: string): string {
+  return value === null ? unknown : value ? yes : no;
+}
+
+function certLine(c: CertificateFacts): string {
+  return `${c.subject} (issuer ${c.issuer}; serial ${c.serial}; ${c.notBefore.slice(0, 10)} to ${c.notAfter.slice(0, 10)}; ${c.key})`;
+}
+
+function renderSignature(s: VerifySignature): string[] {
+  const lines: string[] = [];
+  const what = s.nested ? `nested signature (in #${s.parent ?? "?"})` : "signature";
+  lines.push(`  #${s.index} ${what} in WIN_CERTIFICATE ${s.entryIndex} at ${hex(s.entryOffset)}: ${s.verified ? "VERIFIED" : "NOT VERIFIED"}`);
+  if (s.signer) lines.push(`     signer:      ${certLine(s.signer)}`);
+  for (const c of s.certificates) if (!s.signer || c.serial !== s.signer.serial || c.issuer !== s.signer.issuer) lines.push(`     certificate: ${certLine(c)}`);
+  if (s.digest) lines.push(`     digest:      ${s.digestAlgorithm} ${s.digest} (${s.digestMatches ? "matches the image" : "does NOT match the image"})`);
+  lines.push(`     signature:   ${s.signatureValid ? "valid" : "INVALID"}${s.signingTime ? `, signed ${s.signingTime}` : ""}${s.timestamped ? ", timestamped (not checked)" : ""}`);
+  lines.push(`     chain:       ${yesNo(s.chainValid, `reaches a given certificate (${s.chainPath.join(" <- ")})`, "does NOT reach a given certificate", "not checked (no --cert)")}`);
+  for (const r of s.reasons) lines.push(`     why:         ${r}`);
+  return lines;
+}
+
+export function renderVerifyText(report: VerifyReport): string {
+  const lines: string[] = [];
+  for (const layer of report.layers) {
+    const sigs = report.signatures.filter((s) => s.layer === layer.path);
+    lines.push(`${layer.path} (${layer.format}): ${layer.signed ? `signed, ${sigs.length} signature${sigs.length === 1 ? "" : "s"}` : "not signed"}`);
+    for (const [alg, value] of Object.entries(layer.digest)) lines.push(`  Authenticode ${alg}: ${value}${layer.trimmed ? " (image cut at the end of its certificate table)" : ""}`);
+    if (layer.paddingNote) lines.push(`  note: ${layer.paddingNote}`);
+    if (layer.kernel && !layer.kernel.accepted) lines.push(`  KEXEC_SIG: the kernel would reject this table: ${layer.kernel.reason}`);
+    for (const s of sigs) lines.push(...renderSignature(s));
+  }
+  for (const d of report.diagnostics) lines.push(`${d.severity}: ${d.layer}${d.offset === null ? "" : ` at ${hex(d.offset)}`}: ${d.message} [${d.code}]`);
+  if (report.trusted.length) lines.push(`trusted: ${report.trusted.join("; ")}`);
+  lines.push(
+    report.verified
+      ? `verified: yes (${report.signatures.length} signature${report.signatures.length === 1 ? "" : "s"})`
+      : report.signatures.length === 0
+        ? "verified: no - no signature found, nothing was verified"
+        : `verified: no (${report.signatures.filter((s) => !s.verified).length} of ${report.signatures.length} signatures failed)`,
+  );
+  return lines.join("\n") + "\n";
+}
+
+export function registerSignatureCommands(program: Command): void {
+  program
+    .command("verify")
+    .description("check the Authenticode signatures of every PE image inside FILE (outer EFI program, inner kernel)")
+    .argument("<file>", "kernel image (zboot vmlinuz.efi, Image, bzImage, UKI, signed PE)")
+    .option("--cert <file>", "a certificate (PEM or DER) the signer's chain must reach; repeatable", collect, [])
+    .option("--layer <path>", "check only this PE layer (see `kimg inspect`); repeatable", collect, [])
+    .option("--json", "print the report as JSON")
+    .addOption(maxSizeOption())
+    .action(async (file: string, opts: { cert: string[]; layer: string[]; json?: boolean; maxSize?: number }) => {
+      const bytes = await readInput(file);
+      const trustedCertificates = await Promise.all(opts.cert.map((c) => readInput(c)));
+      const report = await verifyImage(bytes, {
+        name: basename(file),
+        codecs: NODE_CODECS,
+        trustedCertificates,
+        layers: opts.layer,
+        ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+        onProgress: progressReporter(!opts.json),
+      });
+      process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderVerifyText(report));
+      if (!report.verified) process.exitCode = EXIT.NOT_VERIFIED;
+    });
+
+  program
+    .command("digest")
+    .description("print the Authenticode digest of the outermost PE image (like pesign -h)")
+    .argument("<file>", "kernel image or PE file")
+    .option("--alg <name>", "sha256, sha1, sha384 or sha512", "sha256")
+    .option("--layer <path>", "the PE layer to hash (see `kimg inspect`); default: the outermost")
+    .option("--all", "one line per PE layer: digest and layer path")
+    .option("--no-trim", "hash zero padding after the certificate table as data (what an untrimmed check sees)")
+    .addOption(maxSizeOption())
+    .action(async (file: string, opts: { alg: string; layer?: string; all?: boolean; trim: boolean; maxSize?: number }) => {
+      const alg = opts.alg.toLowerCase();
+      if (!isDigestName(alg)) throw new KimgError(ErrorCode.USAGE, `--alg ${opts.alg}: use one of ${Object.keys(DIGEST_ALGORITHMS).join(", ")}`);
+      if (opts.all && opts.layer) throw new KimgError(ErrorCode.USAGE, "--all and --layer exclude each other");
+      const bytes = await readInput(file);
+      const load = (shallow: boolean): ReturnType<typeof analyse> =>
+        analyse(bytes, {
+          name: basename(file),
+          codecs: NODE_CODECS,
+          shallow,
+          ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+          onProgress: progressReporter(true),
+        });
+      const choose = (tree: Tree): PeLayer[] => (opts.all ? peLayers(tree) : opts.layer === undefined ? peLayers(tree).slice(0, 1) : [selectPeLayer(tree, opts.layer)]);
+      // The outer PE needs no decompression; only go deeper when it is not there (a gzip-compressed Image).
+      let chosen: PeLayer[] = [];
+      if (!opts.all) chosen = await load(true).then((a) => choose(a.tree)).catch(() => []);
+      if (chosen.length === 0) chosen = choose((await load(false)).tree);
+      if (chosen.length === 0) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `${file} holds no PE/COFF image to hash`, { structure: "layer tree" });
+      for (const pe of chosen) {
+        const value = await authenticodeDigest(pe.bytes, pe.layer.pe, alg, { trim: opts.trim });
+        process.stdout.write(opts.all ? `${value}  ${pe.layer.path}\n` : `${value}\n`);
+      }
+    });
+}
