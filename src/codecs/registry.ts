@@ -3,25 +3,19 @@
  * them by ZBOOT_CODECS in formats/zboot.ts). Callers may add or replace decoders per call.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { decodeBzip2 } from "./bzip2.js";
-import { decodeGzip } from "./gzip.js";
-import { decodeLz4 } from "./lz4.js";
-import { decodeLzma } from "./lzma.js";
-import { decodeLzo } from "./lzo.js";
-import { decodeXz } from "./xz.js";
-import { decodeZstd } from "./zstd.js";
 import type { CodecName, Decoder } from "./types.js";
 
 export type CodecTable = Partial<Record<CodecName, Decoder>>;
 
+/** Each decoder is loaded on first use, so inspecting an uncompressed image loads no codec (and no WASM). */
 export const BUILTIN_CODECS: CodecTable = {
-  gzip: decodeGzip,
-  zstd: decodeZstd,
-  xz: decodeXz,
-  lzma: decodeLzma,
-  lz4: decodeLz4,
-  lzo: decodeLzo,
-  bzip2: decodeBzip2,
+  gzip: async (input, options) => (await import("./gzip.js")).decodeGzip(input, options),
+  zstd: async (input, options) => (await import("./zstd.js")).decodeZstd(input, options),
+  xz: async (input, options) => (await import("./xz.js")).decodeXz(input, options),
+  lzma: async (input, options) => (await import("./lzma.js")).decodeLzma(input, options),
+  lz4: async (input, options) => (await import("./lz4.js")).decodeLz4(input, options),
+  lzo: async (input, options) => (await import("./lzo.js")).decodeLzo(input, options),
+  bzip2: async (input, options) => (await import("./bzip2.js")).decodeBzip2(input, options),
 };
 
 export const CODEC_NAMES: readonly CodecName[] = ["gzip", "zstd", "xz", "lzma", "lz4", "lzo", "bzip2"];
