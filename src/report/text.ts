@@ -45,6 +45,19 @@ function layerLines(layer: Layer, depth: number, options: TextOptions): string[]
   return lines;
 }
 
+/** A few lines on how the kernel is entered and whether its protections hold; `kimg plan` has the rest. */
+function planSummary(report: Report): string[] {
+  const p = report.plan;
+  if (!p) return [];
+  const hx = (n: number): string => "0x" + n.toString(16);
+  const lines = [`boot (kimg plan for addresses and registers):`];
+  lines.push(`  kernel ${p.kernel.path} (${p.kernel.format}), entry at image offset ${p.entry.offset >= 0 ? hx(p.entry.offset) : "n/a"}${p.entry.branchTarget !== null ? `, header branch to ${hx(p.entry.branchTarget)}` : ""}`);
+  for (const i of p.entry.instructions) lines.push(`    ${hx(i.offset).padStart(10)}: ${i.encoding}  ${i.text}`);
+  const failed = p.checks.filter((c) => !c.ok);
+  lines.push(`  checks: ${p.checks.length - failed.length} of ${p.checks.length} pass${failed.length ? "; failed: " + failed.map((c) => `${c.id}${c.layer ? ` [${c.layer}]` : ""}`).join(", ") : ""}`);
+  return lines;
+}
+
 export function renderText(report: Report, options: TextOptions = {}): string {
   const s = report.summary;
   const lines = [
@@ -56,6 +69,7 @@ export function renderText(report: Report, options: TextOptions = {}): string {
   ];
   if (s.linuxVersion) lines.push(`  version      ${s.linuxVersion}`);
   lines.push("", ...layerLines(report.root, 0, options));
+  if (report.plan) lines.push("", ...planSummary(report));
   if (report.diagnostics.length) {
     lines.push("", "diagnostics:");
     for (const d of report.diagnostics) {
