@@ -1,0 +1,237 @@
+/**
+ * The pictures of src/report/svg.ts: which regions a layout and a memory map contain, at which
+ * offsets, and that names from the file are escaped and counts are capped.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { analyse, findLayer, inspect, planFromTree, type Layer, type PeInfo } from "../src/index.js";
+import {
+  MAX_SVG_REGIONS,
+  escapeXml,
+  layoutRegions,
+  layoutSvg,
+  memoryMapFromElf,
+  memoryMapFromPe,
+  memoryMapSvg,
+  memoryMapsFromPlan,
+} from "../src/report/svg.js";
+import { compressWith } from "./builders/compress.js";
+import { buildArm64Image, buildElf, buildZboot, zbootInputs } from "./builders/images.js";
+import { DATA_FLAGS, MACHINE, SCN_EXEC, SCN_READ, SCN_WRITE, TEXT_FLAGS, buildPe } from "./builders/pe.js";
+
+const SAMPLE = new Uint8Array(readFileSync(new URL("../samples/arm64-zboot-gzip.efi", import.meta.url)));
+
+function layer(root: Layer, path: string): Layer {
+  const l = findLayer(root, path);
+  assert.ok(l, `no layer ${path}`);
+  return l;
+}
+
+function peOf(root: Layer, path: string): PeInfo {
+  const pe = layer(root, path).pe;
+  assert.ok(pe, `no PE at ${path}`);
+  return pe;
+}
+
+/** An arm64 Image with a WIN_CERTIFICATE appended and data directory 4 pointing at it. */
+async function signedImage(): Promise<{ image: Uint8Array; certAt: number; certSize: number }> {
+  const image = buildArm64Image({ codeSize: 0x8000, bssSize: 0x20000 });
+  const pe = peOf((await inspect(image)).root, "/pe");
+  const certAt = Math.ceil(image.length / 8) * 8;
+  const certSize = 0x40;
+  const out = new Uint8Array(certAt + certSize);
+  out.set(image);
+  const v = new DataView(out.buffer);
+  v.setUint32(certAt, certSize, true);
+  v.setUint16(certAt + 4, 0x0200, true);
+  v.setUint16(certAt + 6, 0x0002, true);
+  v.setUint32(pe.dataDirectoryOffset + 4 * 8, certAt, true);
+  v.setUint32(pe.dataDirectoryOffset + 4 * 8 + 4, certSize, true);
+  return { image: out, certAt, certSize };
+}
+
+describe("layoutRegions", () => {
+  it("lists the zboot header, the PE sections and the payload of the sample at their file offsets", async () => {
+    const report = await inspect(SAMPLE);
+    const regions = layoutRegions(report.root);
+    const pick = (kind: string, name: string) => regions.find((r) => r.kind === kind && r.name === name);
+    assert.deepEqual({ ...pick("header", "zboot header") }, { kind: "header", lane: "headers", name: "zboot header", offset: 0, size: 64, detail: "zboot header @ 0x0, 64 bytes, 9 fields" });
+    assert.equal(pick("header", "COFF header")?.offset, 0x40);
+    assert.equal(pick("header", "payload size trailer")?.offset, 0xe212);
+    const text = pick("section", ".text");
+    assert.deepEqual([text?.offset, text?.size, text?.perms, text?.lane], [0x1000, 0xd400, "r-x", "sections"]);
+    assert.deepEqual([pick("section", ".data")?.offset, pick("section", ".data")?.perms], [0xf000, "rw-"]);
+    const payload = pick("layer", "payload");
+    assert.deepEqual([payload?.offset, payload?.size, payload?.format, payload?.codec, payload?.path], [0x1400, 52758, "compressed", "gzip", "/payload"]);
+    // The PE view covers the same bytes as the zboot layer: it is not drawn as an inner layer.
+    assert.equal(regions.filter((r) => r.kind === "layer").length, 1);
+  });
+
+  it("counts offsets from the start of a decompressed layer and shows the certificate table and padding", async () => {
+    const { image, certAt, certSize } = await signedImage();
+    const { toCompress, trailer } = zbootInputs(image, "v6.4", "zstd22");
+    const payload = compressWith("zstd", toCompress);
+    const zboot = buildZboot({ machine: MACHINE.ARM64, compType: "zstd22", payload, trailer: trailer(payload) }).bytes;
+    const report = await inspect(zboot);
+    const kernel = layer(report.root, "/payload/decompressed");
+    const regions = layoutRegions(kernel);
+    const cert = regions.find((r) => r.kind === "certificates");
+    const pad = regions.find((r) => r.kind === "padding");
+    assert.deepEqual([cert?.offset, cert?.size, cert?.lane], [certAt, certSize, "signature"]);
+    assert.deepEqual([pad?.offset, pad?.size], [certAt + certSize, toCompress.length - image.length]);
+    assert.equal(regions.find((r) => r.name === "arm64 Image header")?.offset, 0);
+  });
+
+  it("lists ELF LOAD segments by file offset", async () => {
+    const report = await inspect(buildElf());
+    const segments = layoutRegions(report.root).filter((r) => r.kind === "section");
+    assert.deepEqual(
+      segments.map((r) => [r.name, r.offset, r.size]),
+      [
+        ["LOAD r-x", 0x1000, 0x2000],
+        ["LOAD rw-", 0x3000, 67],
+      ],
+    );
+  });
+
+  it("clips regions to the layer and drops those outside it", () => {
+    const fake: Layer = {
+      path: "/",
+      format: "data",
+      title: "data",
+      space: "file",
+      offset: 0,
+      size: 0x100,
+      arch: null,
+      structures: [
+        { name: "inside", offset: 0x10, size: 0x10, fields: [] },
+        { name: "overhanging", offset: 0xf0, size: 0x100, fields: [] },
+        { name: "outside", offset: 0x1000, size: 0x10, fields: [] },
+        { name: "empty", offset: 0x20, size: 0, fields: [] },
+      ],
+      info: {},
+      children: [],
+    };
+    assert.deepEqual(
+      layoutRegions(fake).map((r) => [r.name, r.offset, r.size]),
+      [
+        ["inside", 0x10, 0x10],
+        ["overhanging", 0xf0, 0x10],
+      ],
+    );
+  });
+});
+
+describe("layoutSvg", () => {
+  it("draws one focusable rect per region with its offset and size, and a close-up on request", async () => {
+    const report = await inspect(SAMPLE);
+    const svg = layoutSvg(report.root);
+    const rects = [...svg.matchAll(/<rect class="k-region [^"]*"[^>]*data-kind="(\w+)" data-name="([^"]*)" data-offset="(\d+)" data-size="(\d+)"/g)].map((m) => [m[1], m[2], Number(m[3]), Number(m[4])]);
+    assert.equal(rects.length, layoutRegions(report.root).length);
+    assert.ok(rects.some((r) => r[0] === "layer" && r[1] === "payload" && r[2] === 0x1400 && r[3] === 52758));
+    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="kimg-svg kimg-layout"[^>]* role="img" aria-label="Layout of \/ \(EFI zboot image \(arm64, gzip\)\)/);
+    assert.equal((svg.match(/tabindex="0"/g) ?? []).length, rects.length);
+    const closeUp = layoutSvg(report.root, { end: 0x1000 });
+    assert.match(closeUp, /data-start="0" data-end="4096"/);
+    // Sections and the payload start at or after 0x1000: only the headers lane is left.
+    assert.doesNotMatch(closeUp, /data-kind="section"|data-kind="layer"/);
+  });
+
+  it("escapes names that come from the file", async () => {
+    const nasty = `<b>&"'`;
+    const pe = buildPe({ machine: MACHINE.AMD64, sections: [{ name: nasty, data: new Uint8Array(0x200), characteristics: TEXT_FLAGS }] });
+    const report = await inspect(pe.bytes);
+    const view = layer(report.root, "/");
+    const svg = layoutSvg(view) + memoryMapSvg(memoryMapFromPe(peOf(report.root, "/"), "/"));
+    assert.equal(escapeXml(nasty), "&lt;b&gt;&amp;&quot;&#39;");
+    assert.ok(svg.includes(`data-name="&lt;b&gt;&amp;&quot;&#39;"`));
+    assert.ok(!svg.includes("<b>"));
+  });
+
+  it(`draws at most ${MAX_SVG_REGIONS} regions and says how many it left out`, () => {
+    const structures = Array.from({ length: 5000 }, (_, i) => ({ name: `s${i}`, offset: i, size: 1, fields: [] }));
+    const fake: Layer = { path: "/", format: "data", title: "data", space: "file", offset: 0, size: 5000, arch: null, structures, info: {}, children: [] };
+    const svg = layoutSvg(fake);
+    assert.equal((svg.match(/<rect class="k-region /g) ?? []).length, MAX_SVG_REGIONS);
+    assert.match(svg, />3000 more regions not drawn</);
+  });
+});
+
+describe("memory maps", () => {
+  it("maps a PE image by RVA with W^X and NX_COMPAT badges and the EFI entry", async () => {
+    const report = await inspect(SAMPLE);
+    const map = memoryMapFromPe(peOf(report.root, "/payload/decompressed/pe"), "/payload/decompressed/pe");
+    assert.deepEqual(
+      map.regions.map((r) => [r.name, r.offset, r.size, r.perms]),
+      [
+        ["headers", 0, 0x1000, "r--"],
+        [".text", 0x1000, 0x20000, "r-x"],
+        [".data", 0x21000, 0xd000, "rw-"],
+      ],
+    );
+    assert.equal(map.span, 0x2e000);
+    assert.deepEqual(map.marks.map((m) => [m.offset, m.label]), [[0x1100, "EFI entry 0x1100"]]);
+    assert.deepEqual(map.checks.map((c) => [c.id, c.status]), [
+      ["w^x", "pass"],
+      ["nx-compat", "pass"],
+      ["entry-executable", "pass"],
+    ]);
+    const svg = memoryMapSvg(map);
+    assert.match(svg, /data-check="w\^x" data-status="pass"/);
+    assert.match(svg, /data-check="nx-compat" data-status="pass"/);
+    assert.match(svg, /data-mark="EFI entry 0x1100" data-offset="4352"/);
+    assert.match(svg, /data-name="\.text" data-offset="4096" data-size="131072" data-perms="r-x"/);
+  });
+
+  it("fails W^X for a writable code section and NX_COMPAT when the flag is clear", async () => {
+    const rwx = (SCN_READ | SCN_WRITE | SCN_EXEC | 0x20) >>> 0;
+    const pe = buildPe({
+      machine: MACHINE.AMD64,
+      dllCharacteristics: 0,
+      sections: [
+        { name: ".text", data: new Uint8Array(0x200), characteristics: rwx },
+        { name: ".data", data: new Uint8Array(0x200), characteristics: DATA_FLAGS },
+      ],
+    });
+    const map = memoryMapFromPe(peOf((await inspect(pe.bytes)).root, "/"), "/");
+    assert.deepEqual(map.checks.map((c) => [c.id, c.status]), [
+      ["w^x", "fail"],
+      ["nx-compat", "fail"],
+      ["entry-executable", "pass"],
+    ]);
+    assert.equal(map.checks[0]?.detail, "writable and executable: .text");
+    assert.match(memoryMapSvg(map), /class="k-region k-rwx"/);
+  });
+
+  it("maps ELF segments from the lowest virtual address", async () => {
+    const map = memoryMapFromElf((await inspect(buildElf({ entry: 0xffffffff81001040n }))).root);
+    assert.ok(map);
+    assert.equal(map.base, "0xffffffff81001000");
+    assert.deepEqual(
+      map.regions.map((r) => [r.name, r.offset, r.size]),
+      [
+        ["LOAD r-x", 0, 0x2100],
+        ["LOAD rw-", 0x2000, 0x143],
+      ],
+    );
+    assert.deepEqual(map.marks.map((m) => [m.offset, m.label]), [[0x40, "e_entry 0xffffffff81001040"]]);
+    assert.match(memoryMapSvg(map), />0xffffffff81001000</);
+  });
+
+  it("draws one map per table the boot plan read, with the plan's checks and the loader entry on the kernel", async () => {
+    const { report, tree } = await analyse(SAMPLE);
+    const plan = planFromTree(tree);
+    const maps = memoryMapsFromPlan(plan, report);
+    assert.deepEqual(maps.map((m) => m.path), ["/pe", "/payload/decompressed/pe"]);
+    const kernel = maps[1];
+    assert.ok(kernel);
+    assert.deepEqual(kernel.marks.map((m) => m.label), ["EFI entry 0x1100", "loader entry +0x0", "branch → +0x1040"]);
+    const ids = kernel.checks.map((c) => c.id);
+    for (const id of ["w^x", "nx-compat", "entry-branch"]) assert.ok(ids.includes(id), `${id} in ${ids.join(", ")}`);
+    assert.ok(kernel.checks.every((c) => c.status === "pass"));
+    // Every check with a layer lands on exactly one map; dtb-size has none and stays off them.
+    const onMaps = maps.flatMap((m) => m.checks).length;
+    assert.equal(onMaps, plan.checks.filter((c) => c.layer !== undefined).length);
+  });
+});
