@@ -44,7 +44,6 @@ export function renderVerifyText(report: VerifyReport): string {
     lines.push(`${layer.path} (${layer.format}): ${layer.signed ? `signed, ${sigs.length} signature${sigs.length === 1 ? "" : "s"}` : "not signed"}`);
     for (const [alg, value] of Object.entries(layer.digest)) lines.push(`  Authenticode ${alg}: ${value}${layer.trimmed ? " (image cut at the end of its certificate table)" : ""}`);
     if (layer.paddingNote) lines.push(`  note: ${layer.paddingNote}`);
-    if (layer.kernel && !layer.kernel.accepted) lines.push(`  KEXEC_SIG: the kernel would reject this table: ${layer.kernel.reason}`);
     for (const s of sigs) lines.push(...renderSignature(s));
   }
   for (const d of report.diagnostics) lines.push(`${d.severity}: ${d.layer}${d.offset === null ? "" : ` at ${hex(d.offset)}`}: ${d.message} [${d.code}]`);
