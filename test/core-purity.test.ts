@@ -36,3 +36,24 @@ test("the public entry bundles for the browser platform", async () => {
   assert.ok(js.length > 10000);
   assert.doesNotMatch(js, /from\s*"node:/);
 });
+
+test("indexOf (Boyer-Moore-Horspool) agrees with a brute-force search", async () => {
+  const { indexOf } = await import("../src/io/layout.js");
+  const { pseudoRandom } = await import("./builders/bytes.js");
+  const hay = pseudoRandom(200_000, 99).map((b) => b & 7);
+  for (let k = 0; k < 300; k++) {
+    const len = 1 + (k % 16);
+    const at = (k * 7919) % (hay.length - len);
+    const needle = hay.slice(at, at + len);
+    const from = Math.max(0, at - 3000);
+    let expected = -1;
+    for (let i = from; i <= hay.length - len && expected < 0; i++) {
+      let j = 0;
+      while (j < len && hay[i + j] === needle[j]) j++;
+      if (j === len) expected = i;
+    }
+    assert.equal(indexOf(hay, needle, from), expected, `needle ${k}`);
+  }
+  assert.equal(indexOf(hay, new Uint8Array(0)), -1);
+  assert.equal(indexOf(hay.subarray(0, 3), hay.subarray(0, 4)), -1);
+});

@@ -217,15 +217,25 @@ export function ascii(text: string): Uint8Array {
   return out;
 }
 
-/** Finds `needle` in `haystack` starting at `from`; -1 when absent. Bounded by the haystack. */
+/**
+ * Finds `needle` in `haystack` within [from, to); -1 when absent. Boyer-Moore-Horspool, so a
+ * scan for "Linux version " through a 100 MB image skips ahead by up to the needle's length.
+ */
 export function indexOf(haystack: Uint8Array, needle: Uint8Array, from = 0, to = haystack.length): number {
-  const first = needle[0];
-  if (first === undefined) return -1;
-  const firstByte: number = first;
-  const last = Math.min(to, haystack.length) - needle.length;
-  outer: for (let i = haystack.indexOf(firstByte, from); i !== -1 && i <= last; i = haystack.indexOf(firstByte, i + 1)) {
-    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
+  const n = needle.length;
+  const end = Math.min(to, haystack.length);
+  if (n === 0 || from < 0 || end - from < n) return -1;
+  const skip = new Int32Array(256).fill(n);
+  for (let i = 0; i < n - 1; i++) skip[needle[i] as number] = n - 1 - i;
+  const lastByte = needle[n - 1] as number;
+  for (let i = from; i <= end - n; ) {
+    const b = haystack[i + n - 1] as number;
+    if (b === lastByte) {
+      let j = n - 2;
+      while (j >= 0 && haystack[i + j] === needle[j]) j--;
+      if (j < 0) return i;
+    }
+    i += skip[b] as number;
   }
   return -1;
 }
