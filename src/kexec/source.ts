@@ -48,15 +48,20 @@ export const plainKernelUnpacker: Unpacker = async (bytes) => {
 
 /** kimg's own unpacker: zboot (every codec), UKI (.linux, .initrd, .cmdline), compressed Images. */
 export const coreUnpacker: Unpacker = async (bytes) => {
+  // A shallow pass first: a UKI or bzImage is bootable as it is, and decompressing the vmlinux
+  // inside a bzImage would only cost time. zboot and compressed Images need the full pass.
   // trim: a signed inner Image loses the v6.4+ zboot zero padding, which would break
   // kexec_file_load's signature check (kexec-tools does the same).
-  const result = await unpack(bytes, { trim: true });
+  const shallow = await unpack(bytes, { trim: true, shallow: true }).catch(() => null);
+  const result = shallow?.bootable ? shallow : await unpack(bytes, { trim: true });
   const bootable = result.bootable;
   if (!bootable) {
     throw new KimgError(ErrorCode.UNSUPPORTED, `no kernel a loader can boot directly inside this ${result.report.summary.format} file (innermost: ${result.format})`, { structure: "kexec source" });
   }
   const kernel = bootable.path === result.path ? result.data : bootable.data;
   const summary = result.report.summary;
+  // Only problems on the way to the bootable kernel matter, not inside it (a bzImage's payload).
+  const onPath = (layer: string): boolean => layer === bootable.path || layer === "/" || bootable.path.startsWith(layer + "/");
   return {
     kernel,
     kernelFormat: bootable.format,
@@ -66,7 +71,7 @@ export const coreUnpacker: Unpacker = async (bytes) => {
     compression: summary.compression,
     initrd: result.initrd ?? undefined,
     cmdline: result.cmdline ?? undefined,
-    problems: result.report.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.layer}: ${d.message}`),
+    problems: result.report.diagnostics.filter((d) => d.severity === "error" && onPath(d.layer)).map((d) => `${d.layer}: ${d.message}`),
   };
 };
 

@@ -62,7 +62,7 @@ rm -rf "$out/root" && mkdir -p "$out/root"
 for p in $pkgs; do
   dpkg-deb -x "$(ls "${p}"_*.deb | head -n1)" "$out/root"
 done
-rm -rf "$out/root/usr/share/doc" "$out/root/usr/share/man" "$out/root/usr/share/locale" \
+rm -rf "$out"/root/usr/lib/*-linux-gnu/gconv "$out/root/usr/share/doc" "$out/root/usr/share/man" "$out/root/usr/share/locale" \
   "$out/root/usr/share/lintian" "$out/root/usr/share/info"
 
 kdeb=$(ls "${kpkg}"_*.deb | head -n1)
