@@ -1,0 +1,390 @@
+/**
+ * The web page end to end in Debian's Chromium (playwright-core): build the page with Vite,
+ * serve it from 127.0.0.1 on an ephemeral port, drop images made by our builders and the real
+ * compressors, and compare what the page shows and downloads with the core run in Node.
+ * Needs /usr/bin/chromium (apt-get install -y chromium) and gzip, zstd, xz on PATH.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { allLayers, analyse, findLayer, inspect, planFromTree, unpack, type Analysis, type Layer, type Report } from "../src/index.js";
+import { layoutRegions, memoryMapsFromPlan } from "../src/report/svg.js";
+import { buildPage, CHROMIUM_ARGS, CHROMIUM_PATH, serveFolder, type StaticServer } from "../web/tools/serve.js";
+import { compressWith } from "./builders/compress.js";
+import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
+import { MACHINE } from "./builders/pe.js";
+
+const SAMPLE = new Uint8Array(readFileSync(new URL("../samples/arm64-zboot-gzip.efi", import.meta.url)));
+
+interface Fixture {
+  name: string;
+  bytes: Uint8Array;
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function zboot(image: Uint8Array, machine: number, compType: string, tool: Parameters<typeof compressWith>[0]): Uint8Array {
+  const { toCompress, trailer } = zbootInputs(image, "v6.4", compType);
+  const payload = compressWith(tool, toCompress);
+  return buildZboot({ machine, compType, payload, trailer: trailer(payload) }).bytes;
+}
+
+/** An arm64 Image carrying a WIN_CERTIFICATE in data directory 4, as a signed distro kernel does. */
+async function signedArm64Image(): Promise<Uint8Array> {
+  const image = buildArm64Image({ codeSize: 0x8000, bssSize: 0x20000, banner: "Linux version 6.12.9-kimg-signed (builder@kimg) (gcc 12.2.0) #1 SMP" });
+  const pe = findLayer((await inspect(image)).root, "/pe")?.pe;
+  assert.ok(pe);
+  const certAt = Math.ceil(image.length / 8) * 8;
+  const out = new Uint8Array(certAt + 0x40);
+  out.set(image);
+  const v = new DataView(out.buffer);
+  v.setUint32(certAt, 0x40, true);
+  v.setUint16(certAt + 4, 0x0200, true);
+  v.setUint16(certAt + 6, 0x0002, true);
+  v.setUint32(pe.dataDirectoryOffset + 32, certAt, true);
+  v.setUint32(pe.dataDirectoryOffset + 36, 0x40, true);
+  return out;
+}
+
+function cpioLike(): Uint8Array {
+  return new TextEncoder().encode("070701" + "0".repeat(104) + "TRAILER!!!\0");
+}
+
+let work: string;
+let server: StaticServer;
+let context: BrowserContext;
+let page: Page;
+const problems: string[] = [];
+
+before(async () => {
+  work = await mkdtemp(join(tmpdir(), "kimg-web-e2e-"));
+  await buildPage(join(work, "site"));
+  server = await serveFolder(join(work, "site"));
+  context = await chromium.launchPersistentContext(join(work, "profile"), {
+    executablePath: CHROMIUM_PATH,
+    args: CHROMIUM_ARGS,
+    acceptDownloads: true,
+    viewport: { width: 1200, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("request", (r) => {
+    const url = r.url();
+    if (!url.startsWith(server.url) && !url.startsWith("data:") && !url.startsWith("blob:")) problems.push(`request to ${url}`);
+  });
+  await page.goto(server.url);
+});
+
+after(async () => {
+  await context?.close();
+  await server?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+/** Drops a file on the page the way a user does: a DataTransfer with a File, dragenter/over/drop. */
+async function drop(fixture: Fixture): Promise<void> {
+  await page.evaluate(() => {
+    const results = document.querySelector<HTMLElement>("#results");
+    if (results) results.dataset.state = "waiting";
+  });
+  await page.evaluate(
+    ({ name, base64 }) => {
+      const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+      const data = new DataTransfer();
+      data.items.add(new File([bytes], name));
+      for (const type of ["dragenter", "dragover", "drop"]) document.body.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+    },
+    { name: fixture.name, base64: Buffer.from(fixture.bytes).toString("base64") },
+  );
+  await waitForReport();
+}
+
+async function waitForReport(): Promise<string> {
+  const handle = await page.waitForFunction(() => {
+    const state = document.querySelector<HTMLElement>("#results")?.dataset.state;
+    return state === "done" || state === "error" ? state : null;
+  }, undefined, { timeout: 60_000 });
+  return (await handle.jsonValue()) as string;
+}
+
+async function download(selector: string): Promise<Uint8Array> {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  const path = await file.path();
+  return new Uint8Array(await readFile(path));
+}
+
+async function text(selector: string): Promise<string> {
+  return (await page.locator(selector).first().textContent()) ?? "";
+}
+
+/** The checks every image gets: summary, tree, fields, pictures, boot plan, JSON and kernel downloads. */
+async function checkAgainstNode(fixture: Fixture): Promise<Analysis> {
+  const analysis = await analyse(fixture.bytes, { name: fixture.name });
+  const { report } = analysis;
+  await drop(fixture);
+  assert.equal(await page.locator("#results").getAttribute("data-state"), "done");
+  const s = report.summary;
+  assert.equal(await text('#summary dd[data-key="format"]'), s.format);
+  assert.equal(await text('#summary dd[data-key="arch"]'), s.arch ?? "unknown");
+  assert.equal(await text('#summary dd[data-key="compression"]'), s.compression ?? "none");
+  assert.equal(await text('#summary dd[data-key="kernel"]'), s.kernelFormat ? `${s.kernelFormat} at ${s.kernelPath}` : "not reached");
+  assert.equal(await text('#summary dd[data-key="version"]'), s.linuxVersion ?? "—");
+
+  // The tree lists every layer, in the report's order.
+  const paths = await page.locator("#layers nav .tree-item").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.layerPath));
+  assert.deepEqual(paths, [...allLayers(report.root)].map((l) => l.path));
+
+  // Each layer's panel shows each structure and every field, at its offset.
+  for (const layer of allLayers(report.root)) {
+    await page.click(`#layers nav .tree-item[data-layer-path="${layer.path}"]`);
+    await page.waitForSelector(`#layer-panel[data-layer-path="${layer.path}"]`);
+    const shown = await page.locator("#layer-panel table.fields").evaluateAll((tables) =>
+      tables.map((t) => ({
+        name: (t as HTMLElement).dataset.structure,
+        fields: Array.from(t.querySelectorAll("tbody tr")).map((r) => [(r as HTMLElement).dataset.field, r.querySelector("td.num")?.textContent]),
+      })),
+    );
+    assert.deepEqual(
+      shown,
+      layer.structures.map((st) => ({ name: st.name, fields: st.fields.map((f) => [f.name, "0x" + f.offset.toString(16)]) })),
+      `fields of ${layer.path}`,
+    );
+  }
+
+  // The layout picture has exactly the regions the report describes, at the same offsets.
+  const drawn = await page.locator('#layout svg.kimg-layout[data-start="0"] rect.k-region').evaluateAll((rects) =>
+    rects.map((r) => {
+      const d = (r as SVGRectElement).dataset;
+      return [d.kind, d.name, Number(d.offset), Number(d.size), (r as SVGRectElement).getBBox().width > 0, r.namespaceURI];
+    }),
+  );
+  assert.deepEqual(
+    drawn,
+    layoutRegions(report.root).map((r) => [r.kind, r.name, r.offset, r.size, true, "http://www.w3.org/2000/svg"]),
+  );
+
+  // One memory map per table the boot plan read, with the plan's verdicts as badges.
+  const plan = planFromTree(analysis.tree);
+  const maps = memoryMapsFromPlan(plan, report);
+  const shownMaps = await page.locator("#memory svg.kimg-memory").evaluateAll((svgs) =>
+    svgs.map((svg) => ({
+      path: (svg as SVGSVGElement).dataset.layer,
+      regions: Array.from(svg.querySelectorAll("rect.k-region")).map((r) => [(r as SVGRectElement).dataset.name, Number((r as SVGRectElement).dataset.offset), (r as SVGRectElement).dataset.perms]),
+      badges: Array.from(svg.querySelectorAll(".k-badge")).map((b) => [(b as SVGGElement).dataset.check, (b as SVGGElement).dataset.status]),
+      marks: Array.from(svg.querySelectorAll(".k-mark")).map((m) => (m as SVGGElement).dataset.mark),
+    })),
+  );
+  assert.deepEqual(
+    shownMaps,
+    maps.map((m) => ({
+      path: m.path,
+      regions: m.regions.map((r) => [r.name, r.offset, r.perms]),
+      badges: m.checks.map((c) => [c.id, c.status]),
+      marks: [...m.marks].sort((a, b) => a.offset - b.offset).map((k) => k.label),
+    })),
+  );
+  const instructions = await page.locator("#entry table.instructions tbody tr td:nth-child(3)").allTextContents();
+  assert.deepEqual(instructions, plan.entry.instructions.map((i) => i.text));
+
+  // The JSON report is the one `kimg inspect --json` prints, byte for byte.
+  const json = await download("#download-json");
+  assert.equal(new TextDecoder().decode(json), JSON.stringify(report, null, 2) + "\n");
+  // The unpacked kernel is the one `kimg extract -o` writes.
+  const kernel = await download("#download-kernel");
+  const expected = (await unpack(fixture.bytes)).data;
+  assert.equal(kernel.length, expected.length);
+  assert.equal(sha256(kernel), sha256(expected));
+  return analysis;
+}
+
+describe("the web page in Chromium", () => {
+  it("is keyboard reachable: skip link, file button, sample button; the sample loads with Enter", async () => {
+    await page.goto(server.url);
+    const focused: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.keyboard.press("Tab");
+      focused.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || ""));
+    }
+    assert.deepEqual(focused, ["skip", "choose", "sample"]);
+    await page.keyboard.press("Enter");
+    assert.equal(await waitForReport(), "done");
+    assert.equal(await page.evaluate(() => document.activeElement?.id), "summary-title");
+    assert.equal(await text('#summary dd[data-key="name"]'), "arm64-zboot-gzip.efi");
+    // Every button has a name; every picture is an image with a label; every field table a caption.
+    const unnamed = await page.locator("button").evaluateAll((bs) => bs.filter((b) => !(b.textContent ?? "").trim() && !b.getAttribute("aria-label")).length);
+    assert.equal(unnamed, 0);
+    const pictures = await page.locator("svg.kimg-svg").evaluateAll((svgs) => svgs.map((s) => [s.getAttribute("role"), (s.getAttribute("aria-label") ?? "").length > 10]));
+    assert.ok(pictures.length >= 4);
+    assert.ok(pictures.every(([role, labelled]) => role === "img" && labelled));
+    assert.equal(await page.locator("table.fields:not(:has(caption))").count(), 0);
+  });
+
+  it("shows the sample zboot: fields, payload region, entry and memory map, and downloads the Image", async () => {
+    await checkAgainstNode({ name: "arm64-zboot-gzip.efi", bytes: SAMPLE });
+    await page.click('#layers nav .tree-item[data-layer-path="/"]');
+    assert.equal(await text('#layer-panel table.fields[data-structure="zboot header"] tr[data-field="payload_offset"] td.value'), "0x1400 (5120)");
+    assert.equal(await text('#layer-panel table.fields[data-structure="zboot header"] tr[data-field="comp_type"] td.value'), '"gzip"');
+    const payload = page.locator('#layout svg.kimg-layout rect[data-kind="layer"][data-name="payload"]').first();
+    assert.deepEqual([await payload.getAttribute("data-offset"), await payload.getAttribute("data-size"), await payload.getAttribute("data-format")], ["5120", "52758", "compressed"]);
+    assert.equal(await payload.locator("title").textContent(), "/payload: gzip stream, 52758 bytes (declared \"gzip\") (0x1400 +0xce16, 51.5 KiB)");
+    assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] .k-badge[data-check="w^x"]').getAttribute("data-status"), "pass");
+    assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] .k-badge[data-check="nx-compat"]').getAttribute("data-status"), "pass");
+    assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] rect[data-name=".text"]').getAttribute("data-perms"), "r-x");
+    // A layer's own download: the compressed payload, as `kimg extract --layer /payload` writes it.
+    await page.click('#layers nav .tree-item[data-layer-path="/payload"]');
+    const stream = await download('#layer-panel button[data-download-layer="/payload"]');
+    const { tree } = await analyse(SAMPLE);
+    assert.equal(sha256(stream), sha256(tree.bytes.get("/payload") ?? new Uint8Array()));
+  });
+
+  it("decodes zstd (WASM) under the page's CSP and shows a signed kernel's certificate table and padding", async () => {
+    const image = await signedArm64Image();
+    const fixture = { name: "arm64-zboot-zstd22-signed.efi", bytes: zboot(image, MACHINE.ARM64, "zstd22", "zstd") };
+    const { report } = await checkAgainstNode(fixture);
+    assert.equal(report.summary.compression, "zstd");
+    const kernelLayer = findLayer(report.root, "/payload/decompressed") as Layer;
+    const signature = await page.locator("#kernel-layout svg.kimg-layout[data-start='0'] rect[data-kind='certificates'], #kernel-layout svg.kimg-layout[data-start='0'] rect[data-kind='padding']").evaluateAll((rs) =>
+      rs.map((r) => [(r as SVGRectElement).dataset.kind, Number((r as SVGRectElement).dataset.offset), Number((r as SVGRectElement).dataset.size)]),
+    );
+    const pe = kernelLayer.children[0]?.pe;
+    assert.ok(pe?.certificateTable);
+    assert.deepEqual(signature, [
+      ["certificates", pe.certificateTable.offset, 0x40],
+      ["padding", pe.certificateTable.offset + 0x40, pe.trailingZeroBytes],
+    ]);
+    // --trim: cut after the certificate table gives back the signed Image exactly.
+    await page.check("#kernel-trim");
+    const trimmed = await download("#download-kernel");
+    assert.equal(sha256(trimmed), sha256(image));
+    assert.equal(sha256(trimmed), sha256((await unpack(fixture.bytes, { trim: true })).data));
+  });
+
+  it("reads a LoongArch zboot with an xz payload", async () => {
+    const fixture = { name: "loongarch64-zboot-xzkern.efi", bytes: zboot(buildLoongArchImage(), MACHINE.LOONGARCH64, "xzkern", "xz") };
+    const { report } = await checkAgainstNode(fixture);
+    assert.deepEqual([report.summary.arch, report.summary.compression, report.summary.kernelFormat], ["loongarch64", "xz", "loongarch-image"]);
+  });
+
+  it("reads an x86 bzImage down to its ELF vmlinux", async () => {
+    const bzImage = buildBzImage({ payload: compressWith("gzip", buildElf()) });
+    const { report } = await checkAgainstNode({ name: "vmlinuz-x86", bytes: bzImage });
+    assert.deepEqual([report.summary.format, report.summary.kernelFormat, report.summary.kernelPath], ["bzimage", "elf", "/payload/decompressed"]);
+  });
+
+  it("reads a UKI and downloads its .linux and .initrd layers", async () => {
+    const linux = buildBzImage({ payload: compressWith("gzip", buildElf()) });
+    const initrd = compressWith("gzip", cpioLike());
+    const uki = buildUki({ linux, initrd, uname: "6.12.9-kimg-test" });
+    const { tree } = await checkAgainstNode({ name: "linux.efi", bytes: uki });
+    for (const path of ["/.linux", "/.initrd"]) {
+      await page.click(`#layers nav .tree-item[data-layer-path="${path}"]`);
+      const got = await download(`#layer-panel button[data-download-layer="${path}"]`);
+      assert.equal(sha256(got), sha256(tree.bytes.get(path) ?? new Uint8Array()), path);
+    }
+    assert.equal(sha256(await download("#download-kernel")), sha256((await unpack(uki)).data));
+  });
+
+  it("reads a bare RISC-V Image and an ELF vmlinux", async () => {
+    const riscv = await checkAgainstNode({ name: "Image-riscv64", bytes: buildRiscvImage() });
+    assert.equal(riscv.report.summary.kernelPath, "/");
+    const elf = await checkAgainstNode({ name: "vmlinux", bytes: buildElf({ entry: 0xffffffff81001040n }) });
+    assert.equal(elf.report.summary.kernelFormat, "elf");
+  });
+
+  it("shows the CLI's error for a file that is no kernel, and diagnostics for damaged ones", async () => {
+    const notKernel = new TextEncoder().encode("this is not a kernel image at all\n".repeat(20));
+    const thrown = await inspect(notKernel).then(
+      () => assert.fail("inspect accepted text"),
+      (e: { describe(): string; code: string }) => e,
+    );
+    await drop({ name: "notes.txt", bytes: notKernel });
+    assert.equal(await page.locator("#results").getAttribute("data-state"), "error");
+    assert.equal(await text("#error"), thrown.describe());
+    assert.equal(await page.locator("#error").getAttribute("data-code"), "E_UNKNOWN_FORMAT");
+    assert.equal(await page.locator("#error").getAttribute("role"), "alert");
+
+    const corrupt = new Uint8Array(SAMPLE);
+    for (let i = 0x2000; i < 0x2100; i++) corrupt[i] = (corrupt[i] ?? 0) ^ 0x5a;
+    const truncated = SAMPLE.slice(0, 0x3000);
+    for (const [name, bytes] of [
+      ["corrupt.efi", corrupt],
+      ["truncated.efi", truncated],
+    ] as const) {
+      const report: Report = await inspect(bytes, { name });
+      await drop({ name, bytes });
+      const shown = await page.locator("#summary .diagnostics li").allTextContents();
+      assert.deepEqual(
+        shown,
+        report.diagnostics.map((d) => `${d.severity} ${d.code}${d.offset === null ? "" : ` at 0x${d.offset.toString(16).padStart(6, "0")}`} (${d.layer}): ${d.message}`),
+      );
+      assert.ok(report.diagnostics.some((d) => d.severity === "error"), name);
+      assert.equal(await page.locator("#download-kernel").count(), 0, `${name}: no kernel to download`);
+    }
+  });
+
+  it("decompresses a 48 MB image in the worker with progress while the page keeps running", async () => {
+    const image = buildArm64Image({ codeSize: 0x600000, dataSize: 0x100000, bssSize: 0x2a00000, banner: "Linux version 6.12.9-kimg-big (builder@kimg) (gcc 12.2.0) #1 SMP" });
+    const bytes = zboot(image, MACHINE.ARM64, "gzip", "gzip");
+    const path = join(work, "big-zboot.efi");
+    await writeFile(path, bytes);
+    const expected = await unpack(bytes);
+    assert.ok(expected.data.length > 45 * 1024 * 1024, `${expected.data.length} bytes`);
+    // Anonymous callbacks only: tsx would wrap named functions in a helper the page lacks.
+    await page.evaluate(() => {
+      const w = window as unknown as { ticks: number[]; progress: number[]; timer: number };
+      w.ticks = [];
+      w.progress = [];
+      w.timer = window.setInterval(() => w.ticks.push(performance.now()), 10);
+      const bar = document.querySelector<HTMLProgressElement>("#progress");
+      new MutationObserver(() => {
+        if (bar && bar.position > 0) w.progress.push(bar.position);
+      }).observe(document.querySelector("#status-text") as Node, { childList: true, characterData: true, subtree: true });
+      const results = document.querySelector<HTMLElement>("#results");
+      if (results) results.dataset.state = "waiting";
+    });
+    await page.setInputFiles("#file", path);
+    assert.equal(await waitForReport(), "done");
+    const { ticks, progress } = await page.evaluate(() => {
+      const w = window as unknown as { ticks: number[]; progress: number[]; timer: number };
+      window.clearInterval(w.timer);
+      return { ticks: w.ticks, progress: w.progress };
+    });
+    const inBetween = progress.filter((p) => p > 0 && p < 1);
+    assert.ok(inBetween.length >= 2, `progress seen: ${progress.join(", ")}`);
+    // The report itself renders on the page's thread; the decompression before it must not block.
+    const gaps = ticks.slice(1, -1).map((t, i) => t - (ticks[i] ?? t));
+    gaps.sort((a, b) => b - a);
+    assert.ok((gaps[1] ?? 0) < 250, `the page stalled: longest gaps ${gaps.slice(0, 3).map((g) => g.toFixed(0)).join(", ")} ms`);
+    const kernel = await download("#download-kernel");
+    assert.equal(kernel.length, expected.data.length);
+    assert.equal(sha256(kernel), sha256(expected.data));
+  });
+
+  it("follows the dark colour scheme, in the page and in the pictures", async () => {
+    const colours = async (): Promise<string[]> =>
+      page.evaluate(() => [getComputedStyle(document.body).backgroundColor, getComputedStyle(document.querySelector("svg.kimg-layout rect.k-track") as Element).fill]);
+    await page.emulateMedia({ colorScheme: "light" });
+    assert.deepEqual(await colours(), ["rgb(246, 247, 249)", "rgb(238, 241, 244)"]);
+    await page.emulateMedia({ colorScheme: "dark" });
+    assert.deepEqual(await colours(), ["rgb(15, 20, 26)", "rgb(34, 44, 55)"]);
+    await page.emulateMedia({ colorScheme: "light" });
+  });
+
+  it("sends nothing anywhere: a CSP in the built page, only GETs of its own files, no errors", async () => {
+    const html = await (await fetch(server.url)).text();
+    assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;self&#39;;[^"]*connect-src &#39;self&#39; data:;/);
+    assert.deepEqual([...new Set(server.requests.map((r) => r.method))], ["GET"]);
+    assert.ok(server.requests.every((r) => r.path === "/" || r.path.startsWith("/assets/")), server.requests.map((r) => r.path).join(" "));
+    assert.deepEqual(problems, []);
+  });
+});

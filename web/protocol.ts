@@ -1,0 +1,36 @@
+/**
+ * Messages between the page and the analysis worker. Reports cross as structured clones (plain
+ * JSON values); bytes cross as transferred ArrayBuffers, so a 50 MB image is never copied.
+ */
+import type { BootPlan, Report } from "../src/index.js";
+
+export type Request =
+  | { type: "analyse"; id: number; name: string; bytes: ArrayBuffer }
+  /** A layer's bytes, as `kimg extract --layer PATH [--trim]` writes them; path null: the kernel. */
+  | { type: "bytes"; id: number; path: string | null; trim: boolean };
+
+/** A KimgError as the CLI prints it, with its parts for the page. */
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  offset: number | null;
+  /** `E_CODE at 0x..: message`, KimgError.describe(). */
+  text: string;
+}
+
+export interface AnalysisResult {
+  report: Report;
+  /** The layer `kimg extract -o` writes by default: the innermost kernel, or null. */
+  kernelPath: string | null;
+  /** The boot plan, or why there is none. */
+  plan: BootPlan | null;
+  planError: ErrorInfo | null;
+  /** Time from receiving the bytes to the finished report, in milliseconds. */
+  elapsedMs: number;
+}
+
+export type Response =
+  | { type: "progress"; id: number; layer: string; codec: string; outputBytes: number; expectedBytes: number | null }
+  | { type: "result"; id: number; result: AnalysisResult }
+  | { type: "bytes"; id: number; path: string; bytes: ArrayBuffer; trimmedBytes: number }
+  | { type: "error"; id: number; error: ErrorInfo };

@@ -1,0 +1,69 @@
+/**
+ * The analysis runs here, off the page's thread: decompressing a 50 MB kernel takes long
+ * enough to freeze a page. The worker keeps the last layer tree so downloads are served from
+ * the very bytes the report describes, without analysing twice.
+ */
+import { ErrorCode, KimgError, analyse, findLayer, kernelChain, planFromTree, trimAfterCertificates, type Tree } from "../src/index.js";
+import type { ErrorInfo, Request, Response } from "./protocol.js";
+
+/** The worker global, typed by hand: the page's tsconfig uses the DOM lib, not WebWorker. */
+interface WorkerScope {
+  postMessage(message: Response, transfer?: Transferable[]): void;
+  addEventListener(type: "message", listener: (event: MessageEvent<Request>) => void): void;
+}
+const scope = self as unknown as WorkerScope;
+
+/** Progress more often than this only costs messages. */
+const PROGRESS_INTERVAL_MS = 50;
+
+let tree: Tree | null = null;
+
+function errorInfo(error: unknown): ErrorInfo {
+  if (error instanceof KimgError) return { code: error.code, message: error.message, offset: error.offset ?? null, text: error.describe() };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: "E_INTERNAL", message, offset: null, text: `internal error: ${message}` };
+}
+
+async function analyseRequest(id: number, name: string, bytes: ArrayBuffer): Promise<void> {
+  tree = null;
+  const started = performance.now();
+  let lastProgress = 0;
+  const analysis = await analyse(new Uint8Array(bytes), {
+    name,
+    onProgress: (e) => {
+      const now = performance.now();
+      if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
+      lastProgress = now;
+      scope.postMessage({ type: "progress", id, layer: e.layer, codec: e.codec, outputBytes: e.outputBytes, expectedBytes: e.expectedBytes });
+    },
+  });
+  tree = analysis.tree;
+  const kernel = kernelChain(analysis.tree.root).at(-1) ?? null;
+  let plan = null;
+  let planError: ErrorInfo | null = null;
+  try {
+    plan = planFromTree(analysis.tree);
+  } catch (error) {
+    planError = errorInfo(error);
+  }
+  const elapsedMs = performance.now() - started;
+  scope.postMessage({ type: "result", id, result: { report: analysis.report, kernelPath: kernel?.path ?? null, plan, planError, elapsedMs } });
+}
+
+function bytesRequest(id: number, path: string | null, trim: boolean): void {
+  if (!tree) throw new KimgError(ErrorCode.USAGE, "no image has been analysed yet");
+  const wanted = path ?? kernelChain(tree.root).at(-1)?.path;
+  const layer = wanted === undefined ? undefined : findLayer(tree.root, wanted);
+  if (!layer) throw new KimgError(ErrorCode.NO_SUCH_LAYER, path === null ? "no kernel image inside this file" : `no layer "${path}" in this image`, { structure: "layer tree" });
+  const full = tree.bytes.get(layer.path) ?? new Uint8Array(0);
+  const data = trim ? trimAfterCertificates(layer, full) : full;
+  // A copy: the tree keeps its bytes for the next download.
+  const copy = data.slice().buffer;
+  scope.postMessage({ type: "bytes", id, path: layer.path, bytes: copy, trimmedBytes: full.length - data.length }, [copy]);
+}
+
+scope.addEventListener("message", (event) => {
+  const request = event.data;
+  const run = request.type === "analyse" ? analyseRequest(request.id, request.name, request.bytes) : Promise.resolve().then(() => bytesRequest(request.id, request.path, request.trim));
+  run.catch((error: unknown) => scope.postMessage({ type: "error", id: request.id, error: errorInfo(error) }));
+});
