@@ -2,3 +2,5 @@
 export * from "../index.js";
 export { NODE_CODECS } from "./codecs.js";
 export { readInput, writeAtomic, safeLayerFileName, prepareOutputDir, insideDir } from "./files.js";
+export { unpackStream, unpackFile } from "./stream.js";
+export type { UnpackStreamOptions } from "./stream.js";
