@@ -279,6 +279,18 @@ describe("hostile headers", () => {
     await expectCode(bad, "E_BAD_OFFSET");
   });
 
+  it("sections that overlap many times over are refused by the byte limit (E_LIMIT), not allocated", async () => {
+    const bytes = buildArm64Image();
+    const pe = await outerPe(bytes);
+    const info = pe.layer.pe;
+    info.sections = Array.from({ length: 96 }, (_, i) => ({ ...(info.sections[0] as NonNullable<(typeof info.sections)[0]>), name: `s${i}`, pointerToRawData: 0, sizeOfRawData: bytes.length }));
+    assert.throws(
+      () => authenticodeLayout(pe.bytes, info, { maxHashedBytes: 16 * bytes.length }),
+      (e: unknown) => e instanceof KimgError && e.code === "E_LIMIT",
+    );
+    assert.equal(authenticodeLayout(pe.bytes, info, { maxHashedBytes: 97 * bytes.length }).hashed.length, 3 + 96);
+  });
+
   it("a certificate table past the end is E_BAD_OFFSET; PE facts from other bytes are E_BAD_FIELD", async () => {
     const signed = sbsign(buildArm64Image());
     await expectCode(signed, "E_BAD_OFFSET", (pe) => {

@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { analyse } from "../src/analysis/inspect.js";
 import { signatureSummary, peLayers, verifyImage } from "../src/signatures/verify.js";
 import type { VerifyReport } from "../src/signatures/types.js";
-import { codeLike, concat } from "./builders/bytes.js";
+import { codeLike, concat, pseudoRandom } from "./builders/bytes.js";
 import { compressWith } from "./builders/compress.js";
 import { buildArm64Image, buildElf, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
 import { MACHINE } from "./builders/pe.js";
@@ -383,6 +383,28 @@ describe("hostile certificate tables", () => {
     view(outside).setUint32((peLayers(tree)[0]?.layer.pe.dataDirectoryOffset ?? 0) + 36, table.size + 0x10000, true);
     const report = await verifyImage(outside);
     assert.equal(report.verified, false);
+  });
+
+  it("random byte changes: never an exception, and verified only when the changed byte is in the certificate table or CheckSum", async () => {
+    const nested = (() => {
+      const input = file(signed);
+      tool("osslsigncode", ["sign", "-certs", path("other.pem"), "-key", path("other.key"), "-h", "sha1", "-nest", "-in", input, "-out", `${input}.nested`]);
+      return new Uint8Array(readFileSync(`${input}.nested`));
+    })();
+    const t = await tableOf(nested);
+    const checkSum = peLayers((await analyse(nested, { shallow: true })).tree)[0]?.layer.pe.checkSumOffset ?? -1;
+    const random = pseudoRandom(4 * 150, 0x5eed);
+    for (let i = 0; i < 150; i++) {
+      const r = (k: number): number => random[4 * i + k] ?? 0;
+      const at = r(0) < 180 ? t.offset + ((r(1) << 8) | r(2)) % t.size : ((r(1) << 8) | r(2)) % 0x400;
+      const changed = nested.slice();
+      changed[at] = r(3);
+      const report = await verifyImage(changed);
+      const { tree } = await analyse(changed, { shallow: true });
+      for (const pe of peLayers(tree)) signatureSummary(pe.bytes, pe.layer.pe);
+      const harmless = changed[at] === nested[at] || (at >= t.offset && at < t.offset + t.size) || (at >= checkSum && at < checkSum + 4);
+      if (report.verified) assert.ok(harmless, `verified with a change at ${at}`);
+    }
   });
 
   it("signatureSummary of signed and unsigned images", async () => {

@@ -111,7 +111,7 @@ export function registerSignatureCommands(program: Command): void {
       if (chosen.length === 0) chosen = choose((await load(false)).tree);
       if (chosen.length === 0) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `${file} holds no PE/COFF image to hash`, { structure: "layer tree" });
       for (const pe of chosen) {
-        const value = await authenticodeDigest(pe.bytes, pe.layer.pe, alg, { trim: opts.trim });
+        const value = await authenticodeDigest(pe.bytes, pe.layer.pe, alg, { trim: opts.trim, ...(opts.maxSize ? { maxHashedBytes: opts.maxSize } : {}) });
         process.stdout.write(opts.all ? `${value}  ${pe.layer.path}\n` : `${value}\n`);
       }
     });

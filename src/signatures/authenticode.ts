@@ -15,6 +15,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { hex, u32 } from "../io/layout.js";
+import { DEFAULT_LIMITS } from "../io/limits.js";
 import type { PeInfo, PeSection } from "../types.js";
 
 export type DigestName = "sha1" | "sha256" | "sha384" | "sha512";
@@ -66,6 +67,12 @@ export interface LayoutOptions {
    * 6aecc32), so the kernel sees the image as signed. Default true.
    */
   trim?: boolean;
+  /**
+   * Most bytes the ranges may add up to (default DEFAULT_LIMITS.maxOutputBytes). Sections may
+   * overlap, and each is hashed in full, so a hostile section table could otherwise ask for
+   * many times the file size.
+   */
+  maxHashedBytes?: number;
 }
 
 /** Offset of the PE's first byte in its layer space, from e_lfanew and `pe.peOffset`. */
@@ -154,6 +161,15 @@ export function authenticodeLayout(bytes: Uint8Array, pe: PeInfo, options: Layou
   if (trimmedZeroBytes > 0) skipped.push({ start: imageLength, end: bytes.length, label: "zero padding after the certificate table" });
 
   const hashedBytes = hashed.reduce((n, r) => n + (r.end - r.start), 0);
+  const maxHashedBytes = options.maxHashedBytes ?? DEFAULT_LIMITS.maxOutputBytes;
+  if (hashedBytes > maxHashedBytes) {
+    throw new KimgError(ErrorCode.LIMIT, `the sections add up to ${hashedBytes} bytes to hash, more than maxOutputBytes (${maxHashedBytes}); they overlap`, {
+      structure: "section table",
+      offset: pe.sections[0]?.headerOffset ?? base,
+      actual: hashedBytes,
+      expected: maxHashedBytes,
+    });
+  }
   return { base, hashed, skipped, imageLength, trimmedZeroBytes, hashedBytes };
 }
 

@@ -158,7 +158,7 @@ class LayerVerifier {
     let trimmed = false;
     let paddingNote: string | undefined;
     try {
-      const layout = authenticodeLayout(bytes, pe);
+      const layout = authenticodeLayout(bytes, pe, { maxHashedBytes: this.limits.maxOutputBytes });
       const data = hashedBytes(bytes, layout);
       for (const alg of algorithms) digest[alg] = await digestHex(data, alg);
       trimmed = layout.trimmedZeroBytes > 0;
@@ -203,7 +203,7 @@ class LayerVerifier {
   /** Explains the v6.4+ zboot padding: what hashing the untrimmed data gives, and why it fails. */
   private async paddingNote(imageLength: number, trimmedSha256: string, signatures: AuthenticodeSignature[]): Promise<string> {
     const { bytes, layer } = this.pe;
-    const naive = await digestHex(hashedBytes(bytes, authenticodeLayout(bytes, layer.pe, { trim: false })), "sha256");
+    const naive = await digestHex(hashedBytes(bytes, authenticodeLayout(bytes, layer.pe, { trim: false, maxHashedBytes: this.limits.maxOutputBytes })), "sha256");
     const signedSha256 = signatures.find((s) => s.digestAlgorithm === "sha256")?.digest ?? null;
     const base = layer.offset;
     const verdict = signedSha256 === null ? "" : naive === signedSha256 ? " It matches the signature all the same." : " It does not match the signature, so such a check reports the image as tampered.";
