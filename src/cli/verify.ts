@@ -32,7 +32,7 @@ function renderSignature(s: VerifySignature): string[] {
   for (const c of s.certificates) if (!s.signer || c.serial !== s.signer.serial || c.issuer !== s.signer.issuer) lines.push(`     certificate: ${certLine(c)}`);
   if (s.digest) lines.push(`     digest:      ${s.digestAlgorithm} ${s.digest} (${s.digestMatches ? "matches the image" : "does NOT match the image"})`);
   lines.push(`     signature:   ${s.signatureValid ? "valid" : "INVALID"}${s.signingTime ? `, signed ${s.signingTime}` : ""}${s.timestamped ? ", timestamped (not checked)" : ""}`);
-  lines.push(`     chain:       ${yesNo(s.chainValid, `reaches a given certificate (${s.chainPath.join(" <- ")})`, "does NOT reach a given certificate", "not checked (no --cert)")}`);
+  lines.push(`     chain:       ${yesNo(s.chainValid, `reaches a given certificate: ${s.chainPath.join(", issued by ")}`, "does NOT reach a given certificate", "not checked (no --cert)")}`);
   for (const r of s.reasons) lines.push(`     why:         ${r}`);
   return lines;
 }
