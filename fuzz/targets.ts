@@ -1,0 +1,136 @@
+/**
+ * What the fuzzer runs on every input: one small entry per public entry point. An entry runs the
+ * call, checks what came back, and names the outcome; `accepts` says which KimgErrors are a
+ * legitimate answer for it. Anything else (another error class, a KimgError whose code is not
+ * one of ErrorCode's, a report that does not serialise) is a failure.
+ */
+import { inspect, unpack } from "../src/analysis/inspect.js";
+import { plan } from "../src/analysis/plan/index.js";
+import { BUILTIN_CODECS, type CodecTable } from "../src/codecs/registry.js";
+import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
+import { readArm64LoadInfo } from "../src/kexec/arm64-image.js";
+import { parseFdt, serializeFdt } from "../src/kexec/fdt.js";
+import { coreUnpacker } from "../src/kexec/source.js";
+import { NODE_CODECS } from "../src/node/codecs.js";
+import { renderPlanText } from "../src/report/plan-text.js";
+import { renderText } from "../src/report/text.js";
+import type { Report } from "../src/types.js";
+
+export interface FuzzTarget {
+  name: string;
+  /** Runs the call; returns a short outcome name ("report", "E_TRUNCATED"...) for the statistics. */
+  run(bytes: Uint8Array): Promise<string>;
+  /** Whether a KimgError with this code is an acceptable end for this target. */
+  accepts(code: string): boolean;
+}
+
+export const isStableCode = isErrorCode;
+
+/** Thrown by a target's own checks: the call returned, but what it returned is wrong. */
+export class InvariantError extends Error {
+  override readonly name = "InvariantError";
+}
+
+/** The library's promise about reports: plain JSON, and the text view renders every one. */
+export function checkReport(report: Report): void {
+  const json = JSON.stringify(report);
+  if (typeof json !== "string") throw new InvariantError("report does not serialise");
+  renderText(report);
+  renderText(report, { fields: false });
+  for (const d of report.diagnostics) {
+    if (d.offset !== null && !Number.isFinite(d.offset)) throw new InvariantError(`diagnostic ${d.code} has offset ${String(d.offset)}`);
+  }
+}
+
+/** Node's codecs are what the CLI uses; the portable ones are what browsers get. Both are fuzzed. */
+const PORTABLE: CodecTable = BUILTIN_CODECS;
+
+export const TARGETS: readonly FuzzTarget[] = [
+  {
+    name: "inspect",
+    async run(bytes) {
+      const report = await inspect(bytes, { codecs: PORTABLE });
+      checkReport(report);
+      return report.diagnostics.some((d) => d.severity === "error") ? "report+errors" : "report";
+    },
+    // The only fatal answer of inspect: nothing at all was recognised.
+    accepts: (code) => code === ErrorCode.UNKNOWN_FORMAT,
+  },
+  {
+    name: "inspect-shallow",
+    async run(bytes) {
+      const report = await inspect(bytes, { shallow: true });
+      checkReport(report);
+      return "report";
+    },
+    accepts: (code) => code === ErrorCode.UNKNOWN_FORMAT,
+  },
+  {
+    name: "unpack",
+    async run(bytes) {
+      const result = await unpack(bytes, { codecs: NODE_CODECS, trim: true });
+      if (result.data.length > result.report.input.size && result.report.summary.compression === null && result.path !== "/") {
+        // Without decompression a layer is a slice of the input, never larger.
+        throw new InvariantError(`layer ${result.path} has ${result.data.length} bytes, more than the ${result.report.input.size}-byte input`);
+      }
+      return "unpacked";
+    },
+    accepts: isStableCode,
+  },
+  {
+    name: "plan",
+    async run(bytes) {
+      const result = await plan(bytes);
+      renderPlanText(result.plan);
+      if (typeof JSON.stringify(result.plan) !== "string") throw new InvariantError("plan does not serialise");
+      return "plan";
+    },
+    accepts: isStableCode,
+  },
+  {
+    name: "kexec-source",
+    async run(bytes) {
+      const kernel = await coreUnpacker(bytes);
+      if (kernel.kernelFormat === "arm64-image") readArm64LoadInfo(kernel.kernel);
+      return kernel.kernelFormat;
+    },
+    accepts: isStableCode,
+  },
+  {
+    name: "fdt",
+    async run(bytes) {
+      serializeFdt(parseFdt(bytes));
+      return "parsed";
+    },
+    accepts: isStableCode,
+  },
+];
+
+export interface TargetOutcome {
+  /** "ok" with the outcome name, or a failure. */
+  ok: boolean;
+  outcome: string;
+  error?: { name: string; message: string; stack: string; code?: string };
+}
+
+/** Runs one target on one input and judges the end. */
+export async function runTarget(target: FuzzTarget, bytes: Uint8Array): Promise<TargetOutcome> {
+  try {
+    return { ok: true, outcome: await target.run(bytes) };
+  } catch (error) {
+    if (error instanceof KimgError && isStableCode(error.code) && target.accepts(error.code)) return { ok: true, outcome: error.code };
+    const e = error instanceof Error ? error : new Error(String(error));
+    const code = error instanceof KimgError ? error.code : undefined;
+    const why = error instanceof KimgError ? (isStableCode(error.code) ? `${target.name} must not end in ${error.code}` : `unstable error code "${error.code}"`) : e.name;
+    return { ok: false, outcome: why, error: { name: e.name, message: e.message, stack: e.stack ?? "", ...(code ? { code } : {}) } };
+  }
+}
+
+export function targetsByName(names: readonly string[] | undefined): FuzzTarget[] {
+  if (!names || names.length === 0) return [...TARGETS];
+  return names.map((n) => {
+    const t = TARGETS.find((x) => x.name === n);
+    if (!t) throw new Error(`unknown target "${n}" (known: ${TARGETS.map((x) => x.name).join(", ")})`);
+    return t;
+  });
+}
