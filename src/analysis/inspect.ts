@@ -1,5 +1,5 @@
 /** The public entry points over the layer tree: inspect (the report) and unpack (the bytes). */
-import { ErrorCode, KimgError } from "../io/errors.js";
+import { ErrorCode, KimgError, isErrorCode } from "../io/errors.js";
 import type { Layer, LayerFormat, Report } from "../types.js";
 import { planFromTree } from "./plan/index.js";
 import type { BootPlan } from "./plan/types.js";
@@ -94,9 +94,9 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
     if (!target) {
       const fatal = report.diagnostics.find((d) => d.severity === "error");
       throw new KimgError(
-        fatal ? (fatal.code as KimgError["code"]) : ErrorCode.UNKNOWN_FORMAT,
+        fatal ? (isErrorCode(fatal.code) ? fatal.code : ErrorCode.BAD_FIELD) : ErrorCode.UNKNOWN_FORMAT,
         fatal ? `no kernel reached: ${fatal.message}` : "no kernel image inside this file",
-        { offset: fatal?.offset ?? undefined, structure: "layer tree" },
+        { offset: fatal?.offset ?? undefined, structure: "layer tree", ...(fatal ? { diagnostic: fatal.code, layer: fatal.layer } : {}) },
       );
     }
   }

@@ -78,6 +78,13 @@ export class KimgError extends Error {
   }
 }
 
+const STABLE_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+
+/** Diagnostics may carry format-specific codes ("UKI_SECTION_OUTSIDE"); only these may end in a KimgError. */
+export function isErrorCode(value: string): value is ErrorCodeValue {
+  return STABLE_CODES.has(value);
+}
+
 export function isKimgError(value: unknown): value is KimgError {
   return value instanceof KimgError;
 }
