@@ -9,6 +9,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { BCJ_FILTERS } from "./bcj.js";
+import { crc32 } from "./checksums.js";
 import { decodeLzma2, lzma2DictionarySize, OutputBuffer } from "./lzma-decoder.js";
 import type { DecodeOptions, Decoder } from "./types.js";
 
@@ -472,50 +473,8 @@ function toHex(bytes: Uint8Array): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Checks (3.4, 7). CRC32 and CRC64 are the reflected CRCs of xz-file-format.txt section 7:
-// CRC32 polynomial 0xEDB88320 (ISO 3309), CRC64 polynomial 0xC96C5795D7870F42 (ECMA-182).
-
-let crc32Tables: Uint32Array | undefined;
-
-/** Eight 256-entry tables for "slicing by 8": eight input bytes per step. */
-function getCrc32Tables(): Uint32Array {
-  if (crc32Tables !== undefined) return crc32Tables;
-  const tables = new Uint32Array(8 * 256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-    tables[n] = c;
-  }
-  for (let n = 0; n < 256; n++) {
-    for (let t = 1; t < 8; t++) {
-      const previous = tables[(t - 1) * 256 + n]!;
-      tables[t * 256 + n] = (previous >>> 8) ^ tables[previous & 0xff]!;
-    }
-  }
-  crc32Tables = tables;
-  return tables;
-}
-
-export function crc32(data: Uint8Array): number {
-  const t = getCrc32Tables();
-  let crc = 0xffffffff;
-  let i = 0;
-  const end8 = data.length - 8;
-  for (; i <= end8; i += 8) {
-    const a = crc ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
-    crc =
-      t[7 * 256 + (a & 0xff)]! ^
-      t[6 * 256 + ((a >>> 8) & 0xff)]! ^
-      t[5 * 256 + ((a >>> 16) & 0xff)]! ^
-      t[4 * 256 + (a >>> 24)]! ^
-      t[3 * 256 + data[i + 4]!]! ^
-      t[2 * 256 + data[i + 5]!]! ^
-      t[256 + data[i + 6]!]! ^
-      t[data[i + 7]!]!;
-  }
-  for (; i < data.length; i++) crc = t[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
+// Checks (3.4, 7). CRC32 is the shared one (ISO 3309, as in gzip); CRC64 is the reflected CRC
+// with polynomial 0xC96C5795D7870F42 (ECMA-182), section 7 of the spec.
 
 let crc64Tables: { low: Uint32Array; high: Uint32Array } | undefined;
 
