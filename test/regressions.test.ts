@@ -16,6 +16,10 @@ import { inspect, layerAt } from "./helpers.js";
 
 const MiB = 1024 * 1024;
 
+async function zstd(input: Uint8Array, maxOutputBytes = 64 * MiB, expectedSize?: number): Promise<Uint8Array> {
+  return decodeZstd(input, { maxOutputBytes, expectedSize });
+}
+
 function isKimg(code: string, check: (e: KimgError) => void = () => undefined): (e: unknown) => boolean {
   return (e) => {
     assert.ok(e instanceof KimgError, `not a KimgError: ${String(e)}`);
@@ -116,7 +120,7 @@ test("600 corrupt zstd frames in one process leave the zstd decoder exact and wi
     bad[at] = (bad[at] ?? 0) ^ (1 + (i % 255));
     bad[at + 9] = (bad[at + 9] ?? 0) ^ 0x5a;
     try {
-      const out = await decodeZstd(bad, { maxOutputBytes: 64 * MiB });
+      const out = await zstd(bad);
       assert.ok(out.length <= zstdOutputBound(bad), `corrupt frame ${i} decoded to ${out.length} bytes`);
       seen.add("decoded");
     } catch (e) {
@@ -126,7 +130,7 @@ test("600 corrupt zstd frames in one process leave the zstd decoder exact and wi
     }
   }
   assert.ok(seen.has(ErrorCode.CORRUPT_STREAM));
-  const out = await decodeZstd(stream, { maxOutputBytes: 64 * MiB });
+  const out = await zstd(stream);
   assert.deepEqual(out, original);
 });
 
@@ -145,12 +149,12 @@ function rleBomb(count: number): Uint8Array {
 test("zstd output bound: RLE blocks add their Block_Size, a bomb past maxOutputBytes is E_LIMIT", async () => {
   const bomb = rleBomb(16);
   assert.equal(zstdOutputBound(bomb), 2 * MiB);
-  const out = await decodeZstd(bomb, { maxOutputBytes: 4 * MiB });
+  const out = await zstd(bomb, 4 * MiB);
   assert.equal(out.length, 2 * MiB);
   assert.ok(out.every((b) => b === 0x4b));
-  await assert.rejects(decodeZstd(bomb, { maxOutputBytes: MiB }), isKimg(ErrorCode.LIMIT));
+  await assert.rejects(zstd(bomb, MiB), isKimg(ErrorCode.LIMIT));
   // A container's size claim (gzip ISIZE, zboot trailer) no longer sizes anything.
-  assert.equal((await decodeZstd(bomb, { maxOutputBytes: 512 * MiB, expectedSize: 400 * MiB })).length, 2 * MiB);
+  assert.equal((await zstd(bomb, 512 * MiB, 400 * MiB)).length, 2 * MiB);
 });
 
 test("zstd output bound over real frames: two frames and a skippable frame decode as zstd -d does; cuts are E_CORRUPT_STREAM", async () => {
@@ -158,9 +162,9 @@ test("zstd output bound over real frames: two frames and a skippable frame decod
   const b = codeLike(300000, 2);
   const skippable = new Uint8Array([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
   const joined = concat(compressWith("zstd", a), skippable, compressWith("zstd", b));
-  assert.deepEqual(await decodeZstd(joined, { maxOutputBytes: 64 * MiB }), concat(a, b));
+  assert.deepEqual(await zstd(joined), concat(a, b));
   for (const cut of [0, 3, 5, 6, 9, joined.length - 1]) {
-    await assert.rejects(decodeZstd(joined.subarray(0, cut), { maxOutputBytes: 64 * MiB }), isKimg(ErrorCode.CORRUPT_STREAM), `cut at ${cut}`);
+    await assert.rejects(zstd(joined.subarray(0, cut)), isKimg(ErrorCode.CORRUPT_STREAM), `cut at ${cut}`);
   }
-  await assert.rejects(decodeZstd(concat(joined, new Uint8Array([0, 0])), { maxOutputBytes: 64 * MiB }), isKimg(ErrorCode.CORRUPT_STREAM, (e) => assert.equal(e.offset, joined.length)));
+  await assert.rejects(zstd(concat(joined, new Uint8Array([0, 0]))), isKimg(ErrorCode.CORRUPT_STREAM, (e) => assert.equal(e.offset, joined.length)));
 });
