@@ -219,6 +219,17 @@ describe("memory maps", () => {
     assert.match(memoryMapSvg(map), />0xffffffff81001000</);
   });
 
+  it("maps by physical address when e_entry is physical, as in an x86 vmlinux", async () => {
+    const map = memoryMapFromElf((await inspect(buildElf({ entry: 0x1000n }))).root);
+    assert.ok(map);
+    assert.deepEqual([map.unit, map.base], ["paddr", "0x1000"]);
+    assert.deepEqual(map.regions.map((r) => [r.offset, r.size]), [
+      [0, 0x2100],
+      [0x2000, 0x143],
+    ]);
+    assert.deepEqual(map.marks.map((m) => [m.offset, m.label]), [[0, "e_entry 0x1000"]]);
+  });
+
   it("draws one map per table the boot plan read, with the plan's checks and the loader entry on the kernel", async () => {
     const { report, tree } = await analyse(SAMPLE);
     const plan = planFromTree(tree);

@@ -57,6 +57,7 @@ interface ElfSegment {
   perms: string;
   offset: number;
   vaddr: bigint;
+  paddr: bigint | null;
   filesz: number;
   memsz: number;
 }
@@ -83,7 +84,7 @@ function elfSegments(layer: Layer): ElfSegment[] {
     const memsz = asNumber(s.memsz);
     const vaddr = asBigInt(s.vaddr);
     if (offset === null || filesz === null || memsz === null || vaddr === null) continue;
-    out.push({ perms: typeof s.perms === "string" ? s.perms : "---", offset, vaddr, filesz, memsz });
+    out.push({ perms: typeof s.perms === "string" ? s.perms : "---", offset, vaddr, paddr: asBigInt(s.paddr), filesz, memsz });
   }
   return out;
 }
@@ -234,25 +235,36 @@ export function memoryMapFromPe(pe: PeInfo, path: string): MemoryMap {
   return { title: `PE image ${path} (${pe.machineName}), by RVA`, path, base: "0x0", unit: "RVA", span, regions, marks, checks };
 }
 
-/** The map the ELF program headers ask for, counted from the lowest LOAD address. */
+/**
+ * The map the ELF program headers ask for, counted from the lowest LOAD address. Virtual
+ * addresses, unless e_entry is a physical one (x86 vmlinux), then physical addresses.
+ */
 export function memoryMapFromElf(layer: Layer): MemoryMap | null {
-  const segments = elfSegments(layer);
+  const segments = elfSegments(layer).filter((s) => s.memsz > 0);
   if (!segments.length) return null;
-  let base = segments[0]?.vaddr ?? 0n;
-  for (const s of segments) if (s.vaddr < base) base = s.vaddr;
+  const entryAddress = asBigInt(layer.info.entry);
+  const within = (at: (s: ElfSegment) => bigint | null): boolean =>
+    segments.some((s) => {
+      const start = at(s);
+      return entryAddress !== null && start !== null && entryAddress >= start && entryAddress < start + BigInt(s.memsz);
+    });
+  const physical = !within((s) => s.vaddr) && segments.every((s) => s.paddr !== null) && within((s) => s.paddr);
+  const address = (s: ElfSegment): bigint => (physical ? (s.paddr ?? 0n) : s.vaddr);
+  let base = address(segments[0] as ElfSegment);
+  for (const s of segments) if (address(s) < base) base = address(s);
   const regions: MemoryRegion[] = [];
   for (const s of segments) {
-    const offset = s.vaddr - base;
+    const offset = address(s) - base;
     // A map that spans more than a double holds exactly is not a picture anyone can read.
-    if (offset > BigInt(Number.MAX_SAFE_INTEGER) || s.memsz <= 0) continue;
-    regions.push({ name: `LOAD ${s.perms}`, offset: Number(offset), size: s.memsz, perms: s.perms, detail: `LOAD (${s.perms}): vaddr 0x${s.vaddr.toString(16)} +${hex(s.memsz)} (file +${hex(s.filesz)})` });
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) continue;
+    regions.push({ name: `LOAD ${s.perms}`, offset: Number(offset), size: s.memsz, perms: s.perms, detail: `LOAD (${s.perms}): vaddr 0x${s.vaddr.toString(16)}${s.paddr !== null ? `, paddr 0x${s.paddr.toString(16)}` : ""} +${hex(s.memsz)} (file +${hex(s.filesz)})` });
   }
   if (!regions.length) return null;
   const span = Math.max(...regions.map((r) => r.offset + r.size));
-  const entryAddress = asBigInt(layer.info.entry);
   const entry = entryAddress !== null && entryAddress >= base && entryAddress - base < BigInt(span) ? Number(entryAddress - base) : null;
   const marks = entry === null ? [] : [{ offset: entry, label: `e_entry 0x${(base + BigInt(entry)).toString(16)}`, detail: "the ELF entry point (e_entry)" }];
-  return { title: `ELF ${layer.path}, by virtual address`, path: layer.path, base: "0x" + base.toString(16), unit: "vaddr", span, regions, marks, checks: wxChecks(regions, entry) };
+  const unit = physical ? "paddr" : "vaddr";
+  return { title: `ELF ${layer.path}, LOAD segments by ${physical ? "physical" : "virtual"} address`, path: layer.path, base: "0x" + base.toString(16), unit, span, regions, marks, checks: wxChecks(regions, entry) };
 }
 
 /** Finds a layer by path without importing the tree walker (the report is all we need). */
@@ -448,6 +460,11 @@ function bar(
   return parts.join("");
 }
 
+/** "LOAD r-x" already says its permissions; ".text" gets them added. */
+function withPerms(name: string, perms: string): string {
+  return name.endsWith(perms) ? name : `${name} ${perms}`;
+}
+
 function dataAttrs(fields: Record<string, string | number | undefined>): string {
   return Object.entries(fields)
     .filter(([, v]) => v !== undefined)
@@ -486,7 +503,7 @@ export function layoutSvg(layer: Layer, options: SvgOptions = {}): string {
         offset: r.offset,
         size: r.size,
         cls: regionClass(r),
-        label: r.perms ? `${r.name} ${r.perms}` : r.format ? `${r.name} (${r.codec ?? r.format})` : r.name,
+        label: r.perms ? withPerms(r.name, r.perms) : r.format ? `${r.name} (${r.codec ?? r.format})` : r.name,
         detail: r.detail,
         attrs: dataAttrs({ kind: r.kind, name: r.name, offset: r.offset, size: r.size, perms: r.perms, path: r.path, format: r.format }),
       }));
@@ -584,7 +601,7 @@ export function memoryMapSvg(map: MemoryMap, options: SvgOptions = {}): string {
     offset: r.offset,
     size: r.size,
     cls: r.perms === "---" ? "k-padding" : permClass(r.perms),
-    label: r.perms === "---" ? "" : `${r.name} ${r.perms}`,
+    label: r.perms === "---" ? "" : withPerms(r.name, r.perms),
     detail: r.detail,
     attrs: dataAttrs({ kind: "memory", name: r.name, offset: r.offset, size: r.size, perms: r.perms }),
   }));

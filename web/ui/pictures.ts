@@ -51,21 +51,21 @@ export function layoutFigure(layer: Layer): HTMLElement {
   return figure;
 }
 
-/** Maps from the boot plan when there is one; otherwise from each PE or ELF header in the report. */
+/**
+ * Maps from the boot plan when there is one, plus the program headers of an ELF vmlinux the
+ * plan does not load itself (inside a bzImage the decompressor places it). Without a plan:
+ * every PE and ELF header in the report.
+ */
 export function memoryMaps(report: Report, plan: BootPlan | null): MemoryMap[] {
-  if (plan) {
-    const maps = memoryMapsFromPlan(plan, report);
-    if (maps.length) return maps;
-  }
-  const maps: MemoryMap[] = [];
-  const seen = new Set<string>();
+  const maps = plan ? memoryMapsFromPlan(plan, report) : [];
+  const seen = new Set(maps.map((m) => m.path));
   const visit = (layer: Layer): void => {
     const found = peViewOf(layer);
-    if (found && !seen.has(found.view.path)) {
+    if (!plan && found && !seen.has(found.view.path)) {
       seen.add(found.view.path);
       maps.push(memoryMapFromPe(found.pe, found.view.path));
     }
-    const elf = memoryMapFromElf(layer);
+    const elf = seen.has(layer.path) ? null : memoryMapFromElf(layer);
     if (elf) maps.push(elf);
     layer.children.forEach(visit);
   };
