@@ -4,7 +4,7 @@ import type { Layer, LayerFormat, Report } from "../types.js";
 import { planFromTree } from "./plan/index.js";
 import type { BootPlan } from "./plan/types.js";
 import { kernelChain, summarise } from "./summary.js";
-import { buildTree, findLayer, type AnalyseOptions, type Tree } from "./tree.js";
+import { allLayers, buildTree, findLayer, type AnalyseOptions, type Tree } from "./tree.js";
 
 export type InspectOptions = AnalyseOptions;
 
@@ -20,6 +20,7 @@ export interface Analysis {
 export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectOptions = {}): Promise<Analysis> {
   const bytes = toBytes(input);
   const tree = await buildTree(bytes, options);
+  await summariseSignatures(tree, options);
   const report: Report = {
     tool: "kimg",
     schema: 1,
@@ -30,6 +31,25 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
     diagnostics: tree.diagnostics,
   };
   return { report, tree };
+}
+
+/**
+ * Per signed PE layer: signed or not, digest algorithm, signer subject. The PKCS#7 code is
+ * loaded only when some layer carries a certificate table.
+ */
+async function summariseSignatures(tree: Tree, options: InspectOptions): Promise<void> {
+  const signed = [...allLayers(tree.root)].filter((l) => l.pe?.certificateTable);
+  if (signed.length === 0) return;
+  const { signatureSummary } = await import("../signatures/verify.js");
+  for (const layer of signed) {
+    const bytes = tree.bytes.get(layer.path);
+    if (!bytes || !layer.pe) continue;
+    const s = signatureSummary(bytes, layer.pe, options.limits);
+    layer.info.signatureCount = s.signatureCount;
+    layer.info.digestAlgorithm = s.digestAlgorithm;
+    layer.info.signerSubject = s.signerSubject;
+    if (s.problem) tree.diagnostics.push({ code: "SIGNATURE_UNREADABLE", severity: "warning", message: s.problem, offset: layer.pe.certificateTable?.offset ?? null, layer: layer.path });
+  }
 }
 
 /** The plan with default addresses, for the report; the `plan` command takes the user's. */
