@@ -212,6 +212,19 @@ describe("kexec loader: plans and system calls", () => {
     assert.equal(calls.filter((c) => c.name === "close").length, 1);
   });
 
+  it("uses file mode for RISC-V and LoongArch kernels where the running kernel has kexec_file_load", async () => {
+    for (const [arch, kernelArch, kernelFormat] of [["riscv64", "riscv64", "riscv-image"], ["loong64", "loongarch64", "loongarch-image"]] as const) {
+      const unpack = async (): Promise<UnpackedKernel> => ({ kernel: new Uint8Array(4096), kernelFormat, arch: kernelArch, path: `zboot > compressed > ${kernelFormat}`, format: "zboot", compression: "gzip" });
+      const { env, calls } = fakeSystem({ arch });
+      const { plan } = await prepareKexec({ image: new Uint8Array(1), unpack, append: "console=ttyS0" }, env);
+      assert.equal(plan.mode, "file");
+      loadKexec(plan, env);
+      assert.deepEqual(calls.find((c) => c.name === "kexec_file_load" && c.args[3] !== 0x80000000)?.args, [10, -1, "console=ttyS0", KEXEC_FILE_NO_INITRAMFS]);
+      const none = await refusalOf(prepareKexec({ image: new Uint8Array(1), unpack }, fakeSystem({ arch, fileLoad: -Errno.ENOSYS }).env));
+      assert.deepEqual(none.reasons, ["NO_FILE_LOAD"]);
+    }
+  });
+
   it("explains the errnos a user meets", () => {
     assert.match(explainKexecError("kexec_file_load", -Errno.ENOSYS, "file").message, /no kexec_file_load: use segment mode/);
     assert.match(explainKexecError("kexec_file_load", -Errno.EINVAL, "file").message, /zboot image handed over unpacked/);

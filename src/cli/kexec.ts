@@ -6,8 +6,9 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { formatKexecPlan, kexecPlanToJson } from "../kexec/plan.js";
-import { coreUnpacker } from "../kexec/source.js";
+import { createCoreUnpacker } from "../kexec/source.js";
 import type { Unpacker } from "../kexec/source.js";
+import { NODE_CODECS } from "../node/codecs.js";
 import { nodeEnvironment } from "../node/kexec/environment.js";
 import type { KexecEnvironment } from "../node/kexec/environment.js";
 import { execKexec, loadKexec, prepareKexec, segmentBufferAddresses, unloadKexec } from "../node/kexec/loader.js";
@@ -75,7 +76,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
           mode: flags.file ? "file" : flags.segments ? "segments" : "auto",
           force: flags.force,
           dryRun: flags.dryRun,
-          unpack: deps.unpack ?? coreUnpacker,
+          unpack: deps.unpack ?? createCoreUnpacker({ codecs: NODE_CODECS }),
         },
         system,
       );

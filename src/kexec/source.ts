@@ -4,6 +4,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { unpack } from "../analysis/inspect.js";
+import type { CodecTable } from "../codecs/registry.js";
 import { ARM64_MAGIC } from "./arm64-image.js";
 
 export interface UnpackedKernel {
@@ -46,14 +47,23 @@ export const plainKernelUnpacker: Unpacker = async (bytes) => {
   throw new KimgError(ErrorCode.UNKNOWN_FORMAT, "not a plain arm64 Image or bzImage, and no unpacker was given", { structure: "kexec source" });
 };
 
-/** kimg's own unpacker: zboot (every codec), UKI (.linux, .initrd, .cmdline), compressed Images. */
-export const coreUnpacker: Unpacker = async (bytes) => {
+/**
+ * kimg's own unpacker: zboot (every codec), UKI (.linux, .initrd, .cmdline), compressed Images.
+ * `codecs` adds or replaces decoders (Node passes node:zlib for gzip).
+ */
+export function createCoreUnpacker(options: { codecs?: CodecTable } = {}): Unpacker {
+  return (bytes) => unpackForKexec(bytes, options.codecs);
+}
+
+export const coreUnpacker: Unpacker = createCoreUnpacker();
+
+async function unpackForKexec(bytes: Uint8Array, codecs: CodecTable | undefined): Promise<UnpackedKernel> {
   // A shallow pass first: a UKI or bzImage is bootable as it is, and decompressing the vmlinux
   // inside a bzImage would only cost time. zboot and compressed Images need the full pass.
   // trim: a signed inner Image loses the v6.4+ zboot zero padding, which would break
   // kexec_file_load's signature check (kexec-tools does the same).
-  const shallow = await unpack(bytes, { trim: true, shallow: true }).catch(() => null);
-  const result = shallow?.bootable ? shallow : await unpack(bytes, { trim: true });
+  const shallow = await unpack(bytes, { trim: true, shallow: true, codecs }).catch(() => null);
+  const result = shallow?.bootable ? shallow : await unpack(bytes, { trim: true, codecs });
   const bootable = result.bootable;
   if (!bootable) {
     throw new KimgError(ErrorCode.UNSUPPORTED, `no kernel a loader can boot directly inside this ${result.report.summary.format} file (innermost: ${result.format})`, { structure: "kexec source" });
@@ -73,7 +83,7 @@ export const coreUnpacker: Unpacker = async (bytes) => {
     cmdline: result.cmdline ?? undefined,
     problems: result.report.diagnostics.filter((d) => d.severity === "error" && onPath(d.layer)).map((d) => `${d.layer}: ${d.message}`),
   };
-};
+}
 
 interface PathLayer {
   path: string;

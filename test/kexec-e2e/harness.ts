@@ -162,6 +162,41 @@ export function firstStageInitrd(arch: GuestArch, root: string, files: Record<st
   return out;
 }
 
+/**
+ * The first-stage initramfs plus files for one case, as a second newc archive appended to the
+ * first: the kernel unpacks concatenated archives in order (Documentation/driver-api/early-userspace).
+ */
+export function withCaseFiles(base: string, caseName: string, files: Record<string, string>): string {
+  const dir = join(WORK, `case-${caseName}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(join(dir, "kimg"), { recursive: true });
+  for (const [name, path] of Object.entries(files)) copyFileSync(path, join(dir, "kimg", name));
+  const extra = join(WORK, `case-${caseName}.cpio`);
+  makeCpio(dir, extra, false);
+  const out = join(WORK, `stage1-${caseName}.cpio`);
+  writeFileSync(out, Buffer.concat([readFileSync(base), readFileSync(extra)]));
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(extra);
+  return out;
+}
+
+/** Runs a command with `input` on stdin and its stdout written to `out`, without blocking the event loop. */
+export function pipeToFile(command: string, args: readonly string[], input: Uint8Array, out: string): Promise<void> {
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (c: Buffer) => chunks.push(c));
+    child.on("error", fail);
+    child.on("close", (code) => {
+      if (code !== 0) return fail(new Error(`${command} ${args.join(" ")} exited with ${code}`));
+      writeFileSync(out, Buffer.concat(chunks));
+      done();
+    });
+    child.stdin.on("error", fail);
+    child.stdin.end(input);
+  });
+}
+
 export interface QemuRun {
   log: string;
   ms: number;
