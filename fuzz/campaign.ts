@@ -29,6 +29,8 @@ export interface CampaignOptions {
   /** Where failures go; null writes nothing. */
   crashDir?: string | null;
   targets?: string[];
+  /** URLs of modules exporting more targets as FUZZ_TARGETS (for the harness's self-test). */
+  targetModules?: string[];
   /** Progress lines; silent when absent. */
   log?: (line: string) => void;
   /** Seeds built by the caller (tests reuse theirs); built here otherwise. */
@@ -87,7 +89,7 @@ function signature(kind: FailureKind, target: string, why: string, error: Failur
     .map((l) => l.replace(/:\d+:\d+\)?$/, ""))
     .join("|");
   const message = (error?.message ?? "").replace(/\d+|0x[0-9a-f]+/gi, "N");
-  return createHash("sha256").update([kind, target, why, error?.name ?? "", message, frames].join("\n")).digest("hex").slice(0, 12);
+  return createHash("sha256").update([kind, target, why.replace(/\d+/g, "N"), error?.name ?? "", message, frames].join("\n")).digest("hex").slice(0, 12);
 }
 
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
@@ -159,7 +161,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     Atomics.store(slots, SLOT.ITERATION, next);
     Atomics.store(slots, SLOT.TARGET, -1);
     Atomics.store(slots, SLOT.DONE, next);
-    const worker = startWorker({ seeds, runSeed: options.seed, start: next, end, targets, control });
+    const worker = startWorker({ seeds, runSeed: options.seed, start: next, end, targets, targetModules: options.targetModules ?? [], control });
     const current = (): { iteration: number; target: string } => ({
       iteration: Atomics.load(slots, SLOT.ITERATION),
       target: targets[Atomics.load(slots, SLOT.TARGET)] ?? "generate",
@@ -224,7 +226,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     next = resumeAt;
     restarts++;
     // A killed worker's memory is returned a little later; do not blame the next input for it.
-    for (let wait = 0; wait < 100 && process.memoryUsage.rss() > maxRss / 2; wait++) await new Promise((r) => setTimeout(r, 50));
+    for (let wait = 0; wait < 100 && process.memoryUsage.rss() > maxRss; wait++) await new Promise((r) => setTimeout(r, 50));
   }
   const seconds = (Date.now() - began) / 1000;
   const inputs = done - start;

@@ -274,14 +274,74 @@ function gzip(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(gzipSync(bytes, { level: 1 }));
 }
 
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function le32(n: number): Uint8Array {
+  return new Uint8Array([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]);
+}
+
+/** A zstd frame of Raw blocks (RFC 8878): valid zstd that any decoder must accept, made in-process. */
+export function zstdStored(bytes: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x58])];
+  const block = 128 * 1024;
+  for (let at = 0; at < bytes.length || at === 0; at += block) {
+    const chunk = bytes.subarray(at, Math.min(bytes.length, at + block));
+    const word = (chunk.length << 3) | (at + block >= bytes.length ? 1 : 0);
+    parts.push(new Uint8Array([word & 0xff, (word >> 8) & 0xff, (word >> 16) & 0xff]), chunk);
+    if (bytes.length === 0) break;
+  }
+  return concatBytes(parts);
+}
+
+/** An lz4 legacy frame (lz4 -l) whose blocks are one literal run each: valid lz4, made in-process. */
+export function lz4Stored(bytes: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [le32(0x184c2102)];
+  const block = 8 * 1024 * 1024;
+  for (let at = 0; at < bytes.length; at += block) {
+    const literals = bytes.subarray(at, Math.min(bytes.length, at + block));
+    const extra: number[] = [];
+    if (literals.length >= 15) {
+      let rest = literals.length - 15;
+      while (rest >= 255) {
+        extra.push(255);
+        rest -= 255;
+      }
+      extra.push(rest);
+    }
+    const head = new Uint8Array([Math.min(literals.length, 15) << 4, ...extra]);
+    parts.push(le32(head.length + literals.length), head, literals);
+  }
+  return concatBytes(parts);
+}
+
 /**
  * Nesting: the (already mutated) input becomes the payload of a fresh container, so mutations
  * reach the inner formats instead of ending at a corrupt compressed stream.
  */
 const wrap: Mutator = (rng, bytes) => {
-  const kind = rng.pick(["gzip", "zboot", "zboot-v6.1", "bzimage", "uki", "uki-zboot", "gzip-gzip"] as const);
-  const size4 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
+  const kind = rng.pick(["gzip", "zboot", "zboot-v6.1", "zboot-zstd", "zboot-lz4", "bzimage", "bzimage-zstd", "uki", "uki-zboot", "gzip-gzip", "zstd-lz4"] as const);
+  const size4 = le32;
   switch (kind) {
+    case "zstd-lz4":
+      return { bytes: zstdStored(lz4Stored(bytes)), note: "wrap zstd(lz4)" };
+    case "zboot-zstd":
+    case "zboot-lz4": {
+      // Makefile.zboot *_with_size: the le32 size follows the stream for every codec but gzip.
+      const payload = kind === "zboot-zstd" ? zstdStored(bytes) : lz4Stored(bytes);
+      const machine = rng.pick([MACHINE.ARM64, MACHINE.RISCV64, MACHINE.LOONGARCH64]);
+      const zboot = buildZboot({ machine, compType: kind === "zboot-zstd" ? "zstd22" : "lz4", payload, trailer: size4(bytes.length) });
+      return { bytes: zboot.bytes, note: `wrap ${kind}` };
+    }
+    case "bzimage-zstd":
+      return { bytes: buildBzImage({ payload: concatBytes([zstdStored(bytes), size4(bytes.length)]) }), note: "wrap bzImage(zstd)" };
     case "gzip":
       return { bytes: gzip(bytes), note: "wrap gzip" };
     case "gzip-gzip":

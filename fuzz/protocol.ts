@@ -7,6 +7,8 @@ export interface WorkerData {
   start: number;
   end: number;
   targets: string[];
+  /** URLs of modules exporting more targets as FUZZ_TARGETS (the harness's own self-test uses this). */
+  targetModules: string[];
   control: SharedArrayBuffer;
 }
 

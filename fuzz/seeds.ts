@@ -4,6 +4,10 @@
  * Each seed carries its header fields and boundaries, read from its own report, so the
  * mutators can aim at them. Built once per run and handed to every worker.
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { inspect } from "../src/analysis/inspect.js";
 import type { Layer, LayerFormat } from "../src/types.js";
 import { ByteWriter, concat, text } from "../test/builders/bytes.js";
@@ -119,6 +123,36 @@ export function buildSignedPe(): Uint8Array {
   return w.bytes;
 }
 
+let signer: { dir: string; key: string; cert: string } | null | undefined;
+
+/** A throw-away self-signed key, made once per run; null when openssl or sbsign is missing. */
+function sbsignKey(): { dir: string; key: string; cert: string } | null {
+  if (signer !== undefined) return signer;
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "kimg-fuzz-sign-"));
+    const key = join(dir, "key.pem");
+    const cert = join(dir, "cert.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kimg fuzz seed/", "-days", "3650", "-keyout", key, "-out", cert], { stdio: "ignore" });
+    execFileSync("sbsign", ["--help"], { stdio: "ignore" });
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    signer = { dir, key, cert };
+  } catch {
+    signer = null;
+  }
+  return signer;
+}
+
+/** An Authenticode signature by sbsign (what distributions sign zboot images and UKIs with), or null without the tools. */
+export function signWithSbsign(name: string, bytes: Uint8Array): Uint8Array | null {
+  const s = sbsignKey();
+  if (!s) return null;
+  const input = join(s.dir, `${name}.efi`);
+  const output = join(s.dir, `${name}.signed.efi`);
+  writeFileSync(input, bytes);
+  execFileSync("sbsign", ["--key", s.key, "--cert", s.cert, "--output", output, input], { stdio: "ignore" });
+  return new Uint8Array(readFileSync(output));
+}
+
 function zbootSeed(name: string, machine: number, image: Uint8Array, generation: ZbootGeneration, compType: string, tool: Tool): RawSeed {
   const { toCompress, trailer } = zbootInputs(image, generation, compType);
   const payload = compress(tool, `${name}-image`, toCompress);
@@ -197,6 +231,8 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
     const zboot = zbootSeed("zboot-for-uki", MACHINE.ARM64, arm64, "v6.4", "gzip", "gzip").bytes;
     seeds.push({ name: "uki-arm64-zboot", bytes: buildUki({ machine: MACHINE.ARM64, linux: zboot, initrd: buildCpio() }), format: "uki" });
     seeds.push({ name: "stream-gzip-zboot", bytes: compress("gzip", "zboot-for-uki", zboot), format: "compressed" });
+    const signed = signWithSbsign("zboot", zboot);
+    if (signed) seeds.push({ name: "zboot-arm64-gzip-sbsigned", bytes: signed, format: "zboot" });
   }
   return seeds;
 }

@@ -126,11 +126,11 @@ export async function runTarget(target: FuzzTarget, bytes: Uint8Array): Promise<
   }
 }
 
-export function targetsByName(names: readonly string[] | undefined): FuzzTarget[] {
+export function targetsByName(names: readonly string[] | undefined, known: readonly FuzzTarget[] = TARGETS): FuzzTarget[] {
   if (!names || names.length === 0) return [...TARGETS];
   return names.map((n) => {
-    const t = TARGETS.find((x) => x.name === n);
-    if (!t) throw new Error(`unknown target "${n}" (known: ${TARGETS.map((x) => x.name).join(", ")})`);
+    const t = known.find((x) => x.name === n);
+    if (!t) throw new Error(`unknown target "${n}" (known: ${known.map((x) => x.name).join(", ")})`);
     return t;
   });
 }

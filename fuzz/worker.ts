@@ -6,13 +6,15 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { generateInput } from "./mutators.js";
 import { SLOT, type Slowest, type WorkerData, type WorkerMessage } from "./protocol.js";
-import { runTarget, targetsByName } from "./targets.js";
+import { runTarget, TARGETS, targetsByName, type FuzzTarget } from "./targets.js";
 
 async function main(data: WorkerData): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error("fuzz/worker.ts runs as a worker thread");
   const control = new Int32Array(data.control);
-  const targets = targetsByName(data.targets);
+  const known: FuzzTarget[] = [...TARGETS];
+  for (const url of data.targetModules) known.push(...((await import(url)) as { FUZZ_TARGETS: FuzzTarget[] }).FUZZ_TARGETS);
+  const targets = targetsByName(data.targets, known);
   let outcomes: Record<string, number> = {};
   let lastReport = Date.now();
   let slowest: Slowest = { iteration: -1, ms: 0 };
