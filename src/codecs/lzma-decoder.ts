@@ -682,20 +682,28 @@ function corrupt(structure: string, offset: number, message: string, reason: str
   return new KimgError(ErrorCode.CORRUPT_STREAM, `${structure}: ${message}`, { structure, offset, reason });
 }
 
+/**
+ * An error found at the decoder's input position. Past the end of the input the decoder reads
+ * zeros, so whatever it then finds wrong really means the data was cut short.
+ */
+function streamError(s: LzmaState, inEnd: number, structure: string, message: string, reason: string): KimgError {
+  if (s.inPos > inEnd) return corrupt(structure, inEnd, "compressed data ends early", "truncated");
+  return corrupt(structure, s.inPos, message, reason);
+}
+
 /** Turns a stop of `decodeSymbols` that is an error into the KimgError for it. */
-function statusError(status: DecodeStatusValue, s: LzmaState, structure: string): KimgError {
-  if (status === DecodeStatus.INPUT_OVERRUN) return corrupt(structure, s.inPos, "compressed data ends early", "truncated");
+function statusError(status: DecodeStatusValue, s: LzmaState, inEnd: number, structure: string): KimgError {
   if (status === DecodeStatus.BAD_DISTANCE) {
-    return corrupt(structure, s.inPos, `match distance ${s.rep0 + 1} reaches before the start of the dictionary`, "bad distance");
+    return streamError(s, inEnd, structure, `match distance ${s.rep0 + 1} reaches before the start of the dictionary`, "bad distance");
   }
-  return corrupt(structure, s.inPos, "unexpected end-of-payload marker", "unexpected end marker");
+  if (status === DecodeStatus.END_MARKER) return streamError(s, inEnd, structure, "unexpected end-of-payload marker", "unexpected end marker");
+  return streamError(s, inEnd, structure, "compressed data ends early", "truncated");
 }
 
 /** After the last symbol: normalise, and require the range decoder to be exactly finished. */
 function finishRangeDecoder(s: LzmaState, input: Uint8Array, inEnd: number, structure: string): void {
   s.normalize(input);
-  if (s.inPos > inEnd) throw corrupt(structure, inEnd, "compressed data ends early", "truncated");
-  if (s.code !== 0) throw corrupt(structure, s.inPos, "range decoder did not finish cleanly", "range decoder not finished");
+  if (s.code !== 0 || s.inPos > inEnd) throw streamError(s, inEnd, structure, "range decoder did not finish cleanly", "range decoder not finished");
 }
 
 export interface Lzma1Options {
@@ -728,15 +736,15 @@ export function decodeLzma1(input: Uint8Array, inStart: number, out: OutputBuffe
     const status = decodeSymbols(s, input, inEnd, out, Math.min(target, out.length + PROGRESS_INTERVAL_BYTES));
     if (status === DecodeStatus.END_MARKER) {
       if (out.length < sizeEnd && uncompressedSize !== undefined) {
-        throw corrupt(structure, s.inPos, `end marker after ${out.length - s.dictStart} of ${uncompressedSize} bytes`, "size mismatch");
+        throw streamError(s, inEnd, structure, `end marker after ${out.length - s.dictStart} of ${uncompressedSize} bytes`, "size mismatch");
       }
       break;
     }
-    if (status !== DecodeStatus.LIMIT) throw statusError(status, s, structure);
+    if (status !== DecodeStatus.LIMIT) throw statusError(status, s, inEnd, structure);
     out.reportProgress();
     if (out.length < target) continue;
     if (out.length === sizeEnd) {
-      if (s.pendingLength > 0) throw corrupt(structure, s.inPos, "a match runs past the declared size", "size mismatch");
+      if (s.pendingLength > 0) throw streamError(s, inEnd, structure, "a match runs past the declared size", "size mismatch");
       // Without an end marker the range decoder is finished here (code 0); with one, code is not 0.
       s.normalize(input);
       if (s.code === 0) {
@@ -744,13 +752,13 @@ export function decodeLzma1(input: Uint8Array, inStart: number, out: OutputBuffe
         return s.inPos;
       }
       if (!consumeEndMarker(s, input, out.length)) {
-        throw corrupt(structure, s.inPos, "data continues after the declared size", "size mismatch");
+        throw streamError(s, inEnd, structure, "data continues after the declared size", "size mismatch");
       }
       break;
     }
     // The buffer is full: the stream may end right here, otherwise it needs more room.
     if (s.pendingLength === 0 && consumeEndMarker(s, input, out.length)) break;
-    out.reserve(Math.max(1, s.pendingLength), s.inPos);
+    out.reserve(Math.max(1, s.pendingLength), Math.min(s.inPos, inEnd));
   }
   finishRangeDecoder(s, input, inEnd, structure);
   return s.inPos;
@@ -841,11 +849,11 @@ export function decodeLzma2(input: Uint8Array, inStart: number, inEnd: number, o
     }
     out.reserve(unpackedSize, chunkOffset);
     const status = decodeSymbols(s, input, chunkEnd, out, out.length + unpackedSize);
-    if (status !== DecodeStatus.LIMIT) throw statusError(status, s, structure);
-    if (s.pendingLength > 0) throw corrupt(structure, s.inPos, "a match runs past the end of its LZMA2 chunk", "bad LZMA2 chunk");
+    if (status !== DecodeStatus.LIMIT) throw statusError(status, s, chunkEnd, structure);
+    if (s.pendingLength > 0) throw streamError(s, chunkEnd, structure, "a match runs past the end of its LZMA2 chunk", "bad LZMA2 chunk");
     finishRangeDecoder(s, input, chunkEnd, structure);
     if (s.inPos !== chunkEnd) {
-      throw corrupt(structure, s.inPos, `LZMA2 chunk used ${s.inPos - inPos} of its ${packedSize} bytes`, "bad LZMA2 chunk");
+      throw streamError(s, chunkEnd, structure, `LZMA2 chunk used ${s.inPos - inPos} of its ${packedSize} bytes`, "bad LZMA2 chunk");
     }
     inPos = chunkEnd;
     out.reportProgress();
