@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { allLayers, analyse, findLayer, inspect, planFromTree, unpack, type Analysis, type Layer, type Report } from "../src/index.js";
+import { allLayers, analyse, authenticodeLayout, findLayer, inspect, planFromTree, unpack, verifyImage, type Analysis, type Report } from "../src/index.js";
 import { layoutRegions, memoryMapFromElf, memoryMapsFromPlan } from "../src/report/svg.js";
 import { buildPage, CHROMIUM_ARGS, CHROMIUM_PATH, serveFolder, type StaticServer } from "../web/tools/serve.js";
 import { compressWith } from "./builders/compress.js";
@@ -37,21 +37,23 @@ function zboot(image: Uint8Array, machine: number, compType: string, tool: Param
   return buildZboot({ machine, compType, payload, trailer: trailer(payload) }).bytes;
 }
 
-/** An arm64 Image carrying a WIN_CERTIFICATE in data directory 4, as a signed distro kernel does. */
-async function signedArm64Image(): Promise<Uint8Array> {
-  const image = buildArm64Image({ codeSize: 0x8000, bssSize: 0x20000, banner: "Linux version 6.12.9-kimg-signed (builder@kimg) (gcc 12.2.0) #1 SMP" });
-  const pe = findLayer((await inspect(image)).root, "/pe")?.pe;
-  assert.ok(pe);
-  const certAt = Math.ceil(image.length / 8) * 8;
-  const out = new Uint8Array(certAt + 0x40);
-  out.set(image);
-  const v = new DataView(out.buffer);
-  v.setUint32(certAt, 0x40, true);
-  v.setUint16(certAt + 4, 0x0200, true);
-  v.setUint16(certAt + 6, 0x0002, true);
-  v.setUint32(pe.dataDirectoryOffset + 32, certAt, true);
-  v.setUint32(pe.dataDirectoryOffset + 36, 0x40, true);
-  return out;
+/** Runs a real tool; a missing one fails loudly with the Debian package to install. */
+function tool(cmd: string, args: string[]): void {
+  const packages: Record<string, string> = { sbsign: "sbsigntool", openssl: "openssl" };
+  try {
+    execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    if ((error as { code?: string }).code === "ENOENT") throw new Error(`${cmd} is not installed: apt-get install -y ${packages[cmd] ?? cmd}`);
+    throw error;
+  }
+}
+
+/** Signs a PE image with sbsign and the test key, as a distro signs its kernels. */
+async function sbsign(bytes: Uint8Array, name: string): Promise<Uint8Array> {
+  const input = join(work, name);
+  await writeFile(input, bytes);
+  tool("sbsign", ["--key", join(work, "key.pem"), "--cert", join(work, "cert.pem"), "--output", `${input}.signed`, input]);
+  return new Uint8Array(await readFile(`${input}.signed`));
 }
 
 function cpioLike(): Uint8Array {
@@ -68,6 +70,7 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), "kimg-web-e2e-"));
   await buildPage(join(work, "site"));
   server = await serveFolder(join(work, "site"));
+  tool("openssl", ["req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kimg web test signer", "-days", "3650", "-keyout", join(work, "key.pem"), "-out", join(work, "cert.pem")]);
   context = await chromium.launchPersistentContext(join(work, "profile"), {
     executablePath: CHROMIUM_PATH,
     args: CHROMIUM_ARGS,
@@ -203,6 +206,24 @@ async function checkAgainstNode(fixture: Fixture): Promise<Analysis> {
   const instructions = await page.locator("#entry table.instructions tbody tr td:nth-child(3)").allTextContents();
   assert.deepEqual(instructions, plan.entry.instructions.map((i) => i.text));
 
+  // Signatures: the same verdicts and digests as verifyImage, and the hashed ranges drawn.
+  await page.waitForSelector('#signatures[aria-busy="false"]');
+  const verified = await verifyImage(fixture.bytes, { analysis, name: fixture.name });
+  const shownLayers = await page.locator("#signatures .signed-layer").evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.layer, e.querySelector('code[data-digest="sha256"]')?.textContent]));
+  assert.deepEqual(shownLayers, verified.layers.map((l) => [l.path, l.digest.sha256]));
+  const rows = await page.locator("#signatures tr[data-signature]").evaluateAll((trs) => trs.map((r) => [(r as HTMLElement).dataset.signature, (r as HTMLElement).dataset.verified]));
+  assert.deepEqual(rows, verified.signatures.map((s) => [`${s.layer}#${s.index}`, String(s.verified)]));
+  for (const l of verified.layers) {
+    const layer = findLayer(report.root, l.path);
+    const bytes = analysis.tree.bytes.get(l.path);
+    assert.ok(layer?.pe && bytes);
+    const ranges = authenticodeLayout(bytes, layer.pe);
+    const drawnRanges = await page.locator(`#signatures .signed-layer[data-layer="${l.path}"] svg.kimg-hashed[data-start="0"]`).first().locator("rect.k-region").evaluateAll((rects) =>
+      rects.map((r) => [(r as SVGRectElement).dataset.kind, (r as SVGRectElement).dataset.name, Number((r as SVGRectElement).dataset.offset)]),
+    );
+    assert.deepEqual(drawnRanges, [...ranges.hashed.map((r) => ["hashed", r.label, r.start]), ...ranges.skipped.map((r) => ["skipped", r.label, r.start])]);
+  }
+
   // The JSON report is the one `kimg inspect --json` prints, byte for byte.
   const json = await download("#download-json");
   assert.equal(new TextDecoder().decode(json), JSON.stringify(report, null, 2) + "\n");
@@ -254,26 +275,45 @@ describe("the web page in Chromium", () => {
     assert.equal(sha256(stream), sha256(tree.bytes.get("/payload") ?? new Uint8Array()));
   });
 
-  it("decodes zstd (WASM) under the page's CSP and shows a signed kernel's certificate table and padding", async () => {
-    const image = await signedArm64Image();
-    const fixture = { name: "arm64-zboot-zstd22-signed.efi", bytes: zboot(image, MACHINE.ARM64, "zstd22", "zstd") };
+  it("decodes zstd (WASM) under the page's CSP and verifies an sbsign-signed zboot and its signed, padded Image", async () => {
+    const image = await sbsign(buildArm64Image({ codeSize: 0x8000, bssSize: 0x20000 }), "Image");
+    const fixture = { name: "arm64-zboot-zstd22-signed.efi", bytes: await sbsign(zboot(image, MACHINE.ARM64, "zstd22", "zstd"), "zboot.efi") };
     const { report } = await checkAgainstNode(fixture);
     assert.equal(report.summary.compression, "zstd");
-    const kernelLayer = findLayer(report.root, "/payload/decompressed") as Layer;
+    const pe = findLayer(report.root, "/payload/decompressed/pe")?.pe;
+    assert.ok(pe?.certificateTable);
     const signature = await page.locator("#kernel-layout svg.kimg-layout[data-start='0'] rect[data-kind='certificates'], #kernel-layout svg.kimg-layout[data-start='0'] rect[data-kind='padding']").evaluateAll((rs) =>
       rs.map((r) => [(r as SVGRectElement).dataset.kind, Number((r as SVGRectElement).dataset.offset), Number((r as SVGRectElement).dataset.size)]),
     );
-    const pe = kernelLayer.children[0]?.pe;
-    assert.ok(pe?.certificateTable);
     assert.deepEqual(signature, [
-      ["certificates", pe.certificateTable.offset, 0x40],
-      ["padding", pe.certificateTable.offset + 0x40, pe.trailingZeroBytes],
+      ["certificates", pe.certificateTable.offset, pe.certificateTable.size],
+      ["padding", pe.certificateTable.offset + pe.certificateTable.size, pe.trailingZeroBytes],
     ]);
+    assert.ok(pe.trailingZeroBytes > 0);
+    assert.equal(await text("#signature-verdict"), "All 2 signatures verify. Chains not checked (no trusted certificates given).");
     // --trim: cut after the certificate table gives back the signed Image exactly.
     await page.check("#kernel-trim");
     const trimmed = await download("#download-kernel");
     assert.equal(sha256(trimmed), sha256(image));
     assert.equal(sha256(trimmed), sha256((await unpack(fixture.bytes, { trim: true })).data));
+
+    // Chains, against the signing certificate given as a PEM file.
+    await page.setInputFiles("#trusted-certs", join(work, "cert.pem"));
+    await page.waitForSelector('#signatures[aria-busy="false"] #signature-verdict:has-text("Chains checked")');
+    const trusted = await verifyImage(fixture.bytes, { trustedCertificates: [new Uint8Array(await readFile(join(work, "cert.pem")))] });
+    assert.equal(await text("#signature-verdict"), `All 2 signatures verify. Chains checked against: ${trusted.trusted.join("; ")}.`);
+    const chains = await page.locator("#signatures tr[data-signature] td:nth-child(6)").allTextContents();
+    assert.deepEqual(chains, trusted.signatures.map((s) => (s.chainValid ? "✓ reaches a trusted certificate" : "✗ no trusted chain")));
+    assert.ok(trusted.signatures.every((s) => s.chainValid));
+
+    // One byte changed in the outer image after signing: its signature fails, the inner one holds.
+    const tampered = new Uint8Array(fixture.bytes);
+    const data = findLayer(report.root, "/pe")?.pe?.sections.find((x) => x.name === ".data");
+    assert.ok(data);
+    tampered[data.pointerToRawData + 16] = (tampered[data.pointerToRawData + 16] ?? 0) ^ 0xff;
+    await checkAgainstNode({ name: "tampered.efi", bytes: tampered });
+    assert.equal(await text("#signature-verdict"), "Not verified: see the reasons below. Chains not checked (no trusted certificates given).");
+    assert.match(await text('#signatures tr[data-signature="/pe#0"] .reasons'), /the image was changed after signing/);
   });
 
   it("reads a LoongArch zboot with an xz payload", async () => {

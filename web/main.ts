@@ -11,6 +11,7 @@ import { layerFileName, saveFile } from "./ui/download.js";
 import { layersSection } from "./ui/layers.js";
 import { layoutFigure, memoryFigure, memoryMaps } from "./ui/pictures.js";
 import { checksSection, entrySection, loadSection, noPlanNote } from "./ui/plan.js";
+import { signaturesSection } from "./ui/signatures.js";
 import { reportJson, summarySection } from "./ui/summary.js";
 
 const SAMPLE_URL = new URL("../samples/arm64-zboot-gzip.efi", import.meta.url);
@@ -96,11 +97,27 @@ function render(result: AnalysisResult): void {
     if (other) parts.push(other);
   }
   else if (result.planError) parts.push(section("plan", "Boot plan", noPlanNote(result.planError)));
+  let signatures = signaturesSection(null, { checkChains: () => undefined });
+  parts.push(signatures);
+  const showSignatures = async (trusted: File[]): Promise<void> => {
+    const buffers = await Promise.all(trusted.map((f) => f.arrayBuffer()));
+    let next: HTMLElement;
+    try {
+      next = signaturesSection(await client.verify(buffers), { checkChains: (files) => void showSignatures(files) });
+    } catch (error) {
+      if (error instanceof Error && error.message === "cancelled") return;
+      const info = error instanceof WorkerError ? error.info : { code: "E_INTERNAL", message: String(error), offset: null, text: String(error) };
+      next = signaturesSection({ verify: null, error: info, ranges: [] }, { checkChains: () => undefined });
+    }
+    signatures.replaceWith(next);
+    signatures = next;
+  };
   parts.push(layersSection(report, result.kernelPath, { download: (layer, trim) => void download(layer.path, trim, (l) => layerFileName(name, l)) }));
   parts.push(section("text", "Text report", h("details", {}, h("summary", {}, "As kimg inspect prints it"), h("pre", { class: "text-report" }, renderText(report)))));
   results.replaceChildren(...parts);
   results.dataset.state = "done";
   document.getElementById("summary-title")?.focus();
+  void showSignatures([]);
 }
 
 async function open(name: string, bytes: ArrayBuffer): Promise<void> {

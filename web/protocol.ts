@@ -2,12 +2,14 @@
  * Messages between the page and the analysis worker. Reports cross as structured clones (plain
  * JSON values); bytes cross as transferred ArrayBuffers, so a 50 MB image is never copied.
  */
-import type { BootPlan, Report } from "../src/index.js";
+import type { AuthenticodeLayout, BootPlan, Report, VerifyReport } from "../src/index.js";
 
 export type Request =
   | { type: "analyse"; id: number; name: string; bytes: ArrayBuffer }
   /** A layer's bytes, as `kimg extract --layer PATH [--trim]` writes them; path null: the kernel. */
-  | { type: "bytes"; id: number; path: string | null; trim: boolean };
+  | { type: "bytes"; id: number; path: string | null; trim: boolean }
+  /** Verify every signature of the last image, chains checked against `trusted` certificate files. */
+  | { type: "verify"; id: number; trusted: ArrayBuffer[] };
 
 /** A KimgError as the CLI prints it, with its parts for the page. */
 export interface ErrorInfo {
@@ -29,8 +31,17 @@ export interface AnalysisResult {
   elapsedMs: number;
 }
 
+export interface SignatureResult {
+  /** What `kimg verify --json` prints, or null when verification itself failed. */
+  verify: VerifyReport | null;
+  error: ErrorInfo | null;
+  /** Per PE layer: the ranges the digest covers, for the picture. */
+  ranges: Array<{ path: string; length: number; layout: AuthenticodeLayout | null; error: string | null }>;
+}
+
 export type Response =
   | { type: "progress"; id: number; layer: string; codec: string; outputBytes: number; expectedBytes: number | null }
   | { type: "result"; id: number; result: AnalysisResult }
   | { type: "bytes"; id: number; path: string; bytes: ArrayBuffer; trimmedBytes: number }
+  | { type: "verify"; id: number; result: SignatureResult }
   | { type: "error"; id: number; error: ErrorInfo };

@@ -3,8 +3,19 @@
  * enough to freeze a page. The worker keeps the last layer tree so downloads are served from
  * the very bytes the report describes, without analysing twice.
  */
-import { ErrorCode, KimgError, analyse, findLayer, kernelChain, planFromTree, trimAfterCertificates, type Tree } from "../src/index.js";
-import type { ErrorInfo, Request, Response } from "./protocol.js";
+import {
+  ErrorCode,
+  KimgError,
+  analyse,
+  authenticodeLayout,
+  findLayer,
+  kernelChain,
+  planFromTree,
+  trimAfterCertificates,
+  verifyImage,
+  type Analysis,
+} from "../src/index.js";
+import type { ErrorInfo, Request, Response, SignatureResult } from "./protocol.js";
 
 /** The worker global, typed by hand: the page's tsconfig uses the DOM lib, not WebWorker. */
 interface WorkerScope {
@@ -16,7 +27,7 @@ const scope = self as unknown as WorkerScope;
 /** Progress more often than this only costs messages. */
 const PROGRESS_INTERVAL_MS = 50;
 
-let tree: Tree | null = null;
+let last: { analysis: Analysis; input: Uint8Array } | null = null;
 
 function errorInfo(error: unknown): ErrorInfo {
   if (error instanceof KimgError) return { code: error.code, message: error.message, offset: error.offset ?? null, text: error.describe() };
@@ -25,10 +36,11 @@ function errorInfo(error: unknown): ErrorInfo {
 }
 
 async function analyseRequest(id: number, name: string, bytes: ArrayBuffer): Promise<void> {
-  tree = null;
+  last = null;
   const started = performance.now();
   let lastProgress = 0;
-  const analysis = await analyse(new Uint8Array(bytes), {
+  const input = new Uint8Array(bytes);
+  const analysis = await analyse(input, {
     name,
     onProgress: (e) => {
       const now = performance.now();
@@ -37,7 +49,7 @@ async function analyseRequest(id: number, name: string, bytes: ArrayBuffer): Pro
       scope.postMessage({ type: "progress", id, layer: e.layer, codec: e.codec, outputBytes: e.outputBytes, expectedBytes: e.expectedBytes });
     },
   });
-  tree = analysis.tree;
+  last = { analysis, input };
   const kernel = kernelChain(analysis.tree.root).at(-1) ?? null;
   let plan = null;
   let planError: ErrorInfo | null = null;
@@ -50,8 +62,13 @@ async function analyseRequest(id: number, name: string, bytes: ArrayBuffer): Pro
   scope.postMessage({ type: "result", id, result: { report: analysis.report, kernelPath: kernel?.path ?? null, plan, planError, elapsedMs } });
 }
 
+function lastAnalysis(): { analysis: Analysis; input: Uint8Array } {
+  if (!last) throw new KimgError(ErrorCode.USAGE, "no image has been analysed yet");
+  return last;
+}
+
 function bytesRequest(id: number, path: string | null, trim: boolean): void {
-  if (!tree) throw new KimgError(ErrorCode.USAGE, "no image has been analysed yet");
+  const { tree } = lastAnalysis().analysis;
   const wanted = path ?? kernelChain(tree.root).at(-1)?.path;
   const layer = wanted === undefined ? undefined : findLayer(tree.root, wanted);
   if (!layer) throw new KimgError(ErrorCode.NO_SUCH_LAYER, path === null ? "no kernel image inside this file" : `no layer "${path}" in this image`, { structure: "layer tree" });
@@ -62,8 +79,34 @@ function bytesRequest(id: number, path: string | null, trim: boolean): void {
   scope.postMessage({ type: "bytes", id, path: layer.path, bytes: copy, trimmedBytes: full.length - data.length }, [copy]);
 }
 
+async function verifyRequest(id: number, trusted: ArrayBuffer[]): Promise<void> {
+  const { analysis, input } = lastAnalysis();
+  const result: SignatureResult = { verify: null, error: null, ranges: [] };
+  try {
+    result.verify = await verifyImage(input, { analysis, name: analysis.report.input.name ?? "input", trustedCertificates: trusted.map((b) => new Uint8Array(b)) });
+  } catch (error) {
+    result.error = errorInfo(error);
+  }
+  for (const layer of result.verify?.layers ?? []) {
+    const found = findLayer(analysis.tree.root, layer.path);
+    const bytes = analysis.tree.bytes.get(layer.path);
+    if (!found?.pe || !bytes) continue;
+    try {
+      result.ranges.push({ path: layer.path, length: bytes.length, layout: authenticodeLayout(bytes, found.pe), error: null });
+    } catch (error) {
+      result.ranges.push({ path: layer.path, length: bytes.length, layout: null, error: errorInfo(error).text });
+    }
+  }
+  scope.postMessage({ type: "verify", id, result });
+}
+
 scope.addEventListener("message", (event) => {
   const request = event.data;
-  const run = request.type === "analyse" ? analyseRequest(request.id, request.name, request.bytes) : Promise.resolve().then(() => bytesRequest(request.id, request.path, request.trim));
+  const run =
+    request.type === "analyse"
+      ? analyseRequest(request.id, request.name, request.bytes)
+      : request.type === "verify"
+        ? verifyRequest(request.id, request.trusted)
+        : Promise.resolve().then(() => bytesRequest(request.id, request.path, request.trim));
   run.catch((error: unknown) => scope.postMessage({ type: "error", id: request.id, error: errorInfo(error) }));
 });

@@ -135,7 +135,8 @@ export function layoutRegions(layer: Layer): LayoutRegion[] {
     if (c === found?.view || c.space !== layer.space) continue;
     add({ kind: "layer", lane: "layers", name: c.path.slice(c.path.lastIndexOf("/") + 1) || c.path, path: c.path, format: c.format, ...(typeof c.info.codec === "string" ? { codec: c.info.codec } : {}), offset: c.offset - layer.offset, size: c.size, detail: `${c.path}: ${c.title} (${hex(c.offset)} +${hex(c.size)}, ${bytesText(c.size)})` });
   }
-  return regions;
+  // Drawing order: lane by lane, each in the order found.
+  return regions.sort((a, b) => LANES.indexOf(a.lane) - LANES.indexOf(b.lane));
 }
 
 /** A stretch of memory the loader maps, offsets counted from `MemoryMap.base`. */
@@ -379,6 +380,8 @@ const STYLE = `
 .kimg-svg .k-layer{fill:var(--kimg-layer,#1f9eab)}
 .kimg-svg .k-certificates{fill:var(--kimg-cert,#d4a514)}
 .kimg-svg .k-padding{fill:url(#kimg-hatch-padding)}
+.kimg-svg .k-hashed{fill:var(--kimg-hashed,#2f8f83)}
+.kimg-svg .k-skipped{fill:var(--kimg-fail,#c22b2b)}
 .kimg-svg .k-region{stroke:var(--kimg-bg,#fff);stroke-width:.5}
 .kimg-svg .k-region:hover,.kimg-svg .k-region:focus{stroke:var(--kimg-fg,#1f2933);stroke-width:2;outline:none}
 .kimg-svg .k-label{fill:#fff;pointer-events:none}
@@ -472,32 +475,56 @@ function dataAttrs(fields: Record<string, string | number | undefined>): string 
     .join(" ");
 }
 
-/** The file-layout bar of one layer: a lane per kind of region, drawn to scale. */
-export function layoutSvg(layer: Layer, options: SvgOptions = {}): string {
-  const width = options.width ?? 960;
-  const start = Math.max(0, Math.min(options.start ?? 0, layer.size));
-  const end = Math.max(start + 1, Math.min(options.end ?? layer.size, layer.size));
-  const all = layoutRegions(layer).filter((r) => r.offset < end && r.offset + r.size > start);
-  const regions = all.slice(0, MAX_SVG_REGIONS);
-  const lanes = LANES.filter((l) => regions.some((r) => r.lane === l));
+type BarItem = Parameters<typeof bar>[0][number];
+
+interface LaneChart {
+  className: string;
+  title: string;
+  /** Extra attributes on the <svg> element (already escaped). */
+  attrs: string;
+  lanes: Array<{ name: string; items: BarItem[] }>;
+  start: number;
+  end: number;
+  axisLabel: (n: number) => string;
+  /** A note at the top right, e.g. how many regions were left out. */
+  note?: string;
+}
+
+/** Horizontal lanes of regions over one byte range, with an axis: the shape of both byte pictures. */
+function laneChart(chart: LaneChart, width: number): string {
   const laneHeight = 24;
   const laneGap = 6;
   const x0 = 78;
   const x1 = width - 8;
   const top = 6;
-  const axisY = top + Math.max(1, lanes.length) * (laneHeight + laneGap) + 2;
+  const axisY = top + Math.max(1, chart.lanes.length) * (laneHeight + laneGap) + 2;
   const height = axisY + 24;
-  const title = options.title ?? `Layout of ${layer.path} (${layer.title}), ${hex(start)} to ${hex(end)}: ${regions.length} regions`;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="kimg-svg kimg-layout" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(title)}" data-layer="${escapeXml(layer.path)}" data-start="${start}" data-end="${end}">`,
-    `<title>${escapeXml(title)}</title>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" class="kimg-svg ${chart.className}" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeXml(chart.title)}" ${chart.attrs}>`,
+    `<title>${escapeXml(chart.title)}</title>`,
     defs(),
   ];
-  lanes.forEach((lane, i) => {
+  chart.lanes.forEach((lane, i) => {
     const y = top + i * (laneHeight + laneGap);
-    parts.push(`<text class="k-muted" x="0" y="${y + laneHeight / 2 + 4}">${lane}</text>`);
+    parts.push(`<text class="k-muted" x="0" y="${y + laneHeight / 2 + 4}">${escapeXml(lane.name)}</text>`);
     parts.push(`<rect class="k-track" x="${x0}" y="${y}" width="${x1 - x0}" height="${laneHeight}" rx="2"/>`);
-    const items = regions
+    parts.push(bar(lane.items, x0, x1, y, laneHeight, chart.start, chart.end));
+  });
+  parts.push(axis(x0, x1, axisY, chart.start, chart.end, chart.axisLabel));
+  if (chart.note) parts.push(`<text class="k-muted" x="${x1}" y="${top + 10}" text-anchor="end">${escapeXml(chart.note)}</text>`);
+  parts.push("</svg>");
+  return parts.join("");
+}
+
+/** The file-layout bar of one layer: a lane per kind of region, drawn to scale. */
+export function layoutSvg(layer: Layer, options: SvgOptions = {}): string {
+  const start = Math.max(0, Math.min(options.start ?? 0, layer.size));
+  const end = Math.max(start + 1, Math.min(options.end ?? layer.size, layer.size));
+  const all = layoutRegions(layer).filter((r) => r.offset < end && r.offset + r.size > start);
+  const regions = all.slice(0, MAX_SVG_REGIONS);
+  const lanes = LANES.filter((l) => regions.some((r) => r.lane === l)).map((lane) => ({
+    name: lane,
+    items: regions
       .filter((r) => r.lane === lane)
       .map((r) => ({
         offset: r.offset,
@@ -506,14 +533,70 @@ export function layoutSvg(layer: Layer, options: SvgOptions = {}): string {
         label: r.perms ? withPerms(r.name, r.perms) : r.format ? `${r.name} (${r.codec ?? r.format})` : r.name,
         detail: r.detail,
         attrs: dataAttrs({ kind: r.kind, name: r.name, offset: r.offset, size: r.size, perms: r.perms, path: r.path, format: r.format }),
-      }));
-    parts.push(bar(items, x0, x1, y, laneHeight, start, end));
+      })),
+  }));
+  return laneChart(
+    {
+      className: "kimg-layout",
+      title: options.title ?? `Layout of ${layer.path} (${layer.title}), ${hex(start)} to ${hex(end)}: ${regions.length} regions`,
+      attrs: `data-layer="${escapeXml(layer.path)}" data-start="${start}" data-end="${end}"`,
+      lanes,
+      start,
+      end,
+      axisLabel: (n) => hex(layer.offset + n),
+      ...(all.length > regions.length ? { note: `${all.length - regions.length} more regions not drawn` } : {}),
+    },
+    options.width ?? 960,
+  );
+}
+
+/** What an Authenticode digest covers, as `authenticodeLayout` (src/signatures) reports it. */
+export interface HashedRanges {
+  /** Offset of the PE's first byte in its layer space. */
+  base: number;
+  hashed: ReadonlyArray<{ start: number; end: number; label: string }>;
+  skipped: ReadonlyArray<{ start: number; end: number; label: string }>;
+}
+
+function skippedClass(label: string): string {
+  if (label === "certificate table") return "k-certificates";
+  if (label.startsWith("zero padding")) return "k-padding";
+  return "k-skipped";
+}
+
+/**
+ * The bytes of one PE image the Authenticode digest hashes and the ones it leaves out
+ * (CheckSum, the certificate-table entry, the table, trimmed padding), drawn to scale.
+ */
+export function hashedRangesSvg(path: string, ranges: HashedRanges, length: number, options: SvgOptions = {}): string {
+  const start = Math.max(0, Math.min(options.start ?? 0, length));
+  const end = Math.max(start + 1, Math.min(options.end ?? length, length));
+  const item = (r: { start: number; end: number; label: string }, kind: "hashed" | "skipped"): BarItem => ({
+    offset: r.start,
+    size: r.end - r.start,
+    cls: kind === "hashed" ? "k-hashed" : skippedClass(r.label),
+    label: r.label,
+    detail: `${kind === "hashed" ? "hashed" : "not hashed"}: ${r.label}, ${hex(ranges.base + r.start)} to ${hex(ranges.base + r.end)} (${r.end - r.start} bytes)`,
+    attrs: dataAttrs({ kind, name: r.label, offset: r.start, size: r.end - r.start }),
   });
-  const absolute = (n: number): string => hex(layer.offset + n);
-  parts.push(axis(x0, x1, axisY, start, end, absolute));
-  if (all.length > regions.length) parts.push(`<text class="k-muted" x="${x1}" y="${top + 10}" text-anchor="end">${all.length - regions.length} more regions not drawn</text>`);
-  parts.push("</svg>");
-  return parts.join("");
+  const visible = (r: { start: number; end: number }): boolean => r.end > start && r.start < end;
+  const hashed = ranges.hashed.filter(visible).slice(0, MAX_SVG_REGIONS).map((r) => item(r, "hashed"));
+  const skipped = ranges.skipped.filter(visible).slice(0, MAX_SVG_REGIONS).map((r) => item(r, "skipped"));
+  return laneChart(
+    {
+      className: "kimg-hashed",
+      title: options.title ?? `Authenticode digest of ${path}: ${ranges.hashed.length} ranges hashed, ${ranges.skipped.length} left out, ${hex(ranges.base + start)} to ${hex(ranges.base + end)}`,
+      attrs: `data-layer="${escapeXml(path)}" data-start="${start}" data-end="${end}"`,
+      lanes: [
+        { name: "hashed", items: hashed },
+        { name: "left out", items: skipped },
+      ],
+      start,
+      end,
+      axisLabel: (n) => hex(ranges.base + n),
+    },
+    options.width ?? 960,
+  );
 }
 
 function addressLabel(map: MemoryMap): (n: number) => string {

@@ -1,5 +1,5 @@
 /** The page's side of the worker: one promise per request, progress as a callback. */
-import type { AnalysisResult, ErrorInfo, Request, Response } from "../protocol.js";
+import type { AnalysisResult, ErrorInfo, Request, Response, SignatureResult } from "../protocol.js";
 
 export class WorkerError extends Error {
   constructor(readonly info: ErrorInfo) {
@@ -67,6 +67,12 @@ export class AnalysisClient {
     this.cancel();
     const response = await this.send({ type: "analyse", id: this.nextId++, name, bytes }, [bytes], onProgress);
     if (response.type !== "result") throw new Error(`unexpected ${response.type} message`);
+    return response.result;
+  }
+
+  async verify(trusted: ArrayBuffer[]): Promise<SignatureResult> {
+    const response = await this.send({ type: "verify", id: this.nextId++, trusted }, []);
+    if (response.type !== "verify") throw new Error(`unexpected ${response.type} message`);
     return response.result;
   }
 

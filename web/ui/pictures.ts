@@ -7,7 +7,7 @@ import { h, hex, svgElement } from "./dom.js";
 const CLOSE_UP_SHARE = 0.05;
 
 /** Shows the hovered or focused region's <title> under the picture, for mouse and keyboard alike. */
-function withHoverDetail(figure: HTMLElement, idle: string): void {
+export function withHoverDetail(figure: HTMLElement, idle: string): void {
   const detail = h("p", { class: "hover-detail", "aria-live": "polite" }, idle);
   figure.append(detail);
   const show = (event: Event): void => {
