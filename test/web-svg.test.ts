@@ -5,10 +5,11 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { analyse, findLayer, inspect, planFromTree, type Layer, type PeInfo } from "../src/index.js";
+import { analyse, authenticodeLayout, findLayer, inspect, planFromTree, type Layer, type PeInfo } from "../src/index.js";
 import {
   MAX_SVG_REGIONS,
   escapeXml,
+  hashedRangesSvg,
   layoutRegions,
   layoutSvg,
   memoryMapFromElf,
@@ -244,5 +245,28 @@ describe("memory maps", () => {
     // Every check with a layer lands on exactly one map; dtb-size has none and stays off them.
     const onMaps = maps.flatMap((m) => m.checks).length;
     assert.equal(onMaps, plan.checks.filter((c) => c.layer !== undefined).length);
+  });
+});
+
+describe("hashedRangesSvg", () => {
+  it("draws the ranges the Authenticode digest hashes and the ones it leaves out", async () => {
+    const { tree, report } = await analyse(SAMPLE);
+    const pe = peOf(report.root, "/pe");
+    const bytes = tree.bytes.get("/pe");
+    assert.ok(bytes);
+    const ranges = authenticodeLayout(bytes, pe);
+    const svg = hashedRangesSvg("/pe", ranges, bytes.length);
+    const drawn = [...svg.matchAll(/<rect class="k-region (k-\w+)"[^>]*data-kind="(\w+)" data-name="([^"]*)" data-offset="(\d+)" data-size="(\d+)"/g)].map((m) => [m[1], m[2], m[3], Number(m[4]), Number(m[5])]);
+    assert.deepEqual(drawn, [
+      ...ranges.hashed.map((r) => ["k-hashed", "hashed", r.label, r.start, r.end - r.start]),
+      ...ranges.skipped.map((r) => ["k-skipped", "skipped", r.label, r.start, r.end - r.start]),
+    ]);
+    assert.deepEqual(ranges.skipped.map((r) => [r.label, r.start]), [
+      ["CheckSum", 0x98],
+      ["certificate-table entry", 0xe8],
+    ]);
+    const closeUp = hashedRangesSvg("/pe", ranges, bytes.length, { end: 0x200 });
+    assert.match(closeUp, /data-start="0" data-end="512"/);
+    assert.match(closeUp, /<title>not hashed: CheckSum, 0x98 to 0x9c \(4 bytes\)<\/title>/);
   });
 });
