@@ -13,6 +13,7 @@ import { parseFdt, serializeFdt } from "../src/kexec/fdt.js";
 import { coreUnpacker } from "../src/kexec/source.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
 import { renderPlanText } from "../src/report/plan-text.js";
+import { verifyImage } from "../src/signatures/verify.js";
 import { renderText } from "../src/report/text.js";
 import type { Report } from "../src/types.js";
 
@@ -84,6 +85,16 @@ export const TARGETS: readonly FuzzTarget[] = [
       renderPlanText(result.plan);
       if (typeof JSON.stringify(result.plan) !== "string") throw new InvariantError("plan does not serialise");
       return "plan";
+    },
+    accepts: isStableCode,
+  },
+  {
+    name: "verify",
+    async run(bytes) {
+      const report = await verifyImage(bytes);
+      if (typeof JSON.stringify(report) !== "string") throw new InvariantError("verify report does not serialise");
+      if (report.verified && report.signatures.length === 0) throw new InvariantError("verified with no signature");
+      return report.verified ? "verified" : report.signatures.length ? "signature-failed" : "unsigned";
     },
     accepts: isStableCode,
   },
