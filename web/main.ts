@@ -121,6 +121,7 @@ function render(result: AnalysisResult): void {
 }
 
 async function open(name: string, bytes: ArrayBuffer): Promise<void> {
+  byId<HTMLElement>("open").classList.add("compact");
   showError(null);
   results.replaceChildren();
   results.dataset.state = "busy";

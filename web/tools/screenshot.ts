@@ -34,6 +34,7 @@ try {
     await page.setInputFiles("#file", image);
     await page.waitForSelector("#results[data-state='done'], #results[data-state='error']", { timeout: 120_000 });
     console.log(`report shown ${Date.now() - started} ms after the file was given`);
+    await page.waitForSelector('#signatures[aria-busy="false"], #results[data-state="error"]', { timeout: 60_000 });
     const selectorFlag = flags.indexOf("--selector");
     const selector = selectorFlag >= 0 ? flags[selectorFlag + 1] : undefined;
     if (selector) await page.locator(selector).first().screenshot({ path: out });
