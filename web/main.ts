@@ -2,7 +2,7 @@
  * The kimg web page: read a file in the browser, analyse it in a worker with the same core the
  * CLI uses, and render the report, the pictures and the boot plan. No byte leaves the tab.
  */
-import { renderText, type Layer } from "../src/index.js";
+import { findLayer, renderText, type BootPlan, type Report } from "../src/index.js";
 import { mapPathForLayer } from "../src/report/svg.js";
 import type { AnalysisResult } from "./protocol.js";
 import { AnalysisClient, WorkerError } from "./ui/client.js";
@@ -46,78 +46,79 @@ function section(id: string, title: string, ...content: HTMLElement[]): HTMLElem
   return h("section", { class: "card", id, "aria-labelledby": `${id}-title` }, h("h2", { id: `${id}-title` }, title), ...content);
 }
 
-function render(result: AnalysisResult): void {
-  const { report, plan } = result;
+/** Saves a layer (null: the kernel) as `kimg extract` writes it, named as `kimg extract --all` would. */
+async function downloadLayer(report: Report, path: string | null, trim: boolean): Promise<void> {
   const name = report.input.name ?? "image";
-  const download = async (path: string | null, trim: boolean, fileName: (layer: Layer) => string): Promise<void> => {
-    try {
-      const got = await client.bytes(path, trim);
-      const layer = findIn(got.path);
-      saveFile(got.bytes, layer ? fileName(layer) : `${name}.bin`);
-    } catch (error) {
-      showError(error instanceof WorkerError ? error.info.text : String(error));
-    }
-  };
-  const findIn = (path: string): Layer | undefined => {
-    const stack = [report.root];
-    while (stack.length) {
-      const l = stack.pop() as Layer;
-      if (l.path === path) return l;
-      stack.push(...l.children);
-    }
-    return undefined;
-  };
+  try {
+    const got = await client.bytes(path, trim);
+    const layer = findLayer(report.root, got.path);
+    saveFile(got.bytes, layer ? layerFileName(name, layer) : `${name}.bin`);
+  } catch (error) {
+    showError(error instanceof WorkerError ? error.info.text : String(error));
+  }
+}
 
-  const parts: HTMLElement[] = [
-    summarySection(result, {
-      downloadKernel: (trim) => void download(null, trim, (l) => layerFileName(name, l)),
-      downloadJson: () => saveFile(reportJson(report), `${name}.kimg.json`, "application/json"),
-    }),
-    section("layout", "File layout", h("p", { class: "muted" }, "Headers, sections, inner layers, the certificate table and padding, drawn to scale."), layoutFigure(report.root)),
-  ];
-  const kernel = result.kernelPath === null ? undefined : findIn(result.kernelPath);
-  if (kernel && kernel !== report.root) {
-    parts.push(section("kernel-layout", "Kernel layout", h("p", { class: "muted" }, `The unpacked kernel, ${kernel.path}, drawn the same way.`), layoutFigure(kernel)));
-  }
-  const maps = memoryMaps(report, plan);
-  if (maps.length) {
-    parts.push(
-      section(
-        "memory",
-        "Memory map at boot",
-        h("p", { class: "muted" }, "Each image as its loader maps it, coloured by permission: ", h("span", { class: "key rx" }, "r-x code"), " ", h("span", { class: "key rw" }, "rw- data"), " ", h("span", { class: "key r" }, "r-- read-only"), " ", h("span", { class: "key rwx" }, "rwx"), " ", h("span", { class: "key gap" }, "not mapped"), "."),
-        ...maps.map(memoryFigure),
-      ),
-    );
-  }
-  if (plan) {
-    const mapPaths = new Set(maps.map((m) => m.path));
-    const other = checksSection(plan, (c) => c.layer !== undefined && mapPathForLayer(c.layer, mapPaths) !== null);
-    parts.push(entrySection(plan), loadSection(plan));
-    if (other) parts.push(other);
-  }
-  else if (result.planError) parts.push(section("plan", "Boot plan", noPlanNote(result.planError)));
-  let signatures = signaturesSection(null, { checkChains: () => undefined });
-  parts.push(signatures);
-  const showSignatures = async (trusted: File[]): Promise<void> => {
-    const buffers = await Promise.all(trusted.map((f) => f.arrayBuffer()));
+/** The signatures section: a placeholder now, the verdicts when the worker has them. */
+function signaturesPlaceholder(): HTMLElement {
+  let shown = signaturesSection(null, { checkChains: () => undefined });
+  const verify = async (trusted: File[]): Promise<void> => {
     let next: HTMLElement;
     try {
-      next = signaturesSection(await client.verify(buffers), { checkChains: (files) => void showSignatures(files) });
+      const result = await client.verify(await Promise.all(trusted.map((f) => f.arrayBuffer())));
+      next = signaturesSection(result, { checkChains: (files) => void verify(files) });
     } catch (error) {
       if (error instanceof Error && error.message === "cancelled") return;
       const info = error instanceof WorkerError ? error.info : { code: "E_INTERNAL", message: String(error), offset: null, text: String(error) };
       next = signaturesSection({ verify: null, error: info, ranges: [] }, { checkChains: () => undefined });
     }
-    signatures.replaceWith(next);
-    signatures = next;
+    shown.replaceWith(next);
+    shown = next;
   };
-  parts.push(layersSection(report, result.kernelPath, { download: (layer, trim) => void download(layer.path, trim, (l) => layerFileName(name, l)) }));
+  queueMicrotask(() => void verify([]));
+  return shown;
+}
+
+function memorySection(report: Report, plan: BootPlan | null): { section: HTMLElement | null; paths: Set<string> } {
+  const maps = memoryMaps(report, plan);
+  const paths = new Set(maps.map((m) => m.path));
+  if (!maps.length) return { section: null, paths };
+  const legend = h(
+    "p",
+    { class: "muted" },
+    "Each image as its loader maps it, coloured by permission: ",
+    ...[["rx", "r-x code"], ["rw", "rw- data"], ["r", "r-- read-only"], ["rwx", "rwx"], ["gap", "not mapped"]].flatMap(([cls, text]) => [h("span", { class: `key ${cls}` }, text), " "]),
+  );
+  return { section: section("memory", "Memory map at boot", legend, ...maps.map(memoryFigure)), paths };
+}
+
+function render(result: AnalysisResult): void {
+  const { report, plan } = result;
+  const parts: HTMLElement[] = [
+    summarySection(result, {
+      downloadKernel: (trim) => void downloadLayer(report, null, trim),
+      downloadJson: () => saveFile(reportJson(report), `${report.input.name ?? "image"}.kimg.json`, "application/json"),
+    }),
+    section("layout", "File layout", h("p", { class: "muted" }, "Headers, sections, inner layers, the certificate table and padding, drawn to scale."), layoutFigure(report.root)),
+  ];
+  const kernel = result.kernelPath === null ? undefined : findLayer(report.root, result.kernelPath);
+  if (kernel && kernel !== report.root) {
+    parts.push(section("kernel-layout", "Kernel layout", h("p", { class: "muted" }, `The unpacked kernel, ${kernel.path}, drawn the same way.`), layoutFigure(kernel)));
+  }
+  const memory = memorySection(report, plan);
+  if (memory.section) parts.push(memory.section);
+  if (plan) {
+    parts.push(entrySection(plan), loadSection(plan));
+    const other = checksSection(plan, (c) => c.layer !== undefined && mapPathForLayer(c.layer, memory.paths) !== null);
+    if (other) parts.push(other);
+  } else if (result.planError) {
+    parts.push(section("plan", "Boot plan", noPlanNote(result.planError)));
+  }
+  parts.push(signaturesPlaceholder());
+  parts.push(layersSection(report, result.kernelPath, { download: (layer, trim) => void downloadLayer(report, layer.path, trim) }));
   parts.push(section("text", "Text report", h("details", {}, h("summary", {}, "As kimg inspect prints it"), h("pre", { class: "text-report" }, renderText(report)))));
   results.replaceChildren(...parts);
   results.dataset.state = "done";
   document.getElementById("summary-title")?.focus();
-  void showSignatures([]);
 }
 
 async function open(name: string, bytes: ArrayBuffer): Promise<void> {
