@@ -129,11 +129,29 @@ export function layoutRegions(layer: Layer): LayoutRegion[] {
     }
   }
   for (const seg of elfSegments(layer)) {
-    add({ kind: "section", lane: "sections", name: `LOAD ${seg.perms}`, perms: seg.perms, offset: seg.offset, size: seg.filesz, detail: `LOAD segment (${seg.perms}): file ${hex(seg.offset)} +${hex(seg.filesz)}, vaddr 0x${seg.vaddr.toString(16)} +${hex(seg.memsz)}` });
+    add({
+      kind: "section",
+      lane: "sections",
+      name: `LOAD ${seg.perms}`,
+      perms: seg.perms,
+      offset: seg.offset,
+      size: seg.filesz,
+      detail: `LOAD segment (${seg.perms}): file ${hex(seg.offset)} +${hex(seg.filesz)}, vaddr 0x${seg.vaddr.toString(16)} +${hex(seg.memsz)}`,
+    });
   }
   for (const c of layer.children) {
     if (c === found?.view || c.space !== layer.space) continue;
-    add({ kind: "layer", lane: "layers", name: c.path.slice(c.path.lastIndexOf("/") + 1) || c.path, path: c.path, format: c.format, ...(typeof c.info.codec === "string" ? { codec: c.info.codec } : {}), offset: c.offset - layer.offset, size: c.size, detail: `${c.path}: ${c.title} (${hex(c.offset)} +${hex(c.size)}, ${bytesText(c.size)})` });
+    add({
+      kind: "layer",
+      lane: "layers",
+      name: c.path.slice(c.path.lastIndexOf("/") + 1) || c.path,
+      path: c.path,
+      format: c.format,
+      ...(typeof c.info.codec === "string" ? { codec: c.info.codec } : {}),
+      offset: c.offset - layer.offset,
+      size: c.size,
+      detail: `${c.path}: ${c.title} (${hex(c.offset)} +${hex(c.size)}, ${bytesText(c.size)})`,
+    });
   }
   // Drawing order: lane by lane, each in the order found.
   return regions.sort((a, b) => LANES.indexOf(a.lane) - LANES.indexOf(b.lane));
