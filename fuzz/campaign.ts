@@ -70,6 +70,8 @@ export interface CampaignResult {
 
 export const DEFAULT_BUDGET_MS = 5000;
 export const DEFAULT_MAX_RSS_MB = 3072;
+/** A worker compiles the harness and kimg (tsx) before its first input; on a loaded machine that is slow, and no input's fault. */
+const WORKER_STARTUP_MS = 120_000;
 /** The worker's JS heap; typed arrays live outside it and are watched through the RSS. */
 const WORKER_HEAP_MB = 1024;
 
@@ -189,8 +191,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         if (b !== beat) {
           beat = b;
           beatAt = now;
-        } else if (now - beatAt > budgetMs) {
-          kill("hang", `no progress for ${now - beatAt} ms (budget ${budgetMs} ms)`, null);
+        } else if (now - beatAt > (b === 0 ? WORKER_STARTUP_MS : budgetMs)) {
+          if (b === 0) kill("worker-died", `the worker did not start within ${WORKER_STARTUP_MS} ms`, null);
+          else kill("hang", `no progress for ${now - beatAt} ms (budget ${budgetMs} ms)`, null);
           return;
         }
         const rss = process.memoryUsage.rss();
@@ -207,9 +210,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
           log(`${n} inputs in ${secs.toFixed(0)} s (${(n / secs).toFixed(0)}/s), ${failures.size} distinct failures`);
         }
       }, 50);
+      let finished = false;
       worker.on("message", (m: WorkerMessage) => {
         if (m.type === "failure") record("exception", m.iteration, m.target, m.why, m.error);
         else {
+          finished ||= m.type === "finished";
           addOutcomes(m.outcomes);
           addSlowest(m.slowest);
         }
@@ -218,7 +223,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
         const memory = (error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
         kill(memory ? "memory" : "worker-died", memory ? "worker heap exhausted" : "worker threw outside a target", { name: error.name, message: error.message, stack: error.stack ?? "" });
       });
-      worker.on("exit", () => finish(null));
+      worker.on("exit", (code) => {
+        // An exit without "finished" is a crash the worker could not report (a native abort, process.exit).
+        if (!settled && !finished) kill("worker-died", `the worker exited with code ${code} before finishing`, null);
+        finish(null);
+      });
     });
     done = Math.max(done, Atomics.load(slots, SLOT.DONE));
     if (resumeAt === null) break;
