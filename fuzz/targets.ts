@@ -11,7 +11,9 @@ import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
 import { readArm64LoadInfo } from "../src/kexec/arm64-image.js";
 import { parseFdt, serializeFdt } from "../src/kexec/fdt.js";
 import { coreUnpacker } from "../src/kexec/source.js";
+import { allLayers } from "../src/analysis/tree.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
+import { insideDir, safeLayerFileName } from "../src/node/files.js";
 import { renderPlanText } from "../src/report/plan-text.js";
 import { verifyImage } from "../src/signatures/verify.js";
 import { renderText } from "../src/report/text.js";
@@ -40,6 +42,11 @@ export function checkReport(report: Report): void {
   renderText(report, { fields: false });
   for (const d of report.diagnostics) {
     if (d.offset !== null && !Number.isFinite(d.offset)) throw new InvariantError(`diagnostic ${d.code} has offset ${String(d.offset)}`);
+  }
+  // `extract --all` names its files after the layer paths: none may leave the output folder.
+  for (const layer of allLayers(report.root)) {
+    const name = safeLayerFileName(layer.path, ".bin");
+    if (!insideDir("/kimg-out", name) || name.startsWith(".")) throw new InvariantError(`layer ${JSON.stringify(layer.path)} becomes the unsafe file name ${JSON.stringify(name)}`);
   }
 }
 
