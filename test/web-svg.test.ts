@@ -231,6 +231,13 @@ describe("memory maps", () => {
     assert.deepEqual(map.marks.map((m) => [m.offset, m.label]), [[0, "e_entry 0x1000"]]);
   });
 
+  it("marks the loader entry on a bare Image's own PE view", async () => {
+    const { report, tree } = await analyse(buildArm64Image());
+    const maps = memoryMapsFromPlan(planFromTree(tree), report);
+    assert.deepEqual(maps.map((m) => m.path), ["/pe"]);
+    assert.deepEqual(maps[0]?.marks.map((m) => m.label), ["EFI entry 0x1100", "loader entry +0x0", "branch → +0x1040"]);
+  });
+
   it("draws one map per table the boot plan read, with the plan's checks and the loader entry on the kernel", async () => {
     const { report, tree } = await analyse(SAMPLE);
     const plan = planFromTree(tree);

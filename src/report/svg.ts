@@ -332,7 +332,7 @@ export function memoryMapsFromPlan(plan: BootPlan, report: Report): MemoryMap[] 
       }));
     const span = Math.max(pe?.sizeOfImage ?? 0, ...regions.map((r) => r.offset + r.size));
     const marks = pe ? peMarks(pe, span) : [];
-    const isKernel = path === plan.kernel.path || path === `${plan.kernel.path}/pe`;
+    const isKernel = mapPathForLayer(plan.kernel.path, byLayer) === path;
     if (isKernel && !isSegments) {
       marks.push({ offset: plan.entry.offset, label: `loader entry +${hex(plan.entry.offset)}`, detail: plan.entry.explanation.join(" ") || "where a non-EFI loader jumps" });
       const target = plan.entry.branchTarget;
