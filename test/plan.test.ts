@@ -138,3 +138,17 @@ test("inspect carries the default plan; an image with no kernel has none", async
   const plain = await inspect(buildUki({ linux: new Uint8Array(64) }));
   assert.equal(plain.plan, null);
 });
+
+test("--vmlinux symbols: the arm64 branch target is checked against primary_entry - _text", async () => {
+  const { elfSymbols } = await import("../src/formats/elf-symbols.js");
+  const { DEFAULT_LIMITS } = await import("../src/io/limits.js");
+  const text = 0xffff800008000000n;
+  for (const [entry, ok] of [[0x1400, true], [0x1500, false]] as const) {
+    const vmlinux = buildElf({ machine: 183, symbols: { _text: text, primary_entry: text + BigInt(entry), other: 5n } });
+    const symbols = elfSymbols(vmlinux, ["_text", "primary_entry", "stext"], DEFAULT_LIMITS);
+    assert.equal(symbols.get("primary_entry"), text + BigInt(entry));
+    assert.equal(symbols.has("stext"), false);
+    const { plan: p } = await plan(buildArm64Image({ entryOffset: 0x1400 }), { vmlinuxSymbols: symbols });
+    assert.equal(check(p, "entry-symbol").ok, ok);
+  }
+});

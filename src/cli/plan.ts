@@ -3,6 +3,9 @@ import type { Command } from "commander";
 import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { plan } from "../analysis/plan/index.js";
+import { ENTRY_SYMBOLS } from "../analysis/plan/types.js";
+import { elfSymbols } from "../formats/elf-symbols.js";
+import { DEFAULT_LIMITS } from "../io/limits.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
@@ -39,7 +42,10 @@ interface PlanCliOptions {
   hart?: string;
   strict?: boolean;
   maxSize?: number;
+  vmlinux?: string;
 }
+
+const ALL_ENTRY_SYMBOLS = [...new Set(Object.values(ENTRY_SYMBOLS).flatMap((s) => [s.base, ...s.entry]))];
 
 export function registerPlan(program: Command): void {
   program
@@ -52,6 +58,7 @@ export function registerPlan(program: Command): void {
     .option("--dtb <file>", "a device tree to place (default: the running system's, size estimated)")
     .option("--cmdline <text>", "the kernel command line")
     .option("--hart <id>", "RISC-V: the booting hart id", "0")
+    .option("--vmlinux <file>", "the matching ELF vmlinux with symbols (e.g. from a -dbg package): check the entry against primary_entry/_start_kernel/kernel_entry")
     .option("--strict", "exit with 6 when a check fails")
     .addOption(maxSizeOption())
     .action(async (file: string, opts: PlanCliOptions) => {
@@ -66,6 +73,7 @@ export function registerPlan(program: Command): void {
         dtbSize: await sizeOf(opts.dtb),
         cmdline: opts.cmdline ?? null,
         hartId: Number(opts.hart ?? 0),
+        ...(opts.vmlinux ? { vmlinuxSymbols: elfSymbols(await readInput(opts.vmlinux), ALL_ENTRY_SYMBOLS, DEFAULT_LIMITS) } : {}),
       });
       const errors = report.diagnostics.filter((d) => d.severity === "error");
       if (opts.json) process.stdout.write(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");

@@ -263,6 +263,30 @@ export interface ElfSpec {
   machine?: number;
   entry?: bigint;
   banner?: string;
+  /** Symbols for a .symtab (64-bit little-endian only), e.g. { _text: ..., primary_entry: ... }. */
+  symbols?: Record<string, bigint>;
+}
+
+/** Appends section headers (null, .symtab, .strtab) with the given symbols to a 64-bit LE ELF. */
+function withSymbols(elf: Uint8Array, symbols: Record<string, bigint>): Uint8Array {
+  const names = Object.keys(symbols);
+  const strtab = text("\0" + names.map((n) => n + "\0").join(""));
+  const symtab = new ByteWriter(24 * (names.length + 1));
+  let nameAt = 1;
+  names.forEach((n, i) => {
+    const at = 24 * (i + 1);
+    symtab.u32(at, nameAt).u8(at + 4, 0x12).u16(at + 6, 1).u64(at + 8, symbols[n] ?? 0n);
+    nameAt += n.length + 1;
+  });
+  const symAt = alignUp(elf.length, 8);
+  const strAt = symAt + symtab.bytes.length;
+  const shAt = alignUp(strAt + strtab.length, 8);
+  const out = new ByteWriter(shAt + 3 * 64);
+  out.set(0, elf).set(symAt, symtab.bytes).set(strAt, strtab);
+  out.u32(shAt + 64 + 4, 2).u64(shAt + 64 + 24, symAt).u64(shAt + 64 + 32, symtab.bytes.length).u32(shAt + 64 + 40, 2).u64(shAt + 64 + 56, 24);
+  out.u32(shAt + 128 + 4, 3).u64(shAt + 128 + 24, strAt).u64(shAt + 128 + 32, strtab.length);
+  out.u64(40, shAt).u16(58, 64).u16(60, 3).u16(62, 2);
+  return out.bytes;
 }
 
 export function buildElf(spec: ElfSpec = {}): Uint8Array {
@@ -328,7 +352,7 @@ export function buildElf(spec: ElfSpec = {}): Uint8Array {
   });
   out.set(code, codeAt);
   out.set(banner, dataAt);
-  return out;
+  return spec.symbols ? withSymbols(out, spec.symbols) : out;
 }
 
 export interface UkiSpec {

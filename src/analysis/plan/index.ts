@@ -8,7 +8,7 @@ import { planArm64 } from "./arm64.js";
 import { planElf } from "./elf.js";
 import { planLoongArch } from "./loongarch.js";
 import { planRiscv } from "./riscv.js";
-import { DEFAULT_RAM_BASE, type BootPlan, type PlanOptions } from "./types.js";
+import { DEFAULT_RAM_BASE, ENTRY_SYMBOLS, type BootPlan, type Check, type PlanOptions } from "./types.js";
 import { planX86 } from "./x86.js";
 
 const BOOTABLE: readonly LayerFormat[] = ["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf"];
@@ -22,7 +22,33 @@ export function bootableLayer(chain: Layer[]): Layer | null {
   return null;
 }
 
+/** With a vmlinux's symbols at hand: does the planned core entry match the symbol table? */
+function symbolCheck(p: BootPlan, symbols: ReadonlyMap<string, bigint>): Check {
+  const names = ENTRY_SYMBOLS[p.arch];
+  if (!names) return { id: "entry-symbol", ok: true, message: `no entry symbol is checked for ${p.arch}` };
+  const base = symbols.get(names.base);
+  const entryName = names.entry.find((n) => symbols.has(n));
+  const entry = entryName === undefined ? undefined : symbols.get(entryName);
+  if (base === undefined || entry === undefined || entryName === undefined) {
+    return { id: "entry-symbol", ok: false, message: `the vmlinux has no ${names.base} or ${names.entry.join("/")} symbol` };
+  }
+  const expected = Number(entry - base);
+  const planned = p.entry.branchTarget ?? p.entry.offset;
+  return {
+    id: "entry-symbol",
+    ok: planned === expected,
+    message: `${entryName} - ${names.base} = 0x${expected.toString(16)} in the vmlinux; the plan ${planned === expected ? "agrees" : `says 0x${planned.toString(16)}`}`,
+    layer: p.kernel.path,
+  };
+}
+
 export function planFromTree(tree: Tree, options: PlanOptions = {}): BootPlan {
+  const result = planKernel(tree, options);
+  if (options.vmlinuxSymbols) result.checks.push(symbolCheck(result, options.vmlinuxSymbols));
+  return result;
+}
+
+function planKernel(tree: Tree, options: PlanOptions): BootPlan {
   const chain = kernelChain(tree.root);
   const kernel = bootableLayer(chain);
   if (!kernel) throw new KimgError(ErrorCode.UNSUPPORTED, "no bootable kernel found in this image", { structure: "layer tree" });

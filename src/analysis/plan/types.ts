@@ -15,7 +15,17 @@ export interface PlanOptions {
   cmdline?: string | null;
   /** RISC-V: the hart that enters the kernel. */
   hartId?: number;
+  /** Symbols of the matching ELF vmlinux (see ENTRY_SYMBOLS), to check the entry against. */
+  vmlinuxSymbols?: ReadonlyMap<string, bigint>;
 }
+
+/** Per arch: the image start symbol and the core entry symbols to look for, newest name first. */
+export const ENTRY_SYMBOLS: Readonly<Record<string, { base: string; entry: readonly string[] }>> = {
+  arm64: { base: "_text", entry: ["primary_entry", "stext"] },
+  riscv64: { base: "_start", entry: ["_start_kernel"] },
+  riscv32: { base: "_start", entry: ["_start_kernel"] },
+  loongarch64: { base: "_text", entry: ["kernel_entry"] },
+};
 
 export interface EntryPlan {
   /** Where the loader jumps, as a byte offset into the kernel image. */
