@@ -1,6 +1,6 @@
 /** Files for the CLI: bounded reads and atomic writes (temp file in the target folder, then rename). */
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
+import { constants, rmSync } from "node:fs";
 import { lstat, mkdir, open, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { ErrorCode, KimgError } from "../io/errors.js";
@@ -33,6 +33,22 @@ export interface WriteOptions {
   protect?: string[];
 }
 
+/** Temp files being written now; removed if the process is interrupted (Ctrl-C, SIGTERM). */
+const pendingTemps = new Set<string>();
+let signalsHooked = false;
+
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.once(signal, () => {
+      for (const temp of pendingTemps) rmSync(temp, { force: true });
+      // Die of the same signal, so the parent sees the usual status (130 for Ctrl-C).
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
 /**
  * Writes `data` to `path` atomically: a temp file beside it, fsync, rename. An existing file is
  * kept unless `force`; the input is never overwritten; a failure leaves no partial file.
@@ -50,6 +66,8 @@ export async function writeAtomic(path: string, data: Uint8Array, options: Write
   );
   if (exists && !options.force) throw new KimgError(ErrorCode.OUTPUT_EXISTS, `${path} exists; use --force to replace it`, { path });
   const temp = join(dirname(target), `.${basename(target)}.kimg-${randomBytes(6).toString("hex")}.tmp`);
+  hookSignals();
+  pendingTemps.add(temp);
   let handle;
   try {
     handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
@@ -63,6 +81,8 @@ export async function writeAtomic(path: string, data: Uint8Array, options: Write
     await rm(temp, { force: true }).catch(() => undefined);
     if (error instanceof KimgError) throw error;
     throw new KimgError(ErrorCode.IO, `cannot write ${path}: ${(error as Error).message}`, { path });
+  } finally {
+    pendingTemps.delete(temp);
   }
 }
 
