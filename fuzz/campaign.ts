@@ -212,7 +212,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       }, 50);
       let finished = false;
       worker.on("message", (m: WorkerMessage) => {
-        if (m.type === "failure") record("exception", m.iteration, m.target, m.why, m.error);
+        if (m.type === "failure") record(m.kind, m.iteration, m.target, m.why, m.error);
         else {
           finished ||= m.type === "finished";
           addOutcomes(m.outcomes);

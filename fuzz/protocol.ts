@@ -24,7 +24,7 @@ export interface ErrorInfo {
 }
 
 export type WorkerMessage =
-  | { type: "failure"; iteration: number; target: string; why: string; error: ErrorInfo }
+  | { type: "failure"; kind: "exception" | "memory"; iteration: number; target: string; why: string; error: ErrorInfo }
   | { type: "stats"; outcomes: Record<string, number>; slowest: Slowest }
   | { type: "finished"; outcomes: Record<string, number>; slowest: Slowest };
 

@@ -8,6 +8,7 @@ import { inspect, unpack } from "../src/analysis/inspect.js";
 import { plan } from "../src/analysis/plan/index.js";
 import { BUILTIN_CODECS, type CodecTable } from "../src/codecs/registry.js";
 import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
+import { DEFAULT_LIMITS } from "../src/io/limits.js";
 import { readArm64LoadInfo } from "../src/kexec/arm64-image.js";
 import { parseFdt, serializeFdt } from "../src/kexec/fdt.js";
 import { coreUnpacker } from "../src/kexec/source.js";
@@ -128,11 +129,35 @@ export interface TargetOutcome {
   /** "ok" with the outcome name, or a failure. */
   ok: boolean;
   outcome: string;
+  /** A failure's kind: a wrong end, or buffers far larger than the input can justify. */
+  kind?: "exception" | "memory";
   error?: { name: string; message: string; stack: string; code?: string };
 }
 
-/** Runs one target on one input and judges the end. */
+const MiB = 1024 * 1024;
+
+/**
+ * The most ArrayBuffer memory one call may gain: outputs up to maxRatioFloorBytes are legitimate
+ * at any ratio, larger ones only within maxCompressionRatio, and a few copies of each are normal.
+ * Buffers are mostly zero-filled lazily, so the resident size would not show an oversized one.
+ */
+export function allocationCeilingBytes(inputBytes: number): number {
+  return 4 * Math.max(DEFAULT_LIMITS.maxRatioFloorBytes, DEFAULT_LIMITS.maxCompressionRatio * inputBytes);
+}
+
+/** Runs one target on one input and judges the end, and what it allocated. */
 export async function runTarget(target: FuzzTarget, bytes: Uint8Array): Promise<TargetOutcome> {
+  const before = process.memoryUsage().arrayBuffers;
+  const result = await judge(target, bytes);
+  const grown = process.memoryUsage().arrayBuffers - before;
+  if (result.ok && grown > allocationCeilingBytes(bytes.length)) {
+    const message = `ArrayBuffers grew by ${Math.round(grown / MiB)} MiB in one call on a ${bytes.length}-byte input (ceiling ${Math.round(allocationCeilingBytes(bytes.length) / MiB)} MiB)`;
+    return { ok: false, kind: "memory", outcome: "allocation past the ceiling", error: { name: "AllocationError", message, stack: "" } };
+  }
+  return result;
+}
+
+async function judge(target: FuzzTarget, bytes: Uint8Array): Promise<TargetOutcome> {
   try {
     return { ok: true, outcome: await target.run(bytes) };
   } catch (error) {
@@ -140,7 +165,7 @@ export async function runTarget(target: FuzzTarget, bytes: Uint8Array): Promise<
     const e = error instanceof Error ? error : new Error(String(error));
     const code = error instanceof KimgError ? error.code : undefined;
     const why = error instanceof KimgError ? (isStableCode(error.code) ? `${target.name} must not end in ${error.code}` : `unstable error code "${error.code}"`) : e.name;
-    return { ok: false, outcome: why, error: { name: e.name, message: e.message, stack: e.stack ?? "", ...(code ? { code } : {}) } };
+    return { ok: false, kind: "exception", outcome: why, error: { name: e.name, message: e.message, stack: e.stack ?? "", ...(code ? { code } : {}) } };
   }
 }
 

@@ -8,11 +8,12 @@ import { unpack } from "../src/analysis/inspect.js";
 import { decodeZstd, zstdOutputBound } from "../src/codecs/zstd.js";
 import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
 import { coreUnpacker } from "../src/kexec/source.js";
-import { codeLike, concat, pseudoRandom } from "./builders/bytes.js";
+import { ByteWriter, codeLike, concat, pseudoRandom } from "./builders/bytes.js";
 import { compressWith } from "./builders/compress.js";
 import { buildArm64Image, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
 import { MACHINE } from "./builders/pe.js";
 import { inspect, layerAt } from "./helpers.js";
+import type { ProgressEvent } from "../src/analysis/tree.js";
 
 const MiB = 1024 * 1024;
 
@@ -167,4 +168,35 @@ test("zstd output bound over real frames: two frames and a skippable frame decod
     await assert.rejects(zstd(joined.subarray(0, cut)), isKimg(ErrorCode.CORRUPT_STREAM), `cut at ${cut}`);
   }
   await assert.rejects(zstd(concat(joined, new Uint8Array([0, 0]))), isKimg(ErrorCode.CORRUPT_STREAM, (e) => assert.equal(e.offset, joined.length)));
+});
+
+// Found while checking what the fuzzer could not see: with a zboot trailer claiming 511 MiB for
+// a 5-byte lz4 or lzma payload, the decoder allocated a 511 MiB buffer up front (lazily zeroed,
+// so the resident size hardly moved; in a browser tab such an allocation fails outright). The
+// harness now measures ArrayBuffer growth per call (fuzz/targets.ts, allocationCeilingBytes).
+test("a zboot trailer claiming 511 MiB for a tiny payload sizes no buffer: the claim is reported, not trusted", async () => {
+  const claim = 0x1ff00000;
+  for (const [compType, tool] of [["lz4", "lz4"], ["lzma", "lzma"], ["lzo", "lzo"], ["xzkern", "xz"], ["zstd22", "zstd"]] as const) {
+    const payload = compressWith(tool, new TextEncoder().encode("hello"));
+    const z = buildZboot({ machine: MACHINE.ARM64, compType, payload, trailer: new ByteWriter(4).u32(0, claim).bytes });
+    const before = process.memoryUsage().arrayBuffers;
+    const report = await inspect(z.bytes);
+    const grown = process.memoryUsage().arrayBuffers - before;
+    assert.ok(grown < 16 * MiB, `${compType}: ArrayBuffers grew by ${grown} bytes`);
+    const payloadLayer = layerAt(report, "/payload");
+    assert.equal(payloadLayer.info.expectedSize, claim, compType);
+    assert.equal(payloadLayer.info.decompressedSize, 5, compType);
+    const mismatch = report.diagnostics.find((d) => d.code === "DECOMPRESSED_SIZE_MISMATCH");
+    assert.equal(mismatch?.message, `decompressed 5 bytes; le32 after the stream at 0x${(z.payloadOffset + payload.length).toString(16)} says ${claim}`, compType);
+  }
+});
+
+test("a plausible size claim still reaches the decoder (progress shows the expected size)", async () => {
+  const z = zbootGzip();
+  const events: ProgressEvent[] = [];
+  const report = await inspect(z.bytes, { onProgress: (e) => events.push(e) });
+  const size = layerAt(report, "/payload").info.decompressedSize;
+  assert.ok(typeof size === "number" && size > 0);
+  assert.ok(events.length > 0);
+  for (const e of events) assert.equal(e.expectedBytes, size);
 });

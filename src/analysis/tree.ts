@@ -153,7 +153,9 @@ class Walker {
       return null;
     }
     const maxOutputBytes = Math.max(0, Math.min(this.limits.maxOutputBytes, this.limits.maxTotalOutputBytes - this.totalOutputBytes));
-    const expected = hint.expectedSize !== undefined && hint.expectedSize > 0 && hint.expectedSize <= maxOutputBytes ? hint.expectedSize : undefined;
+    // Decoders size their first buffer from the container's claim: one past maxCompressionRatio is not passed on (they grow instead).
+    const reachable = Math.min(maxOutputBytes, this.limits.maxCompressionRatio * Math.max(1, bytes.length));
+    const expected = hint.expectedSize !== undefined && hint.expectedSize > 0 && hint.expectedSize <= reachable ? hint.expectedSize : undefined;
     let out: Uint8Array;
     try {
       const decoder = decoderFor(this.codecs, codec);
