@@ -4,6 +4,7 @@
  * legitimate answer for it. Anything else (another error class, a KimgError whose code is not
  * one of ErrorCode's, a report that does not serialise) is a failure.
  */
+import { getHeapStatistics } from "node:v8";
 import { inspect, unpack } from "../src/analysis/inspect.js";
 import { plan } from "../src/analysis/plan/index.js";
 import { BUILTIN_CODECS, type CodecTable } from "../src/codecs/registry.js";
@@ -145,13 +146,18 @@ export function allocationCeilingBytes(inputBytes: number): number {
   return 4 * Math.max(DEFAULT_LIMITS.maxRatioFloorBytes, DEFAULT_LIMITS.maxCompressionRatio * inputBytes);
 }
 
+/** ArrayBuffers (and other memory V8 does not hold itself): the cheap reading, 20x faster than process.memoryUsage(). */
+function externalBytes(): number {
+  return getHeapStatistics().external_memory;
+}
+
 /** Runs one target on one input and judges the end, and what it allocated. */
 export async function runTarget(target: FuzzTarget, bytes: Uint8Array): Promise<TargetOutcome> {
-  const before = process.memoryUsage().arrayBuffers;
+  const before = externalBytes();
   const result = await judge(target, bytes);
-  const grown = process.memoryUsage().arrayBuffers - before;
+  const grown = externalBytes() - before;
   if (result.ok && grown > allocationCeilingBytes(bytes.length)) {
-    const message = `ArrayBuffers grew by ${Math.round(grown / MiB)} MiB in one call on a ${bytes.length}-byte input (ceiling ${Math.round(allocationCeilingBytes(bytes.length) / MiB)} MiB)`;
+    const message = `external memory (ArrayBuffers) grew by ${Math.round(grown / MiB)} MiB in one call on a ${bytes.length}-byte input (ceiling ${Math.round(allocationCeilingBytes(bytes.length) / MiB)} MiB)`;
     return { ok: false, kind: "memory", outcome: "allocation past the ceiling", error: { name: "AllocationError", message, stack: "" } };
   }
   return result;
