@@ -60,6 +60,7 @@ function fakeSystem(options: FakeOptions = {}): { env: KexecEnvironment; calls: 
   const syscalls: KexecSyscalls = {
     kexecLoad(entry: number, segments: readonly SegmentForSyscall[], flags: number) {
       calls.push({ name: "kexec_load", args: [entry, segments.map((s) => [s.buf.length, s.mem, s.memsz]), flags] });
+      if ((options.kexecLoad ?? 0) === 0) files["/sys/kernel/kexec_loaded"] = segments.length > 0 ? "1\n" : "0\n";
       return options.kexecLoad ?? 0;
     },
     kexecFileLoad(kernelFd: number, initrdFd: number, cmdline: string | null, flags: number) {
@@ -291,6 +292,8 @@ describe("kimg kexec CLI", () => {
     assert.match(loaded.out, /^ {2}kernel +0x1000 /m);
     assert.match(loaded.out, /loaded with kexec_load; boot it with: kimg kexec exec\n$/);
     await assert.rejects(cli(["kexec", "load", `${dir}/Image`, "--file", "--segments"]), /--file and --segments exclude each other/);
+    // --exec boots right after the load: here the fake reboot fails, and says so.
+    await assert.rejects(cli(["kexec", "load", `${dir}/Image`, "--segments", "--exec"]), /reboot failed with errno 1/);
   });
 
   it("prints status", async () => {

@@ -24,6 +24,7 @@ interface LoadFlags {
   segments?: boolean;
   force?: boolean;
   json?: boolean;
+  exec?: boolean;
 }
 
 export interface KexecCliDependencies {
@@ -57,6 +58,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
     .option("--segments", "use kexec_load with segments computed by kimg (segment mode)")
     .option("--force", "load even if a plan check failed")
     .option("--dry-run", "print the plan and stop")
+    .option("--exec", "boot the kernel right after loading it (as `kimg kexec exec`)")
     .option("--json", "print the plan as JSON")
     .action(async (file: string, flags: LoadFlags) => {
       if (flags.file && flags.segments) throw new KimgError(ErrorCode.USAGE, "--file and --segments exclude each other", { structure: "kexec" });
@@ -91,6 +93,10 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       }
       if (flags.dryRun) return;
       loadKexec(plan, system);
+      if (flags.exec) {
+        if (!flags.json) write(`loaded with ${plan.mode === "file" ? "kexec_file_load" : "kexec_load"}; booting it\n`);
+        execKexec(system);
+      }
       if (!flags.json) write(`loaded with ${plan.mode === "file" ? "kexec_file_load" : "kexec_load"}; boot it with: kimg kexec exec\n`);
     });
 
