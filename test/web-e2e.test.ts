@@ -265,6 +265,11 @@ describe("the web page in Chromium", () => {
     const payload = page.locator('#layout svg.kimg-layout rect[data-kind="layer"][data-name="payload"]').first();
     assert.deepEqual([await payload.getAttribute("data-offset"), await payload.getAttribute("data-size"), await payload.getAttribute("data-format")], ["5120", "52758", "compressed"]);
     assert.equal(await payload.locator("title").textContent(), "/payload: gzip stream, 52758 bytes (declared \"gzip\") (0x1400 +0xce16, 51.5 KiB)");
+    // Hover and keyboard focus both put a region's details under the picture.
+    await payload.hover();
+    assert.equal(await text("#layout .hover-detail"), "/payload: gzip stream, 52758 bytes (declared \"gzip\") (0x1400 +0xce16, 51.5 KiB)");
+    await page.locator('#memory svg[data-layer="/pe"] .k-badge[data-check="nx-compat"]').focus();
+    assert.equal(await text('#memory figure[data-layer="/pe"] .hover-detail'), "NX_COMPAT: pass. NX_COMPAT is set");
     assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] .k-badge[data-check="w^x"]').getAttribute("data-status"), "pass");
     assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] .k-badge[data-check="nx-compat"]').getAttribute("data-status"), "pass");
     assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] rect[data-name=".text"]').getAttribute("data-perms"), "r-x");
