@@ -78,7 +78,9 @@ const WORKER_HEAP_MB = 1024;
 /** The worker is TypeScript: register tsx inside it, then load it. */
 function startWorker(data: WorkerData): Worker {
   const url = new URL("./worker.ts", import.meta.url).href;
-  const boot = `import("tsx/esm/api").then((api) => { api.register(); return import(${JSON.stringify(url)}); });`;
+  // By URL: an eval'd worker resolves bare specifiers from the working directory, which may be anywhere.
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(url)}); });`;
   return new Worker(boot, { eval: true, workerData: data, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
 }
 
