@@ -106,14 +106,14 @@ export function formatKexecPlan(plan: KexecPlan, options: PlanJsonOptions = {}):
     `source:  ${s.format} (${s.arch}${s.compression ? ", " + s.compression : ""}): ${s.path}`,
     `mode:    ${plan.mode === "file" ? "file (kexec_file_load)" : "segments (kexec_load)"}: ${plan.why}`,
     `cmdline: ${plan.cmdline.text === null ? "(none)" : JSON.stringify(plan.cmdline.text)} [${plan.cmdline.from}]`,
-    `initrd:  ${plan.initrdFrom ?? "(none)"}`,
   ];
   if (plan.mode === "file") {
     lines.push(`kernel:  ${s.kernelFormat}, ${plan.kernel.length} bytes, passed as a memfd`);
-    if (plan.initrd) lines.push(`initrd:  ${plan.initrd.length} bytes, passed as a memfd`);
-    lines.push(`flags:   ${hex(plan.flags)}`);
+    lines.push(`initrd:  ${plan.initrd ? `${plan.initrdFrom ?? "initrd"}, ${plan.initrd.length} bytes, passed as a memfd` : "(none)"}`);
+    lines.push(`flags:   ${hex(plan.flags)}${plan.initrd ? "" : " (KEXEC_FILE_NO_INITRAMFS)"}`);
     return lines.join("\n");
   }
+  lines.push(`initrd:  ${plan.initrdFrom ?? "(none)"}`);
   const p = plan.segmentPlan;
   lines.push(`dtb:     ${plan.dtbFrom}, /chosen: ${p.chosenChanges.map((c) => (c.action === "set" ? c.property : "-" + c.property)).join(", ")}`);
   lines.push(`image:   text_offset ${hex(p.image.textOffset)}, image_size ${hex(p.image.imageSize)}${p.image.pageSize ? `, ${p.image.pageSize / 1024}K pages` : ""}`);

@@ -113,13 +113,11 @@ export function linuxSyscalls(): KexecSyscalls {
 
   cached = {
     kexecLoad(entry, segments, flags) {
-      // koffi passes a Uint8Array's own memory; small views may live on the V8 heap and move,
-      // so each buffer gets stable off-heap storage before its address is taken.
-      const stable = segments.map((s) => (s.buf.byteLength < 65536 ? copyOffHeap(s.buf) : s.buf));
       const table = new Uint8Array(new ArrayBuffer(Math.max(1, segments.length) * 32));
       const view = new DataView(table.buffer);
+      const buffers = segments.map((s) => stableBuffer(s.buf));
       segments.forEach((s, i) => {
-        const buf = stable[i] as Uint8Array;
+        const buf = buffers[i] as Uint8Array;
         view.setBigUint64(i * 32, buf.byteLength === 0 ? 0n : koffi.address(buf), true);
         view.setBigUint64(i * 32 + 8, BigInt(buf.byteLength), true);
         view.setBigUint64(i * 32 + 16, BigInt(s.mem), true);
@@ -127,8 +125,8 @@ export function linuxSyscalls(): KexecSyscalls {
       });
       const tableAddress = segments.length === 0 ? 0n : koffi.address(table);
       const rc = syscall(numbers.kexecLoad, "unsigned long", BigInt(entry), "unsigned long", BigInt(segments.length), "uintptr_t", tableAddress, "unsigned long", BigInt(flags));
-      // Keep the buffers reachable until the kernel has copied them.
-      void stable.length;
+      // The kernel has copied the buffers once the call returns; keep them alive until then.
+      void buffers.length;
       return result(rc);
     },
     kexecFileLoad(kernelFd, initrdFd, cmdline, flags) {
@@ -150,14 +148,27 @@ export function linuxSyscalls(): KexecSyscalls {
       return size > 0 ? size : 4096;
     },
     addressOf(buf) {
-      return koffi.address(buf);
+      return koffi.address(stableBuffer(buf));
     },
   };
   return cached;
 }
 
-function copyOffHeap(buf: Uint8Array): Uint8Array {
-  const copy = new Uint8Array(new ArrayBuffer(Math.max(1, buf.byteLength)), 0, buf.byteLength);
-  copy.set(buf);
+/** V8 keeps typed arrays of up to 64 bytes inside the JS heap, where the GC may move them. */
+const ON_HEAP_MAX_BYTES = 64;
+const stableCopies = new WeakMap<Uint8Array, Uint8Array>();
+
+/**
+ * The buffer whose address is handed to the kernel: small ones get one off-heap copy (an
+ * ArrayBuffer's backing store never moves), reused so the printed plan shows the real address.
+ */
+function stableBuffer(buf: Uint8Array): Uint8Array {
+  if (buf.byteLength > ON_HEAP_MAX_BYTES) return buf;
+  let copy = stableCopies.get(buf);
+  if (!copy) {
+    copy = new Uint8Array(new ArrayBuffer(Math.max(1, buf.byteLength)), 0, buf.byteLength);
+    copy.set(buf);
+    stableCopies.set(buf, copy);
+  }
   return copy;
 }
