@@ -155,6 +155,7 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   const blocking = refusals.filter((r) => !r.overridable || !request.force);
   if (blocking.length > 0) refuse(blocking);
   for (const r of refusals) warnings.push(`overridden with --force: ${r.message}`);
+  if (status.loaded && !request.dryRun) warnings.push("a kernel is already loaded; this load replaces it");
 
   const source: KexecSource = { format: unpacked.format, kernelFormat: unpacked.kernelFormat, path: unpacked.path, arch: unpacked.arch ?? "unknown", compression: unpacked.compression };
   if (mode === "file") {
