@@ -133,6 +133,10 @@ describe("lzma: known sizes", () => {
     new DataView(huge.buffer).setUint32(9, 0x10, true);
     new DataView(huge.buffer).setUint32(5, 0, true);
     assertKimgError(() => decode(huge), ["E_LIMIT"], "2^36 bytes");
+    // Even without a limit, a size the engine cannot allocate is a KimgError, not a RangeError.
+    const absurd = kernelLzma.slice();
+    new DataView(absurd.buffer).setUint32(9, 0x100000, true);
+    assertKimgError(() => decode(absurd, { maxOutputBytes: Infinity }), ["E_LIMIT"], "2^52 bytes, no limit");
   });
 });
 

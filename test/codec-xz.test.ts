@@ -295,6 +295,11 @@ describe("xz: options", () => {
     assertKimgError(() => decode(xz("zeros", new Uint8Array(4 * MiB), kernelXzArgs(["--x86"], "")), { maxOutputBytes: 0 }), ["E_LIMIT"], "zero limit");
   });
 
+  it("an absurd expectedSize with no limit is only a hint", () => {
+    const withTrailer = concat(kernelX86, new Uint8Array([1, 2, 3]));
+    assertSameBytes(decode(withTrailer, { maxOutputBytes: Infinity, expectedSize: 2 ** 52 }), binary3M, "2^52 hint");
+  });
+
   it("reports progress as the output grows", () => {
     const seen: number[] = [];
     decode(kernelX86, { onProgress: (bytes) => seen.push(bytes) });

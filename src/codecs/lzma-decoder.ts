@@ -31,7 +31,27 @@ export class OutputBuffer {
     private readonly structure: string,
     private readonly onProgress?: ((outputBytes: number) => void) | undefined,
   ) {
-    this.bytes = new Uint8Array(Math.max(0, Math.min(initialCapacity, maxBytes)));
+    const capacity = Math.max(0, Math.min(initialCapacity, maxBytes));
+    try {
+      this.bytes = new Uint8Array(capacity);
+    } catch {
+      // The initial capacity is only a hint; start empty and grow as the data requires.
+      this.bytes = new Uint8Array(0);
+    }
+  }
+
+  /** A limit the caller set above what the engine can allocate must still end in a KimgError. */
+  private allocate(bytes: number, inputOffset: number): Uint8Array {
+    try {
+      return new Uint8Array(bytes);
+    } catch {
+      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output of ${bytes} bytes cannot be allocated`, {
+        structure: this.structure,
+        offset: inputOffset,
+        limit: this.maxBytes,
+        actual: bytes,
+      });
+    }
   }
 
   /** Makes room for `extra` more bytes. `inputOffset` is where the decoder is, for the error. */
@@ -47,7 +67,7 @@ export class OutputBuffer {
       });
     }
     const doubled = Math.max(this.bytes.length * 2, this.bytes.length + MIN_GROWTH_BYTES);
-    const grown = new Uint8Array(Math.max(needed, Math.min(doubled, this.maxBytes)));
+    const grown = this.allocate(Math.max(needed, Math.min(doubled, this.maxBytes)), inputOffset);
     grown.set(this.bytes.subarray(0, this.length));
     this.bytes = grown;
   }
@@ -100,7 +120,7 @@ const TOP = 0x1000000;
 const END_MARKER_DISTANCE = 0xffffffff;
 
 /** Why `decodeSymbols` returned. */
-export const DecodeStatus = {
+const DecodeStatus = {
   /** The output reached the limit it was given. */
   LIMIT: 0,
   /** The end-of-payload marker was decoded. */
@@ -110,7 +130,7 @@ export const DecodeStatus = {
   /** A match reaches before the start of the dictionary. */
   BAD_DISTANCE: 3,
 } as const;
-export type DecodeStatusValue = (typeof DecodeStatus)[keyof typeof DecodeStatus];
+type DecodeStatusValue = (typeof DecodeStatus)[keyof typeof DecodeStatus];
 
 /** lc, lp, pb: literal context bits, literal position bits, position bits. */
 export interface LzmaProperties {
@@ -129,7 +149,7 @@ export function parsePropertiesByte(value: number): LzmaProperties | undefined {
 }
 
 /** Everything the decoder carries from one call to the next. */
-export class LzmaState {
+class LzmaState {
   readonly probs: Uint16Array;
   lc = 0;
   lp = 0;
@@ -197,7 +217,7 @@ export class LzmaState {
  *   prob  = bit ? prob - (prob >> 5) : prob + ((2048 - prob) >> 5), which is
  *           prob - ((prob + (bit ? 0 : -2017)) >> 5) with an arithmetic shift.
  */
-export function decodeSymbols(s: LzmaState, input: Uint8Array, inEnd: number, out: OutputBuffer, outLimit: number): DecodeStatusValue {
+function decodeSymbols(s: LzmaState, input: Uint8Array, inEnd: number, out: OutputBuffer, outLimit: number): DecodeStatusValue {
   const probs = s.probs;
   const bytes = out.bytes;
   const inSize = input.length;
@@ -654,7 +674,7 @@ class PeekingRangeDecoder {
  * If the next symbol is the end-of-payload marker (a simple match with distance 0xFFFFFFFF),
  * consumes it and returns true; otherwise changes nothing and returns false.
  */
-export function consumeEndMarker(s: LzmaState, input: Uint8Array, outPos: number): boolean {
+function consumeEndMarker(s: LzmaState, input: Uint8Array, outPos: number): boolean {
   const probs = s.probs;
   const rc = new PeekingRangeDecoder(s.range, s.code, s.inPos, input);
   const posState = (outPos - s.dictStart) & ((1 << s.pb) - 1);

@@ -56,13 +56,17 @@ export function readLzmaHeader(input: Uint8Array): LzmaHeader {
   };
 }
 
+/**
+ * Decodes a .lzma file. A size in the header is allocated exactly (and enforced); otherwise the
+ * output starts at `expectedSize` or a guess and grows until the end marker.
+ */
 export const decodeLzma: Decoder = (input, options) => {
   const header = readLzmaHeader(input);
   const expected = options.expectedSize;
-  const hint =
-    header.uncompressedSize ??
-    (expected !== undefined && Number.isSafeInteger(expected) && expected >= 0 ? expected : input.length * UNKNOWN_SIZE_EXPANSION_GUESS);
-  const out = new OutputBuffer(header.uncompressedSize === undefined ? hint : 0, options.maxOutputBytes, "lzma", options.onProgress);
+  const validExpected = expected !== undefined && Number.isSafeInteger(expected) && expected >= 0 ? expected : undefined;
+  // With a declared size, decodeLzma1 reserves exactly that much itself.
+  const initialCapacity = header.uncompressedSize !== undefined ? 0 : (validExpected ?? input.length * UNKNOWN_SIZE_EXPANSION_GUESS);
+  const out = new OutputBuffer(initialCapacity, options.maxOutputBytes, "lzma", options.onProgress);
   decodeLzma1(input, HEADER_SIZE, out, {
     properties: header.properties,
     uncompressedSize: header.uncompressedSize,
