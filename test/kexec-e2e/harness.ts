@@ -10,7 +10,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const WORK = join(REPO, ".kexec-work");
+// KIMG_KEXEC_CACHE lets CI on the same machine reuse the downloaded packages and built images.
+export const WORK = process.env.KIMG_KEXEC_CACHE ?? join(REPO, ".kexec-work");
 const HERE = join(REPO, "test/kexec-e2e");
 
 export type GuestArch = "arm64" | "amd64";
