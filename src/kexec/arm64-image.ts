@@ -10,9 +10,11 @@
  *   u32 res5;
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { readStruct } from "../io/layout.js";
+import { ARM64_HEADER, ARM64_IMAGE_MAGIC, decodeArm64Flags } from "../formats/arm64.js";
 
-export const ARM64_MAGIC = 0x644d5241;
-export const ARM64_HEADER_SIZE = 0x40;
+export const ARM64_MAGIC = ARM64_IMAGE_MAGIC;
+export const ARM64_HEADER_SIZE = ARM64_HEADER.size;
 /** booting.rst: "If image_size is zero, a bootloader should ... assume text_offset 0x80000". */
 const LEGACY_TEXT_OFFSET = 0x80000;
 /** Image sizes beyond this are not kernels (the largest distribution Images are ~60 MiB). */
@@ -30,31 +32,25 @@ export interface Arm64LoadInfo {
   legacyHeader: boolean;
 }
 
+/** The load facts of an arm64 Image, read with the core's header layout (formats/arm64.ts). */
 export function readArm64LoadInfo(image: Uint8Array): Arm64LoadInfo {
   const structure = "arm64 Image header";
-  if (image.length < ARM64_HEADER_SIZE) {
-    throw new KimgError(ErrorCode.TRUNCATED, `${structure} needs ${ARM64_HEADER_SIZE} bytes, ${image.length} given`, { structure, offset: 0 });
+  const { record: h } = readStruct(ARM64_HEADER, image, 0);
+  if (h.magic !== ARM64_IMAGE_MAGIC) {
+    throw new KimgError(ErrorCode.BAD_MAGIC, `not an arm64 Image: magic at 0x38 is 0x${h.magic.toString(16)}, not "ARM\\x64"`, { structure, offset: 0x38, expected: ARM64_IMAGE_MAGIC, actual: h.magic });
   }
-  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const magic = view.getUint32(0x38, true);
-  if (magic !== ARM64_MAGIC) {
-    throw new KimgError(ErrorCode.BAD_MAGIC, `not an arm64 Image: magic at 0x38 is 0x${magic.toString(16)}, not "ARM\\x64"`, { structure, offset: 0x38, expected: ARM64_MAGIC, actual: magic });
-  }
-  const textOffset = view.getBigUint64(0x08, true);
-  const imageSize = view.getBigUint64(0x10, true);
-  const flags = view.getBigUint64(0x18, true);
   const max = BigInt(ARM64_MAX_IMAGE_BYTES);
-  if (textOffset > max || imageSize > max) {
-    throw new KimgError(ErrorCode.LIMIT, `text_offset 0x${textOffset.toString(16)} / image_size 0x${imageSize.toString(16)} exceed ${ARM64_MAX_IMAGE_BYTES} bytes`, { structure, offset: 0x08 });
+  if (h.text_offset > max || h.image_size > max) {
+    throw new KimgError(ErrorCode.LIMIT, `text_offset 0x${h.text_offset.toString(16)} / image_size 0x${h.image_size.toString(16)} exceed ${ARM64_MAX_IMAGE_BYTES} bytes`, { structure, offset: 0x08 });
   }
-  const legacyHeader = imageSize === 0n;
-  const pageBits = Number((flags >> 1n) & 3n);
+  const legacyHeader = h.image_size === 0n;
+  const flags = decodeArm64Flags(h.flags);
   return {
-    textOffset: legacyHeader ? LEGACY_TEXT_OFFSET : Number(textOffset),
-    imageSize: legacyHeader ? image.length : Number(imageSize),
-    flags: Number(flags & 0xffffffffn),
-    bigEndian: (flags & 1n) === 1n,
-    pageSize: pageBits === 0 ? null : [0, 4096, 16384, 65536][pageBits] ?? null,
+    textOffset: legacyHeader ? LEGACY_TEXT_OFFSET : Number(h.text_offset),
+    imageSize: legacyHeader ? image.length : Number(h.image_size),
+    flags: Number(h.flags & 0xffffffffn),
+    bigEndian: flags.bigEndian,
+    pageSize: flags.pageSize,
     legacyHeader,
   };
 }
