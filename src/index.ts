@@ -16,6 +16,7 @@ export type { VerifyReport, VerifyLayer, VerifySignature, SignatureSummary, Cert
 export { authenticodeDigest, authenticodeDigests, authenticodeLayout } from "./signatures/authenticode.js";
 export type { AuthenticodeLayout, ByteRange } from "./signatures/authenticode.js";
 export { renderText } from "./report/text.js";
+export { extensionFor, layerFileName, safeLayerFileName } from "./report/file-names.js";
 export { renderPlanText } from "./report/plan-text.js";
 export { KimgError, ErrorCode, isKimgError } from "./io/errors.js";
 export type { ErrorCodeValue, KimgErrorData } from "./io/errors.js";

@@ -5,31 +5,11 @@ import { analyse, trimAfterCertificates, unpack } from "../analysis/inspect.js";
 import { allLayers } from "../analysis/tree.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { NODE_CODECS } from "../node/codecs.js";
-import { insideDir, prepareOutputDir, readInput, safeLayerFileName, writeAtomic } from "../node/files.js";
+import { insideDir, prepareOutputDir, readInput, writeAtomic } from "../node/files.js";
+import { layerFileName } from "../report/file-names.js";
 import type { Layer } from "../types.js";
 import { maxSizeOption } from "./options.js";
 import { progressReporter } from "./progress.js";
-
-const CODEC_EXTENSIONS: Readonly<Record<string, string>> = { gzip: ".gz", zstd: ".zst", xz: ".xz", lzma: ".lzma", lz4: ".lz4", lzo: ".lzo", bzip2: ".bz2" };
-const FORMAT_EXTENSIONS: Readonly<Record<string, string>> = {
-  zboot: ".efi",
-  uki: ".efi",
-  pe: ".efi",
-  "arm64-image": ".Image",
-  "riscv-image": ".Image",
-  "loongarch-image": ".efi",
-  bzimage: ".bzImage",
-  elf: ".elf",
-  cpio: ".cpio",
-  dtb: ".dtb",
-  text: ".txt",
-  data: ".bin",
-};
-
-export function extensionFor(layer: Layer): string {
-  if (layer.format === "compressed") return CODEC_EXTENSIONS[String(layer.info.codec)] ?? ".bin";
-  return FORMAT_EXTENSIONS[layer.format] ?? ".bin";
-}
 
 /** A PE child that covers its parent's bytes exactly is a view, not a separate layer of data. */
 function isView(layer: Layer, parent: Layer | undefined): boolean {
@@ -75,7 +55,7 @@ export function registerExtract(program: Command): void {
         for (const l of allLayers(tree.root)) for (const c of l.children) parents.set(c.path, l);
         for (const layer of allLayers(tree.root)) {
           if (layer.path === "/" || isView(layer, parents.get(layer.path))) continue;
-          const name = safeLayerFileName(layer.path, extensionFor(layer));
+          const name = layerFileName(layer);
           if (!insideDir(dir, name)) throw new KimgError(ErrorCode.IO, `unsafe output name ${name}`);
           const full = tree.bytes.get(layer.path) ?? new Uint8Array(0);
           const data = opts.trim ? trimAfterCertificates(layer, full) : full;

@@ -86,18 +86,6 @@ export async function writeAtomic(path: string, data: Uint8Array, options: Write
   }
 }
 
-/**
- * A file name for a layer path inside an output folder: "/payload/decompressed" becomes
- * "payload.decompressed", "/.linux" becomes "linux". Only [A-Za-z0-9._#-] survive and the name
- * never starts with ".", so whatever names an image holds, the file stays inside the folder.
- */
-export function safeLayerFileName(layerPath: string, extension: string): string {
-  const segments = layerPath.split("/").filter((s) => s.length > 0).map((s) => s.replace(/^\.+/, ""));
-  let body = segments.join(".").replace(/[^A-Za-z0-9._#-]/g, "_").replace(/^\.+/, "").slice(0, 200);
-  if (body === "") body = "root";
-  return `${body}${extension}`;
-}
-
 /** Makes the folder and returns its real path; every file written later must resolve inside it. */
 export async function prepareOutputDir(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
@@ -108,3 +96,4 @@ export function insideDir(dir: string, file: string): boolean {
   const full = resolve(dir, file);
   return full.startsWith(dir.endsWith("/") ? dir : dir + "/") && !full.slice(dir.length + 1).includes("/");
 }
+export { safeLayerFileName } from "../report/file-names.js";

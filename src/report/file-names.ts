@@ -1,0 +1,42 @@
+/**
+ * File names for layers, shared by `kimg extract --all` and the web page's downloads, so a
+ * downloaded layer is named like an extracted one.
+ */
+import type { Layer } from "../types.js";
+
+const CODEC_EXTENSIONS: Readonly<Record<string, string>> = { gzip: ".gz", zstd: ".zst", xz: ".xz", lzma: ".lzma", lz4: ".lz4", lzo: ".lzo", bzip2: ".bz2" };
+const FORMAT_EXTENSIONS: Readonly<Record<string, string>> = {
+  zboot: ".efi",
+  uki: ".efi",
+  pe: ".efi",
+  "arm64-image": ".Image",
+  "riscv-image": ".Image",
+  "loongarch-image": ".efi",
+  bzimage: ".bzImage",
+  elf: ".elf",
+  cpio: ".cpio",
+  dtb: ".dtb",
+  text: ".txt",
+  data: ".bin",
+};
+
+export function extensionFor(layer: Pick<Layer, "format" | "info">): string {
+  if (layer.format === "compressed") return CODEC_EXTENSIONS[String(layer.info.codec)] ?? ".bin";
+  return FORMAT_EXTENSIONS[layer.format] ?? ".bin";
+}
+
+/**
+ * A file name for a layer path: "/payload/decompressed" becomes "payload.decompressed", "/.linux"
+ * becomes "linux". Only [A-Za-z0-9._#-] survive and the name never starts with ".", so whatever
+ * names an image holds, the file stays inside the folder it is written to.
+ */
+export function safeLayerFileName(layerPath: string, extension: string): string {
+  const segments = layerPath.split("/").filter((s) => s.length > 0).map((s) => s.replace(/^\.+/, ""));
+  let body = segments.join(".").replace(/[^A-Za-z0-9._#-]/g, "_").replace(/^\.+/, "").slice(0, 200);
+  if (body === "") body = "root";
+  return `${body}${extension}`;
+}
+
+export function layerFileName(layer: Pick<Layer, "path" | "format" | "info">): string {
+  return safeLayerFileName(layer.path, extensionFor(layer));
+}
