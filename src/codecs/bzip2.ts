@@ -13,6 +13,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { crc32Bzip2 } from "./checksums.js";
 import type { DecodeOptions, Decoder } from "./types.js";
+import { OutputBuffer } from "./output.js";
 
 const MiB = 1024 * 1024;
 
@@ -483,40 +484,6 @@ function runLengthDecode(block: Uint8Array, length: number, output: Uint8Array, 
   }
 }
 
-/** Growable output: preallocated from the size hint, doubled when full, never past maxBytes. */
-class OutputBuffer {
-  bytes: Uint8Array;
-  length = 0;
-  private readonly maxBytes: number;
-
-  constructor(options: DecodeOptions, inputBytes: number) {
-    this.maxBytes = Math.max(0, Math.floor(options.maxOutputBytes));
-    const hint = options.expectedSize;
-    const initial = hint !== undefined && Number.isSafeInteger(hint) && hint >= 0 ? hint : inputBytes * 4;
-    this.bytes = new Uint8Array(Math.min(initial, this.maxBytes));
-  }
-
-  /** Ensures capacity for `needed` bytes in total, throwing E_LIMIT before allocating past the cap. */
-  grow(needed: number, offset: number): void {
-    if (needed <= this.bytes.length) return;
-    if (needed > this.maxBytes) {
-      throw new KimgError(ErrorCode.LIMIT, `bzip2 output exceeds the limit of ${this.maxBytes} bytes`, {
-        offset,
-        structure: "bzip2 output",
-        limit: "maxOutputBytes",
-        expected: this.maxBytes,
-      });
-    }
-    const capacity = Math.min(this.maxBytes, Math.max(needed, this.bytes.length * 2, 64 * 1024));
-    const next = new Uint8Array(capacity);
-    next.set(this.bytes.subarray(0, this.length));
-    this.bytes = next;
-  }
-
-  result(): Uint8Array {
-    return this.length === this.bytes.length ? this.bytes : this.bytes.slice(0, this.length);
-  }
-}
 
 function hasStreamMagic(input: Uint8Array, offset: number): boolean {
   if (input.length - offset < 4) return false;
@@ -564,7 +531,7 @@ function decodeStream(
     inverseBwt(ws, length, header, magicOffset);
     const size = runLengthDecodedSize(ws.block, length);
     const outputStart = out.length;
-    out.grow(outputStart + size, magicOffset);
+    out.ensureCapacity(outputStart + size, magicOffset);
     runLengthDecode(ws.block, length, out.bytes, outputStart);
     const crc = crc32Bzip2(out.bytes.subarray(outputStart, outputStart + size));
     if (crc !== header.crc) {
@@ -603,12 +570,12 @@ function decodeStream(
  * size trailer) are ignored, as bzip2 and the kernel's bunzip2 ignore them.
  */
 export const decodeBzip2: Decoder = (input: Uint8Array, options: DecodeOptions): Uint8Array => {
-  const out = new OutputBuffer(options, input.length);
+  const out = OutputBuffer.forDecode("bzip2", options, input.length, 3);
   const workspaces = new Map<number, Workspace>();
   let pos = 0;
   do {
     pos = decodeStream(input, pos, out, workspaces, options.onProgress);
   } while (hasStreamMagic(input, pos));
   options.onProgress?.(out.length);
-  return out.result();
+  return out.finish();
 };

@@ -7,6 +7,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { xxh32 } from "./checksums.js";
 import type { DecodeOptions, Decoder } from "./types.js";
+import { OutputBuffer } from "./output.js";
 
 const MiB = 1024 * 1024;
 
@@ -36,41 +37,6 @@ function corrupt(message: string, offset: number, structure: string, extra: Reco
   return new KimgError(ErrorCode.CORRUPT_STREAM, message, { offset, structure, ...extra });
 }
 
-/** Growable output: preallocated from the size hint, doubled when full, never past maxBytes. */
-class OutputBuffer {
-  bytes: Uint8Array;
-  length = 0;
-  private readonly maxBytes: number;
-
-  constructor(options: DecodeOptions, inputBytes: number) {
-    this.maxBytes = Math.max(0, Math.floor(options.maxOutputBytes));
-    const hint = options.expectedSize;
-    // A wrong hint only costs a reallocation; a hostile one is clipped to the cap.
-    const initial = hint !== undefined && Number.isSafeInteger(hint) && hint >= 0 ? hint : inputBytes * 3;
-    this.bytes = new Uint8Array(Math.min(initial, this.maxBytes));
-  }
-
-  /** Ensures capacity for `needed` bytes in total, throwing E_LIMIT before allocating past the cap. */
-  grow(needed: number, offset: number): void {
-    if (needed <= this.bytes.length) return;
-    if (needed > this.maxBytes) {
-      throw new KimgError(ErrorCode.LIMIT, `lz4 output exceeds the limit of ${this.maxBytes} bytes`, {
-        offset,
-        structure: "lz4 output",
-        limit: "maxOutputBytes",
-        expected: this.maxBytes,
-      });
-    }
-    const capacity = Math.min(this.maxBytes, Math.max(needed, this.bytes.length * 2, 64 * 1024));
-    const next = new Uint8Array(capacity);
-    next.set(this.bytes.subarray(0, this.length));
-    this.bytes = next;
-  }
-
-  result(): Uint8Array {
-    return this.length === this.bytes.length ? this.bytes : this.bytes.slice(0, this.length);
-  }
-}
 
 /**
  * Decodes one raw LZ4 block (lz4_Block_format.md): sequences of
@@ -177,7 +143,7 @@ function decodeBlockInto(
     if (outputEnd === blockLimit) {
       throw corrupt(`${structure} decompresses to more than ${blockMaxBytes} bytes`, blockStart, structure);
     }
-    out.grow(out.bytes.length + 1, blockStart);
+    out.ensureCapacity(out.bytes.length + 1, blockStart);
   }
 }
 
@@ -327,7 +293,7 @@ function decodeFrame(input: Uint8Array, position: number, out: OutputBuffer, pro
       }
     }
     if (stored) {
-      out.grow(out.length + blockBytes, blockStart);
+      out.ensureCapacity(out.length + blockBytes, blockStart);
       out.bytes.set(input.subarray(blockStart, blockEnd), out.length);
       out.length += blockBytes;
     } else {
@@ -367,7 +333,7 @@ function decodeFrame(input: Uint8Array, position: number, out: OutputBuffer, pro
  * trailer) end the input, as they do for the lz4 tool.
  */
 export const decodeLz4: Decoder = (input: Uint8Array, options: DecodeOptions): Uint8Array => {
-  const out = new OutputBuffer(options, input.length);
+  const out = OutputBuffer.forDecode("lz4", options, input.length, 3);
   const progress = new Progress(options.onProgress);
   if (input.length < 4) throw corrupt("lz4 input is shorter than its magic", 0, "lz4 magic", { actual: input.length });
 
@@ -395,5 +361,5 @@ export const decodeLz4: Decoder = (input: Uint8Array, options: DecodeOptions): U
     frames++;
   }
   progress.update(out.length, true);
-  return out.result();
+  return out.finish();
 };

@@ -10,80 +10,9 @@
  * dictionary reset, as in the kernel's own single-call decoder (lib/xz/xz_dec_lzma2.c).
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { OutputBuffer, PROGRESS_INTERVAL_BYTES } from "./output.js";
 
-/** Output bytes between two `onProgress` calls. */
-const PROGRESS_INTERVAL_BYTES = 1 << 20;
-/** Smallest growth step of the output buffer when the final size is unknown. */
-const MIN_GROWTH_BYTES = 1 << 20;
-
-/**
- * The decoded bytes so far, which are also the LZMA dictionary. Grows on demand but never past
- * `maxBytes`: a request beyond it throws E_LIMIT before anything is allocated.
- */
-export class OutputBuffer {
-  bytes: Uint8Array;
-  length = 0;
-  private nextProgress = PROGRESS_INTERVAL_BYTES;
-
-  constructor(
-    initialCapacity: number,
-    readonly maxBytes: number,
-    private readonly structure: string,
-    private readonly onProgress?: ((outputBytes: number) => void) | undefined,
-  ) {
-    const capacity = Math.max(0, Math.min(initialCapacity, maxBytes));
-    try {
-      this.bytes = new Uint8Array(capacity);
-    } catch {
-      // The initial capacity is only a hint; start empty and grow as the data requires.
-      this.bytes = new Uint8Array(0);
-    }
-  }
-
-  /** A limit the caller set above what the engine can allocate must still end in a KimgError. */
-  private allocate(bytes: number, inputOffset: number): Uint8Array {
-    try {
-      return new Uint8Array(bytes);
-    } catch {
-      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output of ${bytes} bytes cannot be allocated`, {
-        structure: this.structure,
-        offset: inputOffset,
-        limit: this.maxBytes,
-        actual: bytes,
-      });
-    }
-  }
-
-  /** Makes room for `extra` more bytes. `inputOffset` is where the decoder is, for the error. */
-  reserve(extra: number, inputOffset: number): void {
-    const needed = this.length + extra;
-    if (needed <= this.bytes.length) return;
-    if (needed > this.maxBytes) {
-      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output exceeds the limit of ${this.maxBytes} bytes`, {
-        structure: this.structure,
-        offset: inputOffset,
-        limit: this.maxBytes,
-        actual: needed,
-      });
-    }
-    const doubled = Math.max(this.bytes.length * 2, this.bytes.length + MIN_GROWTH_BYTES);
-    const grown = this.allocate(Math.max(needed, Math.min(doubled, this.maxBytes)), inputOffset);
-    grown.set(this.bytes.subarray(0, this.length));
-    this.bytes = grown;
-  }
-
-  reportProgress(): void {
-    if (this.onProgress !== undefined && this.length >= this.nextProgress) {
-      this.onProgress(this.length);
-      this.nextProgress = this.length + PROGRESS_INTERVAL_BYTES;
-    }
-  }
-
-  /** The decoded bytes, without spare capacity. */
-  finish(): Uint8Array {
-    return this.length === this.bytes.length ? this.bytes : this.bytes.slice(0, this.length);
-  }
-}
+export { OutputBuffer };
 
 /*
  * Probability layout, one Uint16Array (the names are those of the LZMA specification):

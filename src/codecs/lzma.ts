@@ -62,11 +62,11 @@ export function readLzmaHeader(input: Uint8Array): LzmaHeader {
  */
 export const decodeLzma: Decoder = (input, options) => {
   const header = readLzmaHeader(input);
-  const expected = options.expectedSize;
-  const validExpected = expected !== undefined && Number.isSafeInteger(expected) && expected >= 0 ? expected : undefined;
   // With a declared size, decodeLzma1 reserves exactly that much itself.
-  const initialCapacity = header.uncompressedSize !== undefined ? 0 : (validExpected ?? input.length * UNKNOWN_SIZE_EXPANSION_GUESS);
-  const out = new OutputBuffer(initialCapacity, options.maxOutputBytes, "lzma", options.onProgress);
+  const out =
+    header.uncompressedSize !== undefined
+      ? new OutputBuffer(0, options.maxOutputBytes, "lzma", options.onProgress)
+      : OutputBuffer.forDecode("lzma", options, input.length, UNKNOWN_SIZE_EXPANSION_GUESS);
   decodeLzma1(input, HEADER_SIZE, out, {
     properties: header.properties,
     uncompressedSize: header.uncompressedSize,

@@ -7,6 +7,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { adler32, crc32 } from "./checksums.js";
 import type { DecodeOptions, Decoder } from "./types.js";
+import { OutputBuffer } from "./output.js";
 
 const MiB = 1024 * 1024;
 
@@ -240,40 +241,6 @@ function copyForward(input: Uint8Array, ip: number, output: Uint8Array, op: numb
   }
 }
 
-/** Growable output: preallocated from the size hint, doubled when full, never past maxBytes. */
-class OutputBuffer {
-  bytes: Uint8Array;
-  length = 0;
-  private readonly maxBytes: number;
-
-  constructor(options: DecodeOptions, inputBytes: number) {
-    this.maxBytes = Math.max(0, Math.floor(options.maxOutputBytes));
-    const hint = options.expectedSize;
-    const initial = hint !== undefined && Number.isSafeInteger(hint) && hint >= 0 ? hint : inputBytes * 3;
-    this.bytes = new Uint8Array(Math.min(initial, this.maxBytes));
-  }
-
-  /** Ensures capacity for `needed` bytes in total, throwing E_LIMIT before allocating past the cap. */
-  grow(needed: number, offset: number): void {
-    if (needed <= this.bytes.length) return;
-    if (needed > this.maxBytes) {
-      throw new KimgError(ErrorCode.LIMIT, `lzo output exceeds the limit of ${this.maxBytes} bytes`, {
-        offset,
-        structure: "lzo output",
-        limit: "maxOutputBytes",
-        expected: this.maxBytes,
-      });
-    }
-    const capacity = Math.min(this.maxBytes, Math.max(needed, this.bytes.length * 2, 64 * 1024));
-    const next = new Uint8Array(capacity);
-    next.set(this.bytes.subarray(0, this.length));
-    this.bytes = next;
-  }
-
-  result(): Uint8Array {
-    return this.length === this.bytes.length ? this.bytes : this.bytes.slice(0, this.length);
-  }
-}
 
 interface LzopHeader {
   flags: number;
@@ -477,7 +444,7 @@ function decodeBlocks(
     }
 
     const outputStart = out.length;
-    out.grow(outputStart + dstLen, blockOffset);
+    out.ensureCapacity(outputStart + dstLen, blockOffset);
     if (stored) {
       out.bytes.set(data, outputStart);
     } else {
@@ -508,12 +475,12 @@ function decodeBlocks(
  * unlzo ignore them.
  */
 export const decodeLzo: Decoder = (input: Uint8Array, options: DecodeOptions): Uint8Array => {
-  const out = new OutputBuffer(options, input.length);
+  const out = OutputBuffer.forDecode("lzo", options, input.length, 3);
   let pos = 0;
   do {
     const header = parseHeader(input, pos);
     pos = decodeBlocks(input, header.end, header.flags, out, options.onProgress, out.length);
   } while (hasMagic(input, pos));
   options.onProgress?.(out.length);
-  return out.result();
+  return out.finish();
 };

@@ -78,8 +78,7 @@ export function decodeXzWithInfo(input: Uint8Array, options: DecodeOptions): XzD
       actual: indexedSize,
     });
   }
-  const hint = indexedSize ?? validSize(options.expectedSize) ?? input.length * UNKNOWN_SIZE_EXPANSION_GUESS;
-  const out = new OutputBuffer(hint, options.maxOutputBytes, "xz", options.onProgress);
+  const out = OutputBuffer.forDecode("xz", options, input.length, UNKNOWN_SIZE_EXPANSION_GUESS, indexedSize);
   const streams: XzStreamSummary[] = [];
   let pos = 0;
   for (;;) {
@@ -90,10 +89,6 @@ export function decodeXzWithInfo(input: Uint8Array, options: DecodeOptions): XzD
     if (pos === input.length || !hasMagic(input, pos, HEADER_MAGIC)) break;
   }
   return { output: out.finish(), streams, trailingBytes: input.length - pos };
-}
-
-function validSize(value: number | undefined): number | undefined {
-  return value !== undefined && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 interface BlockRecord {

@@ -1,0 +1,102 @@
+/**
+ * The growable output every hand-written decoder writes into (and the LZMA dictionary, which is
+ * the output itself). It never allocates past `maxBytes`: a request beyond it throws E_LIMIT first.
+ */
+import { ErrorCode, KimgError } from "../io/errors.js";
+import type { DecodeOptions } from "./types.js";
+
+/** Output bytes between two `onProgress` calls. */
+export const PROGRESS_INTERVAL_BYTES = 1 << 20;
+/** Smallest growth step when the final size is unknown. */
+const MIN_GROWTH_BYTES = 1 << 20;
+/**
+ * A declared size is trusted for the first allocation only up to this many times the input: a
+ * tiny hostile file that declares 512 MiB then costs a few doublings, not 512 MiB at once.
+ * Kernel payloads expand 3-10 times; zero-padded BSS compresses further, which growth absorbs.
+ */
+export const MAX_PREALLOCATION_RATIO = 64;
+
+function validSize(n: number | undefined): number | undefined {
+  return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+export class OutputBuffer {
+  bytes: Uint8Array;
+  length = 0;
+  private nextProgress = PROGRESS_INTERVAL_BYTES;
+
+  constructor(
+    initialCapacity: number,
+    readonly maxBytes: number,
+    private readonly structure: string,
+    private readonly onProgress?: ((outputBytes: number) => void) | undefined,
+  ) {
+    const capacity = Math.max(0, Math.min(Math.floor(initialCapacity) || 0, maxBytes));
+    try {
+      this.bytes = new Uint8Array(capacity);
+    } catch {
+      // The initial capacity is only a hint; start empty and grow as the data requires.
+      this.bytes = new Uint8Array(0);
+    }
+  }
+
+  /**
+   * An output sized for a decode: from `declared` (a size the stream itself gives) or the caller's
+   * `expectedSize`, else `guessRatio` times the input; capped by MAX_PREALLOCATION_RATIO and maxOutputBytes.
+   */
+  static forDecode(structure: string, options: DecodeOptions, inputBytes: number, guessRatio: number, declared?: number): OutputBuffer {
+    const hint = validSize(declared) ?? validSize(options.expectedSize) ?? inputBytes * guessRatio;
+    const cap = Math.max(MIN_GROWTH_BYTES, inputBytes * MAX_PREALLOCATION_RATIO);
+    return new OutputBuffer(Math.min(hint, cap), Math.max(0, Math.floor(options.maxOutputBytes)), structure, options.onProgress);
+  }
+
+  /** A limit the caller set above what the engine can allocate must still end in a KimgError. */
+  private allocate(bytes: number, inputOffset: number): Uint8Array {
+    try {
+      return new Uint8Array(bytes);
+    } catch {
+      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output of ${bytes} bytes cannot be allocated`, {
+        structure: this.structure,
+        offset: inputOffset,
+        limit: "maxOutputBytes",
+        expected: this.maxBytes,
+        actual: bytes,
+      });
+    }
+  }
+
+  /** Makes the capacity at least `total` bytes. `inputOffset` is where the decoder is, for the error. */
+  ensureCapacity(total: number, inputOffset: number): void {
+    if (total <= this.bytes.length) return;
+    if (total > this.maxBytes) {
+      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output exceeds maxOutputBytes (${this.maxBytes} bytes)`, {
+        structure: this.structure,
+        offset: inputOffset,
+        limit: "maxOutputBytes",
+        expected: this.maxBytes,
+        actual: total,
+      });
+    }
+    const doubled = Math.max(this.bytes.length * 2, this.bytes.length + MIN_GROWTH_BYTES);
+    const grown = this.allocate(Math.max(total, Math.min(doubled, this.maxBytes)), inputOffset);
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+
+  /** Makes room for `extra` more bytes after `length`. */
+  reserve(extra: number, inputOffset: number): void {
+    this.ensureCapacity(this.length + extra, inputOffset);
+  }
+
+  reportProgress(): void {
+    if (this.onProgress !== undefined && this.length >= this.nextProgress) {
+      this.onProgress(this.length);
+      this.nextProgress = this.length + PROGRESS_INTERVAL_BYTES;
+    }
+  }
+
+  /** The decoded bytes, without spare capacity. */
+  finish(): Uint8Array {
+    return this.length === this.bytes.length ? this.bytes : this.bytes.slice(0, this.length);
+  }
+}

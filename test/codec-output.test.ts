@@ -1,0 +1,28 @@
+/** The shared decoder output: bounded growth and a first allocation a hostile hint cannot inflate. */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { KimgError } from "../src/io/errors.js";
+import { MAX_PREALLOCATION_RATIO, OutputBuffer } from "../src/codecs/output.js";
+
+test("a declared size is trusted for the first allocation only up to MAX_PREALLOCATION_RATIO times the input", () => {
+  const hostile = OutputBuffer.forDecode("t", { maxOutputBytes: 512 << 20, expectedSize: 512 << 20 }, 100, 3);
+  assert.equal(hostile.bytes.length, 1 << 20, "tiny input: at most the minimum growth step");
+  const genuine = OutputBuffer.forDecode("t", { maxOutputBytes: 512 << 20, expectedSize: 30 << 20 }, 8 << 20, 3);
+  assert.equal(genuine.bytes.length, 30 << 20, "a kernel-like 3.75x hint is taken as it is");
+  const capped = OutputBuffer.forDecode("t", { maxOutputBytes: 512 << 20 }, 4 << 20, 3, 400 << 20);
+  assert.equal(capped.bytes.length, (4 << 20) * MAX_PREALLOCATION_RATIO);
+});
+
+test("growth keeps the data, doubles, and stops at maxBytes with E_LIMIT before allocating", () => {
+  const out = new OutputBuffer(4, 100, "t");
+  out.bytes.set([1, 2, 3, 4]);
+  out.length = 4;
+  out.reserve(10, 7);
+  assert.deepEqual([...out.bytes.subarray(0, 4)], [1, 2, 3, 4]);
+  assert.equal(out.bytes.length, 100, "grows to the cap when doubling would pass it");
+  assert.throws(
+    () => out.ensureCapacity(101, 9),
+    (e: unknown) => e instanceof KimgError && e.code === "E_LIMIT" && e.offset === 9 && e.data.limit === "maxOutputBytes",
+  );
+  assert.deepEqual([...out.finish()], [1, 2, 3, 4]);
+});
