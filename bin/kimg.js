@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// The CLI runs from the compiled dist/ (built by `npm ci` through `prepare`).
-import "../dist/cli/run.js";
+// The CLI runs from the bundle in dist/ (built by `npm ci` through `prepare`).
+import "../dist/bundle/run.js";
