@@ -153,3 +153,15 @@ test("unpackStream: image bytes in, the inner image out in chunks", async () => 
   assert.equal(sha(Buffer.concat(out)), sha(toCompress));
   assert.equal(meta?.path, "/payload/decompressed");
 });
+
+test("Node's zstd (native when zstd-napi built, else WASM): exact output, a wrong size hint, corrupt input", async () => {
+  const zstd = NODE_CODECS.zstd;
+  assert.ok(zstd);
+  const data = concat(buildArm64Image({ codeSize: 0x40000 }), new Uint8Array(100000));
+  const z = compressWith("zstd", data);
+  assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30 })), sha(data));
+  assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: 1000 })), sha(data), "too small a hint");
+  assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: data.length * 3 })), sha(data), "too large a hint");
+  await assert.rejects(async () => zstd(z.subarray(0, z.length - 50), { maxOutputBytes: 1 << 30 }), (e: { code?: string }) => e.code === "E_CORRUPT_STREAM");
+  await assert.rejects(async () => zstd(z, { maxOutputBytes: 1000 }), (e: { code?: string }) => e.code === "E_LIMIT");
+});

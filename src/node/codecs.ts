@@ -10,8 +10,9 @@ import type { CodecTable } from "../codecs/registry.js";
 import { outputLimitError } from "../codecs/limit.js";
 import { MAX_PREALLOCATION_RATIO } from "../codecs/output.js";
 
+/** zstd-napi's low-level binding: ZSTD_decompressDCtx into a buffer we size. */
 interface NativeZstd {
-  Decompressor: new () => { setParameters(p: { windowLogMax?: number }): void; decompress(input: Uint8Array): Uint8Array };
+  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
 }
 
 let nativeZstd: NativeZstd | null | undefined;
@@ -19,7 +20,7 @@ let nativeZstd: NativeZstd | null | undefined;
 function loadNativeZstd(): NativeZstd | null {
   if (nativeZstd === undefined) {
     try {
-      nativeZstd = createRequire(import.meta.url)("zstd-napi") as NativeZstd;
+      nativeZstd = createRequire(import.meta.url)("zstd-napi/binding") as NativeZstd;
     } catch {
       nativeZstd = null;
     }
@@ -27,25 +28,30 @@ function loadNativeZstd(): NativeZstd | null {
   return nativeZstd;
 }
 
-/** zstd -22 --ultra uses windows up to 2^27; the format allows 2^31. */
-const ZSTD_WINDOW_LOG_MAX = 31;
-
 export const NODE_CODECS: CodecTable = {
   zstd: async (input, options) => {
     const { decodeZstd, zstdOutputBound } = await import("../codecs/zstd.js");
     const native = loadNativeZstd();
-    // The headers bound the output; only when that bound fits the limit is the native decoder
-    // (which sizes its own output) used, so the limit holds either way.
-    if (!native || zstdOutputBound(input) > options.maxOutputBytes) return decodeZstd(input, options);
-    try {
-      const d = new native.Decompressor();
-      d.setParameters({ windowLogMax: ZSTD_WINDOW_LOG_MAX });
-      const out = d.decompress(input);
-      options.onProgress?.(out.length);
-      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-    } catch (error) {
-      throw new KimgError(ErrorCode.CORRUPT_STREAM, `zstd: ${(error as Error).message}`, { structure: "zstd stream" });
+    // The frame and block headers bound the output: the native decoder writes into a buffer of
+    // the expected size, or of that bound, so the limit holds and nothing is copied afterwards.
+    const bound = zstdOutputBound(input);
+    if (!native || bound > options.maxOutputBytes) return decodeZstd(input, options);
+    const expected = options.expectedSize;
+    const sizes = expected !== undefined && Number.isSafeInteger(expected) && expected > 0 && expected < bound ? [expected, bound] : [bound];
+    const dctx = new native.DCtx();
+    for (const [i, size] of sizes.entries()) {
+      const out = new Uint8Array(size);
+      try {
+        const n = dctx.decompress(out, input);
+        options.onProgress?.(n);
+        return n === out.length ? out : out.subarray(0, n);
+      } catch (error) {
+        const message = (error as Error).message;
+        if (i < sizes.length - 1 && /too small/i.test(message)) continue;
+        throw new KimgError(ErrorCode.CORRUPT_STREAM, `zstd: ${message}`, { structure: "zstd stream" });
+      }
     }
+    throw new KimgError(ErrorCode.CORRUPT_STREAM, "zstd: output larger than its headers allow", { structure: "zstd stream" });
   },
   gzip: (input, options) => {
     try {
