@@ -1,22 +1,16 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { closeSync, openSync, readSync } from "node:fs";
 import { before, describe, it } from "node:test";
 import { RANDOM_NUMBERS, decodeBzip2 } from "../src/codecs/bzip2.js";
 import { crc32Bzip2 } from "../src/codecs/checksums.js";
 import type { DecodeOptions } from "../src/codecs/types.js";
 import { KimgError } from "../src/io/errors.js";
+import { MiB, assertKimgError, assertSameBytes, concat, randomBytes, realBinary, run } from "./helpers/codec-testing.js";
 
-const MiB = 1024 * 1024;
 const LIMIT = 256 * MiB;
 
 function decode(input: Uint8Array, options: Partial<DecodeOptions> = {}): Uint8Array {
   return decodeBzip2(input, { maxOutputBytes: LIMIT, ...options }) as Uint8Array;
-}
-
-/** Runs a real tool as the kernel build does: data on stdin, compressed stream on stdout. */
-function run(tool: string, args: string[], input: Uint8Array): Uint8Array {
-  return new Uint8Array(execFileSync(tool, args, { input, maxBuffer: 1 << 30 }));
 }
 
 const bzip2Cache = new Map<Uint8Array, Map<string, Uint8Array>>();
@@ -31,62 +25,6 @@ function bzip2(data: Uint8Array, level = "-9"): Uint8Array {
     byLevel.set(level, compressed);
   }
   return compressed;
-}
-
-/** Real machine code: a slice of the running node binary. */
-function realBinary(bytes: number, offset = 8 * MiB): Uint8Array {
-  const fd = openSync(process.execPath, "r");
-  try {
-    const out = new Uint8Array(bytes);
-    assert.equal(readSync(fd, out, 0, bytes, offset), bytes, "node binary is too small for this sample");
-    return out;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Deterministic incompressible bytes (xorshift32); with `noRepeats`, no byte equals the one before. */
-function randomBytes(bytes: number, seed = 0x12345678, noRepeats = false): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let x = seed;
-  for (let i = 0; i < bytes; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    let b = x & 0xff;
-    if (noRepeats && i > 0 && b === out[i - 1]) b ^= 0x80;
-    out[i] = b;
-  }
-  return out;
-}
-
-function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  const same = Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(
-    Buffer.from(expected.buffer, expected.byteOffset, expected.length),
-  );
-  assert.ok(same, `${what}: bytes differ`);
-}
-
-function assertKimgError(fn: () => unknown, codes: string[], what: string): KimgError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof KimgError, `${what}: threw ${String(error)} instead of a KimgError`);
-    assert.ok(codes.includes(error.code), `${what}: ${error.code} (${error.message}) is not one of ${codes.join(", ")}`);
-    return error;
-  }
-  assert.fail(`${what}: did not throw`);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** Reads `count` <= 32 bits MSB-first starting at bit `position`. */

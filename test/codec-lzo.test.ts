@@ -1,22 +1,16 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { closeSync, openSync, readSync } from "node:fs";
 import { before, describe, it } from "node:test";
 import { adler32, crc32 } from "../src/codecs/checksums.js";
 import { decodeLzo, lzo1xDecompress } from "../src/codecs/lzo.js";
 import type { DecodeOptions } from "../src/codecs/types.js";
 import { KimgError } from "../src/io/errors.js";
+import { MiB, assertKimgError, assertSameBytes, concat, randomBytes, realBinary, run } from "./helpers/codec-testing.js";
 
-const MiB = 1024 * 1024;
 const LIMIT = 256 * MiB;
 
 function decode(input: Uint8Array, options: Partial<DecodeOptions> = {}): Uint8Array {
   return decodeLzo(input, { maxOutputBytes: LIMIT, ...options }) as Uint8Array;
-}
-
-/** Runs a real tool as the kernel build does: data on stdin, compressed stream on stdout. */
-function run(tool: string, args: string[], input: Uint8Array): Uint8Array {
-  return new Uint8Array(execFileSync(tool, args, { input, maxBuffer: 1 << 30 }));
 }
 
 const lzopCache = new Map<string, Uint8Array>();
@@ -30,60 +24,6 @@ function lzop(data: Uint8Array, args: string[] = ["-9"]): Uint8Array {
     lzopCache.set(key, compressed);
   }
   return compressed;
-}
-
-/** Real machine code: a slice of the running node binary. */
-function realBinary(bytes: number, offset = 8 * MiB): Uint8Array {
-  const fd = openSync(process.execPath, "r");
-  try {
-    const out = new Uint8Array(bytes);
-    assert.equal(readSync(fd, out, 0, bytes, offset), bytes, "node binary is too small for this sample");
-    return out;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Deterministic incompressible bytes (xorshift32). */
-function randomBytes(bytes: number, seed = 0x12345678): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let x = seed;
-  for (let i = 0; i < bytes; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
-
-function assertSameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  const same = Buffer.from(actual.buffer, actual.byteOffset, actual.length).equals(
-    Buffer.from(expected.buffer, expected.byteOffset, expected.length),
-  );
-  assert.ok(same, `${what}: bytes differ`);
-}
-
-function assertKimgError(fn: () => unknown, codes: string[], what: string): KimgError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof KimgError, `${what}: threw ${String(error)} instead of a KimgError`);
-    assert.ok(codes.includes(error.code), `${what}: ${error.code} (${error.message}) is not one of ${codes.join(", ")}`);
-    return error;
-  }
-  assert.fail(`${what}: did not throw`);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 function u32be(value: number): Uint8Array {
