@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { getHeapStatistics } from "node:v8";
 import { unpack } from "../src/analysis/inspect.js";
 import { decodeZstd, zstdOutputBound } from "../src/codecs/zstd.js";
 import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
@@ -199,4 +200,40 @@ test("a plausible size claim still reaches the decoder (progress shows the expec
   assert.ok(typeof size === "number" && size > 0);
   assert.ok(events.length > 0);
   for (const e of events) assert.equal(e.expectedBytes, size);
+});
+
+// Fuzzer, run seed 20261124 iteration 823090 (elf64-aarch64 with p_flags swapped into EI_MAG):
+// the file now starts like an .lzma header (props 0x05, dictionary 32 MiB) whose size field
+// says 0x1f090101 bytes, and the lzma decoder reserved those 496 MiB before decoding a byte.
+// The walker now hands decoders the ratio bound as their output limit, so a stream's own size
+// header cannot claim more than the output kimg would accept from it.
+test("a 12 KiB .lzma whose header declares 496 MiB: E_LIMIT for the ratio before anything is allocated", async () => {
+  const header = new ByteWriter(13).u8(0, 0x05).u32(1, 0x02000000).u32(5, 0x1f090101).u32(9, 0).bytes;
+  // The range coder's first byte is always 0; the rest is noise.
+  const input = concat(header, new Uint8Array(1), pseudoRandom(12611 - 14, 823090));
+  const before = getHeapStatistics().external_memory;
+  const report = await inspect(input);
+  assert.ok(getHeapStatistics().external_memory - before < 16 * MiB);
+  assert.equal(report.root.format, "compressed");
+  assert.deepEqual(
+    report.diagnostics.map((d) => [d.code, d.message, d.offset]),
+    [[ErrorCode.LIMIT, "lzma: output would pass 67108864 bytes from 12611: ratio over maxCompressionRatio (1000)", 13]],
+  );
+  await assert.rejects(unpack(input), isKimg(ErrorCode.LIMIT));
+  // The same header with a plausible size is read up to the corrupt data, as before.
+  const plausible = input.slice();
+  new DataView(plausible.buffer).setUint32(5, 0x100000, true);
+  const r = await inspect(plausible);
+  assert.deepEqual(r.diagnostics.map((d) => d.code), [ErrorCode.CORRUPT_STREAM]);
+});
+
+test("a real gzip bomb stops at the ratio bound while decoding, not at maxOutputBytes", async () => {
+  const zeros = new Uint8Array(160 * MiB);
+  const bomb = compressWith("gzip", zeros);
+  assert.ok(bomb.length * 1000 < zeros.length, `gzip made ${bomb.length} bytes`);
+  const events: ProgressEvent[] = [];
+  const report = await inspect(bomb, { onProgress: (e) => events.push(e) });
+  const limit = report.diagnostics.find((d) => d.code === ErrorCode.LIMIT);
+  assert.equal(limit?.message, `gzip: output would pass ${bomb.length * 1000} bytes from ${bomb.length}: ratio over maxCompressionRatio (1000)`);
+  assert.ok(Math.max(0, ...events.map((e) => e.outputBytes)) <= bomb.length * 1000);
 });

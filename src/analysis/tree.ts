@@ -153,6 +153,10 @@ class Walker {
       return null;
     }
     const maxOutputBytes = Math.max(0, Math.min(this.limits.maxOutputBytes, this.limits.maxTotalOutputBytes - this.totalOutputBytes));
+    // The ratio rule below, applied while decoding: a bomb (or a stream's own absurd size header)
+    // stops at the largest output that would be accepted, not at maxOutputBytes.
+    const ratioBytes = Math.max(this.limits.maxRatioFloorBytes, this.limits.maxCompressionRatio * Math.max(1, bytes.length));
+    const budgetBytes = Math.min(maxOutputBytes, ratioBytes);
     // Decoders size their first buffer from the container's claim: one past maxCompressionRatio is not passed on (they grow instead).
     const reachable = Math.min(maxOutputBytes, this.limits.maxCompressionRatio * Math.max(1, bytes.length));
     const expected = hint.expectedSize !== undefined && hint.expectedSize > 0 && hint.expectedSize <= reachable ? hint.expectedSize : undefined;
@@ -162,13 +166,17 @@ class Walker {
       const onProgress = this.options.onProgress;
       out = await decoder(bytes, {
         expectedSize: expected,
-        maxOutputBytes,
+        maxOutputBytes: budgetBytes,
         onProgress: onProgress ? (n) => onProgress({ layer: path, codec, outputBytes: n, expectedBytes: expected ?? null }) : undefined,
       });
     } catch (error) {
       const e = asKimgError(error, ErrorCode.CORRUPT_STREAM);
       const at = e.offset === undefined ? layer.offset : layer.offset + e.offset;
-      this.diagnose(path, e.code, "error", `${codec}: ${e.message}`, at);
+      const message =
+        e.code === ErrorCode.LIMIT && budgetBytes < maxOutputBytes
+          ? `output would pass ${budgetBytes} bytes from ${bytes.length}: ratio over maxCompressionRatio (${this.limits.maxCompressionRatio})`
+          : e.message;
+      this.diagnose(path, e.code, "error", `${codec}: ${message}`, at);
       layer.info.decompressed = false;
       return null;
     }
