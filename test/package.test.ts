@@ -1,0 +1,36 @@
+/** The package as users install it: entry points, types, the bin, and the public API's shape. */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { test } from "node:test";
+
+const pkg = JSON.parse(readFileSync("package.json", "utf8")) as {
+  type: string;
+  sideEffects: boolean;
+  bin: Record<string, string>;
+  exports: Record<string, { types: string; default: string }>;
+  engines: { node: string };
+  scripts: Record<string, string>;
+};
+
+test("ESM, side-effect free, Node 20+, a kimg bin, exports with types first", () => {
+  assert.equal(pkg.type, "module");
+  assert.equal(pkg.sideEffects, false);
+  assert.equal(pkg.engines.node, ">=20");
+  assert.equal(pkg.bin.kimg, "bin/kimg.js");
+  assert.ok(existsSync(pkg.bin.kimg));
+  for (const [key, entry] of Object.entries(pkg.exports)) {
+    assert.deepEqual(Object.keys(entry), ["types", "default"], key);
+    assert.match(entry.default, /^\.\/dist\/.+\.js$/);
+  }
+  assert.ok(pkg.scripts.start?.includes("samples/"), "npm start inspects a bundled sample");
+  assert.ok(existsSync("samples/arm64-zboot-gzip.efi"));
+});
+
+test("the public API has the entry points the README shows", async () => {
+  const core = await import("../src/index.js");
+  for (const name of ["inspect", "unpack", "analyse", "plan", "verifyImage", "renderText", "renderPlanText", "KimgError", "DEFAULT_LIMITS"]) {
+    assert.ok(name in core, name);
+  }
+  const node = await import("../src/node/index.js");
+  for (const name of ["inspect", "NODE_CODECS", "readInput", "writeAtomic", "unpackStream", "unpackFile"]) assert.ok(name in node, name);
+});
