@@ -16,7 +16,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
 import type { Layer } from "../types.js";
 import { MACHINE_ARCH, MACHINE_NAMES, peMachine } from "./pe.js";
-import type { ChildSpec, FormatParser } from "./types.js";
+import type { ChildSpec, CompressedHint, FormatParser } from "./types.js";
 
 export const ZBOOT_HEADER = defineLayout("zboot header", 0x40, [
   { name: "mz_magic", offset: 0x00, type: "u32" },
@@ -108,7 +108,7 @@ export const zbootFormat: FormatParser = {
     const after4 = u32(bytes, end);
     const trailer12 = [u32(bytes, end), u32(bytes, end + 4), u32(bytes, end + 8)];
     const isize = u32(bytes, end - 4);
-    const rule = guessSizeRule(r.linux_pe_magic, codec, trailer12);
+    const rule = guessSizeRule(r.linux_pe_magic, trailer12);
     layer.info.sizeRuleGuess = rule;
     layer.info.generation = generationOf(rule, declared);
     let expectedSize: number | undefined;
@@ -139,7 +139,7 @@ export const zbootFormat: FormatParser = {
     const first = trailerFields[0];
     if (first) layer.structures.push({ name: "payload size trailer", offset: first.offset, size: trailerFields.length * 4, fields: trailerFields });
 
-    const hint = { declaredCodec: declared } as ChildSpec["compressed"] & object;
+    const hint: CompressedHint = { declaredCodec: declared };
     if (expectedSize !== undefined) {
       hint.expectedSize = expectedSize;
       if (expectedSizeSource) hint.expectedSizeSource = expectedSizeSource;
@@ -153,10 +153,9 @@ export const zbootFormat: FormatParser = {
 };
 
 /** A first guess from the header alone; `checkSizeRule` settles it after decompression. */
-function guessSizeRule(linuxPeMagic: number, codec: string | undefined, trailer12: Array<number | undefined>): ZbootSizeRule {
+function guessSizeRule(linuxPeMagic: number, trailer12: Array<number | undefined>): ZbootSizeRule {
   if (linuxPeMagic === 0) return "v6.1";
   if (looksLikeV62Trailer(trailer12)) return "v6.2-v6.3";
-  void codec;
   return "v6.4+";
 }
 
