@@ -34,3 +34,18 @@ test("the public API has the entry points the README shows", async () => {
   const node = await import("../src/node/index.js");
   for (const name of ["inspect", "NODE_CODECS", "readInput", "writeAtomic", "unpackStream", "unpackFile"]) assert.ok(name in node, name);
 });
+
+test("the README's limits table and codec table agree with the code", async () => {
+  const readme = readFileSync("README.md", "utf8");
+  const { DEFAULT_LIMITS } = await import("../src/io/limits.js");
+  const MiB = 1024 * 1024;
+  const shown = (n: number): string => (n >= 1024 * MiB && n % (1024 * MiB) === 0 ? `${n / 1024 / MiB} GiB` : n >= MiB && n % MiB === 0 ? `${n / MiB} MiB` : String(n));
+  for (const [name, value] of Object.entries(DEFAULT_LIMITS)) {
+    assert.match(readme, new RegExp(`\\| \`${name}\` \\| ${shown(value)} \\|`), `README limits row for ${name} = ${shown(value)}`);
+  }
+  const { CODEC_NAMES, BUILTIN_CODECS } = await import("../src/codecs/registry.js");
+  for (const codec of CODEC_NAMES) {
+    assert.ok(BUILTIN_CODECS[codec], `a built-in ${codec} decoder`);
+    assert.match(readme, new RegExp(`^\\| ${codec} \\|`, "m"), `README codec row for ${codec}`);
+  }
+});
