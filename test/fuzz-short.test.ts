@@ -1,5 +1,5 @@
 /**
- * The short fuzz run of CI (`npm run fuzz` is the long one): a fixed seed, 15,000 mutated
+ * The short fuzz run of CI (`npm run fuzz` is the long one): a fixed seed, 20,000 mutated
  * images through every target, zero failures. Also checks that the seed images are what they
  * claim, and that the harness itself catches a hang, memory past the limit and a TypeError.
  */
@@ -16,7 +16,7 @@ import { ALL_TOOLS, availableTools, buildRawSeeds, describeSeed, type RawSeed } 
 import { TARGETS } from "../fuzz/targets.js";
 
 const SHORT_RUN_SEED = 0x6b696d67;
-const SHORT_RUN_INPUTS = 15_000;
+const SHORT_RUN_INPUTS = 20_000;
 const CRASH_DIR = fileURLToPath(new URL("../crashes/", import.meta.url));
 
 let raws: RawSeed[];
