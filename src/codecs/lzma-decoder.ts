@@ -10,7 +10,7 @@
  * dictionary reset, as in the kernel's own single-call decoder (lib/xz/xz_dec_lzma2.c).
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { OutputBuffer, PROGRESS_INTERVAL_BYTES } from "./output.js";
+import { MAX_PREALLOCATION_RATIO, OutputBuffer, PROGRESS_INTERVAL_BYTES } from "./output.js";
 
 export { OutputBuffer };
 
@@ -677,7 +677,13 @@ export function decodeLzma1(input: Uint8Array, inStart: number, out: OutputBuffe
     if (inStart + 5 > inEnd) throw corrupt(structure, inEnd, "compressed data ends early", "truncated");
     throw corrupt(structure, inStart, "the first byte of the range coder is not 0", "bad range coder start");
   }
-  if (uncompressedSize !== undefined) out.reserve(uncompressedSize, inStart);
+  // A declared size sizes the buffer only as far as the input could plausibly expand; past that
+  // the buffer grows as data actually arrives, so a tiny file declaring 500 MiB allocates little.
+  if (uncompressedSize !== undefined) {
+    // A size over the limit is refused before decoding a byte (ensureCapacity throws E_LIMIT).
+    if (out.length + uncompressedSize > out.maxBytes) out.ensureCapacity(out.length + uncompressedSize, inStart);
+    out.reserve(Math.min(uncompressedSize, Math.max(1 << 20, (inEnd - inStart) * MAX_PREALLOCATION_RATIO)), inStart);
+  }
   const sizeEnd = uncompressedSize === undefined ? Infinity : s.dictStart + uncompressedSize;
 
   for (;;) {
@@ -706,7 +712,12 @@ export function decodeLzma1(input: Uint8Array, inStart: number, out: OutputBuffe
       break;
     }
     // The buffer is full: the stream may end right here, otherwise it needs more room.
-    if (s.pendingLength === 0 && consumeEndMarker(s, input, out.length)) break;
+    if (s.pendingLength === 0 && consumeEndMarker(s, input, out.length)) {
+      if (uncompressedSize !== undefined) {
+        throw streamError(s, inEnd, structure, `end marker after ${out.length - s.dictStart} of ${uncompressedSize} bytes`, "size mismatch");
+      }
+      break;
+    }
     out.reserve(Math.max(1, s.pendingLength), Math.min(s.inPos, inEnd));
   }
   finishRangeDecoder(s, input, inEnd, structure);
