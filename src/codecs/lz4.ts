@@ -8,6 +8,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { xxh32 } from "./checksums.js";
 import type { DecodeOptions, Decoder } from "./types.js";
 import { OutputBuffer } from "./output.js";
+import { BULK_COPY_BYTES, copyMatch } from "./lz-match.js";
 
 const MiB = 1024 * 1024;
 
@@ -28,8 +29,6 @@ const FRAME_MAGIC = 0x184d2204;
 const SKIPPABLE_MAGIC_MASK = 0xfffffff0;
 const SKIPPABLE_MAGIC = 0x184d2a50;
 
-/** Copies of at least this many bytes go through set/copyWithin instead of a byte loop. */
-const BULK_COPY_BYTES = 32;
 /** onProgress is called after at least this much new output. */
 const PROGRESS_STEP_BYTES = 4 * MiB;
 
@@ -98,22 +97,7 @@ function decodeBlock(
     }
     if (matchLength > outputEnd - op) return -1;
 
-    const from = op - distance;
-    if (matchLength < BULK_COPY_BYTES) {
-      // Byte by byte, so an overlapping match (distance < length) repeats its pattern.
-      for (let k = 0; k < matchLength; k++) output[op + k] = output[from + k]!;
-    } else if (distance >= matchLength) {
-      output.copyWithin(op, from, from + matchLength);
-    } else {
-      // Overlapping: the output is periodic with period `distance`, so copy whole periods from
-      // `from`, doubling the span each time.
-      let done = 0;
-      while (done < matchLength) {
-        const span = Math.min(matchLength - done, done + distance);
-        output.copyWithin(op + done, from, from + span);
-        done += span;
-      }
-    }
+    copyMatch(output, op, distance, matchLength);
     op += matchLength;
   }
 }

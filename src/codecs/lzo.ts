@@ -8,6 +8,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { adler32, crc32 } from "./checksums.js";
 import type { DecodeOptions, Decoder } from "./types.js";
 import { OutputBuffer } from "./output.js";
+import { BULK_COPY_BYTES, copyMatch } from "./lz-match.js";
 
 const MiB = 1024 * 1024;
 
@@ -34,8 +35,6 @@ const F_RESERVED = 0x000fc000;
 /** Methods M_LZO1X_1, M_LZO1X_1_15, M_LZO1X_999 all decode with LZO1X. */
 const LZO1X_METHODS = new Set([1, 2, 3]);
 
-/** Copies of at least this many bytes go through set/copyWithin instead of a byte loop. */
-const BULK_COPY_BYTES = 32;
 const PROGRESS_STEP_BYTES = 4 * MiB;
 
 function corrupt(message: string, offset: number, structure: string, extra: Record<string, unknown> = {}): KimgError {
@@ -184,21 +183,7 @@ export function lzo1xDecompress(
       throw corrupt(`LZO1X match distance ${distance} points before the start of the block`, ip, LZO1X_BLOCK);
     }
     if (length > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
-    const from = op - distance;
-    if (length < BULK_COPY_BYTES) {
-      // Byte by byte, so an overlapping match (distance < length) repeats its pattern.
-      for (let k = 0; k < length; k++) output[op + k] = output[from + k]!;
-    } else if (distance >= length) {
-      output.copyWithin(op, from, from + length);
-    } else {
-      // The output is periodic with period `distance`: copy whole periods, doubling the span.
-      let done = 0;
-      while (done < length) {
-        const span = Math.min(length - done, done + distance);
-        output.copyWithin(op + done, from, from + span);
-        done += span;
-      }
-    }
+    copyMatch(output, op, distance, length);
     op += length;
     if (trailing !== 0) {
       if (trailing > inputEnd - ip) throw inputOverrun(ip);
