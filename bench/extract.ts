@@ -9,12 +9,13 @@
  * kernel uses it).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ByteWriter, concat } from "../test/builders/bytes.js";
 import { compressWith, type Tool } from "../test/builders/compress.js";
 import { buildArm64Image, buildBzImage, buildZboot, zbootInputs } from "../test/builders/images.js";
 import { MACHINE } from "../test/builders/pe.js";
+import { realBinaryCorpus } from "./corpus.js";
 
 const RUNS = Number(process.env.KIMG_BENCH_RUNS ?? 3);
 const SIZE = Number(process.env.KIMG_BENCH_MB ?? 40) * 1024 * 1024;
@@ -23,22 +24,7 @@ mkdirSync(DIR, { recursive: true });
 
 function realBytes(size: number): Uint8Array {
   const given = process.env.KIMG_BENCH_IMAGE;
-  if (given) return new Uint8Array(readFileSync(given)).subarray(0, size);
-  const out = new Uint8Array(size);
-  let at = 0;
-  const sources = ["/usr/bin/node", ...readdirSync("/usr/lib/x86_64-linux-gnu").filter((f) => f.includes(".so")).map((f) => join("/usr/lib/x86_64-linux-gnu", f))];
-  for (const f of sources) {
-    if (at >= size) break;
-    try {
-      if (!statSync(f).isFile()) continue;
-      const b = readFileSync(f);
-      out.set(b.subarray(0, size - at), at);
-      at += Math.min(b.length, size - at);
-    } catch {
-      // unreadable file: skip
-    }
-  }
-  return out.subarray(0, at);
+  return new Uint8Array(readFileSync(given ?? realBinaryCorpus(DIR, size))).subarray(0, size);
 }
 
 function image(): Uint8Array {

@@ -8,17 +8,16 @@
  * timed the same way, writing to /dev/null. Our decoders get the size as a hint, as the zboot
  * header or the bzImage size trailer gives it.
  */
-import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeBzip2 } from "../src/codecs/bzip2.js";
 import { decodeLz4 } from "../src/codecs/lz4.js";
 import { decodeLzo } from "../src/codecs/lzo.js";
 import type { Decoder } from "../src/codecs/types.js";
+import { compressCorpus, CORPUS_BYTES, realBinaryCorpus, sh, sha256 } from "./corpus.js";
 
-const INPUT_BYTES = 40 * 1024 * 1024;
+const INPUT_BYTES = CORPUS_BYTES;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const dir = join(tmpdir(), "kimg-bench-lz");
 
@@ -27,37 +26,6 @@ const CASES = [
   { name: "lzo (lzop)", file: "input.lzo", compress: "lzop -9 -c", native: "lzop -dc", decoder: decodeLzo },
   { name: "bzip2", file: "input.bz2", compress: "bzip2 -9 -c", native: "bzip2 -dc", decoder: decodeBzip2 },
 ] as const;
-
-function sh(command: string): void {
-  const result = spawnSync("sh", ["-c", command], { stdio: ["ignore", "ignore", "inherit"] });
-  if (result.status !== 0) throw new Error(`failed (${result.status}): ${command}`);
-}
-
-function prepare(): string {
-  mkdirSync(dir, { recursive: true });
-  const raw = join(dir, "input.bin");
-  if (!existsSync(raw) || statSync(raw).size !== INPUT_BYTES) {
-    const libDir = "/usr/lib/x86_64-linux-gnu";
-    const libraries = readdirSync(libDir)
-      .filter((name) => name.includes(".so"))
-      .map((name) => join(libDir, name))
-      .filter((path) => statSync(path).isFile())
-      .slice(0, 200);
-    sh(`cat /usr/bin/node ${libraries.map((p) => `'${p}'`).join(" ")} | head -c ${INPUT_BYTES} > '${raw}'`);
-  }
-  for (const c of CASES) {
-    const path = join(dir, c.file);
-    if (!existsSync(path)) {
-      console.log(`compressing ${c.file} with: ${c.compress}`);
-      sh(`${c.compress} < '${raw}' > '${path}.tmp' && mv '${path}.tmp' '${path}'`);
-    }
-  }
-  return raw;
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
-}
 
 function bestOf(runs: number, fn: () => void): number {
   let best = Infinity;
@@ -84,7 +52,8 @@ function timeNative(command: string, path: string): number {
   return bestOf(RUNS, () => sh(`${command} < '${path}' > /dev/null`));
 }
 
-const raw = prepare();
+const raw = realBinaryCorpus(dir, INPUT_BYTES);
+compressCorpus(dir, raw, CASES);
 const expectedHash = sha256(readFileSync(raw));
 const megabytes = INPUT_BYTES / 1e6;
 console.log(`output: ${megabytes.toFixed(1)} MB of real binaries; best of ${RUNS} runs`);

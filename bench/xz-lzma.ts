@@ -7,15 +7,15 @@
  * and each is timed as the best of a few runs, in wall time and in CPU time.
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeLzma } from "../src/codecs/lzma.js";
 import { decodeXz } from "../src/codecs/xz.js";
 import type { Decoder } from "../src/codecs/types.js";
+import { compressCorpus, CORPUS_BYTES, realBinaryCorpus, sha256 } from "./corpus.js";
 
-const INPUT_BYTES = 40 * 1024 * 1024;
+const INPUT_BYTES = CORPUS_BYTES;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const dir = join(tmpdir(), "kimg-bench-xz");
 
@@ -31,33 +31,6 @@ const CASES = [
   },
   { name: "lzma", file: "input.lzma", compress: "lzma -9", native: "lzma -dc", decoder: decodeLzma },
 ] as const;
-
-function sh(command: string): void {
-  const result = spawnSync("sh", ["-c", command], { stdio: ["ignore", "ignore", "inherit"] });
-  if (result.status !== 0) throw new Error(`failed (${result.status}): ${command}`);
-}
-
-function prepare(): string {
-  mkdirSync(dir, { recursive: true });
-  const raw = join(dir, "input.bin");
-  if (!existsSync(raw) || statSync(raw).size !== INPUT_BYTES) {
-    const libDir = "/usr/lib/x86_64-linux-gnu";
-    const libraries = readdirSync(libDir)
-      .filter((name) => name.includes(".so"))
-      .map((name) => join(libDir, name))
-      .filter((path) => statSync(path).isFile())
-      .slice(0, 200);
-    sh(`cat /usr/bin/node ${libraries.map((p) => `'${p}'`).join(" ")} | head -c ${INPUT_BYTES} > '${raw}'`);
-  }
-  for (const c of CASES) {
-    const path = join(dir, c.file);
-    if (!existsSync(path)) {
-      console.log(`compressing ${c.file} with: ${c.compress}`);
-      sh(`${c.compress} < '${raw}' > '${path}.tmp' && mv '${path}.tmp' '${path}'`);
-    }
-  }
-  return raw;
-}
 
 interface Timing {
   wallMs: number;
@@ -87,11 +60,8 @@ function best(timings: Timing[]): Timing {
   return { wallMs: Math.min(...timings.map((t) => t.wallMs)), cpuMs: Math.min(...timings.map((t) => t.cpuMs)) };
 }
 
-function sha256(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
-const raw = prepare();
+const raw = realBinaryCorpus(dir, INPUT_BYTES);
+compressCorpus(dir, raw, CASES);
 const expected = sha256(readFileSync(raw));
 const mb = INPUT_BYTES / 1e6;
 console.log(`input: ${INPUT_BYTES} bytes of /usr/bin/node and libraries; best of ${RUNS} runs; node ${process.version}`);
