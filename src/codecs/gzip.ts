@@ -5,16 +5,20 @@
  */
 import { Gunzip } from "fflate";
 import { ErrorCode, KimgError, asKimgError } from "../io/errors.js";
-import { ChunkSink } from "./limit.js";
+import { OutputBuffer } from "./output.js";
 import type { Decoder } from "./types.js";
 
 const CHUNK = 1 << 20;
 
 export const decodeGzip: Decoder = (input, options) => {
-  const sink = new ChunkSink("gzip", options.maxOutputBytes, options.onProgress);
+  // Sized from ISIZE (the expected size) where the container gives it, so chunks land in place.
+  const out = OutputBuffer.forDecode("gzip", options, input.length, 4);
   let ended = false;
   const gunzip = new Gunzip((chunk, final) => {
-    sink.push(chunk);
+    out.reserve(chunk.length, 0);
+    out.bytes.set(chunk, out.length);
+    out.length += chunk.length;
+    options.onProgress?.(out.length);
     if (final) ended = true;
   });
   try {
@@ -27,5 +31,5 @@ export const decodeGzip: Decoder = (input, options) => {
     throw asKimgError(error, ErrorCode.CORRUPT_STREAM, { structure: "gzip stream" });
   }
   if (!ended) throw new KimgError(ErrorCode.CORRUPT_STREAM, "gzip stream ends early", { structure: "gzip stream", offset: input.length });
-  return sink.concat();
+  return out.finish();
 };
