@@ -1,58 +1,149 @@
 #!/usr/bin/env bash
-# Downloads real Debian kernels for trying kimg: amd64 and arm64 (bookworm), riscv64 (trixie),
-# loong64 (sid, a zstd EFI zboot image). Uses a private apt configuration under kernels/apt so
-# the host's apt setup is untouched. Output: kernels/<arch>/vmlinuz-* (git-ignored).
+# Downloads Debian's kernel for every architecture Debian builds and keeps only the boot image
+# (/boot/vmlinu[xz]-*), for test/debian-kernels.test.ts and for trying kimg by hand.
+#
+#   scripts/fetch-debian-kernels.sh [--refresh] [ARCH[/FLAVOUR] ...]     (default: all below)
+#
+# Cache: $KIMG_DEBIAN_CACHE (default /var/cache/kimg-debian), outside the clone so CI runs on the
+# same machine reuse it. Each kernel lands in $CACHE/<arch>-<flavour>/ with
+#   vmlinu[xz]-<release>   the image as Debian installs it
+#   package                "<package> <version> <suite> <sha256 of the image>"
+# and $CACHE/manifest.tsv lists them all. Packages are resolved from the suite's current Packages
+# index through the flavour's metapackage (linux-image-<flavour> -> linux-image-<abi>-<flavour>), so
+# the versions move with Debian's point releases; the manifest records which were taken. A kernel
+# already in the cache is not fetched again (--refresh re-resolves and replaces it).
+#
+# apt runs with a private configuration per suite and architecture (lists, cache and an empty
+# dpkg status under the cache), so the host's apt and dpkg state is never touched.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-top=$PWD/kernels
-mkdir -p "$top/apt/lists/partial" "$top/apt/cache/archives/partial" "$top/apt/etc"
+cache=${KIMG_DEBIAN_CACHE:-/var/cache/kimg-debian}
+refresh=0
+if [ "${1:-}" = "--refresh" ]; then refresh=1; shift; fi
 
-fetch() { # arch suite package-pattern
-  local arch=$1 suite=$2 pattern=$3
-  local etc=$top/apt/etc/$arch-$suite
-  mkdir -p "$etc/sources.list.d" "$etc/preferences.d" "$top/apt/lists-$arch-$suite/partial"
-  cat >"$etc/sources.list" <<SRC
-deb [arch=$arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main
-SRC
-  local opts=(-o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" -o "Dir::Etc::SourceList=$etc/sources.list"
-    -o "Dir::Etc::SourceParts=$etc/sources.list.d" -o "Dir::Etc::Preferences=$etc/preferences"
-    -o "Dir::Etc::PreferencesParts=$etc/preferences.d" -o "Dir::State::Lists=$top/apt/lists-$arch-$suite"
-    -o "Dir::Cache=$top/apt/cache" -o "Debug::NoLocking=1")
-  # A mirror mid-sync can fail one index; the others may still be good enough.
-  apt-get "${opts[@]}" update -qq || echo "warning: apt-get update for $arch/$suite reported errors" >&2
-  local pkg
-  pkg=$(apt-cache "${opts[@]}" search --names-only "$pattern" | awk '{print $1}' | grep -v -- '-dbg' | grep -v -- '-unsigned' | sort -V | tail -1 || true)
-  [ -n "$pkg" ] || { echo "no package matches $pattern for $arch/$suite" >&2; return 1; }
-  mkdir -p "$top/$arch"
-  # Where no signed kernel exists the plain package is a stub depending on "-unsigned";
-  # newer Debian kernels keep the image in linux-binary-*.
-  local candidate found=""
-  for candidate in "$pkg" "$pkg-unsigned" "linux-binary-${pkg#linux-image-}"; do
-    (cd "$top/$arch" && apt-get "${opts[@]}" download "$candidate:$arch" >/dev/null 2>&1) || continue
-    local deb
-    deb=$(ls -t "$top/$arch"/*.deb | head -1)
-    rm -rf "$top/$arch/root" && dpkg-deb -x "$deb" "$top/$arch/root"
-    for k in "$top/$arch"/root/boot/vmlinu[xz]-* "$top/$arch"/root/usr/lib/modules/*/vmlinu[xz]; do
-      [ -e "$k" ] || continue
-      local name
-      name=$(basename "$k")
-      case $k in */usr/lib/modules/*) name="$name-$(basename "$(dirname "$k")")" ;; esac
-      cp "$k" "$top/$arch/$name"
-      echo "$arch: $name from $(basename "$deb")"
-      found=1
-    done
-    [ -n "$found" ] && break
-  done
-  [ -n "$found" ] || { echo "no kernel image found for $arch/$suite" >&2; return 1; }
+# arch/flavour suite. Bookworm is the newest release with every architecture (trixie dropped the
+# i386 kernel, mipsel and mips64el); riscv64 became a release architecture in trixie; loong64 is
+# built in sid only. mips builds different image formats per flavour, so each is listed.
+all=(
+  amd64/amd64:bookworm
+  arm64/arm64:bookworm
+  armel/marvell:bookworm
+  armel/rpi:bookworm
+  armhf/armmp:bookworm
+  armhf/armmp-lpae:bookworm
+  i386/686:bookworm
+  i386/686-pae:bookworm
+  mips64el/5kc-malta:bookworm
+  mips64el/loongson-3:bookworm
+  mips64el/octeon:bookworm
+  mipsel/4kc-malta:bookworm
+  ppc64el/powerpc64le:bookworm
+  s390x/s390x:bookworm
+  riscv64/riscv64:trixie
+  loong64/loong64:sid
+)
+
+suite_of() { # arch/flavour -> suite from the table
+  local e
+  for e in "${all[@]}"; do [ "${e%%:*}" = "$1" ] && { echo "${e#*:}"; return; }; done
+  return 1
 }
 
-want=${*:-amd64 arm64 riscv64 loong64}
-for a in $want; do
-  case $a in
-    amd64) fetch amd64 bookworm '^linux-image-[0-9.]+-[0-9]+-amd64$' ;;
-    arm64) fetch arm64 bookworm '^linux-image-[0-9.]+-[0-9]+-arm64$' ;;
-    riscv64) fetch riscv64 trixie '^linux-image-[0-9.]+[-+][0-9a-z.+-]*-riscv64$' || fetch riscv64 sid '^linux-image-[0-9.]+[-+][0-9a-z.+-]*-riscv64$' ;;
-    loong64) fetch loong64 sid '^linux-image-[0-9.]+[-+][0-9a-z.+-]*-loong64$' ;;
-    *) echo "unknown arch $a" >&2; exit 2 ;;
+apt_config() { # arch suite -> path of an apt.conf for a private apt state
+  local arch=$1 suite=$2 dir=$cache/apt/$1-$2
+  mkdir -p "$dir"/{lists/partial,archives/partial,etc/preferences.d,etc/sources.list.d}
+  touch "$dir/status"
+  echo "deb [arch=$arch signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" >"$dir/etc/sources.list"
+  cat >"$dir/apt.conf" <<CONF
+APT::Architecture "$arch";
+APT::Architectures { "$arch"; };
+Dir::State "$dir";
+Dir::State::Lists "$dir/lists";
+Dir::State::status "$dir/status";
+Dir::Cache "$dir";
+Dir::Cache::Archives "$dir/archives";
+Dir::Etc::SourceList "$dir/etc/sources.list";
+Dir::Etc::SourceParts "$dir/etc/sources.list.d";
+Dir::Etc::Preferences "$dir/etc/preferences";
+Dir::Etc::PreferencesParts "$dir/etc/preferences.d";
+Debug::NoLocking "1";
+APT::Sandbox::User "root";
+CONF
+  echo "$dir/apt.conf"
+}
+
+declare -A updated=()
+
+fetch() { # arch flavour suite
+  local arch=$1 flavour=$2 suite=$3 out=$cache/$1-$2
+  if [ $refresh = 0 ] && [ -s "$out/package" ]; then
+    echo "$arch/$flavour: cached ($(cut -d' ' -f1,2 "$out/package"))"
+    return 0
+  fi
+  local conf
+  conf=$(apt_config "$arch" "$suite")
+  if [ -z "${updated[$arch-$suite]:-}" ]; then
+    APT_CONFIG=$conf apt-get update -qq
+    updated[$arch-$suite]=1
+  fi
+  # The metapackage depends on the current ABI's package; that package holds /boot/vmlinu[xz]
+  # (where signing exists it is the signed one, as Debian installs it).
+  local pkg
+  pkg=$(APT_CONFIG=$conf apt-cache depends "linux-image-$flavour" | sed -n 's/^  Depends: \(linux-image-[0-9][^ ]*\)$/\1/p' | head -n1)
+  [ -n "$pkg" ] || { echo "$arch/$flavour: no linux-image-$flavour in $suite" >&2; return 1; }
+  # Since 6.17 (sid) linux-image-* is an empty package depending on linux-binary-*, which holds
+  # the image.
+  local binary
+  binary=$(APT_CONFIG=$conf apt-cache depends "$pkg" | sed -n 's/^  Depends: \(linux-binary-[0-9][^ ]*\)$/\1/p' | head -n1)
+  [ -z "$binary" ] || pkg=$binary
+  local version
+  version=$(APT_CONFIG=$conf apt-cache show "$pkg:$arch" | sed -n 's/^Version: //p' | head -n1)
+  local work=$cache/tmp-$arch-$flavour
+  rm -rf "$work" && mkdir -p "$work"
+  (cd "$work" && APT_CONFIG=$conf apt-get download -qq "$pkg:$arch")
+  local deb member
+  deb=$(ls "$work"/*.deb)
+  member=$(dpkg-deb --fsys-tarfile "$deb" | tar -t | grep -E '^\./(boot/vmlinu[xz]-|usr/lib/modules/[^/]+/vmlinu[xz]$)' | head -n1 || true)
+  [ -n "$member" ] || { echo "$arch/$flavour: $pkg has no /boot/vmlinu[xz]-*" >&2; return 1; }
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" "$member"
+  local image=$work/${member#./}
+  # /usr/lib/modules/<release>/vmlinuz is named like /boot's.
+  case $member in ./usr/lib/modules/*) mv "$image" "$work/$(basename "$image")-$(basename "$(dirname "$image")")"; image=$work/$(basename "$image")-$(basename "$(dirname "$image")") ;; esac
+  rm -rf "$out" && mkdir -p "$out"
+  mv "$image" "$out/"
+  local name sum debsize
+  debsize=$(stat -c %s "$deb")
+  name=$(basename "$image")
+  sum=$(sha256sum "$out/$name" | cut -d' ' -f1)
+  echo "$pkg $version $suite $sum" >"$out/package"
+  rm -rf "$work"
+  echo "$arch/$flavour: $name from $pkg $version ($suite, $(stat -c %s "$out/$name") bytes, $debsize-byte .deb)"
+}
+
+want=("$@")
+[ ${#want[@]} -gt 0 ] || want=("${all[@]%%:*}")
+mkdir -p "$cache"
+failed=0
+for w in "${want[@]}"; do
+  case $w in
+    */*) key=$w ;;
+    *) key=$(printf '%s\n' "${all[@]%%:*}" | grep "^$w/" || true) ;;
   esac
+  [ -n "$key" ] || { echo "unknown architecture $w" >&2; exit 2; }
+  for k in $key; do
+    suite=$(suite_of "$k") || { echo "unknown kernel $k" >&2; exit 2; }
+    fetch "${k%/*}" "${k#*/}" "$suite" || failed=1
+  done
 done
+
+# The manifest: one line per cached kernel.
+{
+  printf 'arch\tflavour\tpackage\tversion\tsuite\timage\tbytes\tsha256\n'
+  for d in "$cache"/*-*/; do
+    [ -s "$d/package" ] || continue
+    read -r pkg version suite sum <"$d/package"
+    img=$(ls "$d" | grep '^vmlinu' | head -n1)
+    base=$(basename "$d")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${base%%-*}" "${base#*-}" "$pkg" "$version" "$suite" "$img" "$(stat -c %s "$d/$img")" "$sum"
+  done
+} >"$cache/manifest.tsv"
+exit $failed
