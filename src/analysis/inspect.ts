@@ -1,4 +1,5 @@
 /** The public entry points over the layer tree: inspect (the report) and unpack (the bytes). */
+import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../formats/unsupported.js";
 import { ErrorCode, KimgError, isErrorCode } from "../io/errors.js";
 import type { Layer, LayerFormat, Report } from "../types.js";
 import { planFromTree } from "./plan/index.js";
@@ -93,6 +94,15 @@ export interface UnpackResult {
   cmdline: string | null;
 }
 
+/** The default extraction stops at a recognised but unsupported kernel format; `layer` still reads any layer. */
+function refuseUnsupported(chain: Layer[]): void {
+  const unsupported = chain.find((l) => UNSUPPORTED_KERNEL_FORMATS.has(l.format));
+  if (!unsupported) return;
+  const raw = chain.find((l) => l.format === "raw-kernel");
+  const hint = raw ? `; the layer ${raw.path} holds its decompressed payload as it is (\`--layer ${raw.path}\`)` : "";
+  throw new KimgError(ErrorCode.UNSUPPORTED, `${unsupportedName(unsupported.format)}: kimg does not extract this format${hint}`, { structure: "layer tree", format: unsupported.format, layer: unsupported.path });
+}
+
 const BOOTABLE: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage"]);
 
 /** Trim a PE layer to the end of its certificate table when only zero bytes follow. */
@@ -110,6 +120,7 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
     target = findLayer(tree.root, options.layer);
     if (!target) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `no layer "${options.layer}" in this image; \`kimg inspect\` lists the paths`, { structure: "layer tree" });
   } else {
+    refuseUnsupported(chain);
     target = chain[chain.length - 1];
     if (!target) {
       const fatal = report.diagnostics.find((d) => d.severity === "error");

@@ -191,7 +191,8 @@ class Walker {
     if (hint.expectedSize !== undefined && out.length !== hint.expectedSize && !hint.expectedSizeSource?.includes("upper bound")) {
       this.diagnose(path, "DECOMPRESSED_SIZE_MISMATCH", "warning", `decompressed ${out.length} bytes; ${hint.expectedSizeSource ?? "the container"} says ${hint.expectedSize}`, layer.offset);
     }
-    return this.walk(out, 0, path, childPath(path, "decompressed"), depth + 1);
+    const contents: ChildSpec | undefined = hint.contents ? { name: "decompressed", offset: 0, length: out.length, format: hint.contents } : undefined;
+    return this.walk(out, 0, path, childPath(path, "decompressed"), depth + 1, contents);
   }
 }
 

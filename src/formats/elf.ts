@@ -4,6 +4,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, hex, readStruct, requireRange, startsWith, type Layout } from "../io/layout.js";
 import { addBanner } from "./arm64.js";
+import { findEmbeddedStream, type EmbeddedStream } from "./embedded-stream.js";
 import type { FormatParser, ChildSpec } from "./types.js";
 
 /** e_ident[0..15]: magic, class, data, version, OS ABI. */
@@ -87,6 +88,35 @@ export const ELF_MACHINES: Readonly<Record<number, [string, string]>> = {
   258: ["LOONGARCH", "loongarch"],
 };
 
+const EM_MIPS = 8;
+/** EF_MIPS_ARCH, the top four bits of a MIPS e_flags (include/uapi/linux/elf-em.h, the MIPS ABI supplements). */
+const MIPS_ARCH_NAMES: readonly string[] = ["MIPS I", "MIPS II", "MIPS III", "MIPS IV", "MIPS V", "MIPS32", "MIPS64", "MIPS32r2", "MIPS64r2", "MIPS32r6", "MIPS64r6"];
+
+/**
+ * The architecture name from the machine, the class and the byte order, in the kernel's and
+ * Debian's usual spelling: mips64el, mipsel, ppc64le, s390x. The class decides the word size (a
+ * 32-bit MIPS kernel may still be built for a MIPS64 ISA).
+ */
+export function elfArch(machine: number, is64: boolean, little: boolean): string | null {
+  const name = ELF_MACHINES[machine]?.[1];
+  switch (name) {
+    case undefined:
+      return null;
+    case "riscv":
+    case "loongarch":
+      return name + (is64 ? "64" : "32");
+    case "mips":
+      return (is64 ? "mips64" : "mips") + (little ? "el" : "");
+    case "ppc":
+    case "ppc64":
+      return (is64 ? "ppc64" : "ppc") + (little ? "le" : "");
+    case "s390x":
+      return is64 ? "s390x" : "s390";
+    default:
+      return name;
+  }
+}
+
 const ELF_TYPES: Readonly<Record<number, string>> = { 0: "NONE", 1: "REL", 2: "EXEC", 3: "DYN", 4: "CORE" };
 const PT_TYPES: Readonly<Record<number, string>> = {
   0: "NULL",
@@ -145,10 +175,8 @@ export const elfFormat: FormatParser = {
     annotate(header.structure, "e_machine", machine?.[0] ?? "unknown");
     layer.structures.push(header.structure);
 
-    let arch = machine?.[1] ?? null;
-    if (arch === "riscv" || arch === "loongarch") arch += is64 ? "64" : "32";
-    if (arch === "ppc64" && little) arch = "ppc64le";
-    layer.arch = arch;
+    layer.arch = elfArch(num("e_machine"), is64, little);
+    if (num("e_machine") === EM_MIPS) annotate(header.structure, "e_flags", `ISA ${MIPS_ARCH_NAMES[num("e_flags") >>> 28] ?? "unknown"}`);
     const entry = h.e_entry ?? 0;
     layer.info.class = is64 ? 64 : 32;
     layer.info.endian = little ? "little" : "big";
@@ -192,6 +220,25 @@ export const elfFormat: FormatParser = {
     layer.info.segments = segments.map((s) => ({ ...s }));
     addBanner(input, layer);
     layer.title = `ELF${is64 ? 64 : 32} ${little ? "LE" : "BE"} ${machine?.[0] ?? "unknown machine"} ${layer.info.type}, entry ${hex(entry)}, ${phnum} program headers`;
-    return [];
+    if (layer.info.linuxVersion !== undefined) return [];
+    // No banner: maybe a self-decompressing kernel (the MIPS vmlinuz, arch/mips/boot/compressed),
+    // whose loaded data carries the compressed kernel.
+    const payload = selfDecompressingPayload(bytes, segments, phoff + phnum * phentsize);
+    if (!payload) return [];
+    layer.info.selfDecompressing = true;
+    layer.info.payloadOffset = payload.offset;
+    layer.info.payloadSize = payload.length;
+    layer.title += `, self-decompressing (${payload.codec} payload)`;
+    return [{ name: "payload", offset: payload.offset, length: payload.length, compressed: { contents: "raw-kernel" } }];
   },
 };
+
+/** The first compressed stream with a valid header inside a PT_LOAD segment's file bytes. */
+function selfDecompressingPayload(bytes: Uint8Array, segments: readonly ElfSegment[], headersEnd: number): EmbeddedStream | null {
+  for (const s of segments) {
+    if (s.type !== "LOAD" || s.filesz === 0) continue;
+    const found = findEmbeddedStream(bytes, Math.max(s.offset, headersEnd), Math.min(bytes.length, s.offset + s.filesz), false);
+    if (found) return found;
+  }
+  return null;
+}

@@ -1,15 +1,19 @@
 /**
  * The ordered format table: most specific first. A zboot and a LoongArch image both carry
  * LINUX_PE_MAGIC, so zboot ("zimg") goes first; kernel images with PE headers go before UKI,
- * UKI before plain PE; compressed streams last, as their magics are short.
+ * UKI before plain PE; compressed streams last, as their magics are short. A 32-bit Arm zImage
+ * with an EFI stub is a valid PE too, so it goes before plain PE.
  */
+import { armZImageFormat } from "./arm-zimage.js";
 import { arm64Format } from "./arm64.js";
 import { bzImageFormat } from "./bzimage.js";
 import { compressedFormat } from "./compressed.js";
 import { elfFormat } from "./elf.js";
 import { loongarchFormat } from "./loongarch.js";
 import { peFormat } from "./pe.js";
+import { rawKernelFormat } from "./raw-kernel.js";
 import { riscvFormat } from "./riscv.js";
+import { s390ImageFormat } from "./s390-image.js";
 import { cpioFormat, dataFormat, dtbFormat, textFormat } from "./simple.js";
 import type { FormatParser } from "./types.js";
 import { ukiFormat } from "./uki.js";
@@ -23,6 +27,8 @@ export const FORMATS: readonly FormatParser[] = [
   loongarchFormat,
   bzImageFormat,
   ukiFormat,
+  armZImageFormat,
+  s390ImageFormat,
   peFormat,
   elfFormat,
   compressedFormat,
@@ -31,7 +37,7 @@ export const FORMATS: readonly FormatParser[] = [
 ];
 
 /** Formats only chosen when a container says so, or as the last resort. */
-export const LEAF_FORMATS: readonly FormatParser[] = [textFormat, dataFormat];
+export const LEAF_FORMATS: readonly FormatParser[] = [textFormat, dataFormat, rawKernelFormat];
 
 export function formatById(id: LayerFormat): FormatParser | undefined {
   return [...FORMATS, ...LEAF_FORMATS].find((f) => f.format === id);
@@ -49,4 +55,4 @@ export function probeFormat(bytes: Uint8Array): FormatParser | null {
 }
 
 /** The formats that are Linux kernels (what `summary.kernelFormat` may name). */
-export const KERNEL_FORMATS: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf"]);
+export const KERNEL_FORMATS: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf", "arm-zimage", "s390-image", "raw-kernel"]);

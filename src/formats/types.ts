@@ -22,6 +22,8 @@ export interface CompressedHint {
   expectedSize?: number;
   /** Where the expected size came from, for the report. */
   expectedSizeSource?: string;
+  /** What the decompressed bytes are, when the container knows and they have no header to probe (a raw kernel image). */
+  contents?: LayerFormat;
 }
 
 export interface FormatInput {

@@ -1,4 +1,5 @@
 /** `plan(bytes)`: unpack as needed, find the bootable kernel and compute its boot plan. */
+import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../../formats/unsupported.js";
 import { ErrorCode, KimgError } from "../../io/errors.js";
 import type { Layer, LayerFormat } from "../../types.js";
 import { analyse, type InspectOptions } from "../inspect.js";
@@ -50,6 +51,10 @@ export function planFromTree(tree: Tree, options: PlanOptions = {}): BootPlan {
 
 function planKernel(tree: Tree, options: PlanOptions): BootPlan {
   const chain = kernelChain(tree.root);
+  const unsupported = chain.find((l) => UNSUPPORTED_KERNEL_FORMATS.has(l.format));
+  if (unsupported) {
+    throw new KimgError(ErrorCode.UNSUPPORTED, `${unsupportedName(unsupported.format)}: kimg cannot plan how this format boots`, { structure: "layer tree", format: unsupported.format, layer: unsupported.path });
+  }
   const kernel = bootableLayer(chain);
   if (!kernel) throw new KimgError(ErrorCode.UNSUPPORTED, "no bootable kernel found in this image", { structure: "layer tree" });
   const bytes = tree.bytes.get(kernel.path) ?? new Uint8Array(0);
