@@ -78,7 +78,8 @@ export const armZImageFormat: FormatParser = {
 
     const sizePtr = hasTable ? readKernelSizeTag(input, layer, r.extension_tag_offset) : null;
     const children: ChildSpec[] = efi ? [{ name: "pe", offset: 0, length: bytes.length, format: "pe" }] : [];
-    const payload = findPayload(bytes, hasTable ? r.extension_tag_offset : 0x40, sizePtr, r.end > r.start ? r.end - r.start : bytes.length);
+    const tableInside = hasTable && r.extension_tag_offset >= 0x40 && r.extension_tag_offset < bytes.length;
+    const payload = findPayload(bytes, tableInside ? r.extension_tag_offset : 0x40, sizePtr, r.end > r.start ? r.end - r.start : bytes.length);
     if (payload) {
       layer.info.payloadOffset = payload.offset;
       layer.info.payloadSize = payload.length;

@@ -12,7 +12,9 @@
  *   0x10480  command_line
  *
  * The decompressor carries the kernel (vmlinux.bin) as one compressed stream in
- * `.rodata.compressed`, which no header field points at.
+ * `.rodata.compressed`, which no header field points at. An xz stream's end is its footer; for
+ * the other codecs the payload runs to the Secure Boot trailer (or the end of the file), and a
+ * decoder may refuse the padding before it.
  */
 import { annotate, cString, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
 import { findEmbeddedStream } from "./embedded-stream.js";
@@ -42,6 +44,8 @@ const PARMAREA = 0x10400;
 const COMMAND_LINE = 0x10480;
 /** The command line size before max_command_line_size existed. */
 const LEGACY_COMMAND_LINE_SIZE = 896;
+const SB_TRAILER_SIZE = 32;
+const SB_TRAILER_MAGIC = [0x00, 0x00, 0x00, 0x20, 0x7a, 0x49, 0x50, 0x4c];
 const EP_OFFSET = 0x10008;
 const EP_STRING = [0x53, 0x33, 0x39, 0x30, 0x45, 0x50]; // "S390EP"
 
@@ -103,8 +107,22 @@ export const s390ImageFormat: FormatParser = {
       layer.info.release = kernelVersion.split(" ")[0] ?? null;
     }
 
+    // arch/s390/boot/vmlinux.lds.S (v5.3+): a page-aligned end with a 32-byte .sb.trailer,
+    // three zero quads and 0x20 "zIPL", after the compressed kernel.
+    const trailerAt = bytes.length - SB_TRAILER_SIZE;
+    const hasTrailer = trailerAt > COMMAND_LINE && startsWith(bytes, SB_TRAILER_MAGIC, bytes.length - 8);
+    if (hasTrailer) {
+      layer.structures.push({
+        name: "secure boot trailer",
+        offset: base + trailerAt,
+        size: SB_TRAILER_SIZE,
+        fields: [{ name: "sb_trailer", offset: base + bytes.length - 8, size: 8, value: "0x000000207a49504c", meaning: 'size 0x20, "zIPL"' }],
+      });
+      layer.info.secureBootTrailer = true;
+    }
+
     const children: ChildSpec[] = [];
-    const payload = findEmbeddedStream(bytes, COMMAND_LINE, bytes.length, false);
+    const payload = findEmbeddedStream(bytes, COMMAND_LINE, hasTrailer ? trailerAt : bytes.length, false);
     if (payload) {
       layer.info.payloadOffset = payload.offset;
       layer.info.payloadSize = payload.length;

@@ -1,0 +1,180 @@
+/**
+ * Kernels that carry their own decompressor: the 32-bit Arm zImage and the s390 image (named,
+ * reported unsupported, payload found and unpacked for inspection) and the MIPS vmlinuz ELF
+ * (an ELF with the right arch, whose payload is found). Images from test/builders, payloads
+ * compressed by the real tools; test/debian-kernels.test.ts checks Debian's real ones.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { unpack } from "../src/analysis/inspect.js";
+import { plan } from "../src/analysis/plan/index.js";
+import { KimgError } from "../src/io/errors.js";
+import { compressWith, type Tool } from "./builders/compress.js";
+import { buildElf } from "./builders/images.js";
+import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "./builders/self-decompressing.js";
+import { analyse, codes, field, inspect, layerAt } from "./helpers.js";
+import { concat } from "./builders/bytes.js";
+
+async function rejects(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (e: unknown) => e instanceof KimgError && e.code === code && pattern.test(e.message));
+}
+
+const KERNEL = rawKernel("6.1.0-kimg-armmp");
+
+for (const tool of ["xz", "gzip", "lzma", "lzo", "lz4"] as const satisfies readonly Tool[]) {
+  test(`Arm zImage, ${tool} payload: named, unsupported, the payload between the table and size_ptr`, async () => {
+    const z = buildArmZImage({ tool, kernel: KERNEL });
+    const { report: r, tree } = await analyse(z.bytes);
+    assert.deepEqual(
+      { format: r.summary.format, arch: r.summary.arch, compression: r.summary.compression, kernelFormat: r.summary.kernelFormat, kernelPath: r.summary.kernelPath },
+      { format: "arm-zimage", arch: "arm", compression: tool, kernelFormat: "raw-kernel", kernelPath: "/payload/decompressed" },
+    );
+    assert.match(r.summary.linuxVersion ?? "", /^Linux version 6\.1\.0-kimg-armmp \(/);
+    const root = layerAt(r, "/");
+    assert.equal(root.title, `32-bit Arm zImage (not supported yet): little-endian, ${tool} payload`);
+    assert.equal(field(root, "Arm zImage header", "magic").offset, 0x24);
+    assert.equal(field(root, "Arm zImage header", "endian").meaning, "little-endian");
+    assert.equal(field(root, "zImage kernel size tag", "size_ptr").offset, z.tableOffset + 8);
+    assert.equal(root.info.bigEndian, false);
+    assert.equal(root.info.efiStub, false);
+    // Past the decoy magic in the decompressor, exactly the stream.
+    const payload = layerAt(r, "/payload");
+    assert.equal(payload.offset, z.payloadOffset);
+    assert.equal(payload.size, z.payloadLength);
+    assert.equal(payload.info.expectedSize, KERNEL.length);
+    assert.deepEqual(tree.bytes.get("/payload/decompressed"), KERNEL);
+    assert.deepEqual(codes(r), ["UNSUPPORTED_FORMAT"]);
+    assert.equal(r.diagnostics[0]?.severity, "warning");
+    assert.equal(r.plan, null);
+    await rejects(plan(z.bytes), "E_UNSUPPORTED", /^32-bit Arm zImage \(not supported yet\): kimg cannot plan/);
+    await rejects(unpack(z.bytes), "E_UNSUPPORTED", /^32-bit Arm zImage \(not supported yet\): kimg does not extract this format; the layer \/payload\/decompressed/);
+    assert.deepEqual((await unpack(z.bytes, { layer: "/payload/decompressed" })).data, KERNEL);
+  });
+}
+
+test("Arm zImage with the EFI stub: a zImage with a PE view, not a PE", async () => {
+  const z = buildArmZImage({ tool: "xz", kernel: KERNEL, efi: true });
+  const r = await inspect(z.bytes);
+  assert.equal(r.summary.format, "arm-zimage");
+  assert.equal(layerAt(r, "/").info.efiStub, true);
+  assert.match(layerAt(r, "/").title, /EFI stub/);
+  assert.equal(layerAt(r, "/pe").format, "pe");
+  assert.equal(layerAt(r, "/pe").pe?.machineName, "THUMB");
+  assert.equal(layerAt(r, "/payload").offset, z.payloadOffset);
+  assert.equal(r.summary.kernelFormat, "raw-kernel");
+});
+
+test("Arm zImage: BE8 endianness word; an old header without the table still finds an xz payload by its footer", async () => {
+  const be8 = await inspect(buildArmZImage({ tool: "xz", kernel: KERNEL, be8: true }).bytes);
+  assert.equal(layerAt(be8, "/").info.bigEndian, true);
+  assert.match(layerAt(be8, "/").title, /big-endian \(BE8\)/);
+  const old = buildArmZImage({ tool: "xz", kernel: KERNEL, table: false });
+  const r = await inspect(old.bytes);
+  assert.equal(field(layerAt(r, "/"), "Arm zImage header", "magic2").meaning, "absent (older kernel)");
+  assert.equal(layerAt(r, "/payload").offset, old.payloadOffset);
+  assert.equal(layerAt(r, "/payload").size, old.payloadLength);
+  assert.equal(r.summary.compression, "xz");
+  assert.deepEqual(codes(r), ["UNSUPPORTED_FORMAT"]);
+});
+
+test("Arm zImage, hostile: tag offsets and sizes out of range, no payload", async () => {
+  const far = await inspect(buildArmZImage({ tool: "xz", kernel: KERNEL, tagOffset: 0xfffffff0 }).bytes);
+  assert.equal(far.summary.format, "arm-zimage");
+  assert.equal(far.summary.compression, "xz", "found by scanning when the table is unreadable");
+  const huge = await inspect(buildArmZImage({ tool: "xz", kernel: KERNEL, tagWords: 0x40000000 }).bytes);
+  assert.ok(codes(huge).includes("ZIMAGE_BAD_TAG"));
+  const z = buildArmZImage({ tool: "xz", kernel: KERNEL });
+  const empty = z.bytes.slice(0, z.payloadOffset);
+  const r = await inspect(empty);
+  assert.equal(r.summary.format, "arm-zimage");
+  assert.deepEqual(codes(r).sort(), ["UNSUPPORTED_FORMAT", "ZIMAGE_PAYLOAD_NOT_FOUND", "ZIMAGE_TRUNCATED"]);
+  assert.equal(r.summary.kernelFormat, "arm-zimage");
+  await rejects(unpack(empty), "E_UNSUPPORTED", /^32-bit Arm zImage \(not supported yet\): kimg does not extract this format$/);
+});
+
+test("s390 image: IPL header, entry points, parmarea with the version string, the xz payload up to its footer", async () => {
+  const kernel = rawKernel("6.1.0-kimg-s390x");
+  const s = buildS390Image({ tool: "xz", kernel });
+  const { report: r, tree } = await analyse(s.bytes);
+  assert.deepEqual(
+    { format: r.summary.format, arch: r.summary.arch, compression: r.summary.compression, kernelFormat: r.summary.kernelFormat },
+    { format: "s390-image", arch: "s390x", compression: "xz", kernelFormat: "raw-kernel" },
+  );
+  const root = layerAt(r, "/");
+  assert.equal(root.title, "s390 kernel image (not supported yet): IPL header, xz payload, 6.1.0-kimg-s390x");
+  assert.equal(field(root, "s390 IPL header", "ipl_psw_addr").hex, "0x80000200");
+  assert.equal(root.info.iplEntry, 0x200);
+  assert.equal(field(root, "s390 entry points", "ep_count").offset, 0x1000f);
+  assert.equal(field(root, "s390 parmarea", "kernel_version").value, 0x11000);
+  assert.equal(root.info.kernelVersion, "6.1.0-kimg-s390x (builder@kimg) #1 SMP Debian 6.1.0-1 (2026-01-01)");
+  assert.equal(root.info.commandLine, "root=/dev/ram0 ro");
+  assert.equal(root.info.secureBootTrailer, true);
+  assert.equal(field(root, "secure boot trailer", "sb_trailer").offset, s.bytes.length - 8);
+  // The stream ends at its footer, before the size word and the stray "YZ"s after it.
+  assert.equal(layerAt(r, "/payload").offset, s.payloadOffset);
+  assert.equal(layerAt(r, "/payload").size, s.payloadLength);
+  assert.deepEqual(tree.bytes.get("/payload/decompressed"), kernel);
+  assert.match(r.summary.linuxVersion ?? "", /^Linux version 6\.1\.0-kimg-s390x /);
+  assert.deepEqual(codes(r), ["UNSUPPORTED_FORMAT"]);
+  await rejects(plan(s.bytes), "E_UNSUPPORTED", /^s390 kernel image \(not supported yet\)/);
+  await rejects(unpack(s.bytes), "E_UNSUPPORTED", /^s390 kernel image \(not supported yet\)/);
+});
+
+test("s390 image: an older parmarea without the version pointer; cut short of the parmarea", async () => {
+  const kernel = rawKernel("6.1.0-kimg-s390x");
+  const r = await inspect(buildS390Image({ tool: "xz", kernel, version: null }).bytes);
+  assert.equal(field(layerAt(r, "/"), "s390 parmarea", "kernel_version").meaning, "not set (older kernel)");
+  assert.equal(layerAt(r, "/").info.kernelVersion, undefined);
+  assert.match(r.summary.linuxVersion ?? "", /^Linux version 6\.1\.0-kimg-s390x /, "from the payload's banner");
+  const short = await inspect(buildS390Image({ tool: "xz", kernel }).bytes.slice(0, 0x10100));
+  assert.equal(short.summary.format, "s390-image");
+  assert.deepEqual(codes(short).sort(), ["S390_PAYLOAD_NOT_FOUND", "UNSUPPORTED_FORMAT"]);
+});
+
+test("MIPS vmlinuz: an ELF with the right arch whose loaded data carries the compressed kernel", async () => {
+  const kernel = rawKernel("6.1.0-kimg-5kc-malta");
+  for (const [spec, arch, isa] of [
+    [{ is64: true }, "mips64el", "ISA MIPS64r2"],
+    [{ is64: false }, "mipsel", "ISA MIPS32r2"],
+    [{ is64: false, bigEndian: true }, "mips", "ISA MIPS32r2"],
+    [{ is64: true, bigEndian: true }, "mips64", "ISA MIPS64r2"],
+  ] as const) {
+    const m = buildMipsVmlinuz({ tool: "xz", kernel, ...spec });
+    const { report: r, tree } = await analyse(m.bytes);
+    assert.deepEqual(
+      { format: r.summary.format, arch: r.summary.arch, compression: r.summary.compression, kernelFormat: r.summary.kernelFormat },
+      { format: "elf", arch, compression: "xz", kernelFormat: "raw-kernel" },
+    );
+    const root = layerAt(r, "/");
+    assert.equal(field(root, spec.is64 ? "ELF64 header" : "ELF32 header", "e_flags").meaning, isa);
+    assert.equal(root.info.selfDecompressing, true);
+    assert.match(root.title, /self-decompressing \(xz payload\)$/);
+    assert.equal(layerAt(r, "/payload").offset, m.payloadOffset);
+    assert.equal(layerAt(r, "/payload").size, m.payloadLength);
+    assert.deepEqual(tree.bytes.get("/payload/decompressed"), kernel);
+    assert.match(r.summary.linuxVersion ?? "", /^Linux version 6\.1\.0-kimg-5kc-malta /);
+    assert.deepEqual(codes(r), []);
+    // Booted as the ELF it is: the plan is the decompressor's.
+    assert.equal(r.plan?.kernel.path, "/");
+    assert.equal(r.plan?.arch, arch);
+  }
+  const gz = await inspect(buildMipsVmlinuz({ tool: "gzip", kernel }).bytes);
+  assert.equal(gz.summary.compression, "gzip");
+  assert.deepEqual(codes(gz), []);
+});
+
+test("ELF arch names from class and byte order; an ELF with a banner is not searched for a payload", async () => {
+  for (const [spec, arch] of [
+    [{ machine: 20, is64: false, bigEndian: true }, "ppc"],
+    [{ machine: 21, bigEndian: false }, "ppc64le"],
+    [{ machine: 22, is64: false, bigEndian: true }, "s390"],
+    [{ machine: 8, is64: false, bigEndian: true }, "mips"],
+  ] as const) {
+    assert.equal((await inspect(buildElf(spec))).summary.arch, arch);
+  }
+  // A vmlinux with a built-in compressed initramfs: its own banner says it is the kernel.
+  const vmlinux = concat(buildElf({ machine: 8 }), compressWith("xz", rawKernel("not-a-kernel", 0x1000)));
+  const r = await inspect(vmlinux);
+  assert.equal(r.summary.kernelFormat, "elf");
+  assert.equal(layerAt(r, "/").children.length, 0);
+});
