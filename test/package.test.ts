@@ -49,3 +49,11 @@ test("the README's limits table and codec table agree with the code", async () =
     assert.match(readme, new RegExp(`^\\| ${codec} \\|`, "m"), `README codec row for ${codec}`);
   }
 });
+
+test("the README's formats table names every format id the code reports", async () => {
+  const readme = readFileSync("README.md", "utf8");
+  const section = readme.slice(readme.indexOf("## Formats"), readme.indexOf("## Codecs"));
+  const table = section.split("\n").filter((l) => l.startsWith("| ")).join("\n");
+  const { FORMATS, LEAF_FORMATS } = await import("../src/formats/registry.js");
+  for (const { format } of [...FORMATS, ...LEAF_FORMATS]) assert.ok(table.includes(`\`${format}\``), `README formats table row for \`${format}\``);
+});
