@@ -38,7 +38,9 @@ export function summarySection(result: AnalysisResult, actions: SummaryActions):
 
   const trimBox = canTrim(kernel) ? h("input", { type: "checkbox", id: "kernel-trim" }) : null;
   const buttons = h("p", { class: "actions" });
-  if (kernel) {
+  // A recognised but unsupported format: no "unpacked kernel", as `kimg extract` refuses it too.
+  const unsupported = report.diagnostics.find((d) => d.code === "UNSUPPORTED_FORMAT");
+  if (kernel && !unsupported) {
     buttons.append(
       h("button", { type: "button", class: "primary", id: "download-kernel", onclick: () => actions.downloadKernel(trimBox?.checked ?? false) }, `Download the unpacked kernel (${kernel.format}, ${kernel.size.toLocaleString("en")} bytes)`),
     );
@@ -46,6 +48,7 @@ export function summarySection(result: AnalysisResult, actions: SummaryActions):
   buttons.append(h("button", { type: "button", id: "download-json", onclick: () => actions.downloadJson() }, "Download the JSON report"));
   if (trimBox) buttons.append(h("label", {}, trimBox, " cut after the certificate table (", h("code", {}, "--trim"), ")"));
   section.append(buttons);
+  if (unsupported) section.append(h("p", { class: "warn" }, `${unsupported.message}. Single layers can still be downloaded below, as kimg extract --layer writes them.`));
   const errors = report.diagnostics.filter((d) => d.severity === "error");
   if (kernel && errors.length) section.append(h("p", { class: "warn" }, "The kernel was not reached cleanly (see the diagnostics); kimg extract would refuse to write it without --layer."));
 
