@@ -5,7 +5,8 @@
  * by `plan` and `extract` with E_UNSUPPORTED naming it. Never another format, never a wrong arch.
  *
  * The kernels come from scripts/fetch-debian-kernels.sh, cached in $KIMG_DEBIAN_CACHE (default
- * /var/cache/kimg-debian) with a manifest.tsv of packages and versions. Without a cache the test
+ * /var/cache/kimg-debian: <suite>/<arch>-<flavour>/vmlinu[xz]-<release>) with a manifest.tsv of
+ * packages and versions. Without a cache the test
  * skips, unless KIMG_REQUIRE_TOOLS=1 (CI), where a missing kernel fails.
  */
 import assert from "node:assert/strict";
@@ -39,24 +40,27 @@ interface Expected {
 const ZIMAGE: Expected = { chain: ["arm-zimage", "compressed", "raw-kernel"], arch: "arm", compression: "xz", unsupported: "32-bit Arm zImage" };
 const MIPS_VMLINUZ = (arch: string): Expected => ({ chain: ["elf", "compressed", "raw-kernel"], arch, compression: "xz", unsupported: null });
 
-/** What each of scripts/fetch-debian-kernels.sh's kernels is (arch/flavour as in the manifest). */
+/** What each of scripts/fetch-debian-kernels.sh's kernels is: arch/flavour@suite, as in the manifest. */
 const EXPECTED: Record<string, Expected> = {
-  "amd64/amd64": { chain: ["bzimage", "compressed", "elf"], arch: "x86_64", compression: "xz", unsupported: null, peMachine: "AMD64" },
-  "arm64/arm64": { chain: ["arm64-image"], arch: "arm64", compression: null, unsupported: null, peMachine: "ARM64" },
-  "armel/marvell": ZIMAGE,
-  "armel/rpi": ZIMAGE,
-  "armhf/armmp": { ...ZIMAGE, peMachine: "THUMB" },
-  "armhf/armmp-lpae": { ...ZIMAGE, peMachine: "THUMB" },
-  "i386/686": { chain: ["bzimage", "compressed", "elf"], arch: "x86", compression: "xz", unsupported: null, peMachine: "I386" },
-  "i386/686-pae": { chain: ["bzimage", "compressed", "elf"], arch: "x86", compression: "xz", unsupported: null, peMachine: "I386" },
-  "mips64el/5kc-malta": MIPS_VMLINUZ("mips64el"),
-  "mips64el/loongson-3": MIPS_VMLINUZ("mips64el"),
-  "mips64el/octeon": { chain: ["elf"], arch: "mips64el", compression: null, unsupported: null },
-  "mipsel/4kc-malta": MIPS_VMLINUZ("mipsel"),
-  "ppc64el/powerpc64le": { chain: ["elf"], arch: "ppc64le", compression: null, unsupported: null },
-  "s390x/s390x": { chain: ["s390-image", "compressed", "raw-kernel"], arch: "s390x", compression: "xz", unsupported: "s390 kernel image" },
-  "riscv64/riscv64": { chain: ["riscv-image"], arch: "riscv64", compression: null, unsupported: null, peMachine: "RISCV64" },
-  "loong64/loong64": { chain: ["zboot", "compressed", "loongarch-image"], arch: "loongarch64", compression: "zstd", unsupported: null, peMachine: "LOONGARCH64" },
+  "amd64/amd64@bookworm": { chain: ["bzimage", "compressed", "elf"], arch: "x86_64", compression: "xz", unsupported: null, peMachine: "AMD64" },
+  "arm64/arm64@bookworm": { chain: ["arm64-image"], arch: "arm64", compression: null, unsupported: null, peMachine: "ARM64" },
+  "armel/marvell@bookworm": ZIMAGE,
+  "armel/rpi@bookworm": ZIMAGE,
+  "armhf/armmp@bookworm": { ...ZIMAGE, peMachine: "THUMB" },
+  "armhf/armmp-lpae@bookworm": { ...ZIMAGE, peMachine: "THUMB" },
+  "i386/686@bookworm": { chain: ["bzimage", "compressed", "elf"], arch: "x86", compression: "xz", unsupported: null, peMachine: "I386" },
+  "i386/686-pae@bookworm": { chain: ["bzimage", "compressed", "elf"], arch: "x86", compression: "xz", unsupported: null, peMachine: "I386" },
+  "mips64el/5kc-malta@bookworm": MIPS_VMLINUZ("mips64el"),
+  "mips64el/loongson-3@bookworm": MIPS_VMLINUZ("mips64el"),
+  "mips64el/octeon@bookworm": { chain: ["elf"], arch: "mips64el", compression: null, unsupported: null },
+  "mipsel/4kc-malta@bookworm": MIPS_VMLINUZ("mipsel"),
+  "ppc64el/powerpc64le@bookworm": { chain: ["elf"], arch: "ppc64le", compression: null, unsupported: null },
+  "s390x/s390x@bookworm": { chain: ["s390-image", "compressed", "raw-kernel"], arch: "s390x", compression: "xz", unsupported: "s390 kernel image" },
+  "riscv64/riscv64@trixie": { chain: ["riscv-image"], arch: "riscv64", compression: null, unsupported: null, peMachine: "RISCV64" },
+  "loong64/loong64@sid": { chain: ["zboot", "compressed", "loongarch-image"], arch: "loongarch64", compression: "zstd", unsupported: null, peMachine: "LOONGARCH64" },
+  "amd64/amd64@trixie": { chain: ["bzimage", "compressed", "elf"], arch: "x86_64", compression: "zstd", unsupported: null, peMachine: "AMD64" },
+  "arm64/arm64@trixie": { chain: ["arm64-image"], arch: "arm64", compression: null, unsupported: null, peMachine: "ARM64" },
+  "armhf/armmp@trixie": { ...ZIMAGE, peMachine: "THUMB" },
 };
 
 interface Cached {
@@ -79,7 +83,7 @@ function readManifest(): Cached[] {
     .slice(1)
     .map((line) => {
       const [arch = "", flavour = "", pkg = "", version = "", suite = "", image = "", , sha256 = ""] = line.split("\t");
-      return { key: `${arch}/${flavour}`, pkg, version, suite, path: join(CACHE, `${arch}-${flavour}`, image), release: image.replace(/^vmlinu[xz]-/, ""), sha256 };
+      return { key: `${arch}/${flavour}@${suite}`, pkg, version, suite, path: join(CACHE, suite, `${arch}-${flavour}`, image), release: image.replace(/^vmlinu[xz]-/, ""), sha256 };
     });
 }
 
@@ -123,7 +127,7 @@ describe("Debian's kernels, every architecture", { skip }, () => {
   for (const c of cached) {
     const want = EXPECTED[c.key];
     if (!want) continue;
-    it(`${c.key}: ${c.pkg} ${c.version} (${c.suite}) is ${want.chain.join(" > ")}, ${want.arch}${want.unsupported ? `, named "${want.unsupported}" and unsupported` : ""}`, async () => {
+    it(`${c.key}: ${c.pkg} ${c.version} is ${want.chain.join(" > ")}, ${want.arch}${want.unsupported ? `, named "${want.unsupported}" and unsupported` : ""}`, async () => {
       const bytes = new Uint8Array(readFileSync(c.path));
       const { report, tree } = await analyse(bytes, { codecs: NODE_CODECS, name: c.path });
       const s = report.summary;
@@ -175,8 +179,8 @@ describe("Debian's kernels, every architecture", { skip }, () => {
     });
   }
 
-  it("the CLI: inspect exits 0 on an unsupported kernel and names it; plan and extract exit 3 with E_UNSUPPORTED", { skip: cached.some((c) => c.key === "armhf/armmp") ? false : "no armhf/armmp kernel cached" }, () => {
-    const c = cached.find((k) => k.key === "armhf/armmp");
+  it("the CLI: inspect exits 0 on an unsupported kernel and names it; plan and extract exit 3 with E_UNSUPPORTED", { skip: cached.some((c) => c.key === "armhf/armmp@bookworm") ? false : "no armhf/armmp kernel cached" }, () => {
+    const c = cached.find((k) => k.key === "armhf/armmp@bookworm");
     assert.ok(c);
     const kimg = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/run.ts", ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
     const inspected = kimg("inspect", c.path);
