@@ -233,12 +233,20 @@ export const elfFormat: FormatParser = {
   },
 };
 
-/** The first compressed stream with a valid header inside a PT_LOAD segment's file bytes. */
+/**
+ * The first compressed stream with a valid header inside a PT_LOAD segment's file bytes. Each
+ * byte is scanned once, however many segments overlap it (a hostile file may have thousands).
+ */
 function selfDecompressingPayload(bytes: Uint8Array, segments: readonly ElfSegment[], headersEnd: number): EmbeddedStream | null {
-  for (const s of segments) {
-    if (s.type !== "LOAD" || s.filesz === 0) continue;
-    const found = findEmbeddedStream(bytes, Math.max(s.offset, headersEnd), Math.min(bytes.length, s.offset + s.filesz), false);
+  const loads = segments.filter((s) => s.type === "LOAD" && s.filesz > 0).sort((a, b) => a.offset - b.offset);
+  let scannedTo = headersEnd;
+  for (const s of loads) {
+    const end = Math.min(bytes.length, s.offset + s.filesz);
+    const from = Math.max(s.offset, scannedTo);
+    if (from >= end) continue;
+    const found = findEmbeddedStream(bytes, from, end, false);
     if (found) return found;
+    scannedTo = end;
   }
   return null;
 }
