@@ -1,11 +1,13 @@
 /**
  * s390 kernel image (arch/s390/boot/bzImage, installed as /boot/vmlinuz): loaded at address 0, so
  * file offsets are addresses. Recognised and named only; planning and extracting it is not
- * supported yet. Source: arch/s390/boot/head.S, arch/s390/include/asm/setup.h:
+ * supported yet. Source: arch/s390/boot/head.S (the IPL data moved to ipl_data.c in later
+ * kernels, unchanged), arch/s390/include/asm/setup.h:
  *
  *   0x00     IPL PSW 0x00080000 0x80000000+iplstart, then two CCWs (read 0x50 bytes to 0x18 and
  *            0x68, flags 0x60 = command chaining + suppress length): what a card-reader or tape
- *            IPL loads first
+ *            IPL loads first; bytes 0x18-0x4f are discarded, filled with 0x40 (ipl_data.c: the
+ *            CCWs and the fill are what identifies an s390 image, as file(1) does)
  *   0x10008  "S390EP", the entry-point table (u8 count at 0x1000f), s390 kernel ABI
  *   0x10400  struct parmarea: ipl_device, initrd_start, initrd_size, oldmem_base, oldmem_size,
  *            kernel_version (a pointer to the decompressor's version string), max_command_line_size
@@ -40,6 +42,7 @@ export const S390_PARMAREA = defineLayout("s390 parmarea", 0x80, [
 
 const IPL_CCW1 = [0x02, 0x00, 0x00, 0x18, 0x60, 0x00, 0x00, 0x50];
 const IPL_CCW2 = [0x02, 0x00, 0x00, 0x68, 0x60, 0x00, 0x00, 0x50];
+const IPL_FILL = new Array<number>(56).fill(0x40);
 const PARMAREA = 0x10400;
 const COMMAND_LINE = 0x10480;
 /** The command line size before max_command_line_size existed. */
@@ -49,9 +52,15 @@ const SB_TRAILER_MAGIC = [0x00, 0x00, 0x00, 0x20, 0x7a, 0x49, 0x50, 0x4c];
 const EP_OFFSET = 0x10008;
 const EP_STRING = [0x53, 0x33, 0x39, 0x30, 0x45, 0x50]; // "S390EP"
 
-/** The 24 bytes an IPL loads: an ESA/390 PSW in 31-bit mode, then the two read CCWs of head.S. */
+/** The 24 bytes an IPL loads (an ESA/390 PSW in 31-bit mode, the two read CCWs), then the 0x40 fill. */
 export function isS390Image(bytes: Uint8Array): boolean {
-  return u32(bytes, 0, false) === 0x00080000 && ((u32(bytes, 4, false) ?? 0) & 0x80000000) !== 0 && startsWith(bytes, IPL_CCW1, 8) && startsWith(bytes, IPL_CCW2, 16);
+  return (
+    u32(bytes, 0, false) === 0x00080000 &&
+    ((u32(bytes, 4, false) ?? 0) & 0x80000000) !== 0 &&
+    startsWith(bytes, IPL_CCW1, 8) &&
+    startsWith(bytes, IPL_CCW2, 16) &&
+    startsWith(bytes, IPL_FILL, 24)
+  );
 }
 
 export const s390ImageFormat: FormatParser = {
