@@ -80,11 +80,21 @@ test("plan --json keeps the exact keys; --strict exits 6 when a check fails", ()
   assert.ok(p.regions.every((x: { perms: string }) => /^[r-][w-][x-]$/.test(x.perms)));
   assert.ok(p.checks.some((c: { id: string; ok: boolean }) => c.id === "w^x" && c.ok));
   assert.equal(p.load.kernelAddress, "0x80000000");
+  // A missing NX_COMPAT is reported, not a failure: the image boots as documented.
   const noNx = join(dir, "nonx.efi");
   writeFileSync(noNx, buildArm64Image({ nxCompat: false }));
   r = kimg("plan", noNx, "--strict");
+  assert.equal(r.status, 0, r.stdout.toString());
+  assert.match(r.stdout.toString(), /info nx-compat +NX_COMPAT is clear: firmware maps the image RWX/);
+  // A writable code section is a real risk for firmware mapping by section flags: --strict fails.
+  const wx = buildArm64Image();
+  const flagsAt = 0x40 + 24 + 112 + 6 * 8 + 36;
+  new DataView(wx.buffer).setUint32(flagsAt, (new DataView(wx.buffer).getUint32(flagsAt, true) | 0x80000000) >>> 0, true);
+  const wxFile = join(dir, "wx.efi");
+  writeFileSync(wxFile, wx);
+  r = kimg("plan", wxFile, "--strict");
   assert.equal(r.status, 6);
-  assert.match(r.stdout.toString(), /FAIL nx-compat/);
+  assert.match(r.stdout.toString(), /FAIL w\^x +writable and executable: \.text: firmware that maps sections/);
 });
 
 test("exit codes: bad input 3, usage 2, unreadable file 4", () => {

@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { allLayers, analyse, authenticodeLayout, findLayer, inspect, planFromTree, unpack, verifyImage, type Analysis, type Report } from "../src/index.js";
-import { layoutRegions, memoryMapFromElf, memoryMapsFromPlan } from "../src/report/svg.js";
+import { layoutRegions, mapPathForLayer, memoryMapsFromPlan } from "../src/report/svg.js";
+import { checkStatus } from "../src/analysis/protection.js";
 import { buildPage, CHROMIUM_ARGS, CHROMIUM_PATH, serveFolder, type StaticServer } from "../web/tools/serve.js";
 import { compressWith } from "./builders/compress.js";
 import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
@@ -177,15 +178,15 @@ async function checkAgainstNode(fixture: Fixture): Promise<Analysis> {
     layoutRegions(report.root).map((r) => [r.kind, r.name, r.offset, r.size, true, "http://www.w3.org/2000/svg"]),
   );
 
-  // One memory map per table the boot plan read, with the plan's verdicts as badges, then the
-  // program headers of an ELF vmlinux the plan does not place itself (inside a bzImage).
+  // One memory map per table the boot plan read (a bzImage's ELF vmlinux included), with the
+  // plan's verdicts as badges: the same checks `kimg plan` prints.
   const plan = planFromTree(analysis.tree);
   const maps = memoryMapsFromPlan(plan, report);
-  const covered = new Set(maps.map((m) => m.path));
-  for (const layer of allLayers(report.root)) {
-    const elf = covered.has(layer.path) ? null : memoryMapFromElf(layer);
-    if (elf) maps.push(elf);
-  }
+  const badgesFromPlan = maps.flatMap((m) => m.checks.map((c) => [c.id, c.status]));
+  assert.deepEqual(
+    badgesFromPlan,
+    maps.flatMap((m) => plan.checks.filter((c) => c.layer !== undefined && mapPathForLayer(c.layer, new Set(maps.map((x) => x.path))) === m.path).map((c) => [c.id, checkStatus(c)])),
+  );
   const shownMaps = await page.locator("#memory svg.kimg-memory").evaluateAll((svgs) =>
     svgs.map((svg) => ({
       path: (svg as SVGSVGElement).dataset.layer,
@@ -269,7 +270,7 @@ describe("the web page in Chromium", () => {
     await payload.hover();
     assert.equal(await text("#layout .hover-detail"), "/payload: gzip stream, 52758 bytes (declared \"gzip\") (0x1400 +0xce16, 51.5 KiB)");
     await page.locator('#memory svg[data-layer="/pe"] .k-badge[data-check="nx-compat"]').focus();
-    assert.equal(await text('#memory figure[data-layer="/pe"] .hover-detail'), "NX_COMPAT: pass. NX_COMPAT is set");
+    assert.equal(await text('#memory figure[data-layer="/pe"] .hover-detail'), "NX_COMPAT: pass. NX_COMPAT is set: firmware may map data non-executable and code read-only");
     assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] .k-badge[data-check="w^x"]').getAttribute("data-status"), "pass");
     assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] .k-badge[data-check="nx-compat"]').getAttribute("data-status"), "pass");
     assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] rect[data-name=".text"]').getAttribute("data-perms"), "r-x");

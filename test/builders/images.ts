@@ -267,6 +267,8 @@ export interface ElfSpec {
   banner?: string;
   /** Symbols for a .symtab (64-bit little-endian only), e.g. { _text: ..., primary_entry: ... }. */
   symbols?: Record<string, bigint>;
+  /** The data segment is RWX, as an x86_64 vmlinux's init segment is. */
+  rwxSegment?: boolean;
 }
 
 /** Appends section headers (null, .symtab, .strtab) with the given symbols to a 64-bit LE ELF. */
@@ -327,7 +329,7 @@ export function buildElf(spec: ElfSpec = {}): Uint8Array {
   }
   const segs = [
     { off: codeAt, size: code.length, flags: 5 },
-    { off: dataAt, size: banner.length, flags: 6 },
+    { off: dataAt, size: banner.length, flags: spec.rwxSegment ? 7 : 6 },
   ];
   segs.forEach((s, i) => {
     const at = phoff + i * phentsize;
