@@ -119,7 +119,15 @@ describe("kexec loader: refusals before anything is touched", () => {
     const { env, calls } = fakeSystem({ uid: 1000, arch: "x64" });
     const refusal = await refusalOf(prepareKexec({ image: arm64Image, append: "x" }, env));
     assert.deepEqual(refusal.reasons, ["NOT_ROOT", "ARCH_MISMATCH"]);
-    assert.match(refusal.message, /the image is for arm64, this machine is x64/);
+    assert.match(refusal.message, /the image is for arm64, this machine is x86_64/);
+    assert.deepEqual(calls.filter((c) => c.name !== "kexec_file_load"), []);
+  });
+
+  it("a dry run prints the plan on a machine that could not load it, and says why a real load would be refused", async () => {
+    const { env, calls } = fakeSystem({ uid: 1000, arch: "x64" });
+    const dry = await prepareKexec({ image: arm64Image, append: "console=ttyAMA0", dryRun: true }, env);
+    assert.equal(dry.plan.source.arch, "arm64");
+    assert.deepEqual(dry.wouldRefuse, ["the image is for arm64, this machine is x86_64"]);
     assert.deepEqual(calls.filter((c) => c.name !== "kexec_file_load"), []);
   });
 

@@ -79,3 +79,11 @@ test("a LoongArch EFI program that is not a kernel (linker-made DOS header) stay
   assert.equal(r.summary.format, "pe");
   assert.equal(r.summary.kernelFormat, null);
 });
+
+test("summary.compression names the payload's codec even when no kernel is reached inside it", async () => {
+  const payload = compressWith("zstd", new TextEncoder().encode("not a kernel ".repeat(4000)));
+  const z = buildZboot({ machine: MACHINE.LOONGARCH64, compType: "zstd", payload, trailer: new Uint8Array([0, 0, 0, 0]), nxCompat: false });
+  const r = await inspect(z.bytes);
+  assert.equal(r.summary.kernelFormat, null);
+  assert.equal(r.summary.compression, "zstd");
+});

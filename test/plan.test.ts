@@ -203,3 +203,32 @@ test("--vmlinux symbols: the arm64 branch target is checked against primary_entr
     assert.equal(check(p, "entry-symbol").ok, ok);
   }
 });
+
+test("one JSON number rule in every plan: addresses are hex strings, offsets and sizes are numbers", async () => {
+  const { toCompress, trailer } = zbootInputs(buildArm64Image(), "v6.4", "gzip");
+  const payload = compressWith("gzip", toCompress);
+  const images = [
+    buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload, trailer: trailer(payload) }).bytes,
+    buildRiscvImage(),
+    buildLoongArchImage({ entryForm: "dmw", linuxPeMagic: false }),
+    buildBzImage({ payload: compressWith("gzip", buildElf()), setupSects: 0x1f }),
+  ];
+  const seen = new Set<string>();
+  const walk = (value: unknown, key: string): void => {
+    if (Array.isArray(value)) return value.forEach((v) => walk(v, key));
+    if (value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) walk(v, k);
+      return;
+    }
+    if (/(^a|A)ddress$|^(base|ramBase)$/.test(key)) {
+      seen.add(key);
+      assert.match(String(value), /^0x[0-9a-f]+$/, `${key} = ${String(value)}`);
+    }
+    if (/^(offset|size|start|end|branchTarget|alignment|memorySize|fileSize|textOffset|rva)$/.test(key) && value !== null) {
+      seen.add(key);
+      assert.equal(typeof value, "number", `${key} = ${String(value)}`);
+    }
+  };
+  for (const bytes of images) walk(JSON.parse(JSON.stringify((await plan(bytes, { cmdline: "x", initrdSize: 4096 })).plan)), "");
+  for (const k of ["address", "kernelAddress", "base", "ramBase", "offset", "size", "branchTarget", "alignment"]) assert.ok(seen.has(k), k);
+});
