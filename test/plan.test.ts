@@ -6,6 +6,7 @@ import { compressWith } from "./builders/compress.js";
 import { ByteWriter } from "./builders/bytes.js";
 import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, buildUki, zbootInputs } from "./builders/images.js";
 import { MACHINE } from "./builders/pe.js";
+import { needs } from "./helpers/tools.js";
 
 function check(p: { checks: Array<{ id: string; ok: boolean; layer?: string }> }, id: string, layer?: string) {
   const c = p.checks.find((x) => x.id === id && (layer === undefined || x.layer === layer));
@@ -13,7 +14,7 @@ function check(p: { checks: Array<{ id: string; ok: boolean; layer?: string }> }
   return c;
 }
 
-test("arm64 zboot: entry at the image start, branch decoded, 2 MiB placement, x0 = DTB, all checks pass", async () => {
+test("arm64 zboot: entry at the image start, branch decoded, 2 MiB placement, x0 = DTB, all checks pass", { skip: needs("zstd") }, async () => {
   const image = buildArm64Image({ entryOffset: 0x1200 });
   const { toCompress, trailer } = zbootInputs(image, "v6.4", "zstd");
   const payload = compressWith("zstd", toCompress);
@@ -49,7 +50,7 @@ test("arm64: the branch target leaving the image and a non-harmless first word f
   assert.equal(check(p, "entry-first-instruction").ok, false);
 });
 
-test("W^X, page alignment against 64K pages and NX consistency are checked per PE layer", async () => {
+test("W^X, page alignment against 64K pages and NX consistency are checked per PE layer", { skip: needs("gzip") }, async () => {
   const image = buildArm64Image({ pageSize: 64, nxCompat: false });
   const v = new DataView(image.buffer);
   // .text (section header 0 at 0x40+24+112+48 = 0xe0) gains MEM_WRITE.
@@ -97,7 +98,7 @@ test("LoongArch: the entry is kernel_entry mapped into the image, for both heade
   }
 });
 
-test("LoongArch zboot: the plan reaches the inner vmlinux.efi", async () => {
+test("LoongArch zboot: the plan reaches the inner vmlinux.efi", { skip: needs("zstd") }, async () => {
   const { toCompress, trailer } = zbootInputs(buildLoongArchImage({ entryOffset: 0x1400 }), "v6.4", "zstd");
   const payload = compressWith("zstd", toCompress);
   const z = buildZboot({ machine: MACHINE.LOONGARCH64, compType: "zstd", payload, trailer: trailer(payload), nxCompat: false });
@@ -106,7 +107,7 @@ test("LoongArch zboot: the plan reaches the inner vmlinux.efi", async () => {
   assert.equal(p.entry.offset, 0x1400);
 });
 
-test("x86 bzImage: 64-bit entry at the protected-mode start + 0x200, rsi = boot_params, kexec_file probe", async () => {
+test("x86 bzImage: 64-bit entry at the protected-mode start + 0x200, rsi = boot_params, kexec_file probe", { skip: needs("gzip") }, async () => {
   const bz = buildBzImage({ payload: compressWith("gzip", buildElf()), setupSects: 0x1f });
   const { plan: p } = await plan(bz, { cmdline: "console=ttyS0", initrdSize: 0x100000 });
   assert.equal(p.arch, "x86_64");
