@@ -60,7 +60,7 @@ function isInstalled(command: string): boolean {
   let yes = found.get(command);
   if (yes === undefined) {
     const candidates = command.startsWith("/") ? [command] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, command));
-    const mode = command.startsWith("/") ? constants.R_OK : constants.X_OK;
+    const mode = command.startsWith("/") ? constants.F_OK : constants.X_OK;
     yes = candidates.some((path) => {
       try {
         accessSync(path, mode);
