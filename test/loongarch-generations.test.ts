@@ -11,6 +11,7 @@ import { compressWith, type Tool } from "./builders/compress.js";
 import { buildLoongArchImage, buildZboot, zbootInputs } from "./builders/images.js";
 import { buildPe, MACHINE } from "./builders/pe.js";
 import { field, inspect, layerAt } from "./helpers.js";
+import { needs } from "./helpers/tools.js";
 
 const V61 = { linuxPeMagic: false, entryForm: "dmw" as const, entryOffset: 0x1480 };
 
@@ -52,7 +53,7 @@ for (const [compType, tool] of [
   ["lz4", "lz4"],
   ["lzo", "lzo"],
 ] as const satisfies ReadonlyArray<readonly [string, Tool]>) {
-  test(`LoongArch v6.1 zboot (${compType}): the inner v6.1 vmlinux.efi is reached, extracted byte-exact and planned`, async () => {
+  test(`LoongArch v6.1 zboot (${compType}): the inner v6.1 vmlinux.efi is reached, extracted byte-exact and planned`, { skip: needs(tool) }, async () => {
     const inner = buildLoongArchImage(V61);
     const { toCompress, trailer } = zbootInputs(inner, "v6.1", compType);
     const payload = compressWith(tool, toCompress);
@@ -80,7 +81,7 @@ test("a LoongArch EFI program that is not a kernel (linker-made DOS header) stay
   assert.equal(r.summary.kernelFormat, null);
 });
 
-test("summary.compression names the payload's codec even when no kernel is reached inside it", async () => {
+test("summary.compression names the payload's codec even when no kernel is reached inside it", { skip: needs("zstd") }, async () => {
   const payload = compressWith("zstd", new TextEncoder().encode("not a kernel ".repeat(4000)));
   const z = buildZboot({ machine: MACHINE.LOONGARCH64, compType: "zstd", payload, trailer: new Uint8Array([0, 0, 0, 0]), nxCompat: false });
   const r = await inspect(z.bytes);

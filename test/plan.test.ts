@@ -7,6 +7,7 @@ import { compressWith } from "./builders/compress.js";
 import { ByteWriter } from "./builders/bytes.js";
 import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, buildUki, zbootInputs } from "./builders/images.js";
 import { MACHINE } from "./builders/pe.js";
+import { needs } from "./helpers/tools.js";
 
 function check(p: { checks: Check[] }, id: string, layer?: string): Check {
   const c = p.checks.find((x) => x.id === id && (layer === undefined || x.layer === layer));
@@ -14,7 +15,7 @@ function check(p: { checks: Check[] }, id: string, layer?: string): Check {
   return c;
 }
 
-test("arm64 zboot: entry at the image start, branch decoded, 2 MiB placement, x0 = DTB, all checks pass", async () => {
+test("arm64 zboot: entry at the image start, branch decoded, 2 MiB placement, x0 = DTB, all checks pass", { skip: needs("zstd") }, async () => {
   const image = buildArm64Image({ entryOffset: 0x1200 });
   const { toCompress, trailer } = zbootInputs(image, "v6.4", "zstd");
   const payload = compressWith("zstd", toCompress);
@@ -78,7 +79,7 @@ test("a plain Image is loaded by the firmware: W^X and a NX_COMPAT image's page 
   assert.equal(check(q, "nx-compat", "/pe").info, true);
 });
 
-test("inside a v6.2+ zboot the inner header is not consulted (the stub maps the kernel itself): its problems are reported, not failed", async () => {
+test("inside a v6.2+ zboot the inner header is not consulted (the stub maps the kernel itself): its problems are reported, not failed", { skip: needs("gzip") }, async () => {
   const { plan: p } = await plan(zbootAround(brokenArm64(false), "v6.4", true));
   const inner = "/payload/decompressed/pe";
   for (const id of ["w^x", "section-alignment", "nx-compat"]) {
@@ -92,7 +93,7 @@ test("inside a v6.2+ zboot the inner header is not consulted (the stub maps the 
   assert.ok(p.checks.every((c) => c.ok), "nothing fails --strict");
 });
 
-test("inside a v6.1 zboot the firmware StartImages the inner image: its flags and the NX claim of the outer program matter", async () => {
+test("inside a v6.1 zboot the firmware StartImages the inner image: its flags and the NX claim of the outer program matter", { skip: needs("gzip") }, async () => {
   const { plan: p } = await plan(zbootAround(brokenArm64(false), "v6.1", true));
   const inner = "/payload/decompressed/pe";
   assert.equal(check(p, "w^x", inner).ok, false);
@@ -101,7 +102,7 @@ test("inside a v6.1 zboot the firmware StartImages the inner image: its flags an
   assert.match(nx.message, /the firmware loads the inner image itself: firmware enforcing NX maps a kernel non-executable that did not ask for it/);
 });
 
-test("stock kernels pass --strict: a v6.1 zboot (NX_COMPAT 0 outside and in), a LoongArch zboot (outer NX, inner none), an x86 vmlinux with an RWX init segment", async () => {
+test("stock kernels pass --strict: a v6.1 zboot (NX_COMPAT 0 outside and in), a LoongArch zboot (outer NX, inner none), an x86 vmlinux with an RWX init segment", { skip: needs("gzip", "zstd") }, async () => {
   const v61 = await plan(zbootAround(buildArm64Image({ nxCompat: false }), "v6.1", false));
   assert.ok(v61.plan.checks.every((c) => c.ok), JSON.stringify(v61.plan.checks.filter((c) => !c.ok)));
   assert.equal(check(v61.plan, "nx-compat", "/pe").info, true);
@@ -148,7 +149,7 @@ test("LoongArch: the entry is kernel_entry mapped into the image, for both heade
   }
 });
 
-test("LoongArch zboot: the plan reaches the inner vmlinux.efi", async () => {
+test("LoongArch zboot: the plan reaches the inner vmlinux.efi", { skip: needs("zstd") }, async () => {
   const { toCompress, trailer } = zbootInputs(buildLoongArchImage({ entryOffset: 0x1400 }), "v6.4", "zstd");
   const payload = compressWith("zstd", toCompress);
   const z = buildZboot({ machine: MACHINE.LOONGARCH64, compType: "zstd", payload, trailer: trailer(payload), nxCompat: false });
@@ -157,7 +158,7 @@ test("LoongArch zboot: the plan reaches the inner vmlinux.efi", async () => {
   assert.equal(p.entry.offset, 0x1400);
 });
 
-test("x86 bzImage: 64-bit entry at the protected-mode start + 0x200, rsi = boot_params, kexec_file probe", async () => {
+test("x86 bzImage: 64-bit entry at the protected-mode start + 0x200, rsi = boot_params, kexec_file probe", { skip: needs("gzip") }, async () => {
   const bz = buildBzImage({ payload: compressWith("gzip", buildElf()), setupSects: 0x1f });
   const { plan: p } = await plan(bz, { cmdline: "console=ttyS0", initrdSize: 0x100000 });
   assert.equal(p.arch, "x86_64");
@@ -204,7 +205,7 @@ test("--vmlinux symbols: the arm64 branch target is checked against primary_entr
   }
 });
 
-test("one JSON number rule in every plan: addresses are hex strings, offsets and sizes are numbers", async () => {
+test("one JSON number rule in every plan: addresses are hex strings, offsets and sizes are numbers", { skip: needs("gzip") }, async () => {
   const { toCompress, trailer } = zbootInputs(buildArm64Image(), "v6.4", "gzip");
   const payload = compressWith("gzip", toCompress);
   const images = [
