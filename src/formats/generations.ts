@@ -136,7 +136,8 @@ export function zbootGeneration(z: ZbootFacts): Generation {
   else if (z.sizeRule === "v6.2-v6.3") clues.push({ text: "a 12-byte SizeOfHeaders/SizeOfCode/SizeOfImage trailer follows the stream: v6.2-v6.3", since: "6.2", before: "6.4" });
   if (z.padded === true) clues.push({ text: "the payload is the Image zero-padded to its image_size: v6.4+ (Makefile.zboot copy_and_pad)", since: "6.4" });
   else if (z.padded === false) clues.push({ text: "the payload is the Image without BSS padding: before v6.4", before: "6.4" });
-  if (z.compType === "zstd") clues.push({ text: 'comp_type "zstd": v6.13+ (0b2c29fb68f8) or a stable kernel with its backport (6.12.y has it)', since: "6.12" });
+  // No release bound: 0b2c29fb68f8 (v6.13) went back to stable branches (6.12.y has it).
+  if (z.compType === "zstd") clues.push({ text: 'comp_type "zstd": v6.13+ (0b2c29fb68f8) or a stable kernel with its backport (6.12.y has it)' });
   else if (PRE_6_13_CODECS.has(z.compType)) clues.push({ text: `comp_type "${z.compType}": before v6.13 (0b2c29fb68f8 kept only gzip and "zstd")`, before: "6.13" });
   if (z.nxCompat === true) clues.push({ text: "stub marked NX_COMPAT: v6.3+ (c7d9e628b8ff)", since: "6.3" });
   else if (z.nxCompat === false) clues.push({ text: "stub not marked NX_COMPAT: before v6.3 (6.1.y still writes 0)", before: "6.3" });
