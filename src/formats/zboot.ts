@@ -1,6 +1,6 @@
 /**
  * EFI zboot: the generic compressed EFI kernel of arm64, RISC-V and LoongArch (v6.1+).
- * Source: drivers/firmware/efi/libstub/zboot-header.S, Makefile.zboot. See kernel-formats.md §1.
+ * Source: drivers/firmware/efi/libstub/zboot-header.S, Makefile.zboot. See docs/formats.md §1.
  *
  *   .Ldoshdr: .long MZ_MAGIC
  *             .ascii "zimg"                           // image type
@@ -45,7 +45,7 @@ export const ZBOOT_CODECS: Readonly<Record<string, string>> = {
   zstd: "zstd",
 };
 
-/** The trailer rules of Makefile.zboot across kernel versions (kernel-formats.md §1.4). */
+/** The trailer rules of Makefile.zboot across kernel versions (docs/formats.md §1.2, §1.3). */
 export type ZbootSizeRule = "v6.1" | "v6.2-v6.3" | "v6.4+";
 
 export function isZboot(bytes: Uint8Array): boolean {
