@@ -195,3 +195,10 @@ test("bzImage signed by sbsign: CRC-32 not applicable, and the image as built (s
   const l2 = layerAt(await inspect(new Uint8Array(readFileSync(join(dir, "bz2.signed")))), "/");
   assert.match(String(l2.info.crc32), /does not match either$/);
 });
+
+test("the text report lists each generation clue on its own line, whole", async () => {
+  const { renderText } = await import("../src/report/text.js");
+  const text = renderText(await inspect(zboot("v6.1", "zstd22", "zstd")));
+  assert.match(text, /\n {2}generation: before v6\.2\n {2}generationEvidence:\n {4}- 0x38 is 0, no LINUX_PE_MAGIC: v6\.1 \(29636a5ce87b added it in v6\.2\)\n/);
+  assert.match(text, /\n {4}- stub not marked NX_COMPAT: before v6\.3 \(6\.1\.y still writes 0\)\n/);
+});
