@@ -83,7 +83,7 @@ test("EFI zboot: every generation is told from its header, trailer, padding, cod
     ["v6.1 zstd22", zboot("v6.1", "zstd22", "zstd"), "before v6.2", /no LINUX_PE_MAGIC/],
     ["v6.1 gzip", zboot("v6.1", "gzip", "gzip"), "before v6.2", /without BSS padding/],
     ["v6.2 gzip", zboot("v6.2", "gzip", "gzip", { nxCompat: false }), "v6.2 to before v6.3", /12-byte/],
-    ["v6.3 zstd22", zboot("v6.2", "zstd22", "zstd", { nxCompat: true }), "v6.3 to before v6.4", /NX_COMPAT: v6\.3\+/],
+    ["v6.3 zstd22", zboot("v6.2", "zstd22", "zstd", { nxCompat: true }), "v6.2 to before v6.4", /NX_COMPAT: v6\.3\+/],
     ["v6.4-v6.12 xzkern", zboot("v6.4", "xzkern", "xz-arm64"), "v6.4 to before v6.13", /"xzkern": before v6\.13/],
     ["v6.13+ zstd", zboot("v6.4", "zstd", "zstd"), "v6.4+", /"zstd": v6\.13\+/],
     ["v6.16+ .sbat", zboot("v6.4", "gzip", "gzip", { sbat: "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n" }), "v6.16+", /\.sbat section/],

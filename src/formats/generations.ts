@@ -139,7 +139,8 @@ export function zbootGeneration(z: ZbootFacts): Generation {
   // No release bound: 0b2c29fb68f8 (v6.13) went back to stable branches (6.12.y has it).
   if (z.compType === "zstd") clues.push({ text: 'comp_type "zstd": v6.13+ (0b2c29fb68f8) or a stable kernel with its backport (6.12.y has it)' });
   else if (PRE_6_13_CODECS.has(z.compType)) clues.push({ text: `comp_type "${z.compType}": before v6.13 (0b2c29fb68f8 kept only gzip and "zstd")`, before: "6.13" });
-  if (z.nxCompat === true) clues.push({ text: "stub marked NX_COMPAT: v6.3+ (c7d9e628b8ff)", since: "6.3" });
+  // c7d9e628b8ff (v6.3) was marked for stable, so a 6.2.y stub may carry it too: no lower bound.
+  if (z.nxCompat === true) clues.push({ text: "stub marked NX_COMPAT: v6.3+ (c7d9e628b8ff) or a stable backport" });
   else if (z.nxCompat === false) clues.push({ text: "stub not marked NX_COMPAT: before v6.3 (6.1.y still writes 0)", before: "6.3" });
   if (z.sbat) clues.push({ text: "a .sbat section in the stub: v6.16+ (0f9a1739dd0e, CONFIG_EFI_SBAT_FILE)", since: "6.16" });
   return generationOf(clues, "unknown");
