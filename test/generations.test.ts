@@ -16,13 +16,14 @@ import { buildArm64Image, buildBzImage, buildElf, buildRiscvImage, buildZboot, z
 import { MACHINE } from "./builders/pe.js";
 import { codes, field, inspect, layerAt } from "./helpers.js";
 
-test("arm64 Image: each header generation, from the pre-v3.17 header to v5.8+", async () => {
+test("arm64 Image: each header generation, from the pre-v3.17 header to the ccmp pseudo-NOP", async () => {
   const cases: Array<[string, Parameters<typeof buildArm64Image>[0], string]> = [
     ["pre-v3.17, no EFI", { imageSizeZero: true, code0: "nop" }, "before v3.17"],
     ["v3.16 EFI stub (add pseudo-NOP)", { imageSizeZero: true, code0: "add" }, "v3.16 to before v3.17"],
     ["v3.17-v4.5", { textOffset: 0x80000, placeAnywhere: false, code0: "add" }, "v3.17 to before v5.8"],
     ["v4.6-v5.7", { textOffset: 0x80000, placeAnywhere: true, code0: "add" }, "v4.6 to before v5.8"],
-    ["v5.8+", {}, "v5.8+"],
+    ["v5.8-v5.10 (text_offset 0, add pseudo-NOP)", { code0: "add" }, "v5.8 to before v6.1"],
+    ["v5.11+ (ccmp pseudo-NOP)", {}, "v5.11+"],
   ];
   for (const [what, spec, generation] of cases) {
     const r = await inspect(buildArm64Image(spec));
@@ -35,13 +36,13 @@ test("arm64 Image: each header generation, from the pre-v3.17 header to v5.8+", 
 
 test("arm64 Image before v3.17: text_offset in the kernel's endianness, 0x80000 assumed with a diagnostic", async () => {
   for (const bigEndian of [false, true]) {
-    const r = await inspect(buildArm64Image({ imageSizeZero: true, bigEndian }));
+    const r = await inspect(buildArm64Image({ imageSizeZero: true, bigEndian, code0: "add" }));
     const img = layerAt(r, "/");
     // The field shows the bytes as they are; a big-endian kernel's 0x80000 reads 0x0000080000000000 as LE.
     assert.equal(field(img, "arm64 Image header", "text_offset").hex, bigEndian ? "0x80000000000" : "0x80000");
     assert.equal(img.info.textOffset, 0x80000, `bigEndian ${bigEndian}`);
     assert.equal(img.info.textOffsetAssumed, true);
-    assert.equal(img.info.generation, "before v3.17");
+    assert.equal(img.info.generation, "v3.16 to before v3.17");
     assert.ok(codes(r).includes("ARM64_IMAGE_SIZE_ZERO"));
     assert.ok(!codes(r).includes("ARM64_RESERVED_FLAGS"));
   }
@@ -60,13 +61,13 @@ test("RISC-V Image header 0.1: \"RISCV\" at 0x30 without magic2 is recognised an
     assert.equal(r.summary.format, "riscv-image");
     assert.equal(r.summary.arch, "riscv64");
     assert.equal(img.info.version, "0.1");
-    assert.equal(img.info.generation, "header 0.1");
+    assert.equal(img.info.generation, "header 0.1 (v5.3 to before v5.4)");
     assert.match(String(field(img, "RISC-V Image header", "magic2").meaning), /header 0\.1/);
     assert.match((img.info.generationEvidence as string[]).join("\n"), res3 ? /holds 0x10000/ : /res3 is 0/);
     assert.deepEqual(codes(r), []);
   }
   const v2 = layerAt(await inspect(buildRiscvImage()), "/");
-  assert.equal(v2.info.generation, "header 0.2");
+  assert.equal(v2.info.generation, "header 0.2 (v5.4+)");
   // Without either magic, the same bytes are not a RISC-V Image.
   const neither = buildRiscvImage({ version: 1 });
   neither.fill(0, 0x30, 0x38);

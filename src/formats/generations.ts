@@ -76,8 +76,9 @@ export function arm64Generation(h: Arm64HeaderFacts): Generation {
     if (h.textOffset === 0n) clues.push({ text: "text_offset is 0: v5.8+ (TEXT_OFFSET removed, 120dc60d0bdb)", since: "5.8" });
     else clues.push({ text: `text_offset is 0x${h.textOffset.toString(16)}: before v5.8 (0x80000 was the default TEXT_OFFSET)`, before: "5.8" });
   }
-  if (h.code0 === 0xfa405a4d) clues.push({ text: 'code0 is the "MZ" ccmp pseudo-NOP (efi_signature_nop, in v6.1; the add form is older)' });
-  else if (h.code0 === 0x91005a4d) clues.push({ text: 'code0 is the "MZ" add x13 pseudo-NOP: EFI stub kernel, v3.16 (3c7f255039a2) up to the ccmp form' , since: "3.16" });
+  // v5.10 still writes the add, v6.1 the ccmp (both read); the commit between is not pinned.
+  if (h.code0 === 0xfa405a4d) clues.push({ text: 'code0 is the "MZ" ccmp pseudo-NOP (efi_signature_nop): after v5.10, which still has the add form', since: "5.11" });
+  else if (h.code0 === 0x91005a4d) clues.push({ text: 'code0 is the "MZ" add x13 pseudo-NOP: EFI stub kernel from v3.16 (3c7f255039a2) until the ccmp form (v6.1 has ccmp)', since: "3.16", before: "6.1" });
   else if (h.code0 === 0xd503201f) clues.push({ text: "code0 is a nop: EFI stub not built (efi_signature_nop without CONFIG_EFI)" });
   else if (h.code0 >>> 26 === 0x05) clues.push({ text: "code0 is a branch: no EFI header (older kernels without the EFI stub)" });
   return generationOf(clues, "unknown");
@@ -97,15 +98,16 @@ export function riscvGeneration(h: RiscvHeaderFacts): Generation {
   const major = h.version >>> 16;
   const minor = h.version & 0xffff;
   if (h.version === 1) {
-    clues.push({ text: "header version 0.1 (0f327f2aaad6): \"RISCV\\0\\0\\0\" at 0x30 is the only magic" });
+    clues.push({ text: "header version 0.1 (0f327f2aaad6, v5.3): \"RISCV\\0\\0\\0\" at 0x30 is the only magic", since: "5.3", before: "5.4" });
     if (!h.hasMagic2) clues.push({ text: `no magic2 at 0x38 (res3 ${h.res3At0x38 === 0 ? "is 0" : "holds 0x" + h.res3At0x38.toString(16) + ": v0.1 head.S did not zero it"}); magic2 came with 0.2 (474efecb65dc)` });
   } else if (h.version === 2) {
-    clues.push({ text: 'header version 0.2 (474efecb65dc): magic2 "RSC\\x05" at 0x38, "RISCV" at 0x30 deprecated' });
+    clues.push({ text: 'header version 0.2 (474efecb65dc, v5.4): magic2 "RSC\\x05" at 0x38, "RISCV" at 0x30 deprecated', since: "5.4" });
   } else {
     clues.push({ text: `header version ${major}.${minor}: not one the kernel has written (0.1, 0.2)` });
   }
   if (h.hasMagic2 && h.version < 2) clues.push({ text: "magic2 is present although the version is below 0.2" });
-  return generationOf(clues, `header ${major}.${minor}`);
+  const g = generationOf(clues, "release unknown");
+  return { ...g, id: `header ${major}.${minor} (${g.id})` };
 }
 
 // ------------------------------------------------------------------- EFI zboot (docs/formats.md §1)
