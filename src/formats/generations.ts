@@ -73,7 +73,7 @@ export function arm64Generation(h: Arm64HeaderFacts): Generation {
   } else {
     clues.push({ text: "image_size is set: v3.17+ header, every field little-endian (a2c1d73b94ed)", since: "3.17" });
     if ((h.flags >> 3n) & 1n) clues.push({ text: "flags bit 3 (physical placement anywhere) is set: v4.6+ (a7f8de168ace)", since: "4.6" });
-    if (h.textOffset === 0n) clues.push({ text: "text_offset is 0: v5.8+ (TEXT_OFFSET removed, 120dc60d0bdb)", since: "5.8" });
+    if (h.textOffset === 0n) clues.push({ text: "text_offset is 0: v5.8+ (cfa7ede20f13 set TEXT_OFFSET to 0; 120dc60d0bdb removed it in v5.10)", since: "5.8" });
     else clues.push({ text: `text_offset is 0x${h.textOffset.toString(16)}: before v5.8 (0x80000 was the default TEXT_OFFSET)`, before: "5.8" });
   }
   // v5.10 still writes the add, v6.1 the ccmp (both read); the commit between is not pinned.
