@@ -120,7 +120,6 @@ const PROTOCOL_FIELDS: Array<[number, string[]]> = [
   [0x201, ["heap_end_ptr"]],
   [0x202, ["ext_loader_ver", "ext_loader_type", "cmd_line_ptr"]],
   [0x203, ["initrd_addr_max"]],
-  [0x204, ["syssize"]],
   [0x205, ["kernel_alignment", "relocatable_kernel"]],
   [0x206, ["cmdline_size"]],
   [0x207, ["hardware_subarch", "hardware_subarch_data"]],
@@ -152,8 +151,13 @@ test("bzImage boot protocols 2.00-2.15: each field present from its protocol on,
     }
     // payload_offset/payload_length (2.08+) are what lead to the compressed vmlinux.
     assert.equal(l.children.some((c) => c.path === "/payload"), protocol >= 0x208, name);
+    // syssize exists in every version; before 2.04 only its low two bytes count.
+    assert.notEqual(field(l, "setup header", "syssize").value, null);
+    assert.equal(/low two bytes/.test(field(l, "setup header", "syssize").meaning ?? ""), protocol < 0x204, name);
     assert.equal(l.info.crc32, protocol >= 0x208 ? "matches" : `not applicable: boot protocol ${name} (the CRC-32 came with 2.08)`);
-    assert.match(String(l.info.generation), protocol === 0x20f ? /^v6\.2\+$/ : /./, name);
+    // The builder writes LINUX_PE_MAGIC (v6.2+) only for 2.15; boot.rst gives 2.11+ a 3.x release.
+    const since: Record<number, string> = { 0x20b: "v3.6 to ", 0x20c: "v3.8 to ", 0x20d: "v3.14 to ", 0x20e: "v3.14 to " };
+    assert.equal(l.info.generation, protocol === 0x20f ? "v6.2 to before v6.15" : `${since[protocol] ?? ""}before v6.2`, name);
     assert.deepEqual(codes(r), [], name);
   }
 });
@@ -172,6 +176,16 @@ test("bzImage CRC-32: a changed byte or appended data is reported; zero padding 
   // build.c's CRC makes the register 0 after the stored value, and zero bytes keep it 0.
   assert.equal(layerAt(await inspect(concat(bz, new Uint8Array(16))), "/").info.crc32, "matches");
   assert.equal(layerAt(await inspect(concat(bz, new Uint8Array(16).fill(0xff))), "/").info.crc32, "does not match");
+});
+
+test("bzImage from v6.15 on: no CRC-32, the last 4 bytes zero; reported as absent and as a v6.15+ clue", async () => {
+  const vmlinux = buildElf({ machine: 62 });
+  const r = await inspect(buildBzImage({ payload: compressWith("gzip", vmlinux), crc: "zero" }));
+  const l = layerAt(r, "/");
+  assert.match(String(l.info.crc32), /^absent: kernels from v6\.15 no longer append the CRC-32/);
+  assert.equal(l.info.generation, "v6.15+");
+  assert.match((l.info.generationEvidence as string[]).join("\n"), /4 zero bytes instead of a CRC-32: v6\.15\+ \(9c54baab4401/);
+  assert.deepEqual(codes(r), []);
 });
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-generations-"));

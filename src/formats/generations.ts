@@ -170,7 +170,10 @@ export const BOOT_PROTOCOL_KERNELS: Readonly<Record<number, string>> = {
   0x20f: "5.5",
 };
 
-/** The first boot protocol a setup-header field exists in (boot.rst "Proto" column); absent = all. */
+/**
+ * The first boot protocol a setup-header field exists in (boot.rst "Proto" column); absent = all.
+ * syssize is not here: it exists in every version, only its upper two bytes came with 2.04.
+ */
 export const SETUP_FIELD_PROTOCOL: Readonly<Record<string, number>> = {
   jump: 0x200,
   header: 0x200,
@@ -190,7 +193,6 @@ export const SETUP_FIELD_PROTOCOL: Readonly<Record<string, number>> = {
   ext_loader_type: 0x202,
   cmd_line_ptr: 0x202,
   initrd_addr_max: 0x203,
-  syssize: 0x204,
   kernel_alignment: 0x205,
   relocatable_kernel: 0x205,
   cmdline_size: 0x206,
@@ -217,6 +219,8 @@ export interface BzImageFacts {
   efiStub: boolean;
   linuxPeMagic: boolean;
   kernelInfo: boolean;
+  /** The boot-protocol CRC-32 (2.08+): written by build.c until v6.15, 4 zero bytes since; null when not known. */
+  crc?: "present" | "zero" | null;
 }
 
 export function bzImageGeneration(b: BzImageFacts): Generation {
@@ -231,5 +235,7 @@ export function bzImageGeneration(b: BzImageFacts): Generation {
   if (b.linuxPeMagic) clues.push({ text: "LINUX_PE_MAGIC at 0x38: v6.2+ (29636a5ce87b)", since: "6.2" });
   else if (b.efiStub) clues.push({ text: "no LINUX_PE_MAGIC at 0x38: before v6.2", before: "6.2" });
   if (b.kernelInfo) clues.push({ text: 'kernel_info ("LToP") present: protocol 2.15, v5.5+', since: "5.5" });
+  if (b.crc === "present") clues.push({ text: "the file ends in its boot-protocol CRC-32: before v6.15 (9c54baab4401 dropped it)", before: "6.15" });
+  else if (b.crc === "zero") clues.push({ text: "the file ends in 4 zero bytes instead of a CRC-32: v6.15+ (9c54baab4401, e471a86a8c52)", since: "6.15" });
   return generationOf(clues, `boot protocol ${protocolName(b.protocol)}`);
 }

@@ -236,8 +236,11 @@ export interface BzImageSpec {
   nxCompat?: boolean;
   xloadflags?: number;
   initSize?: number;
-  /** Write the boot-protocol CRC-32 into the last 4 bytes as build.c does (default: from protocol 2.08). */
-  crc?: boolean;
+  /**
+   * The last 4 bytes: the boot-protocol CRC-32 as build.c wrote it until v6.15 (default from
+   * protocol 2.08), or "zero" as v6.15+ leaves them (no CRC-32), or false for the code as is.
+   */
+  crc?: boolean | "zero";
 }
 
 export function buildBzImage(spec: BzImageSpec): Uint8Array {
@@ -277,9 +280,10 @@ export function buildBzImage(spec: BzImageSpec): Uint8Array {
   w.u64(0x258, 0x1000000).u32(0x260, spec.initSize ?? 0x2000000).u32(0x264, 0x190).u32(0x268, kernelInfoOffset);
   clearNewerSetupFields(w, protocol);
   if (spec.efi !== false) w.u32(0x38, protocol >= 0x20f ? LINUX_PE_MAGIC : 0);
-  if (spec.crc ?? protocol >= 0x208) {
+  const crc = spec.crc ?? protocol >= 0x208;
+  if (crc !== false) {
     const at = w.bytes.length - 4;
-    w.u32(at, bootCrc32(w.bytes.subarray(0, at)));
+    w.u32(at, crc === "zero" ? 0 : bootCrc32(w.bytes.subarray(0, at)));
   }
   return w.bytes;
 }
