@@ -26,7 +26,7 @@ test("LoongArch v6.1 vmlinux.efi (no LINUX_PE_MAGIC, DMW entry, load_offset 0) i
   assert.equal(field(l, "LoongArch image header", "load_offset").value, 0);
   assert.equal(l.info.entryForm, "dmw-virtual");
   assert.equal(l.info.entryOffset, 0x1480);
-  assert.equal(l.info.headerGeneration, "v6.1 (no LINUX_PE_MAGIC, DMW virtual kernel_entry)");
+  assert.equal(l.info.generation, "v6.1 to before v6.2");
   assert.deepEqual(r.diagnostics, []);
   const { plan: p } = await plan(image);
   assert.equal(p.entry.offset, 0x1480);
@@ -35,13 +35,15 @@ test("LoongArch v6.1 vmlinux.efi (no LINUX_PE_MAGIC, DMW entry, load_offset 0) i
 
 test("LoongArch header generations are named from the fields, not from one magic", async () => {
   const cases = [
-    [{ linuxPeMagic: false, entryForm: "dmw" as const }, "v6.1 (no LINUX_PE_MAGIC, DMW virtual kernel_entry)"],
-    [{ entryForm: "dmw" as const }, "v6.2-v6.9 (LINUX_PE_MAGIC, DMW virtual kernel_entry)"],
-    [{ entryForm: "physical" as const }, "v6.10+ (LINUX_PE_MAGIC, physical kernel_entry)"],
+    [{ linuxPeMagic: false, entryForm: "dmw" as const }, "v6.1 to before v6.2"],
+    [{ entryForm: "dmw" as const }, "v6.2 to before v6.3"],
+    [{ entryForm: "dmw" as const, loadOffsetSet: true }, "v6.3 to before v6.10"],
+    [{ entryForm: "physical" as const }, "v6.10+"],
   ] as const;
   for (const [spec, name] of cases) {
     const r = await inspect(buildLoongArchImage(spec));
-    assert.equal(layerAt(r, "/").info.headerGeneration, name);
+    assert.equal(layerAt(r, "/").info.generation, name);
+    assert.ok(Array.isArray(layerAt(r, "/").info.generationEvidence));
   }
 });
 

@@ -77,7 +77,7 @@ export function peRegions(layer: Layer, pe: PeInfo): Region[] {
   return regions;
 }
 
-const NOT_CONSULTED = "not consulted on this boot path: the v6.2+ zboot stub decompresses the kernel, maps its code R-X and the rest non-executable itself (efi_remap_image) and calls it directly, never handing this header to the firmware";
+const NOT_CONSULTED = "not consulted on this boot path: the v6.2+ zboot stub decompresses the kernel into memory it allocated and calls it directly, never handing this header to the firmware (on arm64 it maps the code R-X and the rest non-executable itself, with efi_remap_image)";
 
 /** The checks of one PE image; `pageSize` is the kernel's (arm64 flags) or 4K; `loader` says who applies its flags. */
 export function peChecks(layer: Pick<Layer, "path">, pe: PeInfo, pageSize: number, loader: PeLoader = "firmware"): Check[] {

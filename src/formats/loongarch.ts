@@ -13,6 +13,7 @@
  */
 import { annotate, defineLayout, hex, readStruct, startsWith, u32, u64 } from "../io/layout.js";
 import { addBanner, peChild } from "./arm64.js";
+import { loongArchGeneration, reportGeneration } from "./generations.js";
 import { peMachine } from "./pe.js";
 import { LINUX_PE_MAGIC } from "./zboot.js";
 import type { ChildSpec, FormatParser } from "./types.js";
@@ -37,16 +38,6 @@ export const LOONGARCH_DMW_PABITS = 48n;
 export const LOONGARCH_LEGACY_LOAD_OFFSET = 0x200000;
 
 const ZIMG = [0x7a, 0x69, 0x6d, 0x67];
-
-/** Which header generation the fields show (docs/formats.md, LoongArch). */
-export interface LoongArchGeneration {
-  /** LINUX_PE_MAGIC at 0x38: absent (reserved, 0) on v6.1, present since. */
-  linuxPeMagic: boolean;
-  /** kernel_entry a physical address (v6.10+, beb2800074c1) or a DMW virtual one (before). */
-  entryForm: "physical" | "dmw-virtual";
-  /** load_offset (text_offset in asm/image.h) filled in, or 0 as old kernels left it. */
-  loadOffsetSet: boolean;
-}
 
 /** A DMW virtual address: a direct-mapped-window segment (0x8000, 0x9000 ...) in bits 63..48, nothing in 47..0 above PA bits. */
 function plausibleEntry(entry: bigint): boolean {
@@ -83,7 +74,7 @@ export interface LoongArchEntry {
   offset: number | null;
 }
 
-/** kernel_entry mapped into the image: (entry & (2^48-1)) - load address (kernel-formats.md §4). */
+/** kernel_entry mapped into the image: (entry & (2^48-1)) - load address (docs/formats.md §4). */
 export function loongArchEntry(kernelEntry: bigint, loadOffset: bigint, imageLength: number): LoongArchEntry {
   const mask = (1n << LOONGARCH_DMW_PABITS) - 1n;
   const physical = kernelEntry & mask;
@@ -92,13 +83,6 @@ export function loongArchEntry(kernelEntry: bigint, loadOffset: bigint, imageLen
   const delta = physical - loadAddress;
   const offset = delta >= 0n && delta < BigInt(imageLength) ? Number(delta) : null;
   return { form, physical, loadAddress, offset };
-}
-
-/** The kernel versions a header of this shape comes from (docs/formats.md, LoongArch). */
-export function loongArchGenerationName(g: LoongArchGeneration): string {
-  if (!g.linuxPeMagic) return "v6.1 (no LINUX_PE_MAGIC, DMW virtual kernel_entry)";
-  if (g.entryForm === "dmw-virtual") return "v6.2-v6.9 (LINUX_PE_MAGIC, DMW virtual kernel_entry)";
-  return "v6.10+ (LINUX_PE_MAGIC, physical kernel_entry)";
 }
 
 export const loongarchFormat: FormatParser = {
@@ -116,8 +100,8 @@ export const loongarchFormat: FormatParser = {
       `${entry.form === "physical" ? "physical address (v6.10+)" : "DMW virtual address (pre-v6.10)"}; image offset ${entry.offset === null ? "outside the image" : hex(entry.offset)}`,
     );
     annotate(h.structure, "load_offset", r.load_offset === 0n ? `0: older kernel, link address ${hex(LOONGARCH_LEGACY_LOAD_OFFSET)} assumed` : "PHYS_LINK_KADDR");
-    const generation: LoongArchGeneration = { linuxPeMagic: r.linux_pe_magic === LINUX_PE_MAGIC, entryForm: entry.form, loadOffsetSet: r.load_offset !== 0n };
-    annotate(h.structure, "linux_pe_magic", generation.linuxPeMagic ? "LINUX_PE_MAGIC (v6.2+)" : "0: reserved on v6.1, which had no LINUX_PE_MAGIC");
+    const linuxPeMagic = r.linux_pe_magic === LINUX_PE_MAGIC;
+    annotate(h.structure, "linux_pe_magic", linuxPeMagic ? "LINUX_PE_MAGIC (v6.2+)" : "0: reserved on v6.1, which had no LINUX_PE_MAGIC");
     if (entry.offset === null) input.diagnose("LOONGARCH_ENTRY_OUTSIDE", "error", `kernel_entry ${hex(r.kernel_entry)} does not map into the image`, 0x08);
     if (r.kernel_asize === 0n) input.diagnose("LOONGARCH_ASIZE_ZERO", "warning", "kernel_asize is 0; kexec_file rejects such images", 0x10);
     layer.arch = "loongarch64";
@@ -127,7 +111,7 @@ export const loongarchFormat: FormatParser = {
     layer.info.imageSize = Number(r.kernel_asize);
     layer.info.loadOffset = Number(r.load_offset);
     layer.info.peOffset = r.pe_header;
-    layer.info.headerGeneration = loongArchGenerationName(generation);
+    reportGeneration(layer, loongArchGeneration({ linuxPeMagic, entryForm: entry.form, loadOffset: r.load_offset }));
     addBanner(input, layer);
     layer.title = `LoongArch vmlinux.efi (entry ${entry.offset === null ? "outside" : "+" + hex(entry.offset)}, ${entry.form} kernel_entry)`;
     return peChild(input.bytes, r.pe_header, input, 0x3c);

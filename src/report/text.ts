@@ -29,6 +29,11 @@ function infoLines(layer: Layer, indent: string): string[] {
   const lines: string[] = [];
   for (const [key, value] of Object.entries(layer.info)) {
     if (INFO_KEYS_HIDDEN.has(key) || value === null || value === undefined) continue;
+    // A list of sentences (generationEvidence) reads best one per line, whole.
+    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string")) {
+      lines.push(`${indent}${key}:`, ...value.map((v) => `${indent}  - ${String(v)}`));
+      continue;
+    }
     const shown = typeof value === "object" ? JSON.stringify(value) : String(value);
     lines.push(`${indent}${key}: ${shown.length > 200 ? shown.slice(0, 200) + "…" : shown}`);
   }
