@@ -14,7 +14,7 @@ import { delimiter, join } from "node:path";
 import type { Tool } from "../builders/compress.js";
 
 export interface ToolNeed {
-  /** A command looked up on PATH, or an absolute path. */
+  /** A command looked up on PATH (an executable), or an absolute path (a file that must exist). */
   command: string;
   /** The Debian package that installs it. */
   package: string;
@@ -34,6 +34,9 @@ export const TOOLS = {
   osslsigncode: { command: "osslsigncode", package: "osslsigncode" },
   pesign: { command: "pesign", package: "pesign" },
   dtc: { command: "dtc", package: "device-tree-compiler" },
+  cpio: { command: "cpio", package: "cpio" },
+  "qemu-system-aarch64": { command: "qemu-system-aarch64", package: "qemu-system-arm" },
+  "qemu-system-x86_64": { command: "qemu-system-x86_64", package: "qemu-system-x86" },
   "apt-get": { command: "apt-get", package: "apt" },
   "dpkg-deb": { command: "dpkg-deb", package: "dpkg" },
   "debian-archive-keyring": { command: "/usr/share/keyrings/debian-archive-keyring.gpg", package: "debian-archive-keyring" },
@@ -54,24 +57,25 @@ const COMPRESSOR_TOOL: Record<Tool, ToolName> = {
   bzip2: "bzip2",
 };
 
-const found = new Map<string, boolean>();
+const installed = new Map<string, boolean>();
 
+/** Looked up once per command, as `command -v` would (without running a shell). */
 function isInstalled(command: string): boolean {
-  let yes = found.get(command);
-  if (yes === undefined) {
-    const candidates = command.startsWith("/") ? [command] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, command));
-    const mode = command.startsWith("/") ? constants.F_OK : constants.X_OK;
-    yes = candidates.some((path) => {
+  let answer = installed.get(command);
+  if (answer === undefined) {
+    const absolute = command.startsWith("/");
+    const candidates = absolute ? [command] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+    answer = candidates.some((path) => {
       try {
-        accessSync(path, mode);
+        accessSync(path, absolute ? constants.F_OK : constants.X_OK);
         return true;
       } catch {
         return false;
       }
     });
-    found.set(command, yes);
+    installed.set(command, answer);
   }
-  return yes;
+  return answer;
 }
 
 /**
