@@ -401,7 +401,9 @@ export class OutputSet {
       if (s.temp) this.dropTemp(s);
       return;
     }
-    if (state === "present") {
+    // Keep what --force replaces until the whole set is placed, so a failure can put it back.
+    // A single file needs no backup: its rename is the last step.
+    if (state === "present" && this.staged.length > 1) {
       s.backup = join(this.dir, temporaryName(basename(s.target), ".old"));
       linkSync(s.target, s.backup);
     }
