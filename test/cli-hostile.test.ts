@@ -15,6 +15,7 @@ import { readInput } from "../src/node/files.js";
 import { compressWith } from "./builders/compress.js";
 import { buildArm64Image, buildZboot, zbootInputs } from "./builders/images.js";
 import { MACHINE } from "./builders/pe.js";
+import { needs } from "./helpers/tools.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "src/cli/run.ts");
@@ -42,11 +43,14 @@ function kimg(args: string[], options: { input?: string; timeoutMs?: number } = 
   return { status: r.status, signal: r.signal, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
 }
 
-const image = buildArm64Image({ codeSize: 0x20000 });
-const { toCompress, trailer } = zbootInputs(image, "v6.4", "gzip");
-const payload = compressWith("gzip", toCompress);
+/** The tests that run kimg on a real image need gzip to build it (Debian package gzip). */
+const noGzip = needs("gzip");
 const zboot = join(dir, "vmlinuz.efi");
-writeFileSync(zboot, buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload, trailer: trailer(payload) }).bytes);
+if (!noGzip) {
+  const { toCompress, trailer } = zbootInputs(buildArm64Image({ codeSize: 0x20000 }), "v6.4", "gzip");
+  const payload = compressWith("gzip", toCompress);
+  writeFileSync(zboot, buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload, trailer: trailer(payload) }).bytes);
+}
 const fifo = join(dir, "fifo");
 execFileSync("mkfifo", [fifo]);
 
@@ -69,7 +73,7 @@ test("every command refuses device files and FIFOs as input, naming the file (E_
   }
 });
 
-test("kexec load reads through the same checked reader: image, --initrd and --dtb, with --dry-run", () => {
+test("kexec load reads through the same checked reader: image, --initrd and --dtb, with --dry-run", { skip: noGzip }, () => {
   const cases: Array<{ args: string[]; names: string }> = [
     { args: ["kexec", "load", "/dev/zero", "--dry-run"], names: "/dev/zero" },
     { args: ["kexec", "load", "/dev/urandom", "--dry-run"], names: "/dev/urandom" },
@@ -88,7 +92,7 @@ test("kexec load reads through the same checked reader: image, --initrd and --dt
   }
   // /dev/stdin from a shell pipe is a FIFO; from `< file` it is that file, read like any other.
   const run = (stdin: string): Run => {
-    const r = spawnSync("bash", ["-c", `${stdin} "${process.execPath}" --import "${TSX}" "${CLI}" kexec load /dev/stdin --dry-run`], { cwd: dir, timeout: 20_000, killSignal: "SIGKILL" });
+    const r = spawnSync("bash", ["-c", `${stdin} "${process.execPath}" --import "${TSX}" "${CLI}" kexec load /dev/stdin --file --dry-run`], { cwd: dir, timeout: 20_000, killSignal: "SIGKILL" });
     return { status: r.status, signal: r.signal, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   };
   const piped = run("head -c 100000 /dev/zero |");
@@ -96,12 +100,12 @@ test("kexec load reads through the same checked reader: image, --initrd and --dt
   assert.equal(piped.status, 4, piped.stderr);
   assert.match(piped.stderr, /^kimg: E_IO: \/dev\/stdin is not a regular file \(a FIFO\)/);
   const redirected = run(`< "${zboot}"`);
-  // Read and understood (the plan, or a refusal to load an arm64 kernel here), not refused as a file.
+  // Read and understood: the dry run prints the plan of the arm64 kernel inside.
   assert.doesNotMatch(redirected.stderr, /E_IO/);
-  assert.match(redirected.stdout + redirected.stderr, /arm64/);
+  assert.match(redirected.stdout, /^source: {2}zboot \(arm64, gzip\)/);
 });
 
-test("an input over maxInputBytes is E_LIMIT before a byte is read (inspect, kexec --initrd)", () => {
+test("an input over maxInputBytes is E_LIMIT before a byte is read (inspect, kexec --initrd)", { skip: noGzip }, () => {
   for (const args of [["inspect", huge], ["kexec", "load", zboot, "--initrd", huge, "--dry-run"]]) {
     const r = kimg(args);
     assert.equal(r.status, 3, r.stderr);
@@ -133,7 +137,7 @@ function intoClosedPipe(args: string[]): Promise<{ status: number | null; stderr
   });
 }
 
-test("stdout closed early (a pipe into head): every command ends quietly with 141, as the shell reports for cat", async () => {
+test("stdout closed early (a pipe into head): every command ends quietly with 141, as the shell reports for cat", { skip: noGzip }, async () => {
   for (const args of [["extract", zboot, "-o", "-"], ["inspect", zboot], ["inspect", zboot, "--json"], ["plan", zboot], ["verify", zboot], ["digest", zboot], ["extract", zboot, "--all", join(dir, "all-closed"), "--json"], ["kexec", "status"], ["--help"]]) {
     const r = await intoClosedPipe(args);
     assert.equal(r.stderr, "", `kimg ${args.join(" ")} wrote to stderr`);
@@ -145,7 +149,7 @@ test("stdout closed early (a pipe into head): every command ends quietly with 14
   assert.match(r.stdout.toString(), /^10\nstatus=141\n$/);
 });
 
-test("stdout on a full disk (/dev/full): E_IO, exit 4, one line", () => {
+test("stdout on a full disk (/dev/full): E_IO, exit 4, one line", { skip: noGzip }, () => {
   for (const args of [["extract", zboot, "-o", "-"], ["inspect", zboot], ["plan", zboot, "--json"], ["digest", zboot]]) {
     const fd = openSync("/dev/full", "w");
     try {
@@ -158,7 +162,7 @@ test("stdout on a full disk (/dev/full): E_IO, exit 4, one line", () => {
   }
 });
 
-test("--hart must be a non-negative integer; --max-size and --max-total-size positive byte counts (E_USAGE, exit 2)", () => {
+test("--hart must be a non-negative integer; --max-size and --max-total-size positive byte counts (E_USAGE, exit 2)", { skip: noGzip }, () => {
   for (const bad of ["abc", "-5", "1.5", "", "0x"]) {
     const r = kimg(["plan", zboot, "--hart", bad]);
     assert.equal(r.status, 2, `--hart ${JSON.stringify(bad)}: ${r.stderr}`);
@@ -175,7 +179,7 @@ test("--hart must be a non-negative integer; --max-size and --max-total-size pos
   assert.equal(kimg(["inspect", zboot, "--max-size", "0.5M"]).status, 0);
 });
 
-test("--max-total-size raises or lowers the budget for all layers together", () => {
+test("--max-total-size raises or lowers the budget for all layers together", { skip: noGzip }, () => {
   const r = kimg(["extract", zboot, "-o", "-", "--max-total-size", "64K"]);
   assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /E_LIMIT/);
@@ -192,7 +196,7 @@ test("kimg with no arguments prints its help to stderr and exits 2; --help still
   assert.match(help.stdout, /^Usage: kimg /);
 });
 
-test("a --cert that is not a certificate is E_USAGE naming the file; a missing one E_IO naming it", () => {
+test("a --cert that is not a certificate is E_USAGE naming the file; a missing one E_IO naming it", { skip: noGzip }, () => {
   const notCert = join(dir, "not-a-cert.pem");
   writeFileSync(notCert, "hello\n");
   let r = kimg(["verify", zboot, "--cert", notCert]);

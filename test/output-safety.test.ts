@@ -18,6 +18,7 @@ import { compressWith } from "./builders/compress.js";
 import { buildArm64Image, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
 import { MACHINE, RODATA_FLAGS } from "./builders/pe.js";
 import { inspect, layerAt } from "./helpers.js";
+import { needs } from "./helpers/tools.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const CLI = join(ROOT, "src/cli/run.ts");
@@ -60,6 +61,7 @@ let zboot: { bytes: Uint8Array; payloadOffset: number };
 before(() => {
   sandbox = mkdtempSync(join(tmpdir(), "kimg-output-safety-"));
   image = buildArm64Image({ codeSize: 0x4000, dataSize: 0x1000, bssSize: 0x10000 });
+  if (needs("gzip")) return; // the tests are skipped
   const { toCompress, trailer } = zbootInputs(image, "v6.4", "gzip");
   const payload = compressWith("gzip", toCompress);
   zboot = buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload, trailer: trailer(payload) });
@@ -75,7 +77,7 @@ function place(name: string, bytes: Uint8Array): { dir: string; file: string } {
   return { dir, file };
 }
 
-test("a failing extract (corrupt payload) exits 3 and leaves no output and no temp file", () => {
+test("a failing extract (corrupt payload) exits 3 and leaves no output and no temp file", { skip: needs("gzip") }, () => {
   const bad = zboot.bytes.slice();
   bad.fill(0x55, zboot.payloadOffset + 40, zboot.payloadOffset + 80);
   const { dir, file } = place("vmlinuz.efi", bad);
@@ -87,7 +89,7 @@ test("a failing extract (corrupt payload) exits 3 and leaves no output and no te
   assert.equal(sha256(file), before);
 });
 
-test("a failing extract (E_LIMIT from --max-size) exits 3 and leaves no output and no temp file", () => {
+test("a failing extract (E_LIMIT from --max-size) exits 3 and leaves no output and no temp file", { skip: needs("gzip") }, () => {
   const { dir, file } = place("vmlinuz.efi", zboot.bytes);
   const r = kimg(["extract", "vmlinuz.efi", "-o", "Image", "--max-size", "16K"], dir);
   assert.equal(r.status, 3, r.stderr);
@@ -104,7 +106,7 @@ function paddedImage(): Uint8Array {
   return zbootInputs(image, "v6.4", "gzip").toCompress;
 }
 
-test("an extract killed with SIGKILL while writing leaves nothing at all (Linux: the temp file has no name)", async () => {
+test("an extract killed with SIGKILL while writing leaves nothing at all (Linux: the temp file has no name)", { skip: needs("gzip") }, async () => {
   const { dir, sawWrite } = await interruptExtract("SIGKILL", ["-o", "Image"]);
   assert.ok(sawWrite, "the write was not caught in progress");
   assert.deepEqual(readdirSync(dir), ["big.efi"]);
@@ -157,7 +159,7 @@ async function interruptExtract(signal: NodeJS.Signals, args: string[]): Promise
   return { dir, sawWrite };
 }
 
-test("Ctrl-C or SIGTERM during an extract removes the temp file too", async () => {
+test("Ctrl-C or SIGTERM during an extract removes the temp file too", { skip: needs("gzip") }, async () => {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     const { dir, sawWrite } = await interruptExtract(signal, ["-o", "Image"]);
     assert.ok(sawWrite, "the write was not caught in progress");
@@ -165,7 +167,7 @@ test("Ctrl-C or SIGTERM during an extract removes the temp file too", async () =
   }
 });
 
-test("extract --all interrupted (SIGKILL, SIGTERM, SIGINT) while writing leaves nothing: no file, no folder", async () => {
+test("extract --all interrupted (SIGKILL, SIGTERM, SIGINT) while writing leaves nothing: no file, no folder", { skip: needs("gzip") }, async () => {
   for (const signal of ["SIGKILL", "SIGTERM", "SIGINT"] as const) {
     const { dir, sawWrite } = await interruptExtract(signal, ["--all", "out/layers"]);
     assert.ok(sawWrite, "the write was not caught in progress");
@@ -173,7 +175,7 @@ test("extract --all interrupted (SIGKILL, SIGTERM, SIGINT) while writing leaves 
   }
 });
 
-test("the input's sha256 is unchanged after every command, failing ones included", () => {
+test("the input's sha256 is unchanged after every command, failing ones included", { skip: needs("gzip") }, () => {
   const { dir, file } = place("vmlinuz.efi", zboot.bytes);
   const before = sha256(file);
   const commands: Array<[string[], number]> = [
@@ -201,7 +203,7 @@ test("the input's sha256 is unchanged after every command, failing ones included
   assert.equal(statSync(file).size, zboot.bytes.length);
 });
 
-test("-o onto the input is refused (same path, another spelling, a hard link, a symlink) even with --force", () => {
+test("-o onto the input is refused (same path, another spelling, a hard link, a symlink) even with --force", { skip: needs("gzip") }, () => {
   const { dir, file } = place("vmlinuz.efi", zboot.bytes);
   const before = sha256(file);
   mkdirSync(join(dir, "sub"));
@@ -216,7 +218,7 @@ test("-o onto the input is refused (same path, another spelling, a hard link, a 
   assert.deepEqual(tree(dir), ["hard.efi", "soft.efi", "sub/", "vmlinuz.efi"]);
 });
 
-test("an existing output is kept without --force and replaced with it", () => {
+test("an existing output is kept without --force and replaced with it", { skip: needs("gzip") }, () => {
   const { dir } = place("vmlinuz.efi", zboot.bytes);
   writeFileSync(join(dir, "Image"), "keep me");
   const r = kimg(["extract", "vmlinuz.efi", "-o", "Image"], dir);
@@ -265,7 +267,7 @@ function sectionTable(pe: Uint8Array): Array<{ name: string; pointerToRawData: n
   return out;
 }
 
-test("--all writes only plain files inside DIR, whatever the section names say", async () => {
+test("--all writes only plain files inside DIR, whatever the section names say", { skip: needs("gzip") }, async () => {
   const uki = hostileUki();
   const names = layerAt(await inspect(uki), "/pe").pe?.sections.map((s) => s.name);
   assert.ok(names?.includes("../../../../../../../tmp/kimg-escape"), String(names));
@@ -293,7 +295,7 @@ test("--all writes only plain files inside DIR, whatever the section names say",
   assert.equal(sha256(file), before);
 });
 
-test("--all --force replaces a planted symlink, never the file it points to", () => {
+test("--all --force replaces a planted symlink, never the file it points to", { skip: needs("gzip") }, () => {
   const { dir } = place("uki.efi", hostileUki());
   mkdirSync(join(dir, "layers"));
   writeFileSync(join(dir, "outside"), "precious");
@@ -317,7 +319,7 @@ test("safeLayerFileName: traversal and absolute segments collapse into one plain
   assert.equal(safeLayerFileName("/a\\b\0c d", ".bin"), "a_b_c_d.bin");
 });
 
-test("extract --all fails as a set: an existing file part way keeps it and writes none of the others", () => {
+test("extract --all fails as a set: an existing file part way keeps it and writes none of the others", { skip: needs("gzip") }, () => {
   const { dir } = place("vmlinuz.efi", zboot.bytes);
   mkdirSync(join(dir, "layers"));
   // The layers are written in tree order: payload.gz first, then payload.decompressed.Image.
@@ -338,7 +340,7 @@ test("extract --all fails as a set: an existing file part way keeps it and write
   assert.ok(lstatSync(join(dir, "layers", "payload.decompressed.Image")).isFIFO());
 });
 
-test("extract --all into a folder that cannot be made or written is E_IO, exit 4, and writes nothing", () => {
+test("extract --all into a folder that cannot be made or written is E_IO, exit 4, and writes nothing", { skip: needs("gzip") }, () => {
   const { dir } = place("vmlinuz.efi", zboot.bytes);
   writeFileSync(join(dir, "afile"), "x");
   for (const target of ["afile", "afile/sub"]) {
@@ -351,7 +353,7 @@ test("extract --all into a folder that cannot be made or written is E_IO, exit 4
 
 const root = process.getuid?.() === 0;
 
-test("extract --all without permission (as nobody) or on a read-only file system: E_IO, exit 4", { skip: !root && "needs root (runs as nobody, mounts tmpfs)" }, () => {
+test("extract --all without permission (as nobody) or on a read-only file system: E_IO, exit 4", { skip: needs("gzip") || (!root && "needs root (runs as nobody, mounts tmpfs)") }, () => {
   const { dir } = place("vmlinuz.efi", zboot.bytes);
   chmodSync(sandbox, 0o755);
   chmodSync(dir, 0o755);
@@ -373,7 +375,7 @@ test("extract --all without permission (as nobody) or on a read-only file system
   assert.deepEqual(tree(dir), ["ro/", "vmlinuz.efi"]);
 });
 
-test("extract --all on a full disk: E_IO, exit 4, and neither the layers written before nor the folder remain", { skip: !root && "needs root (mounts a small tmpfs)" }, () => {
+test("extract --all on a full disk: E_IO, exit 4, and neither the layers written before nor the folder remain", { skip: needs("gzip") || (!root && "needs root (mounts a small tmpfs)") }, () => {
   // A 1 MiB Image of mostly zeros: its gzip payload fits a 256 KiB disk, the Image does not.
   const big = buildArm64Image({ codeSize: 0x4000, bssSize: 1024 * 1024 });
   const { toCompress, trailer } = zbootInputs(big, "v6.4", "gzip");
@@ -396,7 +398,7 @@ test("extract --all on a full disk: E_IO, exit 4, and neither the layers written
   }
 });
 
-test("extract --all on a plain Image writes the Image itself (it is the only layer)", () => {
+test("extract --all on a plain Image writes the Image itself (it is the only layer)", { skip: needs("gzip") }, () => {
   const { dir } = place("Image", image);
   const r = kimg(["extract", "Image", "--all", "out", "--json"], dir);
   assert.equal(r.status, 0, r.stderr);
@@ -405,7 +407,7 @@ test("extract --all on a plain Image writes the Image itself (it is the only lay
   assert.deepEqual(JSON.parse(r.stdout.toString()).written, [{ layer: "/", format: "arm64-image", path: "out/root.Image", bytes: image.length }]);
 });
 
-test("concurrent extracts of two images to one output without --force: exactly one wins and its bytes stay", async () => {
+test("concurrent extracts of two images to one output without --force: exactly one wins and its bytes stay", { skip: needs("gzip") }, async () => {
   const images = [0x4000, 0x8000].map((codeSize) => buildArm64Image({ codeSize, bssSize: 48 * 1024 * 1024 }));
   const dir = mkdtempSync(join(sandbox, "race-"));
   images.forEach((img, i) => {
@@ -430,7 +432,7 @@ test("concurrent extracts of two images to one output without --force: exactly o
   assert.deepEqual(readdirSync(dir).sort(), ["0.efi", "1.efi", "Image"]);
 });
 
-test("device nodes, FIFOs and folders are never replaced, --force or not, and the message does not suggest --force", { skip: !root && "needs root (mknod)" }, () => {
+test("device nodes, FIFOs and folders are never replaced, --force or not, and the message does not suggest --force", { skip: needs("gzip") || (!root && "needs root (mknod)") }, () => {
   const { dir } = place("vmlinuz.efi", zboot.bytes);
   spawnSync("mknod", [join(dir, "null"), "c", "1", "3"]);
   spawnSync("mkfifo", [join(dir, "fifo")]);

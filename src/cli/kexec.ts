@@ -79,14 +79,17 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
         },
         system,
       );
-      const { plan, warnings } = prepared;
+      const { plan, warnings, wouldRefuse } = prepared;
       const bufAddresses = flags.dryRun ? new Map<string, bigint>() : segmentBufferAddresses(plan, system);
       if (flags.json) {
-        write(JSON.stringify({ dryRun: flags.dryRun === true, warnings, plan: kexecPlanToJson(plan, { bufAddresses }) }, null, 2) + "\n");
+        write(JSON.stringify({ dryRun: flags.dryRun === true, warnings, ...(flags.dryRun ? { wouldRefuse } : {}), plan: kexecPlanToJson(plan, { bufAddresses }) }, null, 2) + "\n");
       } else {
         for (const w of warnings) write(`warning: ${w}\n`);
         write(formatKexecPlan(plan, { bufAddresses }) + "\n");
-        if (flags.dryRun) write("dry run: nothing loaded\n");
+        if (flags.dryRun) {
+          write("dry run: nothing loaded\n");
+          for (const r of wouldRefuse) write(`a real load here would be refused: ${r}\n`);
+        }
       }
       if (flags.dryRun) return;
       loadKexec(plan, system);

@@ -29,7 +29,8 @@ function certLine(c: CertificateFacts): string {
 function renderSignature(s: VerifySignature): string[] {
   const lines: string[] = [];
   const what = s.nested ? `nested signature (in #${s.parent ?? "?"})` : "signature";
-  lines.push(`  #${s.index} ${what} in WIN_CERTIFICATE ${s.entryIndex} at ${hex(s.entryOffset)}: ${s.verified ? "VERIFIED" : "NOT VERIFIED"}`);
+  const status = s.status === "verified" ? "VERIFIED" : s.status === "intact" ? "INTACT (trust not checked)" : "FAILED";
+  lines.push(`  #${s.index} ${what} in WIN_CERTIFICATE ${s.entryIndex} at ${hex(s.entryOffset)}: ${status}`);
   if (s.signer) lines.push(`     signer:      ${certLine(s.signer)}`);
   for (const c of s.certificates) if (!s.signer || c.serial !== s.signer.serial || c.issuer !== s.signer.issuer) lines.push(`     certificate: ${certLine(c)}`);
   if (s.digest) lines.push(`     digest:      ${s.digestAlgorithm} ${s.digest} (${s.digestMatches ? "matches the image" : "does NOT match the image"})`);
@@ -48,15 +49,10 @@ export function renderVerifyText(report: VerifyReport): string {
     if (layer.paddingNote) lines.push(`  note: ${layer.paddingNote}`);
     for (const s of sigs) lines.push(...renderSignature(s));
   }
-  for (const d of report.diagnostics) lines.push(`${d.severity}: ${d.layer}${d.offset === null ? "" : ` at ${hex(d.offset)}`}: ${d.message} [${d.code}]`);
+  // The verdict line says "not signed" / "no PE image" itself; the diagnostics stay in --json for scripts.
+  for (const d of report.diagnostics.filter((d) => d.code !== "NOT_SIGNED" && d.code !== "NO_PE_IMAGE")) lines.push(`${d.severity}: ${d.layer}${d.offset === null ? "" : ` at ${hex(d.offset)}`}: ${d.message} [${d.code}]`);
   if (report.trusted.length) lines.push(`trusted: ${report.trusted.join("; ")}`);
-  lines.push(
-    report.verified
-      ? `verified: yes (${report.signatures.length} signature${report.signatures.length === 1 ? "" : "s"})`
-      : report.signatures.length === 0
-        ? "verified: no - no signature found, nothing was verified"
-        : `verified: no (${report.signatures.filter((s) => !s.verified).length} of ${report.signatures.length} signatures failed)`,
-  );
+  lines.push(report.verdictLine);
   return lines.join("\n") + "\n";
 }
 
@@ -78,11 +74,13 @@ export function registerSignatureCommands(program: Command): void {
     .description("check the Authenticode signatures of every PE image inside FILE (outer EFI program, inner kernel)")
     .argument("<file>", "kernel image (zboot vmlinuz.efi, Image, bzImage, UKI, signed PE)")
     .option("--cert <file>", "a certificate (PEM or DER) the signer's chain must reach; repeatable", collect, [])
+    .option("--integrity-only", "accept intact signatures without checking who signed (exit 0 when intact; never reported as verified)")
     .option("--layer <path>", "check only this PE layer (see `kimg inspect`); repeatable", collect, [])
     .option("--json", "print the report as JSON")
     .addOption(maxSizeOption())
     .addOption(maxTotalSizeOption())
-    .action(async (file: string, opts: { cert: string[]; layer: string[]; json?: boolean; maxSize?: number; maxTotalSize?: number }) => {
+    .action(async (file: string, opts: { cert: string[]; layer: string[]; json?: boolean; integrityOnly?: boolean; maxSize?: number; maxTotalSize?: number }) => {
+      if (opts.integrityOnly && opts.cert.length) throw new KimgError(ErrorCode.USAGE, "--integrity-only and --cert exclude each other: --cert checks who signed");
       const bytes = await readInput(file);
       const trustedCertificates = await Promise.all(opts.cert.map((c) => readTrustedCertificate(c)));
       const report = await verifyImage(bytes, {
@@ -90,11 +88,12 @@ export function registerSignatureCommands(program: Command): void {
         codecs: NODE_CODECS,
         trustedCertificates,
         layers: opts.layer,
+        integrityOnly: opts.integrityOnly ?? false,
         ...sizeLimits(opts),
         onProgress: progressReporter(!opts.json),
       });
       await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderVerifyText(report));
-      if (!report.verified) process.exitCode = EXIT.NOT_VERIFIED;
+      if (!report.accepted) process.exitCode = EXIT.NOT_VERIFIED;
     });
 
   program

@@ -113,6 +113,8 @@ export function buildRiscvImage(spec: RiscvImageSpec = {}): Uint8Array {
 export interface LoongArchImageSpec extends KernelImageSpec {
   /** "physical" (v6.10+) or "dmw" (older kernels: 0x9000... virtual, load_offset 0). */
   entryForm?: "physical" | "dmw";
+  /** LINUX_PE_MAGIC at 0x38 (v6.2+); false writes 0 as v6.1 did (then the entry is DMW virtual and load_offset 0). */
+  linuxPeMagic?: boolean;
 }
 
 export function buildLoongArchImage(spec: LoongArchImageSpec = {}): Uint8Array {
@@ -135,7 +137,7 @@ export function buildLoongArchImage(spec: LoongArchImageSpec = {}): Uint8Array {
   const dmw = spec.entryForm === "dmw";
   w.u32(0, 0x5a4d).u32(4, 0);
   w.u64(8, dmw ? (0x9000n << 48n) | physical : physical).u64(16, asize).u64(24, dmw ? 0n : loadOffset);
-  w.u32(0x38, LINUX_PE_MAGIC).u32(0x3c, 0x40);
+  w.u32(0x38, spec.linuxPeMagic === false ? 0 : LINUX_PE_MAGIC).u32(0x3c, 0x40);
   w.u32(0x40 + 24 + 56, asize);
   return w.bytes;
 }
@@ -265,6 +267,8 @@ export interface ElfSpec {
   banner?: string;
   /** Symbols for a .symtab (64-bit little-endian only), e.g. { _text: ..., primary_entry: ... }. */
   symbols?: Record<string, bigint>;
+  /** The data segment is RWX, as an x86_64 vmlinux's init segment is. */
+  rwxSegment?: boolean;
 }
 
 /** Appends section headers (null, .symtab, .strtab) with the given symbols to a 64-bit LE ELF. */
@@ -325,7 +329,7 @@ export function buildElf(spec: ElfSpec = {}): Uint8Array {
   }
   const segs = [
     { off: codeAt, size: code.length, flags: 5 },
-    { off: dataAt, size: banner.length, flags: 6 },
+    { off: dataAt, size: banner.length, flags: spec.rwxSegment ? 7 : 6 },
   ];
   segs.forEach((s, i) => {
     const at = phoff + i * phentsize;
