@@ -7,11 +7,13 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { hex } from "../io/layout.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
+import { writeStdout } from "../node/stdout.js";
+import { readCertificates } from "../signatures/certificates.js";
 import { authenticodeDigest, isDigestName, DIGEST_ALGORITHMS } from "../signatures/authenticode.js";
 import type { CertificateFacts, VerifyReport, VerifySignature } from "../signatures/types.js";
 import { peLayers, selectPeLayer, verifyImage, type PeLayer } from "../signatures/verify.js";
 import { EXIT } from "./exit-codes.js";
-import { maxSizeOption } from "./options.js";
+import { maxSizeOption, maxTotalSizeOption, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -54,6 +56,18 @@ export function renderVerifyText(report: VerifyReport): string {
   return lines.join("\n") + "\n";
 }
 
+/** A --cert file: read like every input, and refused as a usage error, naming it, when it holds no certificate. */
+async function readTrustedCertificate(path: string): Promise<Uint8Array> {
+  const data = await readInput(path, { what: "--cert" });
+  try {
+    readCertificates(data, `--cert ${path}`);
+  } catch (error) {
+    if (error instanceof KimgError) throw new KimgError(ErrorCode.USAGE, error.message, { ...error.data, path });
+    throw new KimgError(ErrorCode.USAGE, `--cert ${path}: ${(error as Error).message}`, { path });
+  }
+  return data;
+}
+
 export function registerSignatureCommands(program: Command): void {
   program
     .command("verify")
@@ -64,20 +78,21 @@ export function registerSignatureCommands(program: Command): void {
     .option("--layer <path>", "check only this PE layer (see `kimg inspect`); repeatable", collect, [])
     .option("--json", "print the report as JSON")
     .addOption(maxSizeOption())
-    .action(async (file: string, opts: { cert: string[]; layer: string[]; json?: boolean; integrityOnly?: boolean; maxSize?: number }) => {
+    .addOption(maxTotalSizeOption())
+    .action(async (file: string, opts: { cert: string[]; layer: string[]; json?: boolean; integrityOnly?: boolean; maxSize?: number; maxTotalSize?: number }) => {
       if (opts.integrityOnly && opts.cert.length) throw new KimgError(ErrorCode.USAGE, "--integrity-only and --cert exclude each other: --cert checks who signed");
       const bytes = await readInput(file);
-      const trustedCertificates = await Promise.all(opts.cert.map((c) => readInput(c)));
+      const trustedCertificates = await Promise.all(opts.cert.map((c) => readTrustedCertificate(c)));
       const report = await verifyImage(bytes, {
         name: basename(file),
         codecs: NODE_CODECS,
         trustedCertificates,
         layers: opts.layer,
         integrityOnly: opts.integrityOnly ?? false,
-        ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+        ...sizeLimits(opts),
         onProgress: progressReporter(!opts.json),
       });
-      process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderVerifyText(report));
+      await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderVerifyText(report));
       if (!report.accepted) process.exitCode = EXIT.NOT_VERIFIED;
     });
 
@@ -90,7 +105,8 @@ export function registerSignatureCommands(program: Command): void {
     .option("--all", "one line per PE layer: digest and layer path")
     .option("--no-trim", "hash zero padding after the certificate table as data (what an untrimmed check sees)")
     .addOption(maxSizeOption())
-    .action(async (file: string, opts: { alg: string; layer?: string; all?: boolean; trim: boolean; maxSize?: number }) => {
+    .addOption(maxTotalSizeOption())
+    .action(async (file: string, opts: { alg: string; layer?: string; all?: boolean; trim: boolean; maxSize?: number; maxTotalSize?: number }) => {
       const alg = opts.alg.toLowerCase();
       if (!isDigestName(alg)) throw new KimgError(ErrorCode.USAGE, `--alg ${opts.alg}: use one of ${Object.keys(DIGEST_ALGORITHMS).join(", ")}`);
       if (opts.all && opts.layer) throw new KimgError(ErrorCode.USAGE, "--all and --layer exclude each other");
@@ -100,7 +116,7 @@ export function registerSignatureCommands(program: Command): void {
           name: basename(file),
           codecs: NODE_CODECS,
           shallow,
-          ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+          ...sizeLimits(opts),
           onProgress: progressReporter(true),
         });
       const choose = (tree: Tree): PeLayer[] => (opts.all ? peLayers(tree) : opts.layer === undefined ? peLayers(tree).slice(0, 1) : [selectPeLayer(tree, opts.layer)]);
@@ -111,7 +127,7 @@ export function registerSignatureCommands(program: Command): void {
       if (chosen.length === 0) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `${file} holds no PE/COFF image to hash`, { structure: "layer tree" });
       for (const pe of chosen) {
         const value = await authenticodeDigest(pe.bytes, pe.layer.pe, alg, { trim: opts.trim, ...(opts.maxSize ? { maxHashedBytes: opts.maxSize } : {}) });
-        process.stdout.write(opts.all ? `${value}  ${pe.layer.path}\n` : `${value}\n`);
+        await writeStdout(opts.all ? `${value}  ${pe.layer.path}\n` : `${value}\n`);
       }
     });
 }
