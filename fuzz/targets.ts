@@ -20,6 +20,7 @@ import { renderPlanText } from "../src/report/plan-text.js";
 import { verifyImage } from "../src/signatures/verify.js";
 import { renderText } from "../src/report/text.js";
 import type { Report } from "../src/types.js";
+import { IO_TARGETS } from "./targets-io.js";
 
 export interface FuzzTarget {
   name: string;
@@ -124,6 +125,8 @@ export const TARGETS: readonly FuzzTarget[] = [
     },
     accepts: isStableCode,
   },
+  // The CLI's file reader, stdout writes and extract --all's set (fuzz/targets-io.ts).
+  ...IO_TARGETS,
 ];
 
 export interface TargetOutcome {

@@ -15,6 +15,7 @@ import {
 } from "./builders/images.js";
 import { MACHINE } from "./builders/pe.js";
 import { codes, field, inspect, layerAt } from "./helpers.js";
+import { needs } from "./helpers/tools.js";
 
 test("arm64 Image: header fields, flags, code words, PE view and banner", async () => {
   const image = buildArm64Image({ pageSize: 64, placeAnywhere: false });
@@ -83,7 +84,7 @@ test("LoongArch vmlinux.efi: physical and DMW-virtual kernel_entry map to the sa
   }
 });
 
-test("EFI zboot around each architecture's image, v6.4+ gzip: header, trailer rule, inner image", async () => {
+test("EFI zboot around each architecture's image, v6.4+ gzip: header, trailer rule, inner image", { skip: needs("gzip") }, async () => {
   const cases = [
     { machine: MACHINE.ARM64, image: buildArm64Image(), arch: "arm64", inner: "arm64-image" },
     { machine: MACHINE.RISCV64, image: buildRiscvImage(), arch: "riscv64", inner: "riscv-image" },
@@ -110,7 +111,7 @@ test("EFI zboot around each architecture's image, v6.4+ gzip: header, trailer ru
   }
 });
 
-test("EFI zboot trailer generations v6.1, v6.2-v6.3 and v6.4+ are told apart after decompression", async () => {
+test("EFI zboot trailer generations v6.1, v6.2-v6.3 and v6.4+ are told apart after decompression", { skip: needs("gzip", "zstd") }, async () => {
   const image = buildArm64Image();
   for (const [generation, compType, tool, rule] of [
     ["v6.1", "zstd22", "zstd", "v6.1"],
@@ -131,7 +132,7 @@ test("EFI zboot trailer generations v6.1, v6.2-v6.3 and v6.4+ are told apart aft
   }
 });
 
-test("zboot: a codec id that disagrees with the payload magic is reported, and the magic wins", async () => {
+test("zboot: a codec id that disagrees with the payload magic is reported, and the magic wins", { skip: needs("zstd") }, async () => {
   const { toCompress, trailer } = zbootInputs(buildArm64Image(), "v6.4", "zstd22");
   const payload = compressWith("zstd", toCompress);
   const z = buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload, trailer: trailer(payload) });
@@ -141,7 +142,7 @@ test("zboot: a codec id that disagrees with the payload magic is reported, and t
   assert.equal(r.summary.kernelFormat, "arm64-image");
 });
 
-test("zboot --shallow stops at the compressed payload", async () => {
+test("zboot --shallow stops at the compressed payload", { skip: needs("gzip") }, async () => {
   const { toCompress, trailer } = zbootInputs(buildArm64Image(), "v6.4", "gzip");
   const payload = compressWith("gzip", toCompress);
   const z = buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload, trailer: trailer(payload) });
@@ -149,10 +150,11 @@ test("zboot --shallow stops at the compressed payload", async () => {
   assert.equal(layerAt(r, "/payload").children.length, 0);
   assert.equal(layerAt(r, "/payload").info.decompressed, false);
   assert.equal(r.summary.kernelFormat, null);
-  assert.equal(r.summary.compression, null);
+  // The codec is known without decompressing: the summary says so.
+  assert.equal(r.summary.compression, "gzip");
 });
 
-test("x86 bzImage: setup header, xloadflags, version string, payload to ELF vmlinux", async () => {
+test("x86 bzImage: setup header, xloadflags, version string, payload to ELF vmlinux", { skip: needs("gzip") }, async () => {
   const vmlinux = buildElf({ machine: 62 });
   const payload = compressWith("gzip", vmlinux);
   const bz = buildBzImage({ payload });
@@ -175,7 +177,7 @@ test("x86 bzImage: setup header, xloadflags, version string, payload to ELF vmli
   assert.deepEqual(codes(r), []);
 });
 
-test("bzImage with a non-gzip payload: the mkpiggy size trailer is cut before decoding", async () => {
+test("bzImage with a non-gzip payload: the mkpiggy size trailer is cut before decoding", { skip: needs("zstd") }, async () => {
   const vmlinux = buildElf({ machine: 62 });
   const z = compressWith("zstd", vmlinux);
   const payload = concat(z, new ByteWriter(4).u32(0, vmlinux.length).bytes);
@@ -206,7 +208,7 @@ test("ELF vmlinux: 32/64-bit, little/big endian, machines, banner", async () => 
   }
 });
 
-test("UKI: sections listed, text shown, .linux inspected as a nested image, repeated sections numbered", async () => {
+test("UKI: sections listed, text shown, .linux inspected as a nested image, repeated sections numbered", { skip: needs("gzip", "zstd") }, async () => {
   const vmlinux = buildElf({ machine: 62 });
   const bz = buildBzImage({ payload: compressWith("gzip", vmlinux) });
   const initrd = compressWith("zstd", new TextEncoder().encode("070701" + "0".repeat(200)));
@@ -235,7 +237,7 @@ test("UKI: sections listed, text shown, .linux inspected as a nested image, repe
   assert.deepEqual(codes(r), []);
 });
 
-test("a whole-file compressed Image (Image.gz) is a compressed layer around the Image", async () => {
+test("a whole-file compressed Image (Image.gz) is a compressed layer around the Image", { skip: needs("gzip") }, async () => {
   const r = await inspect(compressWith("gzip", buildArm64Image()));
   assert.equal(r.summary.format, "compressed");
   assert.equal(r.summary.compression, "gzip");
@@ -254,7 +256,7 @@ test("input paths: Uint8Array views with a non-zero byteOffset and ArrayBuffers 
   assert.deepEqual(c, a);
 });
 
-test("the report is plain JSON: stringify and parse give it back unchanged", async () => {
+test("the report is plain JSON: stringify and parse give it back unchanged", { skip: needs("zstd") }, async () => {
   const { toCompress, trailer } = zbootInputs(buildLoongArchImage({ entryForm: "dmw" }), "v6.4", "zstd");
   const payload = compressWith("zstd", toCompress);
   const r = await inspect(buildZboot({ machine: MACHINE.LOONGARCH64, compType: "zstd", payload, trailer: trailer(payload) }).bytes);

@@ -1,6 +1,7 @@
 /** The package as users install it: entry points, types, the bin, and the public API's shape. */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 
 const pkg = JSON.parse(readFileSync("package.json", "utf8")) as {
@@ -47,6 +48,22 @@ test("the README's limits table and codec table agree with the code", async () =
   for (const codec of CODEC_NAMES) {
     assert.ok(BUILTIN_CODECS[codec], `a built-in ${codec} decoder`);
     assert.match(readme, new RegExp(`^\\| ${codec} \\|`, "m"), `README codec row for ${codec}`);
+  }
+});
+
+test("the README's command synopsis names every option `--help` lists", () => {
+  const readme = readFileSync("README.md", "utf8");
+  const synopsis = /## The command line\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
+  assert.ok(synopsis, "no synopsis block under ## The command line");
+  const commands: Array<[string, string[]]> = [["inspect", []], ["extract", []], ["plan", []], ["verify", []], ["digest", []], ["kexec load", ["kexec", "load"]]];
+  for (const [name, argv] of commands) {
+    const help = spawnSync(process.execPath, ["--import", "tsx", "src/cli/run.ts", ...(argv.length ? argv : [name]), "--help"], { encoding: "utf8" }).stdout;
+    const line = synopsis.split("\n").find((l) => l.startsWith(`kimg ${name} `) || (name === "kexec load" && l.startsWith("kimg kexec load")));
+    assert.ok(line, `no synopsis line for kimg ${name}`);
+    for (const option of help.match(/--[a-z][a-z-]*/g) ?? []) {
+      if (option === "--help") continue;
+      assert.ok(line.includes(option), `README synopsis of kimg ${name} lacks ${option}`);
+    }
   }
 });
 

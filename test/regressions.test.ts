@@ -15,6 +15,7 @@ import { buildArm64Image, buildUki, buildZboot, zbootInputs } from "./builders/i
 import { MACHINE } from "./builders/pe.js";
 import { inspect, layerAt } from "./helpers.js";
 import type { ProgressEvent } from "../src/analysis/tree.js";
+import { needs } from "./helpers/tools.js";
 
 const MiB = 1024 * 1024;
 
@@ -62,7 +63,7 @@ test("unpack of a UKI cut inside .linux: E_BAD_FIELD that names the UKI_SECTION_
 
 // Fuzzer: KimgError with code "ZBOOT_UNKNOWN_CODEC" (zboot-arm64-*: comp_type bytes overwritten,
 // payload magic gone, so no codec could be chosen).
-test("unpack of a zboot with an unknown comp_type and no codec magic: E_BAD_FIELD naming ZBOOT_UNKNOWN_CODEC", async () => {
+test("unpack of a zboot with an unknown comp_type and no codec magic: E_BAD_FIELD naming ZBOOT_UNKNOWN_CODEC", { skip: needs("gzip") }, async () => {
   const z = zbootGzip("gz1p");
   const bad = z.bytes.slice();
   bad.fill(0, z.payloadOffset, z.payloadOffset + 2);
@@ -82,7 +83,7 @@ test("unpack of a zboot with an unknown comp_type and no codec magic: E_BAD_FIEL
 });
 
 // Fuzzer: KimgError with code "ZBOOT_COMP_TYPE_UNTERMINATED" (comp_type filled to 0x38 with no NUL).
-test("unpack of a zboot whose comp_type has no NUL and whose payload is unreadable: E_BAD_FIELD naming it", async () => {
+test("unpack of a zboot whose comp_type has no NUL and whose payload is unreadable: E_BAD_FIELD naming it", { skip: needs("gzip") }, async () => {
   const z = zbootGzip();
   const bad = z.bytes.slice();
   bad.fill(0x41, 0x18, 0x38);
@@ -97,7 +98,7 @@ test("unpack of a zboot whose comp_type has no NUL and whose payload is unreadab
 });
 
 // A diagnostic that already carries a stable code is passed through unchanged.
-test("unpack of a zboot whose payload lies past the end keeps the diagnostic's own code, E_BAD_OFFSET", async () => {
+test("unpack of a zboot whose payload lies past the end keeps the diagnostic's own code, E_BAD_OFFSET", { skip: needs("gzip") }, async () => {
   const bad = zbootGzip().bytes.slice();
   new DataView(bad.buffer).setUint32(12, 0xfffffff0, true);
   await assert.rejects(
@@ -112,7 +113,7 @@ test("unpack of a zboot whose payload lies past the end keeps the diagnostic's o
 // Fuzzer: after a few hundred corrupt zstd payloads in one process, inputs took 0.3 s -> 1.6 s
 // and a 2 KiB stream "decoded" past maxOutputBytes (E_LIMIT). zstddec's streaming generator,
 // abandoned on a corrupt frame, never freed its decoder context and window in the WASM heap.
-test("600 corrupt zstd frames in one process leave the zstd decoder exact and within its limits", async () => {
+test("600 corrupt zstd frames in one process leave the zstd decoder exact and within its limits", { skip: needs("zstd") }, async () => {
   const original = codeLike(256 * 1024, 5);
   const stream = compressWith("zstd", original);
   const seen = new Set<string>();
@@ -159,7 +160,7 @@ test("zstd output bound: RLE blocks add their Block_Size, a bomb past maxOutputB
   assert.equal((await zstd(bomb, 512 * MiB, 400 * MiB)).length, 2 * MiB);
 });
 
-test("zstd output bound over real frames: two frames and a skippable frame decode as zstd -d does; cuts are E_CORRUPT_STREAM", async () => {
+test("zstd output bound over real frames: two frames and a skippable frame decode as zstd -d does; cuts are E_CORRUPT_STREAM", { skip: needs("zstd") }, async () => {
   const a = pseudoRandom(70000, 1);
   const b = codeLike(300000, 2);
   const skippable = new Uint8Array([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
@@ -175,7 +176,7 @@ test("zstd output bound over real frames: two frames and a skippable frame decod
 // a 5-byte lz4 or lzma payload, the decoder allocated a 511 MiB buffer up front (lazily zeroed,
 // so the resident size hardly moved; in a browser tab such an allocation fails outright). The
 // harness now measures ArrayBuffer growth per call (fuzz/targets.ts, allocationCeilingBytes).
-test("a zboot trailer claiming 511 MiB for a tiny payload sizes no buffer: the claim is reported, not trusted", async () => {
+test("a zboot trailer claiming 511 MiB for a tiny payload sizes no buffer: the claim is reported, not trusted", { skip: needs("lz4", "lzma", "lzo", "xz", "zstd") }, async () => {
   const claim = 0x1ff00000;
   for (const [compType, tool] of [["lz4", "lz4"], ["lzma", "lzma"], ["lzo", "lzo"], ["xzkern", "xz"], ["zstd22", "zstd"]] as const) {
     const payload = compressWith(tool, new TextEncoder().encode("hello"));
@@ -192,7 +193,7 @@ test("a zboot trailer claiming 511 MiB for a tiny payload sizes no buffer: the c
   }
 });
 
-test("a plausible size claim still reaches the decoder (progress shows the expected size)", async () => {
+test("a plausible size claim still reaches the decoder (progress shows the expected size)", { skip: needs("gzip") }, async () => {
   const z = zbootGzip();
   const events: ProgressEvent[] = [];
   const report = await inspect(z.bytes, { onProgress: (e) => events.push(e) });
@@ -227,7 +228,7 @@ test("a 12 KiB .lzma whose header declares 496 MiB: E_LIMIT for the ratio before
   assert.deepEqual(r.diagnostics.map((d) => d.code), [ErrorCode.CORRUPT_STREAM]);
 });
 
-test("a real gzip bomb stops at the ratio bound while decoding, not at maxOutputBytes", async () => {
+test("a real gzip bomb stops at the ratio bound while decoding, not at maxOutputBytes", { skip: needs("gzip") }, async () => {
   const zeros = new Uint8Array(160 * MiB);
   const bomb = compressWith("gzip", zeros);
   assert.ok(bomb.length * 1000 < zeros.length, `gzip made ${bomb.length} bytes`);

@@ -14,17 +14,14 @@ import { analyse } from "../src/analysis/inspect.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
 import { authenticodeDigest } from "../src/signatures/authenticode.js";
 import { peLayers, verifyImage } from "../src/signatures/verify.js";
+import { needs } from "./helpers/tools.js";
 
 const CACHE = resolve("kernels/signatures-test");
-const PACKAGES: Record<string, string> = { "apt-get": "apt", "dpkg-deb": "dpkg", sbverify: "sbsigntool", pesign: "pesign", osslsigncode: "osslsigncode", openssl: "openssl" };
+/** apt fetches the packages (with Debian's archive key); the others are the reference verdicts. */
+const skip = needs("apt-get", "dpkg-deb", "debian-archive-keyring", "openssl", "pesign", "osslsigncode", "sbverify");
 
 function tool(cmd: string, args: string[], cwd?: string): string {
-  try {
-    return execFileSync(cmd, args, { encoding: "utf8", cwd, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28 });
-  } catch (error) {
-    if ((error as { code?: string }).code === "ENOENT") throw new Error(`${cmd} is not installed: apt-get install -y ${PACKAGES[cmd] ?? cmd}`);
-    throw error;
-  }
+  return execFileSync(cmd, args, { encoding: "utf8", cwd, stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28 });
 }
 
 function aptOptions(arch: string): string[] {
@@ -80,6 +77,7 @@ let caPem = "";
 
 /** The Debian Secure Boot CA, read by kimg from shim's .vendor_cert (struct { u32 authorized_size, deauthorized_size, authorized_offset, deauthorized_offset }). */
 before(async () => {
+  if (skip) return;
   const dir = fetchPackage("amd64", /^shim-signed$/, "shim", "./usr/lib/shim");
   const shim = new Uint8Array(readFileSync(join(dir, "root/usr/lib/shim/shimx64.efi.signed")));
   const { tree } = await analyse(shim, { shallow: true });
@@ -100,14 +98,14 @@ before(async () => {
 
 function osslsigncodeDigests(path: string): Array<{ current: string; calculated: string }> {
   const r = spawnSync("osslsigncode", ["verify", "-in", path], { encoding: "utf8" });
-  if (r.error) throw new Error("osslsigncode is not installed: apt-get install -y osslsigncode");
+  if (r.error) throw r.error;
   const current = [...r.stdout.matchAll(/Current message digest\s*:\s*([0-9A-F]+)/g)].map((m) => (m[1] ?? "").toLowerCase());
   const calculated = [...r.stdout.matchAll(/Calculated message digest\s*:\s*([0-9A-F]+)/g)].map((m) => (m[1] ?? "").toLowerCase());
   return current.map((c, i) => ({ current: c, calculated: calculated[i] ?? "" }));
 }
 
 for (const arch of ["amd64", "arm64"] as const) {
-  describe(`Debian bookworm signed kernel (${arch})`, () => {
+  describe(`Debian bookworm signed kernel (${arch})`, { skip }, () => {
     it("kimg's digest equals the one inside the Debian signature, pesign -h and osslsigncode; the chain reaches the Debian CA", async () => {
       const kernel = kernelOf(arch);
       const report = await verifyImage(kernel.bytes, { codecs: NODE_CODECS, trustedCertificates: [new Uint8Array(readFileSync(caDer))] });
@@ -145,14 +143,14 @@ for (const arch of ["amd64", "arm64"] as const) {
   });
 }
 
-describe("Debian shim-signed (signed by Microsoft)", () => {
+describe("Debian shim-signed (signed by Microsoft)", { skip }, () => {
   // osslsigncode 2.9 refuses shim ("Corrupted attribute certificate table": it takes only one
   // WIN_CERTIFICATE); pesign -h and sbverify --list read it.
   it("two WIN_CERTIFICATE entries: digests equal pesign -h, signatures valid, no chain to the Debian CA", async () => {
     const path = join(CACHE, "shimx64.efi.signed");
     const bytes = new Uint8Array(readFileSync(path));
     const plain = await verifyImage(bytes);
-    assert.equal(plain.verified, true);
+    assert.equal(plain.verdict, "intact");
     const pesign = /^hash: ([0-9a-f]+)$/m.exec(tool("pesign", ["-h", "-i", path]))?.[1];
     assert.equal(plain.layers[0]?.digest.sha256, pesign);
     const listed = tool("sbverify", ["--list", path]);

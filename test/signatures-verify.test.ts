@@ -18,16 +18,11 @@ import { codeLike, concat, pseudoRandom } from "./builders/bytes.js";
 import { compressWith } from "./builders/compress.js";
 import { buildArm64Image, buildElf, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
 import { MACHINE } from "./builders/pe.js";
+import { needs } from "./helpers/tools.js";
 
-const PACKAGES: Record<string, string> = { sbsign: "sbsigntool", sbverify: "sbsigntool", pesign: "pesign", osslsigncode: "osslsigncode", openssl: "openssl" };
-
+/** Runs a real tool (the tests that run one skip without it: test/helpers/tools.ts). */
 function tool(cmd: string, args: string[]): string {
-  try {
-    return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28 });
-  } catch (error) {
-    if ((error as { code?: string }).code === "ENOENT") throw new Error(`${cmd} is not installed: apt-get install -y ${PACKAGES[cmd] ?? cmd}`);
-    throw error;
-  }
+  return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 1 << 28 });
 }
 
 let dir = "";
@@ -48,6 +43,7 @@ function extfile(name: string, lines: string[]): string {
 /** A root CA, an intermediate, a signer under it (serial 0x4b494d47), an unrelated CA, and an EC signer. */
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "kimg-verify-"));
+  if (needs("openssl")) return; // the tests are skipped
   const leaf = extfile("leaf.ext", ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=codeSigning", "authorityKeyIdentifier=keyid"]);
   const sub = extfile("sub.ext", ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign", "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid"]);
   tool("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("root.key"), "-out", path("root.pem"), "-subj", "/CN=kimg root CA", "-days", "3650", "-extensions", "v3_ca"]);
@@ -100,7 +96,7 @@ async function tableOf(bytes: Uint8Array): Promise<{ offset: number; size: numbe
   return table;
 }
 
-describe("one sbsign signature, signer under an intermediate CA", () => {
+describe("one sbsign signature, signer under an intermediate CA", { skip: needs("openssl", "sbsign", "pesign", "sbverify") }, () => {
   let signed: Uint8Array = new Uint8Array(0);
   before(() => {
     signed = sbsign(buildArm64Image());
@@ -140,8 +136,18 @@ describe("one sbsign signature, signer under an intermediate CA", () => {
 
   it("without --cert the chain is not checked; an unrelated CA fails only the chain", async () => {
     const plain = await verifyImage(signed);
-    assert.equal(plain.verified, true);
+    // Intact but from an unchecked signer: anyone can make such a signature, so it is not "verified".
+    assert.equal(plain.verdict, "intact");
+    assert.equal(plain.verified, false);
+    assert.equal(plain.accepted, false);
+    assert.equal(only(plain.signatures).status, "intact");
+    assert.equal(only(plain.signatures).intact, true);
     assert.equal(only(plain.signatures).chainValid, null);
+    assert.match(plain.verdictLine, /^verified: no - 1 signature intact \(digest matches, signature valid\); signed by CN=kimg test signer, O=kimg, but not checked against any trusted certificate/);
+    const integrity = await verifyImage(signed, { integrityOnly: true });
+    assert.equal(integrity.verified, false);
+    assert.equal(integrity.accepted, true);
+    assert.match(integrity.verdictLine, /^integrity: intact - .*trust not checked \(--integrity-only\)/);
 
     const other = await verifyImage(signed, { trustedCertificates: trust("other.der") });
     const s = only(other.signatures);
@@ -172,7 +178,7 @@ describe("one sbsign signature, signer under an intermediate CA", () => {
   });
 });
 
-describe("tampering", () => {
+describe("tampering", { skip: needs("openssl", "sbsign", "pesign", "sbverify") }, () => {
   let signed: Uint8Array = new Uint8Array(0);
   let textOffset = 0;
   let checkSumOffset = 0;
@@ -215,7 +221,7 @@ describe("tampering", () => {
   it("appended data is hashed as the spec says ([SUM, size - table size)), so the digest no longer matches", async () => {
     const appended = concat(signed, codeLike(64));
     const report = await verifyImage(appended);
-    assert.equal(report.verified, false);
+    assert.equal(report.verdict, "failed");
     assert.equal(only(report.signatures).digestMatches, false);
     assert.equal(only(report.layers).digest.sha256, pesignHash(appended));
     assert.equal(sbverifyAccepts(appended, path("root.pem")), false);
@@ -230,12 +236,14 @@ describe("tampering", () => {
     const s = only(report.signatures);
     assert.equal(s.digestMatches, true);
     assert.equal(s.signatureValid, false);
-    assert.equal(report.verified, false);
+    assert.equal(report.verdict, "failed");
+    // Our own words, not the PKI library's.
+    assert.deepEqual(s.reasons, ["signature: the signature does not verify with the signer certificate's key"]);
     assert.equal(sbverifyAccepts(broken, path("root.pem")), false);
   });
 });
 
-describe("several signatures", () => {
+describe("several signatures", { skip: needs("openssl", "sbsign", "osslsigncode", "pesign") }, () => {
   it("sbsign twice: two WIN_CERTIFICATE entries, both verified; the kernel's KEXEC_SIG rule would reject the table", async () => {
     const twice = sbsign(sbsign(buildArm64Image()), "other");
     const report = await verifyImage(twice, { trustedCertificates: trust("root.pem", "other.pem") });
@@ -280,7 +288,7 @@ describe("several signatures", () => {
   });
 });
 
-describe("every PE layer of the tree", () => {
+describe("every PE layer of the tree", { skip: needs("openssl", "sbsign", "pesign", "gzip") }, () => {
   it("zboot: the outer program and the inner Image, padded by v6.4+ zboot, are both verified", async () => {
     const image = sbsign(buildArm64Image());
     const { toCompress: padded, trailer } = zbootInputs(image, "v6.4", "gzip");
@@ -321,19 +329,21 @@ describe("every PE layer of the tree", () => {
 
   it("nothing signed, or nothing PE: verified is false and the report says why", async () => {
     const unsigned = await verifyImage(buildArm64Image());
-    assert.equal(unsigned.verified, false);
+    assert.equal(unsigned.verdict, "unsigned");
+    assert.equal(unsigned.verdictLine, "verified: no - not signed");
     assert.deepEqual(unsigned.signatures, []);
     assert.equal(only(unsigned.layers).signed, false);
     assert.equal(only(unsigned.layers).kernel, null);
     assert.ok(unsigned.diagnostics.some((d) => d.code === "NOT_SIGNED"));
     const elf = await verifyImage(buildElf());
-    assert.equal(elf.verified, false);
+    assert.equal(elf.verdict, "unsigned");
+    assert.equal(elf.verdictLine, "verified: no - no PE/COFF image in this file, so nothing carries a signature");
     assert.deepEqual(elf.layers, []);
     assert.ok(elf.diagnostics.some((d) => d.code === "NO_PE_IMAGE"));
   });
 });
 
-describe("hostile certificate tables", () => {
+describe("hostile certificate tables", { skip: needs("openssl", "sbsign", "osslsigncode") }, () => {
   let signed: Uint8Array = new Uint8Array(0);
   let table = { offset: 0, size: 0 };
   before(async () => {
@@ -343,7 +353,7 @@ describe("hostile certificate tables", () => {
 
   async function expectFailure(bytes: Uint8Array, code: string): Promise<VerifyReport> {
     const report = await verifyImage(bytes);
-    assert.equal(report.verified, false);
+    assert.equal(report.verdict, "failed");
     assert.ok(report.diagnostics.some((d) => d.code === code && d.severity === "error"), JSON.stringify(report.diagnostics));
     return report;
   }
@@ -382,7 +392,7 @@ describe("hostile certificate tables", () => {
     const { tree } = await analyse(signed, { shallow: true });
     view(outside).setUint32((peLayers(tree)[0]?.layer.pe.dataDirectoryOffset ?? 0) + 36, table.size + 0x10000, true);
     const report = await verifyImage(outside);
-    assert.equal(report.verified, false);
+    assert.equal(report.verdict, "failed");
   });
 
   it("random byte changes: never an exception, and verified only when the changed byte is in the certificate table or CheckSum", async () => {
@@ -403,7 +413,7 @@ describe("hostile certificate tables", () => {
       const { tree } = await analyse(changed, { shallow: true });
       for (const pe of peLayers(tree)) signatureSummary(pe.bytes, pe.layer.pe);
       const harmless = changed[at] === nested[at] || (at >= t.offset && at < t.offset + t.size) || (at >= checkSum && at < checkSum + 4);
-      if (report.verified) assert.ok(harmless, `verified with a change at ${at}`);
+      if (report.verdict !== "failed") assert.ok(harmless, `verified with a change at ${at}`);
     }
   });
 
@@ -422,7 +432,7 @@ describe("hostile certificate tables", () => {
   });
 });
 
-describe("kimg verify and kimg digest", () => {
+describe("kimg verify and kimg digest", { skip: needs("openssl", "sbsign", "pesign", "gzip") }, () => {
   const main = pathToFileURL(resolve("src/cli/main.ts")).href;
   const script = `import { main } from ${JSON.stringify(main)}; process.exitCode = await main(process.argv.slice(1));`;
   function kimg(...args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -459,10 +469,24 @@ describe("kimg verify and kimg digest", () => {
     const wrong = kimg("verify", signed, "--cert", path("other.der"));
     assert.equal(wrong.status, 5);
     assert.match(wrong.stdout, /does NOT reach a given certificate/);
-    assert.match(wrong.stdout, /^verified: no \(1 of 1 signatures failed\)$/m);
+    assert.match(wrong.stdout, /^verified: no - 1 of 1 signature failed$/m);
     const unsigned = kimg("verify", file(buildArm64Image()));
     assert.equal(unsigned.status, 5);
-    assert.match(unsigned.stdout, /^verified: no - no signature found, nothing was verified$/m);
+    // Said once, in the verdict line.
+    assert.equal(unsigned.stdout.match(/not signed/g)?.length, 2, unsigned.stdout); // the layer line and the verdict
+    assert.match(unsigned.stdout, /^verified: no - not signed$/m);
+  });
+
+  it("verify without --cert: an intact signature from an unchecked signer is not verified (exit 5) unless --integrity-only", () => {
+    const plain = kimg("verify", signed);
+    assert.equal(plain.status, 5);
+    assert.match(plain.stdout, /INTACT \(trust not checked\)/);
+    assert.match(plain.stdout, /^verified: no - 1 signature intact .*give --cert to check the chain/m);
+    const integrity = kimg("verify", signed, "--integrity-only");
+    assert.equal(integrity.status, 0, integrity.stderr);
+    assert.match(integrity.stdout, /^integrity: intact - /m);
+    assert.doesNotMatch(integrity.stdout, /verified: yes/);
+    assert.equal(kimg("verify", signed, "--integrity-only", "--cert", path("root.pem")).status, 2);
   });
 
   it("digest: one hex line, the outermost PE layer by default, --layer and --alg for others", () => {

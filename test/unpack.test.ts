@@ -17,6 +17,7 @@ import { ByteWriter, concat } from "./builders/bytes.js";
 import { compressWith, type Tool } from "./builders/compress.js";
 import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, zbootInputs, type ZbootGeneration } from "./builders/images.js";
 import { buildPe, DATA_FLAGS, MACHINE, TEXT_FLAGS } from "./builders/pe.js";
+import { needs } from "./helpers/tools.js";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
 
@@ -43,7 +44,7 @@ const GENERATIONS: ReadonlyArray<[ZbootGeneration, string]> = [
 ];
 
 for (const [compType, tool, codec] of CODECS) {
-  test(`zboot ${compType}: every trailer generation unpacks byte-exact`, async () => {
+  test(`zboot ${compType}: every trailer generation unpacks byte-exact`, { skip: needs(tool) }, async () => {
     for (const [i, [generation, rule]] of GENERATIONS.entries()) {
       const arch = ARCHES[(i + CODECS.findIndex((c) => c[0] === compType)) % ARCHES.length]!;
       const image = arch.build();
@@ -64,7 +65,7 @@ for (const [compType, tool, codec] of CODECS) {
   });
 }
 
-test("bzImage payloads in every codec the kernel offers for x86 unpack to the exact vmlinux", async () => {
+test("bzImage payloads in every codec the kernel offers for x86 unpack to the exact vmlinux", { skip: needs("gzip", "bzip2", "lzma", "xz-x86", "lzo", "lz4", "zstd") }, async () => {
   const vmlinux = buildElf({ machine: 62 });
   const tools: ReadonlyArray<[Tool, string]> = [["gzip", "gzip"], ["bzip2", "bzip2"], ["lzma", "lzma"], ["xz-x86", "xz"], ["lzo", "lzo"], ["lz4", "lz4"], ["zstd", "zstd"]];
   for (const [tool, codec] of tools) {
@@ -78,7 +79,7 @@ test("bzImage payloads in every codec the kernel offers for x86 unpack to the ex
   }
 });
 
-test("the portable gzip decoder agrees with node:zlib", async () => {
+test("the portable gzip decoder agrees with node:zlib", { skip: needs("gzip") }, async () => {
   const data = concat(buildArm64Image({ codeSize: 0x40000 }), new Uint8Array(300000));
   const gz = compressWith("gzip", data);
   const ours = await decodeGzip(gz, { maxOutputBytes: 1 << 30 });
@@ -86,7 +87,7 @@ test("the portable gzip decoder agrees with node:zlib", async () => {
   assert.equal(sha(ours), sha(data));
 });
 
-test("--layer picks any layer: the compressed payload, the zboot PE view", async () => {
+test("--layer picks any layer: the compressed payload, the zboot PE view", { skip: needs("zstd") }, async () => {
   const image = buildArm64Image();
   const { toCompress, trailer } = zbootInputs(image, "v6.4", "zstd");
   const payload = compressWith("zstd", toCompress);
@@ -99,7 +100,7 @@ test("--layer picks any layer: the compressed payload, the zboot PE view", async
   await assert.rejects(unpack(z.bytes, { layer: "/nope" }), (e: { code?: string }) => e.code === "E_NO_SUCH_LAYER");
 });
 
-test("--trim cuts a signed inner image after its certificate table; the report says padding exists", async () => {
+test("--trim cuts a signed inner image after its certificate table; the report says padding exists", { skip: needs("gzip") }, async () => {
   const body = buildPe({
     machine: MACHINE.ARM64,
     sections: [
@@ -121,7 +122,7 @@ test("--trim cuts a signed inner image after its certificate table; the report s
   assert.equal(trimmed.trimmedBytes, 0x3000);
 });
 
-test("a UKI hands over its kernel, initrd and command line", async () => {
+test("a UKI hands over its kernel, initrd and command line", { skip: needs("gzip") }, async () => {
   const { buildUki } = await import("./builders/images.js");
   const linux = buildArm64Image();
   const initrd = compressWith("gzip", new TextEncoder().encode("070701" + "0".repeat(500)));
@@ -132,7 +133,7 @@ test("a UKI hands over its kernel, initrd and command line", async () => {
   assert.equal(r.cmdline, "console=ttyAMA0 quiet");
 });
 
-test("unpackStream: image bytes in, the inner image out in chunks", async () => {
+test("unpackStream: image bytes in, the inner image out in chunks", { skip: needs("gzip") }, async () => {
   const image = buildRiscvImage({ codeSize: 0x180000 });
   const { toCompress, trailer } = zbootInputs(image, "v6.4", "gzip");
   const payload = compressWith("gzip", toCompress);
@@ -154,7 +155,7 @@ test("unpackStream: image bytes in, the inner image out in chunks", async () => 
   assert.equal(meta?.path, "/payload/decompressed");
 });
 
-test("Node's zstd (native when zstd-napi built, else WASM): exact output, a wrong size hint, corrupt input", async () => {
+test("Node's zstd (native when zstd-napi built, else WASM): exact output, a wrong size hint, corrupt input", { skip: needs("zstd") }, async () => {
   const zstd = NODE_CODECS.zstd;
   assert.ok(zstd);
   const data = concat(buildArm64Image({ codeSize: 0x40000 }), new Uint8Array(100000));

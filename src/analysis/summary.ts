@@ -21,12 +21,24 @@ export function kernelChain(root: Layer): Layer[] {
   return best;
 }
 
+function firstCompressed(root: Layer): Layer | undefined {
+  const queue = [root];
+  while (queue.length) {
+    const layer = queue.shift() as Layer;
+    if (layer.format === "compressed") return layer;
+    for (const c of layer.children) if (!NOT_KERNEL.has(c.path.slice(c.path.lastIndexOf("/") + 1).replace(/#\d+$/, ""))) queue.push(c);
+  }
+  return undefined;
+}
+
 export function summarise(root: Layer): Summary {
   const chain = kernelChain(root);
   const kernel = chain[chain.length - 1] ?? null;
   // The kernel's payload codec, also when the payload could not be decompressed (then it is a
   // child of the last layer reached rather than part of the chain).
-  const compressedLayer = chain.find((l) => l.format === "compressed") ?? kernel?.children.find((c) => c.format === "compressed" && c.path.endsWith("/payload"));
+  // When no kernel was reached at all, the first compressed layer on a kernel path still names the codec.
+  const compressedLayer =
+    chain.find((l) => l.format === "compressed") ?? kernel?.children.find((c) => c.format === "compressed" && c.path.endsWith("/payload")) ?? (kernel ? undefined : firstCompressed(root));
   const codec = compressedLayer?.info.codec;
   let linuxVersion: string | null = null;
   for (const l of [...chain].reverse()) {

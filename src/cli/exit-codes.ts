@@ -17,6 +17,8 @@ export const EXIT = {
   CHECK_FAILED: 6,
   /** The system refused (kexec: not root, no syscall, lockdown...). */
   SYSTEM: 7,
+  /** stdout's reader went away (EPIPE), e.g. `| head`: ends quietly with the status the shell shows for `cat` killed by SIGPIPE (128 + 13). */
+  STDOUT_CLOSED: 141,
 } as const;
 
 export function exitCodeFor(code: ErrorCodeValue): number {

@@ -5,10 +5,11 @@ import { analyse, trimAfterCertificates, unpack } from "../analysis/inspect.js";
 import { allLayers } from "../analysis/tree.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { NODE_CODECS } from "../node/codecs.js";
-import { insideDir, prepareOutputDir, readInput, writeAtomic } from "../node/files.js";
+import { insideDir, OutputSet, readInput, writeAtomic } from "../node/files.js";
+import { writeStdout } from "../node/stdout.js";
 import { layerFileName } from "../report/file-names.js";
 import type { Layer } from "../types.js";
-import { maxSizeOption } from "./options.js";
+import { maxSizeOption, maxTotalSizeOption, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
 
 /** A PE child that covers its parent's bytes exactly is a view, not a separate layer of data. */
@@ -24,6 +25,7 @@ interface ExtractOptions {
   force?: boolean;
   json?: boolean;
   maxSize?: number;
+  maxTotalSize?: number;
 }
 
 export function registerExtract(program: Command): void {
@@ -38,29 +40,38 @@ export function registerExtract(program: Command): void {
     .option("--force", "replace existing output files")
     .option("--json", "print what was written as JSON")
     .addOption(maxSizeOption())
+    .addOption(maxTotalSizeOption())
     .action(async (file: string, opts: ExtractOptions) => {
       if (!opts.output && !opts.all) throw new KimgError(ErrorCode.USAGE, "say where to write: -o OUT (or -o - for stdout) or --all DIR");
       if (opts.output && opts.all) throw new KimgError(ErrorCode.USAGE, "-o and --all exclude each other");
       const input = await readInput(file);
       const common = {
         codecs: NODE_CODECS,
-        ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+        ...sizeLimits(opts),
         onProgress: progressReporter(!opts.json && opts.output !== "-"),
       };
       const written: Array<{ layer: string; format: string; path: string; bytes: number; trimmedBytes?: number }> = [];
       if (opts.all) {
         const { tree } = await analyse(input, common);
-        const dir = await prepareOutputDir(opts.all);
-        const parents = new Map<string, Layer>();
-        for (const l of allLayers(tree.root)) for (const c of l.children) parents.set(c.path, l);
-        for (const layer of allLayers(tree.root)) {
-          if (layer.path === "/" || isView(layer, parents.get(layer.path))) continue;
-          const name = layerFileName(layer);
-          if (!insideDir(dir, name)) throw new KimgError(ErrorCode.IO, `unsafe output name ${name}`);
-          const full = tree.bytes.get(layer.path) ?? new Uint8Array(0);
-          const data = opts.trim ? trimAfterCertificates(layer, full) : full;
-          await writeAtomic(join(dir, name), data, { force: opts.force ?? false, protect: [file] });
-          written.push({ layer: layer.path, format: layer.format, path: join(opts.all, name), bytes: data.length, ...(data.length !== full.length ? { trimmedBytes: full.length - data.length } : {}) });
+        // The whole set appears together or not at all (see OutputSet); DIR is made at the end.
+        const set = await OutputSet.open(opts.all, { force: opts.force ?? false, protect: [file], createDir: true });
+        try {
+          const parents = new Map<string, Layer>();
+          for (const l of allLayers(tree.root)) for (const c of l.children) parents.set(c.path, l);
+          let layers = [...allLayers(tree.root)].filter((layer) => layer.path !== "/" && !isView(layer, parents.get(layer.path)));
+          // A plain Image (or ELF, or any file with no layer inside) is itself the one layer: write it.
+          if (layers.length === 0) layers = [tree.root];
+          for (const layer of layers) {
+            const name = layerFileName(layer);
+            if (!insideDir("/kimg-out", name)) throw new KimgError(ErrorCode.IO, `unsafe output name ${name}`);
+            const full = tree.bytes.get(layer.path) ?? (layer.path === "/" ? input : new Uint8Array(0));
+            const data = opts.trim ? trimAfterCertificates(layer, full) : full;
+            await set.add(name, data, join(opts.all, name));
+            written.push({ layer: layer.path, format: layer.format, path: join(opts.all, name), bytes: data.length, ...(data.length !== full.length ? { trimmedBytes: full.length - data.length } : {}) });
+          }
+          set.commit();
+        } finally {
+          await set.dispose();
         }
       } else {
         const result = await unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : {}), trim: opts.trim ?? false });
@@ -70,14 +81,14 @@ export function registerExtract(program: Command): void {
           throw new KimgError(ErrorCode.CORRUPT_STREAM, `the kernel was not reached cleanly: ${e?.code} ${e?.message}`, { offset: e?.offset ?? undefined });
         }
         if (opts.output === "-") {
-          await new Promise<void>((resolve, reject) => process.stdout.write(result.data, (err) => (err ? reject(err) : resolve())));
+          await writeStdout(result.data);
         } else {
           await writeAtomic(opts.output as string, result.data, { force: opts.force ?? false, protect: [file] });
         }
         written.push({ layer: result.path, format: result.format, path: opts.output as string, bytes: result.data.length, ...(result.trimmedBytes ? { trimmedBytes: result.trimmedBytes } : {}) });
       }
       if (opts.output === "-") return;
-      if (opts.json) process.stdout.write(JSON.stringify({ written }, null, 2) + "\n");
+      if (opts.json) await writeStdout(JSON.stringify({ written }, null, 2) + "\n");
       else for (const w of written) process.stderr.write(`wrote ${w.path}: ${w.layer} (${w.format}), ${w.bytes} bytes${w.trimmedBytes ? `, ${w.trimmedBytes} padding bytes trimmed` : ""}\n`);
     });
 }

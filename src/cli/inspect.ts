@@ -5,7 +5,8 @@ import { renderText } from "../report/text.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
 import { EXIT } from "./exit-codes.js";
-import { maxSizeOption } from "./options.js";
+import { writeStdout } from "../node/stdout.js";
+import { maxSizeOption, maxTotalSizeOption, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
 import { basename } from "node:path";
 
@@ -18,16 +19,17 @@ export function registerInspect(program: Command): void {
     .option("--shallow", "do not decompress payloads")
     .option("--brief", "show the layer tree and key facts, not every field")
     .addOption(maxSizeOption())
-    .action(async (file: string, opts: { json?: boolean; shallow?: boolean; brief?: boolean; maxSize?: number }) => {
+    .addOption(maxTotalSizeOption())
+    .action(async (file: string, opts: { json?: boolean; shallow?: boolean; brief?: boolean; maxSize?: number; maxTotalSize?: number }) => {
       const bytes = await readInput(file);
       const report = await inspect(bytes, {
         name: basename(file),
         shallow: opts.shallow ?? false,
         codecs: NODE_CODECS,
-        ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+        ...sizeLimits(opts),
         onProgress: progressReporter(!opts.json),
       });
-      process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderText(report, { fields: !opts.brief }));
+      await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderText(report, { fields: !opts.brief }));
       if (report.diagnostics.some((d) => d.severity === "error")) process.exitCode = EXIT.BAD_INPUT;
     });
 }

@@ -2,13 +2,14 @@
  * `kimg kexec load|exec|unload|status`. The plan is printed before anything is done;
  * `--dry-run` stops there.
  */
-import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { formatKexecPlan, kexecPlanToJson } from "../kexec/plan.js";
 import { createCoreUnpacker } from "../kexec/source.js";
 import type { Unpacker } from "../kexec/source.js";
 import { NODE_CODECS } from "../node/codecs.js";
+import { readInput } from "../node/files.js";
+import { writeStdoutLater } from "../node/stdout.js";
 import { nodeEnvironment } from "../node/kexec/environment.js";
 import type { KexecEnvironment } from "../node/kexec/environment.js";
 import { execKexec, loadKexec, prepareKexec, segmentBufferAddresses, unloadKexec } from "../node/kexec/loader.js";
@@ -33,17 +34,9 @@ export interface KexecCliDependencies {
   write?: (text: string) => void;
 }
 
-function readInput(path: string, what: string): Uint8Array {
-  try {
-    return new Uint8Array(readFileSync(path));
-  } catch (error) {
-    throw new KimgError(ErrorCode.IO, `cannot read ${what} ${path}: ${(error as Error).message}`, { structure: "kexec", path });
-  }
-}
-
 export function registerKexecCommands(program: Command, deps: KexecCliDependencies = {}): void {
   const env = deps.env ?? nodeEnvironment;
-  const write = deps.write ?? ((text: string) => void process.stdout.write(text));
+  const write = deps.write ?? ((text: string) => writeStdoutLater(text));
   const kexec = program.command("kexec").description("load and boot a kernel image with kexec (Linux, root)");
 
   kexec
@@ -65,15 +58,19 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       if (flags.append?.includes("\0")) {
         throw new KimgError(ErrorCode.USAGE, "--append must not contain NUL", { structure: "kexec" });
       }
+      // Every file goes through the CLI's one checked reader: regular files only, at most maxInputBytes.
+      const image = await readInput(file);
+      const initrd = flags.initrd ? await readInput(flags.initrd, { what: "--initrd" }) : undefined;
+      const dtb = flags.dtb ? await readInput(flags.dtb, { what: "--dtb" }) : undefined;
       const system = env();
       const prepared = await prepareKexec(
         {
-          image: readInput(file, "image"),
-          initrd: flags.initrd ? readInput(flags.initrd, "initrd") : undefined,
+          image,
+          initrd,
           initrdName: flags.initrd,
           append: flags.append,
           reuseCmdline: flags.reuseCmdline,
-          dtb: flags.dtb ? readInput(flags.dtb, "device tree") : undefined,
+          dtb,
           dtbName: flags.dtb,
           mode: flags.file ? "file" : flags.segments ? "segments" : "auto",
           force: flags.force,
@@ -82,14 +79,17 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
         },
         system,
       );
-      const { plan, warnings } = prepared;
+      const { plan, warnings, wouldRefuse } = prepared;
       const bufAddresses = flags.dryRun ? new Map<string, bigint>() : segmentBufferAddresses(plan, system);
       if (flags.json) {
-        write(JSON.stringify({ dryRun: flags.dryRun === true, warnings, plan: kexecPlanToJson(plan, { bufAddresses }) }, null, 2) + "\n");
+        write(JSON.stringify({ dryRun: flags.dryRun === true, warnings, ...(flags.dryRun ? { wouldRefuse } : {}), plan: kexecPlanToJson(plan, { bufAddresses }) }, null, 2) + "\n");
       } else {
         for (const w of warnings) write(`warning: ${w}\n`);
         write(formatKexecPlan(plan, { bufAddresses }) + "\n");
-        if (flags.dryRun) write("dry run: nothing loaded\n");
+        if (flags.dryRun) {
+          write("dry run: nothing loaded\n");
+          for (const r of wouldRefuse) write(`a real load here would be refused: ${r}\n`);
+        }
       }
       if (flags.dryRun) return;
       loadKexec(plan, system);

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { isKimgError } from "../io/errors.js";
+import { drainStdout, StdoutClosed, writeStdoutLater } from "../node/stdout.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { registerExtract } from "./extract.js";
 import { registerInspect } from "./inspect.js";
@@ -18,7 +19,7 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError("(kimg --help lists the commands)")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => writeStdoutLater(s), writeErr: (s) => process.stderr.write(s) });
   registerInspect(program);
   registerExtract(program);
   registerPlan(program);
@@ -27,13 +28,28 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // A closed stderr must not turn into an unhandled 'error' event either; there is nowhere left to report it.
+  if (!process.stderr.listenerCount("error")) process.stderr.on("error", () => undefined);
   const program = buildProgram();
+  if (argv.length === 0) {
+    // No command at all is a wrong command line: the help goes to stderr, status 2.
+    program.outputHelp({ error: true });
+    return EXIT.USAGE;
+  }
   try {
     await program.parseAsync(argv, { from: "user" });
+    await drainStdout();
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.OK;
   } catch (error) {
+    if (error instanceof StdoutClosed) return EXIT.STDOUT_CLOSED;
     if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") return EXIT.OK;
+      try {
+        await drainStdout();
+      } catch (e) {
+        if (e instanceof StdoutClosed) return EXIT.STDOUT_CLOSED;
+      }
+      // help() after an error (a command group without its subcommand) exits non-zero.
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0)) return EXIT.OK;
       return EXIT.USAGE;
     }
     if (isKimgError(error)) {

@@ -1,6 +1,5 @@
 /** `kimg plan FILE [--json] [--ram-base ADDR] [--initrd FILE] [--dtb FILE] [--cmdline TEXT] [--strict]` */
 import type { Command } from "commander";
-import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { plan } from "../analysis/plan/index.js";
 import { ENTRY_SYMBOLS } from "../analysis/plan/types.js";
@@ -8,10 +7,11 @@ import { elfSymbols } from "../formats/elf-symbols.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { NODE_CODECS } from "../node/codecs.js";
-import { readInput } from "../node/files.js";
+import { inputSize, readInput } from "../node/files.js";
+import { writeStdout } from "../node/stdout.js";
 import { renderPlanText } from "../report/plan-text.js";
 import { EXIT } from "./exit-codes.js";
-import { maxSizeOption } from "./options.js";
+import { maxSizeOption, maxTotalSizeOption, parseCount, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
 
 function parseAddress(text: string): bigint {
@@ -24,13 +24,9 @@ function parseAddress(text: string): bigint {
   }
 }
 
-async function sizeOf(path: string | undefined): Promise<number | null> {
-  if (!path) return null;
-  try {
-    return (await stat(path)).size;
-  } catch (error) {
-    throw new KimgError(ErrorCode.IO, `cannot read ${path}: ${(error as Error).message}`, { path });
-  }
+/** The size of an --initrd/--dtb: checked like every input (a regular file, within maxInputBytes), not read. */
+async function sizeOf(path: string | undefined, what: string): Promise<number | null> {
+  return path ? inputSize(path, { what }) : null;
 }
 
 interface PlanCliOptions {
@@ -39,9 +35,10 @@ interface PlanCliOptions {
   initrd?: string;
   dtb?: string;
   cmdline?: string;
-  hart?: string;
+  hart: number;
   strict?: boolean;
   maxSize?: number;
+  maxTotalSize?: number;
   vmlinux?: string;
 }
 
@@ -57,29 +54,30 @@ export function registerPlan(program: Command): void {
     .option("--initrd <file>", "an initrd to place")
     .option("--dtb <file>", "a device tree to place (default: the running system's, size estimated)")
     .option("--cmdline <text>", "the kernel command line")
-    .option("--hart <id>", "RISC-V: the booting hart id", "0")
+    .option("--hart <id>", "RISC-V: the booting hart id", (v) => parseCount(v, "--hart"), 0)
     .option("--vmlinux <file>", "the matching ELF vmlinux with symbols (e.g. from a -dbg package): check the entry against primary_entry/_start_kernel/kernel_entry")
     .option("--strict", "exit with 6 when a check fails")
     .addOption(maxSizeOption())
+    .addOption(maxTotalSizeOption())
     .action(async (file: string, opts: PlanCliOptions) => {
       const bytes = await readInput(file);
       const { plan: result, report } = await plan(bytes, {
         name: basename(file),
         codecs: NODE_CODECS,
-        ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+        ...sizeLimits(opts),
         onProgress: progressReporter(!opts.json),
         ...(opts.ramBase !== undefined ? { ramBase: opts.ramBase } : {}),
-        initrdSize: await sizeOf(opts.initrd),
-        dtbSize: await sizeOf(opts.dtb),
+        initrdSize: await sizeOf(opts.initrd, "--initrd"),
+        dtbSize: await sizeOf(opts.dtb, "--dtb"),
         cmdline: opts.cmdline ?? null,
-        hartId: Number(opts.hart ?? 0),
-        ...(opts.vmlinux ? { vmlinuxSymbols: elfSymbols(await readInput(opts.vmlinux), ALL_ENTRY_SYMBOLS, DEFAULT_LIMITS) } : {}),
+        hartId: opts.hart,
+        ...(opts.vmlinux ? { vmlinuxSymbols: elfSymbols(await readInput(opts.vmlinux, { what: "--vmlinux" }), ALL_ENTRY_SYMBOLS, DEFAULT_LIMITS) } : {}),
       });
       const errors = report.diagnostics.filter((d) => d.severity === "error");
-      if (opts.json) process.stdout.write(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");
+      if (opts.json) await writeStdout(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");
       else {
-        process.stdout.write(renderPlanText(result));
-        for (const d of errors) process.stdout.write(`error ${d.code}${d.offset === null ? "" : ` at 0x${d.offset.toString(16)}`} (${d.layer}): ${d.message}\n`);
+        const lines = errors.map((d) => `error ${d.code}${d.offset === null ? "" : ` at 0x${d.offset.toString(16)}`} (${d.layer}): ${d.message}\n`);
+        await writeStdout(renderPlanText(result) + lines.join(""));
       }
       if (opts.strict && result.checks.some((c) => !c.ok)) process.exitCode = EXIT.CHECK_FAILED;
       else if (errors.length) process.exitCode = EXIT.BAD_INPUT;

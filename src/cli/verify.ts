@@ -7,11 +7,13 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { hex } from "../io/layout.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
+import { writeStdout } from "../node/stdout.js";
+import { readCertificates } from "../signatures/certificates.js";
 import { authenticodeDigest, isDigestName, DIGEST_ALGORITHMS } from "../signatures/authenticode.js";
 import type { CertificateFacts, VerifyReport, VerifySignature } from "../signatures/types.js";
 import { peLayers, selectPeLayer, verifyImage, type PeLayer } from "../signatures/verify.js";
 import { EXIT } from "./exit-codes.js";
-import { maxSizeOption } from "./options.js";
+import { maxSizeOption, maxTotalSizeOption, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -27,7 +29,8 @@ function certLine(c: CertificateFacts): string {
 function renderSignature(s: VerifySignature): string[] {
   const lines: string[] = [];
   const what = s.nested ? `nested signature (in #${s.parent ?? "?"})` : "signature";
-  lines.push(`  #${s.index} ${what} in WIN_CERTIFICATE ${s.entryIndex} at ${hex(s.entryOffset)}: ${s.verified ? "VERIFIED" : "NOT VERIFIED"}`);
+  const status = s.status === "verified" ? "VERIFIED" : s.status === "intact" ? "INTACT (trust not checked)" : "FAILED";
+  lines.push(`  #${s.index} ${what} in WIN_CERTIFICATE ${s.entryIndex} at ${hex(s.entryOffset)}: ${status}`);
   if (s.signer) lines.push(`     signer:      ${certLine(s.signer)}`);
   for (const c of s.certificates) if (!s.signer || c.serial !== s.signer.serial || c.issuer !== s.signer.issuer) lines.push(`     certificate: ${certLine(c)}`);
   if (s.digest) lines.push(`     digest:      ${s.digestAlgorithm} ${s.digest} (${s.digestMatches ? "matches the image" : "does NOT match the image"})`);
@@ -46,16 +49,23 @@ export function renderVerifyText(report: VerifyReport): string {
     if (layer.paddingNote) lines.push(`  note: ${layer.paddingNote}`);
     for (const s of sigs) lines.push(...renderSignature(s));
   }
-  for (const d of report.diagnostics) lines.push(`${d.severity}: ${d.layer}${d.offset === null ? "" : ` at ${hex(d.offset)}`}: ${d.message} [${d.code}]`);
+  // The verdict line says "not signed" / "no PE image" itself; the diagnostics stay in --json for scripts.
+  for (const d of report.diagnostics.filter((d) => d.code !== "NOT_SIGNED" && d.code !== "NO_PE_IMAGE")) lines.push(`${d.severity}: ${d.layer}${d.offset === null ? "" : ` at ${hex(d.offset)}`}: ${d.message} [${d.code}]`);
   if (report.trusted.length) lines.push(`trusted: ${report.trusted.join("; ")}`);
-  lines.push(
-    report.verified
-      ? `verified: yes (${report.signatures.length} signature${report.signatures.length === 1 ? "" : "s"})`
-      : report.signatures.length === 0
-        ? "verified: no - no signature found, nothing was verified"
-        : `verified: no (${report.signatures.filter((s) => !s.verified).length} of ${report.signatures.length} signatures failed)`,
-  );
+  lines.push(report.verdictLine);
   return lines.join("\n") + "\n";
+}
+
+/** A --cert file: read like every input, and refused as a usage error, naming it, when it holds no certificate. */
+async function readTrustedCertificate(path: string): Promise<Uint8Array> {
+  const data = await readInput(path, { what: "--cert" });
+  try {
+    readCertificates(data, `--cert ${path}`);
+  } catch (error) {
+    if (error instanceof KimgError) throw new KimgError(ErrorCode.USAGE, error.message, { ...error.data, path });
+    throw new KimgError(ErrorCode.USAGE, `--cert ${path}: ${(error as Error).message}`, { path });
+  }
+  return data;
 }
 
 export function registerSignatureCommands(program: Command): void {
@@ -64,22 +74,26 @@ export function registerSignatureCommands(program: Command): void {
     .description("check the Authenticode signatures of every PE image inside FILE (outer EFI program, inner kernel)")
     .argument("<file>", "kernel image (zboot vmlinuz.efi, Image, bzImage, UKI, signed PE)")
     .option("--cert <file>", "a certificate (PEM or DER) the signer's chain must reach; repeatable", collect, [])
+    .option("--integrity-only", "accept intact signatures without checking who signed (exit 0 when intact; never reported as verified)")
     .option("--layer <path>", "check only this PE layer (see `kimg inspect`); repeatable", collect, [])
     .option("--json", "print the report as JSON")
     .addOption(maxSizeOption())
-    .action(async (file: string, opts: { cert: string[]; layer: string[]; json?: boolean; maxSize?: number }) => {
+    .addOption(maxTotalSizeOption())
+    .action(async (file: string, opts: { cert: string[]; layer: string[]; json?: boolean; integrityOnly?: boolean; maxSize?: number; maxTotalSize?: number }) => {
+      if (opts.integrityOnly && opts.cert.length) throw new KimgError(ErrorCode.USAGE, "--integrity-only and --cert exclude each other: --cert checks who signed");
       const bytes = await readInput(file);
-      const trustedCertificates = await Promise.all(opts.cert.map((c) => readInput(c)));
+      const trustedCertificates = await Promise.all(opts.cert.map((c) => readTrustedCertificate(c)));
       const report = await verifyImage(bytes, {
         name: basename(file),
         codecs: NODE_CODECS,
         trustedCertificates,
         layers: opts.layer,
-        ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+        integrityOnly: opts.integrityOnly ?? false,
+        ...sizeLimits(opts),
         onProgress: progressReporter(!opts.json),
       });
-      process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderVerifyText(report));
-      if (!report.verified) process.exitCode = EXIT.NOT_VERIFIED;
+      await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderVerifyText(report));
+      if (!report.accepted) process.exitCode = EXIT.NOT_VERIFIED;
     });
 
   program
@@ -91,7 +105,8 @@ export function registerSignatureCommands(program: Command): void {
     .option("--all", "one line per PE layer: digest and layer path")
     .option("--no-trim", "hash zero padding after the certificate table as data (what an untrimmed check sees)")
     .addOption(maxSizeOption())
-    .action(async (file: string, opts: { alg: string; layer?: string; all?: boolean; trim: boolean; maxSize?: number }) => {
+    .addOption(maxTotalSizeOption())
+    .action(async (file: string, opts: { alg: string; layer?: string; all?: boolean; trim: boolean; maxSize?: number; maxTotalSize?: number }) => {
       const alg = opts.alg.toLowerCase();
       if (!isDigestName(alg)) throw new KimgError(ErrorCode.USAGE, `--alg ${opts.alg}: use one of ${Object.keys(DIGEST_ALGORITHMS).join(", ")}`);
       if (opts.all && opts.layer) throw new KimgError(ErrorCode.USAGE, "--all and --layer exclude each other");
@@ -101,7 +116,7 @@ export function registerSignatureCommands(program: Command): void {
           name: basename(file),
           codecs: NODE_CODECS,
           shallow,
-          ...(opts.maxSize ? { limits: { maxOutputBytes: opts.maxSize } } : {}),
+          ...sizeLimits(opts),
           onProgress: progressReporter(true),
         });
       const choose = (tree: Tree): PeLayer[] => (opts.all ? peLayers(tree) : opts.layer === undefined ? peLayers(tree).slice(0, 1) : [selectPeLayer(tree, opts.layer)]);
@@ -112,7 +127,7 @@ export function registerSignatureCommands(program: Command): void {
       if (chosen.length === 0) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `${file} holds no PE/COFF image to hash`, { structure: "layer tree" });
       for (const pe of chosen) {
         const value = await authenticodeDigest(pe.bytes, pe.layer.pe, alg, { trim: opts.trim, ...(opts.maxSize ? { maxHashedBytes: opts.maxSize } : {}) });
-        process.stdout.write(opts.all ? `${value}  ${pe.layer.path}\n` : `${value}\n`);
+        await writeStdout(opts.all ? `${value}  ${pe.layer.path}\n` : `${value}\n`);
       }
     });
 }

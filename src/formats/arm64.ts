@@ -12,6 +12,7 @@
  */
 import { annotate, defineLayout, hex, readStruct, u32 } from "../io/layout.js";
 import { bannerField, findLinuxBanner } from "./banner.js";
+import { ARM64_LEGACY_TEXT_OFFSET, arm64Generation, reportGeneration } from "./generations.js";
 import { hasPeHeader } from "./pe.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
 import type { Layer } from "../types.js";
@@ -102,11 +103,21 @@ export const arm64Format: FormatParser = {
     layer.info.pageSize = flags.pageSize;
     layer.info.placeAnywhere = flags.placeAnywhere;
     layer.info.peOffset = r.res5 || null;
+    reportArm64Generation(layer, r);
     addBanner(input, layer);
     layer.title = `arm64 Image (${flags.bigEndian ? "BE" : "LE"}, ${flags.pageSize ? flags.pageSize / 1024 + "K pages" : "page size unspecified"}, image_size ${hex(r.image_size)})`;
     return peChild(input.bytes, r.res5, input, 0x3c);
   },
 };
+
+/** The header generation; a pre-v3.17 header (image_size 0) gets the text_offset loaders assume. */
+function reportArm64Generation(layer: Layer, r: { code0: number; code1: number; text_offset: bigint; image_size: bigint; flags: bigint; res5: number }): void {
+  reportGeneration(layer, arm64Generation({ code0: r.code0, code1: r.code1, textOffset: r.text_offset, imageSize: r.image_size, flags: r.flags, peOffset: r.res5 }));
+  if (r.image_size === 0n) {
+    layer.info.textOffset = ARM64_LEGACY_TEXT_OFFSET;
+    layer.info.textOffsetAssumed = true;
+  }
+}
 
 function codeWordMeaning(word: number): string {
   if (word === 0xfa405a4d) return 'ccmp x18, #0, #0xd, pl ("MZ" pseudo-NOP, EFI stub)';

@@ -3,6 +3,9 @@
  * arch/x86/include/uapi/asm/bootparam.h (struct setup_header). Offsets are from the file start.
  */
 import { annotate, defineLayout, hex, printable, readStruct, u16, u32 } from "../io/layout.js";
+import { crc32 } from "../codecs/checksums.js";
+import type { Layer, PeInfo, Structure } from "../types.js";
+import { SETUP_FIELD_PROTOCOL, bzImageGeneration, protocolName, reportGeneration, type BzImageFacts } from "./generations.js";
 import { flagNames, hasPeHeader } from "./pe.js";
 import type { ChildSpec, FormatParser } from "./types.js";
 
@@ -48,25 +51,6 @@ export const SETUP_HEADER = defineLayout("setup header", 0x26c, [
   { name: "kernel_info_offset", offset: 0x268, type: "u32" },
 ] as const);
 
-/** Which fields exist from which boot protocol (boot.rst "Proto" column). */
-const FIELD_PROTOCOL: Readonly<Record<string, number>> = {
-  syssize: 0x204,
-  kernel_version: 0x200,
-  kernel_alignment: 0x205,
-  relocatable_kernel: 0x205,
-  min_alignment: 0x20a,
-  xloadflags: 0x20c,
-  cmdline_size: 0x206,
-  hardware_subarch: 0x207,
-  payload_offset: 0x208,
-  payload_length: 0x208,
-  setup_data: 0x209,
-  pref_address: 0x20a,
-  init_size: 0x20a,
-  handover_offset: 0x20b,
-  kernel_info_offset: 0x20f,
-};
-
 const LOADFLAGS: ReadonlyArray<[number, string]> = [
   [0x01, "LOADED_HIGH"],
   [0x02, "KASLR_FLAG"],
@@ -109,7 +93,6 @@ export const bzImageFormat: FormatParser = {
     h.structure.offset = base + 0x1f1;
     h.structure.size = 0x26c - 0x1f1;
     const protocol = r.version;
-    h.structure.fields = h.structure.fields.filter((f) => (FIELD_PROTOCOL[f.name] ?? 0) <= protocol);
     layer.structures.push(h.structure);
     annotate(h.structure, "header", '"HdrS"');
     annotate(h.structure, "boot_flag", "0xAA55");
@@ -119,6 +102,8 @@ export const bzImageFormat: FormatParser = {
     if (protocol >= 0x20c) annotate(h.structure, "xloadflags", xflags.join(" | ") || "none");
     annotate(h.structure, "setup_sects", `real-mode setup is ${protectedModeOffset(r.setup_sects) / 512} sectors; protected-mode kernel at ${hex(protectedModeOffset(r.setup_sects))}`);
     annotate(h.structure, "relocatable_kernel", r.relocatable_kernel ? "relocatable" : "not relocatable");
+    markFieldsByProtocol(h.structure, protocol);
+    if (protocol < 0x204) annotate(h.structure, "syssize", "before boot protocol 2.04 only the low two bytes are usable");
 
     const is64 = protocol >= 0x20c && (r.xloadflags & 1) === 1;
     layer.arch = is64 ? "x86_64" : "x86";
@@ -194,7 +179,98 @@ export const bzImageFormat: FormatParser = {
         });
       }
     }
+    reportGeneration(layer, bzImageGeneration(headerFacts(bytes, protocol, layer)));
     layer.title = `x86 bzImage (boot protocol ${layer.info.protocol}${layer.info.release ? ", " + String(layer.info.release) : ""})`;
     return children;
   },
+  finish(input, layer, children) {
+    reportBootCrc(input, layer, children);
+  },
 };
+
+const LINUX_PE_MAGIC = 0x818223cd;
+
+function headerFacts(bytes: Uint8Array, protocol: number, layer: Layer): BzImageFacts {
+  const efiStub = hasPeHeader(bytes);
+  return { protocol, efiStub, linuxPeMagic: efiStub && u32(bytes, 0x38) === LINUX_PE_MAGIC, kernelInfo: layer.info.setupTypeMax !== undefined };
+}
+
+/**
+ * Fields newer than the image's boot protocol are not part of its header (those bytes are setup
+ * code or data): they stay listed, at their offsets, with no value and a note saying so.
+ */
+function markFieldsByProtocol(structure: Structure, protocol: number): void {
+  for (const f of structure.fields) {
+    const since = SETUP_FIELD_PROTOCOL[f.name];
+    if (since === undefined || since <= protocol) continue;
+    f.value = null;
+    delete f.hex;
+    f.meaning = `not present: a boot protocol ${protocolName(since)}+ field, and this image is ${protocolName(protocol)}`;
+  }
+}
+
+/**
+ * The boot-protocol CRC-32 (2.08+; arch/x86/boot/tools/build.c): the reflected CRC-32 register,
+ * started at 0xffffffff and not inverted, over the file up to its last 4 bytes, which hold it.
+ * v6.15 dropped it (9c54baab4401) and leaves those 4 bytes zero (e471a86a8c52). Signing (sbsign,
+ * pesign) sets CheckSum and the certificate entry and appends the certificate table, so a signed
+ * image no longer matches: "not applicable: signed", with the state of the image as built.
+ */
+function reportBootCrc(input: Parameters<NonNullable<FormatParser["finish"]>>[0], layer: Layer, children: Layer[]): void {
+  const { bytes, base } = input;
+  const version = u16(bytes, 0x206) ?? 0;
+  const pe = children.find((c) => c.format === "pe")?.pe;
+  let state: string;
+  let crc: BzImageFacts["crc"] = null;
+  if (version < 0x208) state = `not applicable: boot protocol ${protocolName(version)} (the CRC-32 came with 2.08)`;
+  else if (pe?.certificateTable) {
+    const asBuilt = unsignedCrcState(bytes, base, pe);
+    if (asBuilt === "matches") crc = "present";
+    if (asBuilt === "absent") crc = "zero";
+    const how = asBuilt === null ? "" : asBuilt === "matches" ? "; the image as built, without them, matches" : asBuilt === "absent" ? `; the image as built ends in 4 zero bytes: ${CRC_ABSENT}` : "; the image as built, without them, does not match either";
+    state = `not applicable: signed (signing set CheckSum and the certificate entry and appended the certificate table)${how}`;
+  } else if (bytes.length < 0x400 + 4) state = "not applicable: file too short";
+  else {
+    const at = bytes.length - 4;
+    const stored = u32(bytes, at) ?? 0;
+    const computed = ~crc32(bytes.subarray(0, at)) >>> 0;
+    state = stored === computed ? "matches" : stored === 0 ? `absent: ${CRC_ABSENT}` : "does not match";
+    crc = stored === computed ? "present" : stored === 0 ? "zero" : null;
+    layer.structures.push({
+      name: "boot protocol CRC-32",
+      offset: base + at,
+      size: 4,
+      fields: [{ name: "crc32", offset: base + at, size: 4, value: stored, hex: hex(stored), meaning: stored === computed ? "matches the file" : stored === 0 ? "zero: no CRC-32 (v6.15+)" : `the file's CRC-32 is ${hex(computed)}` }],
+    });
+    if (state === "does not match") {
+      input.diagnose("BZIMAGE_CRC_MISMATCH", "warning", `the boot-protocol CRC-32 at the end of the file is ${hex(stored)}, the file's is ${hex(computed)}: changed after the build, or data appended`, at);
+    }
+  }
+  layer.info.crc32 = state;
+  if (crc) reportGeneration(layer, bzImageGeneration({ ...headerFacts(bytes, version, layer), crc }));
+}
+
+const CRC_ABSENT = "kernels from v6.15 no longer append the CRC-32 and leave these 4 bytes zero (9c54baab4401, e471a86a8c52)";
+
+/**
+ * The CRC-32 of a signed image as it was before signing: CheckSum and the certificate entry back
+ * to 0, the file cut where the certificate table (and up to 7 bytes of alignment padding) starts.
+ * Null when the PE fields are not where this needs them.
+ */
+function unsignedCrcState(bytes: Uint8Array, base: number, pe: PeInfo): "matches" | "absent" | "does not match" | null {
+  const table = pe.certificateTable;
+  if (!table) return null;
+  const checkSum = pe.checkSumOffset - base;
+  const entry = table.entryOffset - base;
+  if (!(checkSum + 4 <= entry && table.offset <= bytes.length && entry + 8 <= table.offset - 4)) return null;
+  let head = crc32(bytes.subarray(0, checkSum));
+  head = crc32(new Uint8Array(4), head);
+  head = crc32(bytes.subarray(checkSum + 4, entry), head);
+  head = crc32(new Uint8Array(8), head);
+  for (let end = table.offset; end > table.offset - 8 && end - 4 >= entry + 8; end--) {
+    if (end < table.offset && bytes[end] !== 0) break;
+    const crc = crc32(bytes.subarray(entry + 8, end - 4), head);
+    if ((~crc >>> 0) === u32(bytes, end - 4)) return "matches";
+  }
+  return u32(bytes, table.offset - 4) === 0 ? "absent" : "does not match";
+}

@@ -11,8 +11,9 @@
  *   u32 linux_pe_magic = 0x818223cd;
  *   u32 pe_header;           // PE header offset
  */
-import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
+import { annotate, defineLayout, hex, readStruct, startsWith, u32, u64 } from "../io/layout.js";
 import { addBanner, peChild } from "./arm64.js";
+import { loongArchGeneration, reportGeneration } from "./generations.js";
 import { peMachine } from "./pe.js";
 import { LINUX_PE_MAGIC } from "./zboot.js";
 import type { ChildSpec, FormatParser } from "./types.js";
@@ -38,11 +39,28 @@ export const LOONGARCH_LEGACY_LOAD_OFFSET = 0x200000;
 
 const ZIMG = [0x7a, 0x69, 0x6d, 0x67];
 
-/** MZ + LINUX_PE_MAGIC + a LOONGARCH64 PE, and not "zimg" (a LoongArch zboot has all the rest too). */
+/** A DMW virtual address: a direct-mapped-window segment (0x8000, 0x9000 ...) in bits 63..48, nothing in 47..0 above PA bits. */
+function plausibleEntry(entry: bigint): boolean {
+  if (entry === 0n) return false;
+  const segment = entry >> LOONGARCH_DMW_PABITS;
+  return segment === 0n || (segment >= 0x8000n && segment <= 0xffffn && (segment & 0x0fffn) === 0n);
+}
+
+/**
+ * A LoongArch kernel header, recognised by its structure rather than by LINUX_PE_MAGIC, which
+ * v6.1 kernels do not have (the field was reserved then): "MZ\0\0", res0 = 0 (a zboot image has
+ * "zimg" there), a LOONGARCH64 PE header where 0x3c points, 0x38 either LINUX_PE_MAGIC or 0, the
+ * reserved words 0x20..0x37 zero (head.S fills them with .org) and kernel_entry a physical or DMW
+ * virtual address. An ordinary LoongArch EFI program (GRUB, systemd-boot) has a linker-made DOS
+ * header (e_cblp, e_cp ... non-zero) and fails the first test.
+ */
 export function isLoongArchImage(bytes: Uint8Array): boolean {
-  if (bytes[0] !== 0x4d || bytes[1] !== 0x5a || startsWith(bytes, ZIMG, 4)) return false;
-  if (u32(bytes, 0x38) !== LINUX_PE_MAGIC) return false;
-  return peMachine(bytes) === IMAGE_MACHINE_LOONGARCH64;
+  if (bytes.length < 0x40 || u32(bytes, 0) !== 0x5a4d || startsWith(bytes, ZIMG, 4) || u32(bytes, 4) !== 0) return false;
+  const magic = u32(bytes, 0x38);
+  if (magic !== LINUX_PE_MAGIC && magic !== 0) return false;
+  for (let off = 0x20; off < 0x38; off += 4) if (u32(bytes, off) !== 0) return false;
+  if (peMachine(bytes) !== IMAGE_MACHINE_LOONGARCH64) return false;
+  return plausibleEntry(u64(bytes, 8) ?? 0n);
 }
 
 export interface LoongArchEntry {
@@ -56,7 +74,7 @@ export interface LoongArchEntry {
   offset: number | null;
 }
 
-/** kernel_entry mapped into the image: (entry & (2^48-1)) - load address (kernel-formats.md §4). */
+/** kernel_entry mapped into the image: (entry & (2^48-1)) - load address (docs/formats.md §4). */
 export function loongArchEntry(kernelEntry: bigint, loadOffset: bigint, imageLength: number): LoongArchEntry {
   const mask = (1n << LOONGARCH_DMW_PABITS) - 1n;
   const physical = kernelEntry & mask;
@@ -82,7 +100,8 @@ export const loongarchFormat: FormatParser = {
       `${entry.form === "physical" ? "physical address (v6.10+)" : "DMW virtual address (pre-v6.10)"}; image offset ${entry.offset === null ? "outside the image" : hex(entry.offset)}`,
     );
     annotate(h.structure, "load_offset", r.load_offset === 0n ? `0: older kernel, link address ${hex(LOONGARCH_LEGACY_LOAD_OFFSET)} assumed` : "PHYS_LINK_KADDR");
-    annotate(h.structure, "linux_pe_magic", "LINUX_PE_MAGIC");
+    const linuxPeMagic = r.linux_pe_magic === LINUX_PE_MAGIC;
+    annotate(h.structure, "linux_pe_magic", linuxPeMagic ? "LINUX_PE_MAGIC (v6.2+)" : "0: reserved on v6.1, which had no LINUX_PE_MAGIC");
     if (entry.offset === null) input.diagnose("LOONGARCH_ENTRY_OUTSIDE", "error", `kernel_entry ${hex(r.kernel_entry)} does not map into the image`, 0x08);
     if (r.kernel_asize === 0n) input.diagnose("LOONGARCH_ASIZE_ZERO", "warning", "kernel_asize is 0; kexec_file rejects such images", 0x10);
     layer.arch = "loongarch64";
@@ -92,6 +111,7 @@ export const loongarchFormat: FormatParser = {
     layer.info.imageSize = Number(r.kernel_asize);
     layer.info.loadOffset = Number(r.load_offset);
     layer.info.peOffset = r.pe_header;
+    reportGeneration(layer, loongArchGeneration({ linuxPeMagic, entryForm: entry.form, loadOffset: r.load_offset }));
     addBanner(input, layer);
     layer.title = `LoongArch vmlinux.efi (entry ${entry.offset === null ? "outside" : "+" + hex(entry.offset)}, ${entry.form} kernel_entry)`;
     return peChild(input.bytes, r.pe_header, input, 0x3c);

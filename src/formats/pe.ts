@@ -1,6 +1,6 @@
 /**
  * MS-DOS stub and PE/COFF image, as the EFI stub and the UKI use them.
- * Source: Microsoft PE format specification; include/linux/pe.h. See kernel-formats.md §6.
+ * Source: Microsoft PE format specification; include/linux/pe.h. See docs/formats.md §6.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, hex, printable, readStruct, requireRange, structureOf, u16, u32, type Layout } from "../io/layout.js";

@@ -17,6 +17,7 @@
 import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
 import { peMachine, MACHINE_ARCH } from "./pe.js";
 import { addBanner, peChild } from "./arm64.js";
+import { reportGeneration, riscvGeneration } from "./generations.js";
 import type { ChildSpec, FormatParser } from "./types.js";
 
 export const RISCV_HEADER = defineLayout("RISC-V Image header", 0x40, [
@@ -50,7 +51,7 @@ export const riscvFormat: FormatParser = {
     const major = r.version >>> 16;
     const minor = r.version & 0xffff;
     annotate(h.structure, "version", `${major}.${minor}`);
-    annotate(h.structure, "magic2", r.magic2 === RISCV_IMAGE_MAGIC2 ? '"RSC\\x05"' : "missing");
+    annotate(h.structure, "magic2", r.magic2 === RISCV_IMAGE_MAGIC2 ? '"RSC\\x05"' : r.version < 2 ? "absent: header 0.1 had res3 here (magic2 came with 0.2)" : "missing");
     annotate(h.structure, "magic", r.magic.startsWith("RISCV") ? '"RISCV" (deprecated since 0.2)' : "absent");
     annotate(h.structure, "flags", (r.flags & 1n) === 1n ? "big-endian" : "little-endian");
     annotate(h.structure, "res3", r.res3 ? "PE header offset" : "no PE header");
@@ -66,6 +67,7 @@ export const riscvFormat: FormatParser = {
     layer.info.bigEndian = (r.flags & 1n) === 1n;
     layer.info.version = `${major}.${minor}`;
     layer.info.peOffset = r.res3 || null;
+    reportGeneration(layer, riscvGeneration({ version: r.version, hasMagic: r.magic.startsWith("RISCV"), hasMagic2: r.magic2 === RISCV_IMAGE_MAGIC2, res3At0x38: r.magic2 }));
     addBanner(input, layer);
     layer.title = `RISC-V Image (${layer.arch}, header ${major}.${minor}, image_size ${hex(r.image_size)})`;
     return peChild(input.bytes, r.res3, input, 0x3c);

@@ -1,6 +1,6 @@
 /**
  * EFI zboot: the generic compressed EFI kernel of arm64, RISC-V and LoongArch (v6.1+).
- * Source: drivers/firmware/efi/libstub/zboot-header.S, Makefile.zboot. See kernel-formats.md §1.
+ * Source: drivers/firmware/efi/libstub/zboot-header.S, Makefile.zboot. See docs/formats.md §1.
  *
  *   .Ldoshdr: .long MZ_MAGIC
  *             .ascii "zimg"                           // image type
@@ -15,6 +15,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
 import type { Layer } from "../types.js";
+import { reportGeneration, zbootGeneration } from "./generations.js";
 import { MACHINE_ARCH, MACHINE_NAMES, peMachine } from "./pe.js";
 import type { ChildSpec, CompressedHint, FormatParser } from "./types.js";
 
@@ -44,7 +45,7 @@ export const ZBOOT_CODECS: Readonly<Record<string, string>> = {
   zstd: "zstd",
 };
 
-/** The trailer rules of Makefile.zboot across kernel versions (kernel-formats.md §1.4). */
+/** The trailer rules of Makefile.zboot across kernel versions (docs/formats.md §1.2, §1.3). */
 export type ZbootSizeRule = "v6.1" | "v6.2-v6.3" | "v6.4+";
 
 export function isZboot(bytes: Uint8Array): boolean {
@@ -110,7 +111,6 @@ export const zbootFormat: FormatParser = {
     const isize = u32(bytes, end - 4);
     const rule = guessSizeRule(r.linux_pe_magic, trailer12);
     layer.info.sizeRuleGuess = rule;
-    layer.info.generation = generationOf(rule, declared);
     let expectedSize: number | undefined;
     let expectedSizeSource: string | undefined;
     if (codec === "gzip") {
@@ -149,6 +149,7 @@ export const zbootFormat: FormatParser = {
   },
   finish(input, layer, children) {
     checkSizeRule(input, layer, children);
+    reportZbootGeneration(input, layer, children);
   },
 };
 
@@ -165,15 +166,10 @@ function looksLikeV62Trailer(t: Array<number | undefined>): boolean {
   return soh > 0 && soh <= 0x100000 && soh % 0x200 === 0 && soc > 0 && soc < soi && soi % 0x1000 === 0 && soi < 0x40000000;
 }
 
-function generationOf(rule: ZbootSizeRule, declared: string): string {
-  if (rule === "v6.1") return "v6.1 (no LINUX_PE_MAGIC; size appended for non-gzip)";
-  if (rule === "v6.2-v6.3") return "v6.2-v6.3 (12-byte SizeOfHeaders/SizeOfCode/SizeOfImage trailer)";
-  if (declared === "zstd") return "v6.13+ or a stable backport (\"zstd\" id; Image zero-padded to image_size)";
-  return "v6.4+ (Image zero-padded to image_size before compression)";
-}
+type FinishInput = Parameters<NonNullable<FormatParser["finish"]>>[0];
 
 /** After decompression: which trailer rule the real output length matches. */
-function checkSizeRule(input: Parameters<NonNullable<FormatParser["finish"]>>[0], layer: Layer, children: Layer[]): void {
+function checkSizeRule(input: FinishInput, layer: Layer, children: Layer[]): void {
   const payload = children.find((c) => c.path.endsWith("/payload"));
   const inner = payload?.children[0];
   const decompressed = payload?.info.decompressedSize;
@@ -191,7 +187,6 @@ function checkSizeRule(input: Parameters<NonNullable<FormatParser["finish"]>>[0]
   else if (expected === decompressed) rule = "v6.4+";
   layer.info.sizeRule = rule;
   if (rule) {
-    layer.info.generation = generationOf(rule, String(layer.info.compType ?? ""));
     if (rule === "v6.4+" && innerSize !== null && innerSize !== decompressed) {
       input.diagnose("ZBOOT_SIZE_MISMATCH", "warning", `decompressed ${decompressed} bytes but the inner image_size is ${innerSize}`);
     }
@@ -202,4 +197,27 @@ function checkSizeRule(input: Parameters<NonNullable<FormatParser["finish"]>>[0]
       `decompressed ${decompressed} bytes, which matches no known trailer rule (declared ${String(expected)}, inner image_size ${String(innerSize)})`,
     );
   }
+}
+
+/**
+ * The kernel generation from every clue the image gives: LINUX_PE_MAGIC, the trailer rule, BSS
+ * padding, the codec id, the stub's NX_COMPAT and a `.sbat` section (docs/formats.md §1).
+ */
+function reportZbootGeneration(input: FinishInput, layer: Layer, children: Layer[]): void {
+  const pe = children.find((c) => c.format === "pe")?.pe;
+  const payload = children.find((c) => c.path.endsWith("/payload"));
+  const decompressed = payload?.info.decompressedSize;
+  const innerSize = payload?.children[0]?.info.imageSize;
+  const padded = typeof decompressed === "number" && typeof innerSize === "number" && decompressed <= innerSize ? decompressed === innerSize : null;
+  const sizeRule = layer.info.sizeRule;
+  const g = zbootGeneration({
+    linuxPeMagic: layer.structures.find((s) => s.name === "zboot header")?.fields.find((f) => f.name === "linux_pe_magic")?.value === LINUX_PE_MAGIC,
+    sizeRule: sizeRule === "v6.1" || sizeRule === "v6.2-v6.3" || sizeRule === "v6.4+" ? sizeRule : null,
+    padded,
+    compType: String(layer.info.compType ?? ""),
+    nxCompat: pe ? pe.nxCompat : null,
+    sbat: pe?.sections.some((s) => s.name === ".sbat") ?? false,
+  });
+  reportGeneration(layer, g);
+  if (g.inconsistent) input.diagnose("ZBOOT_GENERATION_INCONSISTENT", "info", `the header's clues name no single kernel generation: ${g.clues.map((c) => c.text).join("; ")}`);
 }

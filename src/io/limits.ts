@@ -3,6 +3,8 @@
  * and a documented default (README, "Limits"). Callers may override any of them per call.
  */
 export interface Limits {
+  /** Largest file read as input (image, initrd, device tree, certificate), in bytes. */
+  maxInputBytes: number;
   /** Largest output of one decompression, in bytes. Kernel images are 10-150 MiB. */
   maxOutputBytes: number;
   /** Largest sum of all decompressed layers of one inspection, in bytes. */
@@ -30,6 +32,7 @@ export interface Limits {
 const MiB = 1024 * 1024;
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxInputBytes: 1024 * MiB,
   maxOutputBytes: 512 * MiB,
   maxTotalOutputBytes: 1024 * MiB,
   maxNestingDepth: 10,

@@ -1,39 +1,182 @@
-/** Files for the CLI: bounded reads and atomic writes (temp file in the target folder, then rename). */
+/**
+ * Files for the CLI: bounded reads of regular files only, and all-or-nothing writes.
+ *
+ * Reads open the file once and judge the open descriptor (no stat-then-read race): a device,
+ * FIFO, socket or folder is refused, and no more than `maxInputBytes` + 1 bytes are ever read.
+ *
+ * Writes go to a temporary file in the target's file system first. On Linux that file has no
+ * name (O_TMPFILE), so a process killed with SIGKILL leaves nothing; elsewhere it is a hidden
+ * named file, removed on failure and on SIGINT/SIGTERM/SIGHUP. Only when every file of a set is
+ * written are they linked into place, with link(2), which fails when the target exists: an
+ * existing file is kept unless --force even when another process creates it meanwhile. With
+ * --force the file is renamed over the old one. Only regular files (or symlinks, which are
+ * replaced, never followed) are ever replaced: never a device, FIFO, socket or folder.
+ */
 import { randomBytes } from "node:crypto";
-import { constants, rmSync } from "node:fs";
-import { lstat, mkdir, open, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, type Stats } from "node:fs";
+import { access, mkdir, open, realpath, stat, type FileHandle } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { DEFAULT_LIMITS } from "../io/limits.js";
 
-export async function readInput(path: string): Promise<Uint8Array> {
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+export interface ReadOptions {
+  /** Largest file accepted, in bytes (default: DEFAULT_LIMITS.maxInputBytes). */
+  maxBytes?: number;
+  /** How to name the file in errors, e.g. "--initrd" (default: just its path). */
+  what?: string;
+}
+
+/** "a FIFO", "a character device"...: what a non-regular file is, for the error message. */
+export function fileKind(info: Stats): string {
+  if (info.isFile()) return "a regular file";
+  if (info.isDirectory()) return "a directory";
+  if (info.isFIFO()) return "a FIFO";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  if (info.isSocket()) return "a socket";
+  if (info.isSymbolicLink()) return "a symbolic link";
+  return "not a regular file";
+}
+
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** Opens `path` for reading and checks, on the open descriptor, that it is a regular file within the cap. */
+async function openRegular(path: string, label: string, maxBytes: number): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
   try {
-    const info = await stat(path);
-    if (!info.isFile()) throw new KimgError(ErrorCode.IO, `${path} is not a regular file`, { path });
-    const data = await readFile(path);
-    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (the check below refuses it anyway).
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    throw new KimgError(ErrorCode.IO, `cannot read ${label}: ${(error as Error).message}`, { path });
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new KimgError(ErrorCode.IO, `${label} is not a regular file (${fileKind(info)})`, { path });
+    if (info.size > maxBytes) throw overLimit(label, path, maxBytes);
+    return { handle, size: info.size };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function overLimit(label: string, path: string, maxBytes: number): KimgError {
+  return new KimgError(ErrorCode.LIMIT, `${label} is larger than ${maxBytes} bytes (maxInputBytes)`, { path, limit: "maxInputBytes" });
+}
+
+/**
+ * Reads a whole regular file, at most `maxBytes`. A file that grows while it is read, or a
+ * /proc file that says it is empty, is read to its end, but never past `maxBytes` + 1 bytes.
+ */
+export async function readInput(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
+  const maxBytes = options.maxBytes ?? DEFAULT_LIMITS.maxInputBytes;
+  const label = options.what ? `${options.what} ${path}` : path;
+  const { handle, size } = await openRegular(path, label, maxBytes);
+  try {
+    // One byte more than the size: reading it proves the end (or that the file grew).
+    let buffer = new Uint8Array(Math.min(maxBytes + 1, size + 1 > 1 ? size + 1 : READ_CHUNK_BYTES));
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > maxBytes) throw overLimit(label, path, maxBytes);
+        const grown = new Uint8Array(Math.min(maxBytes + 1, buffer.length * 2));
+        grown.set(buffer);
+        buffer = grown;
+      }
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > maxBytes) throw overLimit(label, path, maxBytes);
+    return length === buffer.length ? buffer : length * 2 < buffer.length ? buffer.slice(0, length) : buffer.subarray(0, length);
   } catch (error) {
     if (error instanceof KimgError) throw error;
-    throw new KimgError(ErrorCode.IO, `cannot read ${path}: ${(error as Error).message}`, { path });
+    throw new KimgError(ErrorCode.IO, `cannot read ${label}: ${(error as Error).message}`, { path });
+  } finally {
+    await handle.close().catch(() => undefined);
   }
 }
 
-async function sameFile(a: string, b: string): Promise<boolean> {
-  try {
-    const [sa, sb] = await Promise.all([stat(a), stat(b)]);
-    return sa.dev === sb.dev && sa.ino === sb.ino;
-  } catch {
-    return false;
-  }
+/** The size of a regular file, checked like readInput but without reading it (plan --initrd). */
+export async function inputSize(path: string, options: ReadOptions = {}): Promise<number> {
+  const label = options.what ? `${options.what} ${path}` : path;
+  const { handle, size } = await openRegular(path, label, options.maxBytes ?? DEFAULT_LIMITS.maxInputBytes);
+  await handle.close().catch(() => undefined);
+  return size;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Writing
 
 export interface WriteOptions {
-  /** Overwrite an existing output. */
+  /** Overwrite an existing output (a regular file or a symlink, never anything else). */
   force?: boolean;
   /** Paths that must never be written (the input). */
   protect?: string[];
 }
 
-/** Temp files being written now; removed if the process is interrupted (Ctrl-C, SIGTERM). */
+/**
+ * What the write path does at the system level, replaceable so tests and the fuzzer can
+ * simulate a failing disk or a system without O_TMPFILE. Not for normal use.
+ */
+export const outputIo = {
+  /** Try an unnamed temp file (Linux O_TMPFILE) before a named one. */
+  unnamedTemps: true,
+  write: async (handle: FileHandle, data: Uint8Array): Promise<void> => {
+    await handle.writeFile(data);
+  },
+};
+
+/** Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY); Node does not export it. Same value on these arches. */
+const O_TMPFILE = process.platform === "linux" && ["x64", "arm64", "riscv64", "loong64", "ia32", "arm"].includes(process.arch) ? 0o20000000 | constants.O_DIRECTORY : null;
+/** <fcntl.h>: the current folder as a dirfd, and "follow the /proc/self/fd magic link". */
+const AT_FDCWD = -100;
+const AT_SYMLINK_FOLLOW = 0x400;
+const NAME_MAX_BYTES = 255;
+
+type Linker = (from: string, to: string) => number;
+let procLinker: Linker | null | undefined;
+
+/**
+ * linkat(AT_FDCWD, "/proc/self/fd/N", AT_FDCWD, to, AT_SYMLINK_FOLLOW) through koffi: the one call
+ * that gives an O_TMPFILE file a name (Node's fs.link does not follow the magic link: EXDEV).
+ * Returns 0 or an errno; null when libc cannot be bound (then named temp files are used).
+ */
+function linker(): Linker | null {
+  if (procLinker !== undefined) return procLinker;
+  procLinker = null;
+  try {
+    const koffi = createRequire(import.meta.url)("koffi") as { load(path: string): { func(sig: string): (...a: unknown[]) => unknown }; errno(): number };
+    const linkat = koffi.load("libc.so.6").func("int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)");
+    procLinker = (from, to) => (Number(linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW)) < 0 ? koffi.errno() : 0);
+  } catch {
+    // No koffi or no glibc: named temp files work everywhere.
+  }
+  return procLinker;
+}
+
+const ERRNO_NAMES: Readonly<Record<number, string>> = { 1: "EPERM", 2: "ENOENT", 13: "EACCES", 17: "EEXIST", 18: "EXDEV", 28: "ENOSPC", 30: "EROFS", 31: "EMLINK", 95: "EOPNOTSUPP", 122: "EDQUOT" };
+
+function errnoError(errno: number, call: string): NodeJS.ErrnoException {
+  const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
+  return Object.assign(new Error(`${name}: ${call} failed`), { code: name, errno });
+}
+
+/**
+ * A hidden temp name beside `base`: `.BASE.kimg-XXXXXXXXXXXX.tmp`, or `.kimg-XXXXXXXXXXXX.tmp`
+ * when that would pass NAME_MAX (a legal 250-byte output name must still be writable).
+ */
+export function temporaryName(base: string, suffix = ".tmp"): string {
+  const tag = `kimg-${randomBytes(6).toString("hex")}${suffix}`;
+  const long = `.${base}.${tag}`;
+  return Buffer.byteLength(long) <= NAME_MAX_BYTES ? long : `.${tag}`;
+}
+
+/** Named temp files being written now; removed if the process is interrupted (Ctrl-C, SIGTERM). */
 const pendingTemps = new Set<string>();
 let signalsHooked = false;
 
@@ -42,6 +185,8 @@ function hookSignals(): void {
   signalsHooked = true;
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.once(signal, () => {
+      // Unnamed temp files vanish with the process; named ones are removed here. Linking into
+      // place is synchronous, so this never runs half way through a set's commit.
       for (const temp of pendingTemps) rmSync(temp, { force: true });
       // Die of the same signal, so the parent sees the usual status (130 for Ctrl-C).
       process.kill(process.pid, signal);
@@ -49,47 +194,320 @@ function hookSignals(): void {
   }
 }
 
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+function ioError(display: string, error: unknown): KimgError {
+  if (error instanceof KimgError) return error;
+  return new KimgError(ErrorCode.IO, `cannot write ${display}: ${(error as Error).message}`, { path: display });
+}
+
+function existsError(display: string): KimgError {
+  return new KimgError(ErrorCode.OUTPUT_EXISTS, `${display} exists; use --force to replace it`, { path: display });
+}
+
+/** What is at `target` now: nothing, something replaceable (a regular file or symlink), or a refusal. */
+function targetState(info: Stats | null, display: string): "absent" | "present" {
+  if (info === null) return "absent";
+  if (info.isFile() || info.isSymbolicLink()) return "present";
+  throw new KimgError(ErrorCode.IO, `${display} is ${fileKind(info)}, not a regular file: kimg only writes regular files`, { path: display });
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
+  }
+}
+
+interface Staged {
+  target: string;
+  display: string;
+  /** An open O_TMPFILE file... */
+  handle?: FileHandle;
+  /** ...or a named temp file. */
+  temp?: string;
+  dev: number;
+  ino: number;
+  /** Set while committing: the target now holds our file; `backup` holds what it replaced. */
+  placed?: boolean;
+  backup?: string;
+}
+
+export interface OutputSetOptions extends WriteOptions {
+  /** Make the folder (and its parents) if it does not exist, when the set is committed. */
+  createDir?: boolean;
+}
+
 /**
- * Writes `data` to `path` atomically: a temp file beside it, fsync, rename. An existing file is
- * kept unless `force`; the input is never overwritten; a failure leaves no partial file.
+ * Files that appear together or not at all. `add` writes each into a temp file; `commit`
+ * links them all into place, or, when one cannot be placed, removes those it placed (putting
+ * back what --force replaced) and the folders it made. `dispose` drops whatever is not committed.
+ */
+export class OutputSet {
+  private readonly staged: Staged[] = [];
+  private disposed = false;
+
+  private constructor(
+    /** The folder the files go into (absolute). */
+    private readonly dir: string,
+    /** An existing folder on the same file system where the temp files live until commit. */
+    private readonly stagingDir: string,
+    /** The folder does not exist yet: commit makes it. */
+    private readonly makeDir: boolean,
+    private readonly displayDir: string,
+    private readonly options: OutputSetOptions,
+  ) {}
+
+  /** Checks that `dir` exists as a folder (or can be made, with createDir) and is writable. */
+  static async open(dir: string, options: OutputSetOptions = {}): Promise<OutputSet> {
+    const abs = resolve(dir);
+    let staging = abs;
+    let makeDir = false;
+    try {
+      for (;;) {
+        const info = await stat(staging).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === "ENOENT" && options.createDir && dirname(staging) !== staging) return null;
+          throw error;
+        });
+        if (info === null) {
+          makeDir = true;
+          staging = dirname(staging);
+          continue;
+        }
+        if (!info.isDirectory()) throw new KimgError(ErrorCode.IO, `cannot write into ${dir}: ${staging === abs ? dir : staging} is ${fileKind(info)}, not a directory`, { path: dir });
+        break;
+      }
+      await access(staging, constants.W_OK | constants.X_OK);
+    } catch (error) {
+      if (error instanceof KimgError) throw error;
+      throw new KimgError(ErrorCode.IO, `cannot ${makeDir ? "create" : "write into"} ${dir}: ${(error as Error).message}`, { path: dir });
+    }
+    return new OutputSet(abs, staging, makeDir, dir, options);
+  }
+
+  /** Writes `data` to a temp file, to become `name` in the folder on commit. */
+  async add(name: string, data: Uint8Array, display = join(this.displayDir, name)): Promise<void> {
+    const target = join(this.dir, name);
+    for (const p of this.options.protect ?? []) {
+      if (resolve(p) === target || sameFile(p, target)) {
+        throw new KimgError(ErrorCode.OUTPUT_EXISTS, `refusing to write over the input ${p}`, { path: display });
+      }
+    }
+    if (this.staged.some((s) => s.target === target)) throw new KimgError(ErrorCode.OUTPUT_EXISTS, `two outputs are named ${display}`, { path: display });
+    // Fail before writing anything when the answer is already known; commit checks again.
+    let now: Stats | null;
+    try {
+      now = lstatOrNull(target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") throw ioError(display, error);
+      now = null;
+    }
+    if (targetState(now, display) === "present" && !this.options.force) throw existsError(display);
+    hookSignals();
+    this.staged.push(await this.writeTemp(basename(target), data, display, target));
+  }
+
+  private async writeTemp(base: string, data: Uint8Array, display: string, target: string): Promise<Staged> {
+    if (outputIo.unnamedTemps && O_TMPFILE !== null && linker() !== null) {
+      let handle: FileHandle | undefined;
+      try {
+        handle = await open(this.stagingDir, constants.O_WRONLY | O_TMPFILE, 0o644);
+      } catch (error) {
+        // No O_TMPFILE on this file system or kernel: fall back to a named temp file.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "EOPNOTSUPP" && code !== "EISDIR" && code !== "EINVAL" && code !== "ENOTSUP") throw ioError(display, error);
+      }
+      if (handle) {
+        try {
+          await outputIo.write(handle, data);
+          await handle.sync();
+          // Metadata calls are synchronous here: quick, and no thread-pool round trip per file.
+          const info = fstatSync(handle.fd);
+          return { target, display, handle, dev: info.dev, ino: info.ino };
+        } catch (error) {
+          await handle.close().catch(() => undefined);
+          throw ioError(display, error);
+        }
+      }
+    }
+    const temp = join(this.stagingDir, temporaryName(base));
+    pendingTemps.add(temp);
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      await outputIo.write(handle, data);
+      await handle.sync();
+      const info = fstatSync(handle.fd);
+      await handle.close();
+      return { target, display, temp, dev: info.dev, ino: info.ino };
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      rmSync(temp, { force: true });
+      pendingTemps.delete(temp);
+      throw ioError(display, error);
+    }
+  }
+
+  /**
+   * Puts every file in place, synchronously (a signal handler cannot run half way through).
+   * Throws, having undone everything, when one cannot be placed.
+   */
+  commit(): void {
+    let createdTop: string | undefined;
+    try {
+      if (this.makeDir) createdTop = mkdirSync(this.dir, { recursive: true });
+      for (const s of this.staged) this.place(s);
+    } catch (error) {
+      this.rollback(createdTop);
+      const failed = this.staged.find((s) => !s.placed) ?? this.staged[0];
+      throw ioError(failed?.display ?? this.displayDir, error);
+    }
+    for (const s of this.staged) if (s.backup) rmSync(s.backup, { force: true });
+    try {
+      // Make the new names durable, not only the data.
+      const fd = openSync(this.dir, constants.O_RDONLY | constants.O_DIRECTORY);
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      // Some file systems cannot fsync a folder; the files themselves are synced.
+    }
+  }
+
+  private place(s: Staged): void {
+    const state = targetState(lstatOrNull(s.target), s.display);
+    const source = s.handle ? `/proc/self/fd/${s.handle.fd}` : (s.temp as string);
+    if (!this.options.force) {
+      // link(2) fails with EEXIST if the target appeared since add(): the existing file wins.
+      if (state === "present") throw existsError(s.display);
+      try {
+        this.link(source, s.target, !!s.handle);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "EEXIST") throw existsError(s.display);
+        // A file system without hard links (vfat): the best it allows is rename, checked just before.
+        if (!s.temp || (code !== "EPERM" && code !== "EOPNOTSUPP" && code !== "ENOTSUP" && code !== "EMLINK")) throw error;
+        if (lstatOrNull(s.target) !== null) throw existsError(s.display);
+        renameSync(s.temp, s.target);
+      }
+      s.placed = true;
+      if (s.temp) this.dropTemp(s);
+      return;
+    }
+    // Keep what --force replaces until the whole set is placed, so a failure can put it back.
+    // A single file needs no backup: its rename is the last step.
+    if (state === "present" && this.staged.length > 1) {
+      s.backup = join(this.dir, temporaryName(basename(s.target), ".old"));
+      linkSync(s.target, s.backup);
+    }
+    let named = s.temp;
+    if (!named) {
+      // An unnamed file needs a name before it can be renamed over the target.
+      named = join(this.dir, temporaryName(basename(s.target)));
+      this.link(source, named, true);
+    }
+    try {
+      renameSync(named, s.target);
+    } catch (error) {
+      if (!s.temp) rmSync(named, { force: true });
+      throw error;
+    }
+    s.placed = true;
+    if (s.temp) this.dropTemp(s);
+  }
+
+  private link(source: string, target: string, unnamed: boolean): void {
+    if (!unnamed) return linkSync(source, target);
+    const errno = (linker() as Linker)(source, target);
+    if (errno !== 0) throw errnoError(errno, `link ${target}`);
+  }
+
+  private dropTemp(s: Staged): void {
+    if (!s.temp) return;
+    rmSync(s.temp, { force: true });
+    pendingTemps.delete(s.temp);
+    delete s.temp;
+  }
+
+  /** Removes what this set placed (only if the target is still our file), restores backups, removes folders it made. */
+  private rollback(createdTop: string | undefined): void {
+    for (const s of [...this.staged].reverse()) {
+      try {
+        if (s.placed) {
+          const now = lstatOrNull(s.target);
+          if (now && now.dev === s.dev && now.ino === s.ino) unlinkSync(s.target);
+          s.placed = false;
+          if (s.backup) renameSync(s.backup, s.target);
+        } else if (s.backup) {
+          rmSync(s.backup, { force: true });
+        }
+        delete s.backup;
+      } catch {
+        // Keep undoing the rest.
+      }
+    }
+    if (createdTop !== undefined) {
+      for (let d = this.dir; d.length >= createdTop.length; d = dirname(d)) {
+        try {
+          rmdirSync(d);
+        } catch {
+          break;
+        }
+      }
+    }
+  }
+
+  /** Closes the temp files and removes those not committed (an unnamed one vanishes on close). Idempotent. */
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const s of this.staged) {
+      await s.handle?.close().catch(() => undefined);
+      if (s.temp) {
+        rmSync(s.temp, { force: true });
+        pendingTemps.delete(s.temp);
+      }
+    }
+  }
+
+}
+
+/**
+ * Writes `data` to `path` atomically: nothing appears under `path` until the whole file is
+ * written and synced. An existing file is kept unless `force` (even against a concurrent
+ * writer); the input is never overwritten; only regular files are replaced.
  */
 export async function writeAtomic(path: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {
   const target = resolve(path);
-  for (const p of options.protect ?? []) {
-    if (resolve(p) === target || (await sameFile(p, target))) {
-      throw new KimgError(ErrorCode.OUTPUT_EXISTS, `refusing to write over the input ${p}`, { path });
-    }
-  }
-  const exists = await lstat(target).then(
-    () => true,
-    () => false,
-  );
-  if (exists && !options.force) throw new KimgError(ErrorCode.OUTPUT_EXISTS, `${path} exists; use --force to replace it`, { path });
-  const temp = join(dirname(target), `.${basename(target)}.kimg-${randomBytes(6).toString("hex")}.tmp`);
-  hookSignals();
-  pendingTemps.add(temp);
-  let handle;
+  const set = await OutputSet.open(dirname(target), { ...options, createDir: false });
   try {
-    handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    handle = undefined;
-    await rename(temp, target);
-  } catch (error) {
-    await handle?.close().catch(() => undefined);
-    await rm(temp, { force: true }).catch(() => undefined);
-    if (error instanceof KimgError) throw error;
-    throw new KimgError(ErrorCode.IO, `cannot write ${path}: ${(error as Error).message}`, { path });
+    await set.add(basename(target), data, path);
+    set.commit();
   } finally {
-    pendingTemps.delete(temp);
+    await set.dispose();
   }
 }
 
 /** Makes the folder and returns its real path; every file written later must resolve inside it. */
 export async function prepareOutputDir(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  return realpath(dir);
+  try {
+    await mkdir(dir, { recursive: true });
+    return await realpath(dir);
+  } catch (error) {
+    throw new KimgError(ErrorCode.IO, `cannot create ${dir}: ${(error as Error).message}`, { path: dir });
+  }
 }
 
 export function insideDir(dir: string, file: string): boolean {

@@ -1,5 +1,8 @@
 /** The text view of a boot plan. */
 import type { BootPlan } from "../analysis/plan/types.js";
+import { checkStatus, type CheckStatus } from "../analysis/protection.js";
+
+const STATUS_WORD: Readonly<Record<CheckStatus, string>> = { pass: "ok  ", fail: "FAIL", info: "info" };
 
 function hx(n: number): string {
   return "0x" + n.toString(16);
@@ -28,6 +31,6 @@ export function renderPlanText(plan: BootPlan): string {
   lines.push("", "memory protection map:");
   for (const r of plan.regions) lines.push(`  ${r.layer.padEnd(24)} ${hx(r.start).padStart(10)}-${hx(r.end).padEnd(10)} ${r.perms}  ${r.name}`);
   lines.push("", "checks:");
-  for (const c of plan.checks) lines.push(`  ${c.ok ? "ok  " : "FAIL"} ${c.id.padEnd(24)} ${c.message}${c.layer ? ` [${c.layer}]` : ""}`);
+  for (const c of plan.checks) lines.push(`  ${STATUS_WORD[checkStatus(c)]} ${c.id.padEnd(24)} ${c.message}${c.layer ? ` [${c.layer}]` : ""}`);
   return lines.join("\n") + "\n";
 }

@@ -5,6 +5,7 @@
  * markup comes from the input file and is escaped; every number is clipped to the drawing.
  */
 import type { BootPlan, Region } from "../analysis/plan/types.js";
+import { checkStatus, elfRegions, elfWxCheck, peChecks, type Check } from "../analysis/protection.js";
 import type { JsonValue, Layer, LayerFormat, PeInfo, Report } from "../types.js";
 
 /** What a stretch of bytes is; the picture colours by kind (and sections by permission). */
@@ -213,23 +214,9 @@ export function checkLabel(id: string): string {
   return CHECK_LABELS[id] ?? id;
 }
 
-function wxChecks(regions: MemoryRegion[], entry: number | null): MemoryCheck[] {
-  const writableCode = regions.filter((r) => r.perms.includes("w") && r.perms.includes("x"));
-  const checks: MemoryCheck[] = [
-    writableCode.length
-      ? { id: "w^x", label: "W^X", status: "fail", detail: `writable and executable: ${writableCode.map((r) => r.name).join(", ")}` }
-      : { id: "w^x", label: "W^X", status: "pass", detail: "no region is both writable and executable" },
-  ];
-  if (entry !== null) {
-    const at = regions.find((r) => entry >= r.offset && entry < r.offset + r.size);
-    const label = checkLabel("entry-executable");
-    checks.push(
-      at?.perms.includes("x")
-        ? { id: "entry-executable", label, status: "pass", detail: `the entry point lies in ${at.name} (${at.perms})` }
-        : { id: "entry-executable", label, status: "fail", detail: at ? `the entry point lies in ${at.name} (${at.perms}), which is not executable` : "the entry point lies outside every mapped region" },
-    );
-  }
-  return checks;
+/** The analysis' checks as badges: the same words as `kimg plan`. */
+function badges(checks: readonly Check[]): MemoryCheck[] {
+  return checks.map((c) => ({ id: c.id, label: checkLabel(c.id), status: checkStatus(c), detail: c.message }));
 }
 
 function peMarks(pe: PeInfo, span: number): MemoryMark[] {
@@ -247,10 +234,7 @@ export function memoryMapFromPe(pe: PeInfo, path: string): MemoryMap {
   }
   const span = Math.max(pe.sizeOfImage, ...regions.map((r) => r.offset + r.size));
   const marks = peMarks(pe, span);
-  const checks = wxChecks(regions, marks[0]?.offset ?? null);
-  checks.splice(1, 0, pe.nxCompat
-    ? { id: "nx-compat", label: "NX_COMPAT", status: "pass", detail: "DllCharacteristics has NX_COMPAT: the firmware may map data non-executable" }
-    : { id: "nx-compat", label: "NX_COMPAT", status: "fail", detail: "DllCharacteristics lacks NX_COMPAT: firmware may map everything RWX, strict firmware refuses the image" });
+  const checks = badges(peChecks({ path }, pe, 4096));
   return { title: `PE image ${path} (${pe.machineName}), by RVA`, path, base: "0x0", unit: "RVA", span, regions, marks, checks };
 }
 
@@ -283,7 +267,7 @@ export function memoryMapFromElf(layer: Layer): MemoryMap | null {
   const entry = entryAddress !== null && entryAddress >= base && entryAddress - base < BigInt(span) ? Number(entryAddress - base) : null;
   const marks = entry === null ? [] : [{ offset: entry, label: `e_entry 0x${(base + BigInt(entry)).toString(16)}`, detail: "the ELF entry point (e_entry)" }];
   const unit = physical ? "paddr" : "vaddr";
-  return { title: `ELF ${layer.path}, LOAD segments by ${physical ? "physical" : "virtual"} address`, path: layer.path, base: "0x" + base.toString(16), unit, span, regions, marks, checks: wxChecks(regions, entry) };
+  return { title: `ELF ${layer.path}, LOAD segments by ${physical ? "physical" : "virtual"} address`, path: layer.path, base: "0x" + base.toString(16), unit, span, regions, marks, checks: badges([elfWxCheck(layer, elfRegions(layer))]) };
 }
 
 /** Finds a layer by path without importing the tree walker (the report is all we need). */
@@ -340,7 +324,7 @@ export function memoryMapsFromPlan(plan: BootPlan, report: Report): MemoryMap[] 
     }
     const checks: MemoryCheck[] = plan.checks
       .filter((c) => c.layer !== undefined && mapPathForLayer(c.layer, byLayer) === path)
-      .map((c) => ({ id: c.id, label: checkLabel(c.id), status: c.ok ? "pass" : "fail", detail: c.message }));
+      .map((c) => ({ id: c.id, label: checkLabel(c.id), status: checkStatus(c), detail: c.message }));
     const what = pe ? `PE image ${path} (${pe.machineName}), by RVA` : `${path}, by physical address`;
     maps.push({ title: what, path, base: hex(base), unit: isSegments ? "paddr" : "RVA", span: Math.max(1, span), regions, marks: marks.filter((m) => m.offset >= 0 && m.offset < Math.max(1, span)), checks });
   }
@@ -665,15 +649,32 @@ function marksSvg(placed: PlacedMark[], map: MemoryMap, barY: number, barHeight:
     .join("");
 }
 
+const BADGE_ROW_HEIGHT = 26;
+
 /** The memory-map bar: regions coloured by permission, entry points marked, checks as badges. */
 export function memoryMapSvg(map: MemoryMap, options: SvgOptions = {}): string {
   const width = options.width ?? 960;
   const x0 = 78;
   const x1 = width - 8;
   const badgeY = 4;
+  // Every check gets a badge: they wrap onto further rows rather than being left out.
+  const badges: Array<{ check: MemoryCheck; text: string; x: number; y: number; w: number }> = [];
+  let bx = x0;
+  let by = badgeY;
+  for (const c of map.checks) {
+    const text = `${c.status === "pass" ? "✓" : c.status === "fail" ? "✗" : "i"} ${c.label}`;
+    const w = textWidth(text, true) + 16;
+    if (bx + w > x1 && bx > x0) {
+      bx = x0;
+      by += BADGE_ROW_HEIGHT;
+    }
+    badges.push({ check: c, text, x: bx, y: by, w });
+    bx += w + 8;
+  }
+  const badgeBottom = (badges.length ? by : badgeY) + 20;
   const placed = placeMarks(map, x0, x1);
   const markRows = placed.reduce((n, p) => Math.max(n, p.row + 1), 0);
-  const barY = badgeY + 20 + 10 + markRows * MARK_ROW_HEIGHT + (markRows ? 12 : 0);
+  const barY = badgeBottom + 10 + markRows * MARK_ROW_HEIGHT + (markRows ? 12 : 0);
   const barHeight = 30;
   const axisY = barY + barHeight + 4;
   const height = axisY + 24;
@@ -684,17 +685,12 @@ export function memoryMapSvg(map: MemoryMap, options: SvgOptions = {}): string {
     `<title>${escapeXml(title)}</title>`,
     defs(),
   ];
-  let bx = x0;
-  for (const c of map.checks) {
-    const text = `${c.status === "pass" ? "✓" : c.status === "fail" ? "✗" : "i"} ${c.label}`;
-    const w = textWidth(text, true) + 16;
-    if (bx + w > x1) break;
+  for (const { check: c, text, x, y, w } of badges) {
     parts.push(
       `<g class="k-badge" tabindex="0" data-check="${escapeXml(c.id)}" data-status="${c.status}"><title>${escapeXml(`${c.label}: ${c.status}. ${c.detail}`)}</title>` +
-        `<rect class="k-${c.status}" x="${bx.toFixed(1)}" y="${badgeY}" width="${w.toFixed(1)}" height="20" rx="10"/>` +
-        `<text class="k-badge-text" x="${(bx + 8).toFixed(1)}" y="${badgeY + 14}">${escapeXml(text)}</text></g>`,
+        `<rect class="k-${c.status}" x="${x.toFixed(1)}" y="${y}" width="${w.toFixed(1)}" height="20" rx="10"/>` +
+        `<text class="k-badge-text" x="${(x + 8).toFixed(1)}" y="${y + 14}">${escapeXml(text)}</text></g>`,
     );
-    bx += w + 8;
   }
   parts.push(`<text class="k-muted" x="0" y="${barY + barHeight / 2 + 4}">${map.unit}</text>`);
   parts.push(`<rect class="k-track" x="${x0}" y="${barY}" width="${x1 - x0}" height="${barHeight}" rx="2"/>`);

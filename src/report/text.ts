@@ -29,6 +29,11 @@ function infoLines(layer: Layer, indent: string): string[] {
   const lines: string[] = [];
   for (const [key, value] of Object.entries(layer.info)) {
     if (INFO_KEYS_HIDDEN.has(key) || value === null || value === undefined) continue;
+    // A list of sentences (generationEvidence) reads best one per line, whole.
+    if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string")) {
+      lines.push(`${indent}${key}:`, ...value.map((v) => `${indent}  - ${String(v)}`));
+      continue;
+    }
     const shown = typeof value === "object" ? JSON.stringify(value) : String(value);
     lines.push(`${indent}${key}: ${shown.length > 200 ? shown.slice(0, 200) + "…" : shown}`);
   }
@@ -54,7 +59,8 @@ function planSummary(report: Report): string[] {
   lines.push(`  kernel ${p.kernel.path} (${p.kernel.format}), entry at image offset ${p.entry.offset >= 0 ? hx(p.entry.offset) : "n/a"}${p.entry.branchTarget !== null ? `, header branch to ${hx(p.entry.branchTarget)}` : ""}`);
   for (const i of p.entry.instructions) lines.push(`    ${hx(i.offset).padStart(10)}: ${i.encoding}  ${i.text}`);
   const failed = p.checks.filter((c) => !c.ok);
-  lines.push(`  checks: ${p.checks.length - failed.length} of ${p.checks.length} pass${failed.length ? "; failed: " + failed.map((c) => `${c.id}${c.layer ? ` [${c.layer}]` : ""}`).join(", ") : ""}`);
+  const info = p.checks.filter((c) => c.ok && c.info).length;
+  lines.push(`  checks: ${p.checks.length - failed.length - info} of ${p.checks.length} pass${info ? `, ${info} for information` : ""}${failed.length ? "; failed: " + failed.map((c) => `${c.id}${c.layer ? ` [${c.layer}]` : ""}`).join(", ") : ""}`);
   return lines;
 }
 

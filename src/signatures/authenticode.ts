@@ -3,7 +3,7 @@
  * the digest over them. Source: Microsoft "Windows Authenticode Portable Executable Signature
  * Format" (Authenticode_PE.docx), "Calculating the PE Image Hash"; the Linux kernel's
  * crypto/asymmetric_keys/verify_pefile.c (pefile_digest_pe_contents), which follows the same
- * steps. See kernel-formats.md §6.2.
+ * steps. See docs/formats.md §6.
  *
  *   1. Hash the headers from 0 to SizeOfHeaders, leaving out CheckSum (4 bytes) and the
  *      Certificate Table data-directory entry (8 bytes).

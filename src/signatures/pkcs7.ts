@@ -82,12 +82,19 @@ function failure(depth: number, parent: number | null, error: string): Authentic
   };
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+/** A structural problem kimg itself found; its message is ours and may be shown as is. */
+class ShapeError extends Error {}
+
+/**
+ * Our own wording for a failure: a ShapeError keeps its message; anything the ASN.1 or PKI
+ * library threw becomes `fallback`, so a library's internal text never reaches the report.
+ */
+function message(error: unknown, fallback = "its ASN.1 structure could not be read"): string {
+  return error instanceof ShapeError || error instanceof KimgError ? error.message : fallback;
 }
 
 function elements(node: unknown, what: string, count: number): asn1js.AsnType[] {
-  if (!(node instanceof asn1js.Sequence) || node.valueBlock.value.length < count) throw new Error(`${what} is not a SEQUENCE of ${count}`);
+  if (!(node instanceof asn1js.Sequence) || node.valueBlock.value.length < count) throw new ShapeError(`${what} is not a SEQUENCE of ${count}`);
   return node.valueBlock.value;
 }
 
@@ -97,9 +104,9 @@ function readIndirectData(eContent: unknown): { dataType: string; digestOid: str
   const [type] = elements(data, "SpcAttributeTypeAndOptionalValue", 1);
   const [algorithm, digest] = elements(digestInfo, "DigestInfo", 2);
   const [algorithmOid] = elements(algorithm, "DigestInfo.digestAlgorithm", 1);
-  if (!(type instanceof asn1js.ObjectIdentifier)) throw new Error("SpcAttributeTypeAndOptionalValue.type is not an OID");
-  if (!(algorithmOid instanceof asn1js.ObjectIdentifier)) throw new Error("DigestInfo.digestAlgorithm.algorithm is not an OID");
-  if (!(digest instanceof asn1js.OctetString)) throw new Error("DigestInfo.digest is not an OCTET STRING");
+  if (!(type instanceof asn1js.ObjectIdentifier)) throw new ShapeError("SpcAttributeTypeAndOptionalValue.type is not an OID");
+  if (!(algorithmOid instanceof asn1js.ObjectIdentifier)) throw new ShapeError("DigestInfo.digestAlgorithm.algorithm is not an OID");
+  if (!(digest instanceof asn1js.OctetString)) throw new ShapeError("DigestInfo.digest is not an OCTET STRING");
   return { dataType: type.valueBlock.toString(), digestOid: algorithmOid.valueBlock.toString(), digest: new Uint8Array(digest.getValue()) };
 }
 
@@ -134,7 +141,7 @@ function signingTime(signerInfo: SignerInfo): string | null {
 
 function contentInfoToSignedData(node: asn1js.AsnType): SignedData {
   const info = new ContentInfo({ schema: node });
-  if (info.contentType !== OID_SIGNED_DATA) throw new Error(`ContentInfo type ${info.contentType} is not signedData`);
+  if (info.contentType !== OID_SIGNED_DATA) throw new ShapeError(`ContentInfo type ${info.contentType} is not signedData`);
   return new SignedData({ schema: info.content });
 }
 
@@ -214,7 +221,7 @@ export function parseAuthenticode(der: Uint8Array, limits: ParseLimits): ParsedS
   let signedData: SignedData;
   try {
     const asn = asn1js.fromBER(der);
-    if (asn.offset === -1 || asn.result.error) throw new Error(asn.result.error || "not BER");
+    if (asn.offset === -1 || asn.result.error) throw new ShapeError("its BER/DER encoding is malformed");
     signedData = contentInfoToSignedData(asn.result);
   } catch (error) {
     throw new KimgError(ErrorCode.BAD_SIGNATURE, `not a PKCS#7 SignedData: ${message(error)}`, { structure: "PKCS#7 SignedData" });
@@ -245,7 +252,7 @@ export async function checkSignature(signature: AuthenticodeSignature): Promise<
     const ok = await signature.signedData.verify({ signer: signature.signerIndex, checkChain: false });
     return ok ? { valid: true, reason: null } : { valid: false, reason: "the signature does not verify with the signer certificate's key" };
   } catch (error) {
-    return { valid: false, reason: message(error) };
+    return { valid: false, reason: message(error, "the signature could not be checked: the signer's key type, the algorithms or the signed attributes are not usable") };
   }
 }
 
@@ -265,6 +272,8 @@ export interface ChainResult extends CheckResult {
   path: string[];
 }
 
+const NO_CHAIN = "the signer's certificate does not chain, through the certificates in the signature, to any certificate given to check against";
+
 /** Whether the signer's certificate chains, through the certificates in the SignedData, to one of `trusted`. */
 export async function checkChain(signature: AuthenticodeSignature, trusted: readonly Certificate[]): Promise<ChainResult> {
   const signer = signature.signerCertificate;
@@ -279,10 +288,9 @@ export async function checkChain(signature: AuthenticodeSignature, trusted: read
     const engine = new CertificateChainValidationEngine({ certs: [...intermediates, signer], trustedCerts: [...trusted], checkDate: chainDate(signature, signer) });
     const result = await engine.verify();
     const path = (result.certificatePath ?? []).map((c) => certificateFacts(c).subject);
-    return result.result ? { valid: true, reason: null, path } : { valid: false, reason: result.resultMessage || "no path to a given certificate", path };
-  } catch (error) {
-    const reason = (error as { resultMessage?: string }).resultMessage ?? message(error);
-    return { valid: false, reason: reason || "no path to a given certificate", path: [] };
+    return result.result ? { valid: true, reason: null, path } : { valid: false, reason: NO_CHAIN, path };
+  } catch {
+    return { valid: false, reason: NO_CHAIN, path: [] };
   }
 }
 

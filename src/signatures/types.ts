@@ -59,8 +59,12 @@ export type VerifySignature = {
   chainValid: boolean | null;
   /** Subjects from the signer to the trusted certificate, when the chain was checked and found. */
   chainPath: string[];
-  /** Everything above holds. */
+  /** The digest matches and the signature is valid: the image is as the signer signed it. Says nothing about who the signer is. */
+  intact: boolean;
+  /** Intact, and the chain to a given certificate was checked and found. Without trusted certificates this is never true. */
   verified: boolean;
+  /** "verified" (intact, chain to a given certificate), "intact" (chain not checked), "failed". */
+  status: SignatureStatus;
   /** Why not verified, one line per reason. */
   reasons: string[];
   signer: CertificateFacts | null;
@@ -71,14 +75,32 @@ export type VerifySignature = {
   timestamped: boolean;
 };
 
+export type SignatureStatus = "verified" | "intact" | "failed";
+
+/**
+ * The overall verdict of `kimg verify`:
+ * - "verified": every signature is intact and chains to a given trusted certificate;
+ * - "intact": every signature is intact, but no trusted certificate was given, so who signed is not established;
+ * - "failed": a signature is broken, does not chain, or could not be read;
+ * - "unsigned": nothing carries a signature.
+ */
+export type VerifyVerdict = "verified" | "intact" | "failed" | "unsigned";
+
 export type VerifyReport = {
   tool: "kimg";
   input: { name: string | null; size: number };
-  /**
-   * True only when at least one signature was found and every signature of the layers asked
-   * about has a matching digest, a valid signature and, with trusted certificates, a chain to one.
-   */
+  verdict: VerifyVerdict;
+  /** True only for the verdict "verified": signatures intact and chained to a certificate the caller trusts. */
   verified: boolean;
+  /**
+   * Whether the verdict passes what was asked: "verified" always; "intact" only when the caller
+   * asked for an integrity-only check (`integrityOnly`, `kimg verify --integrity-only`).
+   */
+  accepted: boolean;
+  /** True when the caller asked for an integrity-only check (no trust anchor). */
+  integrityOnly: boolean;
+  /** The verdict in one sentence, as every front end prints it. */
+  verdictLine: string;
   /** Subjects of the certificates given to check chains against (empty: chains not checked). */
   trusted: string[];
   layers: VerifyLayer[];

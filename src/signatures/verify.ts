@@ -12,7 +12,7 @@ import { authenticodeLayout, digestHex, hashedBytes, isDigestName, type DigestNa
 import { nameToString, readCertificates } from "./certificates.js";
 import { checkChain, checkSignature, parseAuthenticode, type AuthenticodeSignature } from "./pkcs7.js";
 import type { Certificate } from "pkijs";
-import type { SignatureSummary, VerifyLayer, VerifyReport, VerifySignature } from "./types.js";
+import type { SignatureSummary, VerifyLayer, VerifyReport, VerifySignature, VerifyVerdict } from "./types.js";
 import { certificateTypeName, readCertificateTable, WIN_CERT_TYPE_PKCS_SIGNED_DATA, type CertificateTable } from "./wincert.js";
 
 export interface VerifyOptions extends InspectOptions {
@@ -22,6 +22,11 @@ export interface VerifyOptions extends InspectOptions {
   layers?: readonly string[];
   /** An analysis of the same input already made (the web page has one); skips decompressing again. */
   analysis?: Analysis;
+  /**
+   * Accept intact signatures without a trust anchor (`accepted` true for the verdict "intact").
+   * The report still says that no chain was checked: `verified` stays false.
+   */
+  integrityOnly?: boolean;
 }
 
 /** The images a kexec loader hands to the kernel, whose signatures KEXEC_SIG checks. */
@@ -239,8 +244,10 @@ class LayerVerifier {
       chainPath = chain.path;
       if (!chain.valid && !s.error) reasons.push(`chain: ${chain.reason}`);
     }
-    const verified = s.error === null && digestMatches && sig.valid && chainValid !== false;
-    if (!verified) this.failed = true;
+    const intact = s.error === null && digestMatches && sig.valid;
+    const verified = intact && chainValid === true;
+    const status = !intact || chainValid === false ? "failed" : verified ? "verified" : "intact";
+    if (status === "failed") this.failed = true;
     return {
       layer: this.pe.layer.path,
       index,
@@ -255,7 +262,9 @@ class LayerVerifier {
       signatureValid: sig.valid,
       chainValid,
       chainPath,
+      intact,
       verified,
+      status,
       reasons,
       signer: s.signer,
       certificates: s.certificates,
@@ -292,13 +301,47 @@ export async function verifyImage(input: Uint8Array | ArrayBuffer, options: Veri
   } else if (signatures.length === 0) {
     diagnostics.push({ code: "NOT_SIGNED", severity: "error", message: `no signature in ${selected.map((p) => p.layer.path).join(", ")}: nothing was verified`, offset: null, layer: selected[0]?.layer.path ?? "/" });
   }
+  const verdict: VerifyVerdict = signatures.length === 0 ? (failed ? "failed" : "unsigned") : failed ? "failed" : trusted.length > 0 ? "verified" : "intact";
+  const integrityOnly = options.integrityOnly ?? false;
+  const trustedSubjects = trusted.map((c) => nameToString(c.subject));
   return {
     tool: "kimg",
     input: report.input,
-    verified: signatures.length > 0 && !failed,
-    trusted: trusted.map((c) => nameToString(c.subject)),
+    verdict,
+    verified: verdict === "verified",
+    accepted: verdict === "verified" || (verdict === "intact" && integrityOnly),
+    integrityOnly,
+    verdictLine: verdictLine(verdict, signatures, trustedSubjects, integrityOnly, selected.length),
+    trusted: trustedSubjects,
     layers,
     signatures,
     diagnostics,
   };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** The verdict in one sentence: what was proven, and what was not. */
+export function verdictLine(verdict: VerifyVerdict, signatures: readonly VerifySignature[], trusted: readonly string[], integrityOnly: boolean, peCount: number): string {
+  const signers = [...new Set(signatures.map((s) => s.signer?.subject).filter((s): s is string => s !== undefined))];
+  const by = signers.length ? `; signed by ${signers.join(", ")}` : "";
+  switch (verdict) {
+    case "verified":
+      return `verified: yes - ${plural(signatures.length, "signature")} intact (digest matches, signature valid)${by}; chain checked against ${trusted.join("; ")}`;
+    case "intact":
+      return integrityOnly
+        ? `integrity: intact - ${plural(signatures.length, "signature")} intact (digest matches, signature valid)${by}; trust not checked (--integrity-only): anyone can make such a signature`
+        : `verified: no - ${plural(signatures.length, "signature")} intact (digest matches, signature valid)${by}, but not checked against any trusted certificate; give --cert to check the chain, or --integrity-only to accept an intact signature from anyone`;
+    case "unsigned":
+      return peCount === 0 ? "verified: no - no PE/COFF image in this file, so nothing carries a signature" : "verified: no - not signed";
+    case "failed": {
+      const failed = signatures.filter((s) => s.status === "failed").length;
+      if (signatures.length === 0) return "verified: no - the signature could not be read (see the errors above)";
+      return failed > 0
+        ? `verified: no - ${failed} of ${plural(signatures.length, "signature")} failed`
+        : `verified: no - ${plural(signatures.length, "signature")} read, but the check is incomplete (see the errors above)`;
+    }
+  }
 }

@@ -1,6 +1,7 @@
 /**
- * Kernel image fixtures written field by field from the header definitions in
- * kernel-formats.md: arm64 and RISC-V Image, LoongArch vmlinux.efi, EFI zboot, bzImage, ELF, UKI.
+ * Kernel image fixtures written field by field from the header definitions in docs/formats.md
+ * (every generation listed there): arm64 and RISC-V Image, LoongArch vmlinux.efi, EFI zboot,
+ * bzImage, ELF, UKI.
  */
 import { ByteWriter, alignUp, codeLike, concat, text } from "./bytes.js";
 import { DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS, buildPe, type SectionSpec } from "./pe.js";
@@ -28,6 +29,12 @@ function kernelSections(spec: KernelImageSpec): SectionSpec[] {
   ];
 }
 
+function byteSwap64(v: bigint): bigint {
+  let out = 0n;
+  for (let i = 0n; i < 8n; i++) out = (out << 8n) | ((v >> (8n * i)) & 0xffn);
+  return out;
+}
+
 /** arm64 `b` to `target` from `from`: 0x14000000 | imm26. */
 export function arm64Branch(from: number, target: number): number {
   return (0x14000000 | (((target - from) >> 2) & 0x03ffffff)) >>> 0;
@@ -40,6 +47,7 @@ export interface Arm64ImageSpec extends KernelImageSpec {
   /** "ccmp" (current), "add" (older), or "nop" with no EFI header. */
   code0?: "ccmp" | "add" | "nop";
   textOffset?: number;
+  /** A pre-v3.17 header: image_size and flags are reserved zeros, text_offset 0x80000 in the kernel's endianness. */
   imageSizeZero?: boolean;
 }
 
@@ -62,10 +70,13 @@ export function buildArm64Image(spec: Arm64ImageSpec = {}): Uint8Array {
   const w = new ByteWriter(pe.bytes.length);
   w.set(0, pe.bytes);
   const page = { 0: 0, 4: 1, 16: 2, 64: 3 }[spec.pageSize ?? 4];
-  const flags = (spec.bigEndian ? 1 : 0) | (page << 1) | ((spec.placeAnywhere ?? true) ? 8 : 0);
+  const legacy = spec.imageSizeZero === true;
+  const flags = legacy ? 0 : (spec.bigEndian ? 1 : 0) | (page << 1) | ((spec.placeAnywhere ?? true) ? 8 : 0);
   const code0 = spec.code0 === "add" ? 0x91005a4d : spec.code0 === "nop" ? 0xd503201f : 0xfa405a4d;
   w.u32(0, code0).u32(4, arm64Branch(4, entry));
-  w.u64(8, spec.textOffset ?? 0).u64(16, spec.imageSizeZero ? 0 : imageSize).u64(24, flags);
+  const textOffset = BigInt(spec.textOffset ?? (legacy ? 0x80000 : 0));
+  // Before v3.17 text_offset had the kernel's endianness (booting.rst).
+  w.u64(8, legacy && spec.bigEndian ? byteSwap64(textOffset) : textOffset).u64(16, legacy ? 0 : imageSize).u64(24, flags);
   w.u64(32, 0).u64(40, 0).u64(48, 0).u32(0x38, 0x644d5241).u32(0x3c, efi ? 0x40 : 0);
   w.u32(0x40 + 24 + 56, imageSize);
   if (!efi) w.bytes.fill(0, 0x40, 0x200);
@@ -83,7 +94,10 @@ export function riscvJal(offset: number): number {
 
 export interface RiscvImageSpec extends KernelImageSpec {
   rv32?: boolean;
+  /** Header version: 2 (0.2, magic2 "RSC\x05") or 1 (0.1: "RISCV" at 0x30 only, res3 at 0x38). */
   version?: number;
+  /** What a 0.1 header holds at 0x38 (res3, which v0.1's head.S did not zero). */
+  res3?: number;
 }
 
 export function buildRiscvImage(spec: RiscvImageSpec = {}): Uint8Array {
@@ -105,7 +119,8 @@ export function buildRiscvImage(spec: RiscvImageSpec = {}): Uint8Array {
   w.u16(0, 0x5a4d); // c.li s4,-13 = "MZ"
   w.u32(2, riscvJal(entry - 2)).u16(6, 0);
   w.u64(8, spec.rv32 ? 0x400000 : 0x200000).u64(16, imageSize).u64(24, 0);
-  w.u32(0x20, spec.version ?? 2).u32(0x24, 0).u64(0x28, 0).ascii(0x30, "RISCV\0\0\0").u32(0x38, 0x05435352).u32(0x3c, 0x40);
+  const version = spec.version ?? 2;
+  w.u32(0x20, version).u32(0x24, 0).u64(0x28, 0).ascii(0x30, "RISCV\0\0\0").u32(0x38, version >= 2 ? 0x05435352 : (spec.res3 ?? 0)).u32(0x3c, 0x40);
   w.u32(0x40 + 24 + 56, imageSize);
   return w.bytes;
 }
@@ -113,6 +128,10 @@ export function buildRiscvImage(spec: RiscvImageSpec = {}): Uint8Array {
 export interface LoongArchImageSpec extends KernelImageSpec {
   /** "physical" (v6.10+) or "dmw" (older kernels: 0x9000... virtual, load_offset 0). */
   entryForm?: "physical" | "dmw";
+  /** LINUX_PE_MAGIC at 0x38 (v6.2+); false writes 0 as v6.1 did (then the entry is DMW virtual and load_offset 0). */
+  linuxPeMagic?: boolean;
+  /** With a DMW entry: load_offset filled in (about v6.3-v6.9) instead of 0 (v6.1, v6.2). */
+  loadOffsetSet?: boolean;
 }
 
 export function buildLoongArchImage(spec: LoongArchImageSpec = {}): Uint8Array {
@@ -134,8 +153,8 @@ export function buildLoongArchImage(spec: LoongArchImageSpec = {}): Uint8Array {
   const physical = loadOffset + BigInt(entry);
   const dmw = spec.entryForm === "dmw";
   w.u32(0, 0x5a4d).u32(4, 0);
-  w.u64(8, dmw ? (0x9000n << 48n) | physical : physical).u64(16, asize).u64(24, dmw ? 0n : loadOffset);
-  w.u32(0x38, LINUX_PE_MAGIC).u32(0x3c, 0x40);
+  w.u64(8, dmw ? (0x9000n << 48n) | physical : physical).u64(16, asize).u64(24, dmw && !spec.loadOffsetSet ? 0n : loadOffset);
+  w.u32(0x38, spec.linuxPeMagic === false ? 0 : LINUX_PE_MAGIC).u32(0x3c, 0x40);
   w.u32(0x40 + 24 + 56, asize);
   return w.bytes;
 }
@@ -169,7 +188,10 @@ export interface ZbootSpec {
   trailer?: Uint8Array;
   /** LINUX_PE_MAGIC at 0x38 (v6.2+); false writes 0 as v6.1 did. */
   linuxPeMagic?: boolean;
+  /** DllCharacteristics NX_COMPAT (v6.3+); by default set unless the image is v6.1 (no LINUX_PE_MAGIC). */
   nxCompat?: boolean;
+  /** A `.sbat` section with this CSV (v6.16+ CONFIG_EFI_SBAT_FILE). */
+  sbat?: string;
 }
 
 export interface BuiltZboot {
@@ -189,11 +211,12 @@ export function buildZboot(spec: ZbootSpec): BuiltZboot {
     machine: spec.machine,
     sizeOfHeaders: 0x1000,
     entry: 0x1000,
-    dllCharacteristics: spec.nxCompat === false ? 0 : 0x100,
+    dllCharacteristics: (spec.nxCompat ?? spec.linuxPeMagic !== false) ? 0x100 : 0,
     numberOfRvaAndSizes: 6,
     sections: [
       { name: ".text", data: textData, characteristics: TEXT_FLAGS },
       { name: ".data", data: codeLike(0x200, 5), characteristics: DATA_FLAGS, virtualSize: 0x1000 },
+      ...(spec.sbat === undefined ? [] : [{ name: ".sbat", data: text(spec.sbat), characteristics: RODATA_FLAGS }]),
     ],
   });
   const text0 = pe.sections[0];
@@ -217,6 +240,11 @@ export interface BzImageSpec {
   nxCompat?: boolean;
   xloadflags?: number;
   initSize?: number;
+  /**
+   * The last 4 bytes: the boot-protocol CRC-32 as build.c wrote it until v6.15 (default from
+   * protocol 2.08), or "zero" as v6.15+ leaves them (no CRC-32), or false for the code as is.
+   */
+  crc?: boolean | "zero";
 }
 
 export function buildBzImage(spec: BzImageSpec): Uint8Array {
@@ -254,7 +282,36 @@ export function buildBzImage(spec: BzImageSpec): Uint8Array {
   w.u8(0x211, 0x81).u32(0x214, 0x100000).u32(0x230, 0x200000).u8(0x234, 1).u8(0x235, 21);
   w.u16(0x236, spec.xloadflags ?? 0x7f & ~0x20).u32(0x238, 2047).u32(0x248, payloadOffset).u32(0x24c, spec.payload.length);
   w.u64(0x258, 0x1000000).u32(0x260, spec.initSize ?? 0x2000000).u32(0x264, 0x190).u32(0x268, kernelInfoOffset);
+  clearNewerSetupFields(w, protocol);
+  if (spec.efi !== false) w.u32(0x38, protocol >= 0x20f ? LINUX_PE_MAGIC : 0);
+  const crc = spec.crc ?? protocol >= 0x208;
+  if (crc !== false) {
+    const at = w.bytes.length - 4;
+    w.u32(at, crc === "zero" ? 0 : bootCrc32(w.bytes.subarray(0, at)));
+  }
   return w.bytes;
+}
+
+/** Setup-header fields (offset, size) and the boot protocol that added them (boot.rst). */
+const NEWER_SETUP_FIELDS: ReadonlyArray<[number, number, number]> = [
+  [0x224, 2, 0x201], [0x226, 2, 0x202], [0x228, 4, 0x202], [0x22c, 4, 0x203], [0x230, 5, 0x205],
+  [0x235, 1, 0x20a], [0x236, 2, 0x20c], [0x238, 4, 0x206], [0x23c, 12, 0x207], [0x248, 8, 0x208],
+  [0x250, 8, 0x209], [0x258, 12, 0x20a], [0x264, 4, 0x20b], [0x268, 4, 0x20f],
+];
+
+/** An older protocol's header ends earlier: its later fields are zero here (in a real image, setup code). */
+function clearNewerSetupFields(w: ByteWriter, protocol: number): void {
+  for (const [offset, size, since] of NEWER_SETUP_FIELDS) if (since > protocol) w.bytes.fill(0, offset, offset + size);
+}
+
+/** arch/x86/boot/tools/build.c: reflected CRC-32 (0xedb88320), register starts at 0xffffffff, not inverted. */
+export function bootCrc32(data: Uint8Array): number {
+  let crc = 0xffffffff;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return crc >>> 0;
 }
 
 export interface ElfSpec {
@@ -265,6 +322,8 @@ export interface ElfSpec {
   banner?: string;
   /** Symbols for a .symtab (64-bit little-endian only), e.g. { _text: ..., primary_entry: ... }. */
   symbols?: Record<string, bigint>;
+  /** The data segment is RWX, as an x86_64 vmlinux's init segment is. */
+  rwxSegment?: boolean;
 }
 
 /** Appends section headers (null, .symtab, .strtab) with the given symbols to a 64-bit LE ELF. */
@@ -325,7 +384,7 @@ export function buildElf(spec: ElfSpec = {}): Uint8Array {
   }
   const segs = [
     { off: codeAt, size: code.length, flags: 5 },
-    { off: dataAt, size: banner.length, flags: 6 },
+    { off: dataAt, size: banner.length, flags: spec.rwxSegment ? 7 : 6 },
   ];
   segs.forEach((s, i) => {
     const at = phoff + i * phentsize;

@@ -29,19 +29,6 @@ export const ARCHES: Record<GuestArch, GuestArchInfo> = {
   amd64: { qemu: "qemu-system-x86_64", machine: ["-M", "q35", "-cpu", "max"], console: "ttyS0", npmCpu: "x64" },
 };
 
-/** Fails loudly when a tool the test needs is missing (CI installs them). */
-export function requireTools(tools: readonly string[]): void {
-  const missing = tools.filter((tool) => {
-    try {
-      execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
-      return false;
-    } catch {
-      return true;
-    }
-  });
-  if (missing.length > 0) throw new Error(`missing tools: ${missing.join(", ")} (apt-get install qemu-system-arm qemu-system-x86 cpio busybox-static)`);
-}
-
 function run(command: string, args: string[], options: { cwd?: string; input?: Buffer } = {}): Buffer {
   return execFileSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 30, stdio: ["pipe", "pipe", "inherit"] });
 }

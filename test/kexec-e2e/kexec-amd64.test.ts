@@ -10,11 +10,12 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { buildUki } from "../builders/images.js";
-import { WORK, debianGuest, firstStageInitrd, markers, requireTools, runQemu, secondStageInitrd } from "./harness.js";
+import { needs } from "../helpers/tools.js";
+import { WORK, debianGuest, firstStageInitrd, markers, runQemu, secondStageInitrd } from "./harness.js";
 
 const QEMU_TIMEOUT_MS = 90_000;
 
-describe("kexec file mode in qemu-system-x86_64 on Debian's amd64 kernel", () => {
+describe("kexec file mode in qemu-system-x86_64 on Debian's amd64 kernel", { skip: needs("qemu-system-x86_64", "cpio", "gzip", "apt-get", "dpkg-deb") }, () => {
   const nonce = Date.now().toString(36);
   const ukiCmdline = `console=ttyS0 panic=-1 kimg.marker=uki-${nonce}`;
   const bzAppend = `console=ttyS0 panic=-1 kimg.marker=bzimage-${nonce}`;
@@ -22,7 +23,6 @@ describe("kexec file mode in qemu-system-x86_64 on Debian's amd64 kernel", () =>
   let stage1 = "";
 
   before(() => {
-    requireTools(["qemu-system-x86_64", "cpio", "gzip", "apt-get", "dpkg-deb"]);
     const started = Date.now();
     const guest = debianGuest("amd64");
     vmlinuz = guest.vmlinuz;

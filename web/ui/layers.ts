@@ -15,7 +15,9 @@ export function shownValue(f: Field): string {
   return String(f.value);
 }
 
-function infoValue(v: JsonValue): string {
+function infoValue(v: JsonValue): string | HTMLElement {
+  // A list of sentences (generationEvidence) reads best one per line, whole, as in the CLI.
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string")) return h("ul", { class: "info-list" }, ...v.map((x) => h("li", {}, String(x))));
   const s = typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
   return s.length > 300 ? s.slice(0, 300) + "…" : s;
 }

@@ -65,7 +65,8 @@ export function memoryMaps(report: Report, plan: BootPlan | null): MemoryMap[] {
       seen.add(found.view.path);
       maps.push(memoryMapFromPe(found.pe, found.view.path));
     }
-    const elf = seen.has(layer.path) ? null : memoryMapFromElf(layer);
+    // With a plan, its protection map already covers the ELF a bzImage carries, with the plan's checks.
+    const elf = plan || seen.has(layer.path) ? null : memoryMapFromElf(layer);
     if (elf) maps.push(elf);
     layer.children.forEach(visit);
   };

@@ -1,5 +1,5 @@
 /** The boot plan: the decoded entry instructions, where everything is loaded, and why. */
-import type { BootPlan } from "../../src/index.js";
+import { checkStatus, type BootPlan, type CheckStatus } from "../../src/index.js";
 import type { ErrorInfo } from "../protocol.js";
 import { h, hex, formatBytes } from "./dom.js";
 
@@ -74,6 +74,8 @@ export function loadSection(plan: BootPlan): HTMLElement {
   return section;
 }
 
+const STATUS_MARK: Readonly<Record<CheckStatus, string>> = { pass: "✓", fail: "✗", info: "i" };
+
 /** The plan's checks that no memory map shows (those about the loader, the DTB, the initrd). */
 export function checksSection(plan: BootPlan, shownOnMaps: (check: BootPlan["checks"][number]) => boolean): HTMLElement | null {
   const rest = plan.checks.filter((c) => !shownOnMaps(c));
@@ -85,7 +87,7 @@ export function checksSection(plan: BootPlan, shownOnMaps: (check: BootPlan["che
       "ul",
       { class: "checks" },
       ...rest.map((c) =>
-        h("li", { class: `check ${c.ok ? "pass" : "fail"}`, "data-check": c.id }, h("span", { class: "mark", "aria-hidden": "true" }, c.ok ? "✓" : "✗"), h("strong", {}, `${c.id}: ${c.ok ? "pass" : "fail"}.`), ` ${c.message}`, c.layer ? h("span", { class: "muted" }, ` (${c.layer})`) : null),
+        h("li", { class: `check ${checkStatus(c)}`, "data-check": c.id }, h("span", { class: "mark", "aria-hidden": "true" }, STATUS_MARK[checkStatus(c)]), h("strong", {}, `${c.id}: ${checkStatus(c)}.`), ` ${c.message}`, c.layer ? h("span", { class: "muted" }, ` (${c.layer})`) : null),
       ),
     ),
   );

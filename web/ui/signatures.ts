@@ -15,6 +15,13 @@ function verdict(ok: boolean | null, yes: string, no: string, unknown = "not che
   return h("span", { class: `verdict ${status}`, "data-status": status }, h("span", { "aria-hidden": "true" }, ok === null ? "– " : ok ? "✓ " : "✗ "), ok === null ? unknown : ok ? yes : no);
 }
 
+/** The same three outcomes `kimg verify` prints: only a checked chain makes a signature "verified". */
+function statusBadge(status: VerifySignature["status"]): HTMLElement {
+  const kind = status === "verified" ? "pass" : status === "intact" ? "info" : "fail";
+  const text = status === "verified" ? "verified" : status === "intact" ? "intact, signer not trusted (chain not checked)" : "failed";
+  return h("span", { class: `verdict ${kind}`, "data-status": kind }, h("span", { "aria-hidden": "true" }, kind === "pass" ? "✓ " : kind === "fail" ? "✗ " : "– "), text);
+}
+
 function signatureRow(s: VerifySignature): HTMLElement {
   const reasons = s.reasons.length ? h("ul", { class: "plain reasons" }, ...s.reasons.map((r) => h("li", {}, r))) : null;
   return h(
@@ -26,7 +33,7 @@ function signatureRow(s: VerifySignature): HTMLElement {
     h("td", {}, verdict(s.digestMatches, "matches", "differs")),
     h("td", {}, verdict(s.signatureValid, "valid", "invalid")),
     h("td", {}, verdict(s.chainValid, "reaches a trusted certificate", "no trusted chain")),
-    h("td", {}, verdict(s.verified, "verified", "not verified"), reasons),
+    h("td", {}, statusBadge(s.status), reasons),
   );
 }
 
@@ -83,8 +90,9 @@ export function signaturesSection(result: SignatureResult | null, actions: Signa
   }
   const v = result.verify;
   const count = v.signatures.length;
-  const summary = count === 0 ? "No signature: nothing carries an Authenticode signature." : v.verified ? (count === 1 ? "The signature verifies." : `All ${count} signatures verify.`) : "Not verified: see the reasons below.";
-  section.append(h("p", { class: `verdict-line ${count === 0 ? "info" : v.verified ? "pass" : "fail"}`, id: "signature-verdict" }, summary, v.trusted.length ? ` Chains checked against: ${v.trusted.join("; ")}.` : count ? " Chains not checked (no trusted certificates given)." : ""));
+  // The verdict line is the report's own sentence, the one `kimg verify` prints.
+  const tone = v.verdict === "verified" ? "pass" : v.verdict === "unsigned" ? "info" : v.verdict === "intact" ? "warn" : "fail";
+  section.append(h("p", { class: `verdict-line ${tone}`, id: "signature-verdict", "data-verdict": v.verdict }, v.verdictLine));
   if (count) {
     const input = h("input", { type: "file", id: "trusted-certs", multiple: true, accept: ".pem,.crt,.cer,.der", class: "visually-hidden", tabindex: "-1", "aria-hidden": "true" });
     input.addEventListener("change", () => {

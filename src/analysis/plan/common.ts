@@ -1,6 +1,6 @@
 /** Pieces every architecture's plan shares: the regions/checks of the PE layers on the kernel chain, and segment placement. */
 import type { Layer, PeInfo } from "../../types.js";
-import { elfRegions, elfWxCheck, nxConsistencyCheck, peChecks, peRegions, type Check, type Region } from "../protection.js";
+import { elfRegions, elfWxCheck, nxConsistencyCheck, peChecks, peRegions, type Check, type PeLoader, type Region } from "../protection.js";
 import { alignUpBig, hexBig, type Segment } from "./types.js";
 
 export interface PeLayer {
@@ -15,24 +15,49 @@ export function peOf(layer: Layer): PeLayer | null {
   return child?.pe ? { layer: child, pe: child.pe } : null;
 }
 
-/** Regions and checks of the outer EFI program(s) and the inner kernel. */
+/**
+ * Who applies the inner kernel's PE flags: the firmware, unless the kernel sits in a v6.2+ zboot
+ * image, whose stub calls it directly (a v6.1 zboot, with 0 at 0x38, StartImage'd the inner image).
+ */
+function innerLoader(chain: Layer[], kernel: Layer): PeLoader {
+  const zboot = chain.slice(0, chain.indexOf(kernel)).reverse().find((l) => l.format === "zboot");
+  if (!zboot) return "firmware";
+  const magic = zboot.structures.find((s) => s.name === "zboot header")?.fields.find((f) => f.name === "linux_pe_magic")?.value;
+  return magic === 0 ? "firmware" : "zboot-stub";
+}
+
+/** The ELF vmlinux a bzImage carries (its decompressed payload), if it was reached. */
+function payloadElf(kernel: Layer): Layer | null {
+  const stack = [...kernel.children];
+  while (stack.length) {
+    const l = stack.pop() as Layer;
+    if (l.format === "elf") return l;
+    stack.push(...l.children);
+  }
+  return null;
+}
+
+/** Regions and checks of the outer EFI program(s), the inner kernel and, for a bzImage, its ELF vmlinux. */
 export function protectionMap(chain: Layer[], kernel: Layer, pageSize: number): { regions: Region[]; checks: Check[] } {
   const regions: Region[] = [];
   const checks: Check[] = [];
   const inner = peOf(kernel);
+  const loader = innerLoader(chain, kernel);
   const outers = chain.filter((l) => l !== kernel && l.format !== "compressed").map(peOf).filter((p): p is PeLayer => p !== null);
   for (const p of [...outers, ...(inner ? [inner] : [])]) {
     regions.push(...peRegions(p.layer, p.pe));
-    checks.push(...peChecks(p.layer, p.pe, p === inner ? pageSize : 4096));
+    checks.push(...peChecks(p.layer, p.pe, p === inner ? pageSize : 4096, p === inner ? loader : "firmware"));
   }
-  for (const o of outers) checks.push(nxConsistencyCheck(o.layer, o.pe, kernel, inner?.pe ?? null));
-  if (!inner && kernel.format === "elf") {
-    const r = elfRegions(kernel);
+  for (const o of outers) checks.push(nxConsistencyCheck(o.layer, o.pe, kernel, inner?.pe ?? null, loader));
+  // An ELF vmlinux: the kernel itself, or what a bzImage decompresses (the same facts everywhere, the page included).
+  const elf = kernel.format === "elf" ? kernel : kernel.format === "bzimage" ? payloadElf(kernel) : null;
+  if (elf && (!inner || elf !== kernel)) {
+    const r = elfRegions(elf);
     regions.push(...r);
-    checks.push(elfWxCheck(kernel, r));
+    checks.push(elfWxCheck(elf, r));
   }
   if (!inner && kernel.format !== "elf") {
-    checks.push({ id: "pe-header", ok: false, message: "the kernel has no PE header: no section table to map permissions from", layer: kernel.path });
+    checks.push({ id: "pe-header", ok: true, info: true, message: "the kernel has no PE header (built without the EFI stub): no section table to map permissions from; a loader maps it as one region", layer: kernel.path });
   }
   return { regions, checks };
 }

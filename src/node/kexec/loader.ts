@@ -45,6 +45,13 @@ export interface PreparedKexec {
   plan: KexecPlan;
   /** Checks that failed but were overridden with --force, and other things worth saying. */
   warnings: string[];
+  /** A dry run only: why a real load on this machine would be refused (empty when it would go ahead). */
+  wouldRefuse: string[];
+}
+
+/** The kernel's name for the machine Node runs on (x86_64, not Node's x64). */
+export function kernelArchName(processArch: string): string {
+  return PROCESS_ARCH_TO_KERNEL[processArch]?.[0] ?? processArch;
 }
 
 /** process.arch → the arch names kimg's reports use. */
@@ -95,7 +102,7 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   const unpacked = await (request.unpack ?? plainKernelUnpacker)(request.image);
   const accepted = PROCESS_ARCH_TO_KERNEL[env.arch] ?? [];
   if (unpacked.arch === null || !accepted.includes(unpacked.arch)) {
-    refusals.push({ reason: "ARCH_MISMATCH", message: `the image is for ${unpacked.arch ?? "an unknown architecture"}, this machine is ${env.arch}`, overridable: false });
+    refusals.push({ reason: "ARCH_MISMATCH", message: `the image is for ${unpacked.arch ?? "an unknown architecture"}, this machine is ${kernelArchName(env.arch)}`, overridable: false });
   }
 
   for (const problem of unpacked.problems ?? []) refusals.push({ reason: "CHECK_FAILED", message: `unpack reported: ${problem}`, overridable: true });
@@ -153,8 +160,10 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   }
 
   const blocking = refusals.filter((r) => !r.overridable || !request.force);
-  if (blocking.length > 0) refuse(blocking);
-  for (const r of refusals) warnings.push(`overridden with --force: ${r.message}`);
+  // A dry run prints the plan all the same, then says why a real load would be refused.
+  if (blocking.length > 0 && !request.dryRun) refuse(blocking);
+  const wouldRefuse = blocking.map((r) => `${r.message}${r.overridable ? " (--force to override)" : ""}`);
+  for (const r of refusals) if (!blocking.includes(r)) warnings.push(`overridden with --force: ${r.message}`);
   if (status.loaded && !request.dryRun) warnings.push("a kernel is already loaded; this load replaces it");
 
   const source: KexecSource = { format: unpacked.format, kernelFormat: unpacked.kernelFormat, path: unpacked.path, arch: unpacked.arch ?? "unknown", compression: unpacked.compression };
@@ -162,6 +171,7 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
     return {
       plan: { mode, why, source, cmdline, initrdFrom, kernel: unpacked.kernel, initrd, flags: initrd ? 0 : KEXEC_FILE_NO_INITRAMFS },
       warnings,
+      wouldRefuse,
     };
   }
 
@@ -183,6 +193,7 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   return {
     plan: { mode, why, source, cmdline, initrdFrom, segmentPlan, dtbFrom: request.dtb ? `--dtb ${request.dtbName ?? "FILE"}` : SYSTEM_PATHS.fdt },
     warnings,
+    wouldRefuse,
   };
 }
 

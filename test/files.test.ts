@@ -1,0 +1,110 @@
+/**
+ * The CLI's write path in-process (src/node/files.ts): both temp-file kinds (Linux O_TMPFILE and
+ * the named fallback), long names near NAME_MAX, a disk that fails part way through a set, and
+ * --force undone when a later file of the set cannot be placed.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, lstatSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, afterEach, test } from "node:test";
+import { OutputSet, outputIo, temporaryName, writeAtomic } from "../src/node/files.js";
+
+const sandbox = mkdtempSync(join(tmpdir(), "kimg-files-"));
+after(() => rmSync(sandbox, { recursive: true, force: true }));
+const realWrite = outputIo.write;
+afterEach(() => {
+  outputIo.unnamedTemps = true;
+  outputIo.write = realWrite;
+});
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+const fresh = (): string => mkdtempSync(join(sandbox, "case-"));
+
+for (const unnamed of [true, false]) {
+  const kind = unnamed ? "unnamed (O_TMPFILE)" : "named";
+
+  test(`${kind} temp files: a 250-byte output name is written, and nothing else is left`, async () => {
+    outputIo.unnamedTemps = unnamed;
+    const dir = fresh();
+    const name = "é".repeat(125); // 250 bytes in UTF-8, a legal name
+    await writeAtomic(join(dir, name), bytes("data"));
+    assert.deepEqual(readdirSync(dir), [name]);
+    assert.equal(readFileSync(join(dir, name), "utf8"), "data");
+    // --force over it uses a second temp name beside it: still within NAME_MAX.
+    await writeAtomic(join(dir, name), bytes("new"), { force: true });
+    assert.deepEqual(readdirSync(dir), [name]);
+    assert.equal(readFileSync(join(dir, name), "utf8"), "new");
+  });
+
+  test(`${kind} temp files: a disk failing part way through a set leaves none of it`, async () => {
+    outputIo.unnamedTemps = unnamed;
+    const dir = fresh();
+    writeFileSync(join(dir, "old"), "mine");
+    let calls = 0;
+    let seen: string[] = [];
+    outputIo.write = async (handle, data) => {
+      if (++calls === 1) seen = readdirSync(dir);
+      if (calls === 2) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      await realWrite(handle, data);
+    };
+    const set = await OutputSet.open(join(dir, "out"), { createDir: true });
+    try {
+      await set.add("a", bytes("a"));
+      await assert.rejects(set.add("b", bytes("b")), (e: Error & { code?: string }) => e.code === "E_IO" && /cannot write .*out\/b: ENOSPC/.test(e.message));
+    } finally {
+      await set.dispose();
+    }
+    assert.deepEqual(readdirSync(dir), ["old"]);
+    // While written, an unnamed temp file is in no folder; a named one is a hidden file beside "out".
+    if (unnamed) assert.deepEqual(seen, ["old"]);
+    else assert.match(seen.filter((n) => n !== "old").join(), /^\.a\.kimg-[0-9a-f]{12}\.tmp$/);
+  });
+
+  test(`${kind} temp files: --force is undone when a later file of the set cannot be placed`, async () => {
+    outputIo.unnamedTemps = unnamed;
+    const dir = fresh();
+    writeFileSync(join(dir, "a"), "old a");
+    const set = await OutputSet.open(dir, { force: true });
+    try {
+      await set.add("a", bytes("new a"));
+      await set.add("b", bytes("new b"));
+      // Between writing and placing, "b" becomes a FIFO: it must not be replaced, and "a" goes back.
+      execFileSync("mkfifo", [join(dir, "b")]);
+      assert.throws(() => set.commit(), (e: Error & { code?: string }) => e.code === "E_IO" && /b is a FIFO/.test(e.message));
+    } finally {
+      await set.dispose();
+    }
+    assert.equal(readFileSync(join(dir, "a"), "utf8"), "old a");
+    assert.ok(lstatSync(join(dir, "b")).isFIFO());
+    assert.deepEqual(readdirSync(dir).sort(), ["a", "b"]);
+  });
+
+  test(`${kind} temp files: a file created by someone else before the link wins (no --force)`, async () => {
+    outputIo.unnamedTemps = unnamed;
+    const dir = fresh();
+    const set = await OutputSet.open(join(dir, "new"), { createDir: true });
+    try {
+      await set.add("a", bytes("ours a"));
+      await set.add("b", bytes("ours b"));
+      execFileSync("mkdir", [join(dir, "new")]);
+      writeFileSync(join(dir, "new", "b"), "theirs");
+      assert.throws(() => set.commit(), (e: Error & { code?: string }) => e.code === "E_OUTPUT_EXISTS");
+    } finally {
+      await set.dispose();
+    }
+    assert.deepEqual(readdirSync(join(dir, "new")), ["b"]);
+    assert.equal(readFileSync(join(dir, "new", "b"), "utf8"), "theirs");
+  });
+}
+
+test("temporaryName: hidden, unique, and within NAME_MAX whatever the output name", () => {
+  for (const base of ["Image", "x".repeat(200), "x".repeat(250), "é".repeat(127)]) {
+    const name = temporaryName(base);
+    assert.ok(name.startsWith("."), name);
+    assert.ok(Buffer.byteLength(name) <= 255, `${Buffer.byteLength(name)} bytes for a ${Buffer.byteLength(base)}-byte name`);
+    assert.notEqual(temporaryName(base), name);
+  }
+  assert.match(temporaryName("Image"), /^\.Image\.kimg-[0-9a-f]{12}\.tmp$/);
+});
