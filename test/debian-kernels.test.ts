@@ -22,6 +22,7 @@ import { findLayer } from "../src/analysis/tree.js";
 import { KimgError } from "../src/io/errors.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
 import type { Layer } from "../src/types.js";
+import { needs } from "./helpers/tools.js";
 
 const CACHE = process.env.KIMG_DEBIAN_CACHE ?? "/var/cache/kimg-debian";
 const REQUIRED = process.env.KIMG_REQUIRE_TOOLS === "1";
@@ -88,7 +89,7 @@ function readManifest(): Cached[] {
 }
 
 const cached = readManifest();
-const skip = cached.length === 0 && !REQUIRED ? `no Debian kernels in ${CACHE}: run scripts/fetch-debian-kernels.sh (KIMG_DEBIAN_CACHE to put them elsewhere)` : false;
+const skip = cached.length === 0 && !REQUIRED ? `no Debian kernels in ${CACHE}: run scripts/fetch-debian-kernels.sh (KIMG_DEBIAN_CACHE to put them elsewhere)` : needs("xz");
 
 /** The native decompressor for a codec, reading stdin. */
 const NATIVE: Record<string, string[]> = { xz: ["xz", "-dc"], gzip: ["gzip", "-dc"], zstd: ["zstd", "-dc"], lzma: ["xz", "--format=lzma", "-dc"], lzo: ["lzop", "-dc"], bzip2: ["bzip2", "-dc"] };
