@@ -85,7 +85,7 @@ export const s390ImageFormat: FormatParser = {
         size: 8,
         fields: [
           { name: "ep_string", offset: base + EP_OFFSET, size: 6, value: "S390EP" },
-          { name: "ep_count", offset: base + EP_OFFSET + 7, size: 1, value: count, hex: hex(count), meaning: "valid entries: 0x10000 normal, 0x10010 kdump" },
+          { name: "ep_count", offset: base + EP_OFFSET + 7, size: 1, value: count, hex: hex(count), meaning: "number of valid entry points (s390 kernel ABI; 0x10010 is the kdump entry)" },
         ],
       });
       layer.info.entryPoints = count;
