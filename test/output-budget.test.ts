@@ -1,0 +1,107 @@
+/**
+ * Output budgets (issue 12): every decoder's output is held to what was asked, in one place; a
+ * spent total budget stops decoding before it starts; the limit error names the knob that raises it.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { unpack } from "../src/analysis/inspect.js";
+import { checkedDecoder, decoderFor, BUILTIN_CODECS } from "../src/codecs/registry.js";
+import { decodeZstd } from "../src/codecs/zstd.js";
+import { ErrorCode, KimgError } from "../src/io/errors.js";
+import { NODE_CODECS } from "../src/node/codecs.js";
+import { allLayers } from "../src/analysis/tree.js";
+import { codeLike, text } from "./builders/bytes.js";
+import { compressWith } from "./builders/compress.js";
+import { buildArm64Image } from "./builders/images.js";
+import { buildPe, MACHINE, RODATA_FLAGS, TEXT_FLAGS, type SectionSpec } from "./builders/pe.js";
+import { inspect } from "./helpers.js";
+
+const MiB = 1024 * 1024;
+
+function isKimg(code: string, check: (e: KimgError) => void = () => undefined): (e: unknown) => boolean {
+  return (e) => {
+    assert.ok(e instanceof KimgError, `not a KimgError: ${String(e)}`);
+    assert.equal(e.code, code, e.describe());
+    check(e);
+    return true;
+  };
+}
+
+/** A UKI whose .linux sections are the given streams, in order (".linux", ".linux#2", ...). */
+function ukiOfStreams(streams: Uint8Array[]): Uint8Array {
+  const sections: SectionSpec[] = [
+    { name: ".text", data: codeLike(0x1000, 31), characteristics: TEXT_FLAGS },
+    { name: ".osrel", data: text("ID=debian\n"), characteristics: RODATA_FLAGS },
+  ];
+  for (const s of streams) sections.push({ name: ".linux", data: s, characteristics: RODATA_FLAGS });
+  return buildPe({ machine: MACHINE.ARM64, layout: "packed", sections }).bytes;
+}
+
+// Issue 12 item 1: with the total budget spent, the zstd path passed capacity 0, zstddec read it as
+// "size unknown", and layers 17-91 "decompressed" to the decoder's leftover heap: exit 0, wrong
+// bytes. Here the budget is 64 MiB and four 16 MiB streams spend it; the fifth .linux is a real
+// arm64 Image.
+test("a spent total budget: later .linux layers are E_LIMIT naming maxTotalOutputBytes, never decoded, never extractable", async () => {
+  const zeros = compressWith("zstd", new Uint8Array(16 * MiB));
+  const image = buildArm64Image({ codeSize: 0x4000 });
+  const uki = ukiOfStreams([zeros, zeros, zeros, zeros, compressWith("zstd", image), zeros]);
+  const limits = { maxTotalOutputBytes: 64 * MiB };
+  for (const codecs of [BUILTIN_CODECS, NODE_CODECS]) {
+    const report = await inspect(uki, { limits, codecs });
+    const decoded = [...allLayers(report.root)].filter((l) => l.path.endsWith("/decompressed"));
+    assert.deepEqual(
+      decoded.map((l) => [l.path, l.size]),
+      ["/.linux", "/.linux#2", "/.linux#3", "/.linux#4"].map((p) => [`${p}/decompressed`, 16 * MiB]),
+    );
+    const errors = report.diagnostics.filter((d) => d.severity === "error");
+    assert.deepEqual(
+      errors.map((d) => [d.layer, d.code]),
+      ["/.linux#5", "/.linux#6"].map((p) => [p, ErrorCode.LIMIT]),
+    );
+    for (const d of errors) {
+      assert.match(d.message, /maxTotalOutputBytes \(67108864 bytes; raise it with --max-total-size/);
+      assert.doesNotMatch(d.message, /--max-size/);
+    }
+    await assert.rejects(unpack(uki, { limits, codecs, layer: "/.linux#5/decompressed" }), isKimg(ErrorCode.NO_SUCH_LAYER));
+    // No kernel reached: the cause, not "no kernel", is what unpack names.
+    await assert.rejects(unpack(uki, { limits, codecs }), isKimg(ErrorCode.LIMIT));
+  }
+  // With the budget for it, the same fifth .linux is the Image, byte for byte.
+  const whole = await unpack(uki, { limits: { maxTotalOutputBytes: 64 * MiB + image.length }, layer: "/.linux#5/decompressed" });
+  assert.deepEqual(whole.data, image);
+});
+
+test("a decoder is never started without budget, and no decoder may return more than it was allowed", async () => {
+  let called = 0;
+  const greedy = checkedDecoder("lz4", () => {
+    called++;
+    return new Uint8Array(101);
+  });
+  await assert.rejects(Promise.resolve(greedy(new Uint8Array(4), { maxOutputBytes: 0 })), isKimg(ErrorCode.LIMIT));
+  await assert.rejects(Promise.resolve(greedy(new Uint8Array(4), { maxOutputBytes: -5 })), isKimg(ErrorCode.LIMIT));
+  assert.equal(called, 0);
+  await assert.rejects(
+    Promise.resolve(greedy(new Uint8Array(4), { maxOutputBytes: 100 })),
+    isKimg(ErrorCode.LIMIT, (e) => {
+      assert.equal(e.data.expected, 100);
+      assert.equal(e.data.actual, 101);
+    }),
+  );
+  assert.equal((await greedy(new Uint8Array(4), { maxOutputBytes: 101 })).length, 101);
+  // decoderFor hands out the checked form, also for a caller's own decoders.
+  const table = { gzip: () => new Uint8Array(10) };
+  await assert.rejects(Promise.resolve(decoderFor(table, "gzip")(new Uint8Array(1), { maxOutputBytes: 9 })), isKimg(ErrorCode.LIMIT));
+});
+
+test("zstd with no budget is E_LIMIT, through the portable and the Node decoders alike", async () => {
+  const stream = compressWith("zstd", new Uint8Array(1 * MiB).fill(7));
+  await assert.rejects(Promise.resolve(decodeZstd(stream, { maxOutputBytes: 0 })), isKimg(ErrorCode.LIMIT));
+  const nodeZstd = NODE_CODECS.zstd;
+  assert.ok(nodeZstd);
+  await assert.rejects(Promise.resolve(nodeZstd(stream, { maxOutputBytes: 0 })), isKimg(ErrorCode.LIMIT));
+  for (const codec of ["gzip", "zstd"] as const) {
+    const decode = NODE_CODECS[codec];
+    assert.ok(decode);
+    await assert.rejects(Promise.resolve(decode(compressWith(codec, new Uint8Array(1000)), { maxOutputBytes: 999 })), isKimg(ErrorCode.LIMIT));
+  }
+});
