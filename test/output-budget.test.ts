@@ -3,6 +3,10 @@
  * spent total budget stops decoding before it starts; the limit error names the knob that raises it.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { unpack } from "../src/analysis/inspect.js";
 import { checkedDecoder, decoderFor, BUILTIN_CODECS } from "../src/codecs/registry.js";
@@ -104,4 +108,31 @@ test("zstd with no budget is E_LIMIT, through the portable and the Node decoders
     assert.ok(decode);
     await assert.rejects(Promise.resolve(decode(compressWith(codec, new Uint8Array(1000)), { maxOutputBytes: 999 })), isKimg(ErrorCode.LIMIT));
   }
+});
+
+/** Decodes `stream` in a child process (see helpers/decode-peak.ts) and returns what it saw. */
+function decodeInChild(codec: string, stream: Uint8Array, maxOutputBytes: number): { code: string | null; length: number | null; expected?: unknown; peakBytes: number } {
+  const dir = mkdtempSync(join(tmpdir(), "kimg-peak-"));
+  try {
+    const file = join(dir, "input");
+    writeFileSync(file, stream);
+    const out = execFileSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "helpers", "decode-peak.ts"), codec, file, String(maxOutputBytes)], { encoding: "utf8" });
+    return JSON.parse(out) as ReturnType<typeof decodeInChild>;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Issue 12 item 3: fflate inflated each 1 MiB input chunk whole before the cap was looked at, so a
+// 4 MB gzip bomb peaked at 3.1 GB under a 16 MiB cap (here: 515 MiB for a 256 KB bomb of 256 MiB).
+test("a gzip bomb stops at maxOutputBytes while decoding: E_LIMIT, peak memory within a few caps", () => {
+  const bomb = compressWith("gzip", new Uint8Array(256 * MiB));
+  const cap = 16 * MiB;
+  const r = decodeInChild("gzip", bomb, cap);
+  assert.equal(r.code, ErrorCode.LIMIT);
+  assert.equal(r.expected, cap);
+  assert.ok(r.peakBytes < 4 * cap, `peak resident memory grew by ${(r.peakBytes / MiB).toFixed(1)} MiB under a ${cap / MiB} MiB cap`);
+  // The same stream with room for it decodes whole.
+  const whole = decodeInChild("gzip", bomb, 256 * MiB);
+  assert.deepEqual([whole.code, whole.length], [null, 256 * MiB]);
 });
