@@ -42,5 +42,6 @@ export const decodeGzip: Decoder = (input, options) => {
     throw asKimgError(error, ErrorCode.CORRUPT_STREAM, { structure: "gzip stream", offset: at });
   }
   if (!ended) throw new KimgError(ErrorCode.CORRUPT_STREAM, "gzip stream ends early", { structure: "gzip stream", offset: input.length });
+  options.onProgress?.(out.length);
   return out.finish();
 };
