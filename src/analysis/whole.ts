@@ -1,0 +1,44 @@
+/**
+ * When there is no whole kernel to hand out. A kernel layer whose format parser found that it
+ * cannot be whole (its data ends before what its headers load, or it has no payload at all) is
+ * refused by unpack, plan and kexec with a coded error, never returned as if it were a kernel;
+ * and when no kernel was reached, the error names the cause (E_LIMIT for a bomb, E_CORRUPT_STREAM
+ * for a damaged stream), whatever the container.
+ */
+import { ErrorCode, KimgError, isErrorCode, type ErrorCodeValue } from "../io/errors.js";
+import { KERNEL_FORMATS } from "../formats/registry.js";
+import type { Diagnostic, Layer } from "../types.js";
+
+/** The diagnostics that make a kernel layer one that cannot be whole, and the error each becomes. */
+export const INCOMPLETE_KERNEL_CODES: Readonly<Record<string, ErrorCodeValue>> = {
+  KERNEL_TRUNCATED: ErrorCode.TRUNCATED,
+  BZIMAGE_PAYLOAD_OUTSIDE: ErrorCode.TRUNCATED,
+  [ErrorCode.TRUNCATED]: ErrorCode.TRUNCATED,
+  BZIMAGE_NO_PAYLOAD: ErrorCode.BAD_FIELD,
+  ELF_VALUE_TOO_LARGE: ErrorCode.BAD_FIELD,
+};
+
+/** Throws when `layer` is a kernel that one of its own diagnostics says cannot be whole. */
+export function assertKernelWhole(diagnostics: readonly Diagnostic[], layer: Layer): void {
+  if (!KERNEL_FORMATS.has(layer.format)) return;
+  const d = diagnostics.find((x) => x.severity === "error" && x.layer === layer.path && INCOMPLETE_KERNEL_CODES[x.code] !== undefined);
+  if (!d) return;
+  throw new KimgError(INCOMPLETE_KERNEL_CODES[d.code] ?? ErrorCode.BAD_FIELD, `the ${layer.format} at ${layer.path} cannot be whole: ${d.message}`, {
+    structure: layer.format,
+    offset: d.offset ?? undefined,
+    diagnostic: d.code,
+    layer: d.layer,
+  });
+}
+
+/** The error for "no kernel here": the first error diagnostic's own code when one explains it. */
+export function noKernelError(diagnostics: readonly Diagnostic[], fallback: ErrorCodeValue, message: string): KimgError {
+  const fatal = diagnostics.find((d) => d.severity === "error");
+  if (!fatal) return new KimgError(fallback, message, { structure: "layer tree" });
+  return new KimgError(isErrorCode(fatal.code) ? fatal.code : ErrorCode.BAD_FIELD, `no kernel reached: ${fatal.message}`, {
+    offset: fatal.offset ?? undefined,
+    structure: "layer tree",
+    diagnostic: fatal.code,
+    layer: fatal.layer,
+  });
+}
