@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { unpack } from "../src/analysis/inspect.js";
+import { plan } from "../src/analysis/plan/index.js";
 import { checkedDecoder, decoderFor, BUILTIN_CODECS } from "../src/codecs/registry.js";
 import { decodeZstd } from "../src/codecs/zstd.js";
 import { ErrorCode, KimgError } from "../src/io/errors.js";
@@ -16,7 +17,7 @@ import { NODE_CODECS } from "../src/node/codecs.js";
 import { allLayers } from "../src/analysis/tree.js";
 import { codeLike, text } from "./builders/bytes.js";
 import { compressWith } from "./builders/compress.js";
-import { buildArm64Image } from "./builders/images.js";
+import { buildArm64Image, buildBzImage, buildUki, buildZboot } from "./builders/images.js";
 import { buildPe, MACHINE, RODATA_FLAGS, TEXT_FLAGS, type SectionSpec } from "./builders/pe.js";
 import { inspect } from "./helpers.js";
 
@@ -135,4 +136,35 @@ test("a gzip bomb stops at maxOutputBytes while decoding: E_LIMIT, peak memory w
   // The same stream with room for it decodes whole.
   const whole = decodeInChild("gzip", bomb, 256 * MiB);
   assert.deepEqual([whole.code, whole.length], [null, 256 * MiB]);
+});
+
+// Issue 12 item 10: the same bomb was E_LIMIT in a zboot, passed as a bzImage (its payload never
+// decoded, the bzImage returned as the kernel) and was E_UNSUPPORTED from plan; and the message of
+// the total budget suggested --max-size, which does not raise it.
+test("a gzip bomb is E_LIMIT from unpack and plan in every container, and the message names the knob that binds", async () => {
+  const bomb = compressWith("gzip", new Uint8Array(64 * MiB));
+  const zboot = buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload: bomb }).bytes;
+  const containers: Array<[string, Uint8Array, string]> = [
+    ["zboot", zboot, "/payload"],
+    ["bzImage", buildBzImage({ payload: bomb }), "/payload"],
+    ["UKI around a zboot", buildUki({ machine: MACHINE.ARM64, linux: zboot }), "/.linux/payload"],
+  ];
+  const knobs: Array<[Record<string, number>, RegExp, RegExp]> = [
+    [{ maxOutputBytes: 16 * MiB }, /maxOutputBytes \(16777216 bytes\); raise it with --max-size/, /--max-total-size/],
+    [{ maxTotalOutputBytes: 16 * MiB }, /the 16777216 bytes left of maxTotalOutputBytes \(16777216 bytes; raise it with --max-total-size/, /--max-size/],
+  ];
+  for (const [name, bytes, payloadPath] of containers) {
+    for (const codecs of [BUILTIN_CODECS, NODE_CODECS]) {
+      for (const [limits, names, notNames] of knobs) {
+        const expected = isKimg(ErrorCode.LIMIT, (e) => {
+          assert.equal(e.data.diagnostic, ErrorCode.LIMIT, `${name}: ${e.describe()}`);
+          assert.equal(e.data.layer, payloadPath, name);
+          assert.match(e.message, names, name);
+          assert.doesNotMatch(e.message, notNames, name);
+        });
+        await assert.rejects(unpack(bytes, { limits, codecs }), expected, `${name}: unpack`);
+        await assert.rejects(plan(bytes, { limits, codecs }), expected, `${name}: plan`);
+      }
+    }
+  }
 });

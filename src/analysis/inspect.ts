@@ -116,12 +116,12 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
     target = chain[chain.length - 1];
     if (!target) throw noKernelError(report.diagnostics, ErrorCode.UNKNOWN_FORMAT, "no kernel image inside this file");
   }
-  assertKernelWhole(report.diagnostics, target);
+  assertKernelWhole(report.diagnostics, target, { payload: options.layer === undefined });
   const full = tree.bytes.get(target.path) ?? new Uint8Array(0);
   const data = options.trim ? trimAfterCertificates(target, full) : full;
   const bootableLayer = [...chain].reverse().find((l) => BOOTABLE.has(l.format));
   // What a loader would boot must be whole too (kexec boots it), unless the caller chose another layer.
-  if (bootableLayer && options.layer === undefined) assertKernelWhole(report.diagnostics, bootableLayer);
+  if (bootableLayer && options.layer === undefined) assertKernelWhole(report.diagnostics, bootableLayer, { payload: true });
   const ukiSection = (name: string): Uint8Array | null => {
     const l = chain.length ? tree.root.children.find((c) => c.path === `/${name}`) : undefined;
     return tree.root.format === "uki" && l ? (tree.bytes.get(l.path) ?? null) : null;

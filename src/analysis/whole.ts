@@ -18,10 +18,24 @@ export const INCOMPLETE_KERNEL_CODES: Readonly<Record<string, ErrorCodeValue>> =
   ELF_VALUE_TOO_LARGE: ErrorCode.BAD_FIELD,
 };
 
-/** Throws when `layer` is a kernel that one of its own diagnostics says cannot be whole. */
-export function assertKernelWhole(diagnostics: readonly Diagnostic[], layer: Layer): void {
+/**
+ * Throws when `layer` is a kernel that one of its own diagnostics says cannot be whole, or, with
+ * `payload`, whose compressed payload (a bzImage's vmlinux) could not be decoded: then the error
+ * has the decoder's own code (E_LIMIT for a bomb), as it has for a zboot or a UKI.
+ */
+export function assertKernelWhole(diagnostics: readonly Diagnostic[], layer: Layer, options: { payload: boolean }): void {
   if (!KERNEL_FORMATS.has(layer.format)) return;
   const d = diagnostics.find((x) => x.severity === "error" && x.layer === layer.path && INCOMPLETE_KERNEL_CODES[x.code] !== undefined);
+  const failed = options.payload ? layer.children.find((c) => c.format === "compressed" && c.info.decompressed === false) : undefined;
+  const p = failed ? diagnostics.find((x) => x.severity === "error" && x.layer === failed.path) : undefined;
+  if (!d && p) {
+    throw new KimgError(isErrorCode(p.code) ? p.code : ErrorCode.BAD_FIELD, `the ${layer.format} at ${layer.path} has no usable payload: ${p.message}`, {
+      structure: layer.format,
+      offset: p.offset ?? undefined,
+      diagnostic: p.code,
+      layer: p.layer,
+    });
+  }
   if (!d) return;
   throw new KimgError(INCOMPLETE_KERNEL_CODES[d.code] ?? ErrorCode.BAD_FIELD, `the ${layer.format} at ${layer.path} cannot be whole: ${d.message}`, {
     structure: layer.format,

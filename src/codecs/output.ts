@@ -69,7 +69,7 @@ export class OutputBuffer {
   ensureCapacity(total: number, inputOffset: number): void {
     if (total <= this.bytes.length) return;
     if (total > this.maxBytes) {
-      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output exceeds maxOutputBytes (${this.maxBytes} bytes)`, {
+      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output exceeds maxOutputBytes (${this.maxBytes} bytes); raise it with --max-size if the image is genuine`, {
         structure: this.structure,
         offset: inputOffset,
         limit: "maxOutputBytes",

@@ -53,7 +53,7 @@ function planKernel(tree: Tree, options: PlanOptions): BootPlan {
   const chain = kernelChain(tree.root);
   const kernel = bootableLayer(chain);
   if (!kernel) throw noKernelError(tree.diagnostics, ErrorCode.UNSUPPORTED, "no bootable kernel found in this image");
-  assertKernelWhole(tree.diagnostics, kernel);
+  assertKernelWhole(tree.diagnostics, kernel, { payload: true });
   const bytes = tree.bytes.get(kernel.path) ?? new Uint8Array(0);
   const upTo = chain.slice(0, chain.indexOf(kernel) + 1);
   const ramBase = (arch: string): bigint => options.ramBase ?? DEFAULT_RAM_BASE[arch] ?? 0n;
