@@ -138,6 +138,17 @@ test("a gzip bomb stops at maxOutputBytes while decoding: E_LIMIT, peak memory w
   assert.deepEqual([whole.code, whole.length], [null, 256 * MiB]);
 });
 
+// Issue 12 item 3: the hand-written decoders grew their output by copying into a buffer twice the
+// size, so a bomb stopped at the cap had cost up to twice the cap (lz4: 107 MiB under 64 MiB here).
+test("an lz4 bomb costs the cap, not twice the cap: the output grows in place after its first growth", () => {
+  const bomb = compressWith("lz4", new Uint8Array(256 * MiB));
+  const cap = 64 * MiB;
+  const r = decodeInChild("lz4", bomb, cap);
+  assert.equal(r.code, ErrorCode.LIMIT);
+  assert.equal(r.expected, cap);
+  assert.ok(r.peakBytes < 1.2 * cap, `peak resident memory grew by ${(r.peakBytes / MiB).toFixed(1)} MiB under a ${cap / MiB} MiB cap`);
+});
+
 // Issue 12 item 10: the same bomb was E_LIMIT in a zboot, passed as a bzImage (its payload never
 // decoded, the bzImage returned as the kernel) and was E_UNSUPPORTED from plan; and the message of
 // the total budget suggested --max-size, which does not raise it.
