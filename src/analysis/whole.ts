@@ -37,7 +37,7 @@ export function assertKernelWhole(diagnostics: readonly Diagnostic[], layer: Lay
     });
   }
   if (!d) return;
-  throw new KimgError(INCOMPLETE_KERNEL_CODES[d.code] ?? ErrorCode.BAD_FIELD, `the ${layer.format} at ${layer.path} cannot be whole: ${d.message}`, {
+  throw new KimgError(INCOMPLETE_KERNEL_CODES[d.code] ?? ErrorCode.BAD_FIELD, `the ${layer.format} at ${layer.path}: ${d.message}`, {
     structure: layer.format,
     offset: d.offset ?? undefined,
     diagnostic: d.code,
