@@ -33,11 +33,11 @@ export function resolveCodecs(overrides: CodecTable | undefined): CodecTable {
 export function checkedDecoder(codec: CodecName, decoder: Decoder): Decoder {
   return async (input, options) => {
     const max = options.maxOutputBytes;
-    if (!Number.isSafeInteger(max) || max < 1) {
+    if (!(max >= 1)) {
       throw new KimgError(ErrorCode.LIMIT, `${codec}: no output budget left (maxOutputBytes ${max}); not decoding`, {
         structure: `${codec} stream`,
         limit: "maxOutputBytes",
-        expected: Number.isFinite(max) ? max : String(max),
+        expected: Number.isNaN(max) ? String(max) : max,
       });
     }
     const out = await decoder(input, options);
