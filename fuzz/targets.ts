@@ -170,7 +170,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   },
   {
     // A total budget small enough to be spent part way: later layers must be refused, never decoded
-    // into whatever a decoder had left over.
+    // into whatever a decoder had left over (unpack reads the same tree, so inspect is enough).
     name: "spent-budget",
     async run(bytes) {
       const limits = { maxTotalOutputBytes: SPENT_BUDGET_BYTES };
@@ -184,9 +184,6 @@ export const TARGETS: readonly FuzzTarget[] = [
         decoded += child.size;
       }
       if (decoded > SPENT_BUDGET_BYTES) throw new InvariantError(`${decoded} bytes decoded under maxTotalOutputBytes ${SPENT_BUDGET_BYTES}`);
-      await unpack(bytes, { codecs: PORTABLE, limits }).catch((e: unknown) => {
-        if (!(e instanceof KimgError) || !isStableCode(e.code)) throw e;
-      });
       return decoded > 0 ? "decoded-within-budget" : "report";
     },
     accepts: (code) => code === ErrorCode.UNKNOWN_FORMAT,
