@@ -90,3 +90,12 @@ test("summary.compression names the payload's codec even when no kernel is reach
   assert.equal(r.summary.kernelFormat, null);
   assert.equal(r.summary.compression, "zstd");
 });
+
+test("a LoongArch image cut before its section data is a kernel that cannot be whole: unpack and plan refuse it", async () => {
+  const image = buildLoongArchImage(V61);
+  const cut = image.subarray(0, image.length >> 1);
+  const r = await inspect(cut);
+  assert.ok(r.diagnostics.some((d) => d.code === "KERNEL_TRUNCATED" && d.severity === "error" && d.offset === cut.length));
+  await assert.rejects(unpack(cut), { code: "E_TRUNCATED" });
+  await assert.rejects(plan(cut), { code: "E_TRUNCATED" });
+});

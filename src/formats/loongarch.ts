@@ -12,7 +12,7 @@
  *   u32 pe_header;           // PE header offset
  */
 import { annotate, defineLayout, hex, readStruct, startsWith, u32, u64 } from "../io/layout.js";
-import { addBanner, peChild } from "./arm64.js";
+import { addBanner, checkImageWhole, peChild } from "./arm64.js";
 import { loongArchGeneration, reportGeneration } from "./generations.js";
 import { peMachine } from "./pe.js";
 import { LINUX_PE_MAGIC } from "./zboot.js";
@@ -115,5 +115,9 @@ export const loongarchFormat: FormatParser = {
     addBanner(input, layer);
     layer.title = `LoongArch vmlinux.efi (entry ${entry.offset === null ? "outside" : "+" + hex(entry.offset)}, ${entry.form} kernel_entry)`;
     return peChild(input.bytes, r.pe_header, input, 0x3c);
+  },
+  finish(input, layer, children) {
+    // As for arm64/RISC-V: the file must hold its PE headers and every section's raw data.
+    checkImageWhole(input, layer, children, u32(input.bytes, 0x3c) ?? 0, null);
   },
 };

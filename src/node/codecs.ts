@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import { gunzipSync } from "node:zlib";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import type { CodecTable } from "../codecs/registry.js";
+import { checkedCodecs, type CodecTable } from "../codecs/registry.js";
 import { outputLimitError } from "../codecs/limit.js";
 import { MAX_PREALLOCATION_RATIO } from "../codecs/output.js";
 
@@ -28,7 +28,7 @@ function loadNativeZstd(): NativeZstd | null {
   return nativeZstd;
 }
 
-export const NODE_CODECS: CodecTable = {
+export const NODE_CODECS: CodecTable = checkedCodecs({
   zstd: async (input, options) => {
     const { decodeZstd, zstdOutputBound } = await import("../codecs/zstd.js");
     const native = loadNativeZstd();
@@ -68,4 +68,4 @@ export const NODE_CODECS: CodecTable = {
       throw new KimgError(ErrorCode.CORRUPT_STREAM, `gzip: ${(error as Error).message}`, { structure: "gzip stream" });
     }
   },
-};
+});
