@@ -24,6 +24,7 @@ import {
   type ZbootGeneration,
 } from "../test/builders/images.js";
 import { buildPe, DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS } from "../test/builders/pe.js";
+import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../test/builders/self-decompressing.js";
 import type { Seed, SeedField } from "./mutators.js";
 
 /** A seed before analysis, with the format its report must show. */
@@ -204,6 +205,14 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
     seeds.push(zbootSeed("zboot-loongarch-zstd22-v6.4", MACHINE.LOONGARCH64, loongarch, "v6.4", "zstd22", "zstd"));
   }
   if (has("lzma")) seeds.push(zbootSeed("zboot-arm64-lzma-v6.1", MACHINE.ARM64, arm64, "v6.1", "lzma", "lzma"));
+  // Self-decompressing kernels: payloads found by scanning, two of them unsupported formats.
+  if (has("xz")) {
+    const raw = rawKernel("6.1.0-kimg-fuzz", 0x4000);
+    seeds.push({ name: "arm-zimage-xz-efi", bytes: buildArmZImage({ tool: "xz", kernel: raw, efi: true }).bytes, format: "arm-zimage" });
+    seeds.push({ name: "s390-image-xz", bytes: buildS390Image({ tool: "xz", kernel: raw }).bytes, format: "s390-image" });
+    seeds.push({ name: "elf-mips-vmlinuz-xz", bytes: buildMipsVmlinuz({ tool: "xz", kernel: raw }).bytes, format: "elf" });
+  }
+  if (has("gzip")) seeds.push({ name: "arm-zimage-gzip", bytes: buildArmZImage({ tool: "gzip", kernel: rawKernel("6.1.0-kimg-fuzz", 0x4000) }).bytes, format: "arm-zimage" });
 
   for (const tool of ["gzip", "zstd", "xz-x86", "lzma", "lz4", "lzo", "bzip2"] as const) {
     if (has(tool)) seeds.push({ name: `bzimage-${tool}`, bytes: buildBzImage({ payload: piggy(tool, "vmlinux", vmlinux) }), format: "bzimage" });
