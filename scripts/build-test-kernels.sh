@@ -83,15 +83,15 @@ ensure_chroot() { # trixie with its LoongArch cross compiler
     touch "$chroot_dir/.ready"
   fi
   mkdir -p "$chroot_dir/kcache" "$chroot_dir/proc"
-  mountpoint -q "$chroot_dir/kcache" || mount --bind "$cache" "$chroot_dir/kcache"
-  mountpoint -q "$chroot_dir/proc" || mount -t proc proc "$chroot_dir/proc"
+  if ! mountpoint -q "$chroot_dir/kcache"; then mount --bind "$cache" "$chroot_dir/kcache"; mounted+=("$chroot_dir/kcache"); fi
+  if ! mountpoint -q "$chroot_dir/proc"; then mount -t proc proc "$chroot_dir/proc"; mounted+=("$chroot_dir/proc"); fi
 }
 
+# Unmount only what this run mounted (another run may be building in the chroot).
+mounted=()
 release_chroot() {
-  if [ -d "$chroot_dir" ]; then
-    mountpoint -q "$chroot_dir/kcache" && umount "$chroot_dir/kcache"
-    mountpoint -q "$chroot_dir/proc" && umount "$chroot_dir/proc"
-  fi
+  local m
+  for m in "${mounted[@]}"; do umount "$m" || true; done
   return 0
 }
 trap release_chroot EXIT
@@ -220,7 +220,7 @@ copy_fixtures() {
     if [ ! -f "$out/facts.json" ]; then echo "skip $name: $out not built" >&2; continue; fi
     file=vmlinuz.efi
     [ "$what" = inner ] && file=$(inner_name "$3")
-    cp "$out/$file" "$dir/$name.efi"
+    install -m 644 "$out/$file" "$dir/$name.efi"
     # The sidecar: the build's facts, plus which of its files this fixture is.
     sed -e "1a\\  \"fixture\": \"$name.efi\", \"fixtureIs\": \"$what\"," "$out/facts.json" >"$dir/$name.json"
     log "fixture $name.efi ($(stat -c %s "$dir/$name.efi") bytes)"
