@@ -32,7 +32,7 @@ export KBUILD_BUILD_TIMESTAMP="Thu Jan  1 00:00:00 UTC 2026"
 default_jobs=(
   6.1:loongarch:zstd,gzip,xz,lzma,lz4,lzo
   6.1:arm64:gzip,zstd,xz,lzma,lz4,lzo
-  6.1:riscv:gzip,zstd
+  6.1:riscv:gzip,zstd,xz,lzma,lz4,lzo
   6.12:arm64:gzip,zstd
   6.12:riscv:gzip,zstd
   6.12:loongarch:gzip,zstd
