@@ -12,7 +12,8 @@
 # Everything lives outside the clone in $KIMG_KERNEL_CACHE (default /var/cache/kimg-kernels):
 #   src/linux-source-V/              the unpacked source package
 #   build/V-ARCH/                    one object tree per (version, arch), reused across codecs
-#   out/V/ARCH/CODEC/                vmlinuz.efi, Image or vmlinux.efi, vmlinux, System.map,
+#   out/V/ARCH/CODEC/                vmlinuz.efi, Image or vmlinux.efi, vmlinux.bin (v6.4+: the
+#                                    padded image the zboot compresses), vmlinux, System.map,
 #                                    config, facts.json (written last: its presence means done)
 #   trixie-root/                     the LoongArch build chroot
 set -euo pipefail
@@ -148,8 +149,10 @@ configure() { # V ARCH CODEC
 sym() { awk -v s="$2" '$3 == s { print "0x" $1; exit }' "$1"; }
 
 write_facts() { # V ARCH CODEC OUT SECONDS
-  local v=$1 arch=$2 codec=$3 out=$4 secs=$5 inner syms="" s
+  local v=$1 arch=$2 codec=$3 out=$4 secs=$5 inner payload syms="" s
   inner=$(inner_name "$arch")
+  payload=$inner
+  [ -f "$out/vmlinux.bin" ] && payload=vmlinux.bin
   case $arch in
     arm64) s="_text primary_entry" ;;
     riscv) s="_start _start_kernel" ;;
@@ -174,6 +177,7 @@ write_facts() { # V ARCH CODEC OUT SECONDS
   "config": ["tinyconfig", ${opts%, }],
   "zboot": { "file": "vmlinuz.efi", "size": $(stat -c %s "$out/vmlinuz.efi"), "sha256": "$(sha256sum "$out/vmlinuz.efi" | cut -d' ' -f1)" },
   "inner": { "file": "$inner", "size": $(stat -c %s "$out/$inner"), "sha256": "$(sha256sum "$out/$inner" | cut -d' ' -f1)" },
+  "payload": { "file": "$payload", "size": $(stat -c %s "$out/$payload"), "sha256": "$(sha256sum "$out/$payload" | cut -d' ' -f1)" },
   "symbols": { $syms },
   "buildSeconds": $secs
 }
@@ -196,6 +200,9 @@ build_one() { # V ARCH CODEC
   rm -rf "$out"; mkdir -p "$out"
   cp "$b/arch/$arch/boot/vmlinuz.efi" "$b/arch/$arch/boot/$inner" "$b/vmlinux" "$b/System.map" "$out/"
   cp "$b/.config" "$out/config"
+  # v6.4+ compresses vmlinux.bin: the image zero-padded to the size in its header at 0x10
+  # (Makefile.zboot, copy_and_pad); v6.1 compresses the image itself.
+  [ -f "$b/arch/$arch/boot/vmlinux.bin" ] && cp "$b/arch/$arch/boot/vmlinux.bin" "$out/"
   write_facts "$v" "$arch" "$codec" "$out" $(( $(date +%s) - start ))
   log "$v $arch $codec: done in $(( $(date +%s) - start )) s"
 }

@@ -27,6 +27,11 @@ interface Facts {
   sourceVersion: string;
   zboot: { file: string; size: number; sha256: string };
   inner: { file: string; size: number; sha256: string };
+  /**
+   * The bytes the zboot compresses: the inner image itself in v6.1; from v6.4 vmlinux.bin, the
+   * image zero-padded to the size in its header at 0x10 (Makefile.zboot: copy_and_pad).
+   */
+  payload: { file: string; size: number; sha256: string };
   /** System.map addresses, hex. */
   symbols: Record<string, string>;
   fixture?: string;
@@ -39,8 +44,9 @@ interface Case {
   path: string;
   kind: "zboot" | "inner";
   facts: Facts;
-  /** The build's inner image and vmlinux, for cached builds. */
+  /** The build's inner image, payload and vmlinux, for cached builds. */
   innerPath: string | null;
+  payloadPath: string | null;
   vmlinuxPath: string | null;
 }
 
@@ -69,7 +75,7 @@ function fixtureCases(): Case[] {
     .map((f) => {
       const facts = JSON.parse(readFileSync(join(FIXTURES, f), "utf8")) as Facts;
       assert.ok(facts.fixture && facts.fixtureIs, `${f}: not a fixture sidecar`);
-      return { name: `fixture ${facts.fixture}`, path: join(FIXTURES, facts.fixture), kind: facts.fixtureIs, facts, innerPath: null, vmlinuxPath: null };
+      return { name: `fixture ${facts.fixture}`, path: join(FIXTURES, facts.fixture), kind: facts.fixtureIs, facts, innerPath: null, payloadPath: null, vmlinuxPath: null };
     });
 }
 
@@ -84,7 +90,7 @@ function cachedCases(): Case[] {
         const dir = join(out, v, arch, codec);
         if (!existsSync(join(dir, "facts.json"))) continue;
         const facts = JSON.parse(readFileSync(join(dir, "facts.json"), "utf8")) as Facts;
-        const common = { facts, innerPath: join(dir, facts.inner.file), vmlinuxPath: join(dir, "vmlinux") };
+        const common = { facts, innerPath: join(dir, facts.inner.file), payloadPath: join(dir, facts.payload.file), vmlinuxPath: join(dir, "vmlinux") };
         cases.push({ name: `${v} ${arch} ${codec} vmlinuz.efi`, path: join(dir, facts.zboot.file), kind: "zboot", ...common });
         cases.push({ name: `${v} ${arch} ${codec} ${facts.inner.file}`, path: join(dir, facts.inner.file), kind: "inner", ...common });
       }
@@ -134,21 +140,28 @@ function realKernelTests(c: Case): void {
     assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), []);
   });
 
-  test(`${c.name}: extract gives the build's ${f.inner.file} byte for byte`, async () => {
+  // A zboot holds the build's payload; a plain image is the build's inner image.
+  const want = c.kind === "zboot" ? f.payload : f.inner;
+  const wantPath = c.kind === "zboot" ? c.payloadPath : c.innerPath;
+  test(`${c.name}: extract gives the build's ${want.file} byte for byte`, async () => {
     const u = await unpack(readFileSync(c.path));
     assert.equal(u.format, format);
-    assert.equal(u.data.length, f.inner.size);
-    assert.equal(sha256(u.data), f.inner.sha256);
-    if (c.innerPath) assert.ok(Buffer.from(u.data).equals(readFileSync(c.innerPath)), `differs from ${c.innerPath}`);
+    assert.equal(u.data.length, want.size);
+    assert.equal(sha256(u.data), want.sha256);
+    if (wantPath) assert.ok(Buffer.from(u.data).equals(readFileSync(wantPath)), `differs from ${wantPath}`);
+    // Padded or not, the build's image is all of it up to its end; only zeros follow.
+    const image = u.data.subarray(0, f.inner.size);
+    assert.equal(sha256(image), f.inner.sha256, `the first ${f.inner.size} bytes are not the build's ${f.inner.file}`);
+    assert.ok(u.data.subarray(f.inner.size).every((b) => b === 0), "non-zero bytes after the image");
   });
 
   if (c.kind === "zboot") {
-    test(`${c.name}: the ${f.codec} payload decoded by the native tool is the same ${f.inner.file}`, async () => {
+    test(`${c.name}: the ${f.codec} payload decoded by the native tool is the same ${f.payload.file}`, async () => {
       const bytes = new Uint8Array(readFileSync(c.path));
       const { compType, payload } = zbootPayload(bytes);
       assert.ok(compType.startsWith(f.codec), `comp_type ${compType} for a ${f.codec} build`);
       const native = nativeDecode(f.codec, payload);
-      assert.equal(sha256(native), f.inner.sha256);
+      assert.equal(sha256(native), f.payload.sha256);
       const u = await unpack(bytes);
       assert.ok(Buffer.from(u.data).equals(native), "kimg and the native tool disagree");
     });
