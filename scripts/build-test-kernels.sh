@@ -65,7 +65,7 @@ patch_source() { # SRC
 
 ensure_host_tools() {
   local pkgs=(make gcc libc6-dev flex bison bc libelf-dev cpio kmod gzip zstd xz-utils lz4 lzop
-    gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu debootstrap) missing=()
+    bsdextrautils gcc-aarch64-linux-gnu gcc-riscv64-linux-gnu debootstrap) missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
@@ -73,15 +73,20 @@ ensure_host_tools() {
   fi
 }
 
+# In the chroot: trixie's LoongArch cross compiler, and hexdump (bsdextrautils), which v6.4+
+# Makefile.zboot uses to read the image size it pads the payload to.
+chroot_packages=(gcc-loongarch64-linux-gnu binutils-loongarch64-linux-gnu bsdextrautils)
+
 ensure_chroot() { # trixie with its LoongArch cross compiler
-  if [ ! -f "$chroot_dir/.ready" ]; then
+  if [ ! -x "$chroot_dir/usr/bin/apt-get" ]; then
     log "debootstrap trixie into $chroot_dir"
-    [ -x "$chroot_dir/usr/bin/apt-get" ] || debootstrap --variant=minbase \
+    debootstrap --variant=minbase \
       --include=make,gcc,libc6-dev,flex,bison,bc,libelf-dev,libssl-dev,cpio,kmod,perl,zstd,xz-utils,lz4,lzop,gzip,bzip2,ca-certificates \
       trixie "$chroot_dir" http://deb.debian.org/debian >"$cache/logs/debootstrap.log" 2>&1
+  fi
+  if ! chroot "$chroot_dir" dpkg -s "${chroot_packages[@]}" >/dev/null 2>&1; then
     chroot "$chroot_dir" apt-get update -qq
-    chroot "$chroot_dir" apt-get install -y -qq --no-install-recommends gcc-loongarch64-linux-gnu binutils-loongarch64-linux-gnu >/dev/null
-    touch "$chroot_dir/.ready"
+    chroot "$chroot_dir" apt-get install -y -qq --no-install-recommends "${chroot_packages[@]}" >/dev/null
   fi
   mkdir -p "$chroot_dir/kcache" "$chroot_dir/proc"
   if ! mountpoint -q "$chroot_dir/kcache"; then mount --bind "$cache" "$chroot_dir/kcache"; mounted+=("$chroot_dir/kcache"); fi
