@@ -6,10 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { buildArm64Image } from "./builders/images.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-bundle-"));
 const built = spawnSync(process.execPath, ["scripts/bundle-cli.mjs", dir], { encoding: "utf8" });
@@ -37,4 +38,19 @@ test("the CLI bundle's start-up modules hold no signature stack and no codec", (
   assert.ok([...sources].some((s) => s.endsWith("src/analysis/inspect.ts")), "the analysis is bundled into the start-up modules");
   const unwanted = [...sources].filter((s) => /node_modules\/(pkijs|asn1js|bytestreamjs|pvtsutils|zstddec|fflate)\/|src\/signatures\/(pkcs7|certificates|verify)\.ts$|src\/codecs\/(gzip|zstd|xz|lzma|lzma-decoder|lz4|lzo|bzip2|bcj)\.ts$/.test(s));
   assert.deepEqual(unwanted, [], "loaded only when a signature or a stream of that codec is met");
+});
+
+test("inspect of an unsigned, uncompressed Image loads no crypto, zlib or child_process", () => {
+  assert.equal(built.status, 0, built.stderr);
+  const image = join(dir, "Image");
+  writeFileSync(image, buildArm64Image({ codeSize: 0x10000 }));
+  // Prints the built-in modules Node loaded, at exit (after the command's output).
+  const hook = join(dir, "loaded.mjs");
+  writeFileSync(hook, 'process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify(process.moduleLoadList) + "\\n"));\n');
+  const r = spawnSync(process.execPath, ["--import", hook, join(dir, "run.js"), "inspect", "--json", image], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).summary.format, "arm64-image");
+  const loaded = JSON.parse(r.stderr.split("\nLOADED ")[1] ?? "[]") as string[];
+  assert.ok(loaded.includes("NativeModule fs"), "the hook saw the module list");
+  assert.deepEqual(loaded.filter((m) => /^NativeModule (crypto|zlib|child_process)$/.test(m)), []);
 });
