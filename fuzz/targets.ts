@@ -5,9 +5,10 @@
  * one of ErrorCode's, a report that does not serialise) is a failure.
  */
 import { getHeapStatistics } from "node:v8";
-import { inspect, unpack } from "../src/analysis/inspect.js";
+import { analyse, inspect, unpack } from "../src/analysis/inspect.js";
 import { plan } from "../src/analysis/plan/index.js";
-import { BUILTIN_CODECS, type CodecTable } from "../src/codecs/registry.js";
+import { BUILTIN_CODECS, decoderFor, type CodecTable } from "../src/codecs/registry.js";
+import { sniffCodec } from "../src/codecs/sniff.js";
 import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
 import { DEFAULT_LIMITS } from "../src/io/limits.js";
 import { readArm64LoadInfo } from "../src/kexec/arm64-image.js";
@@ -54,6 +55,27 @@ export function checkReport(report: Report): void {
 
 /** Node's codecs are what the CLI uses; the portable ones are what browsers get. Both are fuzzed. */
 const PORTABLE: CodecTable = BUILTIN_CODECS;
+
+/** The cap of the "decoders" target: large enough for the seeds' streams, small enough to be fast. */
+const DECODER_CAP_BYTES = 4 * 1024 * 1024;
+/** The total budget of the "spent-budget" target: the seeds' kernels decompress to more than this. */
+const SPENT_BUDGET_BYTES = 40 * 1024;
+/** What a decoder may end in: a coded stream problem or a limit, nothing else. */
+const DECODER_CODES: ReadonlySet<string> = new Set([ErrorCode.CORRUPT_STREAM, ErrorCode.CHECKSUM, ErrorCode.LIMIT, ErrorCode.UNSUPPORTED, ErrorCode.UNSUPPORTED_CODEC]);
+
+/** The input when it is a compressed stream, else the first compressed layer a shallow read finds. */
+async function firstStream(input: Uint8Array): Promise<{ bytes: Uint8Array; expectedSize?: number }> {
+  if (sniffCodec(input)) return { bytes: input };
+  const { tree } = await analyse(input, { shallow: true }).catch(() => ({ tree: null }));
+  if (!tree) return { bytes: input };
+  for (const layer of allLayers(tree.root)) {
+    const bytes = tree.bytes.get(layer.path);
+    if (layer.format !== "compressed" || !bytes) continue;
+    const expected = layer.info.expectedSize;
+    return typeof expected === "number" ? { bytes, expectedSize: expected } : { bytes };
+  }
+  return { bytes: input };
+}
 
 export const TARGETS: readonly FuzzTarget[] = [
   {
@@ -115,6 +137,59 @@ export const TARGETS: readonly FuzzTarget[] = [
       return kernel.kernelFormat;
     },
     accepts: isStableCode,
+  },
+  {
+    // The portable decoders as a browser gets them (fflate, zstddec WASM, our own), called bare so
+    // that each one's own output contract is what is checked, not the registry's wrapper.
+    name: "decoders",
+    async run(input) {
+      const { bytes, expectedSize } = await firstStream(input);
+      const sniffed = sniffCodec(bytes);
+      if (!sniffed) return "no-codec";
+      const decode = PORTABLE[sniffed.codec];
+      if (!decode) throw new InvariantError(`no portable ${sniffed.codec} decoder`);
+      const out = await decode(bytes, { maxOutputBytes: DECODER_CAP_BYTES, expectedSize });
+      if (out.length > DECODER_CAP_BYTES) throw new InvariantError(`${sniffed.codec} returned ${out.length} bytes under a cap of ${DECODER_CAP_BYTES}`);
+      // One byte less than it needs: the same decoder must stop with E_LIMIT, not return less or more.
+      if (out.length > 0) {
+        const short = await Promise.resolve(decode(bytes, { maxOutputBytes: out.length - 1 })).then(
+          (o) => `${o.length} bytes`,
+          (e: unknown) => (e instanceof KimgError ? e.code : String(e)),
+        );
+        if (short !== ErrorCode.LIMIT) throw new InvariantError(`${sniffed.codec}: ${out.length} bytes under a cap of ${out.length}, but ${short} under ${out.length - 1}`);
+      }
+      // A spent budget never reaches a decoder.
+      const spent = await Promise.resolve(decoderFor(PORTABLE, sniffed.codec)(bytes, { maxOutputBytes: 0 })).then(
+        (o) => `${o.length} bytes`,
+        (e: unknown) => (e instanceof KimgError ? e.code : String(e)),
+      );
+      if (spent !== ErrorCode.LIMIT) throw new InvariantError(`${sniffed.codec} with no budget: ${spent}`);
+      return `${sniffed.codec}-decoded`;
+    },
+    accepts: (code) => DECODER_CODES.has(code),
+  },
+  {
+    // A total budget small enough to be spent part way: later layers must be refused, never decoded
+    // into whatever a decoder had left over.
+    name: "spent-budget",
+    async run(bytes) {
+      const limits = { maxTotalOutputBytes: SPENT_BUDGET_BYTES };
+      const report = await inspect(bytes, { codecs: PORTABLE, limits });
+      checkReport(report);
+      let decoded = 0;
+      for (const layer of allLayers(report.root)) {
+        if (layer.info.decompressed !== true) continue;
+        const child = layer.children.find((c) => c.path.endsWith("/decompressed"));
+        if (!child || child.size !== layer.info.decompressedSize) throw new InvariantError(`${layer.path}: decompressedSize ${String(layer.info.decompressedSize)} but the layer holds ${child?.size}`);
+        decoded += child.size;
+      }
+      if (decoded > SPENT_BUDGET_BYTES) throw new InvariantError(`${decoded} bytes decoded under maxTotalOutputBytes ${SPENT_BUDGET_BYTES}`);
+      await unpack(bytes, { codecs: PORTABLE, limits }).catch((e: unknown) => {
+        if (!(e instanceof KimgError) || !isStableCode(e.code)) throw e;
+      });
+      return decoded > 0 ? "decoded-within-budget" : "report";
+    },
+    accepts: (code) => code === ErrorCode.UNKNOWN_FORMAT,
   },
   {
     name: "fdt",

@@ -1,10 +1,11 @@
 /** The public entry points over the layer tree: inspect (the report) and unpack (the bytes). */
-import { ErrorCode, KimgError, isErrorCode } from "../io/errors.js";
+import { ErrorCode, KimgError } from "../io/errors.js";
 import type { Layer, LayerFormat, Report } from "../types.js";
 import { planFromTree } from "./plan/index.js";
 import type { BootPlan } from "./plan/types.js";
 import { kernelChain, summarise } from "./summary.js";
 import { allLayers, buildTree, findLayer, type AnalyseOptions, type Tree } from "./tree.js";
+import { assertKernelWhole, noKernelError } from "./whole.js";
 
 export type InspectOptions = AnalyseOptions;
 
@@ -58,6 +59,8 @@ function defaultPlan(tree: Tree): BootPlan | null {
     return planFromTree(tree);
   } catch (error) {
     if (error instanceof KimgError && error.code === ErrorCode.UNSUPPORTED) return null;
+    // No plan because of a problem already among the diagnostics (a truncated kernel, a bomb).
+    if (error instanceof KimgError && error.data.diagnostic !== undefined) return null;
     const e = error instanceof KimgError ? error : new KimgError(ErrorCode.BAD_FIELD, String(error));
     tree.diagnostics.push({ code: e.code, severity: "error", message: `boot plan: ${e.message}`, offset: e.offset ?? null, layer: "/" });
     return null;
@@ -111,18 +114,14 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
     if (!target) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `no layer "${options.layer}" in this image; \`kimg inspect\` lists the paths`, { structure: "layer tree" });
   } else {
     target = chain[chain.length - 1];
-    if (!target) {
-      const fatal = report.diagnostics.find((d) => d.severity === "error");
-      throw new KimgError(
-        fatal ? (isErrorCode(fatal.code) ? fatal.code : ErrorCode.BAD_FIELD) : ErrorCode.UNKNOWN_FORMAT,
-        fatal ? `no kernel reached: ${fatal.message}` : "no kernel image inside this file",
-        { offset: fatal?.offset ?? undefined, structure: "layer tree", ...(fatal ? { diagnostic: fatal.code, layer: fatal.layer } : {}) },
-      );
-    }
+    if (!target) throw noKernelError(report.diagnostics, ErrorCode.UNKNOWN_FORMAT, "no kernel image inside this file");
   }
+  assertKernelWhole(report.diagnostics, target, { payload: options.layer === undefined });
   const full = tree.bytes.get(target.path) ?? new Uint8Array(0);
   const data = options.trim ? trimAfterCertificates(target, full) : full;
   const bootableLayer = [...chain].reverse().find((l) => BOOTABLE.has(l.format));
+  // What a loader would boot must be whole too (kexec boots it), unless the caller chose another layer.
+  if (bootableLayer && options.layer === undefined) assertKernelWhole(report.diagnostics, bootableLayer, { payload: true });
   const ukiSection = (name: string): Uint8Array | null => {
     const l = chain.length ? tree.root.children.find((c) => c.path === `/${name}`) : undefined;
     return tree.root.format === "uki" && l ? (tree.bytes.get(l.path) ?? null) : null;

@@ -60,6 +60,11 @@ class Walker {
     this.codecs = resolveCodecs(options.codecs);
   }
 
+  /** The total budget as messages name it: the library limit and the CLI option that raises it. */
+  private totalBudget(): string {
+    return `maxTotalOutputBytes (${this.limits.maxTotalOutputBytes} bytes; raise it with --max-total-size if the image is genuine)`;
+  }
+
   diagnose(layer: string, code: string, severity: Severity, message: string, offset: number | null): void {
     this.diagnostics.push({ code, severity, message, offset, layer });
   }
@@ -152,7 +157,14 @@ class Walker {
       layer.info.decompressed = false;
       return null;
     }
-    const maxOutputBytes = Math.max(0, Math.min(this.limits.maxOutputBytes, this.limits.maxTotalOutputBytes - this.totalOutputBytes));
+    // The total budget is checked before decoding: a decoder is never started with nothing left.
+    const totalLeft = this.limits.maxTotalOutputBytes - this.totalOutputBytes;
+    if (totalLeft < 1) {
+      this.diagnose(path, ErrorCode.LIMIT, "error", `${codec}: not decoded: earlier layers used up ${this.totalBudget()}`, layer.offset);
+      layer.info.decompressed = false;
+      return null;
+    }
+    const maxOutputBytes = Math.min(this.limits.maxOutputBytes, totalLeft);
     // The ratio rule below, applied while decoding: a bomb (or a stream's own absurd size header)
     // stops at the largest output that would be accepted, not at maxOutputBytes.
     const ratioBytes = Math.max(this.limits.maxRatioFloorBytes, this.limits.maxCompressionRatio * Math.max(1, bytes.length));
@@ -172,10 +184,12 @@ class Walker {
     } catch (error) {
       const e = asKimgError(error, ErrorCode.CORRUPT_STREAM);
       const at = e.offset === undefined ? layer.offset : layer.offset + e.offset;
-      const message =
-        e.code === ErrorCode.LIMIT && budgetBytes < maxOutputBytes
-          ? `output would pass ${budgetBytes} bytes from ${bytes.length}: ratio over maxCompressionRatio (${this.limits.maxCompressionRatio})`
-          : e.message;
+      let message = e.message;
+      if (e.code === ErrorCode.LIMIT && budgetBytes < maxOutputBytes) {
+        message = `output would pass ${budgetBytes} bytes from ${bytes.length}: ratio over maxCompressionRatio (${this.limits.maxCompressionRatio})`;
+      } else if (e.code === ErrorCode.LIMIT && maxOutputBytes < this.limits.maxOutputBytes) {
+        message = `output would pass the ${totalLeft} bytes left of ${this.totalBudget()} (earlier layers decoded ${this.totalOutputBytes})`;
+      }
       this.diagnose(path, e.code, "error", `${codec}: ${message}`, at);
       layer.info.decompressed = false;
       return null;

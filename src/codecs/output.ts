@@ -16,14 +16,41 @@ const MIN_GROWTH_BYTES = 1 << 20;
  */
 export const MAX_PREALLOCATION_RATIO = 64;
 
+/** An ArrayBuffer that grows in place (ES2024 resizable ArrayBuffer). */
+interface GrowableBuffer extends ArrayBuffer {
+  resize(byteLength: number): void;
+  readonly maxByteLength: number;
+}
+
+/**
+ * A buffer of `bytes` that can grow in place up to `maxBytes`, where the engine has resizable
+ * ArrayBuffers (Node 20, current browsers); null elsewhere, and the output then grows by copying.
+ */
+function growableBuffer(bytes: number, maxBytes: number): GrowableBuffer | null {
+  try {
+    const Resizable = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => GrowableBuffer;
+    const buffer = new Resizable(bytes, { maxByteLength: maxBytes });
+    return typeof buffer.resize === "function" && buffer.maxByteLength === maxBytes ? buffer : null;
+  } catch {
+    return null;
+  }
+}
+
 function validSize(n: number | undefined): number | undefined {
   return n !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
+/**
+ * Growth keeps the output below maxBytes, and where the engine allows it the memory too: after
+ * the first growth the output lives in a resizable buffer that grows in place, so a bomb stopped
+ * at the cap has cost the cap, not the cap plus the half-size buffer it was copied from.
+ */
 export class OutputBuffer {
   bytes: Uint8Array;
   length = 0;
   private nextProgress = PROGRESS_INTERVAL_BYTES;
+  /** Created at the first growth; later growths resize it in place. */
+  private growable: GrowableBuffer | null = null;
 
   constructor(
     initialCapacity: number,
@@ -69,7 +96,7 @@ export class OutputBuffer {
   ensureCapacity(total: number, inputOffset: number): void {
     if (total <= this.bytes.length) return;
     if (total > this.maxBytes) {
-      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output exceeds maxOutputBytes (${this.maxBytes} bytes)`, {
+      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output exceeds maxOutputBytes (${this.maxBytes} bytes); raise it with --max-size if the image is genuine`, {
         structure: this.structure,
         offset: inputOffset,
         limit: "maxOutputBytes",
@@ -78,7 +105,20 @@ export class OutputBuffer {
       });
     }
     const doubled = Math.max(this.bytes.length * 2, this.bytes.length + MIN_GROWTH_BYTES);
-    const grown = this.allocate(Math.max(total, Math.min(doubled, this.maxBytes)), inputOffset);
+    const size = Math.max(total, Math.min(doubled, this.maxBytes));
+    if (this.growable) {
+      try {
+        this.growable.resize(size);
+        this.bytes = new Uint8Array(this.growable, 0, size);
+        return;
+      } catch {
+        // The engine could not grow it in place; copy as below.
+        this.growable = null;
+      }
+    } else if (size < this.maxBytes) {
+      this.growable = growableBuffer(size, this.maxBytes);
+    }
+    const grown = this.growable ? new Uint8Array(this.growable, 0, size) : this.allocate(size, inputOffset);
     grown.set(this.bytes.subarray(0, this.length));
     this.bytes = grown;
   }
@@ -97,6 +137,8 @@ export class OutputBuffer {
 
   /** The decoded bytes, without spare capacity. */
   finish(): Uint8Array {
+    // Web APIs (TextDecoder, WebCrypto in browsers) refuse views of resizable buffers: hand out a fixed one.
+    if (this.bytes.buffer === this.growable) return this.bytes.slice(0, this.length);
     return this.length === this.bytes.length ? this.bytes : this.bytes.slice(0, this.length);
   }
 }

@@ -3,6 +3,7 @@
  * them by ZBOOT_CODECS in formats/zboot.ts). Callers may add or replace decoders per call.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { outputLimitError } from "./limit.js";
 import type { CodecName, Decoder } from "./types.js";
 
 export type CodecTable = Partial<Record<CodecName, Decoder>>;
@@ -24,8 +25,42 @@ export function resolveCodecs(overrides: CodecTable | undefined): CodecTable {
   return { ...BUILTIN_CODECS, ...(overrides ?? {}) };
 }
 
+/**
+ * The output contract of every decoder, built-in, Node or caller-supplied, enforced in this one
+ * place: no decode starts without at least one byte of budget (a library may read a capacity of 0
+ * as "size unknown" and write past it), and no output longer than the budget is accepted.
+ */
+export function checkedDecoder(codec: CodecName, decoder: Decoder): Decoder {
+  return async (input, options) => {
+    const max = options.maxOutputBytes;
+    if (!(max >= 1)) {
+      throw new KimgError(ErrorCode.LIMIT, `${codec}: no output budget left (maxOutputBytes ${max}); not decoding`, {
+        structure: `${codec} stream`,
+        limit: "maxOutputBytes",
+        expected: Number.isNaN(max) ? String(max) : max,
+      });
+    }
+    const out = await decoder(input, options);
+    if (!(out instanceof Uint8Array)) {
+      throw new KimgError(ErrorCode.CORRUPT_STREAM, `${codec} decoder returned no bytes`, { structure: `${codec} stream` });
+    }
+    if (out.length > max) throw outputLimitError(codec, max, out.length);
+    return out;
+  };
+}
+
+/** Every table entry behind checkedDecoder (for callers that use a table without decoderFor). */
+export function checkedCodecs(table: CodecTable): CodecTable {
+  const checked: CodecTable = {};
+  for (const name of CODEC_NAMES) {
+    const decoder = table[name];
+    if (decoder) checked[name] = checkedDecoder(name, decoder);
+  }
+  return checked;
+}
+
 export function decoderFor(table: CodecTable, codec: CodecName): Decoder {
   const decoder = table[codec];
   if (!decoder) throw new KimgError(ErrorCode.UNSUPPORTED_CODEC, `no ${codec} decoder is available`, { structure: `${codec} stream` });
-  return decoder;
+  return checkedDecoder(codec, decoder);
 }

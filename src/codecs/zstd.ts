@@ -106,6 +106,9 @@ export const decodeZstd: Decoder = async (input, options) => {
   const bound = zstdOutputBound(input);
   if (bound === 0) return new Uint8Array(0);
   const capacity = Math.min(bound, options.maxOutputBytes, ZSTD_MAX_OUTPUT_BYTES);
+  // zstddec reads a capacity of 0 as "take the size from the frame" and may then return whatever
+  // lies in its heap: a spent budget must never reach it.
+  if (!(capacity >= 1)) throw outputLimitError("zstd", options.maxOutputBytes);
   let out: Uint8Array;
   try {
     out = (await singleDecoder()).decode(input, capacity);
@@ -117,6 +120,7 @@ export const decodeZstd: Decoder = async (input, options) => {
     if (capacity < bound) throw outputLimitError("zstd", Math.min(options.maxOutputBytes, ZSTD_MAX_OUTPUT_BYTES));
     throw new KimgError(ErrorCode.CORRUPT_STREAM, "zstd frame is corrupt", { structure: "zstd stream" });
   }
+  if (out.length > capacity) throw new KimgError(ErrorCode.CORRUPT_STREAM, `zstd decoder returned ${out.length} bytes into a ${capacity}-byte buffer`, { structure: "zstd stream" });
   options.onProgress?.(out.length);
   return out;
 };

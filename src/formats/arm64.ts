@@ -106,7 +106,45 @@ export const arm64Format: FormatParser = {
     layer.title = `arm64 Image (${flags.bigEndian ? "BE" : "LE"}, ${flags.pageSize ? flags.pageSize / 1024 + "K pages" : "page size unspecified"}, image_size ${hex(r.image_size)})`;
     return peChild(input.bytes, r.res5, input, 0x3c);
   },
+  finish(input, layer, children) {
+    checkImageWhole(input, layer, children, u32(input.bytes, 0x3c) ?? 0, arm64BranchTarget(input.bytes));
+  },
 };
+
+/** Where the first `b` of the header (code0 or code1: `0x14000000 | imm26`) lands, or null. */
+export function arm64BranchTarget(bytes: Uint8Array): number | null {
+  for (const at of [0, 4]) {
+    const word = u32(bytes, at);
+    if (word !== undefined && (word & 0xfc000000) >>> 0 === 0x14000000) return at + (((word & 0x03ffffff) << 6) >> 4);
+  }
+  return null;
+}
+
+/**
+ * An Image file cannot be shorter than what it loads. image_size counts BSS, so the file is
+ * rightly shorter than that; what it must hold is its PE view, the headers (SizeOfHeaders) and
+ * every section's raw data, or without a PE header the code its first branch enters. A file that ends
+ * before any of these is a kernel that cannot be whole: KERNEL_TRUNCATED, an error, which
+ * unpack, plan and kexec refuse (src/analysis/whole.ts).
+ */
+export function checkImageWhole(input: FormatInput, layer: Layer, children: Layer[], peOffset: number, branchTarget: number | null): void {
+  const needs: Array<[number, string]> = [];
+  // With a PE header the sections say what the file holds; a branch past them is a plan check, not truncation.
+  if (peOffset === 0 && branchTarget !== null && branchTarget >= 0) needs.push([branchTarget + 4, `the entry code at ${hex(branchTarget)} that the header branches to`]);
+  const pe = children.find((c) => c.format === "pe")?.pe;
+  if (peOffset !== 0) {
+    needs.push([peOffset + 24, `the PE header at ${hex(peOffset)}`]);
+    if (pe) {
+      needs.push([pe.sizeOfHeaders, "SizeOfHeaders"]);
+      for (const s of pe.sections) if (s.sizeOfRawData > 0) needs.push([s.pointerToRawData + s.sizeOfRawData, `section ${s.name}'s raw data`]);
+    }
+  }
+  const fileBytes = input.bytes.length;
+  const [needed, what] = needs.reduce((a, b) => (b[0] > a[0] ? b : a), [0, ""] as [number, string]);
+  if (needed <= fileBytes) return;
+  layer.info.neededBytes = needed;
+  input.diagnose("KERNEL_TRUNCATED", "error", `the image ends at ${hex(fileBytes)} but ${what} reaches ${hex(needed)}: a kernel that cannot be whole`, fileBytes);
+}
 
 function codeWordMeaning(word: number): string {
   if (word === 0xfa405a4d) return 'ccmp x18, #0, #0xd, pl ("MZ" pseudo-NOP, EFI stub)';

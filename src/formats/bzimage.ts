@@ -175,6 +175,10 @@ export const bzImageFormat: FormatParser = {
 
     const children: ChildSpec[] = [];
     if (hasPeHeader(bytes)) children.push({ name: "pe", offset: 0, length: bytes.length, format: "pe" });
+    if (protocol >= 0x208 && r.payload_length === 0) {
+      // Every bzImage since boot protocol 2.08 carries its compressed vmlinux: without it the file is not a kernel.
+      input.diagnose("BZIMAGE_NO_PAYLOAD", "error", "payload_length is 0: no compressed kernel in this bzImage", 0x24c);
+    }
     if (protocol >= 0x208 && r.payload_length > 0) {
       const at = protectedModeOffset(r.setup_sects) + r.payload_offset;
       if (at + r.payload_length > bytes.length) {

@@ -4,7 +4,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, hex, readStruct, requireRange, startsWith, type Layout } from "../io/layout.js";
 import { addBanner } from "./arm64.js";
-import type { FormatParser, ChildSpec } from "./types.js";
+import type { FormatInput, FormatParser, ChildSpec } from "./types.js";
 
 /** e_ident[0..15]: magic, class, data, version, OS ABI. */
 export const ELF_IDENT = defineLayout("ELF identification", 16, [
@@ -122,6 +122,32 @@ export interface ElfSegment {
   memsz: number;
 }
 
+/**
+ * A segment's file range in exact (bigint) arithmetic: a loadable segment must lie inside the file
+ * (else KERNEL_TRUNCATED, an error that unpack, plan and kexec refuse), and offsets and sizes past
+ * 2^53 cannot be reported or placed exactly (ELF_VALUE_TOO_LARGE, an error too).
+ */
+function checkSegment(input: FormatInput, index: number, type: string, p: Record<string, number | bigint>, headerOffset: number, is64: boolean): void {
+  const fieldOffsets: Record<string, number> = is64 ? { p_offset: 8, p_filesz: 32, p_memsz: 40 } : { p_offset: 4, p_filesz: 16, p_memsz: 20 };
+  if (type === "LOAD") {
+    const end = BigInt(p.p_offset ?? 0) + BigInt(p.p_filesz ?? 0);
+    if (end > BigInt(input.bytes.length)) {
+      input.diagnose(
+        "KERNEL_TRUNCATED",
+        "error",
+        `PT_LOAD ${index} [${hex(p.p_offset ?? 0)}, +${hex(p.p_filesz ?? 0)}) ends at ${hex(end)} but the file ends at ${hex(input.bytes.length)}: a kernel that cannot be whole`,
+        input.bytes.length,
+      );
+    }
+  }
+  for (const name of ["p_offset", "p_filesz", "p_memsz"]) {
+    const value = BigInt(p[name] ?? 0);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
+      input.diagnose("ELF_VALUE_TOO_LARGE", "error", `program header ${index} (${type}): ${name} ${hex(value)} is past 2^53 and cannot be placed exactly`, headerOffset + (fieldOffsets[name] ?? 0));
+    }
+  }
+}
+
 export const elfFormat: FormatParser = {
   format: "elf",
   probe: isElf,
@@ -179,6 +205,7 @@ export const elfFormat: FormatParser = {
       annotate(ph.structure, "p_flags", perms);
       ph.structure.name = `program header ${i} (${type} ${perms})`;
       layer.structures.push(ph.structure);
+      checkSegment(input, i, type, p, phoff + i * phentsize, is64);
       segments.push({
         type,
         perms,

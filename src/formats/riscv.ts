@@ -14,9 +14,9 @@
  *   u32 magic2 = 0x56534905;  // "RSC\x05"
  *   u32 res3;        // PE/COFF header offset
  */
-import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
+import { annotate, defineLayout, hex, readStruct, startsWith, u16, u32 } from "../io/layout.js";
 import { peMachine, MACHINE_ARCH } from "./pe.js";
-import { addBanner, peChild } from "./arm64.js";
+import { addBanner, checkImageWhole, peChild } from "./arm64.js";
 import type { ChildSpec, FormatParser } from "./types.js";
 
 export const RISCV_HEADER = defineLayout("RISC-V Image header", 0x40, [
@@ -70,4 +70,16 @@ export const riscvFormat: FormatParser = {
     layer.title = `RISC-V Image (${layer.arch}, header ${major}.${minor}, image_size ${hex(r.image_size)})`;
     return peChild(input.bytes, r.res3, input, 0x3c);
   },
+  finish(input, layer, children) {
+    checkImageWhole(input, layer, children, u32(input.bytes, 0x3c) ?? 0, riscvBranchTarget(input.bytes));
+  },
 };
+
+/** Where `j _start_kernel` (JAL x0: opcode 0x6f) lands: at +2 after the "MZ" c.li with EFI, else at +0. */
+function riscvBranchTarget(bytes: Uint8Array): number | null {
+  const at = u16(bytes, 0) === 0x5a4d ? 2 : 0;
+  const w = u32(bytes, at);
+  if (w === undefined || (w & 0xfff) !== 0x06f) return null;
+  const imm = ((w >> 31) << 20) | (((w >> 12) & 0xff) << 12) | (((w >> 20) & 1) << 11) | (((w >> 21) & 0x3ff) << 1);
+  return at + imm;
+}

@@ -7,7 +7,7 @@
  */
 import { createRequire } from "node:module";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import type { CodecTable } from "../codecs/registry.js";
+import { checkedCodecs, type CodecTable } from "../codecs/registry.js";
 import { outputLimitError } from "../codecs/limit.js";
 import { MAX_PREALLOCATION_RATIO } from "../codecs/output.js";
 import type { DecodeOptions, Decoder } from "../codecs/types.js";
@@ -116,7 +116,7 @@ export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
 
 let zstdDecoder: Decoder | undefined;
 
-export const NODE_CODECS: CodecTable = {
+export const NODE_CODECS: CodecTable = checkedCodecs({
   zstd: (input, options) => {
     zstdDecoder ??= (nodeZstdDecoders()[0] as { decode: Decoder }).decode;
     return zstdDecoder(input, options);
@@ -136,4 +136,4 @@ export const NODE_CODECS: CodecTable = {
       throw new KimgError(ErrorCode.CORRUPT_STREAM, `gzip: ${(error as Error).message}`, { structure: "gzip stream" });
     }
   },
-};
+});

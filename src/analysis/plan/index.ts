@@ -1,9 +1,10 @@
 /** `plan(bytes)`: unpack as needed, find the bootable kernel and compute its boot plan. */
-import { ErrorCode, KimgError } from "../../io/errors.js";
+import { ErrorCode } from "../../io/errors.js";
 import type { Layer, LayerFormat } from "../../types.js";
 import { analyse, type InspectOptions } from "../inspect.js";
 import { kernelChain } from "../summary.js";
 import type { Tree } from "../tree.js";
+import { assertKernelWhole, noKernelError } from "../whole.js";
 import { planArm64 } from "./arm64.js";
 import { planElf } from "./elf.js";
 import { planLoongArch } from "./loongarch.js";
@@ -51,7 +52,8 @@ export function planFromTree(tree: Tree, options: PlanOptions = {}): BootPlan {
 function planKernel(tree: Tree, options: PlanOptions): BootPlan {
   const chain = kernelChain(tree.root);
   const kernel = bootableLayer(chain);
-  if (!kernel) throw new KimgError(ErrorCode.UNSUPPORTED, "no bootable kernel found in this image", { structure: "layer tree" });
+  if (!kernel) throw noKernelError(tree.diagnostics, ErrorCode.UNSUPPORTED, "no bootable kernel found in this image");
+  assertKernelWhole(tree.diagnostics, kernel, { payload: true });
   const bytes = tree.bytes.get(kernel.path) ?? new Uint8Array(0);
   const upTo = chain.slice(0, chain.indexOf(kernel) + 1);
   const ramBase = (arch: string): bigint => options.ramBase ?? DEFAULT_RAM_BASE[arch] ?? 0n;
