@@ -30,6 +30,8 @@ const INSPECT_SIZE = 46 * 1024 * 1024;
 const DIR = "/tmp/kimg-bench";
 const DEBIAN = process.env.KIMG_DEBIAN_CACHE ?? "/var/cache/kimg-debian";
 const MB = 1e6;
+/** The kimg to time (another checkout's bin/kimg.js compares two versions with the same rows). */
+const KIMG = process.env.KIMG_BENCH_BIN ?? "bin/kimg.js";
 mkdirSync(DIR, { recursive: true });
 
 /** A plain arm64 Image of `size` bytes of real code; with `banner`, a kernel banner where real Images have it (about half-way). */
@@ -215,20 +217,20 @@ const fmt = (name: string, c: number | string, n: number, k: number, target: num
   return `${name.padEnd(52)} ${String(c).padStart(8)} ${n.toFixed(0).padStart(8)} ${k.toFixed(0).padStart(8)} ${ratio.toFixed(2).padStart(6)}x ${`${target}x`.padStart(6)} ${ratio <= target ? " ok " : "MISS"} ${(rss / MB).toFixed(0).padStart(6)} ${(inner / MB).toFixed(0).padStart(5)} ${rssRatio.toFixed(2).padStart(5)}${rssRatio <= 1 ? " ok " : " MISS"}${note}`;
 };
 
-console.log(`node ${process.version}; best of ${RUNS} interleaved runs; times in ms\n`);
+console.log(`${KIMG} on node ${process.version}; best of ${RUNS} interleaved runs; times in ms\n`);
 const header = `${"case".padEnd(52)} ${"in MB".padStart(8)} ${"native".padStart(8)} ${"kimg".padStart(8)} ${"ratio".padStart(7)} ${"target".padStart(6)}      ${"RSS MB".padStart(6)} ${"inner".padStart(5)} ${"RSS/(inner+100MB)"}`;
 console.log(header);
 for (const c of [...syntheticCases(), ...debianCases()]) {
   if (!wanted(c.name)) continue;
   const out = join(DIR, "out");
-  const r = race(["sh", "-c", `tail -c +${c.offset + 1} '${c.file}' | head -c ${c.length} | ${c.native} > '${out}.native'`], ["node", "bin/kimg.js", "extract", c.file, "-o", `${out}.kimg`, "--force", ...(c.layer ? ["--layer", c.layer] : [])]);
+  const r = race(["sh", "-c", `tail -c +${c.offset + 1} '${c.file}' | head -c ${c.length} | ${c.native} > '${out}.native'`], ["node", KIMG, "extract", c.file, "-o", `${out}.kimg`, "--force", ...(c.layer ? ["--layer", c.layer] : [])]);
   const kimgOut = readFileSync(`${out}.kimg`);
   const same = kimgOut.equals(readFileSync(`${out}.native`).subarray(0, kimgOut.length));
   rows.push(fmt(`extract ${c.name}`, (c.length / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, c.innerBytes, same ? "" : "   OUTPUT DIFFERS"));
   console.log(rows[rows.length - 1]);
 }
 for (const c of inspectCases()) {
-  const r = race(["node", "-e", "0"], ["node", "bin/kimg.js", "inspect", "--json", c.file]);
+  const r = race(["node", "-e", "0"], ["node", KIMG, "inspect", "--json", c.file]);
   const size = statSync(c.file).size;
   rows.push(fmt(`${c.name} / node -e 0`, (size / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, size));
   console.log(rows[rows.length - 1]);
