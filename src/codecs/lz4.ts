@@ -70,7 +70,10 @@ function decodeBlock(
     }
     if (literalLength > inputEnd - ip) throw corrupt("lz4 literals run past the block", ip, "lz4 block");
     if (literalLength > outputEnd - op) return -1;
-    copyLiterals(input, ip, output, op, literalLength, outputEnd);
+    // Short copies may write a few scratch bytes up to the buffer's end, which later blocks
+    // overwrite (lz-match.ts); bounded by the block's end only, they would leave their fast path
+    // at every block end and cost V8 a deoptimisation.
+    copyLiterals(input, ip, output, op, literalLength, output.length);
     ip += literalLength;
     op += literalLength;
     if (ip === inputEnd) return op;
@@ -93,7 +96,7 @@ function decodeBlock(
     }
     if (matchLength > outputEnd - op) return -1;
 
-    copyMatch(output, op, distance, matchLength, outputEnd);
+    copyMatch(output, op, distance, matchLength, output.length);
     op += matchLength;
   }
 }

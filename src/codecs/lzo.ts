@@ -74,6 +74,10 @@ export function lzo1xDecompress(
   // No closures over ip/op here: captured variables would live in a heap context, not registers.
   let ip = inputStart;
   let op = outputStart;
+  // The copies may write a few bytes past a match (see lz-match.ts) up to the end of the whole
+  // buffer, not just this block: the next block overwrites them, so the short-copy paths are
+  // only left at the very end of the output (leaving them earlier costs V8 a deoptimisation).
+  const scratchEnd = output.length;
   let state = 0;
   let zeroRuns = false;
 
@@ -85,7 +89,7 @@ export function lzo1xDecompress(
     const count = input[ip++]! - 17;
     if (count > inputEnd - ip) throw inputOverrun(ip);
     if (count > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
-    copyLiterals(input, ip, output, op, count, outputEnd);
+    copyLiterals(input, ip, output, op, count, scratchEnd);
     ip += count;
     op += count;
     state = count < 4 ? count : 4;
@@ -108,7 +112,7 @@ export function lzo1xDecompress(
         }
         if (count > inputEnd - ip) throw inputOverrun(ip);
         if (count > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
-        copyLiterals(input, ip, output, op, count, outputEnd);
+        copyLiterals(input, ip, output, op, count, scratchEnd);
         ip += count;
         op += count;
         state = 4;
@@ -183,17 +187,17 @@ export function lzo1xDecompress(
       throw corrupt(`LZO1X match distance ${distance} points before the start of the block`, ip, LZO1X_BLOCK);
     }
     if (length > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
-    copyMatch(output, op, distance, length, outputEnd);
+    copyMatch(output, op, distance, length, scratchEnd);
     op += length;
+    if (trailing > inputEnd - ip) throw inputOverrun(ip);
+    if (trailing > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
     // 0-3 trailing literals: with room for three, copy three (the next instruction overwrites
     // the extra), which saves branches on the count.
-    if (outputEnd - op >= 3 && inputEnd - ip >= 3) {
+    if (scratchEnd - op >= 3 && input.length - ip >= 3) {
       output[op] = input[ip]!;
       output[op + 1] = input[ip + 1]!;
       output[op + 2] = input[ip + 2]!;
     } else {
-      if (trailing > inputEnd - ip) throw inputOverrun(ip);
-      if (trailing > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
       for (let k = 0; k < trailing; k++) output[op + k] = input[ip + k]!;
     }
     op += trailing;
