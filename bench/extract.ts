@@ -1,14 +1,20 @@
 /**
- * `npm run bench`: for each codec, `kimg extract` end to end (process start included) beside the
- * native pipeline on the same payload (`tail -c +N FILE | head -c SIZE | TOOL -dc`), measured in
- * the same run; best of RUNS each. Prints times, the ratio and kimg's peak memory (RSS).
+ * `npm run bench`: kimg end to end (process start included) against native tools, measured in
+ * the same run with the runs interleaved; best of RUNS each, and peak memory (RSS).
  *
- * The payload is a ~40 MB arm64 Image: a builder-made header and PE around real machine code and
- * data from this machine's binaries (or a real Image given as KIMG_BENCH_IMAGE), compressed with
- * the kernel's own flags and wrapped as zboot (bzip2: as a bzImage payload, the only place the
- * kernel uses it).
+ * - extract, per codec: `kimg extract` beside the native pipeline on the same payload
+ *   (`tail -c +N FILE | head -c SIZE | TOOL -dc > OUT`). The payload is a ~40 MB arm64 Image: a
+ *   builder-made header and PE around real machine code and data from this machine's binaries
+ *   (or KIMG_BENCH_IMAGE's bytes), compressed with the kernel's own flags, wrapped as zboot and
+ *   as a bzImage payload (bzip2: bzImage only, the only place the kernel uses it).
+ * - Debian's own kernels, when scripts/fetch-debian-kernels.sh has cached them (KIMG_DEBIAN_CACHE,
+ *   default /var/cache/kimg-debian): the zstd and xz bzImages and the loong64 zstd zboot.
+ * - inspect: `kimg inspect --json` of a 48 MB arm64 Image (nothing to unpack) beside `node -e 0`,
+ *   and of Debian's signed arm64 Images when cached.
+ *
+ * Peak RSS is held against the inner image's size + 100 MB. Arguments filter the rows by name.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ByteWriter, concat } from "../test/builders/bytes.js";
@@ -17,93 +23,216 @@ import { buildArm64Image, buildBzImage, buildZboot, zbootInputs } from "../test/
 import { MACHINE } from "../test/builders/pe.js";
 import { realBinaryCorpus } from "./corpus.js";
 
-const RUNS = Number(process.env.KIMG_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.KIMG_BENCH_RUNS ?? 5);
 const SIZE = Number(process.env.KIMG_BENCH_MB ?? 40) * 1024 * 1024;
+/** Real code in the inspect Image: 48 MB with its header, the size of Debian sid's arm64 Image. */
+const INSPECT_SIZE = 46 * 1024 * 1024;
 const DIR = "/tmp/kimg-bench";
+const DEBIAN = process.env.KIMG_DEBIAN_CACHE ?? "/var/cache/kimg-debian";
+const MB = 1e6;
+/** The kimg to time (another checkout's bin/kimg.js compares two versions with the same rows). */
+const KIMG = process.env.KIMG_BENCH_BIN ?? "bin/kimg.js";
 mkdirSync(DIR, { recursive: true });
 
-function realBytes(size: number): Uint8Array {
+/** A plain arm64 Image of `size` bytes of real code; with `banner`, a kernel banner where real Images have it (about half-way). */
+function arm64Image(size: number, dir: string, banner = false): Uint8Array {
   const given = process.env.KIMG_BENCH_IMAGE;
-  return new Uint8Array(readFileSync(given ?? realBinaryCorpus(DIR, size))).subarray(0, size);
-}
-
-function image(): Uint8Array {
-  const head = buildArm64Image({ codeSize: 0x1000 });
-  const img = concat(head, realBytes(SIZE));
-  const v = new DataView(img.buffer);
-  v.setBigUint64(0x10, BigInt(img.length), true);
+  const body = new Uint8Array(readFileSync(given ?? realBinaryCorpus(dir, size))).subarray(0, size);
+  const img = concat(buildArm64Image({ codeSize: 0x1000 }), body);
+  new DataView(img.buffer).setBigUint64(0x10, BigInt(img.length), true);
+  if (banner) img.set(new TextEncoder().encode("Linux version 6.12.0-bench (bench@kimg) (gcc 12.2.0) #1 SMP PREEMPT_DYNAMIC\n\0"), Math.floor(img.length / 2));
   return img;
 }
 
-interface Case {
-  codec: string;
-  tool: Tool;
-  cli: string[];
-  zbootId?: string;
+interface Extract {
+  name: string;
+  target: number;
+  file: string;
+  /** The compressed stream inside `file`. */
+  offset: number;
+  length: number;
+  native: string;
+  /** The layer kimg writes (a real bzImage is itself the bootable kernel). */
+  layer?: string;
+  innerBytes: number;
 }
 
-const CASES: Case[] = [
-  { codec: "gzip", tool: "gzip", cli: ["gzip", "-dc"], zbootId: "gzip" },
-  { codec: "zstd", tool: "zstd", cli: ["zstd", "-dc"], zbootId: "zstd" },
-  { codec: "xz", tool: "xz-arm64", cli: ["xz", "-dc"], zbootId: "xzkern" },
-  { codec: "lzma", tool: "lzma", cli: ["xz", "--format=lzma", "-dc"], zbootId: "lzma" },
-  { codec: "lz4", tool: "lz4", cli: ["lz4", "-dc"], zbootId: "lz4" },
-  { codec: "lzo", tool: "lzo", cli: ["lzop", "-dc"], zbootId: "lzo" },
-  { codec: "bzip2", tool: "bzip2", cli: ["bzip2", "-dc"] },
+interface Inspect {
+  name: string;
+  target: number;
+  file: string;
+}
+
+const NATIVE: Record<string, string> = {
+  gzip: "gzip -dc",
+  zstd: "zstd -dc",
+  xz: "xz -dc",
+  lzma: "xz --format=lzma -dc",
+  lz4: "lz4 -dc",
+  lzo: "lzop -dc",
+  bzip2: "bzip2 -dc",
+};
+/** The issue's targets (kimg / native); bzip2, which has none, is held to gzip's. */
+const TARGET: Record<string, number> = { gzip: 1.3, zstd: 1.3, xz: 1.5, lzma: 1.5, lz4: 2, lzo: 2, bzip2: 1.3 };
+const ZBOOT: Array<[codec: string, tool: Tool, compType: string]> = [
+  ["gzip", "gzip", "gzip"],
+  ["zstd", "zstd", "zstd22"],
+  ["xz", "xz-arm64", "xzkern"],
+  ["lzma", "lzma", "lzma"],
+  ["lz4", "lz4", "lz4"],
+  ["lzo", "lzo", "lzo"],
 ];
 
-function best(run: () => void): number {
-  let min = Infinity;
-  for (let i = 0; i < RUNS; i++) {
-    const t = process.hrtime.bigint();
-    run();
-    min = Math.min(min, Number(process.hrtime.bigint() - t) / 1e6);
+const only = process.argv.slice(2);
+const wanted = (name: string): boolean => only.length === 0 || only.some((o) => name.includes(o));
+
+/** The compressed payload of each codec, made once per folder (zstd -22 and xz take minutes). */
+function payloads(): Map<string, { payload: Uint8Array; inner: number }> {
+  const img = arm64Image(SIZE, DIR);
+  const result = new Map<string, { payload: Uint8Array; inner: number }>();
+  for (const [codec, tool, compType] of [...ZBOOT, ["bzip2", "bzip2", ""] as const]) {
+    if (!wanted(codec)) continue;
+    const file = join(DIR, `payload-${codec}.bin`);
+    const { toCompress } = compType ? zbootInputs(img, "v6.4", compType) : { toCompress: img };
+    if (!existsSync(file)) {
+      console.log(`compressing ${(toCompress.length / MB).toFixed(1)} MB with ${tool} ...`);
+      writeFileSync(file, compressWith(tool, toCompress));
+    }
+    result.set(codec, { payload: new Uint8Array(readFileSync(file)), inner: toCompress.length });
   }
-  return min;
+  return result;
 }
 
-const only = process.argv.slice(2);
-const img = image();
-console.log(`payload: ${(img.length / 1e6).toFixed(1)} MB arm64 Image; best of ${RUNS} runs\n`);
-console.log("codec   compressed   native ms    kimg ms   ratio   kimg peak RSS");
-for (const c of CASES) {
-  if (only.length && !only.includes(c.codec)) continue;
-  const file = join(DIR, `bench-${c.codec}.img`);
-  const meta = join(DIR, `bench-${c.codec}.json`);
-  if (!existsSync(file) || !existsSync(meta)) {
-    let bytes: Uint8Array;
-    let offset: number;
-    let length: number;
-    if (c.zbootId) {
-      const { toCompress, trailer } = zbootInputs(img, "v6.4", c.zbootId);
-      const payload = compressWith(c.tool, toCompress);
-      const z = buildZboot({ machine: MACHINE.ARM64, compType: c.zbootId, payload, trailer: trailer(payload) });
-      bytes = z.bytes;
-      offset = z.payloadOffset;
-      length = payload.length;
-    } else {
-      const payload = compressWith(c.tool, img);
-      bytes = buildBzImage({ payload: concat(payload, new ByteWriter(4).u32(0, img.length).bytes) });
-      offset = (0x1f + 1) * 512 + 0x800;
-      length = payload.length;
+function syntheticCases(): Extract[] {
+  const cases: Extract[] = [];
+  const img = arm64Image(SIZE, DIR);
+  for (const [codec, { payload, inner }] of payloads()) {
+    const compType = ZBOOT.find((z) => z[0] === codec)?.[2];
+    if (compType) {
+      const file = join(DIR, `zboot-${codec}.efi`);
+      const { trailer } = zbootInputs(img, "v6.4", compType);
+      const z = buildZboot({ machine: MACHINE.ARM64, compType, payload, trailer: trailer(payload) });
+      writeFileSync(file, z.bytes);
+      cases.push({ name: `${codec} zboot`, target: TARGET[codec]!, file, offset: z.payloadOffset, length: payload.length, native: NATIVE[codec]!, innerBytes: inner });
     }
-    writeFileSync(file, bytes);
-    writeFileSync(meta, JSON.stringify({ offset, length }));
+    // mkpiggy's layout: the stream, then its decompressed size as a le32 (gzip's ISIZE is the same number).
+    const file = join(DIR, `bzimage-${codec}`);
+    const withSize = codec === "gzip" ? payload : concat(payload, new ByteWriter(4).u32(0, inner).bytes);
+    writeFileSync(file, buildBzImage({ payload: withSize }));
+    cases.push({ name: `${codec} bzImage`, target: TARGET[codec]!, file, offset: (0x1f + 1) * 512 + 0x800, length: payload.length, native: NATIVE[codec]!, innerBytes: inner });
   }
-  const { offset, length } = JSON.parse(readFileSync(meta, "utf8")) as { offset: number; length: number };
-  const out = join(DIR, `out-${c.codec}`);
-  const native = best(() => {
-    execFileSync("bash", ["-c", `tail -c +${offset + 1} '${file}' | head -c ${length} | ${c.cli.join(" ")} > '${out}.native'`]);
-  });
-  let peak = 0;
-  const ours = best(() => {
-    const r = spawnSync("/usr/bin/time", ["-f", "%M", "node", "bin/kimg.js", "extract", file, "-o", `${out}.kimg`, "--force"], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`kimg extract failed for ${c.codec}: ${r.stderr}`);
-    peak = Math.max(peak, Number(r.stderr.trim().split("\n").pop()) * 1024);
-  });
-  const same = readFileSync(`${out}.kimg`).equals(readFileSync(`${out}.native`).subarray(0, statSync(`${out}.kimg`).size));
-  console.log(
-    `${c.codec.padEnd(6)} ${(length / 1e6).toFixed(1).padStart(8)} MB ${native.toFixed(0).padStart(10)} ${ours.toFixed(0).padStart(10)} ${(ours / native).toFixed(2).padStart(7)}x ${(peak / 1e6).toFixed(0).padStart(8)} MB${same ? "" : "   OUTPUT DIFFERS"}`,
-  );
+  return cases;
 }
-console.log(`\nratio = kimg / native (lower is better; 1.3x is the target). Peak RSS target: image size + 100 MB = ${((img.length + 100e6) / 1e6).toFixed(0)} MB.`);
+
+/** Debian's kernels from the fetch script's manifest (suite/arch-flavour/image or arch-flavour/image). */
+function debianImage(suite: string, arch: string): string | null {
+  const manifest = join(DEBIAN, "manifest.tsv");
+  if (!existsSync(manifest)) return null;
+  for (const line of readFileSync(manifest, "utf8").split("\n").slice(1)) {
+    const [a, flavour, , , s, image] = line.split("\t");
+    if (a !== arch || s !== suite || !image) continue;
+    for (const path of [join(DEBIAN, suite, `${a}-${flavour}`, image), join(DEBIAN, `${a}-${flavour}`, image)]) if (existsSync(path)) return path;
+  }
+  return null;
+}
+
+function kimgJson(args: string[]): { root: Layer; summary: { compression: string | null } } {
+  const r = spawnSync("node", ["bin/kimg.js", ...args], { encoding: "utf8", maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`kimg ${args.join(" ")}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { root: Layer; summary: { compression: string | null } };
+}
+
+interface Layer {
+  path: string;
+  format: string;
+  offset: number;
+  info: Record<string, unknown>;
+  children: Layer[];
+}
+
+function debianCases(): Extract[] {
+  const cases: Extract[] = [];
+  for (const [suite, arch, label] of [
+    ["trixie", "amd64", "Debian 13 amd64 bzImage"],
+    ["bookworm", "amd64", "Debian 12 amd64 bzImage"],
+    ["sid", "loong64", "Debian sid loong64 zboot"],
+  ] as const) {
+    const file = debianImage(suite, arch);
+    if (!file) continue;
+    const report = kimgJson(["inspect", "--json", "--shallow", file]);
+    const payload = report.root.children.find((c) => c.format === "compressed");
+    const codec = String(payload?.info.codec ?? "");
+    if (!payload || !NATIVE[codec] || !wanted(codec)) continue;
+    cases.push({
+      name: `${codec} ${label}`,
+      target: TARGET[codec]!,
+      file,
+      offset: payload.offset,
+      length: Number(payload.info.compressedSize),
+      native: NATIVE[codec]!,
+      layer: "/payload/decompressed",
+      innerBytes: Number(payload.info.expectedSize),
+    });
+  }
+  return cases;
+}
+
+function inspectCases(): Inspect[] {
+  const cases: Inspect[] = [];
+  if (!wanted("inspect")) return cases;
+  const file = join(DIR, "Image-48MB");
+  if (!existsSync(file) || statSync(file).size < INSPECT_SIZE) writeFileSync(file, arm64Image(INSPECT_SIZE, join(DIR, "inspect"), true));
+  cases.push({ name: `inspect ${(statSync(file).size / MB).toFixed(0)} MB arm64 Image`, target: 1.5, file });
+  for (const [suite, label] of [["trixie", "Debian 13"], ["bookworm", "Debian 12"]] as const) {
+    const real = debianImage(suite, "arm64");
+    if (real) cases.push({ name: `inspect ${label} arm64 Image ${(statSync(real).size / MB).toFixed(0)} MB, signed`, target: 1.5, file: real });
+  }
+  return cases;
+}
+
+/** Wall time and peak RSS of one command (through /usr/bin/time). */
+function timed(command: string[]): { ms: number; rss: number } {
+  const t = process.hrtime.bigint();
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...command], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
+  return { ms, rss: Number(r.stderr.trim().split("\n").pop()) * 1024 };
+}
+
+/** Runs the two commands RUNS times, alternating; best time of each, kimg's peak RSS. */
+function race(native: string[], kimg: string[]): { native: number; kimg: number; rss: number } {
+  let best = { native: Infinity, kimg: Infinity, rss: 0 };
+  for (let i = 0; i < RUNS; i++) {
+    const n = timed(native);
+    const k = timed(kimg);
+    best = { native: Math.min(best.native, n.ms), kimg: Math.min(best.kimg, k.ms), rss: Math.max(best.rss, k.rss) };
+  }
+  return best;
+}
+
+const rows: string[] = [];
+const fmt = (name: string, c: number | string, n: number, k: number, target: number, rss: number, inner: number, note = ""): string => {
+  const ratio = k / n;
+  const rssRatio = rss / (inner + 100 * MB);
+  return `${name.padEnd(52)} ${String(c).padStart(8)} ${n.toFixed(0).padStart(8)} ${k.toFixed(0).padStart(8)} ${ratio.toFixed(2).padStart(6)}x ${`${target}x`.padStart(6)} ${ratio <= target ? " ok " : "MISS"} ${(rss / MB).toFixed(0).padStart(6)} ${(inner / MB).toFixed(0).padStart(5)} ${rssRatio.toFixed(2).padStart(5)}${rssRatio <= 1 ? " ok " : " MISS"}${note}`;
+};
+
+console.log(`${KIMG} on node ${process.version}; best of ${RUNS} interleaved runs; times in ms\n`);
+const header = `${"case".padEnd(52)} ${"in MB".padStart(8)} ${"native".padStart(8)} ${"kimg".padStart(8)} ${"ratio".padStart(7)} ${"target".padStart(6)}      ${"RSS MB".padStart(6)} ${"inner".padStart(5)} ${"RSS/(inner+100MB)"}`;
+console.log(header);
+for (const c of [...syntheticCases(), ...debianCases()]) {
+  if (!wanted(c.name)) continue;
+  const out = join(DIR, "out");
+  const r = race(["sh", "-c", `tail -c +${c.offset + 1} '${c.file}' | head -c ${c.length} | ${c.native} > '${out}.native'`], ["node", KIMG, "extract", c.file, "-o", `${out}.kimg`, "--force", ...(c.layer ? ["--layer", c.layer] : [])]);
+  const kimgOut = readFileSync(`${out}.kimg`);
+  const same = kimgOut.equals(readFileSync(`${out}.native`).subarray(0, kimgOut.length));
+  rows.push(fmt(`extract ${c.name}`, (c.length / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, c.innerBytes, same ? "" : "   OUTPUT DIFFERS"));
+  console.log(rows[rows.length - 1]);
+}
+for (const c of inspectCases()) {
+  const r = race(["node", "-e", "0"], ["node", KIMG, "inspect", "--json", c.file]);
+  const size = statSync(c.file).size;
+  rows.push(fmt(`${c.name} / node -e 0`, (size / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, size));
+  console.log(rows[rows.length - 1]);
+}
+console.log("\nratio = kimg / native (inspect: / `node -e 0`), lower is better; RSS is kimg's peak, held to the inner image + 100 MB.");

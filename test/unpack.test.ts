@@ -5,13 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import * as zlibModule from "node:zlib";
 import { gunzipSync } from "node:zlib";
+import { execFileSync } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { test } from "node:test";
 import { unpack } from "../src/analysis/inspect.js";
 import { decodeGzip } from "../src/codecs/gzip.js";
-import { NODE_CODECS } from "../src/node/codecs.js";
+import { NODE_CODECS, nodeZstdDecoders } from "../src/node/codecs.js";
 import { unpackStream } from "../src/node/stream.js";
 import { ByteWriter, concat } from "./builders/bytes.js";
 import { compressWith, type Tool } from "./builders/compress.js";
@@ -155,14 +157,25 @@ test("unpackStream: image bytes in, the inner image out in chunks", { skip: need
   assert.equal(meta?.path, "/payload/decompressed");
 });
 
-test("Node's zstd (native when zstd-napi built, else WASM): exact output, a wrong size hint, corrupt input", { skip: needs("zstd") }, async () => {
-  const zstd = NODE_CODECS.zstd;
-  assert.ok(zstd);
-  const data = concat(buildArm64Image({ codeSize: 0x40000 }), new Uint8Array(100000));
-  const z = compressWith("zstd", data);
-  assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30 })), sha(data));
-  assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: 1000 })), sha(data), "too small a hint");
-  assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: data.length * 3 })), sha(data), "too large a hint");
-  await assert.rejects(async () => zstd(z.subarray(0, z.length - 50), { maxOutputBytes: 1 << 30 }), (e: { code?: string }) => e.code === "E_CORRUPT_STREAM");
-  await assert.rejects(async () => zstd(z, { maxOutputBytes: 1000 }), (e: { code?: string }) => e.code === "E_LIMIT");
+for (const { name, decode: zstd } of nodeZstdDecoders()) {
+  test(`Node's zstd through ${name}: exact output, a wrong size hint, corrupt input, the limit`, { skip: needs("zstd") }, async () => {
+    const data = concat(buildArm64Image({ codeSize: 0x40000 }), new Uint8Array(100000));
+    const z = compressWith("zstd", data);
+    assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30 })), sha(data));
+    assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: data.length })), sha(data), "the right hint");
+    assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: 1000 })), sha(data), "too small a hint");
+    assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: data.length * 3 })), sha(data), "too large a hint");
+    await assert.rejects(async () => zstd(z.subarray(0, z.length - 50), { maxOutputBytes: 1 << 30 }), (e: { code?: string }) => e.code === "E_CORRUPT_STREAM");
+    await assert.rejects(async () => zstd(z, { maxOutputBytes: 1000 }), (e: { code?: string }) => e.code === "E_LIMIT");
+    // A 256 MiB window (beyond libzstd's default streaming limit) still decodes.
+    const long = new Uint8Array(execFileSync("zstd", ["-q", "-c", "--long=28", "--no-content-size"], { input: data }));
+    assert.equal(sha(await zstd(long, { maxOutputBytes: 1 << 30, expectedSize: data.length })), sha(data), "--long=28");
+  });
+}
+
+test("Node's zstd: node:zlib where this Node has it, zstd-napi or WASM elsewhere", (t) => {
+  const names = nodeZstdDecoders().map((d) => d.name);
+  assert.equal(names.at(-1), "wasm");
+  if (typeof (zlibModule as { zstdDecompressSync?: unknown }).zstdDecompressSync === "function") assert.ok(names.includes("node:zlib"), names.join());
+  else t.diagnostic(`Node ${process.version} has no zlib zstd: ${names.join(", ")}`);
 });

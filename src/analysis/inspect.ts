@@ -36,17 +36,17 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
 }
 
 /**
- * Per signed PE layer: signed or not, digest algorithm, signer subject. The PKCS#7 code is
- * loaded only when some layer carries a certificate table.
+ * Per signed PE layer: signed or not, digest algorithm, signer subject. A small DER walker reads
+ * the plain case; the PKCS#7 code (pkijs, most of the CLI's code) is loaded only for the rest.
  */
 async function summariseSignatures(tree: Tree, options: InspectOptions): Promise<void> {
   const signed = [...allLayers(tree.root)].filter((l) => l.pe?.certificateTable);
   if (signed.length === 0) return;
-  const { signatureSummary } = await import("../signatures/verify.js");
+  const { quickSignatureSummary } = await import("../signatures/quick-summary.js");
   for (const layer of signed) {
     const bytes = tree.bytes.get(layer.path);
     if (!bytes || !layer.pe) continue;
-    const s = signatureSummary(bytes, layer.pe, options.limits);
+    const s = quickSignatureSummary(bytes, layer.pe, options.limits) ?? (await import("../signatures/verify.js")).signatureSummary(bytes, layer.pe, options.limits);
     layer.info.signatureCount = s.signatureCount;
     layer.info.digestAlgorithm = s.digestAlgorithm;
     layer.info.signerSubject = s.signerSubject;

@@ -8,10 +8,10 @@ import { hex } from "../io/layout.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
 import { writeStdout } from "../node/stdout.js";
-import { readCertificates } from "../signatures/certificates.js";
 import { authenticodeDigest, isDigestName, DIGEST_ALGORITHMS } from "../signatures/authenticode.js";
 import type { CertificateFacts, VerifyReport, VerifySignature } from "../signatures/types.js";
-import { peLayers, selectPeLayer, verifyImage, type PeLayer } from "../signatures/verify.js";
+// The signature stack (pkijs, asn1js: most of the CLI's code) is loaded by the commands that need it.
+import type { PeLayer } from "../signatures/verify.js";
 import { EXIT } from "./exit-codes.js";
 import { maxSizeOption, maxTotalSizeOption, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
@@ -59,6 +59,8 @@ export function renderVerifyText(report: VerifyReport): string {
 /** A --cert file: read like every input, and refused as a usage error, naming it, when it holds no certificate. */
 async function readTrustedCertificate(path: string): Promise<Uint8Array> {
   const data = await readInput(path, { what: "--cert" });
+  // Loaded here, not at start: the certificate parser brings the signature stack (pkijs).
+  const { readCertificates } = await import("../signatures/certificates.js");
   try {
     readCertificates(data, `--cert ${path}`);
   } catch (error) {
@@ -83,6 +85,7 @@ export function registerSignatureCommands(program: Command): void {
       if (opts.integrityOnly && opts.cert.length) throw new KimgError(ErrorCode.USAGE, "--integrity-only and --cert exclude each other: --cert checks who signed");
       const bytes = await readInput(file);
       const trustedCertificates = await Promise.all(opts.cert.map((c) => readTrustedCertificate(c)));
+      const { verifyImage } = await import("../signatures/verify.js");
       const report = await verifyImage(bytes, {
         name: basename(file),
         codecs: NODE_CODECS,
@@ -111,6 +114,7 @@ export function registerSignatureCommands(program: Command): void {
       if (!isDigestName(alg)) throw new KimgError(ErrorCode.USAGE, `--alg ${opts.alg}: use one of ${Object.keys(DIGEST_ALGORITHMS).join(", ")}`);
       if (opts.all && opts.layer) throw new KimgError(ErrorCode.USAGE, "--all and --layer exclude each other");
       const bytes = await readInput(file);
+      const { peLayers, selectPeLayer } = await import("../signatures/verify.js");
       const load = (shallow: boolean): ReturnType<typeof analyse> =>
         analyse(bytes, {
           name: basename(file),

@@ -8,7 +8,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { xxh32 } from "./checksums.js";
 import type { DecodeOptions, Decoder } from "./types.js";
 import { OutputBuffer } from "./output.js";
-import { BULK_COPY_BYTES, copyMatch } from "./lz-match.js";
+import { copyLiterals, copyMatch } from "./lz-match.js";
 
 const MiB = 1024 * 1024;
 
@@ -70,11 +70,10 @@ function decodeBlock(
     }
     if (literalLength > inputEnd - ip) throw corrupt("lz4 literals run past the block", ip, "lz4 block");
     if (literalLength > outputEnd - op) return -1;
-    if (literalLength < BULK_COPY_BYTES) {
-      for (let k = 0; k < literalLength; k++) output[op + k] = input[ip + k]!;
-    } else {
-      output.set(input.subarray(ip, ip + literalLength), op);
-    }
+    // Short copies may write a few scratch bytes up to the buffer's end, which later blocks
+    // overwrite (lz-match.ts); bounded by the block's end only, they would leave their fast path
+    // at every block end and cost V8 a deoptimisation.
+    copyLiterals(input, ip, output, op, literalLength, output.length);
     ip += literalLength;
     op += literalLength;
     if (ip === inputEnd) return op;
@@ -97,7 +96,7 @@ function decodeBlock(
     }
     if (matchLength > outputEnd - op) return -1;
 
-    copyMatch(output, op, distance, matchLength);
+    copyMatch(output, op, distance, matchLength, output.length);
     op += matchLength;
   }
 }

@@ -8,7 +8,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { adler32, crc32 } from "./checksums.js";
 import type { DecodeOptions, Decoder } from "./types.js";
 import { OutputBuffer } from "./output.js";
-import { BULK_COPY_BYTES, copyMatch } from "./lz-match.js";
+import { copyLiterals, copyMatch } from "./lz-match.js";
 
 const MiB = 1024 * 1024;
 
@@ -74,6 +74,10 @@ export function lzo1xDecompress(
   // No closures over ip/op here: captured variables would live in a heap context, not registers.
   let ip = inputStart;
   let op = outputStart;
+  // The copies may write a few bytes past a match (see lz-match.ts) up to the end of the whole
+  // buffer, not just this block: the next block overwrites them, so the short-copy paths are
+  // only left at the very end of the output (leaving them earlier costs V8 a deoptimisation).
+  const scratchEnd = output.length;
   let state = 0;
   let zeroRuns = false;
 
@@ -85,7 +89,7 @@ export function lzo1xDecompress(
     const count = input[ip++]! - 17;
     if (count > inputEnd - ip) throw inputOverrun(ip);
     if (count > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
-    copyForward(input, ip, output, op, count);
+    copyLiterals(input, ip, output, op, count, scratchEnd);
     ip += count;
     op += count;
     state = count < 4 ? count : 4;
@@ -108,7 +112,7 @@ export function lzo1xDecompress(
         }
         if (count > inputEnd - ip) throw inputOverrun(ip);
         if (count > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
-        copyForward(input, ip, output, op, count);
+        copyLiterals(input, ip, output, op, count, scratchEnd);
         ip += count;
         op += count;
         state = 4;
@@ -183,15 +187,21 @@ export function lzo1xDecompress(
       throw corrupt(`LZO1X match distance ${distance} points before the start of the block`, ip, LZO1X_BLOCK);
     }
     if (length > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
-    copyMatch(output, op, distance, length);
+    copyMatch(output, op, distance, length, scratchEnd);
     op += length;
-    if (trailing !== 0) {
-      if (trailing > inputEnd - ip) throw inputOverrun(ip);
-      if (trailing > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
-      output[op++] = input[ip++]!;
-      if (trailing > 1) output[op++] = input[ip++]!;
-      if (trailing > 2) output[op++] = input[ip++]!;
+    if (trailing > inputEnd - ip) throw inputOverrun(ip);
+    if (trailing > outputEnd - op) throw outputOverrun(ip, outputEnd - outputStart);
+    // 0-3 trailing literals: with room for three, copy three (the next instruction overwrites
+    // the extra), which saves branches on the count.
+    if (scratchEnd - op >= 3 && input.length - ip >= 3) {
+      output[op] = input[ip]!;
+      output[op + 1] = input[ip + 1]!;
+      output[op + 2] = input[ip + 2]!;
+    } else {
+      for (let k = 0; k < trailing; k++) output[op + k] = input[ip + k]!;
     }
+    op += trailing;
+    ip += trailing;
     state = trailing;
   }
 }
@@ -217,14 +227,6 @@ function lastLengthByte(input: Uint8Array, ip: number, inputEnd: number): number
   return at;
 }
 
-/** Copies `count` bytes that are known to be in bounds. */
-function copyForward(input: Uint8Array, ip: number, output: Uint8Array, op: number, count: number): void {
-  if (count < BULK_COPY_BYTES) {
-    for (let k = 0; k < count; k++) output[op + k] = input[ip + k]!;
-  } else {
-    output.set(input.subarray(ip, ip + count), op);
-  }
-}
 
 
 interface LzopHeader {

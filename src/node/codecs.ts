@@ -1,26 +1,35 @@
 /**
- * Faster decoders for Node: node:zlib for gzip, and the native zstd library (zstd-napi, an
- * optional dependency built at install) for zstd. Where zstd-napi is missing or the output could
- * pass the limit, the portable WASM decoder does the work.
+ * Faster decoders for Node: node:zlib for gzip, and native zstd for zstd. zstd goes, in order,
+ * through zstd-napi (an optional dependency built at install: ZSTD_decompressDCtx in one pass,
+ * no window buffer), node:zlib's zstd (Node >= 22.15 and 23.8: libzstd's streaming decoder, which
+ * keeps a window beside the output), or the portable WASM decoder (Node 20 without zstd-napi).
+ * Each writes into one buffer of the expected size; none concatenates chunks.
  */
 import { createRequire } from "node:module";
-import { gunzipSync } from "node:zlib";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { checkedCodecs, type CodecTable } from "../codecs/registry.js";
 import { outputLimitError } from "../codecs/limit.js";
 import { MAX_PREALLOCATION_RATIO } from "../codecs/output.js";
+import type { DecodeOptions, Decoder } from "../codecs/types.js";
 
 /** zstd-napi's low-level binding: ZSTD_decompressDCtx into a buffer we size. */
 interface NativeZstd {
   DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
 }
 
+const nodeRequire = createRequire(import.meta.url);
 let nativeZstd: NativeZstd | null | undefined;
+let zlibModule: typeof import("node:zlib") | undefined;
+
+/** node:zlib, loaded on first use (and at run time, so the running Node's zstd is seen). */
+function nodeZlib(): typeof import("node:zlib") {
+  return (zlibModule ??= nodeRequire("node:zlib") as typeof import("node:zlib"));
+}
 
 function loadNativeZstd(): NativeZstd | null {
   if (nativeZstd === undefined) {
     try {
-      nativeZstd = createRequire(import.meta.url)("zstd-napi/binding") as NativeZstd;
+      nativeZstd = nodeRequire("zstd-napi/binding") as NativeZstd;
     } catch {
       nativeZstd = null;
     }
@@ -28,30 +37,89 @@ function loadNativeZstd(): NativeZstd | null {
   return nativeZstd;
 }
 
-export const NODE_CODECS: CodecTable = checkedCodecs({
-  zstd: async (input, options) => {
-    const { decodeZstd, zstdOutputBound } = await import("../codecs/zstd.js");
-    const native = loadNativeZstd();
-    // The frame and block headers bound the output: the native decoder writes into a buffer of
-    // the expected size, or of that bound, so the limit holds and nothing is copied afterwards.
-    const bound = zstdOutputBound(input);
-    if (!native || bound > options.maxOutputBytes) return decodeZstd(input, options);
-    const expected = options.expectedSize;
-    const sizes = expected !== undefined && Number.isSafeInteger(expected) && expected > 0 && expected < bound ? [expected, bound] : [bound];
-    const dctx = new native.DCtx();
-    for (const [i, size] of sizes.entries()) {
-      const out = new Uint8Array(size);
-      try {
-        const n = dctx.decompress(out, input);
-        options.onProgress?.(n);
-        return n === out.length ? out : out.subarray(0, n);
-      } catch (error) {
-        const message = (error as Error).message;
-        if (i < sizes.length - 1 && /too small/i.test(message)) continue;
-        throw new KimgError(ErrorCode.CORRUPT_STREAM, `zstd: ${message}`, { structure: "zstd stream" });
-      }
+/** node:zlib's zstd, where this Node has it (22.15+, 23.8+); typed here since @types/node 20 lacks it. */
+type ZlibZstd = (input: Uint8Array, options: { chunkSize: number; maxOutputLength: number }) => Uint8Array;
+
+function zlibZstd(): ZlibZstd | null {
+  const f = (nodeZlib() as unknown as { zstdDecompressSync?: ZlibZstd }).zstdDecompressSync;
+  return typeof f === "function" ? f : null;
+}
+
+function zstdError(message: string): KimgError {
+  return new KimgError(ErrorCode.CORRUPT_STREAM, `zstd: ${message}`, { structure: "zstd stream" });
+}
+
+/** A size hint worth allocating for: positive and below the headers' bound. */
+function usableHint(options: DecodeOptions, bound: number): number | undefined {
+  const expected = options.expectedSize;
+  return expected !== undefined && Number.isSafeInteger(expected) && expected > 0 && expected < bound ? expected : undefined;
+}
+
+/** zstd-napi: the expected size first, the headers' bound if that was too small. */
+function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOptions, bound: number): Uint8Array {
+  const hint = usableHint(options, bound);
+  const sizes = hint === undefined ? [bound] : [hint, bound];
+  const dctx = new native.DCtx();
+  for (const [i, size] of sizes.entries()) {
+    const out = new Uint8Array(size);
+    try {
+      const n = dctx.decompress(out, input);
+      options.onProgress?.(n);
+      return n === out.length ? out : out.subarray(0, n);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (i < sizes.length - 1 && /too small/i.test(message)) continue;
+      throw zstdError(message);
     }
-    throw new KimgError(ErrorCode.CORRUPT_STREAM, "zstd: output larger than its headers allow", { structure: "zstd stream" });
+  }
+  throw zstdError("output larger than its headers allow");
+}
+
+/**
+ * node:zlib's zstd with one output chunk one byte larger than the expected size (zlib then never
+ * allocates a second chunk to learn that the stream ended). Returns null when the frame's window
+ * is beyond libzstd's default limit (128 MiB), which the one-pass decoders do not need.
+ */
+function decodeZlib(decompress: ZlibZstd, input: Uint8Array, options: DecodeOptions, bound: number): Uint8Array | null {
+  const hint = usableHint(options, bound) ?? bound;
+  const chunkSize = Math.max(64 * 1024, Math.min(hint + 1, bound + 1, options.maxOutputBytes + 1));
+  try {
+    const out = decompress(input, { chunkSize, maxOutputLength: Math.max(1, options.maxOutputBytes) });
+    options.onProgress?.(out.length);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "ERR_BUFFER_TOO_LARGE") throw outputLimitError("zstd", options.maxOutputBytes);
+    if (code === "ZSTD_error_frameParameter_windowTooLarge") return null;
+    throw zstdError((error as Error).message);
+  }
+}
+
+/** The zstd decoders this Node has, fastest first (exported for the tests, which run each). */
+export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
+  const decoders: { name: string; decode: Decoder }[] = [];
+  const native = loadNativeZstd();
+  const fromZlib = zlibZstd();
+  const portable = async (input: Uint8Array, options: DecodeOptions): Promise<Uint8Array> => (await import("../codecs/zstd.js")).decodeZstd(input, options);
+  const withBound = (decode: (input: Uint8Array, options: DecodeOptions, bound: number) => Uint8Array | null): Decoder => async (input, options) => {
+    const { zstdOutputBound } = await import("../codecs/zstd.js");
+    // The frame and block headers bound the output (and must tile the input exactly).
+    const bound = zstdOutputBound(input);
+    if (bound === 0) return new Uint8Array(0);
+    return decode(input, options, bound) ?? portable(input, options);
+  };
+  if (native) decoders.push({ name: "zstd-napi", decode: withBound((input, options, bound) => (bound > options.maxOutputBytes ? null : decodeNative(native, input, options, bound))) });
+  if (fromZlib) decoders.push({ name: "node:zlib", decode: withBound((input, options, bound) => decodeZlib(fromZlib, input, options, bound)) });
+  decoders.push({ name: "wasm", decode: portable });
+  return decoders;
+}
+
+let zstdDecoder: Decoder | undefined;
+
+export const NODE_CODECS: CodecTable = checkedCodecs({
+  zstd: (input, options) => {
+    zstdDecoder ??= (nodeZstdDecoders()[0] as { decode: Decoder }).decode;
+    return zstdDecoder(input, options);
   },
   gzip: (input, options) => {
     try {
@@ -59,7 +127,7 @@ export const NODE_CODECS: CodecTable = checkedCodecs({
       // chunks, which halves the peak memory and saves a copy (capped as decoders cap hints).
       const expected = options.expectedSize ?? 0;
       const chunkSize = Math.max(64 * 1024, Math.min(expected + 1, Math.max(1 << 20, input.length * MAX_PREALLOCATION_RATIO), options.maxOutputBytes + 1));
-      const out = gunzipSync(input, { maxOutputLength: Math.max(1, options.maxOutputBytes), chunkSize });
+      const out = nodeZlib().gunzipSync(input, { maxOutputLength: Math.max(1, options.maxOutputBytes), chunkSize });
       options.onProgress?.(out.length);
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     } catch (error) {

@@ -6,6 +6,7 @@ import * as asn1js from "asn1js";
 import { Certificate, type RelativeDistinguishedNames } from "pkijs";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { toHexBytes } from "../io/layout.js";
+import { NAME_TYPES } from "./names.js";
 
 /** One certificate, for people and scripts. */
 export type CertificateFacts = {
@@ -20,22 +21,6 @@ export type CertificateFacts = {
   /** "RSA 2048", "EC P-256", "Ed25519", or the algorithm OID. */
   key: string;
   selfSigned: boolean;
-};
-
-const NAME_TYPES: Readonly<Record<string, string>> = {
-  "2.5.4.3": "CN",
-  "2.5.4.5": "serialNumber",
-  "2.5.4.6": "C",
-  "2.5.4.7": "L",
-  "2.5.4.8": "ST",
-  "2.5.4.9": "street",
-  "2.5.4.10": "O",
-  "2.5.4.11": "OU",
-  "2.5.4.12": "title",
-  "2.5.4.97": "organizationIdentifier",
-  "1.2.840.113549.1.9.1": "emailAddress",
-  "0.9.2342.19200300.100.1.1": "UID",
-  "0.9.2342.19200300.100.1.25": "DC",
 };
 
 const CURVES: Readonly<Record<string, string>> = {
