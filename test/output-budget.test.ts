@@ -132,7 +132,9 @@ test("a gzip bomb stops at maxOutputBytes while decoding: E_LIMIT, peak memory w
   const r = decodeInChild("gzip", bomb, cap);
   assert.equal(r.code, ErrorCode.LIMIT);
   assert.equal(r.expected, cap);
-  assert.ok(r.peakBytes < 4 * cap, `peak resident memory grew by ${(r.peakBytes / MiB).toFixed(1)} MiB under a ${cap / MiB} MiB cap`);
+  // Node 20 grows by about 2.7 caps here, Node 24 by about 3.8 (its heap keeps more between
+  // chunks); the bug this guards against cost 190 caps.
+  assert.ok(r.peakBytes < 6 * cap, `peak resident memory grew by ${(r.peakBytes / MiB).toFixed(1)} MiB under a ${cap / MiB} MiB cap`);
   // The same stream with room for it decodes whole.
   const whole = decodeInChild("gzip", bomb, 256 * MiB);
   assert.deepEqual([whole.code, whole.length], [null, 256 * MiB]);

@@ -14,6 +14,8 @@ const [codec, file, max] = process.argv.slice(2);
 const peakResidentBytes = (): number => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? NaN) * 1024;
 const input = new Uint8Array(readFileSync(file ?? ""));
 const decode = decoderFor(BUILTIN_CODECS, codec as CodecName);
+// Load and compile the decoder first (its module is imported on first use), so only the decode counts.
+await Promise.resolve(decode(new Uint8Array(0), { maxOutputBytes: 1 })).catch(() => undefined);
 const before = peakResidentBytes();
 let result: { code: string | null; length: number | null; expected?: unknown };
 try {
