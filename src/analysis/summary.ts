@@ -5,6 +5,11 @@ import type { Layer, Summary } from "../types.js";
 /** Sections that hold something other than the kernel; the kernel chain never enters them. */
 const NOT_KERNEL = new Set(["pe", ".initrd", ".ucode", ".dtb", ".dtbauto", ".splash", ".efifw", ".sbom"]);
 
+/** A child the kernel may be in: not the PE view nor a section holding something else (".initrd#2" counts as ".initrd"). */
+function onKernelPath(child: Layer): boolean {
+  return !NOT_KERNEL.has(child.path.slice(child.path.lastIndexOf("/") + 1).replace(/#\d+$/, ""));
+}
+
 /** The chain of layers from the root to the innermost kernel layer. */
 export function kernelChain(root: Layer): Layer[] {
   let best: Layer[] = [];
@@ -12,8 +17,7 @@ export function kernelChain(root: Layer): Layer[] {
     const here = [...chain, layer];
     if (KERNEL_FORMATS.has(layer.format) && here.length > best.length) best = here;
     for (const c of layer.children) {
-      const name = c.path.slice(c.path.lastIndexOf("/") + 1).replace(/#\d+$/, "");
-      if (NOT_KERNEL.has(name)) continue;
+      if (!onKernelPath(c)) continue;
       visit(c, here);
     }
   };
@@ -26,7 +30,7 @@ function firstCompressed(root: Layer): Layer | undefined {
   while (queue.length) {
     const layer = queue.shift() as Layer;
     if (layer.format === "compressed") return layer;
-    for (const c of layer.children) if (!NOT_KERNEL.has(c.path.slice(c.path.lastIndexOf("/") + 1).replace(/#\d+$/, ""))) queue.push(c);
+    for (const c of layer.children) if (onKernelPath(c)) queue.push(c);
   }
   return undefined;
 }

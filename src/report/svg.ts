@@ -322,9 +322,7 @@ export function memoryMapsFromPlan(plan: BootPlan, report: Report): MemoryMap[] 
       const target = plan.entry.branchTarget;
       if (target !== null && target !== plan.entry.offset && target < span) marks.push({ offset: target, label: `branch → +${hex(target)}`, detail: "where the header's branch lands" });
     }
-    const checks: MemoryCheck[] = plan.checks
-      .filter((c) => c.layer !== undefined && mapPathForLayer(c.layer, byLayer) === path)
-      .map((c) => ({ id: c.id, label: checkLabel(c.id), status: checkStatus(c), detail: c.message }));
+    const checks = badges(plan.checks.filter((c) => c.layer !== undefined && mapPathForLayer(c.layer, byLayer) === path));
     const what = pe ? `PE image ${path} (${pe.machineName}), by RVA` : `${path}, by physical address`;
     maps.push({ title: what, path, base: hex(base), unit: isSegments ? "paddr" : "RVA", span: Math.max(1, span), regions, marks: marks.filter((m) => m.offset >= 0 && m.offset < Math.max(1, span)), checks });
   }

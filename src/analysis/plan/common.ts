@@ -1,6 +1,7 @@
 /** Pieces every architecture's plan shares: the regions/checks of the PE layers on the kernel chain, and segment placement. */
 import type { Layer, PeInfo } from "../../types.js";
 import { elfRegions, elfWxCheck, nxConsistencyCheck, peChecks, peRegions, type Check, type PeLoader, type Region } from "../protection.js";
+import { allLayers } from "../tree.js";
 import { alignUpBig, hexBig, type Segment } from "./types.js";
 
 export interface PeLayer {
@@ -26,17 +27,6 @@ function innerLoader(chain: Layer[], kernel: Layer): PeLoader {
   return magic === 0 ? "firmware" : "zboot-stub";
 }
 
-/** The ELF vmlinux a bzImage carries (its decompressed payload), if it was reached. */
-function payloadElf(kernel: Layer): Layer | null {
-  const stack = [...kernel.children];
-  while (stack.length) {
-    const l = stack.pop() as Layer;
-    if (l.format === "elf") return l;
-    stack.push(...l.children);
-  }
-  return null;
-}
-
 /** Regions and checks of the outer EFI program(s), the inner kernel and, for a bzImage, its ELF vmlinux. */
 export function protectionMap(chain: Layer[], kernel: Layer, pageSize: number): { regions: Region[]; checks: Check[] } {
   const regions: Region[] = [];
@@ -50,7 +40,7 @@ export function protectionMap(chain: Layer[], kernel: Layer, pageSize: number): 
   }
   for (const o of outers) checks.push(nxConsistencyCheck(o.layer, o.pe, kernel, inner?.pe ?? null, loader));
   // An ELF vmlinux: the kernel itself, or what a bzImage decompresses (the same facts everywhere, the page included).
-  const elf = kernel.format === "elf" ? kernel : kernel.format === "bzimage" ? payloadElf(kernel) : null;
+  const elf = kernel.format === "elf" ? kernel : kernel.format === "bzimage" ? ([...allLayers(kernel)].find((l) => l.format === "elf") ?? null) : null;
   if (elf && (!inner || elf !== kernel)) {
     const r = elfRegions(elf);
     regions.push(...r);
