@@ -21,7 +21,7 @@ import { plan } from "../src/analysis/plan/index.js";
 import { findLayer } from "../src/analysis/tree.js";
 import { KimgError } from "../src/io/errors.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
-import type { Layer } from "../src/types.js";
+import type { Layer } from "../src/model/report.js";
 import { needs } from "./helpers/tools.js";
 
 const CACHE = process.env.KIMG_DEBIAN_CACHE ?? "/var/cache/kimg-debian";

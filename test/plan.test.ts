@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { plan } from "../src/analysis/plan/index.js";
-import type { Check } from "../src/analysis/protection.js";
+import type { Check } from "../src/model/plan.js";
 import { compressWith } from "./builders/compress.js";
 import { ByteWriter } from "./builders/bytes.js";
 import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, buildUki, zbootInputs } from "./builders/images.js";

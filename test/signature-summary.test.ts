@@ -14,7 +14,7 @@ import { analyse } from "../src/analysis/inspect.js";
 import { allLayers } from "../src/analysis/tree.js";
 import { quickSignatureSummary } from "../src/signatures/quick-summary.js";
 import { signatureSummary } from "../src/signatures/verify.js";
-import type { Layer } from "../src/types.js";
+import type { Layer } from "../src/model/report.js";
 import { buildArm64Image } from "./builders/images.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-summary-"));

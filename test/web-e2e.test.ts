@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { allLayers, analyse, authenticodeLayout, findLayer, inspect, planFromTree, unpack, verifyImage, type Analysis, type Report } from "../src/index.js";
 import { layoutRegions, mapPathForLayer, memoryMapsFromPlan } from "../src/report/svg.js";
-import { checkStatus } from "../src/analysis/protection.js";
+import { checkStatus } from "../src/model/plan.js";
 import { buildPage, CHROMIUM_ARGS, CHROMIUM_PATH, serveFolder, type StaticServer } from "../web/tools/serve.js";
 import { compressWith } from "./builders/compress.js";
 import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "./builders/images.js";

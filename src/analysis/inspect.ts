@@ -1,9 +1,9 @@
 /** The public entry points over the layer tree: inspect (the report) and unpack (the bytes). */
 import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../formats/unsupported.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import type { Layer, LayerFormat, Report } from "../types.js";
+import type { Layer, LayerFormat, Report } from "../model/report.js";
 import { planFromTree } from "./plan/index.js";
-import type { BootPlan } from "./plan/types.js";
+import type { BootPlan } from "../model/plan.js";
 import { kernelChain, summarise } from "./summary.js";
 import { allLayers, buildTree, findLayer, type AnalyseOptions, type Tree } from "./tree.js";
 import { assertKernelWhole, noKernelError } from "./whole.js";

@@ -5,41 +5,8 @@
  * outer program's NX claim against the kernel's, and whether the header is executable.
  */
 import { hex } from "../io/layout.js";
-import type { Layer, PeInfo } from "../types.js";
-
-export interface Region {
-  /** The layer whose table describes it. */
-  layer: string;
-  name: string;
-  kind: "headers" | "section" | "segment" | "gap";
-  /** Start and end (exclusive) relative to the image base (RVA for PE). */
-  start: number;
-  end: number;
-  perms: string;
-  /** Offset of the table entry it came from, in its layer's space. */
-  offset: number | null;
-}
-
-export interface Check {
-  id: string;
-  /** False only for a real risk, which the message names (and for whom: firmware enforcing NX, kexec, a loader applying W^X). `--strict` fails on these. */
-  ok: boolean;
-  message: string;
-  layer?: string;
-  offset?: number | null;
-  /**
-   * A fact reported, not judged: what the check looks at is not used by whoever loads this
-   * image this way (the inner header of a v6.2+ zboot, ELF segment flags). `ok` is true.
-   */
-  info?: boolean;
-}
-
-export type CheckStatus = "pass" | "fail" | "info";
-
-/** How every front end shows a check: the same three words. */
-export function checkStatus(c: Check): CheckStatus {
-  return !c.ok ? "fail" : c.info ? "info" : "pass";
-}
+import type { Check, Region } from "../model/plan.js";
+import type { Layer, PeInfo } from "../model/report.js";
 
 /**
  * Who reads a PE header's section flags and DllCharacteristics when this image boots:

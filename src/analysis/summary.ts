@@ -1,6 +1,6 @@
 /** The small stable summary scripts rely on (`summary.*` in --json). */
 import { KERNEL_FORMATS } from "../formats/registry.js";
-import type { Layer, Summary } from "../types.js";
+import type { Layer, Summary } from "../model/report.js";
 
 /** Sections that hold something other than the kernel; the kernel chain never enters them. */
 const NOT_KERNEL = new Set(["pe", ".initrd", ".ucode", ".dtb", ".dtbauto", ".splash", ".efifw", ".sbom"]);

@@ -14,7 +14,7 @@ import { formatById, LEAF_FORMATS, probeFormat } from "../formats/registry.js";
 import { isText } from "../formats/simple.js";
 import type { ChildSpec, CompressedHint, FormatInput, FormatParser } from "../formats/types.js";
 import { ZBOOT_CODECS } from "../formats/zboot.js";
-import type { Diagnostic, Layer, LayerFormat, Severity } from "../types.js";
+import type { Diagnostic, Layer, LayerFormat, Severity } from "../model/report.js";
 
 export interface ProgressEvent {
   /** Path of the layer being decompressed. */

@@ -7,7 +7,7 @@
  */
 import { ErrorCode, KimgError, isErrorCode, type ErrorCodeValue } from "../io/errors.js";
 import { KERNEL_FORMATS } from "../formats/registry.js";
-import type { Diagnostic, Layer } from "../types.js";
+import type { Diagnostic, Layer } from "../model/report.js";
 
 /** The diagnostics that make a kernel layer one that cannot be whole, and the error each becomes. */
 export const INCOMPLETE_KERNEL_CODES: Readonly<Record<string, ErrorCodeValue>> = {

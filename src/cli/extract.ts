@@ -8,7 +8,7 @@ import { NODE_CODECS } from "../node/codecs.js";
 import { insideDir, OutputSet, readInput, writeAtomic } from "../node/files.js";
 import { writeStdout } from "../node/stdout.js";
 import { layerFileName } from "../report/file-names.js";
-import type { Layer } from "../types.js";
+import type { Layer } from "../model/report.js";
 import { maxSizeOption, maxTotalSizeOption, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
 

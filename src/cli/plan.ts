@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { basename } from "node:path";
 import { plan } from "../analysis/plan/index.js";
-import { ENTRY_SYMBOLS } from "../analysis/plan/types.js";
+import { ENTRY_SYMBOLS } from "../analysis/plan/constants.js";
 import { elfSymbols } from "../formats/elf-symbols.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
 import { ErrorCode, KimgError } from "../io/errors.js";

@@ -21,7 +21,7 @@ import { findEmbeddedStream } from "./embedded-stream.js";
 import { hasPeHeader } from "./pe.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
 import { reportUnsupported, unsupportedName } from "./unsupported.js";
-import type { Field, Layer } from "../types.js";
+import type { Field, Layer } from "../model/report.js";
 
 export const ARM_ZIMAGE_HEADER = defineLayout("Arm zImage header", 0x3c, [
   { name: "code0", offset: 0x00, type: "u32" },

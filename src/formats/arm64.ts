@@ -15,7 +15,7 @@ import { bannerField, findLinuxBanner } from "./banner.js";
 import { ARM64_LEGACY_TEXT_OFFSET, arm64Generation, reportGeneration } from "./generations.js";
 import { hasPeHeader } from "./pe.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
-import type { Layer } from "../types.js";
+import type { Layer } from "../model/report.js";
 
 export const ARM64_HEADER = defineLayout("arm64 Image header", 0x40, [
   { name: "code0", offset: 0x00, type: "u32" },

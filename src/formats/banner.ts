@@ -1,6 +1,6 @@
 /** The kernel's `linux_banner` ("Linux version 6.1.0-13-arm64 (debian-kernel@...) ... #1 SMP ..."). */
 import { ascii, indexOf, printable } from "../io/layout.js";
-import type { Field } from "../types.js";
+import type { Field } from "../model/report.js";
 
 const LINUX_VERSION = ascii("Linux version ");
 

@@ -4,7 +4,7 @@
  */
 import { annotate, defineLayout, hex, printable, readStruct, u16, u32 } from "../io/layout.js";
 import { crc32 } from "../codecs/checksums.js";
-import type { Layer, PeInfo, Structure } from "../types.js";
+import type { Layer, PeInfo, Structure } from "../model/report.js";
 import { SETUP_FIELD_PROTOCOL, bzImageGeneration, protocolName, reportGeneration, type BzImageFacts } from "./generations.js";
 import { flagNames, hasPeHeader } from "./pe.js";
 import type { ChildSpec, FormatParser } from "./types.js";

@@ -4,7 +4,7 @@
  * behind it; the generation is the range all clues agree on. The tables and their sources are
  * in docs/formats.md (one section per format).
  */
-import type { Layer } from "../types.js";
+import type { Layer } from "../model/report.js";
 
 /** One fact read from the header and what it says about the kernel that wrote it. */
 export interface Clue {

@@ -4,7 +4,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, hex, printable, readStruct, requireRange, structureOf, u16, u32, type Layout } from "../io/layout.js";
-import type { Field, Layer, PeInfo, PeSection } from "../types.js";
+import type { Field, Layer, PeInfo, PeSection } from "../model/report.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
 
 /** struct mz_hdr: only e_magic and e_lfanew matter to a PE loader. */

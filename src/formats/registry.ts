@@ -18,7 +18,7 @@ import { cpioFormat, dataFormat, dtbFormat, textFormat } from "./simple.js";
 import type { FormatParser } from "./types.js";
 import { ukiFormat } from "./uki.js";
 import { zbootFormat } from "./zboot.js";
-import type { LayerFormat } from "../types.js";
+import type { LayerFormat } from "../model/report.js";
 
 export const FORMATS: readonly FormatParser[] = [
   zbootFormat,

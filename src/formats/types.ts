@@ -1,6 +1,6 @@
 /** The plug-in shape of a format: a cheap probe and a parse that fills a layer. */
 import type { Limits } from "../io/limits.js";
-import type { Layer, LayerFormat, Severity } from "../types.js";
+import type { Layer, LayerFormat, Severity } from "../model/report.js";
 
 /** A part of a layer that is itself a layer (a payload, a section, the PE view of an image). */
 export interface ChildSpec {

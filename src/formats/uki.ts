@@ -4,10 +4,10 @@
  * sections after each `.profile`, so repeated names get "#2", "#3" in their layer path.
  */
 import { DEFAULT_LIMITS } from "../io/limits.js";
-import type { Layer, PeSection } from "../types.js";
+import type { Layer, PeSection } from "../model/report.js";
 import { hasPeHeader, MACHINE_ARCH, peTitle, readPe } from "./pe.js";
 import type { ChildSpec, FormatInput, FormatParser, } from "./types.js";
-import type { LayerFormat } from "../types.js";
+import type { LayerFormat } from "../model/report.js";
 
 /** The sections the UKI specification defines, and how kimg reads each. */
 export const UKI_SECTIONS: Readonly<Record<string, { role: string; format?: LayerFormat }>> = {

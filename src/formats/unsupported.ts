@@ -5,7 +5,7 @@
  * `plan` and a default `extract` refuse them with E_UNSUPPORTED naming the format.
  */
 import type { FormatInput } from "./types.js";
-import type { LayerFormat } from "../types.js";
+import type { LayerFormat } from "../model/report.js";
 
 /** Stable diagnostic code of a recognised but unsupported kernel format. */
 export const UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT";

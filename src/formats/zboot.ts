@@ -14,7 +14,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
-import type { Layer } from "../types.js";
+import type { Layer } from "../model/report.js";
 import { reportGeneration, zbootGeneration } from "./generations.js";
 import { MACHINE_ARCH, MACHINE_NAMES, peMachine } from "./pe.js";
 import type { ChildSpec, CompressedHint, FormatParser } from "./types.js";

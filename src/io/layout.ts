@@ -4,7 +4,7 @@
  * record (for code) and the report structure (every field with its absolute offset, for people).
  */
 import { ErrorCode, KimgError } from "./errors.js";
-import type { Field, FieldValue, Structure } from "../types.js";
+import type { Field, FieldValue, Structure } from "../model/report.js";
 
 export type FieldType = "u8" | "u16" | "u32" | "u64" | "i32" | "bytes" | "cstr" | "ascii";
 

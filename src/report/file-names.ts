@@ -2,7 +2,7 @@
  * File names for layers, shared by `kimg extract --all` and the web page's downloads, so a
  * downloaded layer is named like an extracted one.
  */
-import type { Layer } from "../types.js";
+import type { Layer } from "../model/report.js";
 
 const CODEC_EXTENSIONS: Readonly<Record<string, string>> = { gzip: ".gz", zstd: ".zst", xz: ".xz", lzma: ".lzma", lz4: ".lz4", lzo: ".lzo", bzip2: ".bz2" };
 const FORMAT_EXTENSIONS: Readonly<Record<string, string>> = {

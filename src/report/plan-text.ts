@@ -1,6 +1,6 @@
 /** The text view of a boot plan. */
-import type { BootPlan } from "../analysis/plan/types.js";
-import { checkStatus, type CheckStatus } from "../analysis/protection.js";
+import type { BootPlan } from "../model/plan.js";
+import { checkStatus, type CheckStatus } from "../model/plan.js";
 
 const STATUS_WORD: Readonly<Record<CheckStatus, string>> = { pass: "ok  ", fail: "FAIL", info: "info" };
 

@@ -4,9 +4,10 @@
  * DOM), so the CLI can write the same pictures the web page shows. Every name that reaches the
  * markup comes from the input file and is escaped; every number is clipped to the drawing.
  */
-import type { BootPlan, Region } from "../analysis/plan/types.js";
-import { checkStatus, elfRegions, elfWxCheck, peChecks, type Check } from "../analysis/protection.js";
-import type { JsonValue, Layer, LayerFormat, PeInfo, Report } from "../types.js";
+import type { BootPlan, Region } from "../model/plan.js";
+import { elfRegions, elfWxCheck, peChecks } from "../analysis/protection.js";
+import { checkStatus, type Check } from "../model/plan.js";
+import type { JsonValue, Layer, LayerFormat, PeInfo, Report } from "../model/report.js";
 
 /** What a stretch of bytes is; the picture colours by kind (and sections by permission). */
 export type RegionKind = "header" | "section" | "layer" | "certificates" | "padding";

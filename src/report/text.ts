@@ -1,5 +1,5 @@
 /** The text view of a report: a pure function of the report, as the web page is. */
-import type { Field, Layer, Report, Structure } from "../types.js";
+import type { Field, Layer, Report, Structure } from "../model/report.js";
 
 export interface TextOptions {
   /** Show every field of every structure (default); false shows the layer tree and key facts only. */

@@ -16,7 +16,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { hex, u32 } from "../io/layout.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
-import type { PeInfo, PeSection } from "../types.js";
+import type { PeInfo, PeSection } from "../model/report.js";
 
 export type DigestName = "sha1" | "sha256" | "sha384" | "sha512";
 

@@ -18,7 +18,7 @@
  *                  signature SEQUENCE, issuer Name, validity SEQUENCE, subject Name, ... }, ... }
  */
 import { resolveLimits, type Limits } from "../io/limits.js";
-import type { PeInfo } from "../types.js";
+import type { PeInfo } from "../model/report.js";
 import { digestNameForOid } from "./authenticode.js";
 import { NAME_TYPES } from "./names.js";
 import { OID_SIGNED_DATA, OID_SPC_INDIRECT_DATA, OID_SPC_NESTED_SIGNATURE, MAX_NESTING_DEPTH } from "./oids.js";

@@ -2,7 +2,7 @@
  * The signature report: what `verifyImage` returns and `kimg verify --json` prints. Plain JSON
  * values only, like the inspect report. Offsets are in the layer space of the PE they concern.
  */
-import type { Diagnostic, LayerFormat } from "../types.js";
+import type { Diagnostic, LayerFormat } from "../model/report.js";
 import type { DigestName } from "./authenticode.js";
 import type { CertificateFacts } from "./certificates.js";
 import type { KernelTableCheck } from "./wincert.js";

@@ -7,7 +7,7 @@ import { findLayer, type Tree } from "../analysis/tree.js";
 import { ErrorCode, KimgError, asKimgError } from "../io/errors.js";
 import { hex } from "../io/layout.js";
 import { resolveLimits, type Limits } from "../io/limits.js";
-import type { Diagnostic, Layer, LayerFormat, PeInfo, Severity } from "../types.js";
+import type { Diagnostic, Layer, LayerFormat, PeInfo, Severity } from "../model/report.js";
 import { authenticodeLayout, digestHex, hashedBytes, isDigestName, type DigestName } from "./authenticode.js";
 import { nameToString, readCertificates } from "./certificates.js";
 import { checkChain, checkSignature, parseAuthenticode, type AuthenticodeSignature } from "./pkcs7.js";

@@ -12,7 +12,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { defineLayout, hex, readStruct } from "../io/layout.js";
 import type { Limits } from "../io/limits.js";
-import type { PeInfo } from "../types.js";
+import type { PeInfo } from "../model/report.js";
 import { peBase } from "./authenticode.js";
 
 export const WIN_CERTIFICATE = defineLayout("WIN_CERTIFICATE", 8, [

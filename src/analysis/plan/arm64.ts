@@ -4,10 +4,11 @@
  * to primary_entry. x0 = DTB, x1..x3 = 0, MMU off.
  */
 import { decodeArm64Sequence } from "../../isa/arm64.js";
-import type { Layer } from "../../types.js";
+import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { entryChecks, efiEntryOf } from "./entry-checks.js";
-import { alignUpBig, hexBig, MiB, type BootPlan, type PlanOptions } from "./types.js";
+import type { BootPlan, PlanOptions } from "../../model/plan.js";
+import { alignUpBig, hexBig, MiB } from "./constants.js";
 
 const ARM64_KIMG_ALIGN = 2 * MiB;
 /** booting.rst: the DTB must not exceed 2 MiB. */

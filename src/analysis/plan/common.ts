@@ -1,8 +1,10 @@
 /** Pieces every architecture's plan shares: the regions/checks of the PE layers on the kernel chain, and segment placement. */
-import type { Layer, PeInfo } from "../../types.js";
-import { elfRegions, elfWxCheck, nxConsistencyCheck, peChecks, peRegions, type Check, type PeLoader, type Region } from "../protection.js";
+import type { Layer, PeInfo } from "../../model/report.js";
+import type { Check, Region } from "../../model/plan.js";
+import { elfRegions, elfWxCheck, nxConsistencyCheck, peChecks, peRegions, type PeLoader } from "../protection.js";
 import { allLayers } from "../tree.js";
-import { alignUpBig, hexBig, type Segment } from "./types.js";
+import type { Segment } from "../../model/plan.js";
+import { alignUpBig, hexBig } from "./constants.js";
 
 export interface PeLayer {
   layer: Layer;

@@ -1,7 +1,8 @@
 /** A bare ELF vmlinux is loaded by its PT_LOAD physical addresses and entered at e_entry. */
-import type { Layer } from "../../types.js";
+import type { Layer } from "../../model/report.js";
 import { protectionMap } from "./common.js";
-import { hexBig, type BootPlan, type Segment } from "./types.js";
+import type { BootPlan, Segment } from "../../model/plan.js";
+import { hexBig } from "./constants.js";
 
 export function planElf(kernel: Layer, bytes: Uint8Array, chain: Layer[]): BootPlan {
   const segs = Array.isArray(kernel.info.segments) ? kernel.info.segments : [];

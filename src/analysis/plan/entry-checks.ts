@@ -1,7 +1,7 @@
 /** Checks on the entry of images entered at their first byte (arm64, RISC-V). */
 import type { DecodedInstruction } from "../../isa/types.js";
-import type { Layer } from "../../types.js";
-import type { Check } from "../protection.js";
+import type { Layer } from "../../model/report.js";
+import type { Check } from "../../model/plan.js";
 import { peOf } from "./common.js";
 
 /** The PE AddressOfEntryPoint of the kernel image, when it has a PE header. */

@@ -1,7 +1,7 @@
 /** `plan(bytes)`: unpack as needed, find the bootable kernel and compute its boot plan. */
 import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../../formats/unsupported.js";
 import { ErrorCode, KimgError } from "../../io/errors.js";
-import type { Layer, LayerFormat } from "../../types.js";
+import type { Layer, LayerFormat } from "../../model/report.js";
 import { analyse, type InspectOptions } from "../inspect.js";
 import { kernelChain } from "../summary.js";
 import type { Tree } from "../tree.js";
@@ -10,7 +10,8 @@ import { planArm64 } from "./arm64.js";
 import { planElf } from "./elf.js";
 import { planLoongArch } from "./loongarch.js";
 import { planRiscv } from "./riscv.js";
-import { DEFAULT_RAM_BASE, ENTRY_SYMBOLS, type BootPlan, type Check, type PlanOptions } from "./types.js";
+import type { BootPlan, Check, PlanOptions } from "../../model/plan.js";
+import { DEFAULT_RAM_BASE, ENTRY_SYMBOLS } from "./constants.js";
 import { planX86 } from "./x86.js";
 
 const BOOTABLE: readonly LayerFormat[] = ["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf"];

@@ -4,12 +4,13 @@
  * system table, so the kernel still finds the EFI and ACPI tables.
  */
 import { decodeLoongArch, decodeLoongArchSequence } from "../../isa/loongarch.js";
-import type { Layer } from "../../types.js";
+import type { Layer } from "../../model/report.js";
 import { LOONGARCH_LEGACY_LOAD_OFFSET } from "../../formats/loongarch.js";
 import { Placer, protectionMap } from "./common.js";
 import { efiEntryOf } from "./entry-checks.js";
-import { alignUpBig, hexBig, MiB, type BootPlan, type PlanOptions } from "./types.js";
-import type { Check } from "../protection.js";
+import type { BootPlan, PlanOptions } from "../../model/plan.js";
+import { alignUpBig, hexBig, MiB } from "./constants.js";
+import type { Check } from "../../model/plan.js";
 
 /** Where in-kernel kexec copies the command line (machine_kexec.c: KEXEC_CMDLINE_ADDR). */
 const KEXEC_CMDLINE_ADDR = 0x108000n;

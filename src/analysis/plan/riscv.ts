@@ -4,10 +4,11 @@
  * c.li s4,-13, then j _start_kernel. a0 = hart id, a1 = DTB, satp = 0.
  */
 import { decodeRiscvSequence } from "../../isa/riscv.js";
-import type { Layer } from "../../types.js";
+import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { efiEntryOf, entryChecks } from "./entry-checks.js";
-import { alignUpBig, hexBig, MiB, type BootPlan, type PlanOptions } from "./types.js";
+import type { BootPlan, PlanOptions } from "../../model/plan.js";
+import { alignUpBig, hexBig, MiB } from "./constants.js";
 
 const DTB_ESTIMATE = 64 * 1024;
 

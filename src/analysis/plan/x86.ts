@@ -3,11 +3,12 @@
  * aligned to kernel_alignment (pref_address when not relocatable) and, for a 64-bit boot, entered
  * at its start + 0x200 (startup_64) with %rsi = boot_params.
  */
-import type { Layer } from "../../types.js";
+import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { efiEntryOf } from "./entry-checks.js";
-import { alignUpBig, hexBig, MiB, type BootPlan, type PlanOptions } from "./types.js";
-import type { Check } from "../protection.js";
+import type { BootPlan, PlanOptions } from "../../model/plan.js";
+import { alignUpBig, hexBig, MiB } from "./constants.js";
+import type { Check } from "../../model/plan.js";
 
 export function planX86(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions): BootPlan {
   const pmOffset = Number(kernel.info.protectedModeOffset ?? 0);

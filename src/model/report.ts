@@ -5,7 +5,7 @@
  * exactly are decimal strings; every integer field also carries its `hex` form.
  */
 
-import type { BootPlan } from "./analysis/plan/types.js";
+import type { BootPlan } from "./plan.js";
 
 export type FieldValue = number | string | boolean | null;
 

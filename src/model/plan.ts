@@ -1,8 +1,9 @@
-/** The boot plan: how a non-EFI loader (kexec) must load and enter the kernel. */
-import type { DecodedInstruction } from "../../isa/types.js";
-import type { Check, Region } from "../protection.js";
-
-export type { Check, Region };
+/**
+ * The boot-plan model: how a non-EFI loader (kexec) must load and enter the kernel, and the
+ * memory-protection map (regions and checks). Types only, plus the one status mapping every
+ * front end uses; nothing here imports code.
+ */
+import type { DecodedInstruction } from "../isa/types.js";
 
 export interface PlanOptions {
   /** Start of the RAM the loader may use (default per arch, see DEFAULT_RAM_BASE). */
@@ -18,14 +19,6 @@ export interface PlanOptions {
   /** Symbols of the matching ELF vmlinux (see ENTRY_SYMBOLS), to check the entry against. */
   vmlinuxSymbols?: ReadonlyMap<string, bigint>;
 }
-
-/** Per arch: the image start symbol and the core entry symbols to look for, newest name first. */
-export const ENTRY_SYMBOLS: Readonly<Record<string, { base: string; entry: readonly string[] }>> = {
-  arm64: { base: "_text", entry: ["primary_entry", "stext"] },
-  riscv64: { base: "_start", entry: ["_start_kernel"] },
-  riscv32: { base: "_start", entry: ["_start_kernel"] },
-  loongarch64: { base: "_text", entry: ["kernel_entry"] },
-};
 
 export interface EntryPlan {
   /** Where the loader jumps, as a byte offset into the kernel image. */
@@ -90,22 +83,36 @@ export interface BootPlan {
   checks: Check[];
 }
 
-/** Default RAM starts: QEMU "virt" for arm64 and RISC-V; LoongArch and x86 load at link/preferred addresses. */
-export const DEFAULT_RAM_BASE: Readonly<Record<string, bigint>> = {
-  arm64: 0x40000000n,
-  riscv64: 0x80000000n,
-  riscv32: 0x80000000n,
-  loongarch64: 0n,
-  x86_64: 0x1000000n,
-  x86: 0x1000000n,
-};
-
-export const MiB = 1024 * 1024;
-
-export function alignUpBig(n: bigint, a: bigint): bigint {
-  return a > 0n ? ((n + a - 1n) / a) * a : n;
+export interface Region {
+  /** The layer whose table describes it. */
+  layer: string;
+  name: string;
+  kind: "headers" | "section" | "segment" | "gap";
+  /** Start and end (exclusive) relative to the image base (RVA for PE). */
+  start: number;
+  end: number;
+  perms: string;
+  /** Offset of the table entry it came from, in its layer's space. */
+  offset: number | null;
 }
 
-export function hexBig(n: bigint | number): string {
-  return "0x" + BigInt(n).toString(16);
+export interface Check {
+  id: string;
+  /** False only for a real risk, which the message names (and for whom: firmware enforcing NX, kexec, a loader applying W^X). `--strict` fails on these. */
+  ok: boolean;
+  message: string;
+  layer?: string;
+  offset?: number | null;
+  /**
+   * A fact reported, not judged: what the check looks at is not used by whoever loads this
+   * image this way (the inner header of a v6.2+ zboot, ELF segment flags). `ok` is true.
+   */
+  info?: boolean;
+}
+
+export type CheckStatus = "pass" | "fail" | "info";
+
+/** How every front end shows a check: the same three words. */
+export function checkStatus(c: Check): CheckStatus {
+  return !c.ok ? "fail" : c.info ? "info" : "pass";
 }
