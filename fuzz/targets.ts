@@ -20,7 +20,7 @@ import { insideDir, safeLayerFileName } from "../src/node/files.js";
 import { renderPlanText } from "../src/report/plan-text.js";
 import { verifyImage } from "../src/signatures/verify.js";
 import { renderText } from "../src/report/text.js";
-import type { Report } from "../src/types.js";
+import type { Report } from "../src/model/report.js";
 import { IO_TARGETS } from "./targets-io.js";
 
 export interface FuzzTarget {
