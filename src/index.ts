@@ -19,6 +19,10 @@ export type { AuthenticodeLayout, ByteRange } from "./signatures/authenticode.js
 export { renderText } from "./report/text.js";
 export { extensionFor, layerFileName, safeLayerFileName } from "./report/file-names.js";
 export { renderPlanText } from "./report/plan-text.js";
+export { layerProtectionChecks } from "./analysis/protection.js";
+export { STATUS_MARK, checkLabel } from "./report/checks.js";
+export { layoutRegions, layoutSvg, hashedRangesSvg, memoryMapFromPe, memoryMapFromElf, memoryMapsFromPlan, memoryMapSvg, mapPathForLayer, peViewOf, escapeXml, MAX_SVG_REGIONS } from "./report/svg.js";
+export type { LayoutRegion, RegionKind, LaneName, MemoryMap, MemoryRegion, MemoryCheck, MemoryMark, HashedRanges, SvgOptions } from "./report/svg.js";
 export { KimgError, ErrorCode, isKimgError } from "./io/errors.js";
 export type { ErrorCodeValue, KimgErrorData } from "./io/errors.js";
 export { DEFAULT_LIMITS } from "./io/limits.js";

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { analyse, authenticodeLayout, findLayer, inspect, planFromTree, type Layer, type PeInfo } from "../src/index.js";
+import { analyse, authenticodeLayout, findLayer, inspect, layerProtectionChecks, planFromTree, type Layer, type PeInfo } from "../src/index.js";
 import {
   MAX_SVG_REGIONS,
   escapeXml,
@@ -34,6 +34,15 @@ function peOf(root: Layer, path: string): PeInfo {
   const pe = layer(root, path).pe;
   assert.ok(pe, `no PE at ${path}`);
   return pe;
+}
+
+/** The map of the PE image at `path` with the analysis' checks of it, as the page draws it without a plan. */
+function peMap(root: Layer, path: string): ReturnType<typeof memoryMapFromPe> {
+  return memoryMapFromPe(peOf(root, path), path, layerProtectionChecks(layer(root, path)));
+}
+
+function elfMap(root: Layer): ReturnType<typeof memoryMapFromElf> {
+  return memoryMapFromElf(root, layerProtectionChecks(root));
 }
 
 /** An arm64 Image with a WIN_CERTIFICATE appended and data directory 4 pointing at it. */
@@ -145,7 +154,7 @@ describe("layoutSvg", () => {
     const pe = buildPe({ machine: MACHINE.AMD64, sections: [{ name: nasty, data: new Uint8Array(0x200), characteristics: TEXT_FLAGS }] });
     const report = await inspect(pe.bytes);
     const view = layer(report.root, "/");
-    const svg = layoutSvg(view) + memoryMapSvg(memoryMapFromPe(peOf(report.root, "/"), "/"));
+    const svg = layoutSvg(view) + memoryMapSvg(peMap(report.root, "/"));
     assert.equal(escapeXml(nasty), "&lt;b&gt;&amp;&quot;&#39;");
     assert.ok(svg.includes(`data-name="&lt;b&gt;&amp;&quot;&#39;"`));
     assert.ok(!svg.includes("<b>"));
@@ -163,7 +172,7 @@ describe("layoutSvg", () => {
 describe("memory maps", () => {
   it("maps a PE image by RVA with W^X and NX_COMPAT badges and the EFI entry", async () => {
     const report = await inspect(SAMPLE);
-    const map = memoryMapFromPe(peOf(report.root, "/payload/decompressed/pe"), "/payload/decompressed/pe");
+    const map = peMap(report.root, "/payload/decompressed/pe");
     assert.deepEqual(
       map.regions.map((r) => [r.name, r.offset, r.size, r.perms]),
       [
@@ -200,7 +209,7 @@ describe("memory maps", () => {
         { name: ".data", data: new Uint8Array(0x200), characteristics: DATA_FLAGS },
       ],
     });
-    const map = memoryMapFromPe(peOf((await inspect(pe.bytes)).root, "/"), "/");
+    const map = peMap((await inspect(pe.bytes)).root, "/");
     assert.deepEqual(map.checks.map((c) => [c.id, c.status]), [
       ["w^x", "fail"],
       ["section-alignment", "pass"],
@@ -214,7 +223,7 @@ describe("memory maps", () => {
   });
 
   it("maps ELF segments from the lowest virtual address", async () => {
-    const map = memoryMapFromElf((await inspect(buildElf({ entry: 0xffffffff81001040n }))).root);
+    const map = elfMap((await inspect(buildElf({ entry: 0xffffffff81001040n }))).root);
     assert.ok(map);
     assert.equal(map.base, "0xffffffff81001000");
     assert.deepEqual(
@@ -229,7 +238,7 @@ describe("memory maps", () => {
   });
 
   it("maps by physical address when e_entry is physical, as in an x86 vmlinux", async () => {
-    const map = memoryMapFromElf((await inspect(buildElf({ entry: 0x1000n }))).root);
+    const map = elfMap((await inspect(buildElf({ entry: 0x1000n }))).root);
     assert.ok(map);
     assert.deepEqual([map.unit, map.base], ["paddr", "0x1000"]);
     assert.deepEqual(map.regions.map((r) => [r.offset, r.size]), [

@@ -2,8 +2,7 @@
  * The kimg web page: read a file in the browser, analyse it in a worker with the same core the
  * CLI uses, and render the report, the pictures and the boot plan. No byte leaves the tab.
  */
-import { findLayer, renderText, type BootPlan, type Report } from "../src/index.js";
-import { mapPathForLayer } from "../src/report/svg.js";
+import { findLayer, mapPathForLayer, renderText, type BootPlan, type Report } from "../src/index.js";
 import type { AnalysisResult } from "./protocol.js";
 import { AnalysisClient, WorkerError } from "./ui/client.js";
 import { h, formatBytes } from "./ui/dom.js";

@@ -188,3 +188,14 @@ export function elfWxCheck(layer: Layer, regions: Region[]): Check {
     ...(bad.length ? { info: true } : {}),
   };
 }
+
+/**
+ * The checks of one PE image or ELF file taken on its own, outside a boot plan (the pictures of
+ * a report without one): a PE as the firmware loading it sees it, at 4K pages; an ELF's segment
+ * flags, reported. Empty for any other layer.
+ */
+export function layerProtectionChecks(layer: Layer): Check[] {
+  if (layer.pe) return peChecks(layer, layer.pe, 4096);
+  if (layer.format === "elf") return [elfWxCheck(layer, elfRegions(layer))];
+  return [];
+}

@@ -4,10 +4,12 @@
  * DOM), so the CLI can write the same pictures the web page shows. Every name that reaches the
  * markup comes from the input file and is escaped; every number is clipped to the drawing.
  */
+import { findLayer } from "../analysis/tree.js";
+import { hex } from "../io/layout.js";
 import type { BootPlan, Region } from "../model/plan.js";
-import { elfRegions, elfWxCheck, peChecks } from "../analysis/protection.js";
-import { checkStatus, type Check } from "../model/plan.js";
+import { checkStatus, type Check, type CheckStatus } from "../model/plan.js";
 import type { JsonValue, Layer, LayerFormat, PeInfo, Report } from "../model/report.js";
+import { checkLabel, STATUS_MARK } from "./checks.js";
 
 /** What a stretch of bytes is; the picture colours by kind (and sections by permission). */
 export type RegionKind = "header" | "section" | "layer" | "certificates" | "padding";
@@ -37,10 +39,6 @@ const LANES: readonly LaneName[] = ["headers", "sections", "layers", "signature"
 
 /** A picture of ten thousand slivers helps nobody; the rest are left out and counted. */
 export const MAX_SVG_REGIONS = 2000;
-
-function hex(n: number): string {
-  return "0x" + n.toString(16);
-}
 
 function bytesText(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -173,7 +171,7 @@ export interface MemoryCheck {
   /** "w^x", "nx-compat", "entry-executable"... as the boot plan names them. */
   id: string;
   label: string;
-  status: "pass" | "fail" | "info";
+  status: CheckStatus;
   detail: string;
 }
 
@@ -200,21 +198,6 @@ export interface MemoryMap {
   checks: MemoryCheck[];
 }
 
-/** Short badge names for the checks the boot plan computes. */
-const CHECK_LABELS: Readonly<Record<string, string>> = {
-  "w^x": "W^X",
-  "nx-compat": "NX_COMPAT",
-  "nx-consistency": "NX consistent",
-  "section-alignment": "page-aligned",
-  "sections-overlap": "no overlap",
-  "header-not-executable": "headers not code",
-  "entry-executable": "entry in code",
-};
-
-export function checkLabel(id: string): string {
-  return CHECK_LABELS[id] ?? id;
-}
-
 /** The analysis' checks as badges: the same words as `kimg plan`. */
 function badges(checks: readonly Check[]): MemoryCheck[] {
   return checks.map((c) => ({ id: c.id, label: checkLabel(c.id), status: checkStatus(c), detail: c.message }));
@@ -224,8 +207,11 @@ function peMarks(pe: PeInfo, span: number): MemoryMark[] {
   return pe.addressOfEntryPoint < span ? [{ offset: pe.addressOfEntryPoint, label: `EFI entry ${hex(pe.addressOfEntryPoint)}`, detail: `AddressOfEntryPoint: RVA ${hex(pe.addressOfEntryPoint)}, where the firmware starts the EFI program` }] : [];
 }
 
-/** The map an EFI loader builds from a PE header: headers read-only, each section at its RVA. */
-export function memoryMapFromPe(pe: PeInfo, path: string): MemoryMap {
+/**
+ * The map an EFI loader builds from a PE header: headers read-only, each section at its RVA.
+ * `checks` are the analysis' checks of that image (`layerProtectionChecks`), shown as badges.
+ */
+export function memoryMapFromPe(pe: PeInfo, path: string, checks: readonly Check[]): MemoryMap {
   const regions: MemoryRegion[] = [];
   if (pe.sizeOfHeaders > 0) regions.push({ name: "headers", offset: 0, size: pe.sizeOfHeaders, perms: "r--", detail: `PE headers: RVA 0x0 +${hex(pe.sizeOfHeaders)}` });
   for (const s of pe.sections) {
@@ -235,15 +221,15 @@ export function memoryMapFromPe(pe: PeInfo, path: string): MemoryMap {
   }
   const span = Math.max(pe.sizeOfImage, ...regions.map((r) => r.offset + r.size));
   const marks = peMarks(pe, span);
-  const checks = badges(peChecks({ path }, pe, 4096));
-  return { title: `PE image ${path} (${pe.machineName}), by RVA`, path, base: "0x0", unit: "RVA", span, regions, marks, checks };
+  return { title: `PE image ${path} (${pe.machineName}), by RVA`, path, base: "0x0", unit: "RVA", span, regions, marks, checks: badges(checks) };
 }
 
 /**
  * The map the ELF program headers ask for, counted from the lowest LOAD address. Virtual
  * addresses, unless e_entry is a physical one (x86 vmlinux), then physical addresses.
+ * `checks` are the analysis' checks of that ELF (`layerProtectionChecks`), shown as badges.
  */
-export function memoryMapFromElf(layer: Layer): MemoryMap | null {
+export function memoryMapFromElf(layer: Layer, checks: readonly Check[]): MemoryMap | null {
   const segments = elfSegments(layer).filter((s) => s.memsz > 0);
   if (!segments.length) return null;
   const entryAddress = asBigInt(layer.info.entry);
@@ -268,18 +254,7 @@ export function memoryMapFromElf(layer: Layer): MemoryMap | null {
   const entry = entryAddress !== null && entryAddress >= base && entryAddress - base < BigInt(span) ? Number(entryAddress - base) : null;
   const marks = entry === null ? [] : [{ offset: entry, label: `e_entry 0x${(base + BigInt(entry)).toString(16)}`, detail: "the ELF entry point (e_entry)" }];
   const unit = physical ? "paddr" : "vaddr";
-  return { title: `ELF ${layer.path}, LOAD segments by ${physical ? "physical" : "virtual"} address`, path: layer.path, base: "0x" + base.toString(16), unit, span, regions, marks, checks: badges([elfWxCheck(layer, elfRegions(layer))]) };
-}
-
-/** Finds a layer by path without importing the tree walker (the report is all we need). */
-function layerByPath(root: Layer, path: string): Layer | null {
-  const stack = [root];
-  while (stack.length) {
-    const l = stack.pop() as Layer;
-    if (l.path === path) return l;
-    stack.push(...l.children);
-  }
-  return null;
+  return { title: `ELF ${layer.path}, LOAD segments by ${physical ? "physical" : "virtual"} address`, path: layer.path, base: "0x" + base.toString(16), unit, span, regions, marks, checks: badges(checks) };
 }
 
 /** The map a check about `layer` belongs on: its own, or its PE view's ("/x" -> "/x/pe"). */
@@ -302,7 +277,7 @@ export function memoryMapsFromPlan(plan: BootPlan, report: Report): MemoryMap[] 
   }
   const maps: MemoryMap[] = [];
   for (const [path, list] of byLayer) {
-    const layer = layerByPath(report.root, path);
+    const layer = findLayer(report.root, path);
     const pe = layer?.pe ?? null;
     const isSegments = list.every((r) => r.kind === "segment");
     const base = isSegments ? Math.min(...list.map((r) => r.start)) : 0;
@@ -661,7 +636,7 @@ export function memoryMapSvg(map: MemoryMap, options: SvgOptions = {}): string {
   let bx = x0;
   let by = badgeY;
   for (const c of map.checks) {
-    const text = `${c.status === "pass" ? "✓" : c.status === "fail" ? "✗" : "i"} ${c.label}`;
+    const text = `${STATUS_MARK[c.status]} ${c.label}`;
     const w = textWidth(text, true) + 16;
     if (bx + w > x1 && bx > x0) {
       bx = x0;

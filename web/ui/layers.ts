@@ -1,6 +1,5 @@
 /** The layer tree and the selected layer's fields, as `kimg inspect` prints them. */
-import type { Field, JsonValue, Layer, Report, Structure } from "../../src/index.js";
-import { layoutRegions } from "../../src/report/svg.js";
+import { layoutRegions, type Field, type JsonValue, type Layer, type Report, type Structure } from "../../src/index.js";
 import { h, hex, formatBytes } from "./dom.js";
 import { layoutFigure } from "./pictures.js";
 

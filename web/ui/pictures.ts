@@ -1,6 +1,19 @@
 /** The two pictures: the byte layout of a layer and the memory map at boot, with hover details. */
-import type { BootPlan, Layer, Report } from "../../src/index.js";
-import { layoutRegions, layoutSvg, memoryMapFromElf, memoryMapFromPe, memoryMapSvg, memoryMapsFromPlan, peViewOf, type MemoryMap } from "../../src/report/svg.js";
+import {
+  layerProtectionChecks,
+  layoutRegions,
+  layoutSvg,
+  memoryMapFromElf,
+  memoryMapFromPe,
+  memoryMapSvg,
+  memoryMapsFromPlan,
+  peViewOf,
+  STATUS_MARK,
+  type BootPlan,
+  type Layer,
+  type MemoryMap,
+  type Report,
+} from "../../src/index.js";
 import { h, hex, svgElement } from "./dom.js";
 
 /** Headers smaller than this share of the layer get a close-up of their own. */
@@ -63,10 +76,10 @@ export function memoryMaps(report: Report, plan: BootPlan | null): MemoryMap[] {
     const found = peViewOf(layer);
     if (!plan && found && !seen.has(found.view.path)) {
       seen.add(found.view.path);
-      maps.push(memoryMapFromPe(found.pe, found.view.path));
+      maps.push(memoryMapFromPe(found.pe, found.view.path, layerProtectionChecks(found.view)));
     }
     // With a plan, its protection map already covers the ELF a bzImage carries, with the plan's checks.
-    const elf = plan || seen.has(layer.path) ? null : memoryMapFromElf(layer);
+    const elf = plan || seen.has(layer.path) || layer.format !== "elf" ? null : memoryMapFromElf(layer, layerProtectionChecks(layer));
     if (elf) maps.push(elf);
     layer.children.forEach(visit);
   };
@@ -79,7 +92,7 @@ export function memoryFigure(map: MemoryMap): HTMLElement {
   figure.append(h("figcaption", {}, map.title));
   figure.append(svgElement(memoryMapSvg(map)));
   withHoverDetail(figure, "Hover over or focus a region, a mark or a badge for its details.");
-  const items = map.checks.map((c) => h("li", { class: `check ${c.status}`, "data-check": c.id }, h("span", { class: "mark", "aria-hidden": "true" }, c.status === "pass" ? "✓" : c.status === "fail" ? "✗" : "i"), h("strong", {}, `${c.label}: ${c.status}.`), ` ${c.detail}`));
+  const items = map.checks.map((c) => h("li", { class: `check ${c.status}`, "data-check": c.id }, h("span", { class: "mark", "aria-hidden": "true" }, STATUS_MARK[c.status]), h("strong", {}, `${c.label}: ${c.status}.`), ` ${c.detail}`));
   if (items.length) figure.append(h("ul", { class: "checks" }, ...items));
   return figure;
 }

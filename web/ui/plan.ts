@@ -1,5 +1,5 @@
 /** The boot plan: the decoded entry instructions, where everything is loaded, and why. */
-import { checkStatus, type BootPlan, type CheckStatus } from "../../src/index.js";
+import { checkStatus, STATUS_MARK, type BootPlan } from "../../src/index.js";
 import type { ErrorInfo } from "../protocol.js";
 import { h, hex, formatBytes } from "./dom.js";
 
@@ -73,8 +73,6 @@ export function loadSection(plan: BootPlan): HTMLElement {
   }
   return section;
 }
-
-const STATUS_MARK: Readonly<Record<CheckStatus, string>> = { pass: "✓", fail: "✗", info: "i" };
 
 /** The plan's checks that no memory map shows (those about the loader, the DTB, the initrd). */
 export function checksSection(plan: BootPlan, shownOnMaps: (check: BootPlan["checks"][number]) => boolean): HTMLElement | null {

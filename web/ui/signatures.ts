@@ -1,6 +1,5 @@
 /** Signatures: every PE image's Authenticode digest, what it covers, and each signature's verdict. */
-import type { VerifyLayer, VerifySignature } from "../../src/index.js";
-import { hashedRangesSvg } from "../../src/report/svg.js";
+import { hashedRangesSvg, type VerifyLayer, type VerifySignature } from "../../src/index.js";
 import type { SignatureResult } from "../protocol.js";
 import { h, hex, svgElement } from "./dom.js";
 import { withHoverDetail } from "./pictures.js";

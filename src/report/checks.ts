@@ -1,0 +1,21 @@
+/** How every view shows a check: one mark per status, and a short name for the badges. */
+import type { CheckStatus } from "../model/plan.js";
+
+/** The mark beside a check in the pictures, the page's lists and the badges: ✓ pass, ✗ fail, i information. */
+export const STATUS_MARK: Readonly<Record<CheckStatus, string>> = { pass: "✓", fail: "✗", info: "i" };
+
+/** Short badge names for the checks the analysis computes. */
+const CHECK_LABELS: Readonly<Record<string, string>> = {
+  "w^x": "W^X",
+  "nx-compat": "NX_COMPAT",
+  "nx-consistency": "NX consistent",
+  "section-alignment": "page-aligned",
+  "sections-overlap": "no overlap",
+  "header-not-executable": "headers not code",
+  "entry-executable": "entry in code",
+};
+
+/** The badge name of a check id (the id itself when it has none). */
+export function checkLabel(id: string): string {
+  return CHECK_LABELS[id] ?? id;
+}
