@@ -19,6 +19,8 @@ export type { AuthenticodeLayout, ByteRange } from "./signatures/authenticode.js
 export { renderText } from "./report/text.js";
 export { extensionFor, layerFileName, safeLayerFileName } from "./report/file-names.js";
 export { renderPlanText } from "./report/plan-text.js";
+export { diagnosticLine, diagnosticParts } from "./report/diagnostic.js";
+export { renderVerifyText } from "./report/verify-text.js";
 export { layerProtectionChecks } from "./analysis/protection.js";
 export { STATUS_MARK, checkLabel } from "./report/checks.js";
 export { layoutRegions, layoutSvg, hashedRangesSvg, memoryMapFromPe, memoryMapFromElf, memoryMapsFromPlan, memoryMapSvg, mapPathForLayer, peViewOf, escapeXml, MAX_SVG_REGIONS } from "./report/svg.js";

@@ -1,5 +1,6 @@
 /** The text view of a report: a pure function of the report, as the web page is. */
 import type { Field, Layer, Report, Structure } from "../model/report.js";
+import { diagnosticLine } from "./diagnostic.js";
 
 export interface TextOptions {
   /** Show every field of every structure (default); false shows the layer tree and key facts only. */
@@ -78,10 +79,7 @@ export function renderText(report: Report, options: TextOptions = {}): string {
   if (report.plan) lines.push("", ...planSummary(report));
   if (report.diagnostics.length) {
     lines.push("", "diagnostics:");
-    for (const d of report.diagnostics) {
-      const at = d.offset === null ? "" : ` at ${hexOffset(d.offset)}`;
-      lines.push(`  ${d.severity.padEnd(7)} ${d.code}${at} (${d.layer}): ${d.message}`);
-    }
+    for (const d of report.diagnostics) lines.push(`  ${diagnosticLine(d, 7)}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -3,6 +3,7 @@ import { hashedRangesSvg, type VerifyLayer, type VerifySignature } from "../../s
 import type { SignatureResult } from "../protocol.js";
 import { h, hex, svgElement } from "./dom.js";
 import { withHoverDetail } from "./pictures.js";
+import { diagnosticItem } from "./summary.js";
 
 export interface SignatureActions {
   /** Verify again, checking chains against these certificate files. */
@@ -106,7 +107,7 @@ export function signaturesSection(result: SignatureResult | null, actions: Signa
   const notes = v.diagnostics.filter((d) => d.code !== "NOT_SIGNED" && d.code !== "NO_PE_IMAGE");
   if (notes.length) {
     section.append(h("h3", {}, "Notes"));
-    section.append(h("ul", { class: "diagnostics" }, ...notes.map((d) => h("li", { class: `diag ${d.severity}`, "data-code": d.code }, h("strong", {}, `${d.severity} ${d.code}`), d.offset === null ? "" : ` at ${hex(d.offset)}`, ` (${d.layer}): ${d.message}`))));
+    section.append(h("ul", { class: "diagnostics" }, ...notes.map(diagnosticItem)));
   }
   return section;
 }

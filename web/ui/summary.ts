@@ -1,5 +1,5 @@
 /** The top of the report: what the file is, what went wrong, and the main downloads. */
-import { findLayer, type Layer, type Report } from "../../src/index.js";
+import { diagnosticParts, findLayer, type Diagnostic, type Layer, type Report } from "../../src/index.js";
 import type { AnalysisResult } from "../protocol.js";
 import { h, formatBytes } from "./dom.js";
 
@@ -13,9 +13,10 @@ function canTrim(layer: Layer | undefined): boolean {
   return !!pe?.certificateTable && pe.trailingZeroBytes > 0;
 }
 
-/** Offsets as the CLI's text view prints them, so a diagnostic reads the same in both. */
-function cliOffset(n: number): string {
-  return "0x" + n.toString(16).padStart(6, "0");
+/** A diagnostic as the CLI prints it, severity and code in bold. */
+export function diagnosticItem(d: Diagnostic): HTMLElement {
+  const { what, rest } = diagnosticParts(d);
+  return h("li", { class: `diag ${d.severity}`, "data-code": d.code }, h("strong", {}, what), rest);
 }
 
 export function summarySection(result: AnalysisResult, actions: SummaryActions): HTMLElement {
@@ -58,9 +59,7 @@ export function summarySection(result: AnalysisResult, actions: SummaryActions):
       h(
         "ul",
         { class: "diagnostics" },
-        ...report.diagnostics.map((d) =>
-          h("li", { class: `diag ${d.severity}`, "data-code": d.code }, h("strong", {}, `${d.severity} ${d.code}`), d.offset === null ? "" : ` at ${cliOffset(d.offset)}`, ` (${d.layer}): ${d.message}`),
-        ),
+        ...report.diagnostics.map(diagnosticItem),
       ),
     );
   }
