@@ -4,7 +4,8 @@
  */
 import type { Command } from "commander";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { formatKexecPlan, kexecPlanToJson } from "../kexec/plan.js";
+import { kexecPlanToJson } from "../kexec/plan.js";
+import { formatKexecPlan, formatKexecStatus } from "../report/kexec-text.js";
 import { createCoreUnpacker } from "../kexec/source.js";
 import type { Unpacker } from "../kexec/source.js";
 import { NODE_CODECS } from "../node/codecs.js";
@@ -13,7 +14,7 @@ import { writeStdoutLater } from "../node/stdout.js";
 import { nodeEnvironment } from "../node/kexec/environment.js";
 import type { KexecEnvironment } from "../node/kexec/environment.js";
 import { execKexec, loadKexec, prepareKexec, segmentBufferAddresses, unloadKexec } from "../node/kexec/loader.js";
-import { formatKexecStatus, readKexecStatus } from "../node/kexec/status.js";
+import { readKexecStatus } from "../node/kexec/status.js";
 
 interface LoadFlags {
   initrd?: string;

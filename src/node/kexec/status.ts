@@ -1,23 +1,12 @@
 /**
  * `kimg kexec status`: what the running kernel says about kexec, read without changing anything.
  */
+import type { KexecStatus } from "../../kexec/status.js";
 import type { KexecEnvironment } from "./environment.js";
 import { SYSTEM_PATHS } from "./environment.js";
 import { Errno } from "./syscalls.js";
 
-export interface KexecStatus {
-  /** /sys/kernel/kexec_loaded: a kernel is loaded for `kexec exec`; null when unreadable. */
-  loaded: boolean | null;
-  crashLoaded: boolean | null;
-  /** /proc/sys/kernel/kexec_load_disabled. */
-  loadDisabled: boolean | null;
-  /** The active lockdown mode, or null when the lockdown LSM is absent. */
-  lockdown: "none" | "integrity" | "confidentiality" | null;
-  /** Whether kexec_file_load exists ("unknown" without root or without koffi). */
-  fileLoad: "yes" | "no" | "unknown";
-  /** EFI Secure Boot state from efivarfs, null when not an EFI boot or unreadable. */
-  secureBoot: boolean | null;
-}
+export type { KexecStatus };
 
 function flag(text: string | null): boolean | null {
   if (text === null) return null;
@@ -53,16 +42,4 @@ export function readKexecStatus(env: KexecEnvironment): KexecStatus {
     fileLoad: env.platform === "linux" ? probeFileLoad(env) : "unknown",
     secureBoot: secureBootVar === null || secureBootVar.length < 5 ? null : secureBootVar[4] === 1,
   };
-}
-
-export function formatKexecStatus(status: KexecStatus): string {
-  const show = (value: boolean | null): string => (value === null ? "unknown" : value ? "yes" : "no");
-  return [
-    `loaded:           ${show(status.loaded)}`,
-    `crash loaded:     ${show(status.crashLoaded)}`,
-    `load disabled:    ${show(status.loadDisabled)}`,
-    `lockdown:         ${status.lockdown ?? "not available"}`,
-    `kexec_file_load:  ${status.fileLoad}`,
-    `secure boot:      ${show(status.secureBoot)}`,
-  ].join("\n");
 }
