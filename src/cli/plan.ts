@@ -9,6 +9,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { inputSize, readInput } from "../node/files.js";
 import { writeStdout } from "../node/stdout.js";
+import { diagnosticLine } from "../report/diagnostic.js";
 import { renderPlanText } from "../report/plan-text.js";
 import { EXIT } from "./exit-codes.js";
 import { maxSizeOption, maxTotalSizeOption, parseCount, sizeLimits } from "./options.js";
@@ -76,7 +77,7 @@ export function registerPlan(program: Command): void {
       const errors = report.diagnostics.filter((d) => d.severity === "error");
       if (opts.json) await writeStdout(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");
       else {
-        const lines = errors.map((d) => `error ${d.code}${d.offset === null ? "" : ` at 0x${d.offset.toString(16)}`} (${d.layer}): ${d.message}\n`);
+        const lines = errors.map((d) => `${diagnosticLine(d)}\n`);
         await writeStdout(renderPlanText(result) + lines.join(""));
       }
       if (opts.strict && result.checks.some((c) => !c.ok)) process.exitCode = EXIT.CHECK_FAILED;
