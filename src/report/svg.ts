@@ -315,6 +315,7 @@ export interface SvgOptions {
   title?: string;
 }
 
+/** Text made safe for SVG markup: the five characters XML reserves become entities. */
 export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
 }
