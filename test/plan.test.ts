@@ -1,7 +1,7 @@
 /** The boot plan: entry decode, load plan and protection map for each architecture, and failing checks. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { plan } from "../src/analysis/plan/index.js";
+import { plan } from "../src/api/index.js";
 import type { Check } from "../src/model/plan.js";
 import { compressWith } from "./builders/compress.js";
 import { ByteWriter } from "./builders/bytes.js";
@@ -180,7 +180,7 @@ test("a UKI plans its .linux kernel", async () => {
 });
 
 test("inspect carries the default plan; an image with no kernel has none", async () => {
-  const { inspect } = await import("../src/analysis/inspect.js");
+  const { inspect } = await import("../src/api/index.js");
   const r = await inspect(buildArm64Image());
   assert.equal(r.plan?.entry.offset, 0);
   assert.equal(typeof r.plan?.entry.branchTarget, "number");

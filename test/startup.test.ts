@@ -35,8 +35,8 @@ test("the CLI bundle's start-up modules hold no signature stack and no codec", (
   assert.ok(files.size >= 1);
   // esbuild names each bundled source file in a comment: `// src/codecs/lzo.ts`.
   const sources = new Set([...files.values()].flatMap((t) => [...t.matchAll(/^\/\/ (\S+\.(?:ts|js|mjs))$/gm)].map((m) => m[1] as string)));
-  assert.ok([...sources].some((s) => s.endsWith("src/analysis/inspect.ts")), "the analysis is bundled into the start-up modules");
-  const unwanted = [...sources].filter((s) => /node_modules\/(pkijs|asn1js|bytestreamjs|pvtsutils|zstddec|fflate)\/|src\/signatures\/(pkcs7|certificates|verify)\.ts$|src\/codecs\/(gzip|zstd|xz|lzma|lzma-decoder|lz4|lzo|bzip2|bcj)\.ts$/.test(s));
+  assert.ok([...sources].some((s) => s.endsWith("src/api/analyse.ts")), "the analysis is bundled into the start-up modules");
+  const unwanted = [...sources].filter((s) => /node_modules\/(pkijs|asn1js|bytestreamjs|pvtsutils|zstddec|fflate)\/|src\/signatures\/(pkcs7|certificates|verify|signature-summary)\.ts$|src\/codecs\/(gzip|zstd|xz|lzma|lzma-decoder|lz4|lzo|bzip2|bcj)\.ts$/.test(s));
   assert.deepEqual(unwanted, [], "loaded only when a signature or a stream of that codec is met");
 });
 

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { test } from "node:test";
-import { unpack } from "../src/analysis/inspect.js";
+import { unpack } from "../src/api/index.js";
 import { decodeGzip } from "../src/codecs/gzip.js";
 import { NODE_CODECS, nodeZstdDecoders } from "../src/node/codecs.js";
 import { unpackStream } from "../src/node/stream.js";

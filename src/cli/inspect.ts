@@ -1,6 +1,6 @@
 /** `kimg inspect FILE [--json] [--shallow] [--brief]` */
 import type { Command } from "commander";
-import { inspect } from "../analysis/inspect.js";
+import { inspect } from "../api/index.js";
 import { renderText } from "../report/text.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";

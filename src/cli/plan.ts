@@ -1,10 +1,7 @@
 /** `kimg plan FILE [--json] [--ram-base ADDR] [--initrd FILE] [--dtb FILE] [--cmdline TEXT] [--strict]` */
 import type { Command } from "commander";
 import { basename } from "node:path";
-import { plan } from "../analysis/plan/index.js";
-import { ENTRY_SYMBOLS } from "../analysis/plan/constants.js";
-import { elfSymbols } from "../formats/elf-symbols.js";
-import { DEFAULT_LIMITS } from "../io/limits.js";
+import { plan } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { inputSize, readInput } from "../node/files.js";
@@ -42,8 +39,6 @@ interface PlanCliOptions {
   vmlinux?: string;
 }
 
-const ALL_ENTRY_SYMBOLS = [...new Set(Object.values(ENTRY_SYMBOLS).flatMap((s) => [s.base, ...s.entry]))];
-
 export function registerPlan(program: Command): void {
   program
     .command("plan")
@@ -71,7 +66,7 @@ export function registerPlan(program: Command): void {
         dtbSize: await sizeOf(opts.dtb, "--dtb"),
         cmdline: opts.cmdline ?? null,
         hartId: opts.hart,
-        ...(opts.vmlinux ? { vmlinuxSymbols: elfSymbols(await readInput(opts.vmlinux, { what: "--vmlinux" }), ALL_ENTRY_SYMBOLS, DEFAULT_LIMITS) } : {}),
+        ...(opts.vmlinux ? { vmlinux: await readInput(opts.vmlinux, { what: "--vmlinux" }) } : {}),
       });
       const errors = report.diagnostics.filter((d) => d.severity === "error");
       if (opts.json) await writeStdout(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");

@@ -1,17 +1,14 @@
 /** `kimg verify FILE [--cert CERT ...] [--layer PATH ...] [--json]` and `kimg digest FILE [--alg ALG] [--layer PATH | --all]`. */
 import { basename } from "node:path";
 import type { Command } from "commander";
-import { analyse } from "../analysis/inspect.js";
-import type { Tree } from "../analysis/tree.js";
+import { digestImage, verifyImage } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { hex } from "../io/layout.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
 import { writeStdout } from "../node/stdout.js";
-import { authenticodeDigest, isDigestName, DIGEST_ALGORITHMS } from "../signatures/authenticode.js";
+import { isDigestName, DIGEST_ALGORITHMS } from "../signatures/authenticode.js";
 import type { CertificateFacts, VerifyReport, VerifySignature } from "../signatures/types.js";
-// The signature stack (pkijs, asn1js: most of the CLI's code) is loaded by the commands that need it.
-import type { PeLayer } from "../signatures/verify.js";
 import { EXIT } from "./exit-codes.js";
 import { maxSizeOption, maxTotalSizeOption, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
@@ -85,7 +82,6 @@ export function registerSignatureCommands(program: Command): void {
       if (opts.integrityOnly && opts.cert.length) throw new KimgError(ErrorCode.USAGE, "--integrity-only and --cert exclude each other: --cert checks who signed");
       const bytes = await readInput(file);
       const trustedCertificates = await Promise.all(opts.cert.map((c) => readTrustedCertificate(c)));
-      const { verifyImage } = await import("../signatures/verify.js");
       const report = await verifyImage(bytes, {
         name: basename(file),
         codecs: NODE_CODECS,
@@ -114,24 +110,20 @@ export function registerSignatureCommands(program: Command): void {
       if (!isDigestName(alg)) throw new KimgError(ErrorCode.USAGE, `--alg ${opts.alg}: use one of ${Object.keys(DIGEST_ALGORITHMS).join(", ")}`);
       if (opts.all && opts.layer) throw new KimgError(ErrorCode.USAGE, "--all and --layer exclude each other");
       const bytes = await readInput(file);
-      const { peLayers, selectPeLayer } = await import("../signatures/verify.js");
-      const load = (shallow: boolean): ReturnType<typeof analyse> =>
-        analyse(bytes, {
-          name: basename(file),
-          codecs: NODE_CODECS,
-          shallow,
-          ...sizeLimits(opts),
-          onProgress: progressReporter(true),
-        });
-      const choose = (tree: Tree): PeLayer[] => (opts.all ? peLayers(tree) : opts.layer === undefined ? peLayers(tree).slice(0, 1) : [selectPeLayer(tree, opts.layer)]);
-      // The outer PE needs no decompression; only go deeper when it is not there (a gzip-compressed Image).
-      let chosen: PeLayer[] = [];
-      if (!opts.all) chosen = await load(true).then((a) => choose(a.tree)).catch(() => []);
-      if (chosen.length === 0) chosen = choose((await load(false)).tree);
-      if (chosen.length === 0) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `${file} holds no PE/COFF image to hash`, { structure: "layer tree" });
-      for (const pe of chosen) {
-        const value = await authenticodeDigest(pe.bytes, pe.layer.pe, alg, { trim: opts.trim, ...(opts.maxSize ? { maxHashedBytes: opts.maxSize } : {}) });
-        await writeStdout(opts.all ? `${value}  ${pe.layer.path}\n` : `${value}\n`);
+      let count = 0;
+      for await (const { path, digest } of digestImage(bytes, {
+        name: basename(file),
+        codecs: NODE_CODECS,
+        algorithm: alg,
+        ...(opts.layer !== undefined && !opts.all ? { layer: opts.layer } : {}),
+        all: opts.all ?? false,
+        trim: opts.trim,
+        ...sizeLimits(opts),
+        onProgress: progressReporter(true),
+      })) {
+        count++;
+        await writeStdout(opts.all ? `${digest}  ${path}\n` : `${digest}\n`);
       }
+      if (count === 0) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `${file} holds no PE/COFF image to hash`, { structure: "layer tree" });
     });
 }
