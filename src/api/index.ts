@@ -10,5 +10,9 @@ export { unpack, unpackLayers, trimAfterCertificates } from "./unpack.js";
 export type { UnpackOptions, UnpackResult, UnpackLayersOptions, UnpackedLayer } from "./unpack.js";
 export { plan } from "./plan.js";
 export type { PlanImageOptions, PlanResult } from "./plan.js";
-export { verifyImage, digestImage } from "./verify.js";
+export { verifyImage, digestImage, certificateSubjects } from "./verify.js";
 export type { VerifyOptions, DigestOptions, LayerDigest } from "./verify.js";
+// What the entry points' options name: progress events, digest algorithms.
+export type { ProgressEvent } from "../analysis/tree.js";
+export { DIGEST_ALGORITHMS, isDigestName } from "../signatures/authenticode.js";
+export type { DigestName } from "../signatures/authenticode.js";

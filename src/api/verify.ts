@@ -43,6 +43,20 @@ export async function verifyImage(input: Uint8Array | ArrayBuffer, options: Veri
   });
 }
 
+/**
+ * The subjects of the certificates in a certificate file (DER, or PEM with any number of
+ * certificates), as `trustedCertificates` takes them: a way to check such a file before
+ * verifying. Throws a KimgError naming `source` when the file holds no readable certificate.
+ * Loads the signature stack (pkijs).
+ *
+ * @example
+ * await certificateSubjects(pem, "db.pem"); // ["CN=Debian Secure Boot CA, ..."]
+ */
+export async function certificateSubjects(data: Uint8Array, source = "certificate"): Promise<string[]> {
+  const { nameToString, readCertificates } = await import("../signatures/certificates.js");
+  return readCertificates(data, source).map((c) => nameToString(c.subject));
+}
+
 export interface DigestOptions extends Omit<InspectOptions, "shallow"> {
   /** The digest algorithm (default sha256). */
   algorithm?: DigestName;

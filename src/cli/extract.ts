@@ -3,26 +3,22 @@ import type { Command } from "commander";
 import { join } from "node:path";
 import { unpack, unpackLayers } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { NODE_CODECS } from "../node/codecs.js";
-import { insideDir, OutputSet, readInput, writeAtomic } from "../node/files.js";
+import { insideDir, OutputSet, writeAtomic } from "../node/files.js";
 import { writeStdout } from "../node/stdout.js";
 import { layerFileName } from "../report/file-names.js";
-import { maxSizeOption, maxTotalSizeOption, sizeLimits } from "./options.js";
-import { progressReporter } from "./progress.js";
+import { imageOptions, readImage, type ImageFlags } from "./options.js";
 
-interface ExtractOptions {
+interface ExtractOptions extends ImageFlags {
   output?: string;
   layer?: string;
   all?: string;
   trim?: boolean;
   force?: boolean;
   json?: boolean;
-  maxSize?: number;
-  maxTotalSize?: number;
 }
 
 export function registerExtract(program: Command): void {
-  program
+  const command = program
     .command("extract")
     .description("write the innermost kernel image (or another layer, or every layer) byte-exact")
     .argument("<file>", "kernel image")
@@ -31,18 +27,12 @@ export function registerExtract(program: Command): void {
     .option("--all <dir>", "write every layer into DIR")
     .option("--trim", "cut a signed image after its certificate table (drops zboot v6.4+ zero padding)")
     .option("--force", "replace existing output files")
-    .option("--json", "print what was written as JSON")
-    .addOption(maxSizeOption())
-    .addOption(maxTotalSizeOption())
+    .option("--json", "print what was written as JSON");
+  imageOptions(command)
     .action(async (file: string, opts: ExtractOptions) => {
       if (!opts.output && !opts.all) throw new KimgError(ErrorCode.USAGE, "say where to write: -o OUT (or -o - for stdout) or --all DIR");
       if (opts.output && opts.all) throw new KimgError(ErrorCode.USAGE, "-o and --all exclude each other");
-      const input = await readInput(file);
-      const common = {
-        codecs: NODE_CODECS,
-        ...sizeLimits(opts),
-        onProgress: progressReporter(!opts.json && opts.output !== "-"),
-      };
+      const { bytes: input, options: common } = await readImage(file, opts, { progress: !opts.json && opts.output !== "-" });
       const written: Array<{ layer: string; format: string; path: string; bytes: number; trimmedBytes?: number }> = [];
       if (opts.all) {
         const { layers } = await unpackLayers(input, { ...common, trim: opts.trim ?? false });

@@ -6,10 +6,7 @@ import { Command, CommanderError } from "commander";
 import { isKimgError } from "../io/errors.js";
 import { drainStdout, StdoutClosed, writeStdoutLater } from "../node/stdout.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
-import { registerExtract } from "./extract.js";
-import { registerInspect } from "./inspect.js";
-import { registerOptionalCommands } from "./optional.js";
-import { registerPlan } from "./plan.js";
+import { COMMANDS } from "./commands.js";
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,10 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError("(kimg --help lists the commands)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => writeStdoutLater(s), writeErr: (s) => process.stderr.write(s) });
-  registerInspect(program);
-  registerExtract(program);
-  registerPlan(program);
-  registerOptionalCommands(program);
+  for (const register of COMMANDS) register(program);
   return program;
 }
 
