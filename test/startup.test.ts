@@ -54,3 +54,10 @@ test("inspect of an unsigned, uncompressed Image loads no crypto, zlib or child_
   assert.ok(loaded.includes("NativeModule fs"), "the hook saw the module list");
   assert.deepEqual(loaded.filter((m) => /^NativeModule (crypto|zlib|child_process)$/.test(m)), []);
 });
+
+test("the bundle knows its version away from package.json (built in, as bin/kimg.js runs it)", () => {
+  assert.equal(built.status, 0, built.stderr);
+  const r = spawnSync(process.execPath, [join(dir, "run.js"), "--version"], { encoding: "utf8", cwd: tmpdir() });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `${JSON.parse(readFileSync("package.json", "utf8")).version}\n`);
+});
