@@ -205,6 +205,16 @@ test("--vmlinux symbols: the arm64 branch target is checked against primary_entr
   }
 });
 
+test("plan(bytes, { vmlinux }) reads the vmlinux's entry symbols itself and checks the entry", async () => {
+  const text = 0xffff800008000000n;
+  for (const [entry, ok] of [[0x1400, true], [0x1500, false]] as const) {
+    const vmlinux = buildElf({ machine: 183, symbols: { _text: text, primary_entry: text + BigInt(entry) } });
+    const { plan: p } = await plan(buildArm64Image({ entryOffset: 0x1400 }), { vmlinux });
+    assert.equal(check(p, "entry-symbol").ok, ok);
+  }
+  await assert.rejects(plan(buildArm64Image(), { vmlinux: new Uint8Array(64) }), { code: "E_BAD_MAGIC" });
+});
+
 test("one JSON number rule in every plan: addresses are hex strings, offsets and sizes are numbers", { skip: needs("gzip") }, async () => {
   const { toCompress, trailer } = zbootInputs(buildArm64Image(), "v6.4", "gzip");
   const payload = compressWith("gzip", toCompress);
