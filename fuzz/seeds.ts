@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inspect } from "../src/analysis/inspect.js";
+import { inspect } from "../src/api/index.js";
 import type { Layer, LayerFormat } from "../src/model/report.js";
 import { ByteWriter, concat, text } from "../test/builders/bytes.js";
 import { compressWith, type Tool } from "../test/builders/compress.js";

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import { analyse } from "../src/analysis/inspect.js";
+import { analyse } from "../src/api/index.js";
 import { allLayers } from "../src/analysis/tree.js";
 import { ErrorCode, KimgError } from "../src/io/errors.js";
 import { OutputSet, outputIo, readInput } from "../src/node/files.js";

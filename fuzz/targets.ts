@@ -5,8 +5,7 @@
  * one of ErrorCode's, a report that does not serialise) is a failure.
  */
 import { getHeapStatistics } from "node:v8";
-import { analyse, inspect, unpack } from "../src/analysis/inspect.js";
-import { plan } from "../src/analysis/plan/index.js";
+import { analyse, inspect, plan, unpack, verifyImage } from "../src/api/index.js";
 import { BUILTIN_CODECS, decoderFor, type CodecTable } from "../src/codecs/registry.js";
 import { sniffCodec } from "../src/codecs/sniff.js";
 import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
@@ -18,7 +17,6 @@ import { allLayers } from "../src/analysis/tree.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
 import { insideDir, safeLayerFileName } from "../src/node/files.js";
 import { renderPlanText } from "../src/report/plan-text.js";
-import { verifyImage } from "../src/signatures/verify.js";
 import { renderText } from "../src/report/text.js";
 import type { Report } from "../src/model/report.js";
 import { IO_TARGETS } from "./targets-io.js";

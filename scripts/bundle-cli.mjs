@@ -1,11 +1,12 @@
 // Bundles the CLI into dist/bundle/ (one file plus lazily loaded chunks): Node resolves and
 // parses far fewer modules at start-up, which is most of a short command's time.
 // `node scripts/bundle-cli.mjs DIR` bundles into DIR instead (the start-up test does).
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
 
 const outdir = process.argv[2] ?? "dist/bundle";
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 /**
  * Built-in modules that only some commands use (crypto for temp-file names and kexec, zlib for
@@ -52,6 +53,8 @@ await build({
   // Native packages stay outside: they are loaded from node_modules at run time, if present.
   external: ["koffi", "zstd-napi"],
   plugins: [lazyBuiltins],
+  // `kimg --version` (src/cli/version.ts): the bundle may be run away from package.json.
+  define: { KIMG_PACKAGE_VERSION: JSON.stringify(version) },
   banner: { js: "import { createRequire as __kimgCreateRequire } from 'node:module'; const require = __kimgCreateRequire(import.meta.url);" },
   logLevel: "warning",
 });

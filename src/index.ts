@@ -2,17 +2,16 @@
  * kimg: the platform-neutral core. Everything here works on Uint8Array in Node and browsers.
  * Node-only helpers (files, atomic writes, kexec) are in "kimg/node".
  */
-export { inspect, unpack, analyse, trimAfterCertificates } from "./analysis/inspect.js";
-export type { InspectOptions, UnpackOptions, UnpackResult, Analysis } from "./analysis/inspect.js";
+export { inspect, unpack, unpackLayers, analyse, trimAfterCertificates, plan, verifyImage, digestImage } from "./api/index.js";
+export type { InspectOptions, UnpackOptions, UnpackResult, UnpackLayersOptions, UnpackedLayer, Analysis, PlanImageOptions, PlanResult, VerifyOptions, DigestOptions, LayerDigest } from "./api/index.js";
 export type { AnalyseOptions, ProgressEvent, Tree } from "./analysis/tree.js";
 export { findLayer, allLayers } from "./analysis/tree.js";
 export { kernelChain, summarise } from "./analysis/summary.js";
-export { plan, planFromTree, bootableLayer } from "./analysis/plan/index.js";
+export { planFromTree, bootableLayer } from "./analysis/plan/index.js";
 export type { BootPlan, PlanOptions, EntryPlan, LoadPlan, Segment, RegisterValue } from "./model/plan.js";
 export { checkStatus } from "./model/plan.js";
 export type { Region, Check, CheckStatus } from "./model/plan.js";
-export { verifyImage, signatureSummary } from "./signatures/verify.js";
-export type { VerifyOptions } from "./signatures/verify.js";
+export { signatureSummary } from "./signatures/signature-summary.js";
 export type { VerifyReport, VerifyLayer, VerifySignature, SignatureSummary, CertificateFacts, DigestName } from "./signatures/types.js";
 export { authenticodeDigest, authenticodeDigests, authenticodeLayout } from "./signatures/authenticode.js";
 export type { AuthenticodeLayout, ByteRange } from "./signatures/authenticode.js";

@@ -113,3 +113,9 @@ test("exit codes: bad input 3, usage 2, unreadable file 4", () => {
   r = kimg("extract", zboot);
   assert.equal(r.status, 2);
 });
+
+test("--version prints the version package.json declares", () => {
+  const r = kimg("--version");
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.toString(), `${JSON.parse(readFileSync("package.json", "utf8")).version}\n`);
+});

@@ -6,8 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { unpack } from "../src/analysis/inspect.js";
-import { plan } from "../src/analysis/plan/index.js";
+import { plan, unpack } from "../src/api/index.js";
 import { KimgError } from "../src/io/errors.js";
 import { compressWith, type Tool } from "./builders/compress.js";
 import { buildElf } from "./builders/images.js";

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { before, test } from "node:test";
-import { inspect } from "../src/analysis/inspect.js";
+import { inspect } from "../src/api/index.js";
 import { runCampaign, type CampaignResult } from "../fuzz/campaign.js";
 import { generateInput, type Seed } from "../fuzz/mutators.js";
 import { ALL_TOOLS, availableTools, buildRawSeeds, describeSeed, type RawSeed } from "../fuzz/seeds.js";

@@ -1,5 +1,5 @@
 /** Shared test helpers: build-and-inspect, and finding layers and diagnostics in reports. */
-import { analyse, inspect, type InspectOptions } from "../src/analysis/inspect.js";
+import { analyse, inspect, type InspectOptions } from "../src/api/index.js";
 import { findLayer } from "../src/analysis/tree.js";
 import type { Layer, Report, Structure } from "../src/model/report.js";
 

@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { plan } from "../src/analysis/plan/index.js";
-import { unpack } from "../src/analysis/inspect.js";
+import { plan, unpack } from "../src/api/index.js";
 import { compressWith, type Tool } from "./builders/compress.js";
 import { buildLoongArchImage, buildZboot, zbootInputs } from "./builders/images.js";
 import { buildPe, MACHINE } from "./builders/pe.js";

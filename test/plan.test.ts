@@ -1,7 +1,7 @@
 /** The boot plan: entry decode, load plan and protection map for each architecture, and failing checks. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { plan } from "../src/analysis/plan/index.js";
+import { plan } from "../src/api/index.js";
 import type { Check } from "../src/model/plan.js";
 import { compressWith } from "./builders/compress.js";
 import { ByteWriter } from "./builders/bytes.js";
@@ -180,7 +180,7 @@ test("a UKI plans its .linux kernel", async () => {
 });
 
 test("inspect carries the default plan; an image with no kernel has none", async () => {
-  const { inspect } = await import("../src/analysis/inspect.js");
+  const { inspect } = await import("../src/api/index.js");
   const r = await inspect(buildArm64Image());
   assert.equal(r.plan?.entry.offset, 0);
   assert.equal(typeof r.plan?.entry.branchTarget, "number");
@@ -203,6 +203,16 @@ test("--vmlinux symbols: the arm64 branch target is checked against primary_entr
     const { plan: p } = await plan(buildArm64Image({ entryOffset: 0x1400 }), { vmlinuxSymbols: symbols });
     assert.equal(check(p, "entry-symbol").ok, ok);
   }
+});
+
+test("plan(bytes, { vmlinux }) reads the vmlinux's entry symbols itself and checks the entry", async () => {
+  const text = 0xffff800008000000n;
+  for (const [entry, ok] of [[0x1400, true], [0x1500, false]] as const) {
+    const vmlinux = buildElf({ machine: 183, symbols: { _text: text, primary_entry: text + BigInt(entry) } });
+    const { plan: p } = await plan(buildArm64Image({ entryOffset: 0x1400 }), { vmlinux });
+    assert.equal(check(p, "entry-symbol").ok, ok);
+  }
+  await assert.rejects(plan(buildArm64Image(), { vmlinux: new Uint8Array(64) }), { code: "E_BAD_MAGIC" });
 });
 
 test("one JSON number rule in every plan: addresses are hex strings, offsets and sizes are numbers", { skip: needs("gzip") }, async () => {

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { getHeapStatistics } from "node:v8";
-import { unpack } from "../src/analysis/inspect.js";
+import { unpack } from "../src/api/index.js";
 import { decodeZstd, zstdOutputBound } from "../src/codecs/zstd.js";
 import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
 import { coreUnpacker } from "../src/kexec/source.js";

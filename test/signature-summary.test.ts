@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { analyse } from "../src/analysis/inspect.js";
+import { analyse } from "../src/api/index.js";
 import { allLayers } from "../src/analysis/tree.js";
 import { quickSignatureSummary } from "../src/signatures/quick-summary.js";
 import { signatureSummary } from "../src/signatures/verify.js";

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { analyse } from "../src/analysis/inspect.js";
+import { analyse } from "../src/api/index.js";
 import { KimgError } from "../src/io/errors.js";
 import { authenticodeDigest, authenticodeDigests, authenticodeLayout, hashedBytes } from "../src/signatures/authenticode.js";
 import { peLayers, type PeLayer } from "../src/signatures/verify.js";

@@ -10,10 +10,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { before, describe, it } from "node:test";
-import { analyse } from "../src/analysis/inspect.js";
+import { analyse, verifyImage } from "../src/api/index.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
 import { authenticodeDigest } from "../src/signatures/authenticode.js";
-import { peLayers, verifyImage } from "../src/signatures/verify.js";
+import { peLayers } from "../src/signatures/verify.js";
 import { needs } from "./helpers/tools.js";
 
 const CACHE = resolve("kernels/signatures-test");

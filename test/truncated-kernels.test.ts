@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { unpack } from "../src/analysis/inspect.js";
-import { plan } from "../src/analysis/plan/index.js";
+import { plan, unpack } from "../src/api/index.js";
 import { ErrorCode, KimgError } from "../src/io/errors.js";
 import { coreUnpacker } from "../src/kexec/source.js";
 import { compressWith } from "./builders/compress.js";

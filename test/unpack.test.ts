@@ -11,7 +11,8 @@ import { execFileSync } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { test } from "node:test";
-import { unpack } from "../src/analysis/inspect.js";
+import { digestImage, unpack, unpackLayers } from "../src/api/index.js";
+import { authenticodeDigest } from "../src/signatures/authenticode.js";
 import { decodeGzip } from "../src/codecs/gzip.js";
 import { NODE_CODECS, nodeZstdDecoders } from "../src/node/codecs.js";
 import { unpackStream } from "../src/node/stream.js";
@@ -133,6 +134,49 @@ test("a UKI hands over its kernel, initrd and command line", { skip: needs("gzip
   assert.equal(sha(r.data), sha(linux));
   assert.equal(sha(r.initrd ?? new Uint8Array(0)), sha(initrd));
   assert.equal(r.cmdline, "console=ttyAMA0 quiet");
+});
+
+test("unpackLayers: every layer of data, no view of the same bytes; a plain Image is its own one layer", async () => {
+  const { buildUki } = await import("./builders/images.js");
+  const linux = buildArm64Image();
+  const { layers } = await unpackLayers(buildUki({ machine: MACHINE.ARM64, linux }));
+  assert.deepEqual(
+    layers.map((l) => [l.layer.path, l.layer.format]),
+    [
+      ["/.osrel", "text"],
+      ["/.cmdline", "text"],
+      ["/.linux", "arm64-image"],
+    ],
+  );
+  assert.equal(sha(layers[2]?.data ?? new Uint8Array(0)), sha(linux));
+  const plain = await unpackLayers(linux);
+  assert.deepEqual(plain.layers.map((l) => [l.layer.path, l.data.length, l.trimmedBytes]), [["/", linux.length, 0]]);
+});
+
+test("digestImage: the outermost PE by default, a chosen layer, or every PE layer", async () => {
+  const { buildUki } = await import("./builders/images.js");
+  const linux = buildArm64Image();
+  const uki = buildUki({ machine: MACHINE.ARM64, linux });
+  const collect = async (it: AsyncIterable<{ path: string; digest: string }>): Promise<Array<[string, string]>> => {
+    const out: Array<[string, string]> = [];
+    for await (const d of it) out.push([d.path, d.digest]);
+    return out;
+  };
+  const { analyse } = await import("../src/api/index.js");
+  const { tree } = await analyse(uki);
+  const outer = tree.root.children.find((c) => c.path === "/pe")?.pe;
+  const inner = tree.root.children.find((c) => c.path === "/.linux")?.children.find((c) => c.path === "/.linux/pe")?.pe;
+  assert.ok(outer && inner);
+  const outerDigest = await authenticodeDigest(uki, outer);
+  const innerDigest = await authenticodeDigest(linux, inner);
+  assert.deepEqual(await collect(digestImage(uki)), [["/pe", outerDigest]]);
+  assert.deepEqual(await collect(digestImage(uki, { layer: "/.linux" })), [["/.linux/pe", innerDigest]]);
+  assert.deepEqual(await collect(digestImage(uki, { all: true })), [
+    ["/pe", outerDigest],
+    ["/.linux/pe", innerDigest],
+  ]);
+  assert.deepEqual(await collect(digestImage(buildElf())), []);
+  await assert.rejects(collect(digestImage(uki, { layer: "/.osrel" })), { code: "E_NO_SUCH_LAYER" });
 });
 
 test("unpackStream: image bytes in, the inner image out in chunks", { skip: needs("gzip") }, async () => {

@@ -1,35 +1,24 @@
 /** `kimg extract FILE -o OUT | --all DIR [--layer PATH] [--trim]` */
 import type { Command } from "commander";
 import { join } from "node:path";
-import { analyse, trimAfterCertificates, unpack } from "../analysis/inspect.js";
-import { allLayers } from "../analysis/tree.js";
+import { unpack, unpackLayers } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { NODE_CODECS } from "../node/codecs.js";
-import { insideDir, OutputSet, readInput, writeAtomic } from "../node/files.js";
+import { insideDir, OutputSet, writeAtomic } from "../node/files.js";
 import { writeStdout } from "../node/stdout.js";
 import { layerFileName } from "../report/file-names.js";
-import type { Layer } from "../model/report.js";
-import { maxSizeOption, maxTotalSizeOption, sizeLimits } from "./options.js";
-import { progressReporter } from "./progress.js";
+import { imageOptions, readImage, type ImageFlags } from "./options.js";
 
-/** A PE child that covers its parent's bytes exactly is a view, not a separate layer of data. */
-function isView(layer: Layer, parent: Layer | undefined): boolean {
-  return parent !== undefined && layer.space === parent.space && layer.offset === parent.offset && layer.size === parent.size;
-}
-
-interface ExtractOptions {
+interface ExtractOptions extends ImageFlags {
   output?: string;
   layer?: string;
   all?: string;
   trim?: boolean;
   force?: boolean;
   json?: boolean;
-  maxSize?: number;
-  maxTotalSize?: number;
 }
 
 export function registerExtract(program: Command): void {
-  program
+  const command = program
     .command("extract")
     .description("write the innermost kernel image (or another layer, or every layer) byte-exact")
     .argument("<file>", "kernel image")
@@ -38,36 +27,23 @@ export function registerExtract(program: Command): void {
     .option("--all <dir>", "write every layer into DIR")
     .option("--trim", "cut a signed image after its certificate table (drops zboot v6.4+ zero padding)")
     .option("--force", "replace existing output files")
-    .option("--json", "print what was written as JSON")
-    .addOption(maxSizeOption())
-    .addOption(maxTotalSizeOption())
+    .option("--json", "print what was written as JSON");
+  imageOptions(command)
     .action(async (file: string, opts: ExtractOptions) => {
       if (!opts.output && !opts.all) throw new KimgError(ErrorCode.USAGE, "say where to write: -o OUT (or -o - for stdout) or --all DIR");
       if (opts.output && opts.all) throw new KimgError(ErrorCode.USAGE, "-o and --all exclude each other");
-      const input = await readInput(file);
-      const common = {
-        codecs: NODE_CODECS,
-        ...sizeLimits(opts),
-        onProgress: progressReporter(!opts.json && opts.output !== "-"),
-      };
+      const { bytes: input, options: common } = await readImage(file, opts, { progress: !opts.json && opts.output !== "-" });
       const written: Array<{ layer: string; format: string; path: string; bytes: number; trimmedBytes?: number }> = [];
       if (opts.all) {
-        const { tree } = await analyse(input, common);
+        const { layers } = await unpackLayers(input, { ...common, trim: opts.trim ?? false });
         // The whole set appears together or not at all (see OutputSet); DIR is made at the end.
         const set = await OutputSet.open(opts.all, { force: opts.force ?? false, protect: [file], createDir: true });
         try {
-          const parents = new Map<string, Layer>();
-          for (const l of allLayers(tree.root)) for (const c of l.children) parents.set(c.path, l);
-          let layers = [...allLayers(tree.root)].filter((layer) => layer.path !== "/" && !isView(layer, parents.get(layer.path)));
-          // A plain Image (or ELF, or any file with no layer inside) is itself the one layer: write it.
-          if (layers.length === 0) layers = [tree.root];
-          for (const layer of layers) {
+          for (const { layer, data, trimmedBytes } of layers) {
             const name = layerFileName(layer);
             if (!insideDir("/kimg-out", name)) throw new KimgError(ErrorCode.IO, `unsafe output name ${name}`);
-            const full = tree.bytes.get(layer.path) ?? (layer.path === "/" ? input : new Uint8Array(0));
-            const data = opts.trim ? trimAfterCertificates(layer, full) : full;
             await set.add(name, data, join(opts.all, name));
-            written.push({ layer: layer.path, format: layer.format, path: join(opts.all, name), bytes: data.length, ...(data.length !== full.length ? { trimmedBytes: full.length - data.length } : {}) });
+            written.push({ layer: layer.path, format: layer.format, path: join(opts.all, name), bytes: data.length, ...(trimmedBytes ? { trimmedBytes } : {}) });
           }
           set.commit();
         } finally {

@@ -6,24 +6,19 @@ import { Command, CommanderError } from "commander";
 import { isKimgError } from "../io/errors.js";
 import { drainStdout, StdoutClosed, writeStdoutLater } from "../node/stdout.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
-import { registerExtract } from "./extract.js";
-import { registerInspect } from "./inspect.js";
-import { registerOptionalCommands } from "./optional.js";
-import { registerPlan } from "./plan.js";
+import { COMMANDS } from "./commands.js";
+import { packageVersion } from "./version.js";
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name("kimg")
     .description("Inspect, unpack, plan and verify Linux kernel boot images")
-    .version("0.1.0")
+    .version(packageVersion())
     .showHelpAfterError("(kimg --help lists the commands)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => writeStdoutLater(s), writeErr: (s) => process.stderr.write(s) });
-  registerInspect(program);
-  registerExtract(program);
-  registerPlan(program);
-  registerOptionalCommands(program);
+  for (const register of COMMANDS) register(program);
   return program;
 }
 

@@ -1,19 +1,13 @@
 /** `kimg plan FILE [--json] [--ram-base ADDR] [--initrd FILE] [--dtb FILE] [--cmdline TEXT] [--strict]` */
 import type { Command } from "commander";
-import { basename } from "node:path";
-import { plan } from "../analysis/plan/index.js";
-import { ENTRY_SYMBOLS } from "../analysis/plan/constants.js";
-import { elfSymbols } from "../formats/elf-symbols.js";
-import { DEFAULT_LIMITS } from "../io/limits.js";
+import { plan } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { NODE_CODECS } from "../node/codecs.js";
 import { inputSize, readInput } from "../node/files.js";
 import { writeStdout } from "../node/stdout.js";
 import { diagnosticLine } from "../report/diagnostic.js";
 import { renderPlanText } from "../report/plan-text.js";
 import { EXIT } from "./exit-codes.js";
-import { maxSizeOption, maxTotalSizeOption, parseCount, sizeLimits } from "./options.js";
-import { progressReporter } from "./progress.js";
+import { imageOptions, parseCount, readImage, type ImageFlags } from "./options.js";
 
 function parseAddress(text: string): bigint {
   try {
@@ -30,7 +24,7 @@ async function sizeOf(path: string | undefined, what: string): Promise<number | 
   return path ? inputSize(path, { what }) : null;
 }
 
-interface PlanCliOptions {
+interface PlanCliOptions extends ImageFlags {
   json?: boolean;
   ramBase?: bigint;
   initrd?: string;
@@ -38,15 +32,11 @@ interface PlanCliOptions {
   cmdline?: string;
   hart: number;
   strict?: boolean;
-  maxSize?: number;
-  maxTotalSize?: number;
   vmlinux?: string;
 }
 
-const ALL_ENTRY_SYMBOLS = [...new Set(Object.values(ENTRY_SYMBOLS).flatMap((s) => [s.base, ...s.entry]))];
-
 export function registerPlan(program: Command): void {
-  program
+  const command = program
     .command("plan")
     .description("how a non-EFI loader (kexec) must load and enter the kernel, and its memory-protection map")
     .argument("<file>", "kernel image (unpacked as needed)")
@@ -57,22 +47,18 @@ export function registerPlan(program: Command): void {
     .option("--cmdline <text>", "the kernel command line")
     .option("--hart <id>", "RISC-V: the booting hart id", (v) => parseCount(v, "--hart"), 0)
     .option("--vmlinux <file>", "the matching ELF vmlinux with symbols (e.g. from a -dbg package): check the entry against primary_entry/_start_kernel/kernel_entry")
-    .option("--strict", "exit with 6 when a check fails")
-    .addOption(maxSizeOption())
-    .addOption(maxTotalSizeOption())
+    .option("--strict", "exit with 6 when a check fails");
+  imageOptions(command)
     .action(async (file: string, opts: PlanCliOptions) => {
-      const bytes = await readInput(file);
+      const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
       const { plan: result, report } = await plan(bytes, {
-        name: basename(file),
-        codecs: NODE_CODECS,
-        ...sizeLimits(opts),
-        onProgress: progressReporter(!opts.json),
+        ...options,
         ...(opts.ramBase !== undefined ? { ramBase: opts.ramBase } : {}),
         initrdSize: await sizeOf(opts.initrd, "--initrd"),
         dtbSize: await sizeOf(opts.dtb, "--dtb"),
         cmdline: opts.cmdline ?? null,
         hartId: opts.hart,
-        ...(opts.vmlinux ? { vmlinuxSymbols: elfSymbols(await readInput(opts.vmlinux, { what: "--vmlinux" }), ALL_ENTRY_SYMBOLS, DEFAULT_LIMITS) } : {}),
+        ...(opts.vmlinux ? { vmlinux: await readInput(opts.vmlinux, { what: "--vmlinux" }) } : {}),
       });
       const errors = report.diagnostics.filter((d) => d.severity === "error");
       if (opts.json) await writeStdout(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");

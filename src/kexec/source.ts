@@ -3,7 +3,7 @@
  * the innermost bootable kernel and, for a UKI, its initrd and command line.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { unpack } from "../analysis/inspect.js";
+import { unpack } from "../api/index.js";
 import type { CodecTable } from "../codecs/registry.js";
 import { ARM64_MAGIC } from "./arm64-image.js";
 

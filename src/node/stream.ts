@@ -5,7 +5,7 @@
  * payload at the end of the file), so the input is gathered before decoding; the output flows.
  */
 import { Transform, type TransformCallback } from "node:stream";
-import { unpack, type UnpackOptions, type UnpackResult } from "../analysis/inspect.js";
+import { unpack, type UnpackOptions, type UnpackResult } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
 import { NODE_CODECS } from "./codecs.js";

@@ -2,97 +2,40 @@
  * Verifies every Authenticode signature of every PE image in the layer tree: the outer EFI
  * program (zboot, UKI) that firmware checks, and the inner kernel Image that KEXEC_SIG checks.
  */
-import { analyse, type Analysis, type InspectOptions } from "../analysis/inspect.js";
-import { findLayer, type Tree } from "../analysis/tree.js";
-import { ErrorCode, KimgError, asKimgError } from "../io/errors.js";
+import type { Tree } from "../analysis/tree.js";
+import { ErrorCode, asKimgError } from "../io/errors.js";
 import { hex } from "../io/layout.js";
 import { resolveLimits, type Limits } from "../io/limits.js";
-import type { Diagnostic, Layer, LayerFormat, PeInfo, Severity } from "../model/report.js";
+import type { Diagnostic, LayerFormat, Report, Severity } from "../model/report.js";
 import { authenticodeLayout, digestHex, hashedBytes, isDigestName, type DigestName } from "./authenticode.js";
 import { nameToString, readCertificates } from "./certificates.js";
 import { checkChain, checkSignature, parseAuthenticode, type AuthenticodeSignature } from "./pkcs7.js";
 import type { Certificate } from "pkijs";
-import type { SignatureSummary, VerifyLayer, VerifyReport, VerifySignature, VerifyVerdict } from "./types.js";
+import type { VerifyLayer, VerifyReport, VerifySignature, VerifyVerdict } from "./types.js";
+import { peLayers, selectPeLayer, type PeLayer } from "./pe-layers.js";
 import { certificateTypeName, readCertificateTable, WIN_CERT_TYPE_PKCS_SIGNED_DATA, type CertificateTable } from "./wincert.js";
 
-export interface VerifyOptions extends InspectOptions {
+export { peLayers, selectPeLayer, type PeLayer } from "./pe-layers.js";
+export { signatureSummary } from "./signature-summary.js";
+
+/** What `verifyTree` checks; `verifyImage` (src/api) adds the analysis options. */
+export interface VerifyTreeOptions {
+  limits?: Partial<Limits>;
   /** Certificate files (DER, or PEM with any number of certificates) a signer's chain must reach. */
   trustedCertificates?: readonly Uint8Array[];
   /** Only these layers (PE layer paths, or an image whose "pe" view is meant); default: every PE layer. */
   layers?: readonly string[];
-  /** An analysis of the same input already made (the web page has one); skips decompressing again. */
-  analysis?: Analysis;
   /**
    * Accept intact signatures without a trust anchor (`accepted` true for the verdict "intact").
    * The report still says that no chain was checked: `verified` stays false.
    */
   integrityOnly?: boolean;
+  /** The input as the report names it (default: no name, the root layer's size). */
+  input?: Report["input"];
 }
 
 /** The images a kexec loader hands to the kernel, whose signatures KEXEC_SIG checks. */
 const KERNEL_IMAGE_FORMATS: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage"]);
-
-export interface PeLayer {
-  layer: Layer & { pe: PeInfo };
-  /** Format of the image the PE view belongs to ("pe" for a plain PE file). */
-  format: LayerFormat;
-  bytes: Uint8Array;
-}
-
-/** Every PE image of the tree, outermost first. */
-export function peLayers(tree: Tree): PeLayer[] {
-  const out: PeLayer[] = [];
-  const visit = (layer: Layer, parent: Layer | null): void => {
-    const bytes = tree.bytes.get(layer.path);
-    if (layer.format === "pe" && layer.pe && bytes) out.push({ layer: layer as Layer & { pe: PeInfo }, format: parent?.format ?? "pe", bytes });
-    for (const child of layer.children) visit(child, layer);
-  };
-  visit(tree.root, null);
-  return out;
-}
-
-/** The PE layer a user means by `path`: a PE layer itself, or an image whose "pe" child it is. */
-export function selectPeLayer(tree: Tree, path: string): PeLayer {
-  const all = peLayers(tree);
-  const target = findLayer(tree.root, path);
-  const found = target && (all.find((p) => p.layer.path === target.path) ?? all.find((p) => target.children.some((c) => c.path === p.layer.path)));
-  if (!found) {
-    const known = all.map((p) => p.layer.path).join(", ") || "none";
-    throw new KimgError(ErrorCode.NO_SUCH_LAYER, `no PE image at layer "${path}" (PE layers: ${known})`, { structure: "layer tree" });
-  }
-  return found;
-}
-
-/** A cheap look at a PE layer's signatures for `kimg inspect`: no hashing, no crypto, never throws. */
-export function signatureSummary(peBytes: Uint8Array, pe: PeInfo, limits?: Partial<Limits>): SignatureSummary {
-  const summary: SignatureSummary = { signed: pe.certificateTable !== null, signatureCount: 0, digestAlgorithm: null, signerSubject: null, problem: null };
-  if (!pe.certificateTable) return summary;
-  const resolved = resolveLimits(limits);
-  try {
-    const table = readCertificateTable(peBytes, pe, resolved);
-    for (const entry of table?.entries ?? []) {
-      if (entry.wCertificateType !== WIN_CERT_TYPE_PKCS_SIGNED_DATA) {
-        summary.problem ??= `WIN_CERTIFICATE ${entry.index} is ${certificateTypeName(entry.wCertificateType)}, not PKCS_SIGNED_DATA`;
-        continue;
-      }
-      try {
-        const { signatures } = parseAuthenticode(entry.content, { maxSignatures: resolved.maxSignatureCount - summary.signatureCount });
-        summary.signatureCount += signatures.length;
-        const first = signatures.find((s) => s.error === null);
-        summary.digestAlgorithm ??= first?.digestAlgorithm ?? null;
-        summary.signerSubject ??= first?.signer?.subject ?? null;
-        summary.problem ??= signatures.find((s) => s.error !== null)?.error ?? null;
-      } catch (error) {
-        summary.problem ??= asKimgError(error, ErrorCode.BAD_SIGNATURE).message;
-      }
-      if (summary.signatureCount >= resolved.maxSignatureCount) break;
-    }
-    summary.problem ??= table?.problems.find((p) => p.severity === "error")?.message ?? null;
-  } catch (error) {
-    summary.problem = asKimgError(error, ErrorCode.BAD_SIGNATURE).message;
-  }
-  return summary;
-}
 
 /** One WIN_CERTIFICATE entry's signatures, or why it has none. */
 interface EntrySignatures {
@@ -275,16 +218,16 @@ class LayerVerifier {
 }
 
 /**
- * Computes the Authenticode digest of every PE image in `input` and verifies every signature:
- * the digest inside it against the image, the signature against the signer certificate, and,
- * with `trustedCertificates`, the chain to one of them.
+ * Computes the Authenticode digest of every PE image of an analysed tree and verifies every
+ * signature: the digest inside it against the image, the signature against the signer
+ * certificate, and, with `trustedCertificates`, the chain to one of them. The tree's error
+ * diagnostics are carried into the report.
  */
-export async function verifyImage(input: Uint8Array | ArrayBuffer, options: VerifyOptions = {}): Promise<VerifyReport> {
-  const { report, tree } = options.analysis ?? (await analyse(input, options));
+export async function verifyTree(tree: Tree, options: VerifyTreeOptions = {}): Promise<VerifyReport> {
   const limits = resolveLimits(options.limits);
   const trusted = (options.trustedCertificates ?? []).flatMap((file, i) => readCertificates(file, `trusted certificate file ${i + 1}`));
   const selected = options.layers?.length ? options.layers.map((p) => selectPeLayer(tree, p)) : peLayers(tree);
-  const diagnostics: Diagnostic[] = report.diagnostics.filter((d) => d.severity === "error");
+  const diagnostics: Diagnostic[] = tree.diagnostics.filter((d) => d.severity === "error");
   const layers: VerifyLayer[] = [];
   const signatures: VerifySignature[] = [];
   let failed = false;
@@ -306,7 +249,7 @@ export async function verifyImage(input: Uint8Array | ArrayBuffer, options: Veri
   const trustedSubjects = trusted.map((c) => nameToString(c.subject));
   return {
     tool: "kimg",
-    input: report.input,
+    input: options.input ?? { name: null, size: tree.root.size },
     verdict,
     verified: verdict === "verified",
     accepted: verdict === "verified" || (verdict === "intact" && integrityOnly),

@@ -1,8 +1,7 @@
-/** `plan(bytes)`: unpack as needed, find the bootable kernel and compute its boot plan. */
+/** The boot plan of an analysed layer tree: find the bootable kernel and plan how a loader enters it. */
 import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../../formats/unsupported.js";
 import { ErrorCode, KimgError } from "../../io/errors.js";
 import type { Layer, LayerFormat } from "../../model/report.js";
-import { analyse, type InspectOptions } from "../inspect.js";
 import { kernelChain } from "../summary.js";
 import type { Tree } from "../tree.js";
 import { assertKernelWhole, noKernelError } from "../whole.js";
@@ -45,6 +44,11 @@ function symbolCheck(p: BootPlan, symbols: ReadonlyMap<string, bigint>): Check {
   };
 }
 
+/**
+ * The boot plan of the kernel in an analysed tree (see `analyse`), with `options.vmlinuxSymbols`
+ * checked against the planned entry. Throws a KimgError: UNSUPPORTED when there is no bootable
+ * kernel or kimg cannot plan its format, or the error of a truncated kernel.
+ */
 export function planFromTree(tree: Tree, options: PlanOptions = {}): BootPlan {
   const result = planKernel(tree, options);
   if (options.vmlinuxSymbols) result.checks.push(symbolCheck(result, options.vmlinuxSymbols));
@@ -75,17 +79,6 @@ function planKernel(tree: Tree, options: PlanOptions): BootPlan {
     default:
       return planElf(kernel, bytes, upTo);
   }
-}
-
-export interface PlanResult {
-  plan: BootPlan;
-  report: Awaited<ReturnType<typeof analyse>>["report"];
-}
-
-/** Reads the image (unpacking as needed) and returns its boot plan with the report it came from. */
-export async function plan(input: Uint8Array | ArrayBuffer, options: PlanOptions & InspectOptions = {}): Promise<PlanResult> {
-  const { report, tree } = await analyse(input, options);
-  return { plan: planFromTree(tree, options), report };
 }
 
 export type { BootPlan, PlanOptions };

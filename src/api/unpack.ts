@@ -1,77 +1,11 @@
-/** The public entry points over the layer tree: inspect (the report) and unpack (the bytes). */
+/** `unpack` (one layer's bytes, by default the innermost kernel) and `unpackLayers` (every layer of data). */
+import { kernelChain } from "../analysis/summary.js";
+import { allLayers, findLayer } from "../analysis/tree.js";
+import { assertKernelWhole, noKernelError } from "../analysis/whole.js";
 import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../formats/unsupported.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import type { Layer, LayerFormat, Report } from "../model/report.js";
-import { planFromTree } from "./plan/index.js";
-import type { BootPlan } from "../model/plan.js";
-import { kernelChain, summarise } from "./summary.js";
-import { allLayers, buildTree, findLayer, type AnalyseOptions, type Tree } from "./tree.js";
-import { assertKernelWhole, noKernelError } from "./whole.js";
-
-export type InspectOptions = AnalyseOptions;
-
-export function toBytes(input: Uint8Array | ArrayBuffer): Uint8Array {
-  return input instanceof Uint8Array ? input : new Uint8Array(input);
-}
-
-export interface Analysis {
-  report: Report;
-  tree: Tree;
-}
-
-export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectOptions = {}): Promise<Analysis> {
-  const bytes = toBytes(input);
-  const tree = await buildTree(bytes, options);
-  await summariseSignatures(tree, options);
-  const report: Report = {
-    tool: "kimg",
-    schema: 1,
-    input: { name: options.name ?? null, size: bytes.length },
-    summary: summarise(tree.root),
-    root: tree.root,
-    plan: defaultPlan(tree),
-    diagnostics: tree.diagnostics,
-  };
-  return { report, tree };
-}
-
-/**
- * Per signed PE layer: signed or not, digest algorithm, signer subject. A small DER walker reads
- * the plain case; the PKCS#7 code (pkijs, most of the CLI's code) is loaded only for the rest.
- */
-async function summariseSignatures(tree: Tree, options: InspectOptions): Promise<void> {
-  const signed = [...allLayers(tree.root)].filter((l) => l.pe?.certificateTable);
-  if (signed.length === 0) return;
-  const { quickSignatureSummary } = await import("../signatures/quick-summary.js");
-  for (const layer of signed) {
-    const bytes = tree.bytes.get(layer.path);
-    if (!bytes || !layer.pe) continue;
-    const s = quickSignatureSummary(bytes, layer.pe, options.limits) ?? (await import("../signatures/verify.js")).signatureSummary(bytes, layer.pe, options.limits);
-    layer.info.signatureCount = s.signatureCount;
-    layer.info.digestAlgorithm = s.digestAlgorithm;
-    layer.info.signerSubject = s.signerSubject;
-    if (s.problem) tree.diagnostics.push({ code: "SIGNATURE_UNREADABLE", severity: "warning", message: s.problem, offset: layer.pe.certificateTable?.offset ?? null, layer: layer.path });
-  }
-}
-
-/** The plan with default addresses, for the report; the `plan` command takes the user's. */
-function defaultPlan(tree: Tree): BootPlan | null {
-  try {
-    return planFromTree(tree);
-  } catch (error) {
-    if (error instanceof KimgError && error.code === ErrorCode.UNSUPPORTED) return null;
-    // No plan because of a problem already among the diagnostics (a truncated kernel, a bomb).
-    if (error instanceof KimgError && error.data.diagnostic !== undefined) return null;
-    const e = error instanceof KimgError ? error : new KimgError(ErrorCode.BAD_FIELD, String(error));
-    tree.diagnostics.push({ code: e.code, severity: "error", message: `boot plan: ${e.message}`, offset: e.offset ?? null, layer: "/" });
-    return null;
-  }
-}
-
-/** Reads any kernel boot image into the report tree, descending through compressed layers. */
-export async function inspect(input: Uint8Array | ArrayBuffer, options: InspectOptions = {}): Promise<Report> {
-  return (await analyse(input, options)).report;
-}
+import { analyse, toBytes, type InspectOptions } from "./analyse.js";
 
 export interface UnpackOptions extends InspectOptions {
   /** Path of the layer to return (see the report); default: the innermost kernel. */
@@ -115,6 +49,19 @@ export function trimAfterCertificates(layer: Layer, data: Uint8Array): Uint8Arra
   return data.subarray(0, pe.certificateTable.offset + pe.certificateTable.size);
 }
 
+/**
+ * The bytes of one layer of an image: by default the innermost kernel, decompressed; with
+ * `layer`, any layer the report lists. Also returns what a loader boots directly and, from a UKI,
+ * its initrd and command line.
+ *
+ * Throws a KimgError: NO_SUCH_LAYER for an unknown `layer`; UNSUPPORTED for a recognised kernel
+ * format kimg does not extract; UNKNOWN_FORMAT when no kernel is found; the diagnostic's error
+ * when the kernel (or what a loader boots) is truncated or was not decompressed whole.
+ *
+ * @example
+ * const { data, path, format } = await unpack(bytes);            // the innermost kernel
+ * const pe = await unpack(bytes, { layer: "/pe", trim: true });  // a chosen layer, padding cut
+ */
 export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOptions = {}): Promise<UnpackResult> {
   const { report, tree } = await analyse(input, options);
   const chain = kernelChain(tree.root);
@@ -149,4 +96,49 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
     initrd: ukiSection(".initrd"),
     cmdline: cmdlineBytes ? new TextDecoder().decode(cmdlineBytes).replace(/\0+$/, "").trim() : null,
   };
+}
+
+export interface UnpackLayersOptions extends InspectOptions {
+  /** Cut each signed PE layer after its certificate table (as `unpack`'s `trim`). */
+  trim?: boolean;
+}
+
+/** One layer of data and its bytes. */
+export interface UnpackedLayer {
+  layer: Layer;
+  /** The layer's bytes (trimmed when asked). */
+  data: Uint8Array;
+  /** Zero bytes removed by `trim`. */
+  trimmedBytes: number;
+}
+
+/** A PE child that covers its parent's bytes exactly is a view, not a separate layer of data. */
+export function isView(layer: Layer, parent: Layer | undefined): boolean {
+  return parent !== undefined && layer.space === parent.space && layer.offset === parent.offset && layer.size === parent.size;
+}
+
+/**
+ * Every layer of data in an image, outermost first: each container's payload, each decompressed
+ * stream, each UKI section; a view of the same bytes (the "pe" view of an Image) is left out.
+ * A file with no layer inside (a plain Image, an ELF) is its own one layer. Damage is left in
+ * `report.diagnostics`, as `inspect` does.
+ *
+ * @example
+ * const { layers } = await unpackLayers(bytes);
+ * for (const { layer, data } of layers) console.log(layer.path, layer.format, data.length);
+ */
+export async function unpackLayers(input: Uint8Array | ArrayBuffer, options: UnpackLayersOptions = {}): Promise<{ report: Report; layers: UnpackedLayer[] }> {
+  const bytes = toBytes(input);
+  const { report, tree } = await analyse(bytes, options);
+  const parents = new Map<string, Layer>();
+  for (const l of allLayers(tree.root)) for (const c of l.children) parents.set(c.path, l);
+  let chosen = [...allLayers(tree.root)].filter((layer) => layer.path !== "/" && !isView(layer, parents.get(layer.path)));
+  // A plain Image (or ELF, or any file with no layer inside) is itself the one layer.
+  if (chosen.length === 0) chosen = [tree.root];
+  const layers = chosen.map((layer) => {
+    const full = tree.bytes.get(layer.path) ?? (layer.path === "/" ? bytes : new Uint8Array(0));
+    const data = options.trim ? trimAfterCertificates(layer, full) : full;
+    return { layer, data, trimmedBytes: full.length - data.length };
+  });
+  return { report, layers };
 }
