@@ -19,7 +19,7 @@ export interface SchemaSpec {
   /** The schema's `$id`. Versioned like `Report.schema`: a breaking change to the shape gets a new one. */
   id: string;
   title: string;
-  /** Which command prints it. */
+  /** Which command prints it: the schema's description when the root type has no TSDoc. */
   description: string;
 }
 
@@ -68,8 +68,8 @@ export function generateSchemas(): Array<{ spec: SchemaSpec; schema: Record<stri
   const generator = new SchemaGenerator(program, createParser(program, CONFIG), createFormatter(CONFIG), CONFIG);
   return SCHEMAS.map((spec) => {
     const { $schema, description, ...rest } = generator.createSchema(spec.type);
-    // The root type's own TSDoc, when it has one, follows the sentence saying which command prints it.
-    const about = typeof description === "string" ? `${spec.description} ${description}` : spec.description;
+    // The root type's own TSDoc when it has one, else the sentence saying which command prints it.
+    const about = typeof description === "string" ? description : spec.description;
     return { spec, schema: { $schema, $id: spec.id, title: spec.title, description: about, ...rest } };
   });
 }
