@@ -3,6 +3,7 @@
  * `readStruct` decodes one from bytes with every read bounds-checked and returns both the typed
  * record (for code) and the report structure (every field with its absolute offset, for people).
  */
+import { hex } from "./bytes.js";
 import { ErrorCode, KimgError } from "./errors.js";
 import type { Field, FieldValue, Structure } from "../model/report.js";
 
@@ -119,9 +120,8 @@ export function requireRange(bytes: Uint8Array, offset: number, length: number, 
   }
 }
 
-export function hex(value: number | bigint, width = 0): string {
-  return "0x" + value.toString(16).padStart(width, "0");
-}
+/** Re-exported for the many modules that import it with the layout helpers; its home is io/bytes.ts. */
+export { hex };
 
 /** One JSON rule for integers: a number while it is exact, else a decimal string. */
 export function jsonInteger(value: number | bigint): number | string {

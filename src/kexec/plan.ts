@@ -3,6 +3,7 @@
  * The plan is printed (text or JSON) by `kimg kexec load`, and `--dry-run` stops there.
  */
 import type { Arm64SegmentPlan } from "./segments.js";
+import { hex } from "../io/bytes.js";
 
 export type KexecMode = "file" | "segments";
 
@@ -50,10 +51,6 @@ export interface SegmentModePlan extends PlanCommon {
 }
 
 export type KexecPlan = FileModePlan | SegmentModePlan;
-
-function hex(value: number | bigint): string {
-  return "0x" + value.toString(16);
-}
 
 export interface PlanJsonOptions {
   /** User-space addresses of the segment buffers, when known (a real load, not a dry run). */
