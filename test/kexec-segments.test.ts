@@ -12,7 +12,7 @@ import { freeSystemRam, mergeRanges, parseIomem, subtractRange } from "../src/ke
 import { formatKexecPlan, kexecPlanToJson } from "../src/kexec/plan.js";
 import { ARM64_PURGATORY_SIZE, buildArm64Purgatory } from "../src/kexec/purgatory-arm64.js";
 import { checkSegments, findHole, planArm64Segments } from "../src/kexec/segments.js";
-import { buildArm64Image } from "./builders/images.js";
+import { buildArm64Image } from "../support/builders/images.js";
 import { needs } from "./helpers/tools.js";
 
 const QEMU_IOMEM = `09000000-09000fff : pl011@9000000

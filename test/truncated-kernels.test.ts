@@ -9,9 +9,9 @@ import { unpack } from "../src/analysis/inspect.js";
 import { plan } from "../src/analysis/plan/index.js";
 import { ErrorCode, KimgError } from "../src/io/errors.js";
 import { coreUnpacker } from "../src/kexec/source.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildBzImage, buildElf, buildRiscvImage } from "./builders/images.js";
-import { inspect } from "./helpers.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildBzImage, buildElf, buildRiscvImage } from "../support/builders/images.js";
+import { inspect } from "./helpers/report.js";
 
 function refused(code: string, diagnostic: string, offset?: number): (e: unknown) => boolean {
   return (e) => {
