@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { inspect } from "../src/analysis/inspect.js";
 import type { Layer, LayerFormat } from "../src/model/report.js";
 import { ByteWriter, concat, text } from "../support/builders/bytes.js";
-import { compressWith, type Tool } from "../support/builders/compress.js";
+import { compressWith, ZBOOT_TOOLS, type Tool } from "../support/builders/compress.js";
 import {
   buildArm64Image,
   buildBzImage,
@@ -184,16 +184,7 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
     { name: "cpio", bytes: buildCpio(), format: "cpio" },
   ];
 
-  const zbootTools: Array<[string, Tool]> = [
-    ["gzip", "gzip"],
-    ["zstd22", "zstd"],
-    ["zstd", "zstd"],
-    ["xzkern", "xz-arm64"],
-    ["lzma", "lzma"],
-    ["lz4", "lz4"],
-    ["lzo", "lzo"],
-  ];
-  for (const [compType, tool] of zbootTools) {
+  for (const [compType, tool] of ZBOOT_TOOLS) {
     if (has(tool)) seeds.push(zbootSeed(`zboot-arm64-${compType}-v6.4`, MACHINE.ARM64, arm64, "v6.4", compType, tool));
   }
   if (has("gzip")) {
