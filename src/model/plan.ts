@@ -4,6 +4,7 @@
  * front end uses; nothing here imports code.
  */
 import type { DecodedInstruction } from "../isa/types.js";
+import type { CheckId } from "./codes.js";
 
 export interface PlanOptions {
   /** Start of the RAM the loader may use (default per arch, see DEFAULT_RAM_BASE). */
@@ -97,7 +98,7 @@ export interface Region {
 }
 
 export interface Check {
-  id: string;
+  id: CheckId;
   /** False only for a real risk, which the message names (and for whom: firmware enforcing NX, kexec, a loader applying W^X). `--strict` fails on these. */
   ok: boolean;
   message: string;

@@ -5,6 +5,7 @@
  * exactly are decimal strings; every integer field also carries its `hex` form.
  */
 
+import type { ReportCode } from "./codes.js";
 import type { BootPlan } from "./plan.js";
 
 export type FieldValue = number | string | boolean | null;
@@ -55,7 +56,7 @@ export type Severity = "info" | "warning" | "error";
 /** Something odd but not fatal, found while reading. */
 export interface Diagnostic {
   /** Stable code, e.g. "ZBOOT_CODEC_MISMATCH", "E_TRUNCATED". */
-  code: string;
+  code: ReportCode;
   severity: Severity;
   message: string;
   /** Offset in the space of `layer`, or null when the problem has no single place. */

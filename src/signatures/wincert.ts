@@ -14,6 +14,7 @@ import { alignUp } from "../io/bytes.js";
 import { defineLayout, hex, readStruct } from "../io/layout.js";
 import type { Limits } from "../io/limits.js";
 import type { PeInfo } from "../model/report.js";
+import type { ReportCode } from "../model/codes.js";
 import { peBase } from "./authenticode.js";
 
 export const WIN_CERTIFICATE = defineLayout("WIN_CERTIFICATE", 8, [
@@ -52,7 +53,7 @@ export interface WinCertificate {
 
 /** Something wrong with the table that does not stop the walk; the entries before it stay usable. */
 export interface TableProblem {
-  code: string;
+  code: ReportCode;
   /** "error" when a signature may have been missed, so nothing can count as verified. */
   severity: "warning" | "error";
   message: string;
