@@ -17,10 +17,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ByteWriter, concat } from "../test/builders/bytes.js";
-import { compressWith, type Tool } from "../test/builders/compress.js";
-import { buildArm64Image, buildBzImage, buildZboot, zbootInputs } from "../test/builders/images.js";
-import { MACHINE } from "../test/builders/pe.js";
+import { ByteWriter, concat } from "../support/builders/bytes.js";
+import { compressWith, type Tool } from "../support/builders/compress.js";
+import { buildArm64Image, buildBzImage, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
 import { realBinaryCorpus } from "./corpus.js";
 
 const RUNS = Number(process.env.KIMG_BENCH_RUNS ?? 5);

@@ -5,8 +5,9 @@
  * seed's own report), so they hit headers far more often than blind bit flips would.
  */
 import { gzipSync } from "node:zlib";
-import { buildBzImage, buildUki, buildZboot } from "../test/builders/images.js";
-import { MACHINE } from "../test/builders/pe.js";
+import { buildBzImage, buildUki, buildZboot } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
+import { concat } from "../support/builders/bytes.js";
 
 /** A header field of a seed, in file offsets. */
 export interface SeedField {
@@ -274,16 +275,6 @@ function gzip(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(gzipSync(bytes, { level: 1 }));
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 function le32(n: number): Uint8Array {
   return new Uint8Array([n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff]);
 }
@@ -298,7 +289,7 @@ export function zstdStored(bytes: Uint8Array): Uint8Array {
     parts.push(new Uint8Array([word & 0xff, (word >> 8) & 0xff, (word >> 16) & 0xff]), chunk);
     if (bytes.length === 0) break;
   }
-  return concatBytes(parts);
+  return concat(...parts);
 }
 
 /** An lz4 legacy frame (lz4 -l) whose blocks are one literal run each: valid lz4, made in-process. */
@@ -319,7 +310,7 @@ export function lz4Stored(bytes: Uint8Array): Uint8Array {
     const head = new Uint8Array([Math.min(literals.length, 15) << 4, ...extra]);
     parts.push(le32(head.length + literals.length), head, literals);
   }
-  return concatBytes(parts);
+  return concat(...parts);
 }
 
 /**
@@ -341,7 +332,7 @@ const wrap: Mutator = (rng, bytes) => {
       return { bytes: zboot.bytes, note: `wrap ${kind}` };
     }
     case "bzimage-zstd":
-      return { bytes: buildBzImage({ payload: concatBytes([zstdStored(bytes), size4(bytes.length)]) }), note: "wrap bzImage(zstd)" };
+      return { bytes: buildBzImage({ payload: concat(zstdStored(bytes), size4(bytes.length)) }), note: "wrap bzImage(zstd)" };
     case "gzip":
       return { bytes: gzip(bytes), note: "wrap gzip" };
     case "gzip-gzip":

@@ -1,6 +1,6 @@
 /**
  * The seed set: one small valid image of every format kimg reads, and each container compressed
- * with every codec whose tool is installed (the kernel's own flags, through test/builders).
+ * with every codec whose tool is installed (the kernel's own flags, through support/builders).
  * Each seed carries its header fields and boundaries, read from its own report, so the
  * mutators can aim at them. Built once per run and handed to every worker.
  */
@@ -10,8 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "../src/api/index.js";
 import type { Layer, LayerFormat } from "../src/model/report.js";
-import { ByteWriter, concat, text } from "../test/builders/bytes.js";
-import { compressWith, type Tool } from "../test/builders/compress.js";
+import { ByteWriter, concat, text } from "../support/builders/bytes.js";
+import { compressWith, ZBOOT_TOOLS, type Tool } from "../support/builders/compress.js";
 import {
   buildArm64Image,
   buildBzImage,
@@ -22,9 +22,9 @@ import {
   buildZboot,
   zbootInputs,
   type ZbootGeneration,
-} from "../test/builders/images.js";
-import { buildPe, DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS } from "../test/builders/pe.js";
-import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../test/builders/self-decompressing.js";
+} from "../support/builders/images.js";
+import { buildPe, DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS } from "../support/builders/pe.js";
+import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
 import type { Seed, SeedField } from "./mutators.js";
 
 /** A seed before analysis, with the format its report must show. */
@@ -184,16 +184,7 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
     { name: "cpio", bytes: buildCpio(), format: "cpio" },
   ];
 
-  const zbootTools: Array<[string, Tool]> = [
-    ["gzip", "gzip"],
-    ["zstd22", "zstd"],
-    ["zstd", "zstd"],
-    ["xzkern", "xz-arm64"],
-    ["lzma", "lzma"],
-    ["lz4", "lz4"],
-    ["lzo", "lzo"],
-  ];
-  for (const [compType, tool] of zbootTools) {
+  for (const [compType, tool] of ZBOOT_TOOLS) {
     if (has(tool)) seeds.push(zbootSeed(`zboot-arm64-${compType}-v6.4`, MACHINE.ARM64, arm64, "v6.4", compType, tool));
   }
   if (has("gzip")) {

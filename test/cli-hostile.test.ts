@@ -12,9 +12,9 @@ import { fileURLToPath } from "node:url";
 import { after, test } from "node:test";
 import { DEFAULT_LIMITS } from "../src/io/limits.js";
 import { readInput } from "../src/node/files.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildZboot, zbootInputs } from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -6,9 +6,9 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildZboot, zbootInputs } from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-cli-"));

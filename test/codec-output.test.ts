@@ -29,10 +29,10 @@ test("growth keeps the data, doubles, and stops at maxBytes with E_LIMIT before 
 
 test("a small .lzma declaring 512 MiB allocates little and ends in a coded error", async () => {
   const { decodeLzma } = await import("../src/codecs/lzma.js");
-  const { pseudoRandom, concat } = await import("./builders/bytes.js");
+  const { randomBytes, concat } = await import("../support/builders/bytes.js");
   // props 0x05, 32 MiB dictionary, declared size 0x1f090101 (496 MiB), range-coder byte 0, noise.
   const header = new Uint8Array([0x05, 0, 0, 0, 2, 0x01, 0x01, 0x09, 0x1f, 0, 0, 0, 0]);
-  const input = concat(header, new Uint8Array(1), pseudoRandom(12000, 823090));
+  const input = concat(header, new Uint8Array(1), randomBytes(12000, 823090));
   const before = process.memoryUsage().arrayBuffers;
   assert.throws(() => decodeLzma(input, { maxOutputBytes: 512 << 20 }), (e: unknown) => e instanceof KimgError && e.code === "E_CORRUPT_STREAM");
   assert.ok(process.memoryUsage().arrayBuffers - before < 16 << 20, "no allocation from the declared size");

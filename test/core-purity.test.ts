@@ -39,8 +39,8 @@ test("the public entry bundles for the browser platform", async () => {
 
 test("indexOf (Boyer-Moore-Horspool) agrees with a brute-force search", async () => {
   const { indexOf } = await import("../src/io/layout.js");
-  const { pseudoRandom } = await import("./builders/bytes.js");
-  const hay = pseudoRandom(200_000, 99).map((b) => b & 7);
+  const { randomBytes } = await import("../support/builders/bytes.js");
+  const hay = randomBytes(200_000, 99).map((b) => b & 7);
   for (let k = 0; k < 300; k++) {
     const len = 1 + (k % 16);
     const at = (k * 7919) % (hay.length - len);

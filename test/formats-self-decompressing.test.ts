@@ -1,19 +1,19 @@
 /**
  * Kernels that carry their own decompressor: the 32-bit Arm zImage and the s390 image (named,
  * reported unsupported, payload found and unpacked for inspection) and the MIPS vmlinuz ELF
- * (an ELF with the right arch, whose payload is found). Images from test/builders, payloads
+ * (an ELF with the right arch, whose payload is found). Images from support/builders, payloads
  * compressed by the real tools; test/debian-kernels.test.ts checks Debian's real ones.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { plan, unpack } from "../src/api/index.js";
 import { KimgError } from "../src/io/errors.js";
-import { compressWith, type Tool } from "./builders/compress.js";
-import { buildElf } from "./builders/images.js";
-import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "./builders/self-decompressing.js";
-import { analyse, codes, field, inspect, layerAt } from "./helpers.js";
+import { compressWith, type Tool } from "../support/builders/compress.js";
+import { buildElf } from "../support/builders/images.js";
+import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
+import { analyse, codes, field, inspect, layerAt } from "./helpers/report.js";
 import { needs } from "./helpers/tools.js";
-import { concat } from "./builders/bytes.js";
+import { concat } from "../support/builders/bytes.js";
 
 async function rejects(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
   await assert.rejects(promise, (e: unknown) => e instanceof KimgError && e.code === code && pattern.test(e.message));

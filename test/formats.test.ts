@@ -1,8 +1,8 @@
 /** Every format, field by field, from images our builders write; offsets asserted where they matter. */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { compressWith } from "./builders/compress.js";
-import { ByteWriter, concat } from "./builders/bytes.js";
+import { compressWith } from "../support/builders/compress.js";
+import { ByteWriter, concat } from "../support/builders/bytes.js";
 import {
   buildArm64Image,
   buildBzImage,
@@ -12,9 +12,9 @@ import {
   buildUki,
   buildZboot,
   zbootInputs,
-} from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
-import { codes, field, inspect, layerAt } from "./helpers.js";
+} from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
+import { codes, field, inspect, layerAt } from "./helpers/report.js";
 import { needs } from "./helpers/tools.js";
 
 test("arm64 Image: header fields, flags, code words, PE view and banner", async () => {

@@ -10,11 +10,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { ByteWriter, concat } from "./builders/bytes.js";
-import { compressWith, type Tool } from "./builders/compress.js";
-import { buildArm64Image, buildBzImage, buildElf, buildRiscvImage, buildZboot, zbootInputs, type ZbootGeneration } from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
-import { codes, field, inspect, layerAt } from "./helpers.js";
+import { ByteWriter, concat } from "../support/builders/bytes.js";
+import { compressWith, type Tool } from "../support/builders/compress.js";
+import { buildArm64Image, buildBzImage, buildElf, buildRiscvImage, buildZboot, zbootInputs, type ZbootGeneration } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
+import { codes, field, inspect, layerAt } from "./helpers/report.js";
 
 test("arm64 Image: each header generation, from the pre-v3.17 header to the ccmp pseudo-NOP", async () => {
   const cases: Array<[string, Parameters<typeof buildArm64Image>[0], string]> = [

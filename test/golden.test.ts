@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
-import { buildElf, buildLoongArchImage, buildRiscvImage, buildUki } from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
-import { inspect } from "./helpers.js";
+import { buildElf, buildLoongArchImage, buildRiscvImage, buildUki } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
+import { inspect } from "./helpers/report.js";
 
 const FIXTURES: Array<[string, () => Uint8Array]> = [
   ["arm64-zboot-gzip", () => new Uint8Array(readFileSync("samples/arm64-zboot-gzip.efi"))],

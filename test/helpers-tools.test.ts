@@ -54,7 +54,7 @@ test("KIMG_REQUIRE_TOOLS=1 turns the skip into an error naming the packages to i
   assert.equal(withEnv("0", () => requireTool({ command: "kimg-gone-again", package: "p" })), "needs kimg-gone-again (Debian package p)");
 });
 
-test("needs() names the package of each known tool and of test/builders' compressors", () => {
+test("needs() names the package of each known tool and of support/builders' compressors", () => {
   const reason = withEnv(undefined, () => needs("lzo", "xz-arm64", "lzma", "dtc", "sbverify"));
   assert.equal(
     reason,

@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KimgError } from "../src/io/errors.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
-import { codes, inspect, layerAt } from "./helpers.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildUki, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
+import { codes, inspect, layerAt } from "./helpers/report.js";
 import { needs } from "./helpers/tools.js";
 
 function zbootGzip(): { bytes: Uint8Array; payloadOffset: number; payloadLength: number } {

@@ -16,7 +16,7 @@ import { execKexec, explainKexecError, hasPeSignature, loadKexec, prepareKexec, 
 import { readKexecStatus } from "../src/node/kexec/status.js";
 import { Errno, KEXEC_FILE_NO_INITRAMFS, KEXEC_FILE_UNLOAD } from "../src/node/kexec/syscalls.js";
 import type { KexecSyscalls, SegmentForSyscall } from "../src/node/kexec/syscalls.js";
-import { buildArm64Image, buildBzImage } from "./builders/images.js";
+import { buildArm64Image, buildBzImage } from "../support/builders/images.js";
 import { needs } from "./helpers/tools.js";
 
 const IOMEM = "40000000-bfffffff : System RAM\n  40210000-4185ffff : Kernel code\n  41eb0000-4220ffff : Kernel data\n";

@@ -13,7 +13,7 @@ import { kexecPlanToJson } from "../src/kexec/plan.js";
 import { formatKexecPlan } from "../src/report/kexec-text.js";
 import { ARM64_PURGATORY_SIZE, buildArm64Purgatory } from "../src/kexec/purgatory-arm64.js";
 import { checkSegments, findHole, planArm64Segments } from "../src/kexec/segments.js";
-import { buildArm64Image } from "./builders/images.js";
+import { buildArm64Image } from "../support/builders/images.js";
 import { needs } from "./helpers/tools.js";
 
 const QEMU_IOMEM = `09000000-09000fff : pl011@9000000

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { plan, unpack } from "../src/api/index.js";
-import { compressWith, type Tool } from "./builders/compress.js";
-import { buildLoongArchImage, buildZboot, zbootInputs } from "./builders/images.js";
-import { buildPe, MACHINE } from "./builders/pe.js";
-import { field, inspect, layerAt } from "./helpers.js";
+import { compressWith, type Tool } from "../support/builders/compress.js";
+import { buildLoongArchImage, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { buildPe, MACHINE } from "../support/builders/pe.js";
+import { field, inspect, layerAt } from "./helpers/report.js";
 import { needs } from "./helpers/tools.js";
 
 const V61 = { linuxPeMagic: false, entryForm: "dmw" as const, entryOffset: 0x1480 };

@@ -14,11 +14,11 @@ import { decodeZstd } from "../src/codecs/zstd.js";
 import { ErrorCode, KimgError } from "../src/io/errors.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
 import { allLayers } from "../src/analysis/tree.js";
-import { codeLike, text } from "./builders/bytes.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildBzImage, buildUki, buildZboot } from "./builders/images.js";
-import { buildPe, MACHINE, RODATA_FLAGS, TEXT_FLAGS, type SectionSpec } from "./builders/pe.js";
-import { inspect } from "./helpers.js";
+import { codeLike, text } from "../support/builders/bytes.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildBzImage, buildUki, buildZboot } from "../support/builders/images.js";
+import { buildPe, MACHINE, RODATA_FLAGS, TEXT_FLAGS, type SectionSpec } from "../support/builders/pe.js";
+import { inspect } from "./helpers/report.js";
 
 const MiB = 1024 * 1024;
 

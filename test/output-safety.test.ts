@@ -13,11 +13,11 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { safeLayerFileName } from "../src/node/files.js";
-import { ByteWriter, concat, text } from "./builders/bytes.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
-import { MACHINE, RODATA_FLAGS } from "./builders/pe.js";
-import { inspect, layerAt } from "./helpers.js";
+import { ByteWriter, concat, text } from "../support/builders/bytes.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildUki, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { MACHINE, RODATA_FLAGS } from "../support/builders/pe.js";
+import { inspect, layerAt } from "./helpers/report.js";
 import { needs } from "./helpers/tools.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

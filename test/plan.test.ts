@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { plan } from "../src/api/index.js";
 import type { Check } from "../src/model/plan.js";
-import { compressWith } from "./builders/compress.js";
-import { ByteWriter } from "./builders/bytes.js";
-import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, buildUki, zbootInputs } from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
+import { compressWith } from "../support/builders/compress.js";
+import { ByteWriter } from "../support/builders/bytes.js";
+import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, buildUki, zbootInputs } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
 function check(p: { checks: Check[] }, id: string, layer?: string): Check {

@@ -9,11 +9,11 @@ import { unpack } from "../src/api/index.js";
 import { decodeZstd, zstdOutputBound } from "../src/codecs/zstd.js";
 import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
 import { coreUnpacker } from "../src/kexec/source.js";
-import { ByteWriter, codeLike, concat, pseudoRandom } from "./builders/bytes.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
-import { inspect, layerAt } from "./helpers.js";
+import { ByteWriter, codeLike, concat, randomBytes } from "../support/builders/bytes.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildUki, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
+import { inspect, layerAt } from "./helpers/report.js";
 import type { ProgressEvent } from "../src/analysis/tree.js";
 import { needs } from "./helpers/tools.js";
 
@@ -161,7 +161,7 @@ test("zstd output bound: RLE blocks add their Block_Size, a bomb past maxOutputB
 });
 
 test("zstd output bound over real frames: two frames and a skippable frame decode as zstd -d does; cuts are E_CORRUPT_STREAM", { skip: needs("zstd") }, async () => {
-  const a = pseudoRandom(70000, 1);
+  const a = randomBytes(70000, 1);
   const b = codeLike(300000, 2);
   const skippable = new Uint8Array([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
   const joined = concat(compressWith("zstd", a), skippable, compressWith("zstd", b));
@@ -211,7 +211,7 @@ test("a plausible size claim still reaches the decoder (progress shows the expec
 test("a 12 KiB .lzma whose header declares 496 MiB: E_LIMIT for the ratio before anything is allocated", async () => {
   const header = new ByteWriter(13).u8(0, 0x05).u32(1, 0x02000000).u32(5, 0x1f090101).u32(9, 0).bytes;
   // The range coder's first byte is always 0; the rest is noise.
-  const input = concat(header, new Uint8Array(1), pseudoRandom(12611 - 14, 823090));
+  const input = concat(header, new Uint8Array(1), randomBytes(12611 - 14, 823090));
   const before = getHeapStatistics().external_memory;
   const report = await inspect(input);
   assert.ok(getHeapStatistics().external_memory - before < 16 * MiB);

@@ -15,7 +15,7 @@ import { allLayers } from "../src/analysis/tree.js";
 import { quickSignatureSummary } from "../src/signatures/quick-summary.js";
 import { signatureSummary } from "../src/signatures/verify.js";
 import type { Layer } from "../src/model/report.js";
-import { buildArm64Image } from "./builders/images.js";
+import { buildArm64Image } from "../support/builders/images.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-summary-"));
 const path = (name: string): string => join(dir, name);

@@ -15,10 +15,10 @@ import { authenticodeDigest, authenticodeDigests, authenticodeLayout, hashedByte
 import { peLayers, type PeLayer } from "../src/signatures/verify.js";
 import { readCertificateTable } from "../src/signatures/wincert.js";
 import { DEFAULT_LIMITS } from "../src/io/limits.js";
-import { codeLike, concat } from "./builders/bytes.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildBzImage, buildLoongArchImage, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
-import { DATA_FLAGS, MACHINE, TEXT_FLAGS, buildPe } from "./builders/pe.js";
+import { codeLike, concat } from "../support/builders/bytes.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildBzImage, buildLoongArchImage, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { DATA_FLAGS, MACHINE, TEXT_FLAGS, buildPe } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
 /** Runs a real tool (the tests that run one skip without it: test/helpers/tools.ts). */

@@ -14,10 +14,10 @@ import { after, before, describe, it } from "node:test";
 import { analyse, verifyImage } from "../src/api/index.js";
 import { signatureSummary, peLayers } from "../src/signatures/verify.js";
 import type { VerifyReport } from "../src/signatures/types.js";
-import { codeLike, concat, pseudoRandom } from "./builders/bytes.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildElf, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
+import { codeLike, concat, randomBytes } from "../support/builders/bytes.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildElf, buildUki, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
 /** Runs a real tool (the tests that run one skip without it: test/helpers/tools.ts). */
@@ -403,7 +403,7 @@ describe("hostile certificate tables", { skip: needs("openssl", "sbsign", "ossls
     })();
     const t = await tableOf(nested);
     const checkSum = peLayers((await analyse(nested, { shallow: true })).tree)[0]?.layer.pe.checkSumOffset ?? -1;
-    const random = pseudoRandom(4 * 150, 0x5eed);
+    const random = randomBytes(4 * 150, 0x5eed);
     for (let i = 0; i < 150; i++) {
       const r = (k: number): number => random[4 * i + k] ?? 0;
       const at = r(0) < 180 ? t.offset + ((r(1) << 8) | r(2)) % t.size : ((r(1) << 8) | r(2)) % 0x400;

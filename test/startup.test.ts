@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { buildArm64Image } from "./builders/images.js";
+import { buildArm64Image } from "../support/builders/images.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-bundle-"));
 const built = spawnSync(process.execPath, ["scripts/bundle-cli.mjs", dir], { encoding: "utf8" });

@@ -8,9 +8,9 @@ import { test } from "node:test";
 import { plan, unpack } from "../src/api/index.js";
 import { ErrorCode, KimgError } from "../src/io/errors.js";
 import { coreUnpacker } from "../src/kexec/source.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildBzImage, buildElf, buildRiscvImage } from "./builders/images.js";
-import { inspect } from "./helpers.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildBzImage, buildElf, buildRiscvImage } from "../support/builders/images.js";
+import { inspect } from "./helpers/report.js";
 
 function refused(code: string, diagnostic: string, offset?: number): (e: unknown) => boolean {
   return (e) => {

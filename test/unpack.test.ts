@@ -16,10 +16,10 @@ import { authenticodeDigest } from "../src/signatures/authenticode.js";
 import { decodeGzip } from "../src/codecs/gzip.js";
 import { NODE_CODECS, nodeZstdDecoders } from "../src/node/codecs.js";
 import { unpackStream } from "../src/node/stream.js";
-import { ByteWriter, concat } from "./builders/bytes.js";
-import { compressWith, type Tool } from "./builders/compress.js";
-import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, zbootInputs, type ZbootGeneration } from "./builders/images.js";
-import { buildPe, DATA_FLAGS, MACHINE, TEXT_FLAGS } from "./builders/pe.js";
+import { ByteWriter, concat } from "../support/builders/bytes.js";
+import { compressWith, type Tool } from "../support/builders/compress.js";
+import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, zbootInputs, type ZbootGeneration } from "../support/builders/images.js";
+import { buildPe, DATA_FLAGS, MACHINE, TEXT_FLAGS } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
 const sha = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
@@ -126,7 +126,7 @@ test("--trim cuts a signed inner image after its certificate table; the report s
 });
 
 test("a UKI hands over its kernel, initrd and command line", { skip: needs("gzip") }, async () => {
-  const { buildUki } = await import("./builders/images.js");
+  const { buildUki } = await import("../support/builders/images.js");
   const linux = buildArm64Image();
   const initrd = compressWith("gzip", new TextEncoder().encode("070701" + "0".repeat(500)));
   const r = await unpack(buildUki({ machine: MACHINE.ARM64, linux, initrd, cmdline: "console=ttyAMA0 quiet\0" }));
@@ -137,7 +137,7 @@ test("a UKI hands over its kernel, initrd and command line", { skip: needs("gzip
 });
 
 test("unpackLayers: every layer of data, no view of the same bytes; a plain Image is its own one layer", async () => {
-  const { buildUki } = await import("./builders/images.js");
+  const { buildUki } = await import("../support/builders/images.js");
   const linux = buildArm64Image();
   const { layers } = await unpackLayers(buildUki({ machine: MACHINE.ARM64, linux }));
   assert.deepEqual(
@@ -154,7 +154,7 @@ test("unpackLayers: every layer of data, no view of the same bytes; a plain Imag
 });
 
 test("digestImage: the outermost PE by default, a chosen layer, or every PE layer", async () => {
-  const { buildUki } = await import("./builders/images.js");
+  const { buildUki } = await import("../support/builders/images.js");
   const linux = buildArm64Image();
   const uki = buildUki({ machine: MACHINE.ARM64, linux });
   const collect = async (it: AsyncIterable<{ path: string; digest: string }>): Promise<Array<[string, string]>> => {

@@ -17,9 +17,9 @@ import { allLayers, analyse, authenticodeLayout, findLayer, inspect, planFromTre
 import { layoutRegions, mapPathForLayer, memoryMapsFromPlan } from "../src/report/svg.js";
 import { checkStatus } from "../src/model/plan.js";
 import { buildPage, CHROMIUM_ARGS, CHROMIUM_PATH, serveFolder, type StaticServer } from "../web/tools/serve.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "./builders/images.js";
-import { MACHINE } from "./builders/pe.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { MACHINE } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
 const SAMPLE = new Uint8Array(readFileSync(new URL("../samples/arm64-zboot-gzip.efi", import.meta.url)));

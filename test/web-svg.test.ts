@@ -17,9 +17,9 @@ import {
   memoryMapSvg,
   memoryMapsFromPlan,
 } from "../src/report/svg.js";
-import { compressWith } from "./builders/compress.js";
-import { buildArm64Image, buildElf, buildZboot, zbootInputs } from "./builders/images.js";
-import { DATA_FLAGS, MACHINE, SCN_EXEC, SCN_READ, SCN_WRITE, TEXT_FLAGS, buildPe } from "./builders/pe.js";
+import { compressWith } from "../support/builders/compress.js";
+import { buildArm64Image, buildElf, buildZboot, zbootInputs } from "../support/builders/images.js";
+import { DATA_FLAGS, MACHINE, SCN_EXEC, SCN_READ, SCN_WRITE, TEXT_FLAGS, buildPe } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
 const SAMPLE = new Uint8Array(readFileSync(new URL("../samples/arm64-zboot-gzip.efi", import.meta.url)));

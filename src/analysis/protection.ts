@@ -5,6 +5,7 @@
  * outer program's NX claim against the kernel's, and whether the header is executable.
  */
 import { hex } from "../io/layout.js";
+import { alignUp } from "../io/bytes.js";
 import type { Check, Region } from "../model/plan.js";
 import type { Layer, PeInfo } from "../model/report.js";
 
@@ -16,10 +17,6 @@ import type { Layer, PeInfo } from "../model/report.js";
  * efi_remap_image, and calls it directly; the inner header is never given to the firmware).
  */
 export type PeLoader = "firmware" | "zboot-stub";
-
-function alignUp(n: number, a: number): number {
-  return a > 0 ? Math.ceil(n / a) * a : n;
-}
 
 /** Regions of one PE image in memory: headers as r--, sections by flags, gaps between them. */
 export function peRegions(layer: Layer, pe: PeInfo): Region[] {

@@ -15,6 +15,7 @@ import { isText } from "../formats/simple.js";
 import type { ChildSpec, CompressedHint, FormatInput, FormatParser } from "../formats/types.js";
 import { ZBOOT_CODECS } from "../formats/zboot.js";
 import type { Diagnostic, Layer, LayerFormat, Severity } from "../model/report.js";
+import type { ReportCode } from "../model/codes.js";
 
 export interface ProgressEvent {
   /** Path of the layer being decompressed. */
@@ -65,7 +66,7 @@ class Walker {
     return `maxTotalOutputBytes (${this.limits.maxTotalOutputBytes} bytes; raise it with --max-total-size if the image is genuine)`;
   }
 
-  diagnose(layer: string, code: string, severity: Severity, message: string, offset: number | null): void {
+  diagnose(layer: string, code: ReportCode, severity: Severity, message: string, offset: number | null): void {
     this.diagnostics.push({ code, severity, message, offset, layer });
   }
 

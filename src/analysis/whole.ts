@@ -7,10 +7,11 @@
  */
 import { ErrorCode, KimgError, isErrorCode, type ErrorCodeValue } from "../io/errors.js";
 import { KERNEL_FORMATS } from "../formats/registry.js";
+import type { ReportCode } from "../model/codes.js";
 import type { Diagnostic, Layer } from "../model/report.js";
 
 /** The diagnostics that make a kernel layer one that cannot be whole, and the error each becomes. */
-export const INCOMPLETE_KERNEL_CODES: Readonly<Record<string, ErrorCodeValue>> = {
+export const INCOMPLETE_KERNEL_CODES: Readonly<Partial<Record<ReportCode, ErrorCodeValue>>> = {
   KERNEL_TRUNCATED: ErrorCode.TRUNCATED,
   BZIMAGE_PAYLOAD_OUTSIDE: ErrorCode.TRUNCATED,
   [ErrorCode.TRUNCATED]: ErrorCode.TRUNCATED,

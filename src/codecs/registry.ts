@@ -4,7 +4,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { outputLimitError } from "./limit.js";
-import type { CodecName, Decoder } from "./types.js";
+import { CODEC_NAMES, type CodecName, type Decoder } from "./types.js";
 
 export type CodecTable = Partial<Record<CodecName, Decoder>>;
 
@@ -17,9 +17,9 @@ export const BUILTIN_CODECS: CodecTable = {
   lz4: async (input, options) => (await import("./lz4.js")).decodeLz4(input, options),
   lzo: async (input, options) => (await import("./lzo.js")).decodeLzo(input, options),
   bzip2: async (input, options) => (await import("./bzip2.js")).decodeBzip2(input, options),
-};
+} satisfies Record<CodecName, Decoder>;
 
-export const CODEC_NAMES: readonly CodecName[] = ["gzip", "zstd", "xz", "lzma", "lz4", "lzo", "bzip2"];
+export { CODEC_NAMES };
 
 export function resolveCodecs(overrides: CodecTable | undefined): CodecTable {
   return { ...BUILTIN_CODECS, ...(overrides ?? {}) };

@@ -15,8 +15,18 @@ export interface DecodeOptions {
 
 export type Decoder = (input: Uint8Array, options: DecodeOptions) => Uint8Array | Promise<Uint8Array>;
 
-/** The canonical codec names kimg reports (`summary.compression`). */
-export type CodecName = "gzip" | "zstd" | "xz" | "lzma" | "lz4" | "lzo" | "bzip2";
+/**
+ * The canonical codec names kimg reports (`summary.compression`), defined once: tables keyed by
+ * codec are `Record<CodecName, ...>`, so a codec added here and missing there is a compile error,
+ * and test/codes.test.ts checks the README's codec table against this list.
+ */
+export const CODEC_NAMES = ["gzip", "zstd", "xz", "lzma", "lz4", "lzo", "bzip2"] as const;
+
+export type CodecName = (typeof CODEC_NAMES)[number];
+
+export function isCodecName(value: unknown): value is CodecName {
+  return (CODEC_NAMES as readonly unknown[]).includes(value);
+}
 
 export interface Codec {
   name: CodecName;

@@ -2,7 +2,7 @@
  * ELF vmlinux (32/64-bit, little/big endian). Source: the System V gABI, include/uapi/linux/elf.h.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { annotate, defineLayout, hex, readStruct, requireRange, startsWith, type Layout } from "../io/layout.js";
+import { annotate, defineLayout, defineVariants, hex, readStruct, readVariant, requireRange, startsWith, type DecodedVariant } from "../io/layout.js";
 import { addBanner } from "./arm64.js";
 import { findEmbeddedStream, type EmbeddedStream } from "./embedded-stream.js";
 import type { FormatInput, FormatParser, ChildSpec } from "./types.js";
@@ -70,6 +70,11 @@ export const ELF32_PHDR = defineLayout("program header", 32, [
   { name: "p_flags", offset: 24, type: "u32" },
   { name: "p_align", offset: 28, type: "u32" },
 ] as const);
+
+/** The file header and the program header by e_ident[EI_CLASS]: ELFCLASS32 (1) or ELFCLASS64 (2). */
+export const ELF_HEADER = defineVariants("ELF header", { elf32: ELF32_HEADER, elf64: ELF64_HEADER });
+export const ELF_PHDR = defineVariants("program header", { elf32: ELF32_PHDR, elf64: ELF64_PHDR });
+type ProgramHeader = DecodedVariant<typeof ELF_PHDR.variants>["record"];
 
 export const ELF_MACHINES: Readonly<Record<number, [string, string]>> = {
   2: ["SPARC", "sparc"],
@@ -157,23 +162,23 @@ export interface ElfSegment {
  * (else KERNEL_TRUNCATED, an error that unpack, plan and kexec refuse), and offsets and sizes past
  * 2^53 cannot be reported or placed exactly (ELF_VALUE_TOO_LARGE, an error too).
  */
-function checkSegment(input: FormatInput, index: number, type: string, p: Record<string, number | bigint>, headerOffset: number, is64: boolean): void {
-  const fieldOffsets: Record<string, number> = is64 ? { p_offset: 8, p_filesz: 32, p_memsz: 40 } : { p_offset: 4, p_filesz: 16, p_memsz: 20 };
+function checkSegment(input: FormatInput, index: number, type: string, p: ProgramHeader, headerOffset: number, is64: boolean): void {
+  const fieldOffsets = is64 ? { p_offset: 8, p_filesz: 32, p_memsz: 40 } : { p_offset: 4, p_filesz: 16, p_memsz: 20 };
   if (type === "LOAD") {
-    const end = BigInt(p.p_offset ?? 0) + BigInt(p.p_filesz ?? 0);
+    const end = BigInt(p.p_offset) + BigInt(p.p_filesz);
     if (end > BigInt(input.bytes.length)) {
       input.diagnose(
         "KERNEL_TRUNCATED",
         "error",
-        `PT_LOAD ${index} [${hex(p.p_offset ?? 0)}, +${hex(p.p_filesz ?? 0)}) ends at ${hex(end)} but the file ends at ${hex(input.bytes.length)}: a kernel that cannot be whole`,
+        `PT_LOAD ${index} [${hex(p.p_offset)}, +${hex(p.p_filesz)}) ends at ${hex(end)} but the file ends at ${hex(input.bytes.length)}: a kernel that cannot be whole`,
         input.bytes.length,
       );
     }
   }
-  for (const name of ["p_offset", "p_filesz", "p_memsz"]) {
-    const value = BigInt(p[name] ?? 0);
+  for (const name of ["p_offset", "p_filesz", "p_memsz"] as const) {
+    const value = BigInt(p[name]);
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-      input.diagnose("ELF_VALUE_TOO_LARGE", "error", `program header ${index} (${type}): ${name} ${hex(value)} is past 2^53 and cannot be placed exactly`, headerOffset + (fieldOffsets[name] ?? 0));
+      input.diagnose("ELF_VALUE_TOO_LARGE", "error", `program header ${index} (${type}): ${name} ${hex(value)} is past 2^53 and cannot be placed exactly`, headerOffset + fieldOffsets[name]);
     }
   }
 }
@@ -190,30 +195,28 @@ export const elfFormat: FormatParser = {
     annotate(ident.structure, "EI_CLASS", is64 ? "ELFCLASS64" : "ELFCLASS32");
     annotate(ident.structure, "EI_DATA", little ? "little-endian" : "big-endian");
     layer.structures.push(ident.structure);
-    const headerLayout: Layout = is64 ? ELF64_HEADER : ELF32_HEADER;
-    const header = readStruct(headerLayout, bytes, 0, { base, littleEndian: little });
-    const h = header.record as unknown as Record<string, number | bigint>;
-    const num = (k: string): number => Number(h[k] ?? 0);
+    const header = readVariant(ELF_HEADER, is64 ? "elf64" : "elf32", bytes, 0, { base, littleEndian: little });
+    const h = header.record;
     header.structure.offset = base + 16;
     header.structure.size = (is64 ? 64 : 52) - 16;
-    const machine = ELF_MACHINES[num("e_machine")];
-    annotate(header.structure, "e_type", ELF_TYPES[num("e_type")] ?? "unknown");
+    const machine = ELF_MACHINES[h.e_machine];
+    annotate(header.structure, "e_type", ELF_TYPES[h.e_type] ?? "unknown");
     annotate(header.structure, "e_machine", machine?.[0] ?? "unknown");
     layer.structures.push(header.structure);
 
-    layer.arch = elfArch(num("e_machine"), is64, little);
-    if (num("e_machine") === EM_MIPS) annotate(header.structure, "e_flags", `ISA ${MIPS_ARCH_NAMES[num("e_flags") >>> 28] ?? "unknown"}`);
-    const entry = h.e_entry ?? 0;
+    layer.arch = elfArch(h.e_machine, is64, little);
+    if (h.e_machine === EM_MIPS) annotate(header.structure, "e_flags", `ISA ${MIPS_ARCH_NAMES[h.e_flags >>> 28] ?? "unknown"}`);
+    const entry = h.e_entry;
     layer.info.class = is64 ? 64 : 32;
     layer.info.endian = little ? "little" : "big";
-    layer.info.machine = machine?.[0] ?? num("e_machine");
+    layer.info.machine = machine?.[0] ?? h.e_machine;
     layer.info.entry = hex(entry);
-    layer.info.type = ELF_TYPES[num("e_type")] ?? num("e_type");
+    layer.info.type = ELF_TYPES[h.e_type] ?? h.e_type;
 
-    const phnum = num("e_phnum");
-    const phoff = Number(h.e_phoff ?? 0);
-    const phentsize = num("e_phentsize");
-    const phLayout: Layout = is64 ? ELF64_PHDR : ELF32_PHDR;
+    const phnum = h.e_phnum;
+    const phoff = Number(h.e_phoff);
+    const phentsize = h.e_phentsize;
+    const phLayout = ELF_PHDR.variants[is64 ? "elf64" : "elf32"];
     if (phnum > limits.maxElfHeaderCount) {
       throw new KimgError(ErrorCode.LIMIT, `${phnum} program headers exceed maxElfHeaderCount (${limits.maxElfHeaderCount})`, { structure: "ELF header", offset: base + (is64 ? 56 : 44) });
     }
@@ -225,10 +228,10 @@ export const elfFormat: FormatParser = {
     }
     const segments: ElfSegment[] = [];
     for (let i = 0; i < phnum; i++) {
-      const ph = readStruct(phLayout, bytes, phoff + i * phentsize, { base, littleEndian: little, title: `program header ${i}` });
-      const p = ph.record as unknown as Record<string, number | bigint>;
-      const type = PT_TYPES[Number(p.p_type ?? 0)] ?? hex(p.p_type ?? 0);
-      const perms = elfPerms(Number(p.p_flags ?? 0));
+      const ph = readVariant(ELF_PHDR, is64 ? "elf64" : "elf32", bytes, phoff + i * phentsize, { base, littleEndian: little, title: `program header ${i}` });
+      const p = ph.record;
+      const type = PT_TYPES[p.p_type] ?? hex(p.p_type);
+      const perms = elfPerms(p.p_flags);
       annotate(ph.structure, "p_type", type);
       annotate(ph.structure, "p_flags", perms);
       ph.structure.name = `program header ${i} (${type} ${perms})`;
@@ -237,11 +240,11 @@ export const elfFormat: FormatParser = {
       segments.push({
         type,
         perms,
-        offset: Number(p.p_offset ?? 0),
-        vaddr: hex(p.p_vaddr ?? 0),
-        paddr: hex(p.p_paddr ?? 0),
-        filesz: Number(p.p_filesz ?? 0),
-        memsz: Number(p.p_memsz ?? 0),
+        offset: Number(p.p_offset),
+        vaddr: hex(p.p_vaddr),
+        paddr: hex(p.p_paddr),
+        filesz: Number(p.p_filesz),
+        memsz: Number(p.p_memsz),
       });
     }
     layer.info.segments = segments.map((s) => ({ ...s }));

@@ -3,7 +3,7 @@
  * Source: Microsoft PE format specification; include/linux/pe.h. See docs/formats.md §6.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { annotate, defineLayout, hex, printable, readStruct, requireRange, structureOf, u16, u32, type Layout } from "../io/layout.js";
+import { annotate, defineLayout, defineVariants, hex, printable, readStruct, readVariant, requireRange, structureOf, u16, u32 } from "../io/layout.js";
 import type { Field, Layer, PeInfo, PeSection } from "../model/report.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
 
@@ -107,6 +107,9 @@ export const SECTION_HEADER = defineLayout("section header", 40, [
   { name: "NumberOfLinenumbers", offset: 34, type: "u16" },
   { name: "Characteristics", offset: 36, type: "u32" },
 ] as const);
+
+/** The optional header by its Magic: PE32 (0x10b) or PE32+ (0x20b). */
+export const OPTIONAL_HEADER = defineVariants("optional header", { pe32: OPTIONAL_HEADER_PE32, pe32plus: OPTIONAL_HEADER_PE32PLUS });
 
 export const PE_MAGIC_PE32 = 0x10b;
 export const PE_MAGIC_PE32PLUS = 0x20b;
@@ -301,19 +304,18 @@ export function readPe(input: FormatInput, layer: Layer): PeInfo {
     });
   }
   const plus = magic === PE_MAGIC_PE32PLUS;
-  const optLayout: Layout = plus ? OPTIONAL_HEADER_PE32PLUS : OPTIONAL_HEADER_PE32;
-  const opt = readStruct(optLayout, bytes, optOffset, { base });
-  const o = opt.record as unknown as Record<string, number | bigint>;
-  const num = (name: string): number => Number(o[name] ?? 0);
+  const opt = readVariant(OPTIONAL_HEADER, plus ? "pe32plus" : "pe32", bytes, optOffset, { base });
+  const optLayout = opt.layout;
+  const o = opt.record;
   annotate(opt.structure, "Magic", plus ? "PE32+" : "PE32");
-  const dllFlags = flagNames(num("DllCharacteristics"), DLL_CHARACTERISTICS);
+  const dllFlags = flagNames(o.DllCharacteristics, DLL_CHARACTERISTICS);
   annotate(opt.structure, "DllCharacteristics", dllFlags.join(" | ") || "none");
-  annotate(opt.structure, "Subsystem", SUBSYSTEMS[num("Subsystem")] ?? "unknown");
+  annotate(opt.structure, "Subsystem", SUBSYSTEMS[o.Subsystem] ?? "unknown");
   annotate(opt.structure, "CheckSum", "excluded from the Authenticode digest");
   layer.structures.push(opt.structure);
 
   const sizeOfOptionalHeader = coff.record.SizeOfOptionalHeader;
-  const declaredDirs = num("NumberOfRvaAndSizes");
+  const declaredDirs = o.NumberOfRvaAndSizes;
   if (declaredDirs > 16) {
     input.diagnose("PE_TOO_MANY_DIRECTORIES", "warning", `NumberOfRvaAndSizes is ${declaredDirs}; only 16 are defined`, optOffset + optLayout.size - 4);
   }
@@ -386,7 +388,7 @@ export function readPe(input: FormatInput, layer: Layer): PeInfo {
   let trailingZeroBytes = 0;
   if (certificateTable) {
     const end = certificateTable.offset + certificateTable.size;
-    if (end > bytes.length || certificateTable.offset < num("SizeOfHeaders")) {
+    if (end > bytes.length || certificateTable.offset < o.SizeOfHeaders) {
       input.diagnose("PE_CERT_TABLE_OUT_OF_RANGE", "warning", `certificate table [0x${certificateTable.offset.toString(16)}, +0x${certificateTable.size.toString(16)}) is not inside the file`, certificateTable.entryOffset);
     } else if (end < bytes.length) {
       const rest = bytes.subarray(end);
@@ -409,18 +411,18 @@ export function readPe(input: FormatInput, layer: Layer): PeInfo {
     machine,
     machineName: MACHINE_NAMES[machine] ?? hex(machine),
     kind: plus ? "PE32+" : "PE32",
-    addressOfEntryPoint: num("AddressOfEntryPoint"),
-    imageBase: typeof o.ImageBase === "bigint" && o.ImageBase > BigInt(Number.MAX_SAFE_INTEGER) ? o.ImageBase.toString() : num("ImageBase"),
-    sectionAlignment: num("SectionAlignment"),
-    fileAlignment: num("FileAlignment"),
-    sizeOfImage: num("SizeOfImage"),
-    sizeOfHeaders: num("SizeOfHeaders"),
-    sizeOfCode: num("SizeOfCode"),
+    addressOfEntryPoint: o.AddressOfEntryPoint,
+    imageBase: typeof o.ImageBase === "bigint" && o.ImageBase > BigInt(Number.MAX_SAFE_INTEGER) ? o.ImageBase.toString() : Number(o.ImageBase),
+    sectionAlignment: o.SectionAlignment,
+    fileAlignment: o.FileAlignment,
+    sizeOfImage: o.SizeOfImage,
+    sizeOfHeaders: o.SizeOfHeaders,
+    sizeOfCode: o.SizeOfCode,
     checkSumOffset: base + optOffset + 64,
-    dllCharacteristics: num("DllCharacteristics"),
+    dllCharacteristics: o.DllCharacteristics,
     dllCharacteristicsFlags: dllFlags,
-    nxCompat: (num("DllCharacteristics") & IMAGE_DLLCHARACTERISTICS_NX_COMPAT) !== 0,
-    subsystem: num("Subsystem"),
+    nxCompat: (o.DllCharacteristics & IMAGE_DLLCHARACTERISTICS_NX_COMPAT) !== 0,
+    subsystem: o.Subsystem,
     certificateTable: certificateTable
       ? { offset: certificateTable.offset, size: certificateTable.size, entryOffset: base + certificateTable.entryOffset }
       : null,

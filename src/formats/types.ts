@@ -1,5 +1,6 @@
 /** The plug-in shape of a format: a cheap probe and a parse that fills a layer. */
 import type { Limits } from "../io/limits.js";
+import type { DiagnosticCode } from "../model/codes.js";
 import type { Layer, LayerFormat, Severity } from "../model/report.js";
 
 /** A part of a layer that is itself a layer (a payload, a section, the PE view of an image). */
@@ -34,7 +35,7 @@ export interface FormatInput {
   path: string;
   limits: Limits;
   /** Records a diagnostic; `offset` is relative to `bytes`. */
-  diagnose(code: string, severity: Severity, message: string, offset?: number): void;
+  diagnose(code: DiagnosticCode, severity: Severity, message: string, offset?: number): void;
 }
 
 export interface FormatParser {

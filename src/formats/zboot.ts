@@ -14,6 +14,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
+import type { CodecName } from "../codecs/types.js";
 import type { Layer } from "../model/report.js";
 import { reportGeneration, zbootGeneration } from "./generations.js";
 import { MACHINE_ARCH, MACHINE_NAMES, peMachine } from "./pe.js";
@@ -35,7 +36,7 @@ export const LINUX_PE_MAGIC = 0x818223cd;
 const ZIMG = [0x7a, 0x69, 0x6d, 0x67];
 
 /** zboot codec ids as Makefile.zboot writes them, and the codec they name. */
-export const ZBOOT_CODECS: Readonly<Record<string, string>> = {
+export const ZBOOT_CODECS: Readonly<Record<string, CodecName>> = {
   gzip: "gzip",
   lz4: "lz4",
   lzma: "lzma",

@@ -44,6 +44,31 @@ export const ErrorCode = {
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * Each error code's meaning in one line, for the README's table (`npm run docs:codes`); a code
+ * missing here is a compile error. A diagnostic may carry an error code too: the fatal error of
+ * one layer, caught and recorded, while the rest of the tree is still read.
+ */
+export const ERROR_CODE_MEANINGS = {
+  [ErrorCode.TRUNCATED]: "a read would run past the end of the data",
+  [ErrorCode.BAD_MAGIC]: "a magic number or signature is not what the format requires",
+  [ErrorCode.UNKNOWN_FORMAT]: "no known format matches the input",
+  [ErrorCode.BAD_OFFSET]: "an offset or size from the file points outside the data or is absurd",
+  [ErrorCode.BAD_FIELD]: "a header field has a value the format does not allow",
+  [ErrorCode.LIMIT]: "a named limit (output size, depth, count, ratio) was exceeded",
+  [ErrorCode.CORRUPT_STREAM]: "the compressed stream is corrupt or ends early",
+  [ErrorCode.UNSUPPORTED_CODEC]: "the codec is unknown or not available here",
+  [ErrorCode.CHECKSUM]: "a check value (CRC, adler32, size trailer) does not match",
+  [ErrorCode.SIZE_MISMATCH]: "the decompressed size does not match what the container declares",
+  [ErrorCode.NO_SUCH_LAYER]: "a requested layer does not exist",
+  [ErrorCode.UNSUPPORTED]: "something the format allows but kimg does not handle",
+  [ErrorCode.USAGE]: "the command line is wrong",
+  [ErrorCode.IO]: "reading or writing a file failed",
+  [ErrorCode.OUTPUT_EXISTS]: "an output file exists and --force was not given, or would overwrite the input",
+  [ErrorCode.BAD_SIGNATURE]: "a signature or certificate could not be parsed",
+  [ErrorCode.SYSTEM]: "a system call or environment precondition failed (kexec)",
+} as const satisfies { readonly [C in ErrorCodeValue]: string };
+
 export interface KimgErrorData {
   /** The structure being read, e.g. "zboot header". */
   structure?: string;

@@ -3,6 +3,7 @@
  * `readStruct` decodes one from bytes with every read bounds-checked and returns both the typed
  * record (for code) and the report structure (every field with its absolute offset, for people).
  */
+import { hex } from "./bytes.js";
 import { ErrorCode, KimgError } from "./errors.js";
 import type { Field, FieldValue, Structure } from "../model/report.js";
 
@@ -36,6 +37,43 @@ export type RecordOf<F extends readonly FieldSpec[]> = {
 
 export function defineLayout<const F extends readonly FieldSpec[]>(name: string, size: number, fields: F): Layout<F> {
   return { name, size, fields };
+}
+
+/**
+ * One structure that comes in variants of different shape (PE32 and PE32+ optional headers, ELF32
+ * and ELF64 headers), each a layout of its own, named by a key the caller reads first (the
+ * optional header's Magic, e_ident[EI_CLASS]).
+ */
+export interface LayoutVariants<V extends Readonly<Record<string, Layout>> = Readonly<Record<string, Layout>>> {
+  readonly name: string;
+  readonly variants: V;
+}
+
+export function defineVariants<const V extends Readonly<Record<string, Layout>>>(name: string, variants: V): LayoutVariants<V> {
+  return { name, variants };
+}
+
+/**
+ * A variant read: a union discriminated by `variant`, so code reads the fields all variants share
+ * straight from `record` (typed as the union of their types, e.g. `number | bigint` for a field
+ * that is u32 in one and u64 in the other) and the others after narrowing on `variant`.
+ */
+export type DecodedVariant<V extends Readonly<Record<string, Layout>>> = {
+  [K in keyof V & string]: { variant: K; layout: V[K]; record: RecordOf<V[K]["fields"]>; structure: Structure };
+}[keyof V & string];
+
+/** Reads the variant `variant` of `variants` at `at` (see readStruct). */
+export function readVariant<const V extends Readonly<Record<string, Layout>>>(
+  variants: LayoutVariants<V>,
+  variant: keyof V & string,
+  bytes: Uint8Array,
+  at: number,
+  options: ReadOptions = {},
+): DecodedVariant<V> {
+  const layout = variants.variants[variant] as V[keyof V & string];
+  const { record, structure } = readStruct(layout, bytes, at, options);
+  // readStruct typed the record by this variant's own fields; the union above pairs it with its key.
+  return { variant, layout, record, structure } as DecodedVariant<V>;
 }
 
 export function fieldSize(spec: FieldSpec): number {
@@ -82,9 +120,8 @@ export function requireRange(bytes: Uint8Array, offset: number, length: number, 
   }
 }
 
-export function hex(value: number | bigint, width = 0): string {
-  return "0x" + value.toString(16).padStart(width, "0");
-}
+/** Re-exported for the many modules that import it with the layout helpers; its home is io/bytes.ts. */
+export { hex };
 
 /** One JSON rule for integers: a number while it is exact, else a decimal string. */
 export function jsonInteger(value: number | bigint): number | string {

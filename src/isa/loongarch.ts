@@ -6,6 +6,7 @@
  * Integer Instructions", chapter 4 "Privileged Instructions" and appendix B "Instruction encoding";
  * mnemonics, aliases and register names as the GNU binutils LoongArch disassembler prints them.
  */
+import { hex } from "../io/bytes.js";
 import {
   type DecodedInstruction,
   type InstructionParts,
@@ -270,10 +271,6 @@ function findOpcode(word: number): Opcode | undefined {
 
 function r(n: number): string {
   return R[n] ?? "";
-}
-
-function hex(value: number): string {
-  return "0x" + value.toString(16);
 }
 
 function describe(opcode: Opcode, word: number, offset: number): InstructionParts {

@@ -9,6 +9,7 @@
  * the usual GNU aliases (j, ret, li, mv, csrr ...).
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { hex } from "../io/bytes.js";
 import {
   type DecodedInstruction,
   type InstructionParts,
@@ -123,10 +124,6 @@ function writesX(n: number): string[] {
 
 function memoryOperand(imm: number, base: number): string {
   return `${imm}(${x(base)})`;
-}
-
-function hex(value: number): string {
-  return "0x" + value.toString(16);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
  * view is `formatKexecPlan` in report/kexec-text.ts.
  */
 import type { Arm64SegmentPlan } from "./segments.js";
+import { hex } from "../io/bytes.js";
 
 export type KexecMode = "file" | "segments";
 
@@ -51,10 +52,6 @@ export interface SegmentModePlan extends PlanCommon {
 }
 
 export type KexecPlan = FileModePlan | SegmentModePlan;
-
-function hex(value: number | bigint): string {
-  return "0x" + value.toString(16);
-}
 
 export interface PlanJsonOptions {
   /** User-space addresses of the segment buffers, when known (a real load, not a dry run). */

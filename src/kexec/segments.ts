@@ -11,6 +11,7 @@
  *   the Image's first instruction.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { alignUp } from "../io/bytes.js";
 import { readArm64LoadInfo } from "./arm64-image.js";
 import type { Arm64LoadInfo } from "./arm64-image.js";
 import { FDT_MAX_BYTES, fdtTotalSize, parseFdt, serializeFdt, updateChosen } from "./fdt.js";
@@ -76,10 +77,6 @@ export interface Arm64SegmentInput {
   pageSize: number;
   /** Fresh seeds for /chosen; omitted in dry runs that must print stable output. */
   seeds?: { kaslr: Uint8Array; rng: Uint8Array } | undefined;
-}
-
-export function alignUp(value: number, alignment: number): number {
-  return Math.ceil(value / alignment) * alignment;
 }
 
 /**

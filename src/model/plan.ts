@@ -4,6 +4,7 @@
  * front end uses; nothing here imports code.
  */
 import type { DecodedInstruction } from "../isa/types.js";
+import type { CheckId } from "./codes.js";
 
 /** What the loader knows that the image does not say; every field has a default. */
 export interface PlanOptions {
@@ -145,7 +146,7 @@ export interface Region {
 /** One thing kimg checked about the image as the loader will use it. */
 export interface Check {
   /** Stable id of the check: "w^x", "nx-compat", "section-alignment", "entry-branch" ... */
-  id: string;
+  id: CheckId;
   /** False only for a real risk, which the message names (and for whom: firmware enforcing NX, kexec, a loader applying W^X). `--strict` fails on these. */
   ok: boolean;
   /** What was found, in plain words. */

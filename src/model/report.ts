@@ -5,6 +5,7 @@
  * exactly are decimal strings; every integer field also carries its `hex` form.
  */
 
+import type { ReportCode } from "./codes.js";
 import type { BootPlan } from "./plan.js";
 
 /**
@@ -69,7 +70,7 @@ export type Severity = "info" | "warning" | "error";
 /** Something odd but not fatal, found while reading. */
 export interface Diagnostic {
   /** Stable code, e.g. "ZBOOT_CODEC_MISMATCH", "E_TRUNCATED". */
-  code: string;
+  code: ReportCode;
   /** How bad it is. */
   severity: Severity;
   /** One line for people, with the values involved. */

@@ -2,10 +2,11 @@
  * File names for layers, shared by `kimg extract --all` and the web page's downloads, so a
  * downloaded layer is named like an extracted one.
  */
-import type { Layer } from "../model/report.js";
+import { isCodecName, type CodecName } from "../codecs/types.js";
+import type { Layer, LayerFormat } from "../model/report.js";
 
-const CODEC_EXTENSIONS: Readonly<Record<string, string>> = { gzip: ".gz", zstd: ".zst", xz: ".xz", lzma: ".lzma", lz4: ".lz4", lzo: ".lzo", bzip2: ".bz2" };
-const FORMAT_EXTENSIONS: Readonly<Record<string, string>> = {
+const CODEC_EXTENSIONS: Readonly<Record<CodecName, string>> = { gzip: ".gz", zstd: ".zst", xz: ".xz", lzma: ".lzma", lz4: ".lz4", lzo: ".lzo", bzip2: ".bz2" };
+const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, string>> = {
   zboot: ".efi",
   uki: ".efi",
   pe: ".efi",
@@ -24,7 +25,7 @@ const FORMAT_EXTENSIONS: Readonly<Record<string, string>> = {
 };
 
 export function extensionFor(layer: Pick<Layer, "format" | "info">): string {
-  if (layer.format === "compressed") return CODEC_EXTENSIONS[String(layer.info.codec)] ?? ".bin";
+  if (layer.format === "compressed") return isCodecName(layer.info.codec) ? CODEC_EXTENSIONS[layer.info.codec] : ".bin";
   return FORMAT_EXTENSIONS[layer.format] ?? ".bin";
 }
 

@@ -7,6 +7,7 @@ import { ErrorCode, asKimgError } from "../io/errors.js";
 import { hex } from "../io/layout.js";
 import { resolveLimits, type Limits } from "../io/limits.js";
 import type { Diagnostic, LayerFormat, Report, Severity } from "../model/report.js";
+import type { ReportCode } from "../model/codes.js";
 import { authenticodeLayout, digestHex, hashedBytes, isDigestName, type DigestName } from "./authenticode.js";
 import { nameToString, readCertificates } from "./certificates.js";
 import { checkChain, checkSignature, parseAuthenticode, type AuthenticodeSignature } from "./pkcs7.js";
@@ -55,7 +56,7 @@ class LayerVerifier {
     private readonly trusted: readonly Certificate[],
   ) {}
 
-  private diagnose(code: string, severity: Severity, message: string, offset: number | null): void {
+  private diagnose(code: ReportCode, severity: Severity, message: string, offset: number | null): void {
     this.diagnostics.push({ code, severity, message, offset, layer: this.pe.layer.path });
     if (severity === "error") this.failed = true;
   }

@@ -10,9 +10,11 @@
  *   };                            // followed by bCertificate[dwLength - 8]
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { alignUp } from "../io/bytes.js";
 import { defineLayout, hex, readStruct } from "../io/layout.js";
 import type { Limits } from "../io/limits.js";
 import type { PeInfo } from "../model/report.js";
+import type { ReportCode } from "../model/codes.js";
 import { peBase } from "./authenticode.js";
 
 export const WIN_CERTIFICATE = defineLayout("WIN_CERTIFICATE", 8, [
@@ -51,7 +53,7 @@ export interface WinCertificate {
 
 /** Something wrong with the table that does not stop the walk; the entries before it stay usable. */
 export interface TableProblem {
-  code: string;
+  code: ReportCode;
   /** "error" when a signature may have been missed, so nothing can count as verified. */
   severity: "warning" | "error";
   message: string;
@@ -75,10 +77,6 @@ export interface CertificateTable {
   kernel: KernelTableCheck;
 }
 
-function alignUp8(n: number): number {
-  return n + ((8 - (n % 8)) % 8);
-}
-
 /**
  * The kernel reads only the first entry and insists that it fills the table:
  * `round_up(wrapper.length, 8) == certs.size`, revision 2.0, type PKCS_SIGNED_DATA. So a second
@@ -86,7 +84,7 @@ function alignUp8(n: number): number {
  */
 function kernelCheck(first: WinCertificate | undefined, tableSize: number): KernelTableCheck {
   if (!first) return { accepted: false, reason: "no WIN_CERTIFICATE entry" };
-  if (alignUp8(first.dwLength) !== tableSize) {
+  if (alignUp(first.dwLength, 8) !== tableSize) {
     return { accepted: false, reason: `round_up(dwLength ${hex(first.dwLength)}, 8) != certificate table size ${hex(tableSize)} (more than one signature, or a badly sized table): "Signature wrapper len wrong"` };
   }
   if (first.wRevision !== WIN_CERT_REVISION_2_0) return { accepted: false, reason: `wRevision ${hex(first.wRevision)} is not WIN_CERT_REVISION_2_0` };
@@ -144,7 +142,7 @@ export function readCertificateTable(bytes: Uint8Array, pe: PeInfo, limits: Pick
       wCertificateType: h.wCertificateType,
       content: bytes.subarray(at + 8, at + h.dwLength),
     });
-    at += alignUp8(h.dwLength);
+    at += alignUp(h.dwLength, 8);
   }
   return { offset: base + table.offset, size: table.size, entries, problems, kernel: kernelCheck(entries[0], table.size) };
 }

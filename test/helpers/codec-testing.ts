@@ -5,6 +5,8 @@ import { createHash } from "node:crypto";
 import { closeSync, openSync, readSync } from "node:fs";
 import { KimgError } from "../../src/io/errors.js";
 
+export { concat, prng, randomBytes } from "../../support/builders/bytes.js";
+
 export const MiB = 1024 * 1024;
 
 /** Runs a real tool as the kernel build does: data on stdin, the result on stdout. */
@@ -27,42 +29,6 @@ export function realBinary(bytes: number, offset = 8 * MiB): Uint8Array {
   } finally {
     closeSync(fd);
   }
-}
-
-/** Deterministic incompressible bytes (xorshift32); with `noRepeats`, no byte equals the one before. */
-export function randomBytes(bytes: number, seed = 0x12345678, noRepeats = false): Uint8Array {
-  const out = new Uint8Array(bytes);
-  let x = seed;
-  for (let i = 0; i < bytes; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    let b = x & 0xff;
-    if (noRepeats && i > 0 && b === out[i - 1]) b ^= 0x80;
-    out[i] = b;
-  }
-  return out;
-}
-
-/** A deterministic pseudo-random generator for mutation tests. */
-export function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
-}
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 export function sha256Hex(data: Uint8Array): string {

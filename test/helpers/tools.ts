@@ -11,7 +11,7 @@
  */
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
-import type { Tool } from "../builders/compress.js";
+import type { Tool } from "../../support/builders/compress.js";
 
 export interface ToolNeed {
   /** A command looked up on PATH (an executable), or an absolute path (a file that must exist). */
@@ -44,7 +44,7 @@ export const TOOLS = {
 
 export type ToolName = keyof typeof TOOLS;
 
-/** The tool behind each of test/builders/compress.ts's kernel compressors. */
+/** The tool behind each of support/builders/compress.ts's kernel compressors. */
 const COMPRESSOR_TOOL: Record<Tool, ToolName> = {
   gzip: "gzip",
   zstd: "zstd",
@@ -93,7 +93,7 @@ export function requireTool(...needs: ToolNeed[]): string | false {
   return reason;
 }
 
-/** requireTool by name: the tools above, test/builders/compress.ts's compressors ("xz-arm64", "lzo"), or a ToolNeed. */
+/** requireTool by name: the tools above, support/builders/compress.ts's compressors ("xz-arm64", "lzo"), or a ToolNeed. */
 export function needs(...tools: Array<ToolName | Tool | ToolNeed>): string | false {
   return requireTool(
     ...tools.map((tool) => (typeof tool === "object" ? tool : TOOLS[tool in COMPRESSOR_TOOL ? COMPRESSOR_TOOL[tool as Tool] : (tool as ToolName)])),

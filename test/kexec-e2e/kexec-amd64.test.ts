@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { buildUki } from "../builders/images.js";
+import { buildUki } from "../../support/builders/images.js";
 import { needs } from "../helpers/tools.js";
 import { WORK, debianGuest, firstStageInitrd, markers, runQemu, secondStageInitrd } from "./harness.js";
 

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { BUILTIN_CODECS } from "../../src/codecs/registry.js";
 import type { CodecName } from "../../src/codecs/types.js";
-import { KERNEL_FLAGS } from "../builders/compress.js";
-import type { Tool } from "../builders/compress.js";
-import { buildZboot, zbootInputs } from "../builders/images.js";
+import { KERNEL_FLAGS } from "../../support/builders/compress.js";
+import type { Tool } from "../../support/builders/compress.js";
+import { buildZboot, zbootInputs } from "../../support/builders/images.js";
 import { needs } from "../helpers/tools.js";
 import { WORK, debianGuest, firstStageInitrd, markers, pipeToFile, runQemu, secondStageInitrd, withCaseFiles } from "./harness.js";
 

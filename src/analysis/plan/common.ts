@@ -6,13 +6,14 @@ import { allLayers } from "../tree.js";
 import type { Segment } from "../../model/plan.js";
 import { alignUpBig, hexBig } from "./constants.js";
 
-export interface PeLayer {
+/** A layer and the PE header that describes it (itself, or its "pe" child). */
+export interface PeView {
   layer: Layer;
   pe: PeInfo;
 }
 
 /** The PE view of a layer (its "pe" child, or itself). */
-export function peOf(layer: Layer): PeLayer | null {
+export function peOf(layer: Layer): PeView | null {
   if (layer.pe) return { layer, pe: layer.pe };
   const child = layer.children.find((c) => c.format === "pe" && c.pe);
   return child?.pe ? { layer: child, pe: child.pe } : null;
@@ -35,7 +36,7 @@ export function protectionMap(chain: Layer[], kernel: Layer, pageSize: number): 
   const checks: Check[] = [];
   const inner = peOf(kernel);
   const loader = innerLoader(chain, kernel);
-  const outers = chain.filter((l) => l !== kernel && l.format !== "compressed").map(peOf).filter((p): p is PeLayer => p !== null);
+  const outers = chain.filter((l) => l !== kernel && l.format !== "compressed").map(peOf).filter((p): p is PeView => p !== null);
   for (const p of [...outers, ...(inner ? [inner] : [])]) {
     regions.push(...peRegions(p.layer, p.pe));
     checks.push(...peChecks(p.layer, p.pe, p === inner ? pageSize : 4096, p === inner ? loader : "firmware"));

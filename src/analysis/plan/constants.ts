@@ -20,10 +20,4 @@ export const DEFAULT_RAM_BASE: Readonly<Record<string, bigint>> = {
 
 export const MiB = 1024 * 1024;
 
-export function alignUpBig(n: bigint, a: bigint): bigint {
-  return a > 0n ? ((n + a - 1n) / a) * a : n;
-}
-
-export function hexBig(n: bigint | number): string {
-  return "0x" + BigInt(n).toString(16);
-}
+export { alignUpBig, hex as hexBig } from "../../io/bytes.js";

@@ -1,4 +1,4 @@
-/** Little helpers for writing headers field by field in test fixtures. */
+/** Little helpers for writing fixtures: headers field by field, joined parts, deterministic content. */
 export class ByteWriter {
   readonly bytes: Uint8Array;
   readonly view: DataView;
@@ -38,9 +38,7 @@ export class ByteWriter {
   }
 }
 
-export function alignUp(n: number, a: number): number {
-  return Math.ceil(n / a) * a;
-}
+export { alignUp } from "../../src/io/bytes.js";
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -56,25 +54,43 @@ export function text(s: string): Uint8Array {
   return new TextEncoder().encode(s);
 }
 
-/** Deterministic pseudo-random bytes (xorshift32), for incompressible fixture content. */
-export function pseudoRandom(length: number, seed = 0x12345678): Uint8Array {
-  const out = new Uint8Array(length);
+/**
+ * xorshift32 (Marsaglia 2003): the one pseudo-random generator of the fixtures and tests, 32-bit
+ * values, the same on every platform for a seed (0 counts as 1). The fuzzer has its own (sfc32 in
+ * fuzz/mutators.ts), which its recorded crashes depend on.
+ */
+export function xorshift32(seed: number): () => number {
   let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
+  return () => {
     x ^= x << 13;
-    x >>>= 0;
     x ^= x >>> 17;
     x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
+    return x >>> 0;
+  };
+}
+
+/** Deterministic incompressible bytes; with `noRepeats`, no byte equals the one before. */
+export function randomBytes(length: number, seed = 0x12345678, noRepeats = false): Uint8Array {
+  const next = xorshift32(seed);
+  const out = new Uint8Array(length);
+  for (let i = 0; i < out.length; i++) {
+    let b = next() & 0xff;
+    if (noRepeats && i > 0 && b === out[i - 1]) b ^= 0x80;
+    out[i] = b;
   }
   return out;
+}
+
+/** Deterministic numbers in [0, 1), for mutation tests. */
+export function prng(seed: number): () => number {
+  const next = xorshift32(seed);
+  return () => next() / 2 ** 32;
 }
 
 /** Code-like content: repeated instruction-ish words with variation, compressible like a kernel. */
 export function codeLike(length: number, seed = 7): Uint8Array {
   const out = new Uint8Array(length);
-  const rnd = pseudoRandom(length / 4 + 16, seed);
+  const rnd = randomBytes(length / 4 + 16, seed);
   const ops = [0xd503201f, 0x910003fd, 0xa9bf7bfd, 0xf9400000, 0x94000000, 0x52800000, 0xb4000000, 0xd65f03c0];
   const view = new DataView(out.buffer);
   for (let i = 0; i + 4 <= length; i += 4) {

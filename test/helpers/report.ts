@@ -1,7 +1,7 @@
 /** Shared test helpers: build-and-inspect, and finding layers and diagnostics in reports. */
-import { analyse, inspect, type InspectOptions } from "../src/api/index.js";
-import { findLayer } from "../src/analysis/tree.js";
-import type { Layer, Report, Structure } from "../src/model/report.js";
+import { analyse, inspect, type InspectOptions } from "../../src/api/index.js";
+import { findLayer } from "../../src/analysis/tree.js";
+import type { Layer, Report, Structure } from "../../src/model/report.js";
 
 export { analyse, inspect, findLayer };
 

@@ -1,0 +1,110 @@
+/**
+ * The catalogues of the stable ids a report carries, each defined once with a one-line meaning:
+ * the codes of `diagnostics[]` and the ids of the boot plan's `checks[]`. Their union types are
+ * derived from these tables, so a code used anywhere but declared here is a compile error, and the
+ * README's tables are generated from them (`npm run docs:codes`, checked by test/codes.test.ts).
+ * Error codes (`E_*`) live with the error family in io/errors.ts; a diagnostic may carry one, when
+ * a fatal error was caught and recorded (a damaged stream, a bomb, an unreadable signature).
+ */
+import type { ErrorCodeValue } from "../io/errors.js";
+
+/** Codes of non-fatal findings, by what they concern. Scripts may rely on these strings; never rename one. */
+export const DIAGNOSTIC_CODES = {
+  // Any kernel image
+  KERNEL_TRUNCATED: "a kernel image ends before what its headers load (PE headers, sections, the first branch's target, a PT_LOAD): a kernel that cannot be whole",
+  UNSUPPORTED_FORMAT: "a format kimg reads and reports but does not plan or extract (32-bit Arm zImage, s390 image)",
+  IMAGE_PE_OFFSET_INVALID: "an Image header's PE offset does not point at \"PE\\0\\0\"",
+  // arm64, RISC-V, LoongArch Image
+  ARM64_IMAGE_SIZE_ZERO: "an arm64 image_size of 0 (a pre-v3.17 kernel): text_offset is unreliable and loaders assume 0x80000",
+  ARM64_RESERVED_FLAGS: "reserved bits are set in an arm64 header's flags",
+  RISCV_MAGIC2_MISSING: "a RISC-V header of version 0.2 or later without magic2 \"RSC\\x05\"",
+  RISCV_IMAGE_SIZE_ZERO: "a RISC-V image_size of 0, which loaders reject",
+  LOONGARCH_ENTRY_OUTSIDE: "a LoongArch kernel_entry that does not map into the image",
+  LOONGARCH_ASIZE_ZERO: "a LoongArch kernel_asize of 0, which kexec_file rejects",
+  // EFI zboot
+  ZBOOT_COMP_TYPE_UNTERMINATED: "a zboot comp_type with no NUL within 0x18..0x37",
+  ZBOOT_UNKNOWN_CODEC: "a zboot comp_type that names no codec kimg knows",
+  ZBOOT_BAD_PE_MAGIC: "a zboot header whose 0x38 is neither LINUX_PE_MAGIC nor 0",
+  ZBOOT_NO_PE: "no PE header where a zboot's pe_header_offset points",
+  ZBOOT_SIZE_MISMATCH: "a zboot payload that decompresses to a size other than the inner image_size",
+  ZBOOT_SIZE_RULE_UNKNOWN: "a decompressed zboot size that matches no known size-trailer rule",
+  ZBOOT_GENERATION_INCONSISTENT: "a zboot header whose clues name no single kernel generation",
+  // x86 bzImage
+  BZIMAGE_VERSION_OUTSIDE: "a bzImage kernel_version that points outside the file",
+  BZIMAGE_KERNEL_INFO_BAD: "a bzImage kernel_info without its \"LToP\" header",
+  BZIMAGE_NO_PAYLOAD: "a bzImage whose payload_length is 0: no compressed kernel",
+  BZIMAGE_PAYLOAD_OUTSIDE: "a bzImage payload that runs past the end of the file",
+  BZIMAGE_CRC_MISMATCH: "a bzImage whose boot-protocol CRC-32 does not match: changed after the build, or data appended",
+  // ELF
+  ELF_VALUE_TOO_LARGE: "an ELF program header offset or size past 2^53, which cannot be placed exactly",
+  // 32-bit Arm zImage, s390
+  ZIMAGE_TRUNCATED: "a zImage shorter than its header's end - start",
+  ZIMAGE_PAYLOAD_NOT_FOUND: "no compressed stream with a valid header in a zImage",
+  ZIMAGE_BAD_TAG: "a zImage extension tag that runs past the data",
+  S390_PAYLOAD_NOT_FOUND: "no compressed stream with a valid header after an s390 image's parmarea",
+  // PE/COFF and UKI
+  PE_TOO_MANY_DIRECTORIES: "a NumberOfRvaAndSizes over the 16 data directories defined",
+  PE_DIRECTORIES_TRUNCATED: "a SizeOfOptionalHeader too small for the data directories declared",
+  PE_SECTION_BEYOND_FILE: "a PE section whose raw data runs past the end of the data",
+  PE_CERT_TABLE_OUT_OF_RANGE: "a certificate table that is not inside the file",
+  PE_PADDING_AFTER_CERT_TABLE: "zero bytes after the certificate table (zboot v6.4+ pads the Image): a signature check needs the image trimmed",
+  PE_DATA_AFTER_CERT_TABLE: "non-zero data after the certificate table",
+  UKI_SECTION_OUTSIDE: "a UKI section that runs past the end of the file",
+  // Signatures
+  CERT_TABLE_UNALIGNED: "a certificate table that does not start on the 8-byte boundary the PE specification requires",
+  CERT_TABLE_TRAILING_BYTES: "non-zero bytes after the last WIN_CERTIFICATE, too few for another",
+  CERT_ENTRY_BAD_LENGTH: "a WIN_CERTIFICATE dwLength below 8 or past the table's end",
+  CERT_ENTRY_NOT_PKCS7: "a WIN_CERTIFICATE that is not PKCS_SIGNED_DATA and cannot be verified",
+  NO_READABLE_SIGNATURE: "a certificate table with no signature that could be read",
+  KEXEC_SIG_WOULD_REJECT: "Linux's KEXEC_SIG check (verify_pefile.c) would reject the image",
+  SIGNATURE_UNREADABLE: "a signature the quick summary could not read (inspect)",
+  NO_PE_IMAGE: "no PE/COFF image in the file, so nothing carries an Authenticode signature (verify)",
+  NOT_SIGNED: "no signature in the PE images chosen: nothing was verified (verify)",
+  // Compressed streams
+  CODEC_MISMATCH: "a stream whose magic names another codec than its container declares; decoded as the magic says",
+  CODEC_MAGIC_MISSING: "a stream without the magic of the codec its container declares",
+  DECOMPRESSED_SIZE_MISMATCH: "a stream that decompresses to another size than its container declares",
+  // Other contents
+  DTB_TRUNCATED: "a device tree whose totalsize exceeds the bytes present",
+  TEXT_TRUNCATED: "a text section shown only up to maxStringBytes",
+} as const satisfies Readonly<Record<string, string>>;
+
+/** A diagnostic-only code (see DIAGNOSTIC_CODES). */
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
+
+/** What `Diagnostic.code` holds: a diagnostic code, or the code of a fatal error that was caught and recorded. */
+export type ReportCode = DiagnosticCode | ErrorCodeValue;
+
+/** Ids of the boot plan's checks (`plan.checks[].id`). Scripts may rely on these strings; never rename one. */
+export const CHECK_IDS = {
+  // The memory-protection map (PE view; ELF segments)
+  "w^x": "no region is both writable and executable",
+  "section-alignment": "SectionAlignment and every section start fit the page size, so permissions can be applied per section",
+  "sections-overlap": "no two sections overlap in memory",
+  "header-not-executable": "the PE headers do not lie in an executable section",
+  "entry-executable": "the EFI entry (AddressOfEntryPoint) lies in an executable section",
+  "nx-compat": "whether NX_COMPAT is set, so firmware may map data non-executable and code read-only (a fact)",
+  "nx-consistency": "an outer PE that declares NX_COMPAT wraps a kernel that declares it too",
+  "pe-header": "the kernel has no PE header, so a loader maps it as one region (a fact)",
+  // The entry
+  "entry-first-instruction": "the instruction at the image start is harmless for a loader that enters there",
+  "entry-branch": "the first instructions branch to the core entry, inside the image",
+  "entry-symbol": "the planned entry equals the entry symbol's offset in the matching vmlinux (--vmlinux)",
+  "entry-in-image": "LoongArch: kernel_entry maps into the image",
+  "mz-word": "LoongArch: what the \"MZ\" word decodes as; loaders never execute it (a fact)",
+  // Loader limits
+  "dtb-size": "arm64: the device tree fits the 2 MiB limit",
+  "initrd-window": "arm64: the initrd lies in the Image's 32 GiB window",
+  endianness: "RISC-V: the image is little-endian, the only order Linux implements",
+  "kernel-asize": "LoongArch: kernel_asize is not 0, which kexec_file_load rejects",
+  "kexec-file-probe": "x86: the bzImage meets kexec_file_load's bzImage64 loader (protocol 2.12+, 64-bit, loadable above 4G)",
+  "cmdline-size": "x86: the command line fits cmdline_size",
+} as const satisfies Readonly<Record<string, string>>;
+
+/** The id of a boot-plan check (see CHECK_IDS). */
+export type CheckId = keyof typeof CHECK_IDS;
+
+/** A catalogue's codes, in the order it lists them. */
+export function codesOf<C extends Readonly<Record<string, string>>>(catalogue: C): Array<keyof C & string> {
+  return Object.keys(catalogue) as Array<keyof C & string>;
+}
