@@ -233,8 +233,8 @@ test("an existing output is kept without --force and replaced with it", { skip: 
 
 /** A UKI whose section names try to leave the output folder: "../../x", "/abs", "..", and a long "/4" name from the COFF string table. */
 function hostileUki(): Uint8Array {
-  const escape = "../../../../../../../tmp/kimg-escape";
-  const strings = concat(new ByteWriter(4).u32(0, 4 + escape.length + 1).bytes, text(`${escape}\0`));
+  const escapePath = "../../../../../../../tmp/kimg-escape";
+  const strings = concat(new ByteWriter(4).u32(0, 4 + escapePath.length + 1).bytes, text(`${escapePath}\0`));
   const ro = (name: string, data: Uint8Array): { name: string; data: Uint8Array; characteristics: number } => ({ name, data, characteristics: RODATA_FLAGS });
   const uki = buildUki({
     machine: MACHINE.ARM64,

@@ -98,7 +98,7 @@ function cachedCases(): Case[] {
 }
 
 const sha256 = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const symbol = (f: Facts, name: string): bigint => {
   const v = f.symbols[name];
   assert.ok(v, `the build recorded no ${name}`);
@@ -136,7 +136,7 @@ function realKernelTests(c: Case): void {
     assert.equal(r.summary.arch, ARCH[f.arch]);
     assert.equal(r.summary.kernelFormat, format);
     assert.equal(r.summary.compression, c.kind === "zboot" ? f.codec : null);
-    assert.match(r.summary.linuxVersion ?? "", new RegExp(`^Linux version ${escape(f.kernelRelease)} \\(kimg@kimg\\)`));
+    assert.match(r.summary.linuxVersion ?? "", new RegExp(`^Linux version ${escapeRegExp(f.kernelRelease)} \\(kimg@kimg\\)`));
     assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), []);
   });
 

@@ -429,7 +429,10 @@ export class OutputSet {
   }
 
   private link(source: string, target: string, unnamed: boolean): void {
-    if (!unnamed) return linkSync(source, target);
+    if (!unnamed) {
+      linkSync(source, target);
+      return;
+    }
     const errno = (linker() as Linker)(source, target);
     if (errno !== 0) throw errnoError(errno, `link ${target}`);
   }

@@ -134,6 +134,7 @@ export function firstStageInitrd(arch: GuestArch, root: string, files: Record<st
       "mount -t devtmpfs devtmpfs /dev 2>/dev/null",
       'case_name=""',
       "for word in $(cat /proc/cmdline); do",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion in the guest's init script
       '  case "$word" in kimg.case=*) case_name="${word#kimg.case=}";; esac',
       "done",
       'echo "KIMG-E2E stage1 up $(cut -d" " -f1 /proc/uptime) case=$case_name"',

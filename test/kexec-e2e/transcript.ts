@@ -30,6 +30,7 @@ const initrd = firstStageInitrd(arch, guest.root, { [file]: image, "stage2.cpio.
 });
 const run = await runQemu(arch, guest.vmlinuz, initrd, "panic=-1 quiet kimg.case=demo", 120_000);
 const text = run.log
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips the console's ANSI escape sequences
   .replace(/\x1b\[[0-9;?]*[a-zA-Z]|\x1bc/g, "")
   .split("\n")
   .filter((l) => !/^(SeaBIOS|Booting from ROM)/.test(l))
