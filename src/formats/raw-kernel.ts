@@ -11,7 +11,7 @@ export const rawKernelFormat: FormatParser = {
   format: "raw-kernel",
   probe: () => false,
   parse(input, layer): ChildSpec[] {
-    addBanner(input, layer);
+    input.setFacts({ kind: "raw-kernel", banner: addBanner(input, layer) });
     const release = typeof layer.info.release === "string" ? `, ${layer.info.release}` : ", no Linux version banner found";
     layer.title = `raw kernel image (no header), ${input.bytes.length} bytes${release}`;
     return [];

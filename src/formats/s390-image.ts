@@ -111,6 +111,7 @@ export const s390ImageFormat: FormatParser = {
       layer.structures.push({ name: "s390 command line", offset: base + COMMAND_LINE, size: cmdlineSize, fields: [{ name: "command_line", offset: base + COMMAND_LINE, size: cmdlineSize, value: cmdline }] });
       layer.info.commandLine = cmdline;
     }
+    input.setFacts({ kind: "s390-image", banner: kernelVersion ? { text: kernelVersion, release: kernelVersion.split(" ")[0] ?? "" } : null });
     if (kernelVersion) {
       layer.info.kernelVersion = kernelVersion;
       layer.info.release = kernelVersion.split(" ")[0] ?? null;

@@ -1,5 +1,6 @@
 /** The plug-in shape of a format: a cheap probe and a parse that fills a layer. */
 import type { Limits } from "../io/limits.js";
+import type { FactsTable, LayerFacts } from "../model/facts.js";
 import type { Layer, LayerFormat, Severity } from "../model/report.js";
 
 /** A part of a layer that is itself a layer (a payload, a section, the PE view of an image). */
@@ -35,6 +36,10 @@ export interface FormatInput {
   limits: Limits;
   /** Records a diagnostic; `offset` is relative to `bytes`. */
   diagnose(code: string, severity: Severity, message: string, offset?: number): void;
+  /** Records the layer's typed facts (src/model/facts.ts), once; its `info` is their display projection. */
+  setFacts(facts: LayerFacts): void;
+  /** The facts recorded so far, by layer path: in `finish`, the children's are there too. */
+  facts: FactsTable;
 }
 
 export interface FormatParser {

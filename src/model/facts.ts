@@ -193,8 +193,8 @@ export interface ZbootFacts {
   payloadOffset: number;
   /** `payload_size` (0x0c, u32): its length in bytes. */
   payloadSize: number;
-  /** `linux_pe_magic` (0x38, u32) is LINUX_PE_MAGIC (v6.2+); 0 on v6.1, whose stub StartImage()s the inner image. */
-  linuxPeMagic: boolean;
+  /** `linux_pe_magic` (0x38, u32) as read: LINUX_PE_MAGIC (0x818223cd) on v6.2+; 0 on v6.1, whose stub StartImage()s the inner image. */
+  linuxPeMagic: number;
   /** The PE `Machine` of the stub (at `pe_header_offset` 0x3c), null without a PE header. */
   machine: number | null;
   /** The trailer after the payload, null when none could be read. */
