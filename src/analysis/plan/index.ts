@@ -65,15 +65,15 @@ function planKernel(tree: Tree, options: PlanOptions): BootPlan {
   const ramBase = (arch: string): bigint => options.ramBase ?? DEFAULT_RAM_BASE[arch] ?? 0n;
   switch (kernel.format) {
     case "arm64-image":
-      return planArm64(kernel, bytes, upTo, ramBase("arm64"), options);
+      return planArm64(kernel, bytes, upTo, ramBase("arm64"), options, tree.facts);
     case "riscv-image":
-      return planRiscv(kernel, bytes, upTo, ramBase(kernel.arch ?? "riscv64"), options);
+      return planRiscv(kernel, bytes, upTo, ramBase(kernel.arch ?? "riscv64"), options, tree.facts);
     case "loongarch-image":
-      return planLoongArch(kernel, bytes, upTo, options.ramBase ?? null, options);
+      return planLoongArch(kernel, bytes, upTo, options.ramBase ?? null, options, tree.facts);
     case "bzimage":
-      return planX86(kernel, bytes, upTo, ramBase(kernel.arch ?? "x86_64"), options);
+      return planX86(kernel, bytes, upTo, ramBase(kernel.arch ?? "x86_64"), options, tree.facts);
     default:
-      return planElf(kernel, bytes, upTo);
+      return planElf(kernel, bytes, upTo, tree.facts);
   }
 }
 
