@@ -84,6 +84,7 @@ export function addBanner(input: FormatInput, layer: Layer): KernelBanner | null
 
 export const arm64Format: FormatParser = {
   format: "arm64-image",
+  kernel: { bootable: true, planRank: 0, unsupported: null },
   probe: isArm64Image,
   parse(input, layer): ChildSpec[] {
     const h = readStruct(ARM64_HEADER, input.bytes, 0, { base: input.base });

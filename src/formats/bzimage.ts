@@ -90,6 +90,7 @@ export function protocolText(protocol: number): string {
 
 export const bzImageFormat: FormatParser = {
   format: "bzimage",
+  kernel: { bootable: true, planRank: 3, unsupported: null },
   probe: isBzImage,
   parse(input, layer): ChildSpec[] {
     const { bytes, base } = input;

@@ -171,6 +171,8 @@ function checkSegment(input: FormatInput, index: number, type: string, p: Record
 
 export const elfFormat: FormatParser = {
   format: "elf",
+  // Planned (segment by segment) when nothing else is, but not what a loader boots as it is.
+  kernel: { bootable: false, planRank: 4, unsupported: null },
   probe: isElf,
   parse(input, layer): ChildSpec[] {
     const { bytes, base, limits } = input;

@@ -88,6 +88,7 @@ export function loongArchEntry(kernelEntry: bigint, loadOffset: bigint, imageLen
 
 export const loongarchFormat: FormatParser = {
   format: "loongarch-image",
+  kernel: { bootable: true, planRank: 2, unsupported: null },
   probe: isLoongArchImage,
   parse(input, layer): ChildSpec[] {
     const h = readStruct(LOONGARCH_HEADER, input.bytes, 0, { base: input.base });

@@ -9,6 +9,7 @@ import type { ChildSpec, FormatParser } from "./types.js";
 
 export const rawKernelFormat: FormatParser = {
   format: "raw-kernel",
+  kernel: { bootable: false, planRank: null, unsupported: null },
   probe: () => false,
   parse(input, layer): ChildSpec[] {
     input.setFacts({ kind: "raw-kernel", banner: addBanner(input, layer) });

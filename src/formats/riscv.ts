@@ -44,6 +44,7 @@ export function isRiscvImage(bytes: Uint8Array): boolean {
 
 export const riscvFormat: FormatParser = {
   format: "riscv-image",
+  kernel: { bootable: true, planRank: 1, unsupported: null },
   probe: isRiscvImage,
   parse(input, layer): ChildSpec[] {
     const h = readStruct(RISCV_HEADER, input.bytes, 0, { base: input.base });

@@ -1,7 +1,7 @@
 /** `plan(bytes)`: unpack as needed, find the bootable kernel and compute its boot plan. */
-import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../../formats/unsupported.js";
+import { PLANNED_FORMATS, UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../../formats/registry.js";
 import { ErrorCode, KimgError } from "../../io/errors.js";
-import type { Layer, LayerFormat } from "../../model/report.js";
+import type { Layer } from "../../model/report.js";
 import { analyse, type InspectOptions } from "../inspect.js";
 import { kernelChain } from "../summary.js";
 import type { Tree } from "../tree.js";
@@ -14,11 +14,9 @@ import type { BootPlan, Check, PlanOptions } from "../../model/plan.js";
 import { DEFAULT_RAM_BASE, ENTRY_SYMBOLS } from "./constants.js";
 import { planX86 } from "./x86.js";
 
-const BOOTABLE: readonly LayerFormat[] = ["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf"];
-
 /** The layer a loader boots: the innermost Image, else the bzImage, else an ELF vmlinux. */
 export function bootableLayer(chain: Layer[]): Layer | null {
-  for (const format of BOOTABLE) {
+  for (const format of PLANNED_FORMATS) {
     const l = [...chain].reverse().find((x) => x.format === format);
     if (l) return l;
   }
