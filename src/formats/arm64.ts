@@ -82,6 +82,30 @@ export function addBanner(input: FormatInput, layer: Layer): KernelBanner | null
   return { text: banner.text, release: banner.release };
 }
 
+/** The facts of an arm64 Image header (without the banner, which `addBanner` adds); `bytes` is the image. */
+export function arm64ImageFacts(r: { text_offset: bigint; image_size: bigint; flags: bigint; res5: number }, bytes: Uint8Array): Arm64ImageFacts {
+  const flags = decodeArm64Flags(r.flags);
+  return {
+    kind: "arm64-image",
+    textOffset: r.text_offset,
+    imageSize: r.image_size,
+    legacyHeader: r.image_size === 0n,
+    flags: r.flags,
+    bigEndian: flags.bigEndian,
+    pageSize: flags.pageSize,
+    placeAnywhere: flags.placeAnywhere,
+    reservedFlags: flags.reservedBits,
+    peOffset: r.res5 || null,
+    branchTarget: arm64BranchTarget(bytes),
+    banner: null,
+  };
+}
+
+/** Reads an arm64 Image's header facts from its bytes alone (for a loader that has no layer tree). Throws E_TRUNCATED when the header is cut. */
+export function readArm64ImageFacts(bytes: Uint8Array): Arm64ImageFacts {
+  return arm64ImageFacts(readStruct(ARM64_HEADER, bytes, 0).record, bytes);
+}
+
 export const arm64Format: FormatParser = {
   format: "arm64-image",
   kernel: { bootable: true, planRank: 0, unsupported: null },
@@ -90,6 +114,8 @@ export const arm64Format: FormatParser = {
     const h = readStruct(ARM64_HEADER, input.bytes, 0, { base: input.base });
     const r = h.record;
     layer.structures.push(h.structure);
+    const facts = arm64ImageFacts(r, input.bytes);
+    input.setFacts(facts);
     const flags = decodeArm64Flags(r.flags);
     annotate(h.structure, "magic", '"ARM\\x64"');
     annotate(h.structure, "flags", describeArm64Flags(flags));
@@ -101,21 +127,6 @@ export const arm64Format: FormatParser = {
     }
     if (flags.reservedBits !== 0n) input.diagnose("ARM64_RESERVED_FLAGS", "warning", `reserved flag bits set: ${hex(r.flags)}`, 0x18);
     layer.arch = "arm64";
-    const facts: Arm64ImageFacts = {
-      kind: "arm64-image",
-      textOffset: r.text_offset,
-      imageSize: r.image_size,
-      legacyHeader: r.image_size === 0n,
-      flags: r.flags,
-      bigEndian: flags.bigEndian,
-      pageSize: flags.pageSize,
-      placeAnywhere: flags.placeAnywhere,
-      reservedFlags: flags.reservedBits,
-      peOffset: r.res5 || null,
-      branchTarget: arm64BranchTarget(input.bytes),
-      banner: null,
-    };
-    input.setFacts(facts);
     layer.info.textOffset = Number(facts.textOffset);
     layer.info.imageSize = Number(facts.imageSize);
     layer.info.bigEndian = facts.bigEndian;
