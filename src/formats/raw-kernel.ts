@@ -12,8 +12,9 @@ export const rawKernelFormat: FormatParser = {
   kernel: { bootable: false, planRank: null, unsupported: null },
   probe: () => false,
   parse(input, layer): ChildSpec[] {
-    input.setFacts({ kind: "raw-kernel", banner: addBanner(input, layer) });
-    const release = typeof layer.info.release === "string" ? `, ${layer.info.release}` : ", no Linux version banner found";
+    const banner = addBanner(input, layer);
+    input.setFacts({ kind: "raw-kernel", banner });
+    const release = banner ? `, ${banner.release}` : ", no Linux version banner found";
     layer.title = `raw kernel image (no header), ${input.bytes.length} bytes${release}`;
     return [];
   },

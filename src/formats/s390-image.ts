@@ -114,10 +114,11 @@ export const s390ImageFormat: FormatParser = {
       layer.structures.push({ name: "s390 command line", offset: base + COMMAND_LINE, size: cmdlineSize, fields: [{ name: "command_line", offset: base + COMMAND_LINE, size: cmdlineSize, value: cmdline }] });
       layer.info.commandLine = cmdline;
     }
-    input.setFacts({ kind: "s390-image", banner: kernelVersion ? { text: kernelVersion, release: kernelVersion.split(" ")[0] ?? "" } : null });
-    if (kernelVersion) {
-      layer.info.kernelVersion = kernelVersion;
-      layer.info.release = kernelVersion.split(" ")[0] ?? null;
+    const banner = kernelVersion ? { text: kernelVersion, release: kernelVersion.split(" ")[0] ?? "" } : null;
+    input.setFacts({ kind: "s390-image", banner });
+    if (banner) {
+      layer.info.kernelVersion = banner.text;
+      layer.info.release = banner.release;
     }
 
     // arch/s390/boot/vmlinux.lds.S (v5.3+): a page-aligned end with a 32-byte .sb.trailer,
@@ -144,7 +145,7 @@ export const s390ImageFormat: FormatParser = {
       input.diagnose("S390_PAYLOAD_NOT_FOUND", "warning", "no compressed stream with a valid header found after the parmarea", 0);
     }
     reportUnsupported(input, KERNEL, "its IPL header, parmarea and version, and unpacks its payload for inspection");
-    const release = typeof layer.info.release === "string" ? `, ${layer.info.release}` : "";
+    const release = banner ? `, ${banner.release}` : "";
     layer.title = `${unsupportedTitle(KERNEL)}: IPL header${payload ? `, ${payload.codec} payload` : ""}${release}`;
     return children;
   },
