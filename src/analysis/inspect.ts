@@ -1,6 +1,7 @@
 /** The public entry points over the layer tree: inspect (the report) and unpack (the bytes). */
 import { BOOTABLE_FORMATS, UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../formats/registry.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
+import type { LayerFacts } from "../model/facts.js";
 import type { Layer, LayerFormat, Report } from "../model/report.js";
 import { planFromTree } from "./plan/index.js";
 import type { BootPlan } from "../model/plan.js";
@@ -90,8 +91,8 @@ export interface UnpackResult {
   data: Uint8Array;
   /** Zero bytes removed by `trim`. */
   trimmedBytes: number;
-  /** What a loader boots directly: the arm64/RISC-V/LoongArch Image or the x86 bzImage; null when none. */
-  bootable: { path: string; format: LayerFormat; data: Uint8Array } | null;
+  /** What a loader boots directly: the arm64/RISC-V/LoongArch Image or the x86 bzImage, with its typed header facts (src/model/facts.ts); null when none. */
+  bootable: { path: string; format: LayerFormat; data: Uint8Array; facts: LayerFacts | null } | null;
   /** From a UKI: its .initrd and .cmdline. */
   initrd: Uint8Array | null;
   cmdline: string | null;
@@ -143,7 +144,9 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
     arch: target.arch ?? report.summary.arch,
     data,
     trimmedBytes: full.length - data.length,
-    bootable: bootableLayer ? { path: bootableLayer.path, format: bootableLayer.format, data: tree.bytes.get(bootableLayer.path) ?? new Uint8Array(0) } : null,
+    bootable: bootableLayer
+      ? { path: bootableLayer.path, format: bootableLayer.format, data: tree.bytes.get(bootableLayer.path) ?? new Uint8Array(0), facts: tree.facts.get(bootableLayer.path) ?? null }
+      : null,
     initrd: ukiSection(".initrd"),
     cmdline: cmdlineBytes ? new TextDecoder().decode(cmdlineBytes).replace(/\0+$/, "").trim() : null,
   };
