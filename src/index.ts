@@ -32,3 +32,5 @@ export { BUILTIN_CODECS, CODEC_NAMES } from "./codecs/registry.js";
 export type { CodecTable } from "./codecs/registry.js";
 export type { Decoder, DecodeOptions, CodecName } from "./codecs/types.js";
 export type * from "./model/report.js";
+export type * from "./model/facts.js";
+export { factsOf, bannerOf } from "./model/facts.js";

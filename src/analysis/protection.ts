@@ -6,6 +6,7 @@
  */
 import { hex } from "../io/layout.js";
 import { alignUp } from "../io/bytes.js";
+import type { ElfFacts } from "../model/facts.js";
 import type { Check, Region } from "../model/plan.js";
 import type { Layer, PeInfo } from "../model/report.js";
 
@@ -155,8 +156,23 @@ export function nxConsistencyCheck(outer: Layer, outerPe: PeInfo, inner: Layer, 
   };
 }
 
-/** ELF program headers as regions (for a plain vmlinux). */
-export function elfRegions(layer: Layer): Region[] {
+/** ELF program headers as regions (for a plain vmlinux); `elf` is the layer's facts. */
+export function elfRegions(layer: Layer, elf: ElfFacts | undefined): Region[] {
+  const regions: Region[] = [];
+  for (const s of elf?.segments ?? []) {
+    if (s.type !== "LOAD") continue;
+    const start = Number(s.paddr);
+    regions.push({ layer: layer.path, name: `LOAD ${hex(s.vaddr)}`, kind: "segment", start, end: start + s.memsz, perms: s.perms, offset: null });
+  }
+  return regions;
+}
+
+/**
+ * The same regions read back from a report's layer (`info.segments`), for a renderer that has
+ * only the JSON report (report/svg.ts on the web page). Everything with the analysed tree uses
+ * `elfRegions` and the layer's facts.
+ */
+export function elfRegionsOfReport(layer: Layer): Region[] {
   const segs = Array.isArray(layer.info.segments) ? layer.info.segments : [];
   const regions: Region[] = [];
   for (const s of segs) {
@@ -193,6 +209,6 @@ export function elfWxCheck(layer: Layer, regions: Region[]): Check {
  */
 export function layerProtectionChecks(layer: Layer): Check[] {
   if (layer.pe) return peChecks(layer, layer.pe, 4096);
-  if (layer.format === "elf") return [elfWxCheck(layer, elfRegions(layer))];
+  if (layer.format === "elf") return [elfWxCheck(layer, elfRegionsOfReport(layer))];
   return [];
 }

@@ -37,7 +37,7 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
     tool: "kimg",
     schema: 1,
     input: { name: options.name ?? null, size: bytes.length },
-    summary: summarise(tree.root),
+    summary: summarise(tree.root, tree.facts),
     root: tree.root,
     plan: defaultPlan(tree),
     diagnostics: tree.diagnostics,

@@ -2,8 +2,9 @@
 import { kernelChain } from "../analysis/summary.js";
 import { allLayers, findLayer } from "../analysis/tree.js";
 import { assertKernelWhole, noKernelError } from "../analysis/whole.js";
-import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../formats/unsupported.js";
+import { BOOTABLE_FORMATS, UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../formats/registry.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
+import type { LayerFacts } from "../model/facts.js";
 import type { Layer, LayerFormat, Report } from "../model/report.js";
 import { analyse, toBytes, type InspectOptions } from "./analyse.js";
 
@@ -24,8 +25,8 @@ export interface UnpackResult {
   data: Uint8Array;
   /** Zero bytes removed by `trim`. */
   trimmedBytes: number;
-  /** What a loader boots directly: the arm64/RISC-V/LoongArch Image or the x86 bzImage; null when none. */
-  bootable: { path: string; format: LayerFormat; data: Uint8Array } | null;
+  /** What a loader boots directly: the arm64/RISC-V/LoongArch Image or the x86 bzImage, with its typed header facts (src/model/facts.ts); null when none. */
+  bootable: { path: string; format: LayerFormat; data: Uint8Array; facts: LayerFacts | null } | null;
   /** From a UKI: its .initrd and .cmdline. */
   initrd: Uint8Array | null;
   cmdline: string | null;
@@ -39,8 +40,6 @@ function refuseUnsupported(chain: Layer[]): void {
   const hint = raw ? `; the layer ${raw.path} holds its decompressed payload as it is (\`--layer ${raw.path}\`)` : "";
   throw new KimgError(ErrorCode.UNSUPPORTED, `${unsupportedName(unsupported.format)}: kimg does not extract this format${hint}`, { structure: "layer tree", format: unsupported.format, layer: unsupported.path });
 }
-
-const BOOTABLE: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage"]);
 
 /** Trim a PE layer to the end of its certificate table when only zero bytes follow. */
 export function trimAfterCertificates(layer: Layer, data: Uint8Array): Uint8Array {
@@ -77,7 +76,7 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
   assertKernelWhole(report.diagnostics, target, { payload: options.layer === undefined });
   const full = tree.bytes.get(target.path) ?? new Uint8Array(0);
   const data = options.trim ? trimAfterCertificates(target, full) : full;
-  const bootableLayer = [...chain].reverse().find((l) => BOOTABLE.has(l.format));
+  const bootableLayer = [...chain].reverse().find((l) => BOOTABLE_FORMATS.has(l.format));
   // What a loader would boot must be whole too (kexec boots it), unless the caller chose another layer.
   if (bootableLayer && options.layer === undefined) assertKernelWhole(report.diagnostics, bootableLayer, { payload: true });
   const ukiSection = (name: string): Uint8Array | null => {
@@ -92,7 +91,9 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
     arch: target.arch ?? report.summary.arch,
     data,
     trimmedBytes: full.length - data.length,
-    bootable: bootableLayer ? { path: bootableLayer.path, format: bootableLayer.format, data: tree.bytes.get(bootableLayer.path) ?? new Uint8Array(0) } : null,
+    bootable: bootableLayer
+      ? { path: bootableLayer.path, format: bootableLayer.format, data: tree.bytes.get(bootableLayer.path) ?? new Uint8Array(0), facts: tree.facts.get(bootableLayer.path) ?? null }
+      : null,
     initrd: ukiSection(".initrd"),
     cmdline: cmdlineBytes ? new TextDecoder().decode(cmdlineBytes).replace(/\0+$/, "").trim() : null,
   };

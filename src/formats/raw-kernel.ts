@@ -9,10 +9,12 @@ import type { ChildSpec, FormatParser } from "./types.js";
 
 export const rawKernelFormat: FormatParser = {
   format: "raw-kernel",
+  kernel: { bootable: false, planRank: null, unsupported: null },
   probe: () => false,
   parse(input, layer): ChildSpec[] {
-    addBanner(input, layer);
-    const release = typeof layer.info.release === "string" ? `, ${layer.info.release}` : ", no Linux version banner found";
+    const banner = addBanner(input, layer);
+    input.setFacts({ kind: "raw-kernel", banner });
+    const release = banner ? `, ${banner.release}` : ", no Linux version banner found";
     layer.title = `raw kernel image (no header), ${input.bytes.length} bytes${release}`;
     return [];
   },

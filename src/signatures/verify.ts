@@ -4,9 +4,10 @@
  */
 import type { Tree } from "../analysis/tree.js";
 import { ErrorCode, asKimgError } from "../io/errors.js";
+import { BOOTABLE_FORMATS } from "../formats/registry.js";
 import { hex } from "../io/layout.js";
 import { resolveLimits, type Limits } from "../io/limits.js";
-import type { Diagnostic, LayerFormat, Report, Severity } from "../model/report.js";
+import type { Diagnostic, Report, Severity } from "../model/report.js";
 import type { ReportCode } from "../model/codes.js";
 import { authenticodeLayout, digestHex, hashedBytes, isDigestName, type DigestName } from "./authenticode.js";
 import { nameToString, readCertificates } from "./certificates.js";
@@ -34,9 +35,6 @@ export interface VerifyTreeOptions {
   /** The input as the report names it (default: no name, the root layer's size). */
   input?: Report["input"];
 }
-
-/** The images a kexec loader hands to the kernel, whose signatures KEXEC_SIG checks. */
-const KERNEL_IMAGE_FORMATS: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage"]);
 
 /** One WIN_CERTIFICATE entry's signatures, or why it has none. */
 interface EntrySignatures {
@@ -129,7 +127,7 @@ class LayerVerifier {
     if (pe.certificateTable && signatures.length === 0) {
       this.diagnose("NO_READABLE_SIGNATURE", "error", "the image has a certificate table but no signature in it could be read", pe.certificateTable.entryOffset);
     }
-    if (table && !table.kernel.accepted && KERNEL_IMAGE_FORMATS.has(format)) {
+    if (table && !table.kernel.accepted && BOOTABLE_FORMATS.has(format) /* what kexec hands to the kernel, whose signature KEXEC_SIG checks */) {
       this.diagnose("KEXEC_SIG_WOULD_REJECT", "warning", `Linux's KEXEC_SIG check (verify_pefile.c) would reject this image: ${table.kernel.reason}`, table.offset);
     }
     return {

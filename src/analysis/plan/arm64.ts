@@ -4,6 +4,7 @@
  * to primary_entry. x0 = DTB, x1..x3 = 0, MMU off.
  */
 import { decodeArm64Sequence } from "../../isa/arm64.js";
+import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { entryChecks, efiEntryOf } from "./entry-checks.js";
@@ -16,9 +17,11 @@ const ARM64_MAX_DTB = 2 * MiB;
 /** An estimate for the running system's DTB when none is given. */
 const DTB_ESTIMATE = 64 * 1024;
 
-export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions): BootPlan {
-  let textOffset = Number(kernel.info.textOffset ?? 0);
-  let imageSize = Number(kernel.info.imageSize ?? 0);
+export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions, facts: FactsTable): BootPlan {
+  // No facts only when the walker did not read the layer (a limit): then the defaults of a pre-v3.17 header.
+  const header = factsOf(facts, kernel.path, "arm64-image");
+  let textOffset = Number(header?.textOffset ?? 0n);
+  let imageSize = Number(header?.imageSize ?? 0n);
   const rules = [
     "place the Image text_offset bytes above a 2 MiB aligned base in usable RAM",
     "image_size bytes from the image start must be free (BSS included)",
@@ -42,8 +45,8 @@ export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
   const instructions = decodeArm64Sequence(bytes, 2);
   const branch = instructions.find((i) => i.branchTarget !== undefined);
   const branchTarget = branch?.branchTarget ?? null;
-  const pageSize = typeof kernel.info.pageSize === "number" ? kernel.info.pageSize : 4096;
-  const { regions, checks } = protectionMap(chain, kernel, pageSize);
+  const pageSize = header?.pageSize ?? 4096;
+  const { regions, checks } = protectionMap(chain, kernel, pageSize, facts);
   checks.push(...entryChecks(kernel, bytes, instructions, branchTarget, "arm64"));
   checks.push({ id: "dtb-size", ok: dtbSize <= ARM64_MAX_DTB, message: `DTB of ${dtbSize} bytes ${dtbSize <= ARM64_MAX_DTB ? "fits" : "exceeds"} the 2 MiB limit` });
   const initrd = segments.find((s) => s.name === "initrd");
