@@ -1,11 +1,12 @@
 /** How every view shows a check: one mark per status, and a short name for the badges. */
+import type { CheckId } from "../model/codes.js";
 import type { CheckStatus } from "../model/plan.js";
 
 /** The mark beside a check in the pictures, the page's lists and the badges: ✓ pass, ✗ fail, i information. */
 export const STATUS_MARK: Readonly<Record<CheckStatus, string>> = { pass: "✓", fail: "✗", info: "i" };
 
 /** Short badge names for the checks the analysis computes. */
-const CHECK_LABELS: Readonly<Record<string, string>> = {
+const CHECK_LABELS: Readonly<Partial<Record<CheckId, string>>> = {
   "w^x": "W^X",
   "nx-compat": "NX_COMPAT",
   "nx-consistency": "NX consistent",
@@ -16,6 +17,6 @@ const CHECK_LABELS: Readonly<Record<string, string>> = {
 };
 
 /** The badge name of a check id (the id itself when it has none). */
-export function checkLabel(id: string): string {
+export function checkLabel(id: CheckId): string {
   return CHECK_LABELS[id] ?? id;
 }
