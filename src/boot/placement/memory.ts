@@ -6,6 +6,8 @@
  * physical address never loses precision; sizes and alignments are numbers (they are bounded).
  */
 
+import { ErrorCode, KimgError } from "../../io/errors.js";
+
 /** A half-open physical range [start, end). */
 export interface PhysRange {
   start: bigint;
@@ -30,6 +32,11 @@ export function alignDownPhys(value: bigint, alignment: number | bigint): bigint
 /** All memory from `base` up, as a static plan assumes when no memory map is known. */
 export function ramFrom(base: bigint): PhysRange[] {
   return [{ start: base, end: PHYS_END }];
+}
+
+/** The error for a RAM base so close to 2^64 that no kernel fits above it (a static plan's only failure). */
+export function noRoomAbove(ramBase: bigint): KimgError {
+  return new KimgError(ErrorCode.LIMIT, `no room for the kernel between the RAM base 0x${ramBase.toString(16)} and the end of the 64-bit address space`, { structure: "boot plan" });
 }
 
 /**
