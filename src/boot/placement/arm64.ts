@@ -12,8 +12,8 @@
  *
  * and arch/arm64/include/asm/boot.h (MIN_KIMG_ALIGN SZ_2M, MIN_FDT_ALIGN 8, MAX_FDT_SIZE SZ_2M).
  */
-import { alignDownPhys, alignUpPhys, findHolePhys, type PhysRange } from "./memory.js";
-import type { KernelPlacement } from "./types.js";
+import { alignDownPhys, findHolePhys, type PhysRange } from "./memory.js";
+import { kernelFootprint, type KernelPlacement } from "./types.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -86,7 +86,7 @@ export function arm64KernelNeeds(header: Arm64ImageHeader): Arm64KernelNeeds {
  * cannot use memory below the Image at all; with bit 3 = 1 lowest is still allowed.
  */
 export function placeArm64Kernel(needs: Arm64KernelNeeds, free: readonly PhysRange[], granule = 1): KernelPlacement | null {
-  const footprint = Number(alignUpPhys(BigInt(Math.max(needs.memorySize, needs.fileSize)), granule));
+  const footprint = kernelFootprint(needs.memorySize, needs.fileSize, granule);
   // The region between the base and the Image "has no special significance to the kernel"
   // (booting.rst), but it is reserved with the Image: kexec-tools' locate_hole() asks for
   // text_offset + image_size from the base too.

@@ -8,8 +8,8 @@
  * /proc/iomem.
  */
 import { LOONGARCH_LEGACY_LOAD_OFFSET } from "../../formats/loongarch.js";
-import { alignUpPhys, findHolePhys, type PhysRange } from "./memory.js";
-import type { KernelPlacement } from "./types.js";
+import { findHolePhys, type PhysRange } from "./memory.js";
+import { kernelFootprint, type KernelPlacement } from "./types.js";
 
 /** The alignment of a relocated kernel. */
 export const LOONGARCH_KERNEL_ALIGN = 2 * 1024 * 1024;
@@ -50,7 +50,7 @@ export function loongArchKernelNeeds(header: LoongArchImageHeader): LoongArchKer
  * to the lowest 2 MiB aligned address that holds it (null when nothing fits).
  */
 export function placeLoongArchKernel(needs: LoongArchKernelNeeds, free: readonly PhysRange[] | null, granule = 1): KernelPlacement | null {
-  const footprint = Number(alignUpPhys(BigInt(Math.max(needs.memorySize, needs.fileSize)), granule));
+  const footprint = kernelFootprint(needs.memorySize, needs.fileSize, granule);
   const address = free === null ? needs.linkAddress : findHolePhys(free, footprint, needs.alignment);
   if (address === null) return null;
   return { alignment: needs.alignment, base: address, address, textOffset: 0, memorySize: needs.memorySize, fileSize: needs.fileSize, footprint };

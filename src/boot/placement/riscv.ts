@@ -6,7 +6,7 @@
  * free RAM from /proc/iomem instead of {@link riscvStaticRam}.
  */
 import { alignUpPhys, findHolePhys, PHYS_END, type PhysRange } from "./memory.js";
-import type { KernelPlacement } from "./types.js";
+import { kernelFootprint, type KernelPlacement } from "./types.js";
 
 const MiB = 1024 * 1024;
 
@@ -56,7 +56,7 @@ export function riscvStaticRam(ramBase: bigint, needs: RiscvKernelNeeds): PhysRa
 
 /** Places the Image at the lowest aligned address of `free` that holds it; null when nothing fits. */
 export function placeRiscvKernel(needs: RiscvKernelNeeds, free: readonly PhysRange[], granule = 1): KernelPlacement | null {
-  const footprint = Number(alignUpPhys(BigInt(Math.max(needs.memorySize, needs.fileSize)), granule));
+  const footprint = kernelFootprint(needs.memorySize, needs.fileSize, granule);
   const address = findHolePhys(free, footprint, needs.alignment);
   if (address === null) return null;
   return { alignment: needs.alignment, base: address, address, textOffset: 0, memorySize: needs.memorySize, fileSize: needs.fileSize, footprint };

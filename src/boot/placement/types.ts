@@ -29,3 +29,12 @@ export interface KernelPlacement {
 export function placementEnd(p: KernelPlacement): bigint {
   return p.address + BigInt(p.footprint);
 }
+
+/**
+ * Bytes a loader reserves from the image start: the larger of what the kernel uses and the file
+ * it copies, rounded up to `granule` (the page size for kexec_load segments, 1 for a plan).
+ */
+export function kernelFootprint(memorySize: number, fileSize: number, granule = 1): number {
+  const size = Math.max(memorySize, fileSize);
+  return granule > 1 ? Math.ceil(size / granule) * granule : size;
+}
