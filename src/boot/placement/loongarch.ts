@@ -35,7 +35,7 @@ export interface LoongArchKernelNeeds {
 }
 
 export function loongArchKernelNeeds(header: LoongArchImageHeader): LoongArchKernelNeeds {
-  const assumed = header.loadOffset === 0;
+  const assumed = !header.loadOffset;
   return {
     linkAddress: BigInt(assumed ? LOONGARCH_LEGACY_LOAD_OFFSET : header.loadOffset),
     linkAddressAssumed: assumed,
