@@ -16,13 +16,13 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { readArm64LoadInfo } from "./arm64-image.js";
 import type { Arm64LoadInfo } from "./arm64-image.js";
-import { FDT_MAX_BYTES, fdtTotalSize, parseFdt, serializeFdt, updateChosen } from "./fdt.js";
+import { fdtTotalSize, parseFdt, serializeFdt, updateChosen } from "./fdt.js";
 import type { ChosenChange } from "./fdt.js";
 import type { MemoryRange } from "./iomem.js";
 import { subtractRange } from "./iomem.js";
 import { ARM64_PURGATORY_SIZE, buildArm64Purgatory } from "./purgatory-arm64.js";
 import type { PurgatoryInstruction } from "./purgatory-arm64.js";
-import { arm64InitrdWindow, placeArm64Kernel } from "../boot/placement/arm64.js";
+import { arm64DtbFits, arm64InitrdWindow, placeArm64Kernel } from "../boot/placement/arm64.js";
 import { findHolePhys, type PhysRange } from "../boot/placement/memory.js";
 import { kernelFootprint, placementEnd } from "../boot/placement/types.js";
 
@@ -157,7 +157,8 @@ export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
   });
   const dtb = serializeFdt(fdt);
   const dtbMemsz = alignUp(dtb.length, pageSize);
-  if (dtbMemsz > FDT_MAX_BYTES) noHole("device tree (over 2 MiB)", dtbMemsz, pageSize, []);
+  // booting.rst's 2 MiB DTB limit, from the placement model (as `kimg plan`'s dtb-size check).
+  if (!arm64DtbFits(dtb.length)) noHole("device tree (over 2 MiB)", dtbMemsz, pageSize, []);
   const dtbMem = findHole(free, dtbMemsz, pageSize, above) ?? findHole(free, dtbMemsz, pageSize) ?? noHole("device tree", dtbMemsz, pageSize, free);
   take(dtbMem, dtbMemsz);
   segments.push({ name: "dtb", buf: dtb, mem: dtbMem, memsz: dtbMemsz });

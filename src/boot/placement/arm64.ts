@@ -12,6 +12,7 @@
  *
  * and arch/arm64/include/asm/boot.h (MIN_KIMG_ALIGN SZ_2M, MIN_FDT_ALIGN 8, MAX_FDT_SIZE SZ_2M).
  */
+import { ARM64_LEGACY_TEXT_OFFSET } from "../../formats/generations.js";
 import { alignDownPhys, findHolePhys, type PhysRange } from "./memory.js";
 import { kernelFootprint, type KernelPlacement } from "./types.js";
 
@@ -20,8 +21,8 @@ const GiB = 1024 * MiB;
 
 /** booting.rst: "text_offset bytes from a 2MB aligned base address" (asm/boot.h MIN_KIMG_ALIGN). */
 export const ARM64_KERNEL_ALIGN = 2 * MiB;
-/** booting.rst: "Where image_size is zero, text_offset can be assumed to be 0x80000." */
-export const ARM64_LEGACY_TEXT_OFFSET = 0x80000;
+/** booting.rst: "Where image_size is zero, text_offset can be assumed to be 0x80000." (defined with the header's generations) */
+export { ARM64_LEGACY_TEXT_OFFSET };
 /**
  * What a pre-v3.17 Image (image_size 0) is assumed to use: kexec-tools' KERNEL_IMAGE_SIZE,
  * MiB(16) in kexec/arch/arm64/kexec-arm64.c arm64_process_image_header(). kimg takes the file
