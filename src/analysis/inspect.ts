@@ -1,5 +1,5 @@
 /** The public entry points over the layer tree: inspect (the report) and unpack (the bytes). */
-import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../formats/unsupported.js";
+import { BOOTABLE_FORMATS, UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../formats/registry.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import type { Layer, LayerFormat, Report } from "../model/report.js";
 import { planFromTree } from "./plan/index.js";
@@ -27,7 +27,7 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
     tool: "kimg",
     schema: 1,
     input: { name: options.name ?? null, size: bytes.length },
-    summary: summarise(tree.root),
+    summary: summarise(tree.root, tree.facts),
     root: tree.root,
     plan: defaultPlan(tree),
     diagnostics: tree.diagnostics,
@@ -106,8 +106,6 @@ function refuseUnsupported(chain: Layer[]): void {
   throw new KimgError(ErrorCode.UNSUPPORTED, `${unsupportedName(unsupported.format)}: kimg does not extract this format${hint}`, { structure: "layer tree", format: unsupported.format, layer: unsupported.path });
 }
 
-const BOOTABLE: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage"]);
-
 /** Trim a PE layer to the end of its certificate table when only zero bytes follow. */
 export function trimAfterCertificates(layer: Layer, data: Uint8Array): Uint8Array {
   const pe = layer.pe ?? layer.children.find((c) => c.format === "pe")?.pe;
@@ -130,7 +128,7 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
   assertKernelWhole(report.diagnostics, target, { payload: options.layer === undefined });
   const full = tree.bytes.get(target.path) ?? new Uint8Array(0);
   const data = options.trim ? trimAfterCertificates(target, full) : full;
-  const bootableLayer = [...chain].reverse().find((l) => BOOTABLE.has(l.format));
+  const bootableLayer = [...chain].reverse().find((l) => BOOTABLE_FORMATS.has(l.format));
   // What a loader would boot must be whole too (kexec boots it), unless the caller chose another layer.
   if (bootableLayer && options.layer === undefined) assertKernelWhole(report.diagnostics, bootableLayer, { payload: true });
   const ukiSection = (name: string): Uint8Array | null => {

@@ -5,6 +5,7 @@
  * outer program's NX claim against the kernel's, and whether the header is executable.
  */
 import { hex } from "../io/layout.js";
+import type { ElfFacts } from "../model/facts.js";
 import type { Check, Region } from "../model/plan.js";
 import type { Layer, PeInfo } from "../model/report.js";
 
@@ -158,8 +159,23 @@ export function nxConsistencyCheck(outer: Layer, outerPe: PeInfo, inner: Layer, 
   };
 }
 
-/** ELF program headers as regions (for a plain vmlinux). */
-export function elfRegions(layer: Layer): Region[] {
+/** ELF program headers as regions (for a plain vmlinux); `elf` is the layer's facts. */
+export function elfRegions(layer: Layer, elf: ElfFacts | undefined): Region[] {
+  const regions: Region[] = [];
+  for (const s of elf?.segments ?? []) {
+    if (s.type !== "LOAD") continue;
+    const start = Number(s.paddr);
+    regions.push({ layer: layer.path, name: `LOAD ${hex(s.vaddr)}`, kind: "segment", start, end: start + s.memsz, perms: s.perms, offset: null });
+  }
+  return regions;
+}
+
+/**
+ * The same regions read back from a report's layer (`info.segments`), for a renderer that has
+ * only the JSON report (report/svg.ts on the web page). Everything with the analysed tree uses
+ * `elfRegions` and the layer's facts.
+ */
+export function elfRegionsOfReport(layer: Layer): Region[] {
   const segs = Array.isArray(layer.info.segments) ? layer.info.segments : [];
   const regions: Region[] = [];
   for (const s of segs) {

@@ -1,5 +1,6 @@
 /** The small stable summary scripts rely on (`summary.*` in --json). */
 import { KERNEL_FORMATS } from "../formats/registry.js";
+import { bannerOf, factsOf, type FactsTable } from "../model/facts.js";
 import type { Layer, Summary } from "../model/report.js";
 
 /** Sections that hold something other than the kernel; the kernel chain never enters them. */
@@ -35,7 +36,8 @@ function firstCompressed(root: Layer): Layer | undefined {
   return undefined;
 }
 
-export function summarise(root: Layer): Summary {
+/** The summary of a layer tree; `facts` are the tree's (Tree.facts). */
+export function summarise(root: Layer, facts: FactsTable): Summary {
   const chain = kernelChain(root);
   const kernel = chain[chain.length - 1] ?? null;
   // The kernel's payload codec, also when the payload could not be decompressed (then it is a
@@ -43,12 +45,12 @@ export function summarise(root: Layer): Summary {
   // When no kernel was reached at all, the first compressed layer on a kernel path still names the codec.
   const compressedLayer =
     chain.find((l) => l.format === "compressed") ?? kernel?.children.find((c) => c.format === "compressed" && c.path.endsWith("/payload")) ?? (kernel ? undefined : firstCompressed(root));
-  const codec = compressedLayer?.info.codec;
+  const codec = compressedLayer ? (factsOf(facts, compressedLayer.path, "compressed")?.codec ?? null) : null;
   let linuxVersion: string | null = null;
   for (const l of [...chain].reverse()) {
-    const v = l.info.linuxVersion ?? l.info.kernelVersion;
-    if (typeof v === "string") {
-      linuxVersion = v;
+    const banner = bannerOf(facts.get(l.path));
+    if (banner) {
+      linuxVersion = banner.text;
       break;
     }
   }
@@ -56,7 +58,7 @@ export function summarise(root: Layer): Summary {
   return {
     format: root.format,
     arch: normaliseArch(archLayer?.arch ?? null, chain),
-    compression: typeof codec === "string" ? (codec as Summary["compression"]) : null,
+    compression: codec,
     kernelFormat: kernel?.format ?? null,
     kernelPath: kernel?.path ?? null,
     linuxVersion,

@@ -14,6 +14,7 @@ import { formatById, LEAF_FORMATS, probeFormat } from "../formats/registry.js";
 import { isText } from "../formats/simple.js";
 import type { ChildSpec, CompressedHint, FormatInput, FormatParser } from "../formats/types.js";
 import { ZBOOT_CODECS } from "../formats/zboot.js";
+import type { CompressedFacts, FactsTable, LayerFacts } from "../model/facts.js";
 import type { Diagnostic, Layer, LayerFormat, Severity } from "../model/report.js";
 
 export interface ProgressEvent {
@@ -40,6 +41,8 @@ export interface Tree {
   diagnostics: Diagnostic[];
   /** The bytes of every layer, by path; decompressed layers included. */
   bytes: Map<string, Uint8Array>;
+  /** The typed facts of every layer that has some (kernel images, ELF, zboot, UKI, compressed streams), by path. Not in the report. */
+  facts: FactsTable;
 }
 
 export function childPath(parent: string, name: string): string {
@@ -49,6 +52,7 @@ export function childPath(parent: string, name: string): string {
 class Walker {
   readonly diagnostics: Diagnostic[] = [];
   readonly bytes = new Map<string, Uint8Array>();
+  readonly facts = new Map<string, LayerFacts>();
   private layerCount = 0;
   private totalOutputBytes = 0;
   private readonly codecs: CodecTable;
@@ -101,6 +105,8 @@ class Walker {
       path,
       limits: this.limits,
       diagnose: (code, severity, message, offset) => this.diagnose(path, code, severity, message, offset === undefined ? null : base + offset),
+      setFacts: (facts) => this.facts.set(path, facts),
+      facts: this.facts,
     };
     let children: ChildSpec[] = [];
     try {
@@ -144,8 +150,15 @@ class Walker {
       this.diagnose(path, "CODEC_MISMATCH", "warning", `the header says "${hint.declaredCodec}" but the stream starts with ${sniffed} magic; decoding as ${sniffed}`, layer.offset);
     }
     const codec = sniffed ?? declared;
+    const facts: CompressedFacts = { kind: "compressed", codec, declaredCodec: hint.declaredCodec ?? null, expectedSize: hint.expectedSize ?? null, decompressed: null, decompressedSize: null };
+    this.facts.set(path, facts);
+    const notDecompressed = (): null => {
+      facts.decompressed = false;
+      layer.info.decompressed = false;
+      return null;
+    };
     layer.info.codec = codec;
-    layer.info.expectedSize = hint.expectedSize ?? null;
+    layer.info.expectedSize = facts.expectedSize;
     if (hint.expectedSizeSource) layer.info.expectedSizeSource = hint.expectedSizeSource;
     if (!codec) {
       this.diagnose(path, ErrorCode.UNSUPPORTED_CODEC, "error", "the stream matches no known codec magic", layer.offset);
@@ -153,16 +166,12 @@ class Walker {
     }
     if (!sniffed) this.diagnose(path, "CODEC_MAGIC_MISSING", "warning", `no ${codec} magic at the start of the stream`, layer.offset);
     layer.title = `${codec} stream, ${bytes.length} bytes${hint.declaredCodec ? ` (declared "${hint.declaredCodec}")` : ""}`;
-    if (this.options.shallow) {
-      layer.info.decompressed = false;
-      return null;
-    }
+    if (this.options.shallow) return notDecompressed();
     // The total budget is checked before decoding: a decoder is never started with nothing left.
     const totalLeft = this.limits.maxTotalOutputBytes - this.totalOutputBytes;
     if (totalLeft < 1) {
       this.diagnose(path, ErrorCode.LIMIT, "error", `${codec}: not decoded: earlier layers used up ${this.totalBudget()}`, layer.offset);
-      layer.info.decompressed = false;
-      return null;
+      return notDecompressed();
     }
     const maxOutputBytes = Math.min(this.limits.maxOutputBytes, totalLeft);
     // The ratio rule below, applied while decoding: a bomb (or a stream's own absurd size header)
@@ -191,15 +200,15 @@ class Walker {
         message = `output would pass the ${totalLeft} bytes left of ${this.totalBudget()} (earlier layers decoded ${this.totalOutputBytes})`;
       }
       this.diagnose(path, e.code, "error", `${codec}: ${message}`, at);
-      layer.info.decompressed = false;
-      return null;
+      return notDecompressed();
     }
     if (out.length > this.limits.maxRatioFloorBytes && out.length > this.limits.maxCompressionRatio * Math.max(1, bytes.length)) {
       this.diagnose(path, ErrorCode.LIMIT, "error", `${out.length} bytes from ${bytes.length}: ratio over maxCompressionRatio (${this.limits.maxCompressionRatio})`, layer.offset);
-      layer.info.decompressed = false;
-      return null;
+      return notDecompressed();
     }
     this.totalOutputBytes += out.length;
+    facts.decompressed = true;
+    facts.decompressedSize = out.length;
     layer.info.decompressed = true;
     layer.info.decompressedSize = out.length;
     if (hint.expectedSize !== undefined && out.length !== hint.expectedSize && !hint.expectedSizeSource?.includes("upper bound")) {
@@ -213,7 +222,7 @@ class Walker {
 export async function buildTree(bytes: Uint8Array, options: AnalyseOptions = {}): Promise<Tree> {
   const walker = new Walker(resolveLimits(options.limits), options);
   const root = await walker.walk(bytes, 0, "file", "/", 0);
-  return { root, diagnostics: walker.diagnostics, bytes: walker.bytes };
+  return { root, diagnostics: walker.diagnostics, bytes: walker.bytes, facts: walker.facts };
 }
 
 export function findLayer(root: Layer, path: string): Layer | undefined {

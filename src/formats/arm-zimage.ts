@@ -20,7 +20,9 @@ import { annotate, defineLayout, hex, readStruct, u32 } from "../io/layout.js";
 import { findEmbeddedStream } from "./embedded-stream.js";
 import { hasPeHeader } from "./pe.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
-import { reportUnsupported, unsupportedName } from "./unsupported.js";
+import { reportUnsupported, unsupportedKernel, unsupportedTitle } from "./unsupported.js";
+
+const KERNEL = unsupportedKernel("32-bit Arm zImage");
 import type { Field, Layer } from "../model/report.js";
 
 export const ARM_ZIMAGE_HEADER = defineLayout("Arm zImage header", 0x3c, [
@@ -53,6 +55,7 @@ export function isArmZImage(bytes: Uint8Array): boolean {
 
 export const armZImageFormat: FormatParser = {
   format: "arm-zimage",
+  kernel: KERNEL,
   probe: isArmZImage,
   parse(input, layer): ChildSpec[] {
     const { bytes, base } = input;
@@ -87,9 +90,9 @@ export const armZImageFormat: FormatParser = {
     } else {
       input.diagnose("ZIMAGE_PAYLOAD_NOT_FOUND", "warning", "no compressed stream with a valid header found in the zImage", 0);
     }
-    reportUnsupported(input, "arm-zimage", "its header and unpacks its payload for inspection");
+    reportUnsupported(input, KERNEL, "its header and unpacks its payload for inspection");
     const codec = payload ? `, ${payload.codec} payload` : "";
-    layer.title = `${unsupportedName("arm-zimage")}: ${endian ?? "endianness unknown"}${efi ? ", EFI stub" : ""}${codec}`;
+    layer.title = `${unsupportedTitle(KERNEL)}: ${endian ?? "endianness unknown"}${efi ? ", EFI stub" : ""}${codec}`;
     return children;
   },
 };

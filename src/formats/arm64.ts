@@ -15,6 +15,7 @@ import { bannerField, findLinuxBanner } from "./banner.js";
 import { ARM64_LEGACY_TEXT_OFFSET, arm64Generation, reportGeneration } from "./generations.js";
 import { hasPeHeader } from "./pe.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
+import type { Arm64ImageFacts, KernelBanner } from "../model/facts.js";
 import type { Layer } from "../model/report.js";
 
 export const ARM64_HEADER = defineLayout("arm64 Image header", 0x40, [
@@ -71,16 +72,19 @@ export function peChild(bytes: Uint8Array, peOffsetField: number, input: FormatI
   return [{ name: "pe", offset: 0, length: bytes.length, format: "pe" }];
 }
 
-export function addBanner(input: FormatInput, layer: Layer): void {
+/** Finds the "Linux version" banner, shows it (info.linuxVersion, info.release, a structure) and returns it for the layer's facts. */
+export function addBanner(input: FormatInput, layer: Layer): KernelBanner | null {
   const banner = findLinuxBanner(input.bytes, input.limits.maxStringBytes);
-  if (!banner) return;
+  if (!banner) return null;
   layer.info.linuxVersion = banner.text;
   layer.info.release = banner.release;
   layer.structures.push({ name: "kernel version string", offset: input.base + banner.offset, size: banner.size, fields: [bannerField(banner, input.base)] });
+  return { text: banner.text, release: banner.release };
 }
 
 export const arm64Format: FormatParser = {
   format: "arm64-image",
+  kernel: { bootable: true, planRank: 0, unsupported: null },
   probe: isArm64Image,
   parse(input, layer): ChildSpec[] {
     const h = readStruct(ARM64_HEADER, input.bytes, 0, { base: input.base });
@@ -97,14 +101,29 @@ export const arm64Format: FormatParser = {
     }
     if (flags.reservedBits !== 0n) input.diagnose("ARM64_RESERVED_FLAGS", "warning", `reserved flag bits set: ${hex(r.flags)}`, 0x18);
     layer.arch = "arm64";
-    layer.info.textOffset = Number(r.text_offset);
-    layer.info.imageSize = Number(r.image_size);
-    layer.info.bigEndian = flags.bigEndian;
-    layer.info.pageSize = flags.pageSize;
-    layer.info.placeAnywhere = flags.placeAnywhere;
-    layer.info.peOffset = r.res5 || null;
-    reportArm64Generation(layer, r);
-    addBanner(input, layer);
+    const facts: Arm64ImageFacts = {
+      kind: "arm64-image",
+      textOffset: r.text_offset,
+      imageSize: r.image_size,
+      legacyHeader: r.image_size === 0n,
+      flags: r.flags,
+      bigEndian: flags.bigEndian,
+      pageSize: flags.pageSize,
+      placeAnywhere: flags.placeAnywhere,
+      reservedFlags: flags.reservedBits,
+      peOffset: r.res5 || null,
+      branchTarget: arm64BranchTarget(input.bytes),
+      banner: null,
+    };
+    input.setFacts(facts);
+    layer.info.textOffset = Number(facts.textOffset);
+    layer.info.imageSize = Number(facts.imageSize);
+    layer.info.bigEndian = facts.bigEndian;
+    layer.info.pageSize = facts.pageSize;
+    layer.info.placeAnywhere = facts.placeAnywhere;
+    layer.info.peOffset = facts.peOffset;
+    reportArm64Generation(layer, r, facts);
+    facts.banner = addBanner(input, layer);
     layer.title = `arm64 Image (${flags.bigEndian ? "BE" : "LE"}, ${flags.pageSize ? flags.pageSize / 1024 + "K pages" : "page size unspecified"}, image_size ${hex(r.image_size)})`;
     return peChild(input.bytes, r.res5, input, 0x3c);
   },
@@ -114,9 +133,9 @@ export const arm64Format: FormatParser = {
 };
 
 /** The header generation; a pre-v3.17 header (image_size 0) gets the text_offset loaders assume. */
-function reportArm64Generation(layer: Layer, r: { code0: number; code1: number; text_offset: bigint; image_size: bigint; flags: bigint; res5: number }): void {
+function reportArm64Generation(layer: Layer, r: { code0: number; code1: number; text_offset: bigint; image_size: bigint; flags: bigint; res5: number }, facts: Arm64ImageFacts): void {
   reportGeneration(layer, arm64Generation({ code0: r.code0, code1: r.code1, textOffset: r.text_offset, imageSize: r.image_size, flags: r.flags, peOffset: r.res5 }));
-  if (r.image_size === 0n) {
+  if (facts.legacyHeader) {
     layer.info.textOffset = ARM64_LEGACY_TEXT_OFFSET;
     layer.info.textOffsetAssumed = true;
   }

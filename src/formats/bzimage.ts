@@ -5,9 +5,10 @@
 import { annotate, defineLayout, hex, printable, readStruct, u16, u32 } from "../io/layout.js";
 import { crc32 } from "../codecs/checksums.js";
 import type { Layer, PeInfo, Structure } from "../model/report.js";
-import { SETUP_FIELD_PROTOCOL, bzImageGeneration, protocolName, reportGeneration, type BzImageFacts } from "./generations.js";
+import { SETUP_FIELD_PROTOCOL, bzImageGeneration, protocolName, reportGeneration, type BzImageClues } from "./generations.js";
 import { flagNames, hasPeHeader } from "./pe.js";
 import type { ChildSpec, FormatParser } from "./types.js";
+import type { BzImageFacts } from "../model/facts.js";
 
 export const SETUP_HEADER = defineLayout("setup header", 0x26c, [
   { name: "setup_sects", offset: 0x1f1, type: "u8" },
@@ -82,8 +83,14 @@ export function protectedModeOffset(setupSects: number): number {
   return ((setupSects === 0 ? 4 : setupSects) + 1) * 512;
 }
 
+/** The boot protocol version as boot.rst writes it: 0x20f is "2.15". */
+export function protocolText(protocol: number): string {
+  return `${protocol >> 8}.${(protocol & 0xff).toString().padStart(2, "0")}`;
+}
+
 export const bzImageFormat: FormatParser = {
   format: "bzimage",
+  kernel: { bootable: true, planRank: 3, unsupported: null },
   probe: isBzImage,
   parse(input, layer): ChildSpec[] {
     const { bytes, base } = input;
@@ -107,16 +114,35 @@ export const bzImageFormat: FormatParser = {
 
     const is64 = protocol >= 0x20c && (r.xloadflags & 1) === 1;
     layer.arch = is64 ? "x86_64" : "x86";
-    layer.info.protocol = `${protocol >> 8}.${(protocol & 0xff).toString().padStart(2, "0")}`;
-    layer.info.setupSects = r.setup_sects;
-    layer.info.protectedModeOffset = protectedModeOffset(r.setup_sects);
-    layer.info.kernelAlignment = protocol >= 0x205 ? r.kernel_alignment : null;
-    layer.info.relocatable = protocol >= 0x205 ? r.relocatable_kernel !== 0 : null;
-    layer.info.xloadflags = protocol >= 0x20c ? xflags : [];
-    layer.info.cmdlineSize = protocol >= 0x206 ? r.cmdline_size : 255;
-    layer.info.prefAddress = protocol >= 0x20a ? hex(r.pref_address) : null;
-    layer.info.initSize = protocol >= 0x20a ? r.init_size : null;
-    layer.info.handoverOffset = protocol >= 0x20b && r.handover_offset ? r.handover_offset : null;
+    const facts: BzImageFacts = {
+      kind: "bzimage",
+      protocol,
+      setupSects: r.setup_sects,
+      protectedModeOffset: protectedModeOffset(r.setup_sects),
+      kernelAlignment: protocol >= 0x205 ? r.kernel_alignment : null,
+      relocatable: protocol >= 0x205 ? r.relocatable_kernel !== 0 : null,
+      xloadflags: protocol >= 0x20c ? r.xloadflags : 0,
+      xloadflagNames: protocol >= 0x20c ? xflags : [],
+      cmdlineSize: protocol >= 0x206 ? r.cmdline_size : 255,
+      prefAddress: protocol >= 0x20a ? BigInt(r.pref_address) : null,
+      initSize: protocol >= 0x20a ? r.init_size : null,
+      handoverOffset: protocol >= 0x20b && r.handover_offset ? r.handover_offset : null,
+      kernelVersion: null,
+      release: null,
+      setupTypeMax: null,
+      payload: null,
+    };
+    input.setFacts(facts);
+    layer.info.protocol = protocolText(protocol);
+    layer.info.setupSects = facts.setupSects;
+    layer.info.protectedModeOffset = facts.protectedModeOffset;
+    layer.info.kernelAlignment = facts.kernelAlignment;
+    layer.info.relocatable = facts.relocatable;
+    layer.info.xloadflags = [...facts.xloadflagNames];
+    layer.info.cmdlineSize = facts.cmdlineSize;
+    layer.info.prefAddress = facts.prefAddress === null ? null : hex(facts.prefAddress);
+    layer.info.initSize = facts.initSize;
+    layer.info.handoverOffset = facts.handoverOffset;
 
     if (protocol >= 0x200 && r.kernel_version !== 0) {
       const at = 0x200 + r.kernel_version;
@@ -125,8 +151,10 @@ export const bzImageFormat: FormatParser = {
         const limit = Math.min(bytes.length, at + input.limits.maxStringBytes);
         while (end < limit && bytes[end] !== 0) end++;
         const text = printable(bytes.subarray(at, end));
-        layer.info.kernelVersion = text;
-        layer.info.release = text.split(" ")[0] ?? null;
+        facts.kernelVersion = text;
+        facts.release = text.split(" ")[0] ?? null;
+        layer.info.kernelVersion = facts.kernelVersion;
+        layer.info.release = facts.release;
         layer.structures.push({ name: "kernel version string", offset: base + at, size: end - at, fields: [{ name: "kernel_version", offset: base + at, size: end - at, value: text }] });
       } else {
         input.diagnose("BZIMAGE_VERSION_OUTSIDE", "warning", `kernel_version points to ${hex(at)}, outside the file`, 0x20e);
@@ -152,7 +180,8 @@ export const bzImageFormat: FormatParser = {
             { name: "setup_type_max", offset: base + at + 12, size: 4, value: setupTypeMax ?? 0 },
           ],
         });
-        layer.info.setupTypeMax = setupTypeMax ?? null;
+        facts.setupTypeMax = setupTypeMax ?? null;
+        layer.info.setupTypeMax = facts.setupTypeMax;
       } else {
         input.diagnose("BZIMAGE_KERNEL_INFO_BAD", "warning", `kernel_info at ${hex(at)} lacks "LToP"`, at);
       }
@@ -173,6 +202,7 @@ export const bzImageFormat: FormatParser = {
         const isGzip = bytes[at] === 0x1f && (bytes[at + 1] === 0x8b || bytes[at + 1] === 0x9e);
         const length = isGzip ? r.payload_length : Math.max(0, r.payload_length - 4);
         const expected = u32(bytes, at + r.payload_length - 4);
+        facts.payload = { offset: at, length: r.payload_length };
         layer.info.payloadOffset = at;
         layer.info.payloadLength = r.payload_length;
         children.push({
@@ -183,8 +213,8 @@ export const bzImageFormat: FormatParser = {
         });
       }
     }
-    reportGeneration(layer, bzImageGeneration(headerFacts(bytes, protocol, layer)));
-    layer.title = `x86 bzImage (boot protocol ${layer.info.protocol}${layer.info.release ? ", " + String(layer.info.release) : ""})`;
+    reportGeneration(layer, bzImageGeneration(headerClues(bytes, protocol, layer)));
+    layer.title = `x86 bzImage (boot protocol ${protocolText(protocol)}${facts.release ? ", " + facts.release : ""})`;
     return children;
   },
   finish(input, layer, children) {
@@ -194,7 +224,7 @@ export const bzImageFormat: FormatParser = {
 
 const LINUX_PE_MAGIC = 0x818223cd;
 
-function headerFacts(bytes: Uint8Array, protocol: number, layer: Layer): BzImageFacts {
+function headerClues(bytes: Uint8Array, protocol: number, layer: Layer): BzImageClues {
   const efiStub = hasPeHeader(bytes);
   return { protocol, efiStub, linuxPeMagic: efiStub && u32(bytes, 0x38) === LINUX_PE_MAGIC, kernelInfo: layer.info.setupTypeMax !== undefined };
 }
@@ -225,7 +255,7 @@ function reportBootCrc(input: Parameters<NonNullable<FormatParser["finish"]>>[0]
   const version = u16(bytes, 0x206) ?? 0;
   const pe = children.find((c) => c.format === "pe")?.pe;
   let state: string;
-  let crc: BzImageFacts["crc"] = null;
+  let crc: BzImageClues["crc"] = null;
   if (version < 0x208) state = `not applicable: boot protocol ${protocolName(version)} (the CRC-32 came with 2.08)`;
   else if (pe?.certificateTable) {
     const asBuilt = unsignedCrcState(bytes, base, pe);
@@ -251,7 +281,7 @@ function reportBootCrc(input: Parameters<NonNullable<FormatParser["finish"]>>[0]
     }
   }
   layer.info.crc32 = state;
-  if (crc) reportGeneration(layer, bzImageGeneration({ ...headerFacts(bytes, version, layer), crc }));
+  if (crc) reportGeneration(layer, bzImageGeneration({ ...headerClues(bytes, version, layer), crc }));
 }
 
 const CRC_ABSENT = "kernels from v6.15 no longer append the CRC-32 and leave these 4 bytes zero (9c54baab4401, e471a86a8c52)";

@@ -6,6 +6,7 @@ import { annotate, defineLayout, hex, readStruct, requireRange, startsWith, type
 import { addBanner } from "./arm64.js";
 import { findEmbeddedStream, type EmbeddedStream } from "./embedded-stream.js";
 import type { FormatInput, FormatParser, ChildSpec } from "./types.js";
+import type { ElfFacts, ElfSegmentFacts } from "../model/facts.js";
 
 /** e_ident[0..15]: magic, class, data, version, OS ABI. */
 export const ELF_IDENT = defineLayout("ELF identification", 16, [
@@ -142,16 +143,6 @@ export function elfPerms(flags: number): string {
   return (flags & 4 ? "r" : "-") + (flags & 2 ? "w" : "-") + (flags & 1 ? "x" : "-");
 }
 
-export interface ElfSegment {
-  type: string;
-  perms: string;
-  offset: number;
-  vaddr: string;
-  paddr: string;
-  filesz: number;
-  memsz: number;
-}
-
 /**
  * A segment's file range in exact (bigint) arithmetic: a loadable segment must lie inside the file
  * (else KERNEL_TRUNCATED, an error that unpack, plan and kexec refuse), and offsets and sizes past
@@ -180,6 +171,8 @@ function checkSegment(input: FormatInput, index: number, type: string, p: Record
 
 export const elfFormat: FormatParser = {
   format: "elf",
+  // Planned (segment by segment) when nothing else is, but not what a loader boots as it is.
+  kernel: { bootable: false, planRank: 4, unsupported: null },
   probe: isElf,
   parse(input, layer): ChildSpec[] {
     const { bytes, base, limits } = input;
@@ -204,11 +197,13 @@ export const elfFormat: FormatParser = {
     layer.arch = elfArch(num("e_machine"), is64, little);
     if (num("e_machine") === EM_MIPS) annotate(header.structure, "e_flags", `ISA ${MIPS_ARCH_NAMES[num("e_flags") >>> 28] ?? "unknown"}`);
     const entry = h.e_entry ?? 0;
-    layer.info.class = is64 ? 64 : 32;
+    const facts: ElfFacts = { kind: "elf", elfClass: is64 ? 64 : 32, littleEndian: little, machine: num("e_machine"), type: num("e_type"), entry: BigInt(entry), segments: [], banner: null };
+    input.setFacts(facts);
+    layer.info.class = facts.elfClass;
     layer.info.endian = little ? "little" : "big";
-    layer.info.machine = machine?.[0] ?? num("e_machine");
-    layer.info.entry = hex(entry);
-    layer.info.type = ELF_TYPES[num("e_type")] ?? num("e_type");
+    layer.info.machine = machine?.[0] ?? facts.machine;
+    layer.info.entry = hex(facts.entry);
+    layer.info.type = ELF_TYPES[facts.type] ?? facts.type;
 
     const phnum = num("e_phnum");
     const phoff = Number(h.e_phoff ?? 0);
@@ -223,7 +218,7 @@ export const elfFormat: FormatParser = {
       }
       requireRange(bytes, phoff, phnum * phentsize, "program headers", base);
     }
-    const segments: ElfSegment[] = [];
+    const segments: ElfSegmentFacts[] = [];
     for (let i = 0; i < phnum; i++) {
       const ph = readStruct(phLayout, bytes, phoff + i * phentsize, { base, littleEndian: little, title: `program header ${i}` });
       const p = ph.record as unknown as Record<string, number | bigint>;
@@ -238,16 +233,17 @@ export const elfFormat: FormatParser = {
         type,
         perms,
         offset: Number(p.p_offset ?? 0),
-        vaddr: hex(p.p_vaddr ?? 0),
-        paddr: hex(p.p_paddr ?? 0),
+        vaddr: BigInt(p.p_vaddr ?? 0),
+        paddr: BigInt(p.p_paddr ?? 0),
         filesz: Number(p.p_filesz ?? 0),
         memsz: Number(p.p_memsz ?? 0),
       });
     }
-    layer.info.segments = segments.map((s) => ({ ...s }));
-    addBanner(input, layer);
+    facts.segments = segments;
+    layer.info.segments = segments.map((s) => ({ type: s.type, perms: s.perms, offset: s.offset, vaddr: hex(s.vaddr), paddr: hex(s.paddr), filesz: s.filesz, memsz: s.memsz }));
+    facts.banner = addBanner(input, layer);
     layer.title = `ELF${is64 ? 64 : 32} ${little ? "LE" : "BE"} ${machine?.[0] ?? "unknown machine"} ${layer.info.type}, entry ${hex(entry)}, ${phnum} program headers`;
-    if (layer.info.linuxVersion !== undefined) return [];
+    if (facts.banner !== null) return [];
     // No banner: maybe a self-decompressing kernel (the MIPS vmlinuz, arch/mips/boot/compressed),
     // whose loaded data carries the compressed kernel.
     const payload = selfDecompressingPayload(bytes, segments, phoff + phnum * phentsize);
@@ -264,7 +260,7 @@ export const elfFormat: FormatParser = {
  * The first compressed stream with a valid header inside a PT_LOAD segment's file bytes. Each
  * byte is scanned once, however many segments overlap it (a hostile file may have thousands).
  */
-function selfDecompressingPayload(bytes: Uint8Array, segments: readonly ElfSegment[], headersEnd: number): EmbeddedStream | null {
+function selfDecompressingPayload(bytes: Uint8Array, segments: readonly ElfSegmentFacts[], headersEnd: number): EmbeddedStream | null {
   const loads = segments.filter((s) => s.type === "LOAD" && s.filesz > 0).sort((a, b) => a.offset - b.offset);
   let scannedTo = headersEnd;
   for (const s of loads) {

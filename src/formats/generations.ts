@@ -112,7 +112,7 @@ export function riscvGeneration(h: RiscvHeaderFacts): Generation {
 
 // ------------------------------------------------------------------- EFI zboot (docs/formats.md §1)
 
-export interface ZbootFacts {
+export interface ZbootClues {
   linuxPeMagic: boolean;
   /** The trailer rule the decompressed size matched, or null when none did (or not decompressed). */
   sizeRule: "v6.1" | "v6.2-v6.3" | "v6.4+" | null;
@@ -127,7 +127,7 @@ export interface ZbootFacts {
 
 const PRE_6_13_CODECS = new Set(["zstd22", "xzkern", "lz4", "lzo", "lzma"]);
 
-export function zbootGeneration(z: ZbootFacts): Generation {
+export function zbootGeneration(z: ZbootClues): Generation {
   const clues: Clue[] = [];
   clues.push(
     z.linuxPeMagic
@@ -213,7 +213,7 @@ export function protocolName(version: number): string {
   return `${version >> 8}.${(version & 0xff).toString().padStart(2, "0")}`;
 }
 
-export interface BzImageFacts {
+export interface BzImageClues {
   protocol: number;
   /** "MZ" and a PE header: built with CONFIG_EFI_STUB (only then is 0x38 part of the header). */
   efiStub: boolean;
@@ -223,7 +223,7 @@ export interface BzImageFacts {
   crc?: "present" | "zero" | null;
 }
 
-export function bzImageGeneration(b: BzImageFacts): Generation {
+export function bzImageGeneration(b: BzImageClues): Generation {
   const clues: Clue[] = [];
   const kernel = BOOT_PROTOCOL_KERNELS[b.protocol];
   if (kernel) {

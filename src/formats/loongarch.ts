@@ -17,6 +17,7 @@ import { loongArchGeneration, reportGeneration } from "./generations.js";
 import { peMachine } from "./pe.js";
 import { LINUX_PE_MAGIC } from "./zboot.js";
 import type { ChildSpec, FormatParser } from "./types.js";
+import type { LoongArchImageFacts } from "../model/facts.js";
 
 export const LOONGARCH_HEADER = defineLayout("LoongArch image header", 0x40, [
   { name: "mz_magic", offset: 0x00, type: "u32" },
@@ -87,6 +88,7 @@ export function loongArchEntry(kernelEntry: bigint, loadOffset: bigint, imageLen
 
 export const loongarchFormat: FormatParser = {
   format: "loongarch-image",
+  kernel: { bootable: true, planRank: 2, unsupported: null },
   probe: isLoongArchImage,
   parse(input, layer): ChildSpec[] {
     const h = readStruct(LOONGARCH_HEADER, input.bytes, 0, { base: input.base });
@@ -105,14 +107,28 @@ export const loongarchFormat: FormatParser = {
     if (entry.offset === null) input.diagnose("LOONGARCH_ENTRY_OUTSIDE", "error", `kernel_entry ${hex(r.kernel_entry)} does not map into the image`, 0x08);
     if (r.kernel_asize === 0n) input.diagnose("LOONGARCH_ASIZE_ZERO", "warning", "kernel_asize is 0; kexec_file rejects such images", 0x10);
     layer.arch = "loongarch64";
-    layer.info.kernelEntry = hex(r.kernel_entry);
-    layer.info.entryForm = entry.form;
-    layer.info.entryOffset = entry.offset;
-    layer.info.imageSize = Number(r.kernel_asize);
-    layer.info.loadOffset = Number(r.load_offset);
-    layer.info.peOffset = r.pe_header;
+    const facts: LoongArchImageFacts = {
+      kind: "loongarch-image",
+      kernelEntry: r.kernel_entry,
+      entryForm: entry.form,
+      entryPhysical: entry.physical,
+      entryOffset: entry.offset,
+      imageSize: r.kernel_asize,
+      loadOffset: r.load_offset,
+      loadAddress: entry.loadAddress,
+      linuxPeMagic,
+      peOffset: r.pe_header,
+      banner: null,
+    };
+    input.setFacts(facts);
+    layer.info.kernelEntry = hex(facts.kernelEntry);
+    layer.info.entryForm = facts.entryForm;
+    layer.info.entryOffset = facts.entryOffset;
+    layer.info.imageSize = Number(facts.imageSize);
+    layer.info.loadOffset = Number(facts.loadOffset);
+    layer.info.peOffset = facts.peOffset;
     reportGeneration(layer, loongArchGeneration({ linuxPeMagic, entryForm: entry.form, loadOffset: r.load_offset }));
-    addBanner(input, layer);
+    facts.banner = addBanner(input, layer);
     layer.title = `LoongArch vmlinux.efi (entry ${entry.offset === null ? "outside" : "+" + hex(entry.offset)}, ${entry.form} kernel_entry)`;
     return peChild(input.bytes, r.pe_header, input, 0x3c);
   },

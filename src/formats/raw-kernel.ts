@@ -9,9 +9,10 @@ import type { ChildSpec, FormatParser } from "./types.js";
 
 export const rawKernelFormat: FormatParser = {
   format: "raw-kernel",
+  kernel: { bootable: false, planRank: null, unsupported: null },
   probe: () => false,
   parse(input, layer): ChildSpec[] {
-    addBanner(input, layer);
+    input.setFacts({ kind: "raw-kernel", banner: addBanner(input, layer) });
     const release = typeof layer.info.release === "string" ? `, ${layer.info.release}` : ", no Linux version banner found";
     layer.title = `raw kernel image (no header), ${input.bytes.length} bytes${release}`;
     return [];

@@ -39,8 +39,10 @@ export const FORMATS: readonly FormatParser[] = [
 /** Formats only chosen when a container says so, or as the last resort. */
 export const LEAF_FORMATS: readonly FormatParser[] = [textFormat, dataFormat, rawKernelFormat];
 
+const ALL_FORMATS: readonly FormatParser[] = [...FORMATS, ...LEAF_FORMATS];
+
 export function formatById(id: LayerFormat): FormatParser | undefined {
-  return [...FORMATS, ...LEAF_FORMATS].find((f) => f.format === id);
+  return ALL_FORMATS.find((f) => f.format === id);
 }
 
 export function probeFormat(bytes: Uint8Array): FormatParser | null {
@@ -54,5 +56,25 @@ export function probeFormat(bytes: Uint8Array): FormatParser | null {
   return null;
 }
 
-/** The formats that are Linux kernels (what `summary.kernelFormat` may name). */
-export const KERNEL_FORMATS: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf", "arm-zimage", "s390-image", "raw-kernel"]);
+/** The formats that are Linux kernels (what `summary.kernelFormat` may name): those whose parser declares a `kernel` role. */
+export const KERNEL_FORMATS: ReadonlySet<LayerFormat> = new Set(ALL_FORMATS.filter((f) => f.kernel).map((f) => f.format));
+
+/** What a loader boots directly (unpack's `bootable`): the arm64/RISC-V/LoongArch Image, the x86 bzImage. */
+export const BOOTABLE_FORMATS: ReadonlySet<LayerFormat> = new Set(ALL_FORMATS.filter((f) => f.kernel?.bootable).map((f) => f.format));
+
+/** The formats `plan` boots, in the order it prefers them (KernelRole.planRank). */
+export const PLANNED_FORMATS: readonly LayerFormat[] = ALL_FORMATS.flatMap((f) => (f.kernel?.planRank == null ? [] : [{ format: f.format, rank: f.kernel.planRank }]))
+  .sort((a, b) => a.rank - b.rank)
+  .map((f) => f.format);
+
+/**
+ * Kernel formats kimg recognises and names but cannot plan or extract yet, with their names.
+ * `plan` and a default `extract` refuse them with E_UNSUPPORTED naming the format.
+ */
+export const UNSUPPORTED_KERNEL_FORMATS: ReadonlyMap<LayerFormat, string> = new Map(ALL_FORMATS.flatMap((f) => (f.kernel?.unsupported ? [[f.format, f.kernel.unsupported] as const] : [])));
+
+/** "32-bit Arm zImage (not supported yet)"; null for a supported format. */
+export function unsupportedName(format: LayerFormat): string | null {
+  const name = UNSUPPORTED_KERNEL_FORMATS.get(format);
+  return name === undefined ? null : `${name} (not supported yet)`;
+}

@@ -19,6 +19,7 @@ import { peMachine, MACHINE_ARCH } from "./pe.js";
 import { addBanner, checkImageWhole, peChild } from "./arm64.js";
 import { reportGeneration, riscvGeneration } from "./generations.js";
 import type { ChildSpec, FormatParser } from "./types.js";
+import type { RiscvImageFacts } from "../model/facts.js";
 
 export const RISCV_HEADER = defineLayout("RISC-V Image header", 0x40, [
   { name: "code0", offset: 0x00, type: "u32" },
@@ -43,6 +44,7 @@ export function isRiscvImage(bytes: Uint8Array): boolean {
 
 export const riscvFormat: FormatParser = {
   format: "riscv-image",
+  kernel: { bootable: true, planRank: 1, unsupported: null },
   probe: isRiscvImage,
   parse(input, layer): ChildSpec[] {
     const h = readStruct(RISCV_HEADER, input.bytes, 0, { base: input.base });
@@ -62,13 +64,25 @@ export const riscvFormat: FormatParser = {
     // The PE machine says rv32 or rv64; without it, text_offset (the PMD size) does.
     const machine = peMachine(input.bytes);
     layer.arch = (machine !== undefined ? MACHINE_ARCH[machine] : undefined) ?? (r.text_offset === 0x400000n ? "riscv32" : "riscv64");
-    layer.info.textOffset = Number(r.text_offset);
-    layer.info.imageSize = Number(r.image_size);
-    layer.info.bigEndian = (r.flags & 1n) === 1n;
+    const facts: RiscvImageFacts = {
+      kind: "riscv-image",
+      textOffset: r.text_offset,
+      imageSize: r.image_size,
+      flags: r.flags,
+      bigEndian: (r.flags & 1n) === 1n,
+      version: { major, minor },
+      peOffset: r.res3 || null,
+      xlen: layer.arch === "riscv32" ? 32 : 64,
+      banner: null,
+    };
+    input.setFacts(facts);
+    layer.info.textOffset = Number(facts.textOffset);
+    layer.info.imageSize = Number(facts.imageSize);
+    layer.info.bigEndian = facts.bigEndian;
     layer.info.version = `${major}.${minor}`;
-    layer.info.peOffset = r.res3 || null;
+    layer.info.peOffset = facts.peOffset;
     reportGeneration(layer, riscvGeneration({ version: r.version, hasMagic: r.magic.startsWith("RISCV"), hasMagic2: r.magic2 === RISCV_IMAGE_MAGIC2, res3At0x38: r.magic2 }));
-    addBanner(input, layer);
+    facts.banner = addBanner(input, layer);
     layer.title = `RISC-V Image (${layer.arch}, header ${major}.${minor}, image_size ${hex(r.image_size)})`;
     return peChild(input.bytes, r.res3, input, 0x3c);
   },

@@ -21,7 +21,9 @@
 import { annotate, cString, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
 import { findEmbeddedStream } from "./embedded-stream.js";
 import type { ChildSpec, FormatParser } from "./types.js";
-import { reportUnsupported, unsupportedName } from "./unsupported.js";
+import { reportUnsupported, unsupportedKernel, unsupportedTitle } from "./unsupported.js";
+
+const KERNEL = unsupportedKernel("s390 kernel image");
 
 export const S390_IPL_HEADER = defineLayout("s390 IPL header", 24, [
   { name: "ipl_psw_mask", offset: 0x00, type: "u32" },
@@ -65,6 +67,7 @@ export function isS390Image(bytes: Uint8Array): boolean {
 
 export const s390ImageFormat: FormatParser = {
   format: "s390-image",
+  kernel: KERNEL,
   probe: isS390Image,
   parse(input, layer): ChildSpec[] {
     const { bytes, base, limits } = input;
@@ -111,6 +114,7 @@ export const s390ImageFormat: FormatParser = {
       layer.structures.push({ name: "s390 command line", offset: base + COMMAND_LINE, size: cmdlineSize, fields: [{ name: "command_line", offset: base + COMMAND_LINE, size: cmdlineSize, value: cmdline }] });
       layer.info.commandLine = cmdline;
     }
+    input.setFacts({ kind: "s390-image", banner: kernelVersion ? { text: kernelVersion, release: kernelVersion.split(" ")[0] ?? "" } : null });
     if (kernelVersion) {
       layer.info.kernelVersion = kernelVersion;
       layer.info.release = kernelVersion.split(" ")[0] ?? null;
@@ -139,9 +143,9 @@ export const s390ImageFormat: FormatParser = {
     } else {
       input.diagnose("S390_PAYLOAD_NOT_FOUND", "warning", "no compressed stream with a valid header found after the parmarea", 0);
     }
-    reportUnsupported(input, "s390-image", "its IPL header, parmarea and version, and unpacks its payload for inspection");
+    reportUnsupported(input, KERNEL, "its IPL header, parmarea and version, and unpacks its payload for inspection");
     const release = typeof layer.info.release === "string" ? `, ${layer.info.release}` : "";
-    layer.title = `${unsupportedName("s390-image")}: IPL header${payload ? `, ${payload.codec} payload` : ""}${release}`;
+    layer.title = `${unsupportedTitle(KERNEL)}: IPL header${payload ? `, ${payload.codec} payload` : ""}${release}`;
     return children;
   },
 };

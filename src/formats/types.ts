@@ -1,5 +1,6 @@
 /** The plug-in shape of a format: a cheap probe and a parse that fills a layer. */
 import type { Limits } from "../io/limits.js";
+import type { FactsTable, LayerFacts } from "../model/facts.js";
 import type { Layer, LayerFormat, Severity } from "../model/report.js";
 
 /** A part of a layer that is itself a layer (a payload, a section, the PE view of an image). */
@@ -35,10 +36,33 @@ export interface FormatInput {
   limits: Limits;
   /** Records a diagnostic; `offset` is relative to `bytes`. */
   diagnose(code: string, severity: Severity, message: string, offset?: number): void;
+  /** Records the layer's typed facts (src/model/facts.ts), once; its `info` is their display projection. */
+  setFacts(facts: LayerFacts): void;
+  /** The facts recorded so far, by layer path: in `finish`, the children's are there too. */
+  facts: FactsTable;
+}
+
+/**
+ * What a kernel format is to kimg, declared once on its parser; the registry derives its sets
+ * (KERNEL_FORMATS, BOOTABLE_FORMATS, PLANNED_FORMATS, UNSUPPORTED_KERNEL_FORMATS) from it.
+ */
+export interface KernelRole {
+  /** A boot loader (or kexec) loads a layer of this format as it is: `unpack` hands it out as `bootable`. */
+  bootable: boolean;
+  /**
+   * `plan` boots this format; the rank orders the formats when a chain holds several (the
+   * innermost layer of the lowest rank wins: an Image before a bzImage before its ELF vmlinux).
+   * Null when kimg does not plan it.
+   */
+  planRank: number | null;
+  /** A kernel kimg recognises but cannot plan or extract yet: its name in messages ("32-bit Arm zImage"). Null when supported. */
+  unsupported: string | null;
 }
 
 export interface FormatParser {
   format: LayerFormat;
+  /** Set when layers of this format are Linux kernels (what `summary.kernelFormat` may name). */
+  kernel?: KernelRole;
   /** True when the bytes look like this format. Must not throw and must be cheap. */
   probe(bytes: Uint8Array): boolean;
   /**

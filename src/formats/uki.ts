@@ -8,6 +8,7 @@ import type { Layer, PeSection } from "../model/report.js";
 import { hasPeHeader, MACHINE_ARCH, peTitle, readPe } from "./pe.js";
 import type { ChildSpec, FormatInput, FormatParser, } from "./types.js";
 import type { LayerFormat } from "../model/report.js";
+import type { UkiFacts } from "../model/facts.js";
 
 /** The sections the UKI specification defines, and how kimg reads each. */
 export const UKI_SECTIONS: Readonly<Record<string, { role: string; format?: LayerFormat }>> = {
@@ -32,7 +33,7 @@ export const UKI_SECTIONS: Readonly<Record<string, { role: string; format?: Laye
 function sectionsOf(bytes: Uint8Array): PeSection[] | null {
   if (!hasPeHeader(bytes)) return null;
   const scratch: Layer = { path: "/", format: "pe", title: "", space: "file", offset: 0, size: bytes.length, arch: null, structures: [], info: {}, children: [] };
-  const input: FormatInput = { bytes, base: 0, path: "/", limits: DEFAULT_LIMITS, diagnose: () => undefined };
+  const input: FormatInput = { bytes, base: 0, path: "/", limits: DEFAULT_LIMITS, diagnose: () => undefined, setFacts: () => undefined, facts: new Map() };
   try {
     return readPe(input, scratch).sections;
   } catch {
@@ -80,8 +81,10 @@ export const ukiFormat: FormatParser = {
       children.push(child);
     }
     layer.structures.push({ name: "UKI sections", offset: pe.peOffset, size: 0, fields });
-    layer.info.sections = fields.map((f) => f.name);
-    layer.info.profiles = profiles;
+    const facts: UkiFacts = { kind: "uki", sections: fields.map((f) => f.name), profiles };
+    input.setFacts(facts);
+    layer.info.sections = [...facts.sections];
+    layer.info.profiles = facts.profiles;
     layer.info.nxCompat = pe.nxCompat;
     layer.title = `Unified Kernel Image (${peTitle(pe)}${profiles ? `, ${profiles} profiles` : ""})`;
     return children;

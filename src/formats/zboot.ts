@@ -14,6 +14,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
+import { factsOf, type LayerFacts, type ZbootFacts, type ZbootSizeRule, type ZbootTrailer } from "../model/facts.js";
 import type { Layer } from "../model/report.js";
 import { reportGeneration, zbootGeneration } from "./generations.js";
 import { MACHINE_ARCH, MACHINE_NAMES, peMachine } from "./pe.js";
@@ -45,8 +46,7 @@ export const ZBOOT_CODECS: Readonly<Record<string, string>> = {
   zstd: "zstd",
 };
 
-/** The trailer rules of Makefile.zboot across kernel versions (docs/formats.md §1.2, §1.3). */
-export type ZbootSizeRule = "v6.1" | "v6.2-v6.3" | "v6.4+";
+export type { ZbootSizeRule } from "../model/facts.js";
 
 export function isZboot(bytes: Uint8Array): boolean {
   return bytes[0] === 0x4d && bytes[1] === 0x5a && startsWith(bytes, ZIMG, 4);
@@ -84,19 +84,37 @@ export const zbootFormat: FormatParser = {
     const machine = peMachine(bytes);
     layer.arch = machine === undefined ? null : (MACHINE_ARCH[machine] ?? null);
     if (machine === undefined) input.diagnose("ZBOOT_NO_PE", "warning", "no PE header at pe_header_offset", 0x3c);
+    // Checked in 64-bit-safe doubles so offset + size cannot wrap as it does in u32 C code.
+    const end = r.payload_offset + r.payload_size;
+    // What follows the stream tells the kernel generation (Makefile.zboot history).
+    const after4 = u32(bytes, end);
+    const trailer12 = [u32(bytes, end), u32(bytes, end + 4), u32(bytes, end + 8)];
+    const isize = u32(bytes, end - 4);
+    const rule = guessSizeRule(r.linux_pe_magic, trailer12);
+    const facts: ZbootFacts = {
+      kind: "zboot",
+      compType: declared,
+      codec: (codec as ZbootFacts["codec"] | undefined) ?? null,
+      payloadOffset: r.payload_offset,
+      payloadSize: r.payload_size,
+      linuxPeMagic: r.linux_pe_magic,
+      machine: machine ?? null,
+      trailer: readTrailer(rule, codec, trailer12, after4, isize),
+      sizeRuleGuess: rule,
+      sizeRule: null,
+    };
+    input.setFacts(facts);
     layer.info.imageType = "zimg";
-    layer.info.compType = declared;
-    layer.info.codec = codec ?? null;
-    layer.info.payloadOffset = r.payload_offset;
-    layer.info.payloadSize = r.payload_size;
-    layer.info.machine = machine === undefined ? null : (MACHINE_NAMES[machine] ?? hex(machine));
+    layer.info.compType = facts.compType;
+    layer.info.codec = facts.codec;
+    layer.info.payloadOffset = facts.payloadOffset;
+    layer.info.payloadSize = facts.payloadSize;
+    layer.info.machine = facts.machine === null ? null : (MACHINE_NAMES[facts.machine] ?? hex(facts.machine));
     layer.title = `EFI zboot image (${layer.arch ?? "unknown arch"}, ${declared || "no codec"})`;
 
     const children: ChildSpec[] = [];
     if (machine !== undefined) children.push({ name: "pe", offset: 0, length: bytes.length, format: "pe" });
 
-    // Checked in 64-bit-safe doubles so offset + size cannot wrap as it does in u32 C code.
-    const end = r.payload_offset + r.payload_size;
     if (r.payload_offset === 0 || r.payload_size === 0 || end > bytes.length || r.payload_offset < 0x40) {
       throw new KimgError(
         ErrorCode.BAD_OFFSET,
@@ -105,11 +123,6 @@ export const zbootFormat: FormatParser = {
       );
     }
 
-    // What follows the stream tells the kernel generation (Makefile.zboot history).
-    const after4 = u32(bytes, end);
-    const trailer12 = [u32(bytes, end), u32(bytes, end + 4), u32(bytes, end + 8)];
-    const isize = u32(bytes, end - 4);
-    const rule = guessSizeRule(r.linux_pe_magic, trailer12);
     layer.info.sizeRuleGuess = rule;
     let expectedSize: number | undefined;
     let expectedSizeSource: string | undefined;
@@ -124,17 +137,17 @@ export const zbootFormat: FormatParser = {
       expectedSizeSource = "SizeOfImage in the 12-byte trailer (an upper bound)";
     }
     const trailerFields = [];
-    if (rule === "v6.2-v6.3") {
-      const [soh, soc, soi] = trailer12 as number[];
+    const t = facts.trailer;
+    if (t?.kind === "pe-sizes") {
       trailerFields.push(
-        { name: "SizeOfHeaders", offset: base + end, size: 4, value: soh ?? 0, hex: hex(soh ?? 0), meaning: "v6.2-v6.3 trailer: copied from the Image's PE header" },
-        { name: "SizeOfCode", offset: base + end + 4, size: 4, value: soc ?? 0, hex: hex(soc ?? 0) },
-        { name: "SizeOfImage", offset: base + end + 8, size: 4, value: soi ?? 0, hex: hex(soi ?? 0) },
+        { name: "SizeOfHeaders", offset: base + end, size: 4, value: t.sizeOfHeaders, hex: hex(t.sizeOfHeaders), meaning: "v6.2-v6.3 trailer: copied from the Image's PE header" },
+        { name: "SizeOfCode", offset: base + end + 4, size: 4, value: t.sizeOfCode, hex: hex(t.sizeOfCode) },
+        { name: "SizeOfImage", offset: base + end + 8, size: 4, value: t.sizeOfImage, hex: hex(t.sizeOfImage) },
       );
-    } else if (codec === "gzip" && isize !== undefined) {
-      trailerFields.push({ name: "gzip_isize", offset: base + end - 4, size: 4, value: isize, hex: hex(isize), meaning: "gzip ISIZE: the last 4 bytes of the stream, no trailer after it" });
-    } else if (after4 !== undefined) {
-      trailerFields.push({ name: "size_le32", offset: base + end, size: 4, value: after4, hex: hex(after4), meaning: "uncompressed size appended by *_with_size" });
+    } else if (t?.kind === "gzip-isize") {
+      trailerFields.push({ name: "gzip_isize", offset: base + end - 4, size: 4, value: t.size, hex: hex(t.size), meaning: "gzip ISIZE: the last 4 bytes of the stream, no trailer after it" });
+    } else if (t?.kind === "size-le32") {
+      trailerFields.push({ name: "size_le32", offset: base + end, size: 4, value: t.size, hex: hex(t.size), meaning: "uncompressed size appended by *_with_size" });
     }
     const first = trailerFields[0];
     if (first) layer.structures.push({ name: "payload size trailer", offset: first.offset, size: trailerFields.length * 4, fields: trailerFields });
@@ -153,6 +166,23 @@ export const zbootFormat: FormatParser = {
   },
 };
 
+/** The trailer after the payload, as the guessed rule and the codec say to read it. */
+function readTrailer(rule: ZbootSizeRule, codec: string | undefined, trailer12: Array<number | undefined>, after4: number | undefined, isize: number | undefined): ZbootTrailer | null {
+  if (rule === "v6.2-v6.3") {
+    const [soh, soc, soi] = trailer12;
+    return { kind: "pe-sizes", sizeOfHeaders: soh ?? 0, sizeOfCode: soc ?? 0, sizeOfImage: soi ?? 0 };
+  }
+  if (codec === "gzip" && isize !== undefined) return { kind: "gzip-isize", size: isize };
+  if (after4 !== undefined) return { kind: "size-le32", size: after4 };
+  return null;
+}
+
+/** `image_size` (arm64, RISC-V) or `kernel_asize` (LoongArch) of an inner kernel image, or null. */
+function innerImageSize(facts: LayerFacts | undefined): number | null {
+  if (facts?.kind === "arm64-image" || facts?.kind === "riscv-image" || facts?.kind === "loongarch-image") return Number(facts.imageSize);
+  return null;
+}
+
 /** A first guess from the header alone; `checkSizeRule` settles it after decompression. */
 function guessSizeRule(linuxPeMagic: number, trailer12: Array<number | undefined>): ZbootSizeRule {
   if (linuxPeMagic === 0) return "v6.1";
@@ -170,21 +200,22 @@ type FinishInput = Parameters<NonNullable<FormatParser["finish"]>>[0];
 
 /** After decompression: which trailer rule the real output length matches. */
 function checkSizeRule(input: FinishInput, layer: Layer, children: Layer[]): void {
+  const zboot = factsOf(input.facts, layer.path, "zboot");
   const payload = children.find((c) => c.path.endsWith("/payload"));
   const inner = payload?.children[0];
-  const decompressed = payload?.info.decompressedSize;
-  if (!payload || typeof decompressed !== "number") return;
-  const expected = payload.info.expectedSize;
-  const innerSize = typeof inner?.info.imageSize === "number" ? inner.info.imageSize : null;
-  const t12 = layer.structures.find((s) => s.name === "payload size trailer")?.fields;
-  const soi = t12?.find((f) => f.name === "SizeOfImage")?.value;
-  const soh = t12?.find((f) => f.name === "SizeOfHeaders")?.value;
+  const stream = payload ? factsOf(input.facts, payload.path, "compressed") : undefined;
+  const decompressed = stream?.decompressedSize ?? null;
+  if (!zboot || !payload || decompressed === null) return;
+  const expected = stream?.expectedSize ?? null;
+  const innerSize = inner ? innerImageSize(input.facts.get(inner.path)) : null;
+  const t = zboot.trailer?.kind === "pe-sizes" ? zboot.trailer : null;
   const innerPe = inner?.children.find((c) => c.format === "pe")?.pe;
   let rule: ZbootSizeRule | null = null;
-  if (layer.info.sizeRuleGuess === "v6.1") rule = expected === decompressed || layer.info.codec === "gzip" ? "v6.1" : null;
-  else if (innerPe && soi === innerPe.sizeOfImage && soh === innerPe.sizeOfHeaders) rule = "v6.2-v6.3";
+  if (zboot.sizeRuleGuess === "v6.1") rule = expected === decompressed || zboot.codec === "gzip" ? "v6.1" : null;
+  else if (innerPe && t && t.sizeOfImage === innerPe.sizeOfImage && t.sizeOfHeaders === innerPe.sizeOfHeaders) rule = "v6.2-v6.3";
   else if (innerSize !== null && innerSize === decompressed) rule = "v6.4+";
   else if (expected === decompressed) rule = "v6.4+";
+  zboot.sizeRule = rule;
   layer.info.sizeRule = rule;
   if (rule) {
     if (rule === "v6.4+" && innerSize !== null && innerSize !== decompressed) {
@@ -204,17 +235,18 @@ function checkSizeRule(input: FinishInput, layer: Layer, children: Layer[]): voi
  * padding, the codec id, the stub's NX_COMPAT and a `.sbat` section (docs/formats.md §1).
  */
 function reportZbootGeneration(input: FinishInput, layer: Layer, children: Layer[]): void {
+  const zboot = factsOf(input.facts, layer.path, "zboot");
   const pe = children.find((c) => c.format === "pe")?.pe;
   const payload = children.find((c) => c.path.endsWith("/payload"));
-  const decompressed = payload?.info.decompressedSize;
-  const innerSize = payload?.children[0]?.info.imageSize;
-  const padded = typeof decompressed === "number" && typeof innerSize === "number" && decompressed <= innerSize ? decompressed === innerSize : null;
-  const sizeRule = layer.info.sizeRule;
+  const decompressed = payload ? (factsOf(input.facts, payload.path, "compressed")?.decompressedSize ?? null) : null;
+  const inner = payload?.children[0];
+  const innerSize = inner ? innerImageSize(input.facts.get(inner.path)) : null;
+  const padded = decompressed !== null && innerSize !== null && decompressed <= innerSize ? decompressed === innerSize : null;
   const g = zbootGeneration({
-    linuxPeMagic: layer.structures.find((s) => s.name === "zboot header")?.fields.find((f) => f.name === "linux_pe_magic")?.value === LINUX_PE_MAGIC,
-    sizeRule: sizeRule === "v6.1" || sizeRule === "v6.2-v6.3" || sizeRule === "v6.4+" ? sizeRule : null,
+    linuxPeMagic: zboot?.linuxPeMagic === LINUX_PE_MAGIC,
+    sizeRule: zboot?.sizeRule ?? null,
     padded,
-    compType: String(layer.info.compType ?? ""),
+    compType: zboot?.compType ?? "",
     nxCompat: pe ? pe.nxCompat : null,
     sbat: pe?.sections.some((s) => s.name === ".sbat") ?? false,
   });

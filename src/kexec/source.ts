@@ -8,6 +8,7 @@ import { findLayer } from "../analysis/tree.js";
 import type { CodecTable } from "../codecs/registry.js";
 import { readPe } from "../formats/pe.js";
 import { probeFormat } from "../formats/registry.js";
+import type { FormatInput } from "../formats/types.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
 import type { Layer, PeInfo } from "../model/report.js";
 
@@ -53,7 +54,8 @@ function peView(layer: Layer | undefined): PeInfo | undefined {
 export function isAuthenticodeSigned(kernel: Uint8Array): boolean {
   const scratch: Layer = { path: "/", format: "pe", title: "", space: "file", offset: 0, size: kernel.length, arch: null, structures: [], info: {}, children: [] };
   try {
-    return peSigned(readPe({ bytes: kernel, base: 0, path: "/", limits: DEFAULT_LIMITS, diagnose: () => undefined }, scratch));
+    const input: FormatInput = { bytes: kernel, base: 0, path: "/", limits: DEFAULT_LIMITS, diagnose: () => undefined, setFacts: () => undefined, facts: new Map() };
+    return peSigned(readPe(input, scratch));
   } catch {
     return false;
   }

@@ -5,7 +5,7 @@
  * markup comes from the input file and is escaped; every number is clipped to the drawing.
  */
 import type { BootPlan, Region } from "../model/plan.js";
-import { elfRegions, elfWxCheck, peChecks } from "../analysis/protection.js";
+import { elfRegionsOfReport, elfWxCheck, peChecks } from "../analysis/protection.js";
 import { checkStatus, type Check } from "../model/plan.js";
 import type { JsonValue, Layer, LayerFormat, PeInfo, Report } from "../model/report.js";
 
@@ -268,7 +268,7 @@ export function memoryMapFromElf(layer: Layer): MemoryMap | null {
   const entry = entryAddress !== null && entryAddress >= base && entryAddress - base < BigInt(span) ? Number(entryAddress - base) : null;
   const marks = entry === null ? [] : [{ offset: entry, label: `e_entry 0x${(base + BigInt(entry)).toString(16)}`, detail: "the ELF entry point (e_entry)" }];
   const unit = physical ? "paddr" : "vaddr";
-  return { title: `ELF ${layer.path}, LOAD segments by ${physical ? "physical" : "virtual"} address`, path: layer.path, base: "0x" + base.toString(16), unit, span, regions, marks, checks: badges([elfWxCheck(layer, elfRegions(layer))]) };
+  return { title: `ELF ${layer.path}, LOAD segments by ${physical ? "physical" : "virtual"} address`, path: layer.path, base: "0x" + base.toString(16), unit, span, regions, marks, checks: badges([elfWxCheck(layer, elfRegionsOfReport(layer))]) };
 }
 
 /** Finds a layer by path without importing the tree walker (the report is all we need). */

@@ -4,6 +4,7 @@
  */
 import { analyse, type Analysis, type InspectOptions } from "../analysis/inspect.js";
 import { findLayer, type Tree } from "../analysis/tree.js";
+import { BOOTABLE_FORMATS } from "../formats/registry.js";
 import { ErrorCode, KimgError, asKimgError } from "../io/errors.js";
 import { hex } from "../io/layout.js";
 import { resolveLimits, type Limits } from "../io/limits.js";
@@ -30,7 +31,7 @@ export interface VerifyOptions extends InspectOptions {
 }
 
 /** The images a kexec loader hands to the kernel, whose signatures KEXEC_SIG checks. */
-const KERNEL_IMAGE_FORMATS: ReadonlySet<LayerFormat> = new Set<LayerFormat>(["arm64-image", "riscv-image", "loongarch-image", "bzimage"]);
+const KERNEL_IMAGE_FORMATS = BOOTABLE_FORMATS;
 
 export interface PeLayer {
   layer: Layer & { pe: PeInfo };

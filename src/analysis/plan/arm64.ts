@@ -4,6 +4,7 @@
  * to primary_entry. x0 = DTB, x1..x3 = 0, MMU off.
  */
 import { decodeArm64Sequence } from "../../isa/arm64.js";
+import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { entryChecks, efiEntryOf } from "./entry-checks.js";
@@ -16,9 +17,11 @@ import { placementEnd } from "../../boot/placement/types.js";
 /** An estimate for the running system's DTB when none is given. */
 const DTB_ESTIMATE = 64 * 1024;
 
-export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions): BootPlan {
+export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions, facts: FactsTable): BootPlan {
+  // No facts only when the walker did not read the layer (a limit): then the defaults of a pre-v3.17 header.
+  const header = factsOf(facts, kernel.path, "arm64-image");
   // The placement model (boot/placement/arm64.ts) is the one kexec uses: same base, same address.
-  const needs = arm64KernelNeeds({ textOffset: Number(kernel.info.textOffset ?? 0), imageSize: Number(kernel.info.imageSize ?? 0), fileSize: bytes.length });
+  const needs = arm64KernelNeeds({ textOffset: Number(header?.textOffset ?? 0n), imageSize: Number(header?.imageSize ?? 0n), fileSize: bytes.length });
   const placement = placeArm64Kernel(needs, ramFrom(ramBase));
   if (placement === null) throw noRoomAbove(ramBase);
   const { textOffset, memorySize: imageSize, base, address: kernelAddress } = placement;
@@ -42,8 +45,8 @@ export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
   const instructions = decodeArm64Sequence(bytes, 2);
   const branch = instructions.find((i) => i.branchTarget !== undefined);
   const branchTarget = branch?.branchTarget ?? null;
-  const pageSize = typeof kernel.info.pageSize === "number" ? kernel.info.pageSize : 4096;
-  const { regions, checks } = protectionMap(chain, kernel, pageSize);
+  const pageSize = header?.pageSize ?? 4096;
+  const { regions, checks } = protectionMap(chain, kernel, pageSize, facts);
   checks.push(...entryChecks(kernel, bytes, instructions, branchTarget, "arm64"));
   const dtbFits = arm64DtbFits(dtbSize);
   checks.push({ id: "dtb-size", ok: dtbFits, message: `DTB of ${dtbSize} bytes ${dtbFits ? "fits" : "exceeds"} the 2 MiB limit` });

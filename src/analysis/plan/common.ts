@@ -1,4 +1,5 @@
 /** Pieces every architecture's plan shares: the regions/checks of the PE layers on the kernel chain, and segment placement. */
+import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer, PeInfo } from "../../model/report.js";
 import type { Check, Region } from "../../model/plan.js";
 import { elfRegions, elfWxCheck, nxConsistencyCheck, peChecks, peRegions, type PeLoader } from "../protection.js";
@@ -22,19 +23,18 @@ export function peOf(layer: Layer): PeLayer | null {
  * Who applies the inner kernel's PE flags: the firmware, unless the kernel sits in a v6.2+ zboot
  * image, whose stub calls it directly (a v6.1 zboot, with 0 at 0x38, StartImage'd the inner image).
  */
-function innerLoader(chain: Layer[], kernel: Layer): PeLoader {
+function innerLoader(chain: Layer[], kernel: Layer, facts: FactsTable): PeLoader {
   const zboot = chain.slice(0, chain.indexOf(kernel)).reverse().find((l) => l.format === "zboot");
   if (!zboot) return "firmware";
-  const magic = zboot.structures.find((s) => s.name === "zboot header")?.fields.find((f) => f.name === "linux_pe_magic")?.value;
-  return magic === 0 ? "firmware" : "zboot-stub";
+  return factsOf(facts, zboot.path, "zboot")?.linuxPeMagic === 0 ? "firmware" : "zboot-stub";
 }
 
 /** Regions and checks of the outer EFI program(s), the inner kernel and, for a bzImage, its ELF vmlinux. */
-export function protectionMap(chain: Layer[], kernel: Layer, pageSize: number): { regions: Region[]; checks: Check[] } {
+export function protectionMap(chain: Layer[], kernel: Layer, pageSize: number, facts: FactsTable): { regions: Region[]; checks: Check[] } {
   const regions: Region[] = [];
   const checks: Check[] = [];
   const inner = peOf(kernel);
-  const loader = innerLoader(chain, kernel);
+  const loader = innerLoader(chain, kernel, facts);
   const outers = chain.filter((l) => l !== kernel && l.format !== "compressed").map(peOf).filter((p): p is PeLayer => p !== null);
   for (const p of [...outers, ...(inner ? [inner] : [])]) {
     regions.push(...peRegions(p.layer, p.pe));
@@ -44,7 +44,7 @@ export function protectionMap(chain: Layer[], kernel: Layer, pageSize: number): 
   // An ELF vmlinux: the kernel itself, or what a bzImage decompresses (the same facts everywhere, the page included).
   const elf = kernel.format === "elf" ? kernel : kernel.format === "bzimage" ? ([...allLayers(kernel)].find((l) => l.format === "elf") ?? null) : null;
   if (elf && (!inner || elf !== kernel)) {
-    const r = elfRegions(elf);
+    const r = elfRegions(elf, factsOf(facts, elf.path, "elf"));
     regions.push(...r);
     checks.push(elfWxCheck(elf, r));
   }

@@ -1,18 +1,19 @@
 /** A bare ELF vmlinux is loaded by its PT_LOAD physical addresses and entered at e_entry. */
+import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer } from "../../model/report.js";
 import { protectionMap } from "./common.js";
 import type { BootPlan, Segment } from "../../model/plan.js";
 import { hexBig } from "./constants.js";
 
-export function planElf(kernel: Layer, bytes: Uint8Array, chain: Layer[]): BootPlan {
-  const segs = Array.isArray(kernel.info.segments) ? kernel.info.segments : [];
+export function planElf(kernel: Layer, bytes: Uint8Array, chain: Layer[], facts: FactsTable): BootPlan {
+  const elf = factsOf(facts, kernel.path, "elf");
   const segments: Segment[] = [];
-  for (const s of segs) {
-    if (!s || typeof s !== "object" || Array.isArray(s) || s.type !== "LOAD") continue;
-    segments.push({ name: "kernel", address: String(s.paddr), size: Number(s.filesz), memorySize: Number(s.memsz), alignment: 4096, note: `PT_LOAD ${String(s.perms)} from file offset 0x${Number(s.offset).toString(16)} (vaddr ${String(s.vaddr)})` });
+  for (const s of elf?.segments ?? []) {
+    if (s.type !== "LOAD") continue;
+    segments.push({ name: "kernel", address: hexBig(s.paddr), size: s.filesz, memorySize: s.memsz, alignment: 4096, note: `PT_LOAD ${s.perms} from file offset 0x${s.offset.toString(16)} (vaddr ${hexBig(s.vaddr)})` });
   }
-  const { regions, checks } = protectionMap(chain, kernel, 4096);
-  const entry = String(kernel.info.entry ?? "0x0");
+  const { regions, checks } = protectionMap(chain, kernel, 4096, facts);
+  const entry = hexBig(elf?.entry ?? 0n);
   return {
     arch: kernel.arch ?? "unknown",
     kernel: { path: kernel.path, format: kernel.format, size: bytes.length },

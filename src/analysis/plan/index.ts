@@ -1,7 +1,7 @@
 /** `plan(bytes)`: unpack as needed, find the bootable kernel and compute its boot plan. */
-import { UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../../formats/unsupported.js";
+import { PLANNED_FORMATS, UNSUPPORTED_KERNEL_FORMATS, unsupportedName } from "../../formats/registry.js";
 import { ErrorCode, KimgError } from "../../io/errors.js";
-import type { Layer, LayerFormat } from "../../model/report.js";
+import type { Layer } from "../../model/report.js";
 import { analyse, type InspectOptions } from "../inspect.js";
 import { kernelChain } from "../summary.js";
 import type { Tree } from "../tree.js";
@@ -14,11 +14,9 @@ import type { BootPlan, Check, PlanOptions } from "../../model/plan.js";
 import { DEFAULT_RAM_BASE, ENTRY_SYMBOLS } from "./constants.js";
 import { planX86 } from "./x86.js";
 
-const BOOTABLE: readonly LayerFormat[] = ["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf"];
-
 /** The layer a loader boots: the innermost Image, else the bzImage, else an ELF vmlinux. */
 export function bootableLayer(chain: Layer[]): Layer | null {
-  for (const format of BOOTABLE) {
+  for (const format of PLANNED_FORMATS) {
     const l = [...chain].reverse().find((x) => x.format === format);
     if (l) return l;
   }
@@ -65,15 +63,15 @@ function planKernel(tree: Tree, options: PlanOptions): BootPlan {
   const ramBase = (arch: string): bigint => options.ramBase ?? DEFAULT_RAM_BASE[arch] ?? 0n;
   switch (kernel.format) {
     case "arm64-image":
-      return planArm64(kernel, bytes, upTo, ramBase("arm64"), options);
+      return planArm64(kernel, bytes, upTo, ramBase("arm64"), options, tree.facts);
     case "riscv-image":
-      return planRiscv(kernel, bytes, upTo, ramBase(kernel.arch ?? "riscv64"), options);
+      return planRiscv(kernel, bytes, upTo, ramBase(kernel.arch ?? "riscv64"), options, tree.facts);
     case "loongarch-image":
-      return planLoongArch(kernel, bytes, upTo, options.ramBase ?? null, options);
+      return planLoongArch(kernel, bytes, upTo, options.ramBase ?? null, options, tree.facts);
     case "bzimage":
-      return planX86(kernel, bytes, upTo, ramBase(kernel.arch ?? "x86_64"), options);
+      return planX86(kernel, bytes, upTo, ramBase(kernel.arch ?? "x86_64"), options, tree.facts);
     default:
-      return planElf(kernel, bytes, upTo);
+      return planElf(kernel, bytes, upTo, tree.facts);
   }
 }
 

@@ -4,6 +4,7 @@
  * system table, so the kernel still finds the EFI and ACPI tables.
  */
 import { decodeLoongArch, decodeLoongArchSequence } from "../../isa/loongarch.js";
+import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { efiEntryOf } from "./entry-checks.js";
@@ -17,12 +18,15 @@ import type { Check } from "../../model/plan.js";
 /** Where in-kernel kexec copies the command line (machine_kexec.c: KEXEC_CMDLINE_ADDR). */
 const KEXEC_CMDLINE_ADDR = 0x108000n;
 
-export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint | null, options: PlanOptions): BootPlan {
-  const entryOffset = typeof kernel.info.entryOffset === "number" ? kernel.info.entryOffset : null;
+export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint | null, options: PlanOptions, facts: FactsTable): BootPlan {
+  const header = factsOf(facts, kernel.path, "loongarch-image");
+  const entryOffset = header?.entryOffset ?? null;
   // The placement model (boot/placement/loongarch.ts), shared with kexec once it loads LoongArch.
-  const needs = loongArchKernelNeeds({ loadOffset: Number(kernel.info.loadOffset ?? 0), imageSize: Number(kernel.info.imageSize ?? 0), fileSize: bytes.length });
+  const needs = loongArchKernelNeeds({ loadOffset: header?.loadOffset ?? 0n, imageSize: Number(header?.imageSize ?? 0n), fileSize: bytes.length });
   const loadOffset = needs.linkAddress;
   const imageSize = needs.memorySize;
+  // "undefined" only when the walker did not read the layer (a limit).
+  const kernelEntry = header ? hexBig(header.kernelEntry) : "undefined";
   // Without a relocation base the kernel goes to its link address (PHYS_LINK_KADDR).
   const relocated = ramBase !== null;
   const placement = placeLoongArchKernel(needs, relocated ? ramFrom(ramBase) : null);
@@ -39,12 +43,12 @@ export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], 
 
   const mz = decodeLoongArch(((bytes[0] ?? 0) | ((bytes[1] ?? 0) << 8) | ((bytes[2] ?? 0) << 16) | ((bytes[3] ?? 0) << 24)) >>> 0, 0);
   const atEntry = entryOffset !== null && entryOffset + 8 <= bytes.length ? decodeLoongArchSequence(bytes, 2, { start: entryOffset }) : [];
-  const { regions, checks } = protectionMap(chain, kernel, 4096);
+  const { regions, checks } = protectionMap(chain, kernel, 4096, facts);
   const extra: Check[] = [
     {
       id: "entry-in-image",
       ok: entryOffset !== null,
-      message: entryOffset === null ? `kernel_entry ${String(kernel.info.kernelEntry)} does not map into the image` : `kernel_entry maps to image offset 0x${entryOffset.toString(16)}`,
+      message: entryOffset === null ? `kernel_entry ${kernelEntry} does not map into the image` : `kernel_entry maps to image offset 0x${entryOffset.toString(16)}`,
       layer: kernel.path,
       offset: 8,
     },
@@ -56,7 +60,7 @@ export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], 
       offset: 0,
     },
   ];
-  if (Number(kernel.info.imageSize ?? 0) === 0) extra.push({ id: "kernel-asize", ok: false, message: "kernel_asize is 0: kexec_file_load rejects the image", layer: kernel.path, offset: 0x10 });
+  if ((header?.imageSize ?? 0n) === 0n) extra.push({ id: "kernel-asize", ok: false, message: "kernel_asize is 0: kexec_file_load rejects the image", layer: kernel.path, offset: 0x10 });
   checks.push(...extra);
   const efi = efiEntryOf(kernel);
   const entryAddress = entryOffset === null ? null : kernelAddress + BigInt(entryOffset);
@@ -67,11 +71,11 @@ export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], 
       offset: entryOffset ?? -1,
       address: entryAddress === null ? "unknown" : hexBig(entryAddress),
       branchTarget: null,
-      form: typeof kernel.info.entryForm === "string" ? kernel.info.entryForm : null,
+      form: header?.entryForm ?? null,
       instructions: [mz, ...atEntry],
       efiEntry: efi ? { rva: efi, why: "efi_pe_entry is the EFI stub; it needs boot services. kexec enters at kernel_entry" } : null,
       explanation: [
-        `enter at kernel_entry (${String(kernel.info.kernelEntry)}, ${kernel.info.entryForm === "dmw-virtual" ? "a DMW virtual address of pre-v6.10 kernels" : "a physical address (v6.10+)"}), masked to 48 bits and taken relative to the load address ${hexBig(loadOffset)}: image offset ${entryOffset === null ? "?" : "0x" + entryOffset.toString(16)}`,
+        `enter at kernel_entry (${kernelEntry}, ${header?.entryForm === "dmw-virtual" ? "a DMW virtual address of pre-v6.10 kernels" : "a physical address (v6.10+)"}), masked to 48 bits and taken relative to the load address ${hexBig(loadOffset)}: image offset ${entryOffset === null ? "?" : "0x" + entryOffset.toString(16)}`,
         "kernel_entry programs the direct-mapped windows itself, so it may run at a physical or a DMW address",
       ],
     },

@@ -4,6 +4,7 @@
  * c.li s4,-13, then j _start_kernel. a0 = hart id, a1 = DTB, satp = 0.
  */
 import { decodeRiscvSequence } from "../../isa/riscv.js";
+import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { efiEntryOf, entryChecks } from "./entry-checks.js";
@@ -15,10 +16,11 @@ import { placementEnd } from "../../boot/placement/types.js";
 
 const DTB_ESTIMATE = 64 * 1024;
 
-export function planRiscv(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions): BootPlan {
+export function planRiscv(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions, facts: FactsTable): BootPlan {
+  const header = factsOf(facts, kernel.path, "riscv-image");
   const rv32 = kernel.arch === "riscv32";
   // The placement model (boot/placement/riscv.ts), shared with kexec once it loads RISC-V.
-  const needs = riscvKernelNeeds({ textOffset: Number(kernel.info.textOffset ?? 0), imageSize: Number(kernel.info.imageSize ?? 0), fileSize: bytes.length, rv32 });
+  const needs = riscvKernelNeeds({ textOffset: Number(header?.textOffset ?? 0n), imageSize: Number(header?.imageSize ?? 0n), fileSize: bytes.length, rv32 });
   const { textOffset, alignment, memorySize: imageSize } = needs;
   const base = alignUpPhys(ramBase, alignment);
   // OpenSBI keeps the first PMD of RAM; the kernel goes on the next boundary (riscvStaticRam).
@@ -33,9 +35,9 @@ export function planRiscv(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
 
   const instructions = decodeRiscvSequence(bytes, 2, { xlen: rv32 ? 32 : 64 });
   const branchTarget = instructions.find((i) => i.branchTarget !== undefined)?.branchTarget ?? null;
-  const { regions, checks } = protectionMap(chain, kernel, 4096);
+  const { regions, checks } = protectionMap(chain, kernel, 4096, facts);
   checks.push(...entryChecks(kernel, bytes, instructions, branchTarget, kernel.arch ?? "riscv"));
-  if (kernel.info.bigEndian === true) checks.push({ id: "endianness", ok: false, message: "big-endian RISC-V images are not implemented by Linux", layer: kernel.path, offset: 0x18 });
+  if (header?.bigEndian === true) checks.push({ id: "endianness", ok: false, message: "big-endian RISC-V images are not implemented by Linux", layer: kernel.path, offset: 0x18 });
   const efi = efiEntryOf(kernel);
   return {
     arch: kernel.arch ?? "riscv64",

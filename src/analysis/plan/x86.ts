@@ -3,6 +3,7 @@
  * aligned to kernel_alignment (pref_address when not relocatable) and, for a 64-bit boot, entered
  * at its start + 0x200 (startup_64) with %rsi = boot_params.
  */
+import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { efiEntryOf } from "./entry-checks.js";
@@ -10,20 +11,21 @@ import type { BootPlan, PlanOptions } from "../../model/plan.js";
 import { alignUpBig, hexBig, MiB } from "./constants.js";
 import type { Check } from "../../model/plan.js";
 
-export function planX86(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions): BootPlan {
-  const pmOffset = Number(kernel.info.protectedModeOffset ?? 0);
-  const xflags = Array.isArray(kernel.info.xloadflags) ? kernel.info.xloadflags.map(String) : [];
+export function planX86(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions, facts: FactsTable): BootPlan {
+  const header = factsOf(facts, kernel.path, "bzimage");
+  const pmOffset = header?.protectedModeOffset ?? 0;
+  const xflags = header?.xloadflagNames ?? [];
   const is64 = xflags.includes("XLF_KERNEL_64");
-  const alignment = Number(kernel.info.kernelAlignment ?? 0) || 2 * MiB;
-  const relocatable = kernel.info.relocatable === true;
-  const pref = BigInt(String(kernel.info.prefAddress ?? "0x1000000"));
+  const alignment = header?.kernelAlignment || 2 * MiB;
+  const relocatable = header?.relocatable === true;
+  const pref = header?.prefAddress ?? 0x1000000n;
   const pmSize = Math.max(0, bytes.length - pmOffset);
-  const initSize = Number(kernel.info.initSize ?? 0) || pmSize;
+  const initSize = header?.initSize || pmSize;
   const kernelAddress = relocatable ? alignUpBig(ramBase > pref ? ramBase : pref, BigInt(alignment)) : pref;
   const placer = new Placer(kernelAddress);
   const segments = [placer.place("kernel", pmSize, alignment, `the protected-mode kernel (file offset 0x${pmOffset.toString(16)} on); init_size bytes reserved`, Math.max(initSize, pmSize))];
   const cmdline = options.cmdline ?? "";
-  const cmdlineSize = Number(kernel.info.cmdlineSize ?? 255);
+  const cmdlineSize = header?.cmdlineSize ?? 255;
   const cmdlineBytes = new TextEncoder().encode(cmdline).length + 1;
   const params = placer.place("boot_params", 4096, 4096, "the zero page: setup header copied from the image, loader fields filled in");
   segments.push(params);
@@ -31,16 +33,16 @@ export function planX86(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBas
   if (options.initrdSize) segments.push(placer.place("initrd", options.initrdSize, 4096, xflags.includes("XLF_CAN_BE_LOADED_ABOVE_4G") ? "initrd (may sit above 4 GiB)" : "initrd (must sit below initrd_addr_max)"));
 
   const entryOffset = is64 ? pmOffset + 0x200 : pmOffset;
-  const { regions, checks } = protectionMap(chain, kernel, 4096);
+  const { regions, checks } = protectionMap(chain, kernel, 4096, facts);
   const probe: Check = {
     id: "kexec-file-probe",
-    ok: xflags.includes("XLF_KERNEL_64") && xflags.includes("XLF_CAN_BE_LOADED_ABOVE_4G") && String(kernel.info.protocol ?? "0") >= "2.12",
+    ok: xflags.includes("XLF_KERNEL_64") && xflags.includes("XLF_CAN_BE_LOADED_ABOVE_4G") && (header?.protocol ?? 0) >= 0x20c,
     message: "kexec_file_load's bzImage64 loader needs protocol 2.12+, LOADED_HIGH, XLF_KERNEL_64 and XLF_CAN_BE_LOADED_ABOVE_4G",
     layer: kernel.path,
     offset: 0x236,
   };
   checks.push(probe, { id: "cmdline-size", ok: cmdlineBytes <= cmdlineSize + 1, message: `command line of ${cmdlineBytes - 1} bytes, limit ${cmdlineSize}`, layer: kernel.path, offset: 0x238 });
-  const handover = typeof kernel.info.handoverOffset === "number" ? kernel.info.handoverOffset : null;
+  const handover = header?.handoverOffset ?? null;
   const efi = efiEntryOf(kernel);
   return {
     arch: kernel.arch ?? "x86_64",

@@ -16,8 +16,8 @@ export const LOONGARCH_KERNEL_ALIGN = 2 * 1024 * 1024;
 
 /** The header numbers the model needs. */
 export interface LoongArchImageHeader {
-  /** load_offset as read; 0 in kernels that left it out (PHYS_LINK_KADDR 0x200000 is assumed). */
-  loadOffset: number;
+  /** load_offset as read (u64); 0 in kernels that left it out (PHYS_LINK_KADDR 0x200000 is assumed). */
+  loadOffset: number | bigint;
   /** kernel_asize as read (0 when absent). */
   imageSize: number;
   fileSize: number;
