@@ -2,8 +2,11 @@
  * The RISC-V placement model. Source: Documentation/arch/riscv/boot.rst ("The kernel image must
  * be placed at a PMD-aligned address": 2 MiB on rv64, 4 MiB on rv32) and
  * Documentation/arch/riscv/boot-image-header.rst (text_offset is the image load offset; kernels
- * set it to the PMD size). Used by analysis/plan/riscv.ts; kexec for RISC-V (issue 18) passes the
- * free RAM from /proc/iomem instead of {@link riscvStaticRam}.
+ * set it to the PMD size). kexec-tools does the same for an Image (kexec/arch/riscv/
+ * kexec-image-riscv.c: riscv_find_pbase(info, &addr, image_size, text_offset), the lowest fitting
+ * range, text_offset used as the alignment; it refuses image_size 0 and big-endian Images, where
+ * a plan falls back to the file length and reports a check). Used by analysis/plan/riscv.ts;
+ * kexec for RISC-V (issue 18) passes the free RAM from /proc/iomem instead of {@link riscvStaticRam}.
  */
 import { alignUpPhys, findHolePhys, PHYS_END, type PhysRange } from "./memory.js";
 import { kernelFootprint, type KernelPlacement } from "./types.js";
