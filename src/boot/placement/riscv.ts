@@ -5,7 +5,7 @@
  * set it to the PMD size). kexec-tools does the same for an Image (kexec/arch/riscv/
  * kexec-image-riscv.c: riscv_find_pbase(info, &addr, image_size, text_offset), the lowest fitting
  * range, text_offset used as the alignment; it refuses image_size 0 and big-endian Images, where
- * a plan falls back to the file length and reports a check). Used by analysis/plan/riscv.ts;
+ * a plan falls back to the file length). Used by analysis/plan/riscv.ts;
  * kexec for RISC-V (issue 18) passes the free RAM from /proc/iomem instead of {@link riscvStaticRam}.
  */
 import { alignUpPhys, findHolePhys, PHYS_END, type PhysRange } from "./memory.js";
