@@ -82,6 +82,16 @@ describe("plan and kexec place an arm64 Image alike", () => {
     });
   }
 
+  it("still plans an Image whose header runs past the 64-bit space (the addresses show it)", async () => {
+    const bytes = buildArm64Image();
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    view.setBigUint64(0x08, 0xfffffffffff00000n, true);
+    view.setBigUint64(0x10, 0xffffffffffffffffn, true);
+    const { plan: p } = await plan(bytes);
+    assert.equal(p.load.kernelAddress, "0x1000000003ff00000");
+    assert.equal(p.segments[0]?.address, p.load.kernelAddress);
+  });
+
   it("reserves 16 MiB for a pre-v3.17 Image in kexec too (its BSS is not in the file)", () => {
     const bytes = image({ name: "legacy", imageSize: 0, pageSize: 4, ramBase: 0x40000000 });
     const k = planArm64Segments({ kernel: bytes, cmdline: null, fdt: emptyFdt(), freeRam: [{ start: 0x40000000, end: 0x80000000 }], pageSize: 4096 });

@@ -14,8 +14,8 @@ export interface PhysRange {
   end: bigint;
 }
 
-/** The end of the 64-bit physical address space: "no upper bound". */
-export const PHYS_END = 1n << 64n;
+/** Beyond any 64-bit address plus any 64-bit size: "no upper bound" (the end of {@link ramFrom}'s memory). */
+export const UNBOUNDED = 1n << 130n;
 
 /** `value` rounded up to a multiple of `alignment` (unchanged when `alignment` is 0 or 1). */
 export function alignUpPhys(value: bigint, alignment: number | bigint): bigint {
@@ -29,12 +29,17 @@ export function alignDownPhys(value: bigint, alignment: number | bigint): bigint
   return a > 1n ? (value / a) * a : value;
 }
 
-/** All memory from `base` up, as a static plan assumes when no memory map is known. */
+/**
+ * All memory from `base` up, as a static plan assumes when no memory map is known. It has no
+ * end: a header whose sizes run past the 64-bit space still gets a plan (whose addresses then
+ * show it), as before the model existed; only a live memory map bounds placement.
+ */
 export function ramFrom(base: bigint): PhysRange[] {
-  return [{ start: base, end: PHYS_END }];
+  return [{ start: base, end: UNBOUNDED }];
 }
 
-/** The error for a RAM base so close to 2^64 that no kernel fits above it (a static plan's only failure). */
+
+/** The error for a static plan that found no room (cannot happen with {@link ramFrom}'s unbounded memory; kept so callers need no non-null assertion). */
 export function noRoomAbove(ramBase: bigint): KimgError {
   return new KimgError(ErrorCode.LIMIT, `no room for the kernel between the RAM base 0x${ramBase.toString(16)} and the end of the 64-bit address space`, { structure: "boot plan" });
 }
@@ -46,7 +51,7 @@ export function noRoomAbove(ramBase: bigint): KimgError {
  * "as close as possible to the base of DRAM" as booting.rst recommends (flags bit 3 clear, and
  * kernels before v4.6 cannot use memory below their own image).
  */
-export function findHolePhys(free: readonly PhysRange[], size: number | bigint, alignment: number | bigint, min = 0n, max = PHYS_END): bigint | null {
+export function findHolePhys(free: readonly PhysRange[], size: number | bigint, alignment: number | bigint, min = 0n, max = UNBOUNDED): bigint | null {
   const need = BigInt(size);
   for (const range of [...free].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))) {
     const start = alignUpPhys(range.start > min ? range.start : min, alignment);

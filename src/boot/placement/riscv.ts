@@ -8,7 +8,7 @@
  * a plan falls back to the file length). Used by analysis/plan/riscv.ts;
  * kexec for RISC-V (issue 18) passes the free RAM from /proc/iomem instead of {@link riscvStaticRam}.
  */
-import { alignUpPhys, findHolePhys, PHYS_END, type PhysRange } from "./memory.js";
+import { alignUpPhys, findHolePhys, UNBOUNDED, type PhysRange } from "./memory.js";
 import { kernelFootprint, type KernelPlacement } from "./types.js";
 
 const MiB = 1024 * 1024;
@@ -54,7 +54,7 @@ export function riscvKernelNeeds(header: RiscvImageHeader): RiscvKernelNeeds {
  */
 export function riscvStaticRam(ramBase: bigint, needs: RiscvKernelNeeds): PhysRange[] {
   const aligned = alignUpPhys(ramBase, needs.alignment) === ramBase;
-  return [{ start: aligned ? ramBase + BigInt(needs.alignment) : ramBase, end: PHYS_END }];
+  return [{ start: aligned ? ramBase + BigInt(needs.alignment) : ramBase, end: UNBOUNDED }];
 }
 
 /** Places the Image at the lowest aligned address of `free` that holds it; null when nothing fits. */
