@@ -12,17 +12,16 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { readStruct } from "../io/layout.js";
 import { ARM64_HEADER, ARM64_IMAGE_MAGIC, decodeArm64Flags } from "../formats/arm64.js";
+import { arm64KernelNeeds, type Arm64KernelNeeds } from "../boot/placement/arm64.js";
 
 export const ARM64_MAGIC = ARM64_IMAGE_MAGIC;
 export const ARM64_HEADER_SIZE = ARM64_HEADER.size;
-/** booting.rst: "If image_size is zero, a bootloader should ... assume text_offset 0x80000". */
-const LEGACY_TEXT_OFFSET = 0x80000;
 /** Image sizes beyond this are not kernels (the largest distribution Images are ~60 MiB). */
 export const ARM64_MAX_IMAGE_BYTES = 1024 * 1024 * 1024;
 
 export interface Arm64LoadInfo {
   textOffset: number;
-  /** Bytes from the load address the kernel may use, BSS included. */
+  /** Bytes from the load address the kernel may use, BSS included (16 MiB or the file, if larger, when image_size is 0). */
   imageSize: number;
   flags: number;
   bigEndian: boolean;
@@ -30,6 +29,8 @@ export interface Arm64LoadInfo {
   pageSize: number | null;
   /** true when image_size was 0 (pre-3.17 header) and the loader assumed the legacy values. */
   legacyHeader: boolean;
+  /** The same facts as the placement model's input (boot/placement/arm64.ts). */
+  needs: Arm64KernelNeeds;
 }
 
 /** The load facts of an arm64 Image, read with the core's header layout (formats/arm64.ts). */
@@ -43,14 +44,16 @@ export function readArm64LoadInfo(image: Uint8Array): Arm64LoadInfo {
   if (h.text_offset > max || h.image_size > max) {
     throw new KimgError(ErrorCode.LIMIT, `text_offset 0x${h.text_offset.toString(16)} / image_size 0x${h.image_size.toString(16)} exceed ${ARM64_MAX_IMAGE_BYTES} bytes`, { structure, offset: 0x08 });
   }
-  const legacyHeader = h.image_size === 0n;
   const flags = decodeArm64Flags(h.flags);
+  // The pre-v3.17 defaults (text_offset 0x80000, 16 MiB) come from the placement model, as in `kimg plan`.
+  const needs = arm64KernelNeeds({ textOffset: Number(h.text_offset), imageSize: Number(h.image_size), fileSize: image.length });
   return {
-    textOffset: legacyHeader ? LEGACY_TEXT_OFFSET : Number(h.text_offset),
-    imageSize: legacyHeader ? image.length : Number(h.image_size),
+    textOffset: needs.textOffset,
+    imageSize: needs.memorySize,
     flags: Number(h.flags & 0xffffffffn),
     bigEndian: flags.bigEndian,
     pageSize: flags.pageSize,
-    legacyHeader,
+    legacyHeader: needs.legacyHeader,
+    needs,
   };
 }

@@ -7,6 +7,9 @@
  *   aligned base address anywhere in usable system RAM", with image_size bytes free from the
  *   start of the Image; the DTB 8-byte aligned, at most 2 MiB; the initrd "within a 1GB aligned
  *   physical memory window of up to 32GB in size that fully covers the kernel Image as well".
+ *   These rules live in the placement model (boot/placement/arm64.ts), which `kimg plan` uses
+ *   too; this module adds what only the running system knows: its free RAM (/proc/iomem), its
+ *   page size (the segment granule) and its device tree.
  * - The entry is the purgatory stub (purgatory-arm64.ts), which sets x0 = DTB and branches to
  *   the Image's first instruction.
  */
@@ -14,18 +17,17 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { alignUp } from "../io/bytes.js";
 import { readArm64LoadInfo } from "./arm64-image.js";
 import type { Arm64LoadInfo } from "./arm64-image.js";
-import { FDT_MAX_BYTES, fdtTotalSize, parseFdt, serializeFdt, updateChosen } from "./fdt.js";
+import { fdtTotalSize, parseFdt, serializeFdt, updateChosen } from "./fdt.js";
 import type { ChosenChange } from "./fdt.js";
 import type { MemoryRange } from "./iomem.js";
 import { subtractRange } from "./iomem.js";
 import { ARM64_PURGATORY_SIZE, buildArm64Purgatory } from "./purgatory-arm64.js";
 import type { PurgatoryInstruction } from "./purgatory-arm64.js";
+import { arm64DtbFits, arm64InitrdWindow, placeArm64Kernel } from "../boot/placement/arm64.js";
+import { findHolePhys, type PhysRange } from "../boot/placement/memory.js";
+import { kernelFootprint, placementEnd } from "../boot/placement/types.js";
 
-const MiB = 1024 * 1024;
-const GiB = 1024 * MiB;
-export const ARM64_KERNEL_ALIGN = 2 * MiB;
-export const ARM64_INITRD_WINDOW_ALIGN = GiB;
-export const ARM64_INITRD_WINDOW_BYTES = 32 * GiB;
+export { ARM64_INITRD_WINDOW_ALIGN, ARM64_INITRD_WINDOW_BYTES, ARM64_KERNEL_ALIGN } from "../boot/placement/arm64.js";
 /** struct kexec_segment limit in include/linux/kexec.h: KEXEC_SEGMENT_MAX. */
 export const KEXEC_SEGMENT_MAX = 16;
 
@@ -79,16 +81,17 @@ export interface Arm64SegmentInput {
   seeds?: { kaslr: Uint8Array; rng: Uint8Array } | undefined;
 }
 
+function phys(free: readonly MemoryRange[]): PhysRange[] {
+  return free.map((r) => ({ start: BigInt(r.start), end: BigInt(r.end) }));
+}
+
 /**
  * Lowest address `a` with `a % align == 0` such that [a, a + size) lies in one free range and
- * within [min, max). Lowest-first is what kexec-tools' locate_hole does for arm64.
+ * within [min, max): the placement model's findHolePhys on /proc/iomem's number ranges.
  */
 export function findHole(free: readonly MemoryRange[], size: number, align: number, min = 0, max = Number.MAX_SAFE_INTEGER): number | null {
-  for (const range of [...free].sort((a, b) => a.start - b.start)) {
-    const start = alignUp(Math.max(range.start, min), align);
-    if (start + size <= Math.min(range.end, max)) return start;
-  }
-  return null;
+  const at = findHolePhys(phys(free), size, align, BigInt(min), BigInt(max));
+  return at === null ? null : Number(at);
 }
 
 function noHole(what: string, size: number, align: number, free: readonly MemoryRange[]): never {
@@ -117,15 +120,23 @@ export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
     free = subtractRange(free, { start, end: start + size });
   };
 
-  const kernelMemsz = alignUp(Math.max(image.imageSize, input.kernel.length), pageSize);
-  const base = findHole(free, image.textOffset + kernelMemsz, ARM64_KERNEL_ALIGN) ?? noHole("kernel", image.textOffset + kernelMemsz, ARM64_KERNEL_ALIGN, free);
-  const kernelMem = base + image.textOffset;
-  take(base, image.textOffset + kernelMemsz);
+  // The kernel goes where `kimg plan` puts it: the placement model, given the free RAM the
+  // running system reports and the page size as the segment granule (kexec_load's rule).
+  const { needs } = image;
+  const placement = placeArm64Kernel(needs, phys(free), pageSize);
+  if (placement === null) {
+    noHole("kernel", needs.textOffset + kernelFootprint(needs.memorySize, needs.fileSize, pageSize), needs.alignment, free);
+  }
+  const base = Number(placement.base);
+  const kernelMem = Number(placement.address);
+  const kernelMemsz = placement.footprint;
+  take(base, placement.textOffset + kernelMemsz);
   const segments: KexecSegment[] = [{ name: "kernel", buf: input.kernel, mem: kernelMem, memsz: kernelMemsz }];
 
-  const windowStart = Math.floor(base / ARM64_INITRD_WINDOW_ALIGN) * ARM64_INITRD_WINDOW_ALIGN;
-  const windowEnd = windowStart + ARM64_INITRD_WINDOW_BYTES;
-  const above = kernelMem + kernelMemsz;
+  const window = arm64InitrdWindow(placement);
+  const windowStart = Number(window.start);
+  const windowEnd = Number(window.end);
+  const above = Number(placementEnd(placement));
   let initrdRange: { start: number; end: number } | null = null;
   if (input.initrd && input.initrd.length > 0) {
     const memsz = alignUp(input.initrd.length, pageSize);
@@ -143,7 +154,8 @@ export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
   });
   const dtb = serializeFdt(fdt);
   const dtbMemsz = alignUp(dtb.length, pageSize);
-  if (dtbMemsz > FDT_MAX_BYTES) noHole("device tree (over 2 MiB)", dtbMemsz, pageSize, []);
+  // booting.rst's 2 MiB DTB limit, from the placement model (as `kimg plan`'s dtb-size check).
+  if (!arm64DtbFits(dtb.length)) noHole("device tree (over 2 MiB)", dtbMemsz, pageSize, []);
   const dtbMem = findHole(free, dtbMemsz, pageSize, above) ?? findHole(free, dtbMemsz, pageSize) ?? noHole("device tree", dtbMemsz, pageSize, free);
   take(dtbMem, dtbMemsz);
   segments.push({ name: "dtb", buf: dtb, mem: dtbMem, memsz: dtbMemsz });

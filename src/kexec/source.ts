@@ -4,8 +4,13 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { unpack } from "../api/index.js";
+import { findLayer } from "../analysis/tree.js";
 import type { CodecTable } from "../codecs/registry.js";
-import { ARM64_MAGIC } from "./arm64-image.js";
+import { readPe } from "../formats/pe.js";
+import { probeFormat } from "../formats/registry.js";
+import type { FormatInput } from "../formats/types.js";
+import { DEFAULT_LIMITS } from "../io/limits.js";
+import type { Layer, PeInfo } from "../model/report.js";
 
 export interface UnpackedKernel {
   kernel: Uint8Array;
@@ -23,26 +28,51 @@ export interface UnpackedKernel {
   cmdline?: string | undefined;
   /** Errors the unpacker found that a careful loader should not ignore (plan checks). */
   problems?: string[] | undefined;
+  /**
+   * The kernel's PE view has a certificate table (Authenticode-signed), as the core's PE parser
+   * reads it; undefined when the unpacker does not say ({@link isAuthenticodeSigned} decides then).
+   */
+  signed?: boolean | undefined;
 }
 
 export type Unpacker = (bytes: Uint8Array) => Promise<UnpackedKernel>;
 
-function u32(bytes: Uint8Array, offset: number): number | undefined {
-  if (offset + 4 > bytes.length) return undefined;
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(offset, true);
+/** Whether a PE view carries a certificate table (data directory 4 non-empty): an Authenticode signature. */
+function peSigned(pe: PeInfo | undefined): boolean {
+  return pe?.certificateTable != null;
+}
+
+/** The PE view of a report layer: the layer itself, or its "pe" child (an Image's PE header). */
+function peView(layer: Layer | undefined): PeInfo | undefined {
+  return layer?.pe ?? layer?.children.find((c) => c.format === "pe")?.pe;
 }
 
 /**
- * Accepts kernels that need no unpacking: an arm64 Image or an x86 bzImage. Used when the core
- * unpacker is not given, and by tests.
+ * Whether a kernel is Authenticode-signed, read with the core's PE parser (formats/pe.ts): its
+ * certificate table directory entry is non-empty. False when the bytes have no valid PE header.
+ */
+export function isAuthenticodeSigned(kernel: Uint8Array): boolean {
+  const scratch: Layer = { path: "/", format: "pe", title: "", space: "file", offset: 0, size: kernel.length, arch: null, structures: [], info: {}, children: [] };
+  try {
+    const input: FormatInput = { bytes: kernel, base: 0, path: "/", limits: DEFAULT_LIMITS, diagnose: () => undefined, setFacts: () => undefined, facts: new Map() };
+    return peSigned(readPe(input, scratch));
+  } catch {
+    return false;
+  }
+}
+
+/** The kernels a loader takes without unpacking, by the core's format id. */
+const PLAIN_KERNELS: Readonly<Record<string, string>> = { "arm64-image": "arm64", bzimage: "x86_64" };
+
+/**
+ * Accepts kernels that need no unpacking: an arm64 Image or an x86 bzImage, recognised by the
+ * core's format probes (formats/registry.ts). Used when the core unpacker is not given, and by tests.
  */
 export const plainKernelUnpacker: Unpacker = async (bytes) => {
-  if (u32(bytes, 0x38) === ARM64_MAGIC) {
-    return { kernel: bytes, kernelFormat: "arm64-image", arch: "arm64", path: "arm64-image", format: "arm64-image", compression: null };
-  }
-  // x86 boot protocol: boot_flag 0xAA55 at 0x1FE, "HdrS" at 0x202.
-  if (bytes.length > 0x206 && bytes[0x1fe] === 0x55 && bytes[0x1ff] === 0xaa && u32(bytes, 0x202) === 0x53726448) {
-    return { kernel: bytes, kernelFormat: "bzimage", arch: "x86_64", path: "bzimage", format: "bzimage", compression: null };
+  const format = probeFormat(bytes)?.format;
+  const arch = format === undefined ? undefined : PLAIN_KERNELS[format];
+  if (format !== undefined && arch !== undefined) {
+    return { kernel: bytes, kernelFormat: format, arch, path: format, format, compression: null, signed: isAuthenticodeSigned(bytes) };
   }
   throw new KimgError(ErrorCode.UNKNOWN_FORMAT, "not a plain arm64 Image or bzImage, and no unpacker was given", { structure: "kexec source" });
 };
@@ -82,6 +112,8 @@ async function unpackForKexec(bytes: Uint8Array, codecs: CodecTable | undefined)
     initrd: result.initrd ?? undefined,
     cmdline: result.cmdline ?? undefined,
     problems: result.report.diagnostics.filter((d) => d.severity === "error" && onPath(d.layer)).map((d) => `${d.layer}: ${d.message}`),
+    // The report already parsed the kernel's PE header: its certificate table says whether it is signed.
+    signed: peSigned(peView(findLayer(result.report.root, bootable.path))),
   };
 }
 

@@ -8,38 +8,38 @@ import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { entryChecks, efiEntryOf } from "./entry-checks.js";
-import type { BootPlan, PlanOptions } from "../../model/plan.js";
-import { alignUpBig, hexBig, MiB } from "./constants.js";
+import type { BootPlan, PlanOptions, Segment } from "../../model/plan.js";
+import { hexBig } from "./constants.js";
+import { ARM64_DTB_ALIGN, arm64DtbFits, arm64InitrdInWindow, arm64KernelNeeds, placeArm64Kernel } from "../../boot/placement/arm64.js";
+import { noRoomAbove, ramFrom } from "../../boot/placement/memory.js";
+import { placementEnd } from "../../boot/placement/types.js";
 
-const ARM64_KIMG_ALIGN = 2 * MiB;
-/** booting.rst: the DTB must not exceed 2 MiB. */
-const ARM64_MAX_DTB = 2 * MiB;
 /** An estimate for the running system's DTB when none is given. */
 const DTB_ESTIMATE = 64 * 1024;
 
 export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions, facts: FactsTable): BootPlan {
   // No facts only when the walker did not read the layer (a limit): then the defaults of a pre-v3.17 header.
   const header = factsOf(facts, kernel.path, "arm64-image");
-  let textOffset = Number(header?.textOffset ?? 0n);
-  let imageSize = Number(header?.imageSize ?? 0n);
+  // The placement model (boot/placement/arm64.ts) is the one kexec uses: same base, same address.
+  const needs = arm64KernelNeeds({ textOffset: Number(header?.textOffset ?? 0n), imageSize: Number(header?.imageSize ?? 0n), fileSize: bytes.length });
+  const placement = placeArm64Kernel(needs, ramFrom(ramBase));
+  if (placement === null) throw noRoomAbove(ramBase);
+  const { textOffset, memorySize: imageSize, base, address: kernelAddress } = placement;
   const rules = [
     "place the Image text_offset bytes above a 2 MiB aligned base in usable RAM",
     "image_size bytes from the image start must be free (BSS included)",
     "DTB 8-byte aligned and at most 2 MiB; initrd within a 1 GiB aligned 32 GiB window that also covers the Image",
   ];
-  if (imageSize === 0) {
+  if (needs.legacyHeader) {
     // Pre-v3.17 headers: kexec-tools assumes text_offset 0x80000 and reserves 16 MiB.
-    textOffset = 0x80000;
-    imageSize = Math.max(16 * MiB, bytes.length);
     rules.push("image_size is 0 (pre-v3.17): text_offset 0x80000 and 16 MiB assumed, as kexec-tools does");
   }
-  const base = alignUpBig(ramBase, BigInt(ARM64_KIMG_ALIGN));
-  const kernelAddress = base + BigInt(textOffset);
-  const placer = new Placer(kernelAddress);
-  const segments = [placer.place("kernel", bytes.length, ARM64_KIMG_ALIGN, "the Image; memory up to image_size covers BSS", imageSize)];
+  // The Image starts text_offset above the 2 MiB aligned base (not on the next 2 MiB boundary).
+  const segments: Segment[] = [{ name: "kernel", address: hexBig(kernelAddress), size: bytes.length, memorySize: imageSize, alignment: placement.alignment, note: "the Image; memory up to image_size covers BSS" }];
+  const placer = new Placer(placementEnd(placement));
   if (options.initrdSize) segments.push(placer.place("initrd", options.initrdSize, 4096, "initrd; /chosen linux,initrd-start/end point at it"));
   const dtbSize = options.dtbSize ?? DTB_ESTIMATE;
-  const dtb = placer.place("dtb", dtbSize, 8, options.dtbSize ? "the given device tree with /chosen updated (bootargs, initrd)" : "the running system's device tree (size estimated) with /chosen updated");
+  const dtb = placer.place("dtb", dtbSize, ARM64_DTB_ALIGN, options.dtbSize ? "the given device tree with /chosen updated (bootargs, initrd)" : "the running system's device tree (size estimated) with /chosen updated");
   segments.push(dtb);
 
   const instructions = decodeArm64Sequence(bytes, 2);
@@ -48,12 +48,12 @@ export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
   const pageSize = header?.pageSize ?? 4096;
   const { regions, checks } = protectionMap(chain, kernel, pageSize, facts);
   checks.push(...entryChecks(kernel, bytes, instructions, branchTarget, "arm64"));
-  checks.push({ id: "dtb-size", ok: dtbSize <= ARM64_MAX_DTB, message: `DTB of ${dtbSize} bytes ${dtbSize <= ARM64_MAX_DTB ? "fits" : "exceeds"} the 2 MiB limit` });
+  const dtbFits = arm64DtbFits(dtbSize);
+  checks.push({ id: "dtb-size", ok: dtbFits, message: `DTB of ${dtbSize} bytes ${dtbFits ? "fits" : "exceeds"} the 2 MiB limit` });
   const initrd = segments.find((s) => s.name === "initrd");
   if (initrd) {
-    const window = 1n << 30n;
-    const lo = (kernelAddress / window) * window;
-    const ok = BigInt(initrd.address) + BigInt(initrd.size) <= lo + 32n * window;
+    const start = BigInt(initrd.address);
+    const ok = arm64InitrdInWindow(placement, { start, end: start + BigInt(initrd.size) });
     checks.push({ id: "initrd-window", ok, message: ok ? "initrd and Image lie in one 1 GiB aligned 32 GiB window" : "initrd is outside the 32 GiB window of the Image" });
   }
   const efi = efiEntryOf(kernel);
@@ -74,7 +74,7 @@ export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
     },
     load: {
       ramBase: hexBig(ramBase),
-      alignment: ARM64_KIMG_ALIGN,
+      alignment: placement.alignment,
       base: hexBig(base),
       kernelAddress: hexBig(kernelAddress),
       textOffset,

@@ -6,11 +6,13 @@
 import { decodeLoongArch, decodeLoongArchSequence } from "../../isa/loongarch.js";
 import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer } from "../../model/report.js";
-import { LOONGARCH_LEGACY_LOAD_OFFSET } from "../../formats/loongarch.js";
 import { Placer, protectionMap } from "./common.js";
 import { efiEntryOf } from "./entry-checks.js";
-import type { BootPlan, PlanOptions } from "../../model/plan.js";
-import { alignUpBig, hexBig, MiB } from "./constants.js";
+import type { BootPlan, PlanOptions, Segment } from "../../model/plan.js";
+import { hexBig } from "./constants.js";
+import { loongArchKernelNeeds, placeLoongArchKernel } from "../../boot/placement/loongarch.js";
+import { noRoomAbove, ramFrom } from "../../boot/placement/memory.js";
+import { placementEnd } from "../../boot/placement/types.js";
 import type { Check } from "../../model/plan.js";
 
 /** Where in-kernel kexec copies the command line (machine_kexec.c: KEXEC_CMDLINE_ADDR). */
@@ -19,15 +21,21 @@ const KEXEC_CMDLINE_ADDR = 0x108000n;
 export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint | null, options: PlanOptions, facts: FactsTable): BootPlan {
   const header = factsOf(facts, kernel.path, "loongarch-image");
   const entryOffset = header?.entryOffset ?? null;
-  const loadOffset = Number(header?.loadOffset ?? 0n) || LOONGARCH_LEGACY_LOAD_OFFSET;
-  const imageSize = Number(header?.imageSize ?? 0n) || bytes.length;
+  // The placement model (boot/placement/loongarch.ts), shared with kexec once it loads LoongArch.
+  const needs = loongArchKernelNeeds({ loadOffset: header?.loadOffset ?? 0n, imageSize: Number(header?.imageSize ?? 0n), fileSize: bytes.length });
+  const loadOffset = needs.linkAddress;
+  const imageSize = needs.memorySize;
   // "undefined" only when the walker did not read the layer (a limit).
   const kernelEntry = header ? hexBig(header.kernelEntry) : "undefined";
   // Without a relocation base the kernel goes to its link address (PHYS_LINK_KADDR).
   const relocated = ramBase !== null;
-  const kernelAddress = relocated ? alignUpBig(ramBase, 2n * BigInt(MiB)) : BigInt(loadOffset);
-  const placer = new Placer(kernelAddress);
-  const segments = [placer.place("kernel", bytes.length, 2 * MiB, relocated ? "relocated kernel (needs CONFIG_RELOCATABLE)" : "at its link address (load_offset)", imageSize)];
+  const placement = placeLoongArchKernel(needs, relocated ? ramFrom(ramBase) : null);
+  if (placement === null) throw noRoomAbove(ramBase ?? 0n);
+  const kernelAddress = placement.address;
+  const segments: Segment[] = [
+    { name: "kernel", address: hexBig(kernelAddress), size: bytes.length, memorySize: imageSize, alignment: needs.alignment, note: relocated ? "relocated kernel (needs CONFIG_RELOCATABLE)" : "at its link address (load_offset)" },
+  ];
+  const placer = new Placer(placementEnd(placement));
   const cmdline = options.cmdline ?? "";
   const cmdlineBytes = new TextEncoder().encode(cmdline).length + 1;
   if (options.initrdSize) segments.push(placer.place("initrd", options.initrdSize, 64 * 1024, "initrd; passed as initrd=ADDR,SIZE on the command line"));
@@ -73,14 +81,14 @@ export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], 
     },
     load: {
       ramBase: hexBig(ramBase ?? 0n),
-      alignment: 2 * MiB,
+      alignment: needs.alignment,
       base: hexBig(kernelAddress),
       kernelAddress: hexBig(kernelAddress),
-      textOffset: loadOffset,
+      textOffset: Number(loadOffset),
       memorySize: imageSize,
       fileSize: bytes.length,
       rules: [
-        `load at the link address load_offset ${hexBig(loadOffset)}${(header?.loadOffset ?? 0n) === 0n ? " (0 in the header: older kernel, 0x200000 assumed)" : ""}, or anywhere 2 MiB aligned with CONFIG_RELOCATABLE`,
+        `load at the link address load_offset ${hexBig(loadOffset)}${needs.linkAddressAssumed ? " (0 in the header: older kernel, 0x200000 assumed)" : ""}, or anywhere 2 MiB aligned with CONFIG_RELOCATABLE`,
         "kernel_asize bytes must be free",
       ],
     },

@@ -8,22 +8,27 @@ import { factsOf, type FactsTable } from "../../model/facts.js";
 import type { Layer } from "../../model/report.js";
 import { Placer, protectionMap } from "./common.js";
 import { efiEntryOf, entryChecks } from "./entry-checks.js";
-import type { BootPlan, PlanOptions } from "../../model/plan.js";
-import { alignUpBig, hexBig, MiB } from "./constants.js";
+import type { BootPlan, PlanOptions, Segment } from "../../model/plan.js";
+import { hexBig, MiB } from "./constants.js";
+import { alignUpPhys, noRoomAbove } from "../../boot/placement/memory.js";
+import { placeRiscvKernel, riscvKernelNeeds, riscvStaticRam } from "../../boot/placement/riscv.js";
+import { placementEnd } from "../../boot/placement/types.js";
 
 const DTB_ESTIMATE = 64 * 1024;
 
 export function planRiscv(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions, facts: FactsTable): BootPlan {
   const header = factsOf(facts, kernel.path, "riscv-image");
   const rv32 = kernel.arch === "riscv32";
-  const textOffset = Number(header?.textOffset ?? 0n);
-  const alignment = textOffset > 0 ? textOffset : rv32 ? 4 * MiB : 2 * MiB;
-  const imageSize = Number(header?.imageSize ?? 0n) || bytes.length;
-  const base = alignUpBig(ramBase, BigInt(alignment));
-  // OpenSBI keeps the first PMD of RAM; the kernel goes on the next boundary.
-  const kernelAddress = base === ramBase ? base + BigInt(alignment) : base;
-  const placer = new Placer(kernelAddress);
-  const segments = [placer.place("kernel", bytes.length, alignment, "the Image on a PMD boundary; memory up to image_size covers BSS", imageSize)];
+  // The placement model (boot/placement/riscv.ts), shared with kexec once it loads RISC-V.
+  const needs = riscvKernelNeeds({ textOffset: Number(header?.textOffset ?? 0n), imageSize: Number(header?.imageSize ?? 0n), fileSize: bytes.length, rv32 });
+  const { textOffset, alignment, memorySize: imageSize } = needs;
+  const base = alignUpPhys(ramBase, alignment);
+  // OpenSBI keeps the first PMD of RAM; the kernel goes on the next boundary (riscvStaticRam).
+  const placement = placeRiscvKernel(needs, riscvStaticRam(ramBase, needs));
+  if (placement === null) throw noRoomAbove(ramBase);
+  const kernelAddress = placement.address;
+  const segments: Segment[] = [{ name: "kernel", address: hexBig(kernelAddress), size: bytes.length, memorySize: imageSize, alignment, note: "the Image on a PMD boundary; memory up to image_size covers BSS" }];
+  const placer = new Placer(placementEnd(placement));
   if (options.initrdSize) segments.push(placer.place("initrd", options.initrdSize, 4096, "initrd; /chosen linux,initrd-start/end point at it"));
   const dtb = placer.place("dtb", options.dtbSize ?? DTB_ESTIMATE, 8, "device tree with /chosen updated; with kexec_load it must be one of the segments");
   segments.push(dtb);

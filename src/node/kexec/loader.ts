@@ -7,7 +7,7 @@ import { ErrorCode, KimgError } from "../../io/errors.js";
 import { freeSystemRam, parseIomem } from "../../kexec/iomem.js";
 import type { CommandLineChoice, KexecMode, KexecPlan, KexecSource } from "../../kexec/plan.js";
 import { planArm64Segments } from "../../kexec/segments.js";
-import { plainKernelUnpacker } from "../../kexec/source.js";
+import { isAuthenticodeSigned, plainKernelUnpacker } from "../../kexec/source.js";
 import type { UnpackedKernel, Unpacker } from "../../kexec/source.js";
 import type { KexecEnvironment } from "./environment.js";
 import { SYSTEM_PATHS } from "./environment.js";
@@ -154,7 +154,7 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   if (lockdown === "integrity" || lockdown === "confidentiality") {
     if (mode === "segments") {
       refusals.push({ reason: "LOCKDOWN", message: `kernel lockdown is "${lockdown}": kexec_load is forbidden; only kexec_file_load of a signed kernel can work`, overridable: false });
-    } else if (!hasPeSignature(unpacked.kernel)) {
+    } else if (!(unpacked.signed ?? isAuthenticodeSigned(unpacked.kernel))) {
       refusals.push({ reason: "UNSIGNED_UNDER_LOCKDOWN", message: `kernel lockdown is "${lockdown}" and the unpacked kernel carries no Authenticode signature: kexec_file_load will reject it (EKEYREJECTED/EPERM)`, overridable: true });
     }
   }
@@ -206,19 +206,8 @@ function runningPageSize(env: KexecEnvironment): number {
   }
 }
 
-/** A PE image whose certificate table directory entry is non-empty (Authenticode-signed). */
-export function hasPeSignature(image: Uint8Array): boolean {
-  if (image.length < 0x40) return false;
-  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
-  const pe = view.getUint32(0x3c, true);
-  if (pe + 24 + 2 > image.length || view.getUint32(pe, true) !== 0x00004550) return false;
-  const optional = pe + 24;
-  const magic = view.getUint16(optional, true);
-  // Data directory 4 (certificate table): PE32 at +128, PE32+ at +144.
-  const entry = optional + (magic === 0x20b ? 144 : 128);
-  if (entry + 8 > image.length) return false;
-  return view.getUint32(entry + 4, true) !== 0;
-}
+/** A PE image whose certificate table directory entry is non-empty (Authenticode-signed), read by the core's PE parser. */
+export const hasPeSignature = isAuthenticodeSigned;
 
 /** Turns a negative errno from a kexec call into a sentence the user can act on. */
 export function explainKexecError(call: "kexec_load" | "kexec_file_load" | "reboot", errno: number, mode: KexecMode): KimgError {
