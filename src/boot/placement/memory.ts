@@ -6,6 +6,7 @@
  * physical address never loses precision; sizes and alignments are numbers (they are bounded).
  */
 
+import { alignUpBig } from "../../io/bytes.js";
 import { ErrorCode, KimgError } from "../../io/errors.js";
 
 /** A half-open physical range [start, end). */
@@ -19,8 +20,7 @@ export const UNBOUNDED = 1n << 130n;
 
 /** `value` rounded up to a multiple of `alignment` (unchanged when `alignment` is 0 or 1). */
 export function alignUpPhys(value: bigint, alignment: number | bigint): bigint {
-  const a = BigInt(alignment);
-  return a > 1n ? ((value + a - 1n) / a) * a : value;
+  return alignUpBig(value, BigInt(alignment));
 }
 
 /** `value` rounded down to a multiple of `alignment`. */
