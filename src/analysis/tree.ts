@@ -18,6 +18,7 @@ import type { CompressedFacts, FactsTable, LayerFacts } from "../model/facts.js"
 import type { Diagnostic, Layer, LayerFormat, Severity } from "../model/report.js";
 import type { ReportCode } from "../model/codes.js";
 
+/** Reported now and then while a compressed layer is decoded (the CLI draws its progress bar from these). */
 export interface ProgressEvent {
   /** Path of the layer being decompressed. */
   layer: string;
@@ -26,6 +27,7 @@ export interface ProgressEvent {
   expectedBytes: number | null;
 }
 
+/** Options of every analysis (`inspect`, `unpack`, `plan`, `verifyImage`): limits, decoders, progress, and whether to stop at the first compressed layer. */
 export interface AnalyseOptions {
   limits?: Partial<Limits>;
   /** Stop at the first compressed layer instead of decompressing it. */
@@ -37,6 +39,7 @@ export interface AnalyseOptions {
   onProgress?: (event: ProgressEvent) => void;
 }
 
+/** The analysed image as the API's lower layers use it: the report's layer tree, each layer's bytes and typed facts by path, and the diagnostics. Not part of the JSON report. */
 export interface Tree {
   root: Layer;
   diagnostics: Diagnostic[];
@@ -226,6 +229,7 @@ export async function buildTree(bytes: Uint8Array, options: AnalyseOptions = {})
   return { root, diagnostics: walker.diagnostics, bytes: walker.bytes, facts: walker.facts };
 }
 
+/** The layer at `path` ("/", "/payload", "/payload/decompressed", ...) in a report's tree, or undefined. */
 export function findLayer(root: Layer, path: string): Layer | undefined {
   const wanted = path === "" ? "/" : path.startsWith("/") ? path : `/${path}`;
   const stack = [root];
@@ -237,6 +241,7 @@ export function findLayer(root: Layer, path: string): Layer | undefined {
   return undefined;
 }
 
+/** Every layer of a tree, depth first, the root first. */
 export function* allLayers(root: Layer): Generator<Layer> {
   yield root;
   for (const c of root.children) yield* allLayers(c);

@@ -7,6 +7,7 @@ import type { BootPlan, PlanOptions } from "../model/plan.js";
 import type { Report } from "../model/report.js";
 import { analyse, type InspectOptions } from "./analyse.js";
 
+/** What `plan` takes: the loader's choices (RAM base, initrd and DTB sizes, command line), the `inspect` options, and optionally the matching vmlinux to check the entry against its symbols. */
 export interface PlanImageOptions extends PlanOptions, InspectOptions {
   /**
    * The matching ELF vmlinux (with its symbol table, e.g. from a -dbg package): its entry
@@ -16,6 +17,7 @@ export interface PlanImageOptions extends PlanOptions, InspectOptions {
   vmlinux?: Uint8Array;
 }
 
+/** What `plan` returns: the boot plan, and the report of the image it was computed from. */
 export interface PlanResult {
   plan: BootPlan;
   /** The report of the image the plan was made from; its diagnostics say what was damaged. */

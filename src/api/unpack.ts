@@ -8,6 +8,7 @@ import type { LayerFacts } from "../model/facts.js";
 import type { Layer, LayerFormat, Report } from "../model/report.js";
 import { analyse, toBytes, type InspectOptions } from "./analyse.js";
 
+/** What `unpack` takes: the `inspect` options, and which layer to return. */
 export interface UnpackOptions extends InspectOptions {
   /** Path of the layer to return (see the report); default: the innermost kernel. */
   layer?: string;
@@ -15,6 +16,7 @@ export interface UnpackOptions extends InspectOptions {
   trim?: boolean;
 }
 
+/** What `unpack` returns: the chosen layer's bytes with the report they came from, and what a loader needs (the bootable kernel, a UKI's initrd and command line). */
 export interface UnpackResult {
   report: Report;
   /** Path of the layer returned. */
@@ -99,6 +101,7 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
   };
 }
 
+/** What `unpackLayers` takes: the `inspect` options, and whether to cut signed PE layers after their certificate table. */
 export interface UnpackLayersOptions extends InspectOptions {
   /** Cut each signed PE layer after its certificate table (as `unpack`'s `trim`). */
   trim?: boolean;

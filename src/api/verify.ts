@@ -11,6 +11,7 @@ import type { VerifyReport } from "../signatures/types.js";
 import type { VerifyTreeOptions } from "../signatures/verify.js";
 import { analyse, type Analysis, type InspectOptions } from "./analyse.js";
 
+/** What `verifyImage` takes: the `inspect` options, the trusted certificates (`--cert`), the layers to verify, and whether an intact signature without a chain to a trusted certificate is enough. */
 export interface VerifyOptions extends InspectOptions, Omit<VerifyTreeOptions, "input" | "limits"> {
   /** An analysis of the same input already made (the web page has one); skips decompressing again. */
   analysis?: Analysis;
@@ -57,6 +58,7 @@ export async function certificateSubjects(data: Uint8Array, source = "certificat
   return readCertificates(data, source).map((c) => nameToString(c.subject));
 }
 
+/** What `digestImage` takes: the digest algorithm, which PE layers (one path, or all), and whether to cut them after their certificate table. */
 export interface DigestOptions extends Omit<InspectOptions, "shallow"> {
   /** The digest algorithm (default sha256). */
   algorithm?: DigestName;
@@ -68,6 +70,7 @@ export interface DigestOptions extends Omit<InspectOptions, "shallow"> {
   trim?: boolean;
 }
 
+/** One line of `digestImage`'s output: a PE layer and its Authenticode digest. */
 export interface LayerDigest {
   /** The PE layer hashed. */
   path: string;

@@ -6,6 +6,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { outputLimitError } from "./limit.js";
 import { CODEC_NAMES, type CodecName, type Decoder } from "./types.js";
 
+/** Decoders by codec name: the built-in ones, or extra and replacement ones a caller passes as `codecs`. */
 export type CodecTable = Partial<Record<CodecName, Decoder>>;
 
 /** Each decoder is loaded on first use, so inspecting an uncompressed image loads no codec (and no WASM). */

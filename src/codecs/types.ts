@@ -13,6 +13,7 @@ export interface DecodeOptions {
   onProgress?: ((outputBytes: number) => void) | undefined;
 }
 
+/** A decoder: the compressed stream in, the decompressed bytes out (or a promise of them), never more than `maxOutputBytes`. */
 export type Decoder = (input: Uint8Array, options: DecodeOptions) => Uint8Array | Promise<Uint8Array>;
 
 /**
@@ -22,6 +23,7 @@ export type Decoder = (input: Uint8Array, options: DecodeOptions) => Uint8Array 
  */
 export const CODEC_NAMES = ["gzip", "zstd", "xz", "lzma", "lz4", "lzo", "bzip2"] as const;
 
+/** A codec kimg decodes (one of CODEC_NAMES). */
 export type CodecName = (typeof CODEC_NAMES)[number];
 
 export function isCodecName(value: unknown): value is CodecName {

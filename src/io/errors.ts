@@ -42,6 +42,7 @@ export const ErrorCode = {
   SYSTEM: "E_SYSTEM",
 } as const;
 
+/** The stable error codes ("E_TRUNCATED", "E_LIMIT", ...), one per entry of ErrorCode. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /**
@@ -69,6 +70,7 @@ export const ERROR_CODE_MEANINGS = {
   [ErrorCode.SYSTEM]: "a system call or environment precondition failed (kexec)",
 } as const satisfies { readonly [C in ErrorCodeValue]: string };
 
+/** The structured data of a KimgError: what was being read, where, what was expected and found, and which limit stopped it. */
 export interface KimgErrorData {
   /** The structure being read, e.g. "zboot header". */
   structure?: string;
@@ -79,6 +81,7 @@ export interface KimgErrorData {
   [key: string]: unknown;
 }
 
+/** The one error kimg throws for bad input and refused requests: a stable `code` (ErrorCode), the file `offset` where known, and structured `data`; serialises to JSON (`toJSON`), so it crosses a worker boundary. */
 export class KimgError extends Error {
   readonly code: ErrorCodeValue;
   readonly offset: number | undefined;
@@ -110,6 +113,7 @@ export function isErrorCode(value: string): value is ErrorCodeValue {
   return STABLE_CODES.has(value);
 }
 
+/** True for a KimgError, also one that crossed a realm or a worker as JSON. */
 export function isKimgError(value: unknown): value is KimgError {
   return value instanceof KimgError;
 }

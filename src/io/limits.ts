@@ -31,6 +31,7 @@ export interface Limits {
 
 const MiB = 1024 * 1024;
 
+/** The limits every analysis uses unless the caller overrides them (README, Limits). */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxInputBytes: 1024 * MiB,
   maxOutputBytes: 512 * MiB,

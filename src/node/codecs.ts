@@ -116,6 +116,7 @@ export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
 
 let zstdDecoder: Decoder | undefined;
 
+/** Faster decoders for Node, to pass as `codecs`: gzip through node:zlib, zstd through zstd-napi or node:zlib where present (WASM otherwise); every one under the same output contract. */
 export const NODE_CODECS: CodecTable = checkedCodecs({
   zstd: (input, options) => {
     zstdDecoder ??= (nodeZstdDecoders()[0] as { decode: Decoder }).decode;

@@ -513,6 +513,7 @@ export async function prepareOutputDir(dir: string): Promise<string> {
   }
 }
 
+/** True when `file`, resolved against `dir`, names an entry directly inside `dir` (no `..`, no subfolder): the guard before every write of `kimg extract --all`. */
 export function insideDir(dir: string, file: string): boolean {
   const full = resolve(dir, file);
   return full.startsWith(dir.endsWith("/") ? dir : dir + "/") && !full.slice(dir.length + 1).includes("/");

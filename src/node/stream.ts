@@ -13,6 +13,7 @@ import { readInput, writeAtomic, type WriteOptions } from "./files.js";
 
 const OUTPUT_CHUNK_BYTES = 1024 * 1024;
 
+/** What `unpackStream` takes: the `unpack` options, an input cap, and a callback with the result before its bytes. */
 export interface UnpackStreamOptions extends UnpackOptions {
   /** Largest input accepted, in bytes (default: maxOutputBytes). */
   maxInputBytes?: number;
@@ -20,6 +21,7 @@ export interface UnpackStreamOptions extends UnpackOptions {
   onResult?: (result: Omit<UnpackResult, "data" | "bootable" | "initrd">) => void;
 }
 
+/** A Transform stream: an image's bytes in, the chosen layer's bytes out (the innermost kernel by default), in chunks that honour back-pressure. */
 export function unpackStream(options: UnpackStreamOptions = {}): Transform {
   const chunks: Uint8Array[] = [];
   let received = 0;

@@ -24,6 +24,7 @@ const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, str
   data: ".bin",
 };
 
+/** The file extension for a layer's bytes: by format, or by codec for a compressed layer (".efi", ".gz", ".bin", ...). */
 export function extensionFor(layer: Pick<Layer, "format" | "info">): string {
   if (layer.format === "compressed") return isCodecName(layer.info.codec) ? CODEC_EXTENSIONS[layer.info.codec] : ".bin";
   return FORMAT_EXTENSIONS[layer.format] ?? ".bin";
@@ -41,6 +42,7 @@ export function safeLayerFileName(layerPath: string, extension: string): string 
   return `${body}${extension}`;
 }
 
+/** The file name `kimg extract --all` gives a layer: its path flattened, plus its extension ("payload.decompressed.Image"). */
 export function layerFileName(layer: Pick<Layer, "path" | "format" | "info">): string {
   return safeLayerFileName(layer.path, extensionFor(layer));
 }

@@ -8,6 +8,7 @@ function hx(n: number): string {
   return "0x" + n.toString(16);
 }
 
+/** The text view of a boot plan (what `kimg plan` prints): entry, load, segments, registers, CPU state, regions and checks. */
 export function renderPlanText(plan: BootPlan): string {
   const lines: string[] = [];
   lines.push(`boot plan for ${plan.kernel.path} (${plan.kernel.format}, ${plan.arch}, ${plan.kernel.size} bytes)`);

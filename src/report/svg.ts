@@ -14,6 +14,7 @@ import { checkLabel, STATUS_MARK } from "./checks.js";
 /** What a stretch of bytes is; the picture colours by kind (and sections by permission). */
 export type RegionKind = "header" | "section" | "layer" | "certificates" | "padding";
 
+/** One box of the file-layout picture: a header, a section, a nested layer, the certificates or padding, with its byte range. */
 export interface LayoutRegion {
   kind: RegionKind;
   /** Which row of the bar it is drawn in. */
@@ -33,6 +34,7 @@ export interface LayoutRegion {
   detail: string;
 }
 
+/** The rows of the file-layout picture. */
 export type LaneName = "headers" | "sections" | "layers" | "signature";
 
 const LANES: readonly LaneName[] = ["headers", "sections", "layers", "signature"];
@@ -167,6 +169,7 @@ export interface MemoryRegion {
   detail: string;
 }
 
+/** A badge of the memory-protection picture: a check of the analysis, with its status mark. */
 export interface MemoryCheck {
   /** "w^x", "nx-compat", "entry-executable"... as the boot plan names them. */
   id: string;
@@ -182,6 +185,7 @@ export interface MemoryMark {
   detail: string;
 }
 
+/** The memory-protection picture of one image: its regions by address with their permissions, and the badges of the checks the analysis computed. */
 export interface MemoryMap {
   /** What is mapped: "PE image /pe (ARM64), by RVA". */
   title: string;
@@ -305,6 +309,7 @@ export function memoryMapsFromPlan(plan: BootPlan, report: Report): MemoryMap[] 
   return maps;
 }
 
+/** Options of the SVG pictures: the drawing width, a close-up byte range, an accessible title. */
 export interface SvgOptions {
   /** Drawing width in user units (the SVG scales to its container). Default 960. */
   width?: number;

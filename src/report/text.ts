@@ -65,6 +65,7 @@ function planSummary(report: Report): string[] {
   return lines;
 }
 
+/** The text view of a report (what `kimg inspect` prints): the summary, the layer tree with every field and its offset, the plan and the diagnostics. */
 export function renderText(report: Report, options: TextOptions = {}): string {
   const s = report.summary;
   const lines = [

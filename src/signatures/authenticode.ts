@@ -18,6 +18,7 @@ import { hex, u32 } from "../io/layout.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
 import type { PeInfo, PeSection } from "../model/report.js";
 
+/** The digest algorithms Authenticode signatures use and `kimg digest --alg` takes. */
 export type DigestName = "sha1" | "sha256" | "sha384" | "sha512";
 
 /** The digests Authenticode signatures use, by the OID a DigestInfo names them with (RFC 5754, RFC 3279). */
@@ -45,6 +46,7 @@ export interface ByteRange {
   label: string;
 }
 
+/** The byte ranges of a PE image that its Authenticode digest covers (everything but the checksum, the certificate-table entry and the certificates), with their offsets. */
 export interface AuthenticodeLayout {
   /** Offset of the PE's first byte in its layer space; add it to a range to get a layer-space offset. */
   base: number;

@@ -86,6 +86,7 @@ export type SignatureStatus = "verified" | "intact" | "failed";
  */
 export type VerifyVerdict = "verified" | "intact" | "failed" | "unsigned";
 
+/** What `verifyImage` returns and `kimg verify --json` prints (schema: docs/verify-report.schema.json). */
 export type VerifyReport = {
   tool: "kimg";
   input: { name: string | null; size: number };
