@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 
 const MODULES = [
   { source: "wasm/lz.ts", target: "src/codecs/lz-wasm.generated.ts", name: "LZ_WASM_BASE64" },
+  { source: "wasm/lzma.ts", target: "src/codecs/lzma-wasm.generated.ts", name: "LZMA_WASM_BASE64" },
 ];
 
 let asc;
