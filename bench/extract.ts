@@ -34,6 +34,12 @@ const MB = 1e6;
 const KIMG = process.env.KIMG_BENCH_BIN ?? "bin/kimg.js";
 /** Another kimg (say, the main branch's bin/kimg.js) timed in the same interleaved runs: its ratio is printed beside. */
 const BASE = process.env.KIMG_BENCH_BASE;
+/**
+ * KIMG_BENCH_CPU=1: CPU time (user + system, 10 ms steps) instead of wall time, which a machine
+ * busy with other work inflates at random. It adds up the stages of a native pipeline, which wall
+ * time sees side by side, so its ratios flatter kimg a little: read them beside a wall-time run.
+ */
+const CPU = process.env.KIMG_BENCH_CPU === "1";
 mkdirSync(DIR, { recursive: true });
 
 /** A plain arm64 Image of `size` bytes of real code; with `banner`, a kernel banner where real Images have it (about half-way). */
@@ -195,10 +201,12 @@ function inspectCases(): Inspect[] {
 /** Wall time and peak RSS of one command (through /usr/bin/time). */
 function timed(command: string[]): { ms: number; rss: number } {
   const t = process.hrtime.bigint();
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...command], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const r = spawnSync("/usr/bin/time", ["-f", "%M %U %S", ...command], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
+  const wall = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
-  return { ms, rss: Number(r.stderr.trim().split("\n").pop()) * 1024 };
+  const [rss, user, system] = (r.stderr.trim().split("\n").pop() ?? "").split(" ").map(Number);
+  // The shell's times include the pipeline's (waited-for) processes.
+  return { ms: CPU ? ((user ?? 0) + (system ?? 0)) * 1000 : wall, rss: (rss ?? 0) * 1024 };
 }
 
 /** Runs the commands RUNS times, alternating (with KIMG_BENCH_BASE's too); best time of each, kimg's peak RSS. */
@@ -221,7 +229,7 @@ const fmt = (name: string, c: number | string, n: number, k: number, target: num
   return `${name.padEnd(52)} ${String(c).padStart(8)} ${n.toFixed(0).padStart(8)} ${k.toFixed(0).padStart(8)} ${ratio.toFixed(2).padStart(6)}x ${`${target}x`.padStart(6)} ${ratio <= target ? " ok " : "MISS"} ${(rss / MB).toFixed(0).padStart(6)} ${(inner / MB).toFixed(0).padStart(5)} ${rssRatio.toFixed(2).padStart(5)}${rssRatio <= 1 ? " ok " : " MISS"}${note}`;
 };
 
-console.log(`${KIMG} on node ${process.version}; best of ${RUNS} interleaved runs; times in ms${BASE ? `; base: ${BASE}` : ""}\n`);
+console.log(`${KIMG} on node ${process.version}; best of ${RUNS} interleaved runs; ${CPU ? "CPU times" : "times"} in ms${BASE ? `; base: ${BASE}` : ""}\n`);
 const header = `${"case".padEnd(52)} ${"in MB".padStart(8)} ${"native".padStart(8)} ${"kimg".padStart(8)} ${"ratio".padStart(7)} ${"target".padStart(6)}      ${"RSS MB".padStart(6)} ${"inner".padStart(5)} ${"RSS/(inner+100MB)"}`;
 console.log(header);
 for (const c of [...syntheticCases(), ...debianCases()]) {
