@@ -32,6 +32,14 @@ const DEBIAN = process.env.KIMG_DEBIAN_CACHE ?? "/var/cache/kimg-debian";
 const MB = 1e6;
 /** The kimg to time (another checkout's bin/kimg.js compares two versions with the same rows). */
 const KIMG = process.env.KIMG_BENCH_BIN ?? "bin/kimg.js";
+/** Another kimg (say, the main branch's bin/kimg.js) timed in the same interleaved runs: its ratio is printed beside. */
+const BASE = process.env.KIMG_BENCH_BASE;
+/**
+ * KIMG_BENCH_CPU=1: CPU time (user + system, 10 ms steps) instead of wall time, which a machine
+ * busy with other work inflates at random. It adds up the stages of a native pipeline, which wall
+ * time sees side by side, so its ratios flatter kimg a little: read them beside a wall-time run.
+ */
+const CPU = process.env.KIMG_BENCH_CPU === "1";
 mkdirSync(DIR, { recursive: true });
 
 /** A plain arm64 Image of `size` bytes of real code; with `banner`, a kernel banner where real Images have it (about half-way). */
@@ -193,22 +201,26 @@ function inspectCases(): Inspect[] {
 /** Wall time and peak RSS of one command (through /usr/bin/time). */
 function timed(command: string[]): { ms: number; rss: number } {
   const t = process.hrtime.bigint();
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...command], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
-  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  const r = spawnSync("/usr/bin/time", ["-f", "%M %U %S", ...command], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
+  const wall = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
-  return { ms, rss: Number(r.stderr.trim().split("\n").pop()) * 1024 };
+  const [rss, user, system] = (r.stderr.trim().split("\n").pop() ?? "").split(" ").map(Number);
+  // The shell's times include the pipeline's (waited-for) processes.
+  return { ms: CPU ? ((user ?? 0) + (system ?? 0)) * 1000 : wall, rss: (rss ?? 0) * 1024 };
 }
 
-/** Runs the two commands RUNS times, alternating; best time of each, kimg's peak RSS. */
-function race(native: string[], kimg: string[]): { native: number; kimg: number; rss: number } {
-  let best = { native: Infinity, kimg: Infinity, rss: 0 };
+/** Runs the commands RUNS times, alternating (with KIMG_BENCH_BASE's too); best time of each, kimg's peak RSS. */
+function race(native: string[], kimg: string[]): { native: number; kimg: number; base: number; rss: number } {
+  let best = { native: Infinity, kimg: Infinity, base: Infinity, rss: 0 };
   for (let i = 0; i < RUNS; i++) {
     const n = timed(native);
     const k = timed(kimg);
-    best = { native: Math.min(best.native, n.ms), kimg: Math.min(best.kimg, k.ms), rss: Math.max(best.rss, k.rss) };
+    const b = BASE === undefined ? Infinity : timed(kimg.map((arg) => (arg === KIMG ? BASE : arg))).ms;
+    best = { native: Math.min(best.native, n.ms), kimg: Math.min(best.kimg, k.ms), base: Math.min(best.base, b), rss: Math.max(best.rss, k.rss) };
   }
   return best;
 }
+const baseNote = (r: { native: number; base: number }): string => (BASE === undefined ? "" : `   base ${(r.base / r.native).toFixed(2)}x`);
 
 const rows: string[] = [];
 const fmt = (name: string, c: number | string, n: number, k: number, target: number, rss: number, inner: number, note = ""): string => {
@@ -217,7 +229,7 @@ const fmt = (name: string, c: number | string, n: number, k: number, target: num
   return `${name.padEnd(52)} ${String(c).padStart(8)} ${n.toFixed(0).padStart(8)} ${k.toFixed(0).padStart(8)} ${ratio.toFixed(2).padStart(6)}x ${`${target}x`.padStart(6)} ${ratio <= target ? " ok " : "MISS"} ${(rss / MB).toFixed(0).padStart(6)} ${(inner / MB).toFixed(0).padStart(5)} ${rssRatio.toFixed(2).padStart(5)}${rssRatio <= 1 ? " ok " : " MISS"}${note}`;
 };
 
-console.log(`${KIMG} on node ${process.version}; best of ${RUNS} interleaved runs; times in ms\n`);
+console.log(`${KIMG} on node ${process.version}; best of ${RUNS} interleaved runs; ${CPU ? "CPU times" : "times"} in ms${BASE ? `; base: ${BASE}` : ""}\n`);
 const header = `${"case".padEnd(52)} ${"in MB".padStart(8)} ${"native".padStart(8)} ${"kimg".padStart(8)} ${"ratio".padStart(7)} ${"target".padStart(6)}      ${"RSS MB".padStart(6)} ${"inner".padStart(5)} ${"RSS/(inner+100MB)"}`;
 console.log(header);
 for (const c of [...syntheticCases(), ...debianCases()]) {
@@ -226,13 +238,13 @@ for (const c of [...syntheticCases(), ...debianCases()]) {
   const r = race(["sh", "-c", `tail -c +${c.offset + 1} '${c.file}' | head -c ${c.length} | ${c.native} > '${out}.native'`], ["node", KIMG, "extract", c.file, "-o", `${out}.kimg`, "--force", ...(c.layer ? ["--layer", c.layer] : [])]);
   const kimgOut = readFileSync(`${out}.kimg`);
   const same = kimgOut.equals(readFileSync(`${out}.native`).subarray(0, kimgOut.length));
-  rows.push(fmt(`extract ${c.name}`, (c.length / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, c.innerBytes, same ? "" : "   OUTPUT DIFFERS"));
+  rows.push(fmt(`extract ${c.name}`, (c.length / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, c.innerBytes, (same ? "" : "   OUTPUT DIFFERS") + baseNote(r)));
   console.log(rows[rows.length - 1]);
 }
 for (const c of inspectCases()) {
   const r = race(["node", "-e", "0"], ["node", KIMG, "inspect", "--json", c.file]);
   const size = statSync(c.file).size;
-  rows.push(fmt(`${c.name} / node -e 0`, (size / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, size));
+  rows.push(fmt(`${c.name} / node -e 0`, (size / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, size, baseNote(r)));
   console.log(rows[rows.length - 1]);
 }
 console.log("\nratio = kimg / native (inspect: / `node -e 0`), lower is better; RSS is kimg's peak, held to the inner image + 100 MB.");

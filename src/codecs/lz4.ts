@@ -9,6 +9,7 @@ import { xxh32 } from "./checksums.js";
 import type { DecodeOptions, Decoder } from "./types.js";
 import { OutputBuffer } from "./output.js";
 import { copyLiterals, copyMatch } from "./lz-match.js";
+import { LzWasm } from "./lz-wasm.js";
 
 const MiB = 1024 * 1024;
 
@@ -154,7 +155,7 @@ class Progress {
  * oversized chunk is corrupt: unlz4 would also stop quietly at 1..3 stray bytes, but for us they
  * mean truncation.
  */
-function decodeLegacy(input: Uint8Array, position: number, out: OutputBuffer, progress: Progress): number {
+function decodeLegacy(input: Uint8Array, position: number, out: OutputBuffer, progress: Progress, wasm: LzWasm | null): number {
   let pos = position;
   while (pos < input.length) {
     if (input.length - pos < 4) {
@@ -181,11 +182,30 @@ function decodeLegacy(input: Uint8Array, position: number, out: OutputBuffer, pr
         actual: input.length - blockStart,
       });
     }
-    decodeBlockInto(out, input, blockStart, blockStart + chunkBytes, LEGACY_BLOCK_MAX_BYTES, out.length, "lz4 legacy block");
+    if (wasm === null || !decodeLegacyBlockWasm(wasm, out, blockStart, blockStart + chunkBytes)) {
+      decodeBlockInto(out, input, blockStart, blockStart + chunkBytes, LEGACY_BLOCK_MAX_BYTES, out.length, "lz4 legacy block");
+    }
     progress.update(out.length);
     pos = blockStart + chunkBytes;
   }
   return pos;
+}
+
+/**
+ * A legacy block through the WebAssembly loop, straight into the output while that is still the
+ * WebAssembly memory, within the room it has. False, with out.length unchanged, when the block is
+ * not clean or needs more room: decodeBlockInto then decodes it again and gives the error, or
+ * grows the output, exactly as without WebAssembly.
+ */
+function decodeLegacyBlockWasm(wasm: LzWasm, out: OutputBuffer, blockStart: number, blockEnd: number): boolean {
+  if (!wasm.holds(out.bytes)) return false;
+  const op = wasm.outputBase + out.length;
+  const opEnd = op + Math.min(LEGACY_BLOCK_MAX_BYTES, out.bytes.length - out.length);
+  // Legacy blocks are independent: matches reach back to the block's start only.
+  const end = wasm.exports.lz4Block(wasm.inputBase + blockStart, wasm.inputBase + blockEnd, op, opEnd, op);
+  if (end < 0) return false;
+  out.length = end - wasm.outputBase;
+  return true;
 }
 
 /**
@@ -316,7 +336,10 @@ function decodeFrame(input: Uint8Array, position: number, out: OutputBuffer, pro
  * trailer) end the input, as they do for the lz4 tool.
  */
 export const decodeLz4: Decoder = (input: Uint8Array, options: DecodeOptions): Uint8Array => {
-  const out = OutputBuffer.forDecode("lz4", options, input.length, 3);
+  // The kernel's legacy frames decode in WebAssembly, into its memory: the output starts there.
+  let wasm: LzWasm | null = null;
+  const legacy = input.length >= 4 && readU32le(input, 0) === LEGACY_MAGIC;
+  const out = OutputBuffer.forDecode("lz4", options, input.length, 3, undefined, (capacity) => (legacy ? (wasm = LzWasm.create(input, capacity))?.region ?? null : null));
   const progress = new Progress(options.onProgress);
   if (input.length < 4) throw corrupt("lz4 input is shorter than its magic", 0, "lz4 magic", { actual: input.length });
 
@@ -325,7 +348,7 @@ export const decodeLz4: Decoder = (input: Uint8Array, options: DecodeOptions): U
   while (input.length - pos >= 4) {
     const magic = readU32le(input, pos);
     if (magic === LEGACY_MAGIC) {
-      pos = decodeLegacy(input, pos + 4, out, progress);
+      pos = decodeLegacy(input, pos + 4, out, progress, wasm);
     } else if (magic === FRAME_MAGIC) {
       pos = decodeFrame(input, pos, out, progress);
     } else if ((magic & SKIPPABLE_MAGIC_MASK) >>> 0 === SKIPPABLE_MAGIC) {

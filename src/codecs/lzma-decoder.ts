@@ -11,6 +11,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { MAX_PREALLOCATION_RATIO, OutputBuffer, PROGRESS_INTERVAL_BYTES } from "./output.js";
+import type { LzmaWasm } from "./lzma-wasm.js";
 
 export { OutputBuffer };
 
@@ -96,9 +97,17 @@ class LzmaState {
   /** Output position of the last dictionary reset; matches may not reach before it. */
   dictStart = 0;
 
-  /** `maxLiteralBits` is the largest lc + lp this state will be used with (LZMA1: 12, LZMA2: 4). */
-  constructor(maxLiteralBits: number) {
-    this.probs = new Uint16Array(LITERAL + (LITERAL_CODER_SIZE << maxLiteralBits));
+  /**
+   * `maxLiteralBits` is the largest lc + lp this state will be used with (LZMA1: 12, LZMA2: 4).
+   * With `wasm`, the probabilities live in its memory and decodeSymbols runs there while it can.
+   */
+  constructor(
+    maxLiteralBits: number,
+    readonly wasm: LzmaWasm | null = null,
+  ) {
+    const count = probabilityCount(maxLiteralBits);
+    this.probs = wasm !== null && wasm.probs.length >= count ? wasm.probs : new Uint16Array(count);
+    if (this.probs !== wasm?.probs) this.wasm = null;
   }
 
   /** Sets lc/lp/pb and resets the probabilities, the state and the distances. */
@@ -131,6 +140,23 @@ class LzmaState {
   }
 }
 
+/** The probabilities a state needs for lc + lp up to `maxLiteralBits`. */
+export function probabilityCount(maxLiteralBits: number): number {
+  return LITERAL + (LITERAL_CODER_SIZE << maxLiteralBits);
+}
+
+/**
+ * decodeSymbols, in WebAssembly when the state has it and the output is still in its memory,
+ * else in TypeScript (the two agree exactly: the same status, state and output).
+ */
+function decodeSymbols(s: LzmaState, input: Uint8Array, inEnd: number, out: OutputBuffer, outLimit: number): DecodeStatusValue {
+  const wasm = s.wasm;
+  if (wasm === null || !wasm.serves(input, out.bytes)) return decodeSymbolsTs(s, input, inEnd, out, outLimit);
+  const { status, pos } = wasm.decodeSymbols(s, inEnd, out.length, outLimit, s.dictStart, s.lc, s.lp, s.pb);
+  out.length = pos;
+  return status as DecodeStatusValue;
+}
+
 /**
  * Decodes LZMA symbols into `out` until the output reaches `outLimit`, the end marker appears,
  * or the input runs past `inEnd`. The range coder, state and distances stay in local variables:
@@ -146,7 +172,7 @@ class LzmaState {
  *   prob  = bit ? prob - (prob >> 5) : prob + ((2048 - prob) >> 5), which is
  *           prob - ((prob + (bit ? 0 : -2017)) >> 5) with an arithmetic shift.
  */
-function decodeSymbols(s: LzmaState, input: Uint8Array, inEnd: number, out: OutputBuffer, outLimit: number): DecodeStatusValue {
+function decodeSymbolsTs(s: LzmaState, input: Uint8Array, inEnd: number, out: OutputBuffer, outLimit: number): DecodeStatusValue {
   const probs = s.probs;
   const bytes = out.bytes;
   const inSize = input.length;
@@ -667,9 +693,9 @@ export interface Lzma1Options {
  * end with or without the end marker; with an unknown size it must end with the marker.
  * Bytes after the end are ignored. Returns the input offset just past the stream.
  */
-export function decodeLzma1(input: Uint8Array, inStart: number, out: OutputBuffer, options: Lzma1Options): number {
+export function decodeLzma1(input: Uint8Array, inStart: number, out: OutputBuffer, options: Lzma1Options, wasm: LzmaWasm | null = null): number {
   const { properties, uncompressedSize, structure } = options;
-  const s = new LzmaState(properties.lc + properties.lp);
+  const s = new LzmaState(properties.lc + properties.lp, wasm);
   s.reset(properties);
   s.dictStart = out.length;
   const inEnd = input.length;
@@ -748,8 +774,8 @@ export function lzma2DictionarySize(value: number): number | undefined {
  *   then u16be (unpacked size - 1) low bits, u16be (packed size - 1), [properties byte], data
  *   for an uncompressed chunk: u16be (size - 1), data
  */
-export function decodeLzma2(input: Uint8Array, inStart: number, inEnd: number, out: OutputBuffer, structure: string): number {
-  const s = new LzmaState(4);
+export function decodeLzma2(input: Uint8Array, inStart: number, inEnd: number, out: OutputBuffer, structure: string, wasm: LzmaWasm | null = null): number {
+  const s = new LzmaState(4, wasm);
   let inPos = inStart;
   let needDictionaryReset = true;
   let needProperties = true;

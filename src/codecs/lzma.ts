@@ -13,7 +13,8 @@
  * which is ignored here like anything else after the marker.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { decodeLzma1, OutputBuffer, parsePropertiesByte } from "./lzma-decoder.js";
+import { decodeLzma1, OutputBuffer, parsePropertiesByte, probabilityCount } from "./lzma-decoder.js";
+import { LzmaWasm } from "./lzma-wasm.js";
 import type { LzmaProperties } from "./lzma-decoder.js";
 import type { Decoder } from "./types.js";
 
@@ -62,15 +63,24 @@ export function readLzmaHeader(input: Uint8Array): LzmaHeader {
  */
 export const decodeLzma: Decoder = (input, options) => {
   const header = readLzmaHeader(input);
-  // With a declared size, decodeLzma1 reserves exactly that much itself.
+  // With a declared size, decodeLzma1 reserves exactly that much itself. Without one (the
+  // kernel's case), the symbols decode in WebAssembly, into its memory: the output starts there.
+  let wasm: LzmaWasm | null = null;
+  const { lc, lp } = header.properties;
   const out =
     header.uncompressedSize !== undefined
       ? new OutputBuffer(0, options.maxOutputBytes, "lzma", options.onProgress)
-      : OutputBuffer.forDecode("lzma", options, input.length, UNKNOWN_SIZE_EXPANSION_GUESS);
-  decodeLzma1(input, HEADER_SIZE, out, {
-    properties: header.properties,
-    uncompressedSize: header.uncompressedSize,
-    structure: "lzma",
-  });
+      : OutputBuffer.forDecode("lzma", options, input.length, UNKNOWN_SIZE_EXPANSION_GUESS, undefined, (capacity) => (wasm = LzmaWasm.create(input, probabilityCount(lc + lp), capacity))?.region ?? null);
+  decodeLzma1(
+    input,
+    HEADER_SIZE,
+    out,
+    {
+      properties: header.properties,
+      uncompressedSize: header.uncompressedSize,
+      structure: "lzma",
+    },
+    wasm,
+  );
   return out.finish();
 };

@@ -9,6 +9,7 @@ import { adler32, crc32 } from "./checksums.js";
 import type { DecodeOptions, Decoder } from "./types.js";
 import { OutputBuffer } from "./output.js";
 import { copyLiterals, copyMatch } from "./lz-match.js";
+import { LzWasm } from "./lz-wasm.js";
 
 const MiB = 1024 * 1024;
 
@@ -341,9 +342,13 @@ function parseHeader(input: Uint8Array, start: number): LzopHeader {
   return { flags, end: pos };
 }
 
-/** Compares a stored block checksum (adler32 or crc32) with the one computed over `data`. */
-function verifyChecksum(stored: number, data: Uint8Array, kind: "adler32" | "crc32", offset: number, what: string): void {
-  const actual = kind === "adler32" ? adler32(data) : crc32(data);
+/**
+ * Compares a stored block checksum (adler32 or crc32) with the one computed over `data`, which is
+ * at `wasmAt` in the WebAssembly memory too when that is given (adler32 is then computed there).
+ */
+function verifyChecksum(stored: number, data: Uint8Array, kind: "adler32" | "crc32", offset: number, what: string, wasm?: LzWasm | null, wasmAt = 0): void {
+  const actual =
+    kind === "crc32" ? crc32(data) : wasm ? wasm.exports.adler32(wasmAt, wasmAt + data.length, 1) >>> 0 : adler32(data);
   if (stored !== actual) {
     throw new KimgError(ErrorCode.CHECKSUM, `lzop ${kind} of the ${what} data does not match`, {
       offset,
@@ -367,6 +372,7 @@ function decodeBlocks(
   start: number,
   flags: number,
   out: OutputBuffer,
+  wasm: LzWasm | null,
   onProgress: ((outputBytes: number) => void) | undefined,
   progressFrom: number,
 ): number {
@@ -421,8 +427,9 @@ function decodeBlocks(
       crcD = readU32be(input, at);
       at += 4;
     }
+    const dataInWasm = wasm === null ? 0 : wasm.inputBase + dataStart;
     if (!stored && flags & F_ADLER32_C) {
-      verifyChecksum(readU32be(input, at), data, "adler32", at, "compressed");
+      verifyChecksum(readU32be(input, at), data, "adler32", at, "compressed", wasm, dataInWasm);
       at += 4;
     }
     if (!stored && flags & F_CRC32_C) {
@@ -432,9 +439,12 @@ function decodeBlocks(
 
     const outputStart = out.length;
     out.ensureCapacity(outputStart + dstLen, blockOffset);
+    // Where the block's output is in the WebAssembly memory, if it is (for adler32 there).
+    const outputInWasm = wasm !== null && wasm.holds(out.bytes) ? wasm.outputBase + outputStart : -1;
     if (stored) {
       out.bytes.set(data, outputStart);
-    } else {
+    } else if (outputInWasm < 0 || wasm!.exports.lzo1xBlock(dataInWasm, dataInWasm + srcLen, outputInWasm, outputInWasm + dstLen) !== outputInWasm + dstLen) {
+      // Without WebAssembly, or for a block it did not decode cleanly to the declared size: here, for the error.
       const end = lzo1xDecompress(input, dataStart, dataStart + srcLen, out.bytes, outputStart, outputStart + dstLen);
       if (end !== outputStart + dstLen) {
         throw corrupt(`lzop block decompresses to ${end - outputStart} bytes, not ${dstLen}`, blockOffset, structure, {
@@ -444,7 +454,7 @@ function decodeBlocks(
       }
     }
     const decompressed = out.bytes.subarray(outputStart, outputStart + dstLen);
-    if (adlerD !== undefined) verifyChecksum(adlerD, decompressed, "adler32", adlerDOffset, "decompressed");
+    if (adlerD !== undefined) verifyChecksum(adlerD, decompressed, "adler32", adlerDOffset, "decompressed", outputInWasm >= 0 ? wasm : null, outputInWasm);
     if (crcD !== undefined) verifyChecksum(crcD, decompressed, "crc32", crcDOffset, "decompressed");
     out.length = outputStart + dstLen;
     pos = dataStart + srcLen;
@@ -462,11 +472,13 @@ function decodeBlocks(
  * unlzo ignore them.
  */
 export const decodeLzo: Decoder = (input: Uint8Array, options: DecodeOptions): Uint8Array => {
-  const out = OutputBuffer.forDecode("lzo", options, input.length, 3);
+  // The blocks decode in WebAssembly, into its memory: the output starts there.
+  let wasm: LzWasm | null = null;
+  const out = OutputBuffer.forDecode("lzo", options, input.length, 3, undefined, (capacity) => (wasm = LzWasm.create(input, capacity))?.region ?? null);
   let pos = 0;
   do {
     const header = parseHeader(input, pos);
-    pos = decodeBlocks(input, header.end, header.flags, out, options.onProgress, out.length);
+    pos = decodeBlocks(input, header.end, header.flags, out, wasm, options.onProgress, out.length);
   } while (hasMagic(input, pos));
   options.onProgress?.(out.length);
   return out.finish();

@@ -57,10 +57,12 @@ export class OutputBuffer {
     readonly maxBytes: number,
     private readonly structure: string,
     private readonly onProgress?: ((outputBytes: number) => void) | undefined,
+    /** Supplies the first buffer (of exactly `capacity` bytes), or null for a plain one. */
+    firstBuffer?: (capacity: number) => Uint8Array | null,
   ) {
     const capacity = Math.max(0, Math.min(Math.floor(initialCapacity) || 0, maxBytes));
     try {
-      this.bytes = new Uint8Array(capacity);
+      this.bytes = firstBuffer?.(capacity) ?? new Uint8Array(capacity);
     } catch {
       // The initial capacity is only a hint; start empty and grow as the data requires.
       this.bytes = new Uint8Array(0);
@@ -71,10 +73,17 @@ export class OutputBuffer {
    * An output sized for a decode: from `declared` (a size the stream itself gives) or the caller's
    * `expectedSize`, else `guessRatio` times the input; capped by MAX_PREALLOCATION_RATIO and maxOutputBytes.
    */
-  static forDecode(structure: string, options: DecodeOptions, inputBytes: number, guessRatio: number, declared?: number): OutputBuffer {
+  static forDecode(
+    structure: string,
+    options: DecodeOptions,
+    inputBytes: number,
+    guessRatio: number,
+    declared?: number,
+    firstBuffer?: (capacity: number) => Uint8Array | null,
+  ): OutputBuffer {
     const hint = validSize(declared) ?? validSize(options.expectedSize) ?? inputBytes * guessRatio;
     const cap = Math.max(MIN_GROWTH_BYTES, inputBytes * MAX_PREALLOCATION_RATIO);
-    return new OutputBuffer(Math.min(hint, cap), Math.max(0, Math.floor(options.maxOutputBytes)), structure, options.onProgress);
+    return new OutputBuffer(Math.min(hint, cap), Math.max(0, Math.floor(options.maxOutputBytes)), structure, options.onProgress, firstBuffer);
   }
 
   /** A limit the caller set above what the engine can allocate must still end in a KimgError. */
@@ -139,6 +148,9 @@ export class OutputBuffer {
   finish(): Uint8Array {
     // Web APIs (TextDecoder, WebCrypto in browsers) refuse views of resizable buffers: hand out a fixed one.
     if (this.bytes.buffer === this.growable) return this.bytes.slice(0, this.length);
+    // A first buffer inside a larger one (a WebAssembly memory) is handed out as a view: copying
+    // it would not free the rest.
+    if (this.bytes.byteLength !== this.bytes.buffer.byteLength) return this.bytes.subarray(0, this.length);
     return this.length === this.bytes.length ? this.bytes : this.bytes.slice(0, this.length);
   }
 }

@@ -10,7 +10,8 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { BCJ_FILTERS } from "./bcj.js";
 import { crc32 } from "./checksums.js";
-import { decodeLzma2, lzma2DictionarySize, OutputBuffer } from "./lzma-decoder.js";
+import { decodeLzma2, lzma2DictionarySize, OutputBuffer, probabilityCount } from "./lzma-decoder.js";
+import { LzmaWasm } from "./lzma-wasm.js";
 import type { DecodeOptions, Decoder } from "./types.js";
 
 /** 2.1.1.1 Header Magic Bytes. */
@@ -78,11 +79,13 @@ export function decodeXzWithInfo(input: Uint8Array, options: DecodeOptions): XzD
       actual: indexedSize,
     });
   }
-  const out = OutputBuffer.forDecode("xz", options, input.length, UNKNOWN_SIZE_EXPANSION_GUESS, indexedSize);
+  // LZMA2 decodes in WebAssembly, into its memory: the output starts there (LZMA2's lc + lp <= 4).
+  let wasm: LzmaWasm | null = null;
+  const out = OutputBuffer.forDecode("xz", options, input.length, UNKNOWN_SIZE_EXPANSION_GUESS, indexedSize, (capacity) => (wasm = LzmaWasm.create(input, probabilityCount(4), capacity))?.region ?? null);
   const streams: XzStreamSummary[] = [];
   let pos = 0;
   for (;;) {
-    const stream = decodeStream(input, pos, out);
+    const stream = decodeStream(input, pos, out, wasm);
     streams.push(stream.summary);
     pos = stream.end;
     while (pos + 4 <= input.length && readUint32Le(input, pos) === 0) pos += 4;
@@ -96,7 +99,7 @@ interface BlockRecord {
   uncompressedSize: number;
 }
 
-function decodeStream(input: Uint8Array, start: number, out: OutputBuffer): { summary: XzStreamSummary; end: number } {
+function decodeStream(input: Uint8Array, start: number, out: OutputBuffer, wasm: LzmaWasm | null): { summary: XzStreamSummary; end: number } {
   const flags = readStreamHeader(input, start);
   const checkId = flags & 0x0f;
   const records: BlockRecord[] = [];
@@ -113,7 +116,7 @@ function decodeStream(input: Uint8Array, start: number, out: OutputBuffer): { su
     need(input, pos, 1, "xz block header");
     // 3.1.1: a Block Header Size of 0x00 is the Index Indicator instead.
     if (input[pos] === 0x00) break;
-    const block = decodeBlock(input, pos, checkId, out);
+    const block = decodeBlock(input, pos, checkId, out, wasm);
     if (records.length === 0) {
       summary.filters = block.filterNames;
       summary.dictionaryBytes = block.dictionaryBytes;
@@ -257,7 +260,7 @@ function readFilter(id: number, properties: Uint8Array, isLast: boolean, offset:
 }
 
 /** 3 Block: Block Header, Compressed Data, Block Padding (to a multiple of four), Check. */
-function decodeBlock(input: Uint8Array, start: number, checkId: number, out: OutputBuffer) {
+function decodeBlock(input: Uint8Array, start: number, checkId: number, out: OutputBuffer, wasm: LzmaWasm | null) {
   const header = readBlockHeader(input, start);
   const dataStart = start + header.headerSize;
   let dataEnd = input.length;
@@ -267,7 +270,7 @@ function decodeBlock(input: Uint8Array, start: number, checkId: number, out: Out
   }
 
   const outStart = out.length;
-  const lzma2End = decodeLzma2(input, dataStart, dataEnd, out, "xz LZMA2 data");
+  const lzma2End = decodeLzma2(input, dataStart, dataEnd, out, "xz LZMA2 data", wasm);
   const compressedSize = lzma2End - dataStart;
   if (header.compressedSize !== undefined && compressedSize !== header.compressedSize) {
     throw corrupt("xz block", lzma2End, `Compressed Size says ${header.compressedSize} bytes, the data has ${compressedSize}`);

@@ -1,0 +1,95 @@
+/**
+ * The WebAssembly build of the lz4 and LZO1X block loops and adler32 (wasm/lz.ts, compiled by
+ * scripts/build-wasm.mjs): about three times the speed of the same loops in JavaScript. The
+ * TypeScript decoders stay the reference: a block the WebAssembly does not decode cleanly is
+ * decoded again by them, which gives the exact error (or grows the output), so the output and
+ * every error are the same with or without WebAssembly.
+ */
+import { LZ_WASM_BASE64 } from "./lz-wasm.generated.js";
+
+interface LzExports {
+  memory: WebAssembly.Memory;
+  lz4Block(ip: number, ipEnd: number, op: number, opEnd: number, windowStart: number): number;
+  lzo1xBlock(ip: number, ipEnd: number, op: number, opEnd: number): number;
+  adler32(start: number, end: number, initial: number): number;
+}
+
+/** Room the wild copies may read and write past the end of a region (16 needed). */
+const SLACK_BYTES = 64;
+const PAGE_BYTES = 65536;
+/** The input starts here (page 0 is left to the compiler's own data, which it has none of today). */
+const INPUT_BASE = PAGE_BYTES;
+/** Addresses stay below 2 GiB, where they are positive int32s on both sides. */
+const MAX_MEMORY_BYTES = 0x7fff0000;
+
+let module: WebAssembly.Module | null | undefined;
+let enabled = true;
+
+/** Turns the WebAssembly loops off (or on again): the tests compare the two paths. */
+export function setLzWasmEnabled(on: boolean): void {
+  enabled = on;
+}
+
+function compiled(): WebAssembly.Module | null {
+  if (module === undefined) {
+    try {
+      // A 2 KB module: small enough for a synchronous compile, even on a browser's main thread.
+      const binary = atob(LZ_WASM_BASE64);
+      const bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+      module = new WebAssembly.Module(bytes);
+    } catch {
+      // No WebAssembly (or no SIMD): the TypeScript loops do it all.
+      module = null;
+    }
+  }
+  return module;
+}
+
+/**
+ * One decode's linear memory: the whole input, then the output buffer (`region`), which the
+ * decoder's OutputBuffer uses as its first buffer, so the WebAssembly decodes straight into the
+ * output: output byte i is at outputBase + i, for as long as the output has not grown out of it.
+ */
+export class LzWasm {
+  readonly exports: LzExports;
+  /** The input's first byte in linear memory: input[i] is at inputBase + i. */
+  readonly inputBase = INPUT_BASE;
+  readonly outputBase: number;
+  /** The output buffer, `capacity` bytes at outputBase (with SLACK_BYTES of memory after it). */
+  readonly region: Uint8Array;
+
+  private constructor(exports: LzExports, input: Uint8Array, capacity: number) {
+    this.exports = exports;
+    this.outputBase = alignUp(INPUT_BASE + input.length + SLACK_BYTES, 64);
+    const end = this.outputBase + capacity + SLACK_BYTES;
+    if (end > MAX_MEMORY_BYTES) throw new RangeError("too large for the WebAssembly memory");
+    exports.memory.grow(Math.ceil(end / PAGE_BYTES) - exports.memory.buffer.byteLength / PAGE_BYTES);
+    // The memory never grows again, so these views stay valid.
+    new Uint8Array(exports.memory.buffer).set(input, INPUT_BASE);
+    this.region = new Uint8Array(exports.memory.buffer, this.outputBase, capacity);
+  }
+
+  /**
+   * A fresh instance holding `input` and an output buffer of `capacity` bytes, or null where
+   * WebAssembly is missing or the memory cannot be had.
+   */
+  static create(input: Uint8Array, capacity: number): LzWasm | null {
+    const m = enabled ? compiled() : null;
+    if (m === null) return null;
+    try {
+      return new LzWasm(new WebAssembly.Instance(m, {}).exports as unknown as LzExports, input, capacity);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Whether `output` is (still) the region, so that its byte i is at outputBase + i. */
+  holds(output: Uint8Array): boolean {
+    return output.buffer === this.region.buffer && output.byteOffset === this.outputBase;
+  }
+}
+
+function alignUp(n: number, to: number): number {
+  return Math.ceil(n / to) * to;
+}
