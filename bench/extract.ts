@@ -121,13 +121,29 @@ function syntheticCases(): Extract[] {
       const { trailer } = zbootInputs(img, "v6.4", compType);
       const z = buildZboot({ machine: MACHINE.ARM64, compType, payload, trailer: trailer(payload) });
       writeFileSync(file, z.bytes);
-      cases.push({ name: `${codec} zboot`, target: TARGET[codec]!, file, offset: z.payloadOffset, length: payload.length, native: NATIVE[codec]!, innerBytes: inner });
+      cases.push({
+        name: `${codec} zboot`,
+        target: TARGET[codec]!,
+        file,
+        offset: z.payloadOffset,
+        length: payload.length,
+        native: NATIVE[codec]!,
+        innerBytes: inner,
+      });
     }
     // mkpiggy's layout: the stream, then its decompressed size as a le32 (gzip's ISIZE is the same number).
     const file = join(DIR, `bzimage-${codec}`);
     const withSize = codec === "gzip" ? payload : concat(payload, new ByteWriter(4).u32(0, inner).bytes);
     writeFileSync(file, buildBzImage({ payload: withSize }));
-    cases.push({ name: `${codec} bzImage`, target: TARGET[codec]!, file, offset: (0x1f + 1) * 512 + 0x800, length: payload.length, native: NATIVE[codec]!, innerBytes: inner });
+    cases.push({
+      name: `${codec} bzImage`,
+      target: TARGET[codec]!,
+      file,
+      offset: (0x1f + 1) * 512 + 0x800,
+      length: payload.length,
+      native: NATIVE[codec]!,
+      innerBytes: inner,
+    });
   }
   return cases;
 }
@@ -191,7 +207,10 @@ function inspectCases(): Inspect[] {
   const file = join(DIR, "Image-48MB");
   if (!existsSync(file) || statSync(file).size < INSPECT_SIZE) writeFileSync(file, arm64Image(INSPECT_SIZE, join(DIR, "inspect"), true));
   cases.push({ name: `inspect ${(statSync(file).size / MB).toFixed(0)} MB arm64 Image`, target: 1.5, file });
-  for (const [suite, label] of [["trixie", "Debian 13"], ["bookworm", "Debian 12"]] as const) {
+  for (const [suite, label] of [
+    ["trixie", "Debian 13"],
+    ["bookworm", "Debian 12"],
+  ] as const) {
     const real = debianImage(suite, "arm64");
     if (real) cases.push({ name: `inspect ${label} arm64 Image ${(statSync(real).size / MB).toFixed(0)} MB, signed`, target: 1.5, file: real });
   }
@@ -235,10 +254,15 @@ console.log(header);
 for (const c of [...syntheticCases(), ...debianCases()]) {
   if (!wanted(c.name)) continue;
   const out = join(DIR, "out");
-  const r = race(["sh", "-c", `tail -c +${c.offset + 1} '${c.file}' | head -c ${c.length} | ${c.native} > '${out}.native'`], ["node", KIMG, "extract", c.file, "-o", `${out}.kimg`, "--force", ...(c.layer ? ["--layer", c.layer] : [])]);
+  const r = race(
+    ["sh", "-c", `tail -c +${c.offset + 1} '${c.file}' | head -c ${c.length} | ${c.native} > '${out}.native'`],
+    ["node", KIMG, "extract", c.file, "-o", `${out}.kimg`, "--force", ...(c.layer ? ["--layer", c.layer] : [])],
+  );
   const kimgOut = readFileSync(`${out}.kimg`);
   const same = kimgOut.equals(readFileSync(`${out}.native`).subarray(0, kimgOut.length));
-  rows.push(fmt(`extract ${c.name}`, (c.length / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, c.innerBytes, (same ? "" : "   OUTPUT DIFFERS") + baseNote(r)));
+  rows.push(
+    fmt(`extract ${c.name}`, (c.length / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, c.innerBytes, (same ? "" : "   OUTPUT DIFFERS") + baseNote(r)),
+  );
   console.log(rows[rows.length - 1]);
 }
 for (const c of inspectCases()) {

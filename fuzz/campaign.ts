@@ -93,7 +93,10 @@ function signature(kind: FailureKind, target: string, why: string, error: Failur
     .map((l) => l.replace(/:\d+:\d+\)?$/, ""))
     .join("|");
   const message = (error?.message ?? "").replace(/\d+|0x[0-9a-f]+/gi, "N");
-  return createHash("sha256").update([kind, target, why.replace(/\d+/g, "N"), error?.name ?? "", message, frames].join("\n")).digest("hex").slice(0, 12);
+  return createHash("sha256")
+    .update([kind, target, why.replace(/\d+/g, "N"), error?.name ?? "", message, frames].join("\n"))
+    .digest("hex")
+    .slice(0, 12);
 }
 
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
@@ -155,7 +158,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       writeFileSync(file.replace(/\.bin$/, ".json"), JSON.stringify(meta, null, 2) + "\n");
     }
     failures.set(sig, { kind, target, iteration, seed: input.seed, mutations: input.mutations, why, error, file, duplicates: 0 });
-    log(`FAILURE ${kind} in ${target} at iteration ${iteration} (${input.seed}: ${input.mutations.join("; ")}): ${why}${error ? ` — ${error.name}: ${error.message}` : ""}${file ? ` -> ${file}` : ""}`);
+    log(
+      `FAILURE ${kind} in ${target} at iteration ${iteration} (${input.seed}: ${input.mutations.join("; ")}): ${why}${error ? ` — ${error.name}: ${error.message}` : ""}${file ? ` -> ${file}` : ""}`,
+    );
   };
 
   let lastLog = Date.now();
@@ -223,7 +228,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       });
       worker.on("error", (error) => {
         const memory = (error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
-        kill(memory ? "memory" : "worker-died", memory ? "worker heap exhausted" : "worker threw outside a target", { name: error.name, message: error.message, stack: error.stack ?? "" });
+        kill(memory ? "memory" : "worker-died", memory ? "worker heap exhausted" : "worker threw outside a target", {
+          name: error.name,
+          message: error.message,
+          stack: error.stack ?? "",
+        });
       });
       worker.on("exit", (code) => {
         // An exit without "finished" is a crash the worker could not report (a native abort, process.exit).

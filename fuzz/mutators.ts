@@ -318,7 +318,19 @@ export function lz4Stored(bytes: Uint8Array): Uint8Array {
  * reach the inner formats instead of ending at a corrupt compressed stream.
  */
 const wrap: Mutator = (rng, bytes) => {
-  const kind = rng.pick(["gzip", "zboot", "zboot-v6.1", "zboot-zstd", "zboot-lz4", "bzimage", "bzimage-zstd", "uki", "uki-zboot", "gzip-gzip", "zstd-lz4"] as const);
+  const kind = rng.pick([
+    "gzip",
+    "zboot",
+    "zboot-v6.1",
+    "zboot-zstd",
+    "zboot-lz4",
+    "bzimage",
+    "bzimage-zstd",
+    "uki",
+    "uki-zboot",
+    "gzip-gzip",
+    "zstd-lz4",
+  ] as const);
   const size4 = le32;
   switch (kind) {
     case "zstd-lz4":

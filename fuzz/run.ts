@@ -43,7 +43,10 @@ function summary(r: CampaignResult): string {
     `slowest input: iteration ${r.slowest.iteration}, ${r.slowest.ms.toFixed(0)} ms for all targets; peak resident memory ${r.peakRssMb} MiB`,
     `failures: ${r.failures.length} distinct (${r.failures.reduce((n, f) => n + 1 + f.duplicates, 0)} inputs)`,
   ];
-  for (const f of r.failures) lines.push(`  ${f.kind} ${f.target} @${f.iteration} x${f.duplicates + 1}: ${f.why}${f.error ? ` — ${f.error.message}` : ""}${f.file ? ` (${f.file})` : ""}`);
+  for (const f of r.failures)
+    lines.push(
+      `  ${f.kind} ${f.target} @${f.iteration} x${f.duplicates + 1}: ${f.why}${f.error ? ` — ${f.error.message}` : ""}${f.file ? ` (${f.file})` : ""}`,
+    );
   lines.push("outcomes:");
   for (const [k, n] of Object.entries(r.outcomes).sort()) lines.push(`  ${k.padEnd(44)} ${n}`);
   return lines.join("\n");
@@ -78,7 +81,9 @@ async function main(argv: string[]): Promise<number> {
   const seed = values.seed !== undefined ? Number(values.seed) : Math.floor(Math.random() * 0x7fffffff);
   if (!Number.isSafeInteger(seed)) throw new Error(`--seed wants an integer (decimal or 0x...), not "${values.seed}"`);
   const log = (line: string): void => console.error(`[fuzz] ${line}`);
-  log(`seed ${seed}; ${iterations !== undefined ? `${iterations} inputs` : ""}${iterations !== undefined && seconds !== undefined ? " or " : ""}${seconds !== undefined ? `${seconds} s` : ""}; crashes go to ${values["crash-dir"]}/`);
+  log(
+    `seed ${seed}; ${iterations !== undefined ? `${iterations} inputs` : ""}${iterations !== undefined && seconds !== undefined ? " or " : ""}${seconds !== undefined ? `${seconds} s` : ""}; crashes go to ${values["crash-dir"]}/`,
+  );
   const result = await runCampaign({
     seed,
     ...(iterations !== undefined ? { iterations } : {}),

@@ -133,7 +133,9 @@ function sbsignKey(): { dir: string; key: string; cert: string } | null {
     const dir = mkdtempSync(join(tmpdir(), "kimg-fuzz-sign-"));
     const key = join(dir, "key.pem");
     const cert = join(dir, "cert.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kimg fuzz seed/", "-days", "3650", "-keyout", key, "-out", cert], { stdio: "ignore" });
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kimg fuzz seed/", "-days", "3650", "-keyout", key, "-out", cert], {
+      stdio: "ignore",
+    });
     execFileSync("sbsign", ["--help"], { stdio: "ignore" });
     process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
     signer = { dir, key, cert };
@@ -203,7 +205,8 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
     seeds.push({ name: "s390-image-xz", bytes: buildS390Image({ tool: "xz", kernel: raw }).bytes, format: "s390-image" });
     seeds.push({ name: "elf-mips-vmlinuz-xz", bytes: buildMipsVmlinuz({ tool: "xz", kernel: raw }).bytes, format: "elf" });
   }
-  if (has("gzip")) seeds.push({ name: "arm-zimage-gzip", bytes: buildArmZImage({ tool: "gzip", kernel: rawKernel("6.1.0-kimg-fuzz", 0x4000) }).bytes, format: "arm-zimage" });
+  if (has("gzip"))
+    seeds.push({ name: "arm-zimage-gzip", bytes: buildArmZImage({ tool: "gzip", kernel: rawKernel("6.1.0-kimg-fuzz", 0x4000) }).bytes, format: "arm-zimage" });
 
   for (const tool of ["gzip", "zstd", "xz-x86", "lzma", "lz4", "lzo", "bzip2"] as const) {
     if (has(tool)) seeds.push({ name: `bzimage-${tool}`, bytes: buildBzImage({ payload: piggy(tool, "vmlinux", vmlinux) }), format: "bzimage" });
@@ -213,7 +216,11 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
   if (has("gzip")) {
     const bz = buildBzImage({ payload: piggy("gzip", "vmlinux", vmlinux) });
     const initrd = compress("gzip", "cpio", buildCpio());
-    const profile = (id: string): { name: string; data: Uint8Array; characteristics: number } => ({ name: ".profile", data: text(`ID=${id}\nTITLE=${id}\n`), characteristics: RODATA_FLAGS });
+    const profile = (id: string): { name: string; data: Uint8Array; characteristics: number } => ({
+      name: ".profile",
+      data: text(`ID=${id}\nTITLE=${id}\n`),
+      characteristics: RODATA_FLAGS,
+    });
     const uki = buildUki({
       linux: bz,
       initrd,
@@ -253,7 +260,8 @@ export async function describeSeed(raw: RawSeed): Promise<Seed> {
     for (const s of layer.structures) {
       boundaries.add(s.offset).add(s.offset + s.size);
       for (const f of s.fields) {
-        if (f.size > 0 && f.size <= 8 && f.offset + f.size <= raw.bytes.length) fields.set(f.offset, { name: `${s.name}.${f.name}`, offset: f.offset, size: f.size });
+        if (f.size > 0 && f.size <= 8 && f.offset + f.size <= raw.bytes.length)
+          fields.set(f.offset, { name: `${s.name}.${f.name}`, offset: f.offset, size: f.size });
       }
     }
   }

@@ -6,7 +6,19 @@
  * the README makes, byte for byte, and throws an invariant error when it does not hold.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, createWriteStream, accessSync, constants } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  createWriteStream,
+  accessSync,
+  constants,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -220,7 +232,8 @@ export const IO_TARGETS: readonly FuzzTarget[] = [
       }
       if (failure) {
         const after = snapshot(dir);
-        if (!sameSnapshot(before, after)) throw new InvariantError(`a failed set (${failure.code}) changed the folder: ${[...before.keys()]} -> ${[...after.keys()]}`);
+        if (!sameSnapshot(before, after))
+          throw new InvariantError(`a failed set (${failure.code}) changed the folder: ${[...before.keys()]} -> ${[...after.keys()]}`);
         if (planted === 0 && existsSync(dir)) throw new InvariantError("a failed set left the folder it made");
         return failure.code;
       }

@@ -48,7 +48,8 @@ export function checkReport(report: Report): void {
   // `extract --all` names its files after the layer paths: none may leave the output folder.
   for (const layer of allLayers(report.root)) {
     const name = safeLayerFileName(layer.path, ".bin");
-    if (!insideDir("/kimg-out", name) || name.startsWith(".")) throw new InvariantError(`layer ${JSON.stringify(layer.path)} becomes the unsafe file name ${JSON.stringify(name)}`);
+    if (!insideDir("/kimg-out", name) || name.startsWith("."))
+      throw new InvariantError(`layer ${JSON.stringify(layer.path)} becomes the unsafe file name ${JSON.stringify(name)}`);
   }
 }
 
@@ -60,7 +61,13 @@ const DECODER_CAP_BYTES = 4 * 1024 * 1024;
 /** The total budget of the "spent-budget" target: the seeds' kernels decompress to more than this. */
 const SPENT_BUDGET_BYTES = 40 * 1024;
 /** What a decoder may end in: a coded stream problem or a limit, nothing else. */
-const DECODER_CODES: ReadonlySet<string> = new Set([ErrorCode.CORRUPT_STREAM, ErrorCode.CHECKSUM, ErrorCode.LIMIT, ErrorCode.UNSUPPORTED, ErrorCode.UNSUPPORTED_CODEC]);
+const DECODER_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.CORRUPT_STREAM,
+  ErrorCode.CHECKSUM,
+  ErrorCode.LIMIT,
+  ErrorCode.UNSUPPORTED,
+  ErrorCode.UNSUPPORTED_CODEC,
+]);
 
 /** The input when it is a compressed stream, else the first compressed layer a shallow read finds. */
 async function firstStream(input: Uint8Array): Promise<{ bytes: Uint8Array; expectedSize?: number }> {
@@ -155,7 +162,8 @@ export const TARGETS: readonly FuzzTarget[] = [
           (o) => `${o.length} bytes`,
           (e: unknown) => (e instanceof KimgError ? e.code : String(e)),
         );
-        if (short !== ErrorCode.LIMIT) throw new InvariantError(`${sniffed.codec}: ${out.length} bytes under a cap of ${out.length}, but ${short} under ${out.length - 1}`);
+        if (short !== ErrorCode.LIMIT)
+          throw new InvariantError(`${sniffed.codec}: ${out.length} bytes under a cap of ${out.length}, but ${short} under ${out.length - 1}`);
       }
       // A spent budget never reaches a decoder.
       const spent = await Promise.resolve(decoderFor(PORTABLE, sniffed.codec)(bytes, { maxOutputBytes: 0 })).then(
@@ -179,7 +187,8 @@ export const TARGETS: readonly FuzzTarget[] = [
       for (const layer of allLayers(report.root)) {
         if (layer.info.decompressed !== true) continue;
         const child = layer.children.find((c) => c.path.endsWith("/decompressed"));
-        if (!child || child.size !== layer.info.decompressedSize) throw new InvariantError(`${layer.path}: decompressedSize ${String(layer.info.decompressedSize)} but the layer holds ${child?.size}`);
+        if (!child || child.size !== layer.info.decompressedSize)
+          throw new InvariantError(`${layer.path}: decompressedSize ${String(layer.info.decompressedSize)} but the layer holds ${child?.size}`);
         decoded += child.size;
       }
       if (decoded > SPENT_BUDGET_BYTES) throw new InvariantError(`${decoded} bytes decoded under maxTotalOutputBytes ${SPENT_BUDGET_BYTES}`);
@@ -243,7 +252,8 @@ async function judge(target: FuzzTarget, bytes: Uint8Array): Promise<TargetOutco
     if (error instanceof KimgError && isStableCode(error.code) && target.accepts(error.code)) return { ok: true, outcome: error.code };
     const e = error instanceof Error ? error : new Error(String(error));
     const code = error instanceof KimgError ? error.code : undefined;
-    const why = error instanceof KimgError ? (isStableCode(error.code) ? `${target.name} must not end in ${error.code}` : `unstable error code "${error.code}"`) : e.name;
+    const why =
+      error instanceof KimgError ? (isStableCode(error.code) ? `${target.name} must not end in ${error.code}` : `unstable error code "${error.code}"`) : e.name;
     return { ok: false, kind: "exception", outcome: why, error: { name: e.name, message: e.message, stack: e.stack ?? "", ...(code ? { code } : {}) } };
   }
 }

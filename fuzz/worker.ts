@@ -33,7 +33,15 @@ async function main(data: WorkerData): Promise<void> {
       const result = await runTarget(target, input.bytes);
       const key = `${target.name}: ${result.outcome}`;
       outcomes[key] = (outcomes[key] ?? 0) + 1;
-      if (!result.ok && result.error) port.postMessage({ type: "failure", kind: result.kind ?? "exception", iteration: i, target: target.name, why: result.outcome, error: result.error } satisfies WorkerMessage);
+      if (!result.ok && result.error)
+        port.postMessage({
+          type: "failure",
+          kind: result.kind ?? "exception",
+          iteration: i,
+          target: target.name,
+          why: result.outcome,
+          error: result.error,
+        } satisfies WorkerMessage);
     }
     Atomics.store(control, SLOT.DONE, i + 1);
     const ms = performance.now() - began;

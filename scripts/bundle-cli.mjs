@@ -24,7 +24,9 @@ const lazyBuiltins = {
     const filter = new RegExp(`^(${LAZY_BUILTINS.map((m) => `${m}|${m.slice(5)}`).join("|")})$`);
     b.onResolve({ filter }, (args) =>
       // The stand-in's own require is the real module.
-      args.namespace === "lazy-builtin" ? { path: args.path, external: true } : { path: args.path.startsWith("node:") ? args.path : `node:${args.path}`, namespace: "lazy-builtin" },
+      args.namespace === "lazy-builtin"
+        ? { path: args.path, external: true }
+        : { path: args.path.startsWith("node:") ? args.path : `node:${args.path}`, namespace: "lazy-builtin" },
     );
     b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => {
       const real = nodeRequire(args.path);

@@ -7,7 +7,12 @@ import { writeFileSync } from "node:fs";
 import { buildArm64Image, buildZboot, zbootInputs } from "../support/builders/images.js";
 import { MACHINE } from "../support/builders/pe.js";
 
-const image = buildArm64Image({ codeSize: 0x20000, dataSize: 0x4000, bssSize: 0x8000, banner: "Linux version 6.12.9-kimg-sample (sample@kimg) (gcc 12.2.0) #1 SMP PREEMPT" });
+const image = buildArm64Image({
+  codeSize: 0x20000,
+  dataSize: 0x4000,
+  bssSize: 0x8000,
+  banner: "Linux version 6.12.9-kimg-sample (sample@kimg) (gcc 12.2.0) #1 SMP PREEMPT",
+});
 const { toCompress, trailer } = zbootInputs(image, "v6.4", "gzip");
 // gzip -n: no name, no mtime, as the v6.15+ stub requires.
 const payload = new Uint8Array(gzipSync(toCompress, { level: 9 }));

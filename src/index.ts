@@ -3,7 +3,19 @@
  * Node-only helpers (files, atomic writes, kexec) are in "kimg/node".
  */
 export { inspect, unpack, unpackLayers, analyse, trimAfterCertificates, plan, verifyImage, digestImage } from "./api/index.js";
-export type { InspectOptions, UnpackOptions, UnpackResult, UnpackLayersOptions, UnpackedLayer, Analysis, PlanImageOptions, PlanResult, VerifyOptions, DigestOptions, LayerDigest } from "./api/index.js";
+export type {
+  InspectOptions,
+  UnpackOptions,
+  UnpackResult,
+  UnpackLayersOptions,
+  UnpackedLayer,
+  Analysis,
+  PlanImageOptions,
+  PlanResult,
+  VerifyOptions,
+  DigestOptions,
+  LayerDigest,
+} from "./api/index.js";
 export type { AnalyseOptions, ProgressEvent, Tree } from "./analysis/tree.js";
 export { findLayer, allLayers } from "./analysis/tree.js";
 export { kernelChain, summarise } from "./analysis/summary.js";
@@ -22,7 +34,19 @@ export { diagnosticLine, diagnosticParts } from "./report/diagnostic.js";
 export { renderVerifyText } from "./report/verify-text.js";
 export { layerProtectionChecks } from "./analysis/protection.js";
 export { STATUS_MARK, checkLabel } from "./report/checks.js";
-export { layoutRegions, layoutSvg, hashedRangesSvg, memoryMapFromPe, memoryMapFromElf, memoryMapsFromPlan, memoryMapSvg, mapPathForLayer, peViewOf, escapeXml, MAX_SVG_REGIONS } from "./report/svg.js";
+export {
+  layoutRegions,
+  layoutSvg,
+  hashedRangesSvg,
+  memoryMapFromPe,
+  memoryMapFromElf,
+  memoryMapsFromPlan,
+  memoryMapSvg,
+  mapPathForLayer,
+  peViewOf,
+  escapeXml,
+  MAX_SVG_REGIONS,
+} from "./report/svg.js";
 export type { LayoutRegion, RegionKind, LaneName, MemoryMap, MemoryRegion, MemoryCheck, MemoryMark, HashedRanges, SvgOptions } from "./report/svg.js";
 export { KimgError, ErrorCode, isKimgError } from "./io/errors.js";
 export type { ErrorCodeValue, KimgErrorData } from "./io/errors.js";

@@ -64,7 +64,13 @@ const huge = join(dir, "huge.img");
 
 test("every command refuses device files and FIFOs as input, naming the file (E_IO, exit 4), and never hangs", () => {
   for (const odd of ["/dev/zero", "/dev/urandom", fifo, dir]) {
-    for (const args of [["inspect", odd], ["extract", odd, "-o", "-"], ["plan", odd], ["verify", odd], ["digest", odd]]) {
+    for (const args of [
+      ["inspect", odd],
+      ["extract", odd, "-o", "-"],
+      ["plan", odd],
+      ["verify", odd],
+      ["digest", odd],
+    ]) {
       const r = kimg(args);
       assert.equal(r.signal, null, `kimg ${args.join(" ")} was killed (hung or ran away)`);
       assert.equal(r.status, 4, `kimg ${args.join(" ")}: ${r.stderr}`);
@@ -92,7 +98,11 @@ test("kexec load reads through the same checked reader: image, --initrd and --dt
   }
   // /dev/stdin from a shell pipe is a FIFO; from `< file` it is that file, read like any other.
   const run = (stdin: string): Run => {
-    const r = spawnSync("bash", ["-c", `${stdin} "${process.execPath}" --import "${TSX}" "${CLI}" kexec load /dev/stdin --file --dry-run`], { cwd: dir, timeout: 20_000, killSignal: "SIGKILL" });
+    const r = spawnSync("bash", ["-c", `${stdin} "${process.execPath}" --import "${TSX}" "${CLI}" kexec load /dev/stdin --file --dry-run`], {
+      cwd: dir,
+      timeout: 20_000,
+      killSignal: "SIGKILL",
+    });
     return { status: r.status, signal: r.signal, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
   };
   const piped = run("head -c 100000 /dev/zero |");
@@ -106,10 +116,16 @@ test("kexec load reads through the same checked reader: image, --initrd and --dt
 });
 
 test("an input over maxInputBytes is E_LIMIT before a byte is read (inspect, kexec --initrd)", { skip: noGzip }, () => {
-  for (const args of [["inspect", huge], ["kexec", "load", zboot, "--initrd", huge, "--dry-run"]]) {
+  for (const args of [
+    ["inspect", huge],
+    ["kexec", "load", zboot, "--initrd", huge, "--dry-run"],
+  ]) {
     const r = kimg(args);
     assert.equal(r.status, 3, r.stderr);
-    assert.match(r.stderr, new RegExp(`^kimg: E_LIMIT: .*${huge.replace(/[/.]/g, "\\$&")} is larger than ${DEFAULT_LIMITS.maxInputBytes} bytes \\(maxInputBytes\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(`^kimg: E_LIMIT: .*${huge.replace(/[/.]/g, "\\$&")} is larger than ${DEFAULT_LIMITS.maxInputBytes} bytes \\(maxInputBytes\\)`),
+    );
   }
 });
 
@@ -129,7 +145,11 @@ test("readInput: a regular file comes back whole; the cap counts the bytes read,
 /** Runs kimg with its stdout a pipe whose reading end is already closed; returns status and stderr. */
 function intoClosedPipe(args: string[]): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", TSX, CLI, ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_OPTIONS: "" } });
+    const child = spawn(process.execPath, ["--import", TSX, CLI, ...args], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NODE_OPTIONS: "" },
+    });
     child.stdout.destroy();
     let stderr = "";
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
@@ -138,22 +158,45 @@ function intoClosedPipe(args: string[]): Promise<{ status: number | null; stderr
 }
 
 test("stdout closed early (a pipe into head): every command ends quietly with 141, as the shell reports for cat", { skip: noGzip }, async () => {
-  for (const args of [["extract", zboot, "-o", "-"], ["inspect", zboot], ["inspect", zboot, "--json"], ["plan", zboot], ["verify", zboot], ["digest", zboot], ["extract", zboot, "--all", join(dir, "all-closed"), "--json"], ["kexec", "status"], ["--help"]]) {
+  for (const args of [
+    ["extract", zboot, "-o", "-"],
+    ["inspect", zboot],
+    ["inspect", zboot, "--json"],
+    ["plan", zboot],
+    ["verify", zboot],
+    ["digest", zboot],
+    ["extract", zboot, "--all", join(dir, "all-closed"), "--json"],
+    ["kexec", "status"],
+    ["--help"],
+  ]) {
     const r = await intoClosedPipe(args);
     assert.equal(r.stderr, "", `kimg ${args.join(" ")} wrote to stderr`);
     assert.equal(r.status, 141, `kimg ${args.join(" ")}`);
   }
   // The shell's own view: `kimg extract -o - | head -c 10` with pipefail.
-  const r = spawnSync("bash", ["-c", `set -o pipefail; "${process.execPath}" --import "${TSX}" "${CLI}" extract "${zboot}" -o - | head -c 10 | wc -c; echo "status=$?"`], { cwd: dir });
+  const r = spawnSync(
+    "bash",
+    ["-c", `set -o pipefail; "${process.execPath}" --import "${TSX}" "${CLI}" extract "${zboot}" -o - | head -c 10 | wc -c; echo "status=$?"`],
+    { cwd: dir },
+  );
   assert.equal(r.stderr.toString(), "");
   assert.match(r.stdout.toString(), /^10\nstatus=141\n$/);
 });
 
 test("stdout on a full disk (/dev/full): E_IO, exit 4, one line", { skip: noGzip }, () => {
-  for (const args of [["extract", zboot, "-o", "-"], ["inspect", zboot], ["plan", zboot, "--json"], ["digest", zboot]]) {
+  for (const args of [
+    ["extract", zboot, "-o", "-"],
+    ["inspect", zboot],
+    ["plan", zboot, "--json"],
+    ["digest", zboot],
+  ]) {
     const fd = openSync("/dev/full", "w");
     try {
-      const r = spawnSync(process.execPath, ["--import", TSX, CLI, ...args], { cwd: dir, stdio: ["ignore", fd, "pipe"], env: { ...process.env, NODE_OPTIONS: "" } });
+      const r = spawnSync(process.execPath, ["--import", TSX, CLI, ...args], {
+        cwd: dir,
+        stdio: ["ignore", fd, "pipe"],
+        env: { ...process.env, NODE_OPTIONS: "" },
+      });
       assert.equal(r.status, 4, `kimg ${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr.toString(), /^kimg: E_IO: cannot write to stdout: ENOSPC[^\n]*\n$/);
     } finally {

@@ -95,8 +95,14 @@ describe("bzip2 streams (bzip2 -9)", { skip: needs("bzip2") }, () => {
     samples.set("real binary, 2 MiB (3 blocks)", realBinary(2 * MiB));
     samples.set("random, 1 MiB", randomBytes(MiB));
     samples.set("zeros, 5 MiB", new Uint8Array(5 * MiB));
-    samples.set("short period pattern", Uint8Array.from({ length: 300000 }, (_, i) => "abc".charCodeAt(i % 3)));
-    samples.set("runs of every length", Uint8Array.from({ length: 200000 }, (_, i) => Math.floor(Math.sqrt(i)) & 0xff));
+    samples.set(
+      "short period pattern",
+      Uint8Array.from({ length: 300000 }, (_, i) => "abc".charCodeAt(i % 3)),
+    );
+    samples.set(
+      "runs of every length",
+      Uint8Array.from({ length: 200000 }, (_, i) => Math.floor(Math.sqrt(i)) & 0xff),
+    );
   });
 
   it("decodes what bzip2 -9 writes, byte for byte", () => {

@@ -58,7 +58,10 @@ describe("lz4 legacy frame (lz4 -l -9)", { skip: needs("lz4") }, () => {
     samples.set("real binary, 17 MiB (3 legacy blocks)", realBinary(17 * MiB, 2 * MiB));
     samples.set("random, 1 MiB", randomBytes(MiB));
     samples.set("zeros, 9 MiB", new Uint8Array(9 * MiB));
-    samples.set("short period pattern", Uint8Array.from({ length: 300000 }, (_, i) => "abc"[i % 3]!.charCodeAt(0)));
+    samples.set(
+      "short period pattern",
+      Uint8Array.from({ length: 300000 }, (_, i) => "abc"[i % 3]!.charCodeAt(0)),
+    );
   });
 
   it("decodes what lz4 -l -9 writes, byte for byte", () => {
@@ -128,7 +131,10 @@ describe("lz4 legacy frame (lz4 -l -9)", { skip: needs("lz4") }, () => {
     decode(lz4Legacy(data), { onProgress: (bytes) => seen.push(bytes) });
     assert.ok(seen.length >= 2);
     assert.equal(seen.at(-1), data.length);
-    assert.deepEqual([...seen].sort((x, y) => x - y), seen);
+    assert.deepEqual(
+      [...seen].sort((x, y) => x - y),
+      seen,
+    );
   });
 
   it("never throws anything but a KimgError on damaged input", () => {
@@ -208,12 +214,7 @@ describe("lz4 frame format (lz4 without -l)", { skip: needs("lz4") }, () => {
   const data = realBinary(2 * MiB, 20 * MiB);
 
   it("decodes frames with and without block checksums, content size, linked blocks, stored blocks", () => {
-    const variants: string[][] = [
-      ["-9"],
-      ["-9", "-BX", "--content-size"],
-      ["-9", "-BD", "-B4"],
-      ["-1", "--no-frame-crc", "-B5"],
-    ];
+    const variants: string[][] = [["-9"], ["-9", "-BX", "--content-size"], ["-9", "-BD", "-B4"], ["-1", "--no-frame-crc", "-B5"]];
     for (const args of variants) {
       assertSameBytes(decode(run("lz4", [...args, "-c"], data)), data, args.join(" "));
     }

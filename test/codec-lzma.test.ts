@@ -2,18 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { decodeLzma, readLzmaHeader } from "../src/codecs/lzma.js";
 import type { DecodeOptions } from "../src/codecs/types.js";
-import {
-  MiB,
-  assertKimgError,
-  assertOnlyKimgErrors,
-  assertSameBytes,
-  concat,
-  prng,
-  randomBytes,
-  rawLzma2,
-  realBinary,
-  run,
-} from "./helpers/xz-tools.js";
+import { MiB, assertKimgError, assertOnlyKimgErrors, assertSameBytes, concat, prng, randomBytes, rawLzma2, realBinary, run } from "./helpers/xz-tools.js";
 import { needs } from "./helpers/tools.js";
 
 const LIMIT = 256 * MiB;

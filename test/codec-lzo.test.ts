@@ -88,7 +88,10 @@ describe("lzop files (lzop -9)", { skip: needs("lzop") }, () => {
     samples.set("real binary, 3 MiB", realBinary(3 * MiB));
     samples.set("random, 1 MiB (stored blocks)", randomBytes(MiB));
     samples.set("zeros, 5 MiB", new Uint8Array(5 * MiB));
-    samples.set("short period pattern", Uint8Array.from({ length: 300000 }, (_, i) => "abc".charCodeAt(i % 3)));
+    samples.set(
+      "short period pattern",
+      Uint8Array.from({ length: 300000 }, (_, i) => "abc".charCodeAt(i % 3)),
+    );
   });
 
   it("decodes what lzop -9 writes, byte for byte", () => {
@@ -223,7 +226,10 @@ describe("LZO1X bitstream edge cases (hand-built)", () => {
     // 17, 1: version 1. 21: four literals. 0x18 + LE16 0xFFFC + X=12: ((12 << 3) | 0) + 4 = 100 zeros.
     const body = [21, ...text("ABCD"), 0x18, 0xfc, 0xff, 12, ...END];
     assert.deepEqual([...lzo1x([17, 1, ...body])], [...text("ABCD"), ...new Array<number>(100).fill(0)]);
-    assert.throws(() => lzo1x(body), (e: unknown) => e instanceof KimgError && e.code === "E_CORRUPT_STREAM");
+    assert.throws(
+      () => lzo1x(body),
+      (e: unknown) => e instanceof KimgError && e.code === "E_CORRUPT_STREAM",
+    );
   });
 
   it("rejects look-behind past the block start, overruns, missing or misplaced end markers", () => {

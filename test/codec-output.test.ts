@@ -34,6 +34,9 @@ test("a small .lzma declaring 512 MiB allocates little and ends in a coded error
   const header = new Uint8Array([0x05, 0, 0, 0, 2, 0x01, 0x01, 0x09, 0x1f, 0, 0, 0, 0]);
   const input = concat(header, new Uint8Array(1), randomBytes(12000, 823090));
   const before = process.memoryUsage().arrayBuffers;
-  assert.throws(() => decodeLzma(input, { maxOutputBytes: 512 << 20 }), (e: unknown) => e instanceof KimgError && e.code === "E_CORRUPT_STREAM");
+  assert.throws(
+    () => decodeLzma(input, { maxOutputBytes: 512 << 20 }),
+    (e: unknown) => e instanceof KimgError && e.code === "E_CORRUPT_STREAM",
+  );
   assert.ok(process.memoryUsage().arrayBuffers - before < 16 << 20, "no allocation from the declared size");
 });

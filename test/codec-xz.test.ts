@@ -55,9 +55,7 @@ describe("xz: the kernel's commands (scripts/xz_wrap.sh), xz 5.4.1", () => {
   it("x86 (--x86, dict=32MiB), 3 MiB of real machine code", { skip }, () => {
     assertSameBytes(decode(kernelX86), binary3M, "x86");
     const info = decodeXzWithInfo(kernelX86, { maxOutputBytes: LIMIT });
-    assert.deepEqual(info.streams, [
-      { check: "crc32", checkId: 1, checkVerified: true, blockCount: 1, filters: ["x86", "lzma2"], dictionaryBytes: 32 * MiB },
-    ]);
+    assert.deepEqual(info.streams, [{ check: "crc32", checkId: 1, checkVerified: true, blockCount: 1, filters: ["x86", "lzma2"], dictionaryBytes: 32 * MiB }]);
     assert.equal(info.trailingBytes, 0);
   });
 
@@ -132,7 +130,14 @@ describe("xz: RISC-V BCJ (xz >= 5.6; checked against an encoder written in the t
     const filtered = original.slice();
     encodeRiscV(filtered, 0);
     const file = buildXz(
-      [{ filters: [{ id: 0x0b, properties: new Uint8Array(0) }], lzma2: rawLzma2(filtered, "lp=1,dict=1MiB"), lzma2DictionaryByte: lzma2DictionaryByte(MiB), uncompressed: original }],
+      [
+        {
+          filters: [{ id: 0x0b, properties: new Uint8Array(0) }],
+          lzma2: rawLzma2(filtered, "lp=1,dict=1MiB"),
+          lzma2DictionaryByte: lzma2DictionaryByte(MiB),
+          uncompressed: original,
+        },
+      ],
       0x01,
     );
     assertSameBytes(decode(file), original, "riscv xz");
@@ -195,7 +200,11 @@ describe("xz: the rest of the format", { skip }, () => {
   });
 
   it("Delta, and a chain of three filters with a BCJ start offset", () => {
-    for (const args of [["--delta=dist=4", "--lzma2"], ["--x86=start=4096", "--delta=dist=2", "--lzma2"], ["--arm64=start=4096", "--lzma2"]]) {
+    for (const args of [
+      ["--delta=dist=4", "--lzma2"],
+      ["--x86=start=4096", "--delta=dist=2", "--lzma2"],
+      ["--arm64=start=4096", "--lzma2"],
+    ]) {
       assertSameBytes(decode(xz("binary256K", binary256K, args)), binary256K, args.join(" "));
     }
   });
@@ -315,7 +324,25 @@ describe("xz: corrupt input ends in a KimgError", { skip }, () => {
   const small = xz("binary256K", binary256K, kernelXzArgs(["--x86"], ""));
 
   it("truncated at every structure", () => {
-    const cuts = [0, 1, 6, 11, 12, 13, 20, 30, 100, small.length >> 1, small.length - 60, small.length - 33, small.length - 32, small.length - 20, small.length - 12, small.length - 2, small.length - 1];
+    const cuts = [
+      0,
+      1,
+      6,
+      11,
+      12,
+      13,
+      20,
+      30,
+      100,
+      small.length >> 1,
+      small.length - 60,
+      small.length - 33,
+      small.length - 32,
+      small.length - 20,
+      small.length - 12,
+      small.length - 2,
+      small.length - 1,
+    ];
     for (const cut of cuts) {
       const error = assertKimgError(() => decode(small.subarray(0, cut)), ["E_CORRUPT_STREAM"], `cut at ${cut}`);
       assert.ok(error.offset !== undefined && error.offset <= cut, `cut at ${cut}: offset ${error.offset}`);

@@ -18,7 +18,9 @@ const SRC = new URL("../src/", import.meta.url).pathname;
 
 function sourceText(dir: string): string {
   return readdirSync(dir, { withFileTypes: true })
-    .map((e) => (e.isDirectory() ? sourceText(join(dir, e.name)) : e.name.endsWith(".ts") && e.name !== "codes.ts" ? readFileSync(join(dir, e.name), "utf8") : ""))
+    .map((e) =>
+      e.isDirectory() ? sourceText(join(dir, e.name)) : e.name.endsWith(".ts") && e.name !== "codes.ts" ? readFileSync(join(dir, e.name), "utf8") : "",
+    )
     .join("\n");
 }
 

@@ -57,7 +57,13 @@ const EXPECTED: Record<string, Expected> = {
   "ppc64el/powerpc64le@bookworm": { chain: ["elf"], arch: "ppc64le", compression: null, unsupported: null },
   "s390x/s390x@bookworm": { chain: ["s390-image", "compressed", "raw-kernel"], arch: "s390x", compression: "xz", unsupported: "s390 kernel image" },
   "riscv64/riscv64@trixie": { chain: ["riscv-image"], arch: "riscv64", compression: null, unsupported: null, peMachine: "RISCV64" },
-  "loong64/loong64@sid": { chain: ["zboot", "compressed", "loongarch-image"], arch: "loongarch64", compression: "zstd", unsupported: null, peMachine: "LOONGARCH64" },
+  "loong64/loong64@sid": {
+    chain: ["zboot", "compressed", "loongarch-image"],
+    arch: "loongarch64",
+    compression: "zstd",
+    unsupported: null,
+    peMachine: "LOONGARCH64",
+  },
   "amd64/amd64@trixie": { chain: ["bzimage", "compressed", "elf"], arch: "x86_64", compression: "zstd", unsupported: null, peMachine: "AMD64" },
   "arm64/arm64@trixie": { chain: ["arm64-image"], arch: "arm64", compression: null, unsupported: null, peMachine: "ARM64" },
   "armhf/armmp@trixie": { ...ZIMAGE, peMachine: "THUMB" },
@@ -83,15 +89,33 @@ function readManifest(): Cached[] {
     .slice(1)
     .map((line) => {
       const [arch = "", flavour = "", pkg = "", version = "", suite = "", image = "", , sha256 = ""] = line.split("\t");
-      return { key: `${arch}/${flavour}@${suite}`, pkg, version, suite, path: join(CACHE, suite, `${arch}-${flavour}`, image), release: image.replace(/^vmlinu[xz]-/, ""), sha256 };
+      return {
+        key: `${arch}/${flavour}@${suite}`,
+        pkg,
+        version,
+        suite,
+        path: join(CACHE, suite, `${arch}-${flavour}`, image),
+        release: image.replace(/^vmlinu[xz]-/, ""),
+        sha256,
+      };
     });
 }
 
 const cached = readManifest();
-const skip = cached.length === 0 && !REQUIRED ? `no Debian kernels in ${CACHE}: run scripts/fetch-debian-kernels.sh (KIMG_DEBIAN_CACHE to put them elsewhere)` : needs("xz");
+const skip =
+  cached.length === 0 && !REQUIRED
+    ? `no Debian kernels in ${CACHE}: run scripts/fetch-debian-kernels.sh (KIMG_DEBIAN_CACHE to put them elsewhere)`
+    : needs("xz");
 
 /** The native decompressor for a codec, reading stdin. */
-const NATIVE: Record<string, string[]> = { xz: ["xz", "-dc"], gzip: ["gzip", "-dc"], zstd: ["zstd", "-dc"], lzma: ["xz", "--format=lzma", "-dc"], lzo: ["lzop", "-dc"], bzip2: ["bzip2", "-dc"] };
+const NATIVE: Record<string, string[]> = {
+  xz: ["xz", "-dc"],
+  gzip: ["gzip", "-dc"],
+  zstd: ["zstd", "-dc"],
+  lzma: ["xz", "--format=lzma", "-dc"],
+  lzo: ["lzop", "-dc"],
+  bzip2: ["bzip2", "-dc"],
+};
 
 function chainOf(root: Layer, path: string): string[] {
   const formats: string[] = [];
@@ -179,7 +203,9 @@ describe("Debian's kernels, every architecture", { skip }, () => {
     });
   }
 
-  it("the CLI: inspect exits 0 on an unsupported kernel and names it; plan and extract exit 3 with E_UNSUPPORTED", { skip: cached.some((c) => c.key === "armhf/armmp@bookworm") ? false : "no armhf/armmp kernel cached" }, () => {
+  it("the CLI: inspect exits 0 on an unsupported kernel and names it; plan and extract exit 3 with E_UNSUPPORTED", {
+    skip: cached.some((c) => c.key === "armhf/armmp@bookworm") ? false : "no armhf/armmp kernel cached",
+  }, () => {
     const c = cached.find((k) => k.key === "armhf/armmp@bookworm");
     assert.ok(c);
     const kimg = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/run.ts", ...args], { encoding: "utf8", maxBuffer: 1 << 28 });

@@ -72,7 +72,10 @@ for (const unnamed of [true, false]) {
       await set.add("b", bytes("new b"));
       // Between writing and placing, "b" becomes a FIFO: it must not be replaced, and "a" goes back.
       execFileSync("mkfifo", [join(dir, "b")]);
-      assert.throws(() => set.commit(), (e: Error & { code?: string }) => e.code === "E_IO" && /b is a FIFO/.test(e.message));
+      assert.throws(
+        () => set.commit(),
+        (e: Error & { code?: string }) => e.code === "E_IO" && /b is a FIFO/.test(e.message),
+      );
     } finally {
       await set.dispose();
     }
@@ -90,7 +93,10 @@ for (const unnamed of [true, false]) {
       await set.add("b", bytes("ours b"));
       execFileSync("mkdir", [join(dir, "new")]);
       writeFileSync(join(dir, "new", "b"), "theirs");
-      assert.throws(() => set.commit(), (e: Error & { code?: string }) => e.code === "E_OUTPUT_EXISTS");
+      assert.throws(
+        () => set.commit(),
+        (e: Error & { code?: string }) => e.code === "E_OUTPUT_EXISTS",
+      );
     } finally {
       await set.dispose();
     }

@@ -26,7 +26,13 @@ for (const tool of ["xz", "gzip", "lzma", "lzo", "lz4"] as const satisfies reado
     const z = buildArmZImage({ tool, kernel: KERNEL });
     const { report: r, tree } = await analyse(z.bytes);
     assert.deepEqual(
-      { format: r.summary.format, arch: r.summary.arch, compression: r.summary.compression, kernelFormat: r.summary.kernelFormat, kernelPath: r.summary.kernelPath },
+      {
+        format: r.summary.format,
+        arch: r.summary.arch,
+        compression: r.summary.compression,
+        kernelFormat: r.summary.kernelFormat,
+        kernelPath: r.summary.kernelPath,
+      },
       { format: "arm-zimage", arch: "arm", compression: tool, kernelFormat: "raw-kernel", kernelPath: "/payload/decompressed" },
     );
     assert.match(r.summary.linuxVersion ?? "", /^Linux version 6\.1\.0-kimg-armmp \(/);
@@ -47,7 +53,11 @@ for (const tool of ["xz", "gzip", "lzma", "lzo", "lz4"] as const satisfies reado
     assert.equal(r.diagnostics[0]?.severity, "warning");
     assert.equal(r.plan, null);
     await rejects(plan(z.bytes), "E_UNSUPPORTED", /^32-bit Arm zImage \(not supported yet\): kimg cannot plan/);
-    await rejects(unpack(z.bytes), "E_UNSUPPORTED", /^32-bit Arm zImage \(not supported yet\): kimg does not extract this format; the layer \/payload\/decompressed/);
+    await rejects(
+      unpack(z.bytes),
+      "E_UNSUPPORTED",
+      /^32-bit Arm zImage \(not supported yet\): kimg does not extract this format; the layer \/payload\/decompressed/,
+    );
     assert.deepEqual((await unpack(z.bytes, { layer: "/payload/decompressed" })).data, KERNEL);
   });
 }

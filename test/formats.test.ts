@@ -37,12 +37,22 @@ test("arm64 Image: header fields, flags, code words, PE view and banner", async 
   const pe = layerAt(r, "/pe");
   assert.equal(pe.pe?.machineName, "ARM64");
   assert.equal(pe.pe?.nxCompat, true);
-  assert.deepEqual(pe.pe?.sections.map((s) => [s.name, s.perms]), [[".text", "r-x"], [".data", "rw-"]]);
+  assert.deepEqual(
+    pe.pe?.sections.map((s) => [s.name, s.perms]),
+    [
+      [".text", "r-x"],
+      [".data", "rw-"],
+    ],
+  );
   assert.equal(r.diagnostics.length, 0);
 });
 
 test("arm64 Image: every page size, big-endian flag, older add pseudo-NOP, no-EFI nop", async () => {
-  for (const [pageSize, expected] of [[4, 4096], [16, 16384], [0, null]] as const) {
+  for (const [pageSize, expected] of [
+    [4, 4096],
+    [16, 16384],
+    [0, null],
+  ] as const) {
     const r = await inspect(buildArm64Image({ pageSize }));
     assert.equal(layerAt(r, "/").info.pageSize, expected);
   }

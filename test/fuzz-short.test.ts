@@ -31,12 +31,19 @@ before(async () => {
 });
 
 function failureLines(r: CampaignResult): string[] {
-  return r.failures.map((f) => `${f.kind} in ${f.target} at iteration ${f.iteration} (${f.seed}: ${f.mutations.join("; ")}): ${f.why} ${f.error?.stack ?? ""} -> ${f.file}`);
+  return r.failures.map(
+    (f) => `${f.kind} in ${f.target} at iteration ${f.iteration} (${f.seed}: ${f.mutations.join("; ")}): ${f.why} ${f.error?.stack ?? ""} -> ${f.file}`,
+  );
 }
 
-test("every compression tool the seeds need is installed (skipped without one; .ci/run installs them all)", { skip: needs(...ALL_TOOLS, "openssl", "sbsign") }, () => {
+test("every compression tool the seeds need is installed (skipped without one; .ci/run installs them all)", {
+  skip: needs(...ALL_TOOLS, "openssl", "sbsign"),
+}, () => {
   assert.deepEqual(availableTools(), [...ALL_TOOLS]);
-  assert.ok(raws.some((r) => r.name === "zboot-arm64-gzip-sbsigned"), "openssl and sbsign make the signed seed");
+  assert.ok(
+    raws.some((r) => r.name === "zboot-arm64-gzip-sbsigned"),
+    "openssl and sbsign make the signed seed",
+  );
 });
 
 test("the seeds are valid images: each reads as its format, reaches its kernel, with no error diagnostics", { skip: needs(...ALL_TOOLS) }, async () => {
@@ -44,7 +51,11 @@ test("the seeds are valid images: each reads as its format, reaches its kernel, 
   for (const raw of raws) {
     const report = await inspect(raw.bytes);
     assert.equal(report.summary.format, raw.format, raw.name);
-    assert.deepEqual(report.diagnostics.filter((d) => d.severity === "error"), [], raw.name);
+    assert.deepEqual(
+      report.diagnostics.filter((d) => d.severity === "error"),
+      [],
+      raw.name,
+    );
     if (!noKernel.has(raw.name)) assert.ok(report.summary.kernelFormat, `${raw.name} reaches no kernel`);
   }
   const names = raws.map((r) => r.name);

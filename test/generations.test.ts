@@ -51,7 +51,7 @@ test("arm64 Image before v3.17: text_offset in the kernel's endianness, 0x80000 
   assert.equal(current.info.textOffset, 0);
 });
 
-test("RISC-V Image header 0.1: \"RISCV\" at 0x30 without magic2 is recognised and reported as 0.1", async () => {
+test('RISC-V Image header 0.1: "RISCV" at 0x30 without magic2 is recognised and reported as 0.1', async () => {
   // res3 at 0x38: v0.1's head.S left 0x3a-0x3b to .balign fill, e.g. a c.nop (01 00).
   for (const res3 of [0, 0x00010000]) {
     const bytes = buildRiscvImage({ version: 1, res3 });
@@ -88,7 +88,12 @@ test("EFI zboot: every generation is told from its header, trailer, padding, cod
     ["v6.3 zstd22", zboot("v6.2", "zstd22", "zstd", { nxCompat: true }), "v6.2 to before v6.4", /NX_COMPAT: v6\.3\+/],
     ["v6.4-v6.12 xzkern", zboot("v6.4", "xzkern", "xz-arm64"), "v6.4 to before v6.13", /"xzkern": before v6\.13/],
     ["v6.13+ zstd", zboot("v6.4", "zstd", "zstd"), "v6.4+", /"zstd": v6\.13\+/],
-    ["v6.16+ .sbat", zboot("v6.4", "gzip", "gzip", { sbat: "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n" }), "v6.16+", /\.sbat section/],
+    [
+      "v6.16+ .sbat",
+      zboot("v6.4", "gzip", "gzip", { sbat: "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n" }),
+      "v6.16+",
+      /\.sbat section/,
+    ],
   ];
   for (const [what, bytes, generation, clue] of cases) {
     const r = await inspect(bytes);
@@ -116,7 +121,24 @@ test("EFI zboot --shallow: the generation comes from the header alone", async ()
 
 /** boot.rst's "Proto" column: the fields each protocol added. */
 const PROTOCOL_FIELDS: Array<[number, string[]]> = [
-  [0x200, ["jump", "header", "version", "realmode_swtch", "start_sys_seg", "kernel_version", "type_of_loader", "loadflags", "setup_move_size", "code32_start", "ramdisk_image", "ramdisk_size", "bootsect_kludge"]],
+  [
+    0x200,
+    [
+      "jump",
+      "header",
+      "version",
+      "realmode_swtch",
+      "start_sys_seg",
+      "kernel_version",
+      "type_of_loader",
+      "loadflags",
+      "setup_move_size",
+      "code32_start",
+      "ramdisk_image",
+      "ramdisk_size",
+      "bootsect_kludge",
+    ],
+  ],
   [0x201, ["heap_end_ptr"]],
   [0x202, ["ext_loader_ver", "ext_loader_type", "cmd_line_ptr"]],
   [0x203, ["initrd_addr_max"]],
@@ -150,7 +172,11 @@ test("bzImage boot protocols 2.00-2.15: each field present from its protocol on,
       }
     }
     // payload_offset/payload_length (2.08+) are what lead to the compressed vmlinux.
-    assert.equal(l.children.some((c) => c.path === "/payload"), protocol >= 0x208, name);
+    assert.equal(
+      l.children.some((c) => c.path === "/payload"),
+      protocol >= 0x208,
+      name,
+    );
     // syssize exists in every version; before 2.04 only its low two bytes count.
     assert.notEqual(field(l, "setup header", "syssize").value, null);
     assert.equal(/low two bytes/.test(field(l, "setup header", "syssize").meaning ?? ""), protocol < 0x204, name);
@@ -197,16 +223,30 @@ test("bzImage signed by sbsign: CRC-32 not applicable, and the image as built (s
   const bz = buildBzImage({ payload: concat(z, new ByteWriter(4).u32(0, vmlinux.length).bytes) });
   const key = join(dir, "k.key");
   const cert = join(dir, "k.pem");
-  execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-subj", "/CN=kimg generations test", "-days", "30"], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-subj", "/CN=kimg generations test", "-days", "30"],
+    { stdio: "ignore" },
+  );
   writeFileSync(join(dir, "bz"), bz);
   execFileSync("sbsign", ["--key", key, "--cert", cert, "--output", join(dir, "bz.signed"), join(dir, "bz")], { stdio: "ignore" });
   const signed = new Uint8Array(readFileSync(join(dir, "bz.signed")));
   const r = await inspect(signed);
   const l = layerAt(r, "/");
-  assert.equal(l.info.crc32, "not applicable: signed (signing set CheckSum and the certificate entry and appended the certificate table); the image as built, without them, matches");
+  assert.equal(
+    l.info.crc32,
+    "not applicable: signed (signing set CheckSum and the certificate entry and appended the certificate table); the image as built, without them, matches",
+  );
   assert.ok(!codes(r).includes("BZIMAGE_CRC_MISMATCH"));
   // A signed image whose bytes changed after the build: its as-built CRC-32 no longer matches.
-  writeFileSync(join(dir, "bz2"), (() => { const c = bz.slice(); c[0x400] = (c[0x400] ?? 0) ^ 1; return c; })());
+  writeFileSync(
+    join(dir, "bz2"),
+    (() => {
+      const c = bz.slice();
+      c[0x400] = (c[0x400] ?? 0) ^ 1;
+      return c;
+    })(),
+  );
   execFileSync("sbsign", ["--key", key, "--cert", cert, "--output", join(dir, "bz2.signed"), join(dir, "bz2")], { stdio: "ignore" });
   const l2 = layerAt(await inspect(new Uint8Array(readFileSync(join(dir, "bz2.signed")))), "/");
   assert.match(String(l2.info.crc32), /does not match either$/);

@@ -16,7 +16,10 @@ function zbootGzip(): { bytes: Uint8Array; payloadOffset: number; payloadLength:
 }
 
 test("unknown data is a fatal E_UNKNOWN_FORMAT at offset 0", async () => {
-  await assert.rejects(inspect(new TextEncoder().encode("hello, not a kernel")), (e: unknown) => e instanceof KimgError && e.code === "E_UNKNOWN_FORMAT" && e.offset === 0);
+  await assert.rejects(
+    inspect(new TextEncoder().encode("hello, not a kernel")),
+    (e: unknown) => e instanceof KimgError && e.code === "E_UNKNOWN_FORMAT" && e.offset === 0,
+  );
   await assert.rejects(inspect(new Uint8Array(0)), (e: unknown) => e instanceof KimgError && e.code === "E_UNKNOWN_FORMAT");
 });
 
@@ -45,7 +48,26 @@ test("offset + size that would wrap in 32 bits is caught", { skip: needs("gzip")
 
 test("truncated at every header boundary: a report or a coded error, never anything else", { skip: needs("gzip") }, async () => {
   const z = zbootGzip();
-  for (const cut of [1, 2, 4, 8, 0x18, 0x38, 0x3c, 0x40, 0x44, 0x58, 0x98, 0xc8, 0xf8, 0x120, 0x148, z.payloadOffset, z.payloadOffset + 10, z.bytes.length - 1]) {
+  for (const cut of [
+    1,
+    2,
+    4,
+    8,
+    0x18,
+    0x38,
+    0x3c,
+    0x40,
+    0x44,
+    0x58,
+    0x98,
+    0xc8,
+    0xf8,
+    0x120,
+    0x148,
+    z.payloadOffset,
+    z.payloadOffset + 10,
+    z.bytes.length - 1,
+  ]) {
     try {
       const r = await inspect(z.bytes.subarray(0, cut));
       assert.ok(r.diagnostics.length > 0, `cut at ${cut} reported nothing odd`);
@@ -93,7 +115,10 @@ test("a truncated zstd payload is reported, never a partial inner image", { skip
   const cut = payload.subarray(0, payload.length - 100);
   const z = buildZboot({ machine: MACHINE.ARM64, compType: "zstd22", payload: cut, trailer: trailer(payload) });
   const r = await inspect(z.bytes);
-  assert.ok(r.diagnostics.some((d) => d.layer === "/payload" && d.code === "E_CORRUPT_STREAM"), JSON.stringify(r.diagnostics));
+  assert.ok(
+    r.diagnostics.some((d) => d.layer === "/payload" && d.code === "E_CORRUPT_STREAM"),
+    JSON.stringify(r.diagnostics),
+  );
   assert.equal(layerAt(r, "/payload").children.length, 0);
 });
 

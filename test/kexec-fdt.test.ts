@@ -154,7 +154,7 @@ describe("fdt", { skip: needs("dtc") }, () => {
     // FDT_END replaced by FDT_NOP: the block ends without FDT_END.
     expectKimgError(() => parseFdt(mutate((v) => v.setUint32(offStruct + sizeStruct - 4, 4))), ErrorCode.TRUNCATED);
     // A reservation map without its terminating entry.
-    expectKimgError(() => parseFdt(mutate((v, c) => c.fill(0xff, 40, offStruct))), ErrorCode.TRUNCATED);
+    expectKimgError(() => parseFdt(mutate((_v, c) => c.fill(0xff, 40, offStruct))), ErrorCode.TRUNCATED);
   });
 
   it("caps nesting depth", () => {

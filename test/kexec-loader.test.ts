@@ -104,7 +104,7 @@ async function refusalOf(promise: Promise<unknown>): Promise<{ reasons: string[]
   } catch (error) {
     assert.ok(error instanceof KimgError, String(error));
     assert.equal(error.code, ErrorCode.SYSTEM, error.message);
-    return { reasons: (error.data["refusals"] as string[] | undefined) ?? [], message: error.message };
+    return { reasons: (error.data.refusals as string[] | undefined) ?? [], message: error.message };
   }
   assert.fail("expected a refusal");
 }
@@ -116,7 +116,10 @@ describe("kexec loader: refusals before anything is touched", { skip: needs("dtc
     const refusal = await refusalOf(prepareKexec({ image: arm64Image, append: "x" }, env));
     assert.deepEqual(refusal.reasons, ["NOT_ROOT", "ARCH_MISMATCH"]);
     assert.match(refusal.message, /the image is for arm64, this machine is x86_64/);
-    assert.deepEqual(calls.filter((c) => c.name !== "kexec_file_load"), []);
+    assert.deepEqual(
+      calls.filter((c) => c.name !== "kexec_file_load"),
+      [],
+    );
   });
 
   it("a dry run prints the plan on a machine that could not load it, and says why a real load would be refused", async () => {
@@ -124,7 +127,10 @@ describe("kexec loader: refusals before anything is touched", { skip: needs("dtc
     const dry = await prepareKexec({ image: arm64Image, append: "console=ttyAMA0", dryRun: true }, env);
     assert.equal(dry.plan.source.arch, "arm64");
     assert.deepEqual(dry.wouldRefuse, ["the image is for arm64, this machine is x86_64"]);
-    assert.deepEqual(calls.filter((c) => c.name !== "kexec_file_load"), []);
+    assert.deepEqual(
+      calls.filter((c) => c.name !== "kexec_file_load"),
+      [],
+    );
   });
 
   it("refuses when kexec_load_disabled is set, even with --force", async () => {
@@ -161,7 +167,10 @@ describe("kexec loader: refusals before anything is touched", { skip: needs("dtc
     assert.deepEqual(refusal.reasons, ["CHECK_FAILED"]);
     assert.match(refusal.message, /unpack reported: \/payload: CRC mismatch \(--force to override\)/);
     const forced = await prepareKexec({ image: arm64Image, unpack, force: true }, fakeSystem({ files: { "/sys/kernel/kexec_loaded": "1\n" } }).env);
-    assert.deepEqual(forced.warnings, ["overridden with --force: unpack reported: /payload: CRC mismatch", "a kernel is already loaded; this load replaces it"]);
+    assert.deepEqual(forced.warnings, [
+      "overridden with --force: unpack reported: /payload: CRC mismatch",
+      "a kernel is already loaded; this load replaces it",
+    ]);
   });
 });
 
@@ -174,11 +183,7 @@ describe("kexec loader: plans and system calls", { skip: needs("dtc") }, () => {
     loadKexec(plan, env);
     const load = calls.find((c) => c.name === "kexec_load");
     assert.ok(load && plan.mode === "segments");
-    assert.deepEqual(load.args, [
-      plan.segmentPlan.entry,
-      plan.segmentPlan.segments.map((s) => [s.buf.length, s.mem, s.memsz]),
-      0,
-    ]);
+    assert.deepEqual(load.args, [plan.segmentPlan.entry, plan.segmentPlan.segments.map((s) => [s.buf.length, s.mem, s.memsz]), 0]);
     assert.deepEqual(load.args[1] as unknown[], [
       [arm64Image.length, 0x40000000, plan.segmentPlan.segments[0]?.memsz],
       [5000, plan.segmentPlan.segments[1]?.mem, 0x2000],
@@ -218,8 +223,18 @@ describe("kexec loader: plans and system calls", { skip: needs("dtc") }, () => {
   });
 
   it("uses file mode for RISC-V and LoongArch kernels where the running kernel has kexec_file_load", async () => {
-    for (const [arch, kernelArch, kernelFormat] of [["riscv64", "riscv64", "riscv-image"], ["loong64", "loongarch64", "loongarch-image"]] as const) {
-      const unpack = async (): Promise<UnpackedKernel> => ({ kernel: new Uint8Array(4096), kernelFormat, arch: kernelArch, path: `zboot > compressed > ${kernelFormat}`, format: "zboot", compression: "gzip" });
+    for (const [arch, kernelArch, kernelFormat] of [
+      ["riscv64", "riscv64", "riscv-image"],
+      ["loong64", "loongarch64", "loongarch-image"],
+    ] as const) {
+      const unpack = async (): Promise<UnpackedKernel> => ({
+        kernel: new Uint8Array(4096),
+        kernelFormat,
+        arch: kernelArch,
+        path: `zboot > compressed > ${kernelFormat}`,
+        format: "zboot",
+        compression: "gzip",
+      });
       const { env, calls } = fakeSystem({ arch });
       const { plan } = await prepareKexec({ image: new Uint8Array(1), unpack, append: "console=ttyS0" }, env);
       assert.equal(plan.mode, "file");
@@ -234,7 +249,7 @@ describe("kexec loader: plans and system calls", { skip: needs("dtc") }, () => {
     assert.match(explainKexecError("kexec_file_load", -Errno.ENOSYS, "file").message, /no kexec_file_load: use segment mode/);
     assert.match(explainKexecError("kexec_file_load", -Errno.EINVAL, "file").message, /zboot image handed over unpacked/);
     assert.match(explainKexecError("kexec_load", -Errno.EPERM, "segments").message, /needs root \(CAP_SYS_BOOT\)/);
-    assert.equal(explainKexecError("kexec_load", -Errno.EADDRNOTAVAIL, "segments").data["errno"], 99);
+    assert.equal(explainKexecError("kexec_load", -Errno.EADDRNOTAVAIL, "segments").data.errno, 99);
   });
 
   it("exec refuses when nothing is loaded and reports a failed reboot; unload falls back to kexec_load", () => {
@@ -242,7 +257,10 @@ describe("kexec loader: plans and system calls", { skip: needs("dtc") }, () => {
     const loaded = fakeSystem({ files: { "/sys/kernel/kexec_loaded": "1\n" } });
     assert.throws(() => execKexec(loaded.env), /reboot failed with errno 1/);
     assert.ok(loaded.calls.some((c) => c.name === "reboot"));
-    assert.throws(() => execKexec(fakeSystem({ uid: 5 }).env), (e: unknown) => e instanceof KimgError && (e.data["refusals"] as string[])[0] === "NOT_ROOT");
+    assert.throws(
+      () => execKexec(fakeSystem({ uid: 5 }).env),
+      (e: unknown) => e instanceof KimgError && (e.data.refusals as string[])[0] === "NOT_ROOT",
+    );
 
     const file = fakeSystem();
     unloadKexec(file.env);
@@ -253,7 +271,9 @@ describe("kexec loader: plans and system calls", { skip: needs("dtc") }, () => {
   });
 
   it("reads status, drops boot loader words from /proc/cmdline, and finds PE signatures", () => {
-    const status = readKexecStatus(fakeSystem({ files: { "/sys/kernel/security/lockdown": "[none] integrity confidentiality\n" }, fileLoad: -Errno.ENOSYS }).env);
+    const status = readKexecStatus(
+      fakeSystem({ files: { "/sys/kernel/security/lockdown": "[none] integrity confidentiality\n" }, fileLoad: -Errno.ENOSYS }).env,
+    );
     assert.deepEqual(status, { loaded: false, crashLoaded: null, loadDisabled: false, lockdown: "none", fileLoad: "no", secureBoot: null });
     assert.equal(reusableCmdline("BOOT_IMAGE=/boot/vmlinuz-6.1 root=UUID=x ro  initrd=\\initrd.img quiet\n"), "root=UUID=x ro quiet");
     assert.equal(hasPeSignature(arm64Image), false);
@@ -284,7 +304,10 @@ describe("kimg kexec CLI", { skip: needs("dtc") }, () => {
     assert.match(out, /^ {2}kernel +- +0x[0-9a-f]+ +0x40000000 /m);
     assert.match(out, /^entry: {3}0x[0-9a-f]+ \(purgatory\)$/m);
     assert.match(out, /dry run: nothing loaded\n$/);
-    assert.equal(calls.some((c) => c.name === "kexec_load"), false);
+    assert.equal(
+      calls.some((c) => c.name === "kexec_load"),
+      false,
+    );
 
     const json = await cli(["kexec", "load", `${dir}/Image`, "--segments", "--dry-run", "--json"]);
     const parsed = JSON.parse(json.out) as { dryRun: boolean; plan: { mode: string; why: string; segments: unknown[] } };

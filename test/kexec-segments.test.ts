@@ -104,10 +104,18 @@ describe("iomem", () => {
       { start: 20, end: 100 },
     ]);
     assert.deepEqual(subtractRange([{ start: 0, end: 100 }], { start: 0, end: 100 }), []);
-    assert.deepEqual(mergeRanges([{ start: 50, end: 60 }, { start: 0, end: 10 }, { start: 10, end: 20 }, { start: 55, end: 70 }]), [
-      { start: 0, end: 20 },
-      { start: 50, end: 70 },
-    ]);
+    assert.deepEqual(
+      mergeRanges([
+        { start: 50, end: 60 },
+        { start: 0, end: 10 },
+        { start: 10, end: 20 },
+        { start: 55, end: 70 },
+      ]),
+      [
+        { start: 0, end: 20 },
+        { start: 50, end: 70 },
+      ],
+    );
   });
 });
 
@@ -186,7 +194,10 @@ describe("arm64 segments", () => {
       assert.equal(s.mem % 65536, 0);
       assert.equal(s.memsz % 65536, 0);
     }
-    assert.deepEqual(plan.segments.map((s) => s.name), ["kernel", "dtb", "purgatory"]);
+    assert.deepEqual(
+      plan.segments.map((s) => s.name),
+      ["kernel", "dtb", "purgatory"],
+    );
     const chosen = findNode(parseFdt(plan.segments[1]!.buf), "/chosen")!;
     assert.equal(getProperty(chosen, "bootargs"), undefined);
     assert.equal(getProperty(chosen, "linux,initrd-start"), undefined);
@@ -195,7 +206,15 @@ describe("arm64 segments", () => {
   it("prints the plan with segments, registers and the purgatory listing", { skip: needs("dtc") }, () => {
     const plan = planArm64Segments({ kernel: image, initrd, cmdline: "quiet", fdt: dtb(), freeRam, pageSize: 4096 });
     const source = { format: "zboot", kernelFormat: "arm64-image", path: "zboot > compressed > arm64-image", arch: "arm64", compression: "gzip" };
-    const full = { mode: "segments" as const, why: "test", source, cmdline: { text: "quiet", from: "--append" }, initrdFrom: "--initrd x", segmentPlan: plan, dtbFrom: "/sys/firmware/fdt" };
+    const full = {
+      mode: "segments" as const,
+      why: "test",
+      source,
+      cmdline: { text: "quiet", from: "--append" },
+      initrdFrom: "--initrd x",
+      segmentPlan: plan,
+      dtbFrom: "/sys/firmware/fdt",
+    };
     const text = formatKexecPlan(full, { bufAddresses: new Map([["kernel", 0xffff0000n]]) });
     assert.match(text, /^source: {2}zboot \(arm64, gzip\): zboot > compressed > arm64-image$/m);
     assert.match(text, /^ {2}kernel +0xffff0000 +0x[0-9a-f]+ +0x42400000 +0x2010000$/m);
@@ -209,7 +228,10 @@ describe("arm64 segments", () => {
   });
 
   it("refuses when memory or the image do not allow a plan", { skip: needs("dtc") }, () => {
-    expectKimgError(() => planArm64Segments({ kernel: image, cmdline: null, fdt: dtb(), freeRam: [{ start: 0x40000000, end: 0x41000000 }], pageSize: 4096 }), ErrorCode.SYSTEM);
+    expectKimgError(
+      () => planArm64Segments({ kernel: image, cmdline: null, fdt: dtb(), freeRam: [{ start: 0x40000000, end: 0x41000000 }], pageSize: 4096 }),
+      ErrorCode.SYSTEM,
+    );
     expectKimgError(() => planArm64Segments({ kernel: image, cmdline: null, fdt: dtb(), freeRam, pageSize: 3000 }), ErrorCode.USAGE);
     const be = image.slice();
     be[0x18] = (be[0x18] ?? 0) | 1;
@@ -219,7 +241,10 @@ describe("arm64 segments", () => {
   });
 
   it("finds the lowest aligned hole and checks segments as the kernel does", () => {
-    const free = [{ start: 0x1000, end: 0x300000 }, { start: 0x400000, end: 0x900000 }];
+    const free = [
+      { start: 0x1000, end: 0x300000 },
+      { start: 0x400000, end: 0x900000 },
+    ];
     assert.equal(findHole(free, 0x100000, 2 * MiB), 0x200000);
     assert.equal(findHole(free, 0x200000, 2 * MiB), 0x400000);
     assert.equal(findHole(free, 0x100000, 0x1000, 0x450000), 0x450000);

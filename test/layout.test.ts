@@ -13,7 +13,9 @@ import { defineLayout, defineVariants, fieldSize, readVariant, type Layout, type
 const SRC = new URL("../src/", import.meta.url).pathname;
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
 }
 
 function isLayout(value: unknown): value is Layout {
@@ -23,11 +25,22 @@ function isLayout(value: unknown): value is Layout {
 
 function isVariants(value: unknown): value is LayoutVariants {
   const v = value as Partial<LayoutVariants> | null;
-  return typeof v === "object" && v !== null && typeof v.name === "string" && typeof v.variants === "object" && v.variants !== null && Object.values(v.variants).every(isLayout);
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof v.name === "string" &&
+    typeof v.variants === "object" &&
+    v.variants !== null &&
+    Object.values(v.variants).every(isLayout)
+  );
 }
 
 /** Every layout and variant set exported by a module that declares one, and how many each file declares. */
-async function collect(): Promise<{ layouts: Map<Layout, string>; variants: Map<LayoutVariants, string>; declared: Map<string, { layouts: number; variants: number }> }> {
+async function collect(): Promise<{
+  layouts: Map<Layout, string>;
+  variants: Map<LayoutVariants, string>;
+  declared: Map<string, { layouts: number; variants: number }>;
+}> {
   const layouts = new Map<Layout, string>();
   const variants = new Map<LayoutVariants, string>();
   const declared = new Map<string, { layouts: number; variants: number }>();
@@ -90,7 +103,8 @@ test("every variant of a variant set is itself a declared, exported layout", asy
   const { layouts, variants } = await collect();
   assert.ok(variants.size >= 3, `only ${variants.size} variant sets found`);
   for (const [set, where] of variants) {
-    for (const [key, layout] of Object.entries(set.variants)) assert.ok(layouts.has(layout), `${where}: variant ${key} (${layout.name}) is not an exported layout`);
+    for (const [key, layout] of Object.entries(set.variants))
+      assert.ok(layouts.has(layout), `${where}: variant ${key} (${layout.name}) is not an exported layout`);
   }
 });
 

@@ -17,14 +17,34 @@ const BIOME = resolve("node_modules/@biomejs/biome/bin/biome");
 const CASES: Array<{ path: string; source: string; expected: string[] }> = [
   { path: "src/analysis/uses-fs.ts", source: 'import { readFileSync } from "node:fs";\nexport const f = readFileSync;\n', expected: ["noNodejsModules"] },
   { path: "src/formats/uses-fs-types.ts", source: 'import type { Stats } from "node:fs";\nexport type S = Stats;\n', expected: [] },
-  { path: "src/analysis/uses-node-layer.ts", source: 'import { NODE_CODECS } from "../node/codecs.js";\nexport const c = NODE_CODECS;\n', expected: ["noRestrictedImports"] },
+  {
+    path: "src/analysis/uses-node-layer.ts",
+    source: 'import { NODE_CODECS } from "../node/codecs.js";\nexport const c = NODE_CODECS;\n',
+    expected: ["noRestrictedImports"],
+  },
   { path: "src/report/uses-cli.ts", source: 'import { run } from "../cli/run.js";\nexport const r = run;\n', expected: ["noRestrictedImports"] },
-  { path: "src/node/uses-fs.ts", source: 'import { readFileSync } from "node:fs";\nimport { inspect } from "../index.js";\nexport const f = [readFileSync, inspect];\n', expected: [] },
-  { path: "src/cli/uses-fs.ts", source: 'import { readFileSync } from "node:fs";\nimport { NODE_CODECS } from "../node/codecs.js";\nexport const f = [readFileSync, NODE_CODECS];\n', expected: [] },
+  {
+    path: "src/node/uses-fs.ts",
+    source: 'import { readFileSync } from "node:fs";\nimport { inspect } from "../index.js";\nexport const f = [readFileSync, inspect];\n',
+    expected: [],
+  },
+  {
+    path: "src/cli/uses-fs.ts",
+    source: 'import { readFileSync } from "node:fs";\nimport { NODE_CODECS } from "../node/codecs.js";\nexport const f = [readFileSync, NODE_CODECS];\n',
+    expected: [],
+  },
   { path: "web/ui/public-entry.ts", source: 'import { inspect } from "../../src/index.js";\nexport const i = inspect;\n', expected: [] },
   { path: "web/main-public-entry.ts", source: 'import { inspect } from "../src/index.js";\nexport const i = inspect;\n', expected: [] },
-  { path: "web/ui/deep-import.ts", source: 'import { layoutSvg } from "../../src/report/svg.js";\nexport const l = layoutSvg;\n', expected: ["noRestrictedImports"] },
-  { path: "web/ui/deep-type-import.ts", source: 'import type { Report } from "../../src/model/report.js";\nexport type R = Report;\n', expected: ["noRestrictedImports"] },
+  {
+    path: "web/ui/deep-import.ts",
+    source: 'import { layoutSvg } from "../../src/report/svg.js";\nexport const l = layoutSvg;\n',
+    expected: ["noRestrictedImports"],
+  },
+  {
+    path: "web/ui/deep-type-import.ts",
+    source: 'import type { Report } from "../../src/model/report.js";\nexport type R = Report;\n',
+    expected: ["noRestrictedImports"],
+  },
   { path: "web/ui/uses-fs.ts", source: 'import { readFileSync } from "node:fs";\nexport const f = readFileSync;\n', expected: ["noNodejsModules"] },
 ];
 
@@ -38,7 +58,10 @@ test("biome.jsonc keeps the layers apart: node: only in src/node and src/cli, we
     writeFileSync(join(dir, c.path), c.source);
   }
   // The scratch copy is not a git repository: no VCS (the config's ignore file is .gitignore).
-  const r = spawnSync(process.execPath, [BIOME, "lint", "--vcs-enabled=false", "--reporter=json", "--max-diagnostics=none", "."], { cwd: dir, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [BIOME, "lint", "--vcs-enabled=false", "--reporter=json", "--max-diagnostics=none", "."], {
+    cwd: dir,
+    encoding: "utf8",
+  });
   assert.ok(r.stdout, `biome printed nothing: ${r.stderr}`);
   const { diagnostics } = JSON.parse(r.stdout) as { diagnostics: Array<{ category: string; location: { path: string } }> };
   for (const c of CASES) {

@@ -63,7 +63,10 @@ for (const [compType, tool] of [
     assert.equal(r.summary.format, "zboot");
     assert.equal(r.summary.kernelFormat, "loongarch-image");
     assert.equal(r.summary.kernelPath, "/payload/decompressed");
-    assert.deepEqual(r.diagnostics.filter((d) => d.severity !== "info"), []);
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.severity !== "info"),
+      [],
+    );
     const u = await unpack(z.bytes);
     assert.equal(u.format, "loongarch-image");
     assert.deepEqual(u.data, inner);
@@ -74,7 +77,13 @@ for (const [compType, tool] of [
 }
 
 test("a LoongArch EFI program that is not a kernel (linker-made DOS header) stays a plain PE", async () => {
-  const pe = buildPe({ machine: MACHINE.LOONGARCH64, sizeOfHeaders: 0x1000, entry: 0x1000, numberOfRvaAndSizes: 6, sections: [{ name: ".text", data: new Uint8Array(0x200), characteristics: 0x60000020 }] });
+  const pe = buildPe({
+    machine: MACHINE.LOONGARCH64,
+    sizeOfHeaders: 0x1000,
+    entry: 0x1000,
+    numberOfRvaAndSizes: 6,
+    sections: [{ name: ".text", data: new Uint8Array(0x200), characteristics: 0x60000020 }],
+  });
   const bytes = pe.bytes.slice();
   bytes.set([0x90, 0x00, 0x03, 0x00], 2); // e_cblp, e_cp as a linker writes them
   const r = await inspect(bytes);

@@ -36,7 +36,7 @@ function sameBothWays(decode: Decoder, input: Uint8Array, what: string): void {
 /** Machine code, zero runs (BSS), short periodic patterns and noise: every kind of match and literal run. */
 function mixedSample(): Uint8Array {
   const pattern = new Uint8Array(300_000);
-  for (let i = 0; i < pattern.length; i++) pattern[i] = i % ((i >> 12) % 7 + 1);
+  for (let i = 0; i < pattern.length; i++) pattern[i] = i % (((i >> 12) % 7) + 1);
   return concat(realBinary(600_000), new Uint8Array(100_000), pattern, randomBytes(50_000), realBinary(300_000, 20 * MiB));
 }
 

@@ -35,7 +35,7 @@ function sameBothWays(decode: Decoder, input: Uint8Array, what: string, expected
 /** Machine code, zeros, short periodic patterns and noise: literals, matches, reps, long distances. */
 function mixedSample(): Uint8Array {
   const pattern = new Uint8Array(200_000);
-  for (let i = 0; i < pattern.length; i++) pattern[i] = i % ((i >> 12) % 7 + 1);
+  for (let i = 0; i < pattern.length; i++) pattern[i] = i % (((i >> 12) % 7) + 1);
   return concat(realBinary(500_000), new Uint8Array(100_000), pattern, randomBytes(30_000), realBinary(200_000, 20 * MiB), realBinary(100_000));
 }
 

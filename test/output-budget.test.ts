@@ -111,12 +111,20 @@ test("zstd with no budget is E_LIMIT, through the portable and the Node decoders
 });
 
 /** Decodes `stream` in a child process (see helpers/decode-peak.ts) and returns what it saw. */
-function decodeInChild(codec: string, stream: Uint8Array, maxOutputBytes: number): { code: string | null; length: number | null; expected?: unknown; peakBytes: number } {
+function decodeInChild(
+  codec: string,
+  stream: Uint8Array,
+  maxOutputBytes: number,
+): { code: string | null; length: number | null; expected?: unknown; peakBytes: number } {
   const dir = mkdtempSync(join(tmpdir(), "kimg-peak-"));
   try {
     const file = join(dir, "input");
     writeFileSync(file, stream);
-    const out = execFileSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "helpers", "decode-peak.ts"), codec, file, String(maxOutputBytes)], { encoding: "utf8" });
+    const out = execFileSync(
+      process.execPath,
+      ["--import", "tsx", join(import.meta.dirname, "helpers", "decode-peak.ts"), codec, file, String(maxOutputBytes)],
+      { encoding: "utf8" },
+    );
     return JSON.parse(out) as ReturnType<typeof decodeInChild>;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,21 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -290,7 +304,10 @@ test("--all writes only plain files inside DIR, whatever the section names say",
   );
   assert.deepEqual(files, ["cmdline.txt", "initrd.txt", "linux#2.efi", "linux#2.payload.decompressed.Image", "linux#2.payload.gz", "linux.Image", "osrel.txt"]);
   assert.deepEqual(tree(dir), ["out/", "out/layers/", ...files.map((f) => `out/layers/${f}`), "uki.efi"].sort());
-  assert.deepEqual(tree(sandbox).filter((p) => !p.startsWith(relative(sandbox, dir))), sandboxBefore);
+  assert.deepEqual(
+    tree(sandbox).filter((p) => !p.startsWith(relative(sandbox, dir))),
+    sandboxBefore,
+  );
   assert.ok(!existsSync("/tmp/kimg-escape"));
   assert.equal(sha256(file), before);
 });
@@ -353,17 +370,28 @@ test("extract --all into a folder that cannot be made or written is E_IO, exit 4
 
 const root = process.getuid?.() === 0;
 
-test("extract --all without permission (as nobody) or on a read-only file system: E_IO, exit 4", { skip: needs("gzip") || (!root && "needs root (runs as nobody, mounts tmpfs)") }, () => {
+test("extract --all without permission (as nobody) or on a read-only file system: E_IO, exit 4", {
+  skip: needs("gzip") || (!root && "needs root (runs as nobody, mounts tmpfs)"),
+}, () => {
   const { dir } = place("vmlinuz.efi", zboot.bytes);
   chmodSync(sandbox, 0o755);
   chmodSync(dir, 0o755);
-  const asNobody = spawnSync(process.execPath, ["--import", TSX, CLI, "extract", "vmlinuz.efi", "--all", "out"], { cwd: dir, uid: 65534, gid: 65534, env: { ...process.env, NODE_OPTIONS: "", HOME: "/tmp" } });
+  const asNobody = spawnSync(process.execPath, ["--import", TSX, CLI, "extract", "vmlinuz.efi", "--all", "out"], {
+    cwd: dir,
+    uid: 65534,
+    gid: 65534,
+    env: { ...process.env, NODE_OPTIONS: "", HOME: "/tmp" },
+  });
   assert.equal(asNobody.status, 4, asNobody.stderr.toString());
   assert.match(asNobody.stderr.toString(), /^kimg: E_IO: cannot create out: EACCES/);
   mkdirSync(join(dir, "ro"));
   spawnSync("mount", ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", join(dir, "ro")]);
   try {
-    for (const args of [["--all", "ro/out"], ["--all", "ro"], ["-o", "ro/Image"]]) {
+    for (const args of [
+      ["--all", "ro/out"],
+      ["--all", "ro"],
+      ["-o", "ro/Image"],
+    ]) {
       const r = kimg(["extract", "vmlinuz.efi", ...args], dir);
       assert.equal(r.status, 4, `${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr, /^kimg: E_IO: .*EROFS/, args.join(" "));
@@ -375,7 +403,9 @@ test("extract --all without permission (as nobody) or on a read-only file system
   assert.deepEqual(tree(dir), ["ro/", "vmlinuz.efi"]);
 });
 
-test("extract --all on a full disk: E_IO, exit 4, and neither the layers written before nor the folder remain", { skip: needs("gzip") || (!root && "needs root (mounts a small tmpfs)") }, () => {
+test("extract --all on a full disk: E_IO, exit 4, and neither the layers written before nor the folder remain", {
+  skip: needs("gzip") || (!root && "needs root (mounts a small tmpfs)"),
+}, () => {
   // A 1 MiB Image of mostly zeros: its gzip payload fits a 256 KiB disk, the Image does not.
   const big = buildArm64Image({ codeSize: 0x4000, bssSize: 1024 * 1024 });
   const { toCompress, trailer } = zbootInputs(big, "v6.4", "gzip");
@@ -384,7 +414,11 @@ test("extract --all on a full disk: E_IO, exit 4, and neither the layers written
   mkdirSync(join(dir, "disk"));
   spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", join(dir, "disk")]);
   try {
-    for (const args of [["--all", "disk/layers"], ["--all", "disk"], ["-o", "disk/Image"]]) {
+    for (const args of [
+      ["--all", "disk/layers"],
+      ["--all", "disk"],
+      ["-o", "disk/Image"],
+    ]) {
       const r = kimg(["extract", "vmlinuz.efi", ...args], dir);
       assert.equal(r.status, 4, `${args.join(" ")}: ${r.stderr}`);
       assert.match(r.stderr, /^kimg: E_IO: cannot write disk\/.*ENOSPC/, args.join(" "));
@@ -417,10 +451,15 @@ test("concurrent extracts of two images to one output without --force: exactly o
   });
   const runs = await Promise.all(
     Array.from({ length: 10 }, (_, i) => {
-      const child = spawn(process.execPath, ["--import", TSX, CLI, "extract", `${i % 2}.efi`, "-o", "Image"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(process.execPath, ["--import", TSX, CLI, "extract", `${i % 2}.efi`, "-o", "Image"], {
+        cwd: dir,
+        stdio: ["ignore", "ignore", "pipe"],
+      });
       let stderr = "";
       child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-      return new Promise<{ which: number; status: number | null; stderr: string }>((resolve) => child.on("close", (status) => resolve({ which: i % 2, status, stderr })));
+      return new Promise<{ which: number; status: number | null; stderr: string }>((resolve) =>
+        child.on("close", (status) => resolve({ which: i % 2, status, stderr })),
+      );
     }),
   );
   const winners = runs.filter((r) => r.status === 0);
@@ -432,13 +471,20 @@ test("concurrent extracts of two images to one output without --force: exactly o
   assert.deepEqual(readdirSync(dir).sort(), ["0.efi", "1.efi", "Image"]);
 });
 
-test("device nodes, FIFOs and folders are never replaced, --force or not, and the message does not suggest --force", { skip: needs("gzip") || (!root && "needs root (mknod)") }, () => {
+test("device nodes, FIFOs and folders are never replaced, --force or not, and the message does not suggest --force", {
+  skip: needs("gzip") || (!root && "needs root (mknod)"),
+}, () => {
   const { dir } = place("vmlinuz.efi", zboot.bytes);
   spawnSync("mknod", [join(dir, "null"), "c", "1", "3"]);
   spawnSync("mkfifo", [join(dir, "fifo")]);
   mkdirSync(join(dir, "folder"));
   // /dev/null itself only without --force: should this ever regress, the test must not replace the machine's /dev/null.
-  for (const [out, kind] of [["null", "a character device"], ["fifo", "a FIFO"], ["folder", "a directory"], ["/dev/null", "a character device"]] as const) {
+  for (const [out, kind] of [
+    ["null", "a character device"],
+    ["fifo", "a FIFO"],
+    ["folder", "a directory"],
+    ["/dev/null", "a character device"],
+  ] as const) {
     for (const force of out === "/dev/null" ? [[]] : [[], ["--force"]]) {
       const r = kimg(["extract", "vmlinuz.efi", "-o", out, ...force], dir);
       assert.equal(r.status, 4, `${out} ${force.join("")}: ${r.stderr}`);

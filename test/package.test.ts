@@ -40,7 +40,8 @@ test("the README's limits table and codec table agree with the code", async () =
   const readme = readFileSync("README.md", "utf8");
   const { DEFAULT_LIMITS } = await import("../src/io/limits.js");
   const MiB = 1024 * 1024;
-  const shown = (n: number): string => (n >= 1024 * MiB && n % (1024 * MiB) === 0 ? `${n / 1024 / MiB} GiB` : n >= MiB && n % MiB === 0 ? `${n / MiB} MiB` : String(n));
+  const shown = (n: number): string =>
+    n >= 1024 * MiB && n % (1024 * MiB) === 0 ? `${n / 1024 / MiB} GiB` : n >= MiB && n % MiB === 0 ? `${n / MiB} MiB` : String(n);
   for (const [name, value] of Object.entries(DEFAULT_LIMITS)) {
     assert.match(readme, new RegExp(`\\| \`${name}\` \\| ${shown(value)} \\|`), `README limits row for ${name} = ${shown(value)}`);
   }
@@ -55,7 +56,14 @@ test("the README's command synopsis names every option `--help` lists", () => {
   const readme = readFileSync("README.md", "utf8");
   const synopsis = /## The command line\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? "";
   assert.ok(synopsis, "no synopsis block under ## The command line");
-  const commands: Array<[string, string[]]> = [["inspect", []], ["extract", []], ["plan", []], ["verify", []], ["digest", []], ["kexec load", ["kexec", "load"]]];
+  const commands: Array<[string, string[]]> = [
+    ["inspect", []],
+    ["extract", []],
+    ["plan", []],
+    ["verify", []],
+    ["digest", []],
+    ["kexec load", ["kexec", "load"]],
+  ];
   for (const [name, argv] of commands) {
     const help = spawnSync(process.execPath, ["--import", "tsx", "src/cli/run.ts", ...(argv.length ? argv : [name]), "--help"], { encoding: "utf8" }).stdout;
     const line = synopsis.split("\n").find((l) => l.startsWith(`kimg ${name} `) || (name === "kexec load" && l.startsWith("kimg kexec load")));
@@ -70,7 +78,10 @@ test("the README's command synopsis names every option `--help` lists", () => {
 test("the README's formats table names every format id the code reports", async () => {
   const readme = readFileSync("README.md", "utf8");
   const section = readme.slice(readme.indexOf("## Formats"), readme.indexOf("## Codecs"));
-  const table = section.split("\n").filter((l) => l.startsWith("| ")).join("\n");
+  const table = section
+    .split("\n")
+    .filter((l) => l.startsWith("| "))
+    .join("\n");
   const { FORMATS, LEAF_FORMATS } = await import("../src/formats/registry.js");
   for (const { format } of [...FORMATS, ...LEAF_FORMATS]) assert.ok(table.includes(`\`${format}\``), `README formats table row for \`${format}\``);
 });

@@ -36,13 +36,24 @@ const CASES: Case[] = [
   { name: "v5.8+ Image, text_offset 0, 4K pages", imageSize: 0x2010000, pageSize: 4, ramBase: 0x40000000 },
   { name: "pre-v5.8 Image, text_offset 0x80000, 4K pages", textOffset: 0x80000, imageSize: 0x1000000, pageSize: 4, ramBase: 0x40000000 },
   { name: "16K pages, RAM base not 2 MiB aligned", imageSize: 0x1834000, pageSize: 16, ramBase: 0x80100000 },
-  { name: "64K pages, text_offset 0x80000, base close to DRAM", textOffset: 0x80000, imageSize: 0x2a30000, pageSize: 64, placeAnywhere: false, ramBase: 0x40000000 },
+  {
+    name: "64K pages, text_offset 0x80000, base close to DRAM",
+    textOffset: 0x80000,
+    imageSize: 0x2a30000,
+    pageSize: 64,
+    placeAnywhere: false,
+    ramBase: 0x40000000,
+  },
   { name: "image_size smaller than the file", imageSize: 0x1000, pageSize: 4, ramBase: 0x40000000 },
   { name: "pre-v3.17 header (image_size 0)", imageSize: 0, pageSize: 4, ramBase: 0x40000000 },
 ];
 
 function image(c: Case): Uint8Array {
-  const bytes = buildArm64Image({ pageSize: c.pageSize, ...(c.textOffset === undefined ? {} : { textOffset: c.textOffset }), ...(c.placeAnywhere === undefined ? {} : { placeAnywhere: c.placeAnywhere }) });
+  const bytes = buildArm64Image({
+    pageSize: c.pageSize,
+    ...(c.textOffset === undefined ? {} : { textOffset: c.textOffset }),
+    ...(c.placeAnywhere === undefined ? {} : { placeAnywhere: c.placeAnywhere }),
+  });
   if (c.imageSize !== undefined) new DataView(bytes.buffer, bytes.byteOffset).setBigUint64(0x10, BigInt(c.imageSize), true);
   return bytes;
 }
@@ -56,7 +67,14 @@ describe("plan and kexec place an arm64 Image alike", () => {
       const pageSize = c.pageSize * 1024;
       const initrd = new Uint8Array(0x3456).fill(1);
       const { plan: p } = await plan(bytes, { ramBase: BigInt(c.ramBase), initrdSize: initrd.length });
-      const k = planArm64Segments({ kernel: bytes, initrd, cmdline: null, fdt: emptyFdt(), freeRam: [{ start: c.ramBase, end: c.ramBase + 4 * GiB }], pageSize });
+      const k = planArm64Segments({
+        kernel: bytes,
+        initrd,
+        cmdline: null,
+        fdt: emptyFdt(),
+        freeRam: [{ start: c.ramBase, end: c.ramBase + 4 * GiB }],
+        pageSize,
+      });
       const kernel = k.segments[0]!;
       // The same address: the plan's entry, load address and kernel segment; kexec's segment and pc.
       assert.equal(p.entry.address, hex(kernel.mem));

@@ -5,7 +5,16 @@ import { plan } from "../src/api/index.js";
 import type { Check } from "../src/model/plan.js";
 import { compressWith } from "../support/builders/compress.js";
 import { ByteWriter } from "../support/builders/bytes.js";
-import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, buildUki, zbootInputs } from "../support/builders/images.js";
+import {
+  buildArm64Image,
+  buildBzImage,
+  buildElf,
+  buildLoongArchImage,
+  buildRiscvImage,
+  buildZboot,
+  buildUki,
+  zbootInputs,
+} from "../support/builders/images.js";
 import { MACHINE } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
@@ -25,20 +34,36 @@ test("arm64 zboot: entry at the image start, branch decoded, 2 MiB placement, x0
   assert.equal(p.kernel.path, "/payload/decompressed");
   assert.equal(p.entry.offset, 0);
   assert.equal(p.entry.branchTarget, 0x1200);
-  assert.deepEqual(p.entry.instructions.map((i) => i.text), ["ccmp x18, #0x0, #0xd, pl", "b 0x1200"]);
+  assert.deepEqual(
+    p.entry.instructions.map((i) => i.text),
+    ["ccmp x18, #0x0, #0xd, pl", "b 0x1200"],
+  );
   assert.equal(p.load.base, "0x40200000", "rounded up to 2 MiB");
   assert.equal(p.load.kernelAddress, "0x40200000");
-  assert.deepEqual(p.segments.map((s) => s.name), ["kernel", "initrd", "dtb"]);
+  assert.deepEqual(
+    p.segments.map((s) => s.name),
+    ["kernel", "initrd", "dtb"],
+  );
   const dtb = p.segments.find((s) => s.name === "dtb");
   assert.equal(p.registers.find((r) => r.name === "x0")?.value, dtb?.address);
-  assert.deepEqual(p.registers.slice(1).map((r) => r.value), ["0x0", "0x0", "0x0"]);
+  assert.deepEqual(
+    p.registers.slice(1).map((r) => r.value),
+    ["0x0", "0x0", "0x0"],
+  );
   assert.ok(p.entry.efiEntry && p.entry.efiEntry.rva > 0);
   for (const c of p.checks) assert.ok(c.ok, `${c.id}: ${c.message}`);
   assert.deepEqual(
     p.regions.filter((r) => r.layer === "/payload/decompressed/pe").map((r) => [r.name, r.perms]),
-    [["headers", "r--"], [".text", "r-x"], [".data", "rw-"]],
+    [
+      ["headers", "r--"],
+      [".text", "r-x"],
+      [".data", "rw-"],
+    ],
   );
-  assert.ok(p.regions.some((r) => r.layer === "/pe"), "outer EFI program mapped too");
+  assert.ok(
+    p.regions.some((r) => r.layer === "/pe"),
+    "outer EFI program mapped too",
+  );
 });
 
 test("arm64: the branch target leaving the image and a non-harmless first word fail their checks", async () => {
@@ -63,7 +88,8 @@ function brokenArm64(nxCompat: boolean): Uint8Array {
 function zbootAround(image: Uint8Array, generation: "v6.1" | "v6.4", outerNx: boolean): Uint8Array {
   const { toCompress, trailer } = zbootInputs(image, generation, "gzip");
   const payload = compressWith("gzip", toCompress);
-  return buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload, trailer: trailer(payload), nxCompat: outerNx, linuxPeMagic: generation !== "v6.1" }).bytes;
+  return buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload, trailer: trailer(payload), nxCompat: outerNx, linuxPeMagic: generation !== "v6.1" })
+    .bytes;
 }
 
 test("a plain Image is loaded by the firmware: W^X and a NX_COMPAT image's page alignment are real failures", async () => {
@@ -79,21 +105,31 @@ test("a plain Image is loaded by the firmware: W^X and a NX_COMPAT image's page 
   assert.equal(check(q, "nx-compat", "/pe").info, true);
 });
 
-test("inside a v6.2+ zboot the inner header is not consulted (the stub maps the kernel itself): its problems are reported, not failed", { skip: needs("gzip") }, async () => {
+test("inside a v6.2+ zboot the inner header is not consulted (the stub maps the kernel itself): its problems are reported, not failed", {
+  skip: needs("gzip"),
+}, async () => {
   const { plan: p } = await plan(zbootAround(brokenArm64(false), "v6.4", true));
   const inner = "/payload/decompressed/pe";
   for (const id of ["w^x", "section-alignment", "nx-compat"]) {
     const c = check(p, id, inner);
     assert.deepEqual([c.ok, c.info], [true, true], id);
-    assert.match(c.message, /the v6\.2\+ zboot stub decompresses the kernel into memory it allocated and calls it directly, never handing this header to the firmware/);
+    assert.match(
+      c.message,
+      /the v6\.2\+ zboot stub decompresses the kernel into memory it allocated and calls it directly, never handing this header to the firmware/,
+    );
   }
   const nx = check(p, "nx-consistency");
   assert.deepEqual([nx.ok, nx.info], [true, true], "outer claims NX, inner does not, but the firmware never loads the inner image");
   assert.equal(check(p, "w^x", "/pe").ok, true);
-  assert.ok(p.checks.every((c) => c.ok), "nothing fails --strict");
+  assert.ok(
+    p.checks.every((c) => c.ok),
+    "nothing fails --strict",
+  );
 });
 
-test("inside a v6.1 zboot the firmware StartImages the inner image: its flags and the NX claim of the outer program matter", { skip: needs("gzip") }, async () => {
+test("inside a v6.1 zboot the firmware StartImages the inner image: its flags and the NX claim of the outer program matter", {
+  skip: needs("gzip"),
+}, async () => {
   const { plan: p } = await plan(zbootAround(brokenArm64(false), "v6.1", true));
   const inner = "/payload/decompressed/pe";
   assert.equal(check(p, "w^x", inner).ok, false);
@@ -102,15 +138,23 @@ test("inside a v6.1 zboot the firmware StartImages the inner image: its flags an
   assert.match(nx.message, /the firmware loads the inner image itself: firmware enforcing NX maps a kernel non-executable that did not ask for it/);
 });
 
-test("stock kernels pass --strict: a v6.1 zboot (NX_COMPAT 0 outside and in), a LoongArch zboot (outer NX, inner none), an x86 vmlinux with an RWX init segment", { skip: needs("gzip", "zstd") }, async () => {
+test("stock kernels pass --strict: a v6.1 zboot (NX_COMPAT 0 outside and in), a LoongArch zboot (outer NX, inner none), an x86 vmlinux with an RWX init segment", {
+  skip: needs("gzip", "zstd"),
+}, async () => {
   const v61 = await plan(zbootAround(buildArm64Image({ nxCompat: false }), "v6.1", false));
-  assert.ok(v61.plan.checks.every((c) => c.ok), JSON.stringify(v61.plan.checks.filter((c) => !c.ok)));
+  assert.ok(
+    v61.plan.checks.every((c) => c.ok),
+    JSON.stringify(v61.plan.checks.filter((c) => !c.ok)),
+  );
   assert.equal(check(v61.plan, "nx-compat", "/pe").info, true);
 
   const { toCompress, trailer } = zbootInputs(buildLoongArchImage({ entryOffset: 0x1400 }), "v6.4", "zstd");
   const payload = compressWith("zstd", toCompress);
   const la = await plan(buildZboot({ machine: MACHINE.LOONGARCH64, compType: "zstd", payload, trailer: trailer(payload), nxCompat: true }).bytes);
-  assert.ok(la.plan.checks.every((c) => c.ok), JSON.stringify(la.plan.checks.filter((c) => !c.ok)));
+  assert.ok(
+    la.plan.checks.every((c) => c.ok),
+    JSON.stringify(la.plan.checks.filter((c) => !c.ok)),
+  );
 
   const rwx = buildBzImage({ payload: compressWith("gzip", buildElf({ rwxSegment: true })), setupSects: 0x1f });
   const x86 = await plan(rwx);
@@ -126,7 +170,10 @@ test("RISC-V: c.li s4,-13 then j, PMD alignment after the SBI firmware, a0 = har
   assert.equal(p.arch, "riscv64");
   assert.equal(p.entry.offset, 0);
   assert.equal(p.entry.branchTarget, 0x1100);
-  assert.deepEqual(p.entry.instructions.map((i) => i.mnemonic), ["c.li", "j"]);
+  assert.deepEqual(
+    p.entry.instructions.map((i) => i.mnemonic),
+    ["c.li", "j"],
+  );
   assert.equal(p.entry.instructions[0]?.text, "c.li s4, -13");
   assert.equal(p.load.alignment, 0x200000);
   assert.equal(p.load.kernelAddress, "0x80200000");
@@ -143,7 +190,10 @@ test("LoongArch: the entry is kernel_entry mapped into the image, for both heade
     assert.equal(p.entry.address, "0x201480");
     assert.equal(p.entry.instructions[0]?.text, "ext.w.h $t1, $t6");
     assert.equal(p.entry.instructions[0]?.harmless, true);
-    assert.deepEqual(p.registers.map((r) => r.name), ["a0", "a1", "a2"]);
+    assert.deepEqual(
+      p.registers.map((r) => r.name),
+      ["a0", "a1", "a2"],
+    );
     assert.equal(p.segments.find((s) => s.name === "cmdline")?.size, "console=ttyS0".length + 1);
     assert.equal(check(p, "entry-in-image").ok, true);
   }
@@ -195,7 +245,10 @@ test("--vmlinux symbols: the arm64 branch target is checked against primary_entr
   const { elfSymbols } = await import("../src/formats/elf-symbols.js");
   const { DEFAULT_LIMITS } = await import("../src/io/limits.js");
   const text = 0xffff800008000000n;
-  for (const [entry, ok] of [[0x1400, true], [0x1500, false]] as const) {
+  for (const [entry, ok] of [
+    [0x1400, true],
+    [0x1500, false],
+  ] as const) {
     const vmlinux = buildElf({ machine: 183, symbols: { _text: text, primary_entry: text + BigInt(entry), other: 5n } });
     const symbols = elfSymbols(vmlinux, ["_text", "primary_entry", "stext"], DEFAULT_LIMITS);
     assert.equal(symbols.get("primary_entry"), text + BigInt(entry));
@@ -207,7 +260,10 @@ test("--vmlinux symbols: the arm64 branch target is checked against primary_entr
 
 test("plan(bytes, { vmlinux }) reads the vmlinux's entry symbols itself and checks the entry", async () => {
   const text = 0xffff800008000000n;
-  for (const [entry, ok] of [[0x1400, true], [0x1500, false]] as const) {
+  for (const [entry, ok] of [
+    [0x1400, true],
+    [0x1500, false],
+  ] as const) {
     const vmlinux = buildElf({ machine: 183, symbols: { _text: text, primary_entry: text + BigInt(entry) } });
     const { plan: p } = await plan(buildArm64Image({ entryOffset: 0x1400 }), { vmlinux });
     assert.equal(check(p, "entry-symbol").ok, ok);
@@ -226,7 +282,10 @@ test("one JSON number rule in every plan: addresses are hex strings, offsets and
   ];
   const seen = new Set<string>();
   const walk = (value: unknown, key: string): void => {
-    if (Array.isArray(value)) return value.forEach((v) => walk(v, key));
+    if (Array.isArray(value)) {
+      for (const v of value) walk(v, key);
+      return;
+    }
     if (value !== null && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) walk(v, k);
       return;

@@ -75,7 +75,15 @@ function fixtureCases(): Case[] {
     .map((f) => {
       const facts = JSON.parse(readFileSync(join(FIXTURES, f), "utf8")) as Facts;
       assert.ok(facts.fixture && facts.fixtureIs, `${f}: not a fixture sidecar`);
-      return { name: `fixture ${facts.fixture}`, path: join(FIXTURES, facts.fixture), kind: facts.fixtureIs, facts, innerPath: null, payloadPath: null, vmlinuxPath: null };
+      return {
+        name: `fixture ${facts.fixture}`,
+        path: join(FIXTURES, facts.fixture),
+        kind: facts.fixtureIs,
+        facts,
+        innerPath: null,
+        payloadPath: null,
+        vmlinuxPath: null,
+      };
     });
 }
 
@@ -137,7 +145,10 @@ function realKernelTests(c: Case): void {
     assert.equal(r.summary.kernelFormat, format);
     assert.equal(r.summary.compression, c.kind === "zboot" ? f.codec : null);
     assert.match(r.summary.linuxVersion ?? "", new RegExp(`^Linux version ${escapeRegExp(f.kernelRelease)} \\(kimg@kimg\\)`));
-    assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), []);
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.severity === "error"),
+      [],
+    );
   });
 
   // A zboot holds the build's payload; a plain image is the build's inner image.
@@ -152,7 +163,10 @@ function realKernelTests(c: Case): void {
     // Padded or not, the build's image is all of it up to its end; only zeros follow.
     const image = u.data.subarray(0, f.inner.size);
     assert.equal(sha256(image), f.inner.sha256, `the first ${f.inner.size} bytes are not the build's ${f.inner.file}`);
-    assert.ok(u.data.subarray(f.inner.size).every((b) => b === 0), "non-zero bytes after the image");
+    assert.ok(
+      u.data.subarray(f.inner.size).every((b) => b === 0),
+      "non-zero bytes after the image",
+    );
   });
 
   if (c.kind === "zboot") {

@@ -160,7 +160,9 @@ test("zstd output bound: RLE blocks add their Block_Size, a bomb past maxOutputB
   assert.equal((await zstd(bomb, 512 * MiB, 400 * MiB)).length, 2 * MiB);
 });
 
-test("zstd output bound over real frames: two frames and a skippable frame decode as zstd -d does; cuts are E_CORRUPT_STREAM", { skip: needs("zstd") }, async () => {
+test("zstd output bound over real frames: two frames and a skippable frame decode as zstd -d does; cuts are E_CORRUPT_STREAM", {
+  skip: needs("zstd"),
+}, async () => {
   const a = randomBytes(70000, 1);
   const b = codeLike(300000, 2);
   const skippable = new Uint8Array([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
@@ -169,16 +171,27 @@ test("zstd output bound over real frames: two frames and a skippable frame decod
   for (const cut of [0, 3, 5, 6, 9, joined.length - 1]) {
     await assert.rejects(zstd(joined.subarray(0, cut)), isKimg(ErrorCode.CORRUPT_STREAM), `cut at ${cut}`);
   }
-  await assert.rejects(zstd(concat(joined, new Uint8Array([0, 0]))), isKimg(ErrorCode.CORRUPT_STREAM, (e) => assert.equal(e.offset, joined.length)));
+  await assert.rejects(
+    zstd(concat(joined, new Uint8Array([0, 0]))),
+    isKimg(ErrorCode.CORRUPT_STREAM, (e) => assert.equal(e.offset, joined.length)),
+  );
 });
 
 // Found while checking what the fuzzer could not see: with a zboot trailer claiming 511 MiB for
 // a 5-byte lz4 or lzma payload, the decoder allocated a 511 MiB buffer up front (lazily zeroed,
 // so the resident size hardly moved; in a browser tab such an allocation fails outright). The
 // harness now measures ArrayBuffer growth per call (fuzz/targets.ts, allocationCeilingBytes).
-test("a zboot trailer claiming 511 MiB for a tiny payload sizes no buffer: the claim is reported, not trusted", { skip: needs("lz4", "lzma", "lzo", "xz", "zstd") }, async () => {
+test("a zboot trailer claiming 511 MiB for a tiny payload sizes no buffer: the claim is reported, not trusted", {
+  skip: needs("lz4", "lzma", "lzo", "xz", "zstd"),
+}, async () => {
   const claim = 0x1ff00000;
-  for (const [compType, tool] of [["lz4", "lz4"], ["lzma", "lzma"], ["lzo", "lzo"], ["xzkern", "xz"], ["zstd22", "zstd"]] as const) {
+  for (const [compType, tool] of [
+    ["lz4", "lz4"],
+    ["lzma", "lzma"],
+    ["lzo", "lzo"],
+    ["xzkern", "xz"],
+    ["zstd22", "zstd"],
+  ] as const) {
     const payload = compressWith(tool, new TextEncoder().encode("hello"));
     const z = buildZboot({ machine: MACHINE.ARM64, compType, payload, trailer: new ByteWriter(4).u32(0, claim).bytes });
     const before = process.memoryUsage().arrayBuffers;
@@ -189,7 +202,11 @@ test("a zboot trailer claiming 511 MiB for a tiny payload sizes no buffer: the c
     assert.equal(payloadLayer.info.expectedSize, claim, compType);
     assert.equal(payloadLayer.info.decompressedSize, 5, compType);
     const mismatch = report.diagnostics.find((d) => d.code === "DECOMPRESSED_SIZE_MISMATCH");
-    assert.equal(mismatch?.message, `decompressed 5 bytes; le32 after the stream at 0x${(z.payloadOffset + payload.length).toString(16)} says ${claim}`, compType);
+    assert.equal(
+      mismatch?.message,
+      `decompressed 5 bytes; le32 after the stream at 0x${(z.payloadOffset + payload.length).toString(16)} says ${claim}`,
+      compType,
+    );
   }
 });
 
@@ -225,7 +242,10 @@ test("a 12 KiB .lzma whose header declares 496 MiB: E_LIMIT for the ratio before
   const plausible = input.slice();
   new DataView(plausible.buffer).setUint32(5, 0x100000, true);
   const r = await inspect(plausible);
-  assert.deepEqual(r.diagnostics.map((d) => d.code), [ErrorCode.CORRUPT_STREAM]);
+  assert.deepEqual(
+    r.diagnostics.map((d) => d.code),
+    [ErrorCode.CORRUPT_STREAM],
+  );
 });
 
 test("a real gzip bomb stops at the ratio bound while decoding, not at maxOutputBytes", { skip: needs("gzip") }, async () => {

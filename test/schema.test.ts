@@ -149,7 +149,11 @@ describe("a broken report fails", () => {
     ["a required key removed", (r) => delete r.summary, /must have required property 'summary'/],
     ["an undeclared key added", (r) => (r.root.children[0].note = "x"), /report\/root\/children\/0 must NOT have additional properties/],
     ["an offset as a hex string", (r) => (r.root.structures[0].fields[0].offset = "0x0"), /report\/root\/structures\/0\/fields\/0\/offset must be number/],
-    ["an unknown severity", (r) => (r.diagnostics = [{ code: "X", severity: "fatal", message: "m", offset: null, layer: "/" }]), /report\/diagnostics\/0\/severity must be equal to one of the allowed values/],
+    [
+      "an unknown severity",
+      (r) => (r.diagnostics = [{ code: "X", severity: "fatal", message: "m", offset: null, layer: "/" }]),
+      /report\/diagnostics\/0\/severity must be equal to one of the allowed values/,
+    ],
     ["an unknown layer format", (r) => (r.summary.format = "vmlinux"), /report\/summary\/format must be equal to one of the allowed values/],
     ["a check's ok as a word", (r) => (r.plan.checks[0].ok = "yes"), /report\/plan\/checks\/0\/ok must be boolean/],
     ["another schema version", (r) => (r.schema = 2), /report\/schema must be equal to constant/],
@@ -169,7 +173,19 @@ describe("a broken report fails", () => {
     assert.equal(problems("PlanReport", planReport), null);
     delete planReport.diagnostics;
     assert.match(problems("PlanReport", planReport) ?? "(valid)", /must have required property 'diagnostics'/);
-    const verify = { tool: "kimg", input: { name: null, size: 1 }, verdict: "unsigned", verified: false, accepted: false, integrityOnly: false, verdictLine: "v", trusted: [], layers: [], signatures: [], diagnostics: [] };
+    const verify = {
+      tool: "kimg",
+      input: { name: null, size: 1 },
+      verdict: "unsigned",
+      verified: false,
+      accepted: false,
+      integrityOnly: false,
+      verdictLine: "v",
+      trusted: [],
+      layers: [],
+      signatures: [],
+      diagnostics: [],
+    };
     assert.equal(problems("VerifyReport", verify), null);
     assert.match(problems("VerifyReport", { ...verify, verdict: "maybe" }) ?? "(valid)", /report\/verdict must be equal to one of the allowed values/);
   });

@@ -22,7 +22,22 @@ const path = (name: string): string => join(dir, name);
 const run = (cmd: string, args: string[]): void => void execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
 
 function signer(name: string, subject: string, utf8 = false): void {
-  run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", ...(utf8 ? ["-utf8"] : []), "-keyout", path(`${name}.key`), "-out", path(`${name}.pem`), "-subj", subject, "-days", "30"]);
+  run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    ...(utf8 ? ["-utf8"] : []),
+    "-keyout",
+    path(`${name}.key`),
+    "-out",
+    path(`${name}.pem`),
+    "-subj",
+    subject,
+    "-days",
+    "30",
+  ]);
 }
 
 async function signedLayers(bytes: Uint8Array): Promise<Array<{ layer: Layer; bytes: Uint8Array }>> {
@@ -69,7 +84,7 @@ test("damaged signatures: the quick reader gives no answer, or pkijs's", async (
   const table = first.layer.pe.certificateTable;
   // Every byte of the first WIN_CERTIFICATE, changed one at a time.
   let declined = 0;
-  const end = table.offset + (new DataView(signed.buffer).getUint32(table.offset, true));
+  const end = table.offset + new DataView(signed.buffer).getUint32(table.offset, true);
   for (let at = table.offset + 8; at < end; at++) {
     const damaged = signed.slice();
     damaged[at] = (damaged[at] as number) ^ 0x55;
@@ -84,7 +99,9 @@ test("damaged signatures: the quick reader gives no answer, or pkijs's", async (
 test("Debian's signed kernels, when cached: the quick reader answers as pkijs does", async (t) => {
   const cache = process.env.KIMG_DEBIAN_CACHE ?? "/var/cache/kimg-debian";
   const images = existsSync(cache)
-    ? readdirSync(cache, { recursive: true, encoding: "utf8" }).filter((p) => /(^|\/)(amd64|arm64)-[^/]+\/vmlinuz-/.test(p)).map((p) => join(cache, p))
+    ? readdirSync(cache, { recursive: true, encoding: "utf8" })
+        .filter((p) => /(^|\/)(amd64|arm64)-[^/]+\/vmlinuz-/.test(p))
+        .map((p) => join(cache, p))
     : [];
   if (images.length === 0) return t.skip(`no Debian kernels in ${cache} (scripts/fetch-debian-kernels.sh)`);
   for (const file of images) assert.ok((await assertAgree(new Uint8Array(readFileSync(file)), file, true)) > 0, `${file} is signed`);

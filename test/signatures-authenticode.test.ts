@@ -92,7 +92,12 @@ async function outerPe(bytes: Uint8Array): Promise<PeLayer> {
 async function peAt(bytes: Uint8Array, path: string): Promise<PeLayer> {
   const { tree } = await analyse(bytes);
   const pe = peLayers(tree).find((p) => p.layer.path === path);
-  assert.ok(pe, `no PE layer ${path}: ${peLayers(tree).map((p) => p.layer.path).join(", ")}`);
+  assert.ok(
+    pe,
+    `no PE layer ${path}: ${peLayers(tree)
+      .map((p) => p.layer.path)
+      .join(", ")}`,
+  );
   return pe;
 }
 
@@ -107,8 +112,29 @@ const FIXTURES: Array<[string, () => Uint8Array]> = [
   ["zboot (gzip)", () => buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload: compressWith("gzip", buildArm64Image()) }).bytes],
   ["UKI", () => buildUki({ machine: MACHINE.ARM64, linux: buildArm64Image() })],
   ["bzImage", () => buildBzImage({ payload: compressWith("gzip", codeLike(0x3000)) })],
-  ["PE32 i386 with gaps between sections", () => buildPe({ machine: MACHINE.I386, pe32plus: false, sections: [{ name: ".text", data: codeLike(0x1234), characteristics: TEXT_FLAGS }, { name: ".data", data: codeLike(0x333, 4), characteristics: DATA_FLAGS }] }).bytes],
-  ["PE32+ with data after the last section, size not 8-aligned", () => buildPe({ machine: MACHINE.AMD64, fileAlignment: 0x10, layout: "packed", sections: [{ name: ".text", data: codeLike(0x1235), characteristics: TEXT_FLAGS }], trailing: new Uint8Array([1, 2, 3, 4, 5]) }).bytes],
+  [
+    "PE32 i386 with gaps between sections",
+    () =>
+      buildPe({
+        machine: MACHINE.I386,
+        pe32plus: false,
+        sections: [
+          { name: ".text", data: codeLike(0x1234), characteristics: TEXT_FLAGS },
+          { name: ".data", data: codeLike(0x333, 4), characteristics: DATA_FLAGS },
+        ],
+      }).bytes,
+  ],
+  [
+    "PE32+ with data after the last section, size not 8-aligned",
+    () =>
+      buildPe({
+        machine: MACHINE.AMD64,
+        fileAlignment: 0x10,
+        layout: "packed",
+        sections: [{ name: ".text", data: codeLike(0x1235), characteristics: TEXT_FLAGS }],
+        trailing: new Uint8Array([1, 2, 3, 4, 5]),
+      }).bytes,
+  ],
 ];
 
 describe("Authenticode digest equals pesign -h", { skip: needs("openssl", "sbsign", "pesign", "osslsigncode", "gzip") }, () => {
@@ -192,9 +218,14 @@ describe("hashed ranges", { skip: needs("openssl", "sbsign", "osslsigncode") }, 
     swapped.set(built.bytes.subarray(table, table + 40), table + 40);
     swapped.set(built.bytes.subarray(table + 40, table + 80), table);
     const pe = await outerPe(swapped);
-    assert.deepEqual(pe.layer.pe.sections.map((s) => s.name), [".data", ".text"]);
     assert.deepEqual(
-      authenticodeLayout(pe.bytes, pe.layer.pe).hashed.slice(3).map((r) => r.label),
+      pe.layer.pe.sections.map((s) => s.name),
+      [".data", ".text"],
+    );
+    assert.deepEqual(
+      authenticodeLayout(pe.bytes, pe.layer.pe)
+        .hashed.slice(3)
+        .map((r) => r.label),
       [".text", ".data"],
     );
     // sbsign and osslsigncode sort as the spec says; pesign 0.112 -h hashes in table order.
@@ -278,7 +309,12 @@ describe("hostile headers", () => {
     const bytes = buildArm64Image();
     const pe = await outerPe(bytes);
     const info = pe.layer.pe;
-    info.sections = Array.from({ length: 96 }, (_, i) => ({ ...(info.sections[0] as NonNullable<(typeof info.sections)[0]>), name: `s${i}`, pointerToRawData: 0, sizeOfRawData: bytes.length }));
+    info.sections = Array.from({ length: 96 }, (_, i) => ({
+      ...(info.sections[0] as NonNullable<(typeof info.sections)[0]>),
+      name: `s${i}`,
+      pointerToRawData: 0,
+      sizeOfRawData: bytes.length,
+    }));
     assert.throws(
       () => authenticodeLayout(pe.bytes, info, { maxHashedBytes: 16 * bytes.length }),
       (e: unknown) => e instanceof KimgError && e.code === "E_LIMIT",
@@ -319,7 +355,9 @@ describe("certificate table (WIN_CERTIFICATE walk)", () => {
     assert.deepEqual(table.problems, []);
   });
 
-  it("two signatures (sbsign twice): two 8-aligned entries, and verify_pefile.c would reject the table", { skip: needs("openssl", "sbsign", "sbverify", "pesign") }, async () => {
+  it("two signatures (sbsign twice): two 8-aligned entries, and verify_pefile.c would reject the table", {
+    skip: needs("openssl", "sbsign", "sbverify", "pesign"),
+  }, async () => {
     const twice = sbsign(sbsign(buildArm64Image()), 2);
     const listed = tool("sbverify", ["--list", file(twice)]);
     assert.match(listed, /signature 2/);

@@ -30,10 +30,24 @@ function aptOptions(arch: string): string[] {
   const sources = join(root, "etc/sources.list");
   writeFileSync(sources, `deb [arch=${arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main\n`);
   return [
-    "-o", `APT::Architecture=${arch}`, "-o", `APT::Architectures::=${arch}`,
-    "-o", `Dir::Etc::SourceList=${sources}`, "-o", `Dir::Etc::SourceParts=${join(root, "etc/sources.list.d")}`,
-    "-o", `Dir::Etc::Preferences=${join(root, "etc/preferences")}`, "-o", `Dir::Etc::PreferencesParts=${join(root, "etc/preferences.d")}`,
-    "-o", `Dir::State::Lists=${join(root, "lists")}`, "-o", `Dir::Cache=${join(root, "cache")}`, "-o", "Debug::NoLocking=1",
+    "-o",
+    `APT::Architecture=${arch}`,
+    "-o",
+    `APT::Architectures::=${arch}`,
+    "-o",
+    `Dir::Etc::SourceList=${sources}`,
+    "-o",
+    `Dir::Etc::SourceParts=${join(root, "etc/sources.list.d")}`,
+    "-o",
+    `Dir::Etc::Preferences=${join(root, "etc/preferences")}`,
+    "-o",
+    `Dir::Etc::PreferencesParts=${join(root, "etc/preferences.d")}`,
+    "-o",
+    `Dir::State::Lists=${join(root, "lists")}`,
+    "-o",
+    `Dir::Cache=${join(root, "cache")}`,
+    "-o",
+    "Debug::NoLocking=1",
   ];
 }
 
@@ -138,7 +152,10 @@ for (const arch of ["amd64", "arm64"] as const) {
       const pe = peLayers(tree)[0];
       assert.ok(pe);
       assert.equal(await authenticodeDigest(pe.bytes, pe.layer.pe), pesign);
-      assert.equal(await authenticodeDigest(pe.bytes, pe.layer.pe, "sha1"), /^hash: ([0-9a-f]+)$/m.exec(tool("pesign", ["-h", "-d", "sha1", "-i", kernel.path]))?.[1]);
+      assert.equal(
+        await authenticodeDigest(pe.bytes, pe.layer.pe, "sha1"),
+        /^hash: ([0-9a-f]+)$/m.exec(tool("pesign", ["-h", "-d", "sha1", "-i", kernel.path]))?.[1],
+      );
     });
   });
 }

@@ -44,16 +44,106 @@ function extfile(name: string, lines: string[]): string {
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "kimg-verify-"));
   if (needs("openssl")) return; // the tests are skipped
-  const leaf = extfile("leaf.ext", ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=codeSigning", "authorityKeyIdentifier=keyid"]);
-  const sub = extfile("sub.ext", ["basicConstraints=critical,CA:TRUE", "keyUsage=critical,keyCertSign,cRLSign", "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid"]);
-  tool("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("root.key"), "-out", path("root.pem"), "-subj", "/CN=kimg root CA", "-days", "3650", "-extensions", "v3_ca"]);
+  const leaf = extfile("leaf.ext", [
+    "basicConstraints=CA:FALSE",
+    "keyUsage=critical,digitalSignature",
+    "extendedKeyUsage=codeSigning",
+    "authorityKeyIdentifier=keyid",
+  ]);
+  const sub = extfile("sub.ext", [
+    "basicConstraints=critical,CA:TRUE",
+    "keyUsage=critical,keyCertSign,cRLSign",
+    "subjectKeyIdentifier=hash",
+    "authorityKeyIdentifier=keyid",
+  ]);
+  tool("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    path("root.key"),
+    "-out",
+    path("root.pem"),
+    "-subj",
+    "/CN=kimg root CA",
+    "-days",
+    "3650",
+    "-extensions",
+    "v3_ca",
+  ]);
   tool("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("int.key"), "-out", path("int.csr"), "-subj", "/CN=kimg intermediate CA"]);
-  tool("openssl", ["x509", "-req", "-in", path("int.csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"), "-set_serial", "0x1001", "-days", "3650", "-extfile", sub, "-out", path("int.pem")]);
+  tool("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    path("int.csr"),
+    "-CA",
+    path("root.pem"),
+    "-CAkey",
+    path("root.key"),
+    "-set_serial",
+    "0x1001",
+    "-days",
+    "3650",
+    "-extfile",
+    sub,
+    "-out",
+    path("int.pem"),
+  ]);
   tool("openssl", ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", path("signer.key"), "-out", path("signer.csr"), "-subj", "/CN=kimg test signer/O=kimg"]);
-  tool("openssl", ["x509", "-req", "-in", path("signer.csr"), "-CA", path("int.pem"), "-CAkey", path("int.key"), "-set_serial", "0x4b494d47", "-days", "3650", "-extfile", leaf, "-out", path("signer.pem")]);
-  tool("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path("other.key"), "-out", path("other.pem"), "-subj", "/CN=kimg unrelated CA", "-days", "3650"]);
+  tool("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    path("signer.csr"),
+    "-CA",
+    path("int.pem"),
+    "-CAkey",
+    path("int.key"),
+    "-set_serial",
+    "0x4b494d47",
+    "-days",
+    "3650",
+    "-extfile",
+    leaf,
+    "-out",
+    path("signer.pem"),
+  ]);
+  tool("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    path("other.key"),
+    "-out",
+    path("other.pem"),
+    "-subj",
+    "/CN=kimg unrelated CA",
+    "-days",
+    "3650",
+  ]);
   tool("openssl", ["x509", "-in", path("other.pem"), "-outform", "der", "-out", path("other.der")]);
-  tool("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path("ec.key"), "-out", path("ec.pem"), "-subj", "/CN=kimg EC signer", "-days", "30"]);
+  tool("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-nodes",
+    "-keyout",
+    path("ec.key"),
+    "-out",
+    path("ec.pem"),
+    "-subj",
+    "/CN=kimg EC signer",
+    "-days",
+    "30",
+  ]);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -143,7 +233,10 @@ describe("one sbsign signature, signer under an intermediate CA", { skip: needs(
     assert.equal(only(plain.signatures).status, "intact");
     assert.equal(only(plain.signatures).intact, true);
     assert.equal(only(plain.signatures).chainValid, null);
-    assert.match(plain.verdictLine, /^verified: no - 1 signature intact \(digest matches, signature valid\); signed by CN=kimg test signer, O=kimg, but not checked against any trusted certificate/);
+    assert.match(
+      plain.verdictLine,
+      /^verified: no - 1 signature intact \(digest matches, signature valid\); signed by CN=kimg test signer, O=kimg, but not checked against any trusted certificate/,
+    );
     const integrity = await verifyImage(signed, { integrityOnly: true });
     assert.equal(integrity.verified, false);
     assert.equal(integrity.accepted, true);
@@ -248,17 +341,23 @@ describe("several signatures", { skip: needs("openssl", "sbsign", "osslsigncode"
     const twice = sbsign(sbsign(buildArm64Image()), "other");
     const report = await verifyImage(twice, { trustedCertificates: trust("root.pem", "other.pem") });
     assert.equal(report.verified, true);
-    assert.deepEqual(report.signatures.map((s) => [s.index, s.entryIndex, s.nested, s.signer?.subject]), [
-      [0, 0, false, "CN=kimg test signer, O=kimg"],
-      [1, 1, false, "CN=kimg unrelated CA"],
-    ]);
+    assert.deepEqual(
+      report.signatures.map((s) => [s.index, s.entryIndex, s.nested, s.signer?.subject]),
+      [
+        [0, 0, false, "CN=kimg test signer, O=kimg"],
+        [1, 1, false, "CN=kimg unrelated CA"],
+      ],
+    );
     const [a, b] = report.signatures;
     assert.ok(a && b && b.entryOffset > a.entryOffset);
     assert.equal(only(report.layers).kernel?.accepted, false);
     assert.ok(report.diagnostics.some((d) => d.code === "KEXEC_SIG_WOULD_REJECT" && d.severity === "warning"));
     const onlyRoot = await verifyImage(twice, { trustedCertificates: trust("root.pem") });
     assert.equal(onlyRoot.verified, false);
-    assert.deepEqual(onlyRoot.signatures.map((s) => s.chainValid), [true, false]);
+    assert.deepEqual(
+      onlyRoot.signatures.map((s) => s.chainValid),
+      [true, false],
+    );
   });
 
   it("a nested SHA-1 signature (osslsigncode -nest): depth 1, parent 0, its own digest algorithm", async () => {
@@ -296,10 +395,13 @@ describe("every PE layer of the tree", { skip: needs("openssl", "sbsign", "pesig
     const zboot = sbsign(buildZboot({ machine: MACHINE.ARM64, compType: "gzip", payload: concat(payload, trailer(payload)) }).bytes, "other");
     const report = await verifyImage(zboot, { trustedCertificates: trust("root.pem", "other.pem") });
     assert.equal(report.verified, true);
-    assert.deepEqual(report.layers.map((l) => [l.path, l.format, l.trimmed]), [
-      ["/pe", "zboot", false],
-      ["/payload/decompressed/pe", "arm64-image", true],
-    ]);
+    assert.deepEqual(
+      report.layers.map((l) => [l.path, l.format, l.trimmed]),
+      [
+        ["/pe", "zboot", false],
+        ["/payload/decompressed/pe", "arm64-image", true],
+      ],
+    );
     const inner = report.layers[1];
     assert.ok(inner);
     assert.equal(inner.trailingZeroBytes, padded.length - image.length);
@@ -307,24 +409,33 @@ describe("every PE layer of the tree", { skip: needs("openssl", "sbsign", "pesig
     assert.ok(inner.paddingNote?.includes(pesignHash(padded)), inner.paddingNote);
     assert.match(inner.paddingNote ?? "", /does not match the signature/);
     assert.equal(report.layers[0]?.digest.sha256, pesignHash(zboot));
-    assert.deepEqual(report.signatures.map((s) => [s.layer, s.signer?.subject]), [
-      ["/pe", "CN=kimg unrelated CA"],
-      ["/payload/decompressed/pe", "CN=kimg test signer, O=kimg"],
-    ]);
+    assert.deepEqual(
+      report.signatures.map((s) => [s.layer, s.signer?.subject]),
+      [
+        ["/pe", "CN=kimg unrelated CA"],
+        ["/payload/decompressed/pe", "CN=kimg test signer, O=kimg"],
+      ],
+    );
 
     const innerOnly = await verifyImage(zboot, { layers: ["/payload/decompressed"], trustedCertificates: trust("root.pem") });
     assert.equal(innerOnly.verified, true);
-    assert.deepEqual(innerOnly.layers.map((l) => l.path), ["/payload/decompressed/pe"]);
+    assert.deepEqual(
+      innerOnly.layers.map((l) => l.path),
+      ["/payload/decompressed/pe"],
+    );
   });
 
   it("UKI: the UKI and its .linux", async () => {
     const uki = sbsign(buildUki({ machine: MACHINE.ARM64, linux: sbsign(buildArm64Image()) }), "other");
     const report = await verifyImage(uki, { trustedCertificates: trust("root.pem", "other.pem") });
     assert.equal(report.verified, true);
-    assert.deepEqual(report.layers.map((l) => [l.path, l.format, l.signed]), [
-      ["/pe", "uki", true],
-      ["/.linux/pe", "arm64-image", true],
-    ]);
+    assert.deepEqual(
+      report.layers.map((l) => [l.path, l.format, l.signed]),
+      [
+        ["/pe", "uki", true],
+        ["/.linux/pe", "arm64-image", true],
+      ],
+    );
   });
 
   it("nothing signed, or nothing PE: verified is false and the report says why", async () => {
@@ -354,7 +465,10 @@ describe("hostile certificate tables", { skip: needs("openssl", "sbsign", "ossls
   async function expectFailure(bytes: Uint8Array, code: string): Promise<VerifyReport> {
     const report = await verifyImage(bytes);
     assert.equal(report.verdict, "failed");
-    assert.ok(report.diagnostics.some((d) => d.code === code && d.severity === "error"), JSON.stringify(report.diagnostics));
+    assert.ok(
+      report.diagnostics.some((d) => d.code === code && d.severity === "error"),
+      JSON.stringify(report.diagnostics),
+    );
     return report;
   }
 
@@ -406,7 +520,7 @@ describe("hostile certificate tables", { skip: needs("openssl", "sbsign", "ossls
     const random = randomBytes(4 * 150, 0x5eed);
     for (let i = 0; i < 150; i++) {
       const r = (k: number): number => random[4 * i + k] ?? 0;
-      const at = r(0) < 180 ? t.offset + ((r(1) << 8) | r(2)) % t.size : ((r(1) << 8) | r(2)) % 0x400;
+      const at = r(0) < 180 ? t.offset + (((r(1) << 8) | r(2)) % t.size) : ((r(1) << 8) | r(2)) % 0x400;
       const changed = nested.slice();
       changed[at] = r(3);
       const report = await verifyImage(changed);
@@ -428,7 +542,13 @@ describe("hostile certificate tables", { skip: needs("openssl", "sbsign", "ossls
     });
     const unsigned = buildArm64Image();
     const u = await analyse(unsigned, { shallow: true });
-    assert.deepEqual(signatureSummary(unsigned, peLayers(u.tree)[0]!.layer.pe), { signed: false, signatureCount: 0, digestAlgorithm: null, signerSubject: null, problem: null });
+    assert.deepEqual(signatureSummary(unsigned, peLayers(u.tree)[0]!.layer.pe), {
+      signed: false,
+      signatureCount: 0,
+      digestAlgorithm: null,
+      signerSubject: null,
+      problem: null,
+    });
   });
 });
 

@@ -35,8 +35,15 @@ test("the CLI bundle's start-up modules hold no signature stack and no codec", (
   assert.ok(files.size >= 1);
   // esbuild names each bundled source file in a comment: `// src/codecs/lzo.ts`.
   const sources = new Set([...files.values()].flatMap((t) => [...t.matchAll(/^\/\/ (\S+\.(?:ts|js|mjs))$/gm)].map((m) => m[1] as string)));
-  assert.ok([...sources].some((s) => s.endsWith("src/api/analyse.ts")), "the analysis is bundled into the start-up modules");
-  const unwanted = [...sources].filter((s) => /node_modules\/(pkijs|asn1js|bytestreamjs|pvtsutils|zstddec|fflate)\/|src\/signatures\/(pkcs7|certificates|verify|signature-summary)\.ts$|src\/codecs\/(gzip|zstd|xz|lzma|lzma-decoder|lz4|lzo|bzip2|bcj)\.ts$/.test(s));
+  assert.ok(
+    [...sources].some((s) => s.endsWith("src/api/analyse.ts")),
+    "the analysis is bundled into the start-up modules",
+  );
+  const unwanted = [...sources].filter((s) =>
+    /node_modules\/(pkijs|asn1js|bytestreamjs|pvtsutils|zstddec|fflate)\/|src\/signatures\/(pkcs7|certificates|verify|signature-summary)\.ts$|src\/codecs\/(gzip|zstd|xz|lzma|lzma-decoder|lz4|lzo|bzip2|bcj)\.ts$/.test(
+      s,
+    ),
+  );
   assert.deepEqual(unwanted, [], "loaded only when a signature or a stream of that codec is met");
 });
 
@@ -52,7 +59,10 @@ test("inspect of an unsigned, uncompressed Image loads no crypto, zlib or child_
   assert.equal(JSON.parse(r.stdout).summary.format, "arm64-image");
   const loaded = JSON.parse(r.stderr.split("\nLOADED ")[1] ?? "[]") as string[];
   assert.ok(loaded.includes("NativeModule fs"), "the hook saw the module list");
-  assert.deepEqual(loaded.filter((m) => /^NativeModule (crypto|zlib|child_process)$/.test(m)), []);
+  assert.deepEqual(
+    loaded.filter((m) => /^NativeModule (crypto|zlib|child_process)$/.test(m)),
+    [],
+  );
 });
 
 test("the bundle knows its version away from package.json (built in, as bin/kimg.js runs it)", () => {

@@ -121,6 +121,9 @@ test("a bzImage with payload_length 0 or its payload past the end is refused, ne
   await assertRefused(empty, ErrorCode.BAD_FIELD, "BZIMAGE_NO_PAYLOAD", 0x24c);
 
   const cut = bz.slice(0, bz.length - 0x400 - payload.length / 2);
-  assert.deepEqual((await errors(cut)).map((e) => e[0]), ["BZIMAGE_PAYLOAD_OUTSIDE"]);
+  assert.deepEqual(
+    (await errors(cut)).map((e) => e[0]),
+    ["BZIMAGE_PAYLOAD_OUTSIDE"],
+  );
   await assertRefused(cut, ErrorCode.TRUNCATED, "BZIMAGE_PAYLOAD_OUTSIDE");
 });

@@ -18,7 +18,16 @@ import { NODE_CODECS, nodeZstdDecoders } from "../src/node/codecs.js";
 import { unpackStream } from "../src/node/stream.js";
 import { ByteWriter, concat } from "../support/builders/bytes.js";
 import { compressWith, type Tool } from "../support/builders/compress.js";
-import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildZboot, zbootInputs, type ZbootGeneration } from "../support/builders/images.js";
+import {
+  buildArm64Image,
+  buildBzImage,
+  buildElf,
+  buildLoongArchImage,
+  buildRiscvImage,
+  buildZboot,
+  zbootInputs,
+  type ZbootGeneration,
+} from "../support/builders/images.js";
 import { buildPe, DATA_FLAGS, MACHINE, TEXT_FLAGS } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
@@ -68,9 +77,19 @@ for (const [compType, tool, codec] of CODECS) {
   });
 }
 
-test("bzImage payloads in every codec the kernel offers for x86 unpack to the exact vmlinux", { skip: needs("gzip", "bzip2", "lzma", "xz-x86", "lzo", "lz4", "zstd") }, async () => {
+test("bzImage payloads in every codec the kernel offers for x86 unpack to the exact vmlinux", {
+  skip: needs("gzip", "bzip2", "lzma", "xz-x86", "lzo", "lz4", "zstd"),
+}, async () => {
   const vmlinux = buildElf({ machine: 62 });
-  const tools: ReadonlyArray<[Tool, string]> = [["gzip", "gzip"], ["bzip2", "bzip2"], ["lzma", "lzma"], ["xz-x86", "xz"], ["lzo", "lzo"], ["lz4", "lz4"], ["zstd", "zstd"]];
+  const tools: ReadonlyArray<[Tool, string]> = [
+    ["gzip", "gzip"],
+    ["bzip2", "bzip2"],
+    ["lzma", "lzma"],
+    ["xz-x86", "xz"],
+    ["lzo", "lzo"],
+    ["lz4", "lz4"],
+    ["zstd", "zstd"],
+  ];
   for (const [tool, codec] of tools) {
     const stream = compressWith(tool, vmlinux);
     const payload = codec === "gzip" ? stream : concat(stream, new ByteWriter(4).u32(0, vmlinux.length).bytes);
@@ -150,7 +169,10 @@ test("unpackLayers: every layer of data, no view of the same bytes; a plain Imag
   );
   assert.equal(sha(layers[2]?.data ?? new Uint8Array(0)), sha(linux));
   const plain = await unpackLayers(linux);
-  assert.deepEqual(plain.layers.map((l) => [l.layer.path, l.data.length, l.trimmedBytes]), [["/", linux.length, 0]]);
+  assert.deepEqual(
+    plain.layers.map((l) => [l.layer.path, l.data.length, l.trimmedBytes]),
+    [["/", linux.length, 0]],
+  );
 });
 
 test("digestImage: the outermost PE by default, a chosen layer, or every PE layer", async () => {
@@ -209,8 +231,14 @@ for (const { name, decode: zstd } of nodeZstdDecoders()) {
     assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: data.length })), sha(data), "the right hint");
     assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: 1000 })), sha(data), "too small a hint");
     assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30, expectedSize: data.length * 3 })), sha(data), "too large a hint");
-    await assert.rejects(async () => zstd(z.subarray(0, z.length - 50), { maxOutputBytes: 1 << 30 }), (e: { code?: string }) => e.code === "E_CORRUPT_STREAM");
-    await assert.rejects(async () => zstd(z, { maxOutputBytes: 1000 }), (e: { code?: string }) => e.code === "E_LIMIT");
+    await assert.rejects(
+      async () => zstd(z.subarray(0, z.length - 50), { maxOutputBytes: 1 << 30 }),
+      (e: { code?: string }) => e.code === "E_CORRUPT_STREAM",
+    );
+    await assert.rejects(
+      async () => zstd(z, { maxOutputBytes: 1000 }),
+      (e: { code?: string }) => e.code === "E_LIMIT",
+    );
     // A 256 MiB window (beyond libzstd's default streaming limit) still decodes.
     const long = new Uint8Array(execFileSync("zstd", ["-q", "-c", "--long=28", "--no-content-size"], { input: data }));
     assert.equal(sha(await zstd(long, { maxOutputBytes: 1 << 30, expectedSize: data.length })), sha(data), "--long=28");

@@ -18,7 +18,16 @@ import { layoutRegions, mapPathForLayer, memoryMapsFromPlan } from "../src/repor
 import { checkStatus } from "../src/model/plan.js";
 import { buildPage, CHROMIUM_ARGS, CHROMIUM_PATH, serveFolder, type StaticServer } from "../web/tools/serve.js";
 import { compressWith } from "../support/builders/compress.js";
-import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "../support/builders/images.js";
+import {
+  buildArm64Image,
+  buildBzImage,
+  buildElf,
+  buildLoongArchImage,
+  buildRiscvImage,
+  buildUki,
+  buildZboot,
+  zbootInputs,
+} from "../support/builders/images.js";
 import { MACHINE } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
@@ -69,7 +78,22 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), "kimg-web-e2e-"));
   await buildPage(join(work, "site"));
   server = await serveFolder(join(work, "site"));
-  tool("openssl", ["req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kimg web test signer", "-days", "3650", "-keyout", join(work, "key.pem"), "-out", join(work, "cert.pem")]);
+  tool("openssl", [
+    "req",
+    "-new",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=kimg web test signer",
+    "-days",
+    "3650",
+    "-keyout",
+    join(work, "key.pem"),
+    "-out",
+    join(work, "cert.pem"),
+  ]);
   context = await chromium.launchPersistentContext(join(work, "profile"), {
     executablePath: CHROMIUM_PATH,
     args: CHROMIUM_ARGS,
@@ -105,7 +129,8 @@ async function drop(fixture: Fixture): Promise<void> {
       const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
       const data = new DataTransfer();
       data.items.add(new File([bytes], name));
-      for (const type of ["dragenter", "dragover", "drop"]) document.body.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+      for (const type of ["dragenter", "dragover", "drop"])
+        document.body.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
     },
     { name: fixture.name, base64: Buffer.from(fixture.bytes).toString("base64") },
   );
@@ -113,10 +138,14 @@ async function drop(fixture: Fixture): Promise<void> {
 }
 
 async function waitForReport(): Promise<string> {
-  const handle = await page.waitForFunction(() => {
-    const state = document.querySelector<HTMLElement>("#results")?.dataset.state;
-    return state === "done" || state === "error" ? state : null;
-  }, undefined, { timeout: 60_000 });
+  const handle = await page.waitForFunction(
+    () => {
+      const state = document.querySelector<HTMLElement>("#results")?.dataset.state;
+      return state === "done" || state === "error" ? state : null;
+    },
+    undefined,
+    { timeout: 60_000 },
+  );
   return (await handle.jsonValue()) as string;
 }
 
@@ -145,7 +174,10 @@ async function checkAgainstNode(fixture: Fixture): Promise<Analysis> {
 
   // The tree lists every layer, in the report's order.
   const paths = await page.locator("#layers nav .tree-item").evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.layerPath));
-  assert.deepEqual(paths, [...allLayers(report.root)].map((l) => l.path));
+  assert.deepEqual(
+    paths,
+    [...allLayers(report.root)].map((l) => l.path),
+  );
 
   // Each layer's panel shows each structure and every field, at its offset.
   for (const layer of allLayers(report.root)) {
@@ -183,12 +215,20 @@ async function checkAgainstNode(fixture: Fixture): Promise<Analysis> {
   const badgesFromPlan = maps.flatMap((m) => m.checks.map((c) => [c.id, c.status]));
   assert.deepEqual(
     badgesFromPlan,
-    maps.flatMap((m) => plan.checks.filter((c) => c.layer !== undefined && mapPathForLayer(c.layer, new Set(maps.map((x) => x.path))) === m.path).map((c) => [c.id, checkStatus(c)])),
+    maps.flatMap((m) =>
+      plan.checks
+        .filter((c) => c.layer !== undefined && mapPathForLayer(c.layer, new Set(maps.map((x) => x.path))) === m.path)
+        .map((c) => [c.id, checkStatus(c)]),
+    ),
   );
   const shownMaps = await page.locator("#memory svg.kimg-memory").evaluateAll((svgs) =>
     svgs.map((svg) => ({
       path: (svg as SVGSVGElement).dataset.layer,
-      regions: Array.from(svg.querySelectorAll("rect.k-region")).map((r) => [(r as SVGRectElement).dataset.name, Number((r as SVGRectElement).dataset.offset), (r as SVGRectElement).dataset.perms]),
+      regions: Array.from(svg.querySelectorAll("rect.k-region")).map((r) => [
+        (r as SVGRectElement).dataset.name,
+        Number((r as SVGRectElement).dataset.offset),
+        (r as SVGRectElement).dataset.perms,
+      ]),
       badges: Array.from(svg.querySelectorAll(".k-badge")).map((b) => [(b as SVGGElement).dataset.check, (b as SVGGElement).dataset.status]),
       marks: Array.from(svg.querySelectorAll(".k-mark")).map((m) => (m as SVGGElement).dataset.mark),
     })),
@@ -203,23 +243,40 @@ async function checkAgainstNode(fixture: Fixture): Promise<Analysis> {
     })),
   );
   const instructions = await page.locator("#entry table.instructions tbody tr td:nth-child(3)").allTextContents();
-  assert.deepEqual(instructions, plan.entry.instructions.map((i) => i.text));
+  assert.deepEqual(
+    instructions,
+    plan.entry.instructions.map((i) => i.text),
+  );
 
   // Signatures: the same verdicts and digests as verifyImage, and the hashed ranges drawn.
   await page.waitForSelector('#signatures[aria-busy="false"]');
   const verified = await verifyImage(fixture.bytes, { analysis, name: fixture.name });
-  const shownLayers = await page.locator("#signatures .signed-layer").evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.layer, e.querySelector('code[data-digest="sha256"]')?.textContent]));
-  assert.deepEqual(shownLayers, verified.layers.map((l) => [l.path, l.digest.sha256]));
-  const rows = await page.locator("#signatures tr[data-signature]").evaluateAll((trs) => trs.map((r) => [(r as HTMLElement).dataset.signature, (r as HTMLElement).dataset.verified]));
-  assert.deepEqual(rows, verified.signatures.map((s) => [`${s.layer}#${s.index}`, String(s.verified)]));
+  const shownLayers = await page
+    .locator("#signatures .signed-layer")
+    .evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.layer, e.querySelector('code[data-digest="sha256"]')?.textContent]));
+  assert.deepEqual(
+    shownLayers,
+    verified.layers.map((l) => [l.path, l.digest.sha256]),
+  );
+  const rows = await page
+    .locator("#signatures tr[data-signature]")
+    .evaluateAll((trs) => trs.map((r) => [(r as HTMLElement).dataset.signature, (r as HTMLElement).dataset.verified]));
+  assert.deepEqual(
+    rows,
+    verified.signatures.map((s) => [`${s.layer}#${s.index}`, String(s.verified)]),
+  );
   for (const l of verified.layers) {
     const layer = findLayer(report.root, l.path);
     const bytes = analysis.tree.bytes.get(l.path);
     assert.ok(layer?.pe && bytes);
     const ranges = authenticodeLayout(bytes, layer.pe);
-    const drawnRanges = await page.locator(`#signatures .signed-layer[data-layer="${l.path}"] svg.kimg-hashed[data-start="0"]`).first().locator("rect.k-region").evaluateAll((rects) =>
-      rects.map((r) => [(r as SVGRectElement).dataset.kind, (r as SVGRectElement).dataset.name, Number((r as SVGRectElement).dataset.offset)]),
-    );
+    const drawnRanges = await page
+      .locator(`#signatures .signed-layer[data-layer="${l.path}"] svg.kimg-hashed[data-start="0"]`)
+      .first()
+      .locator("rect.k-region")
+      .evaluateAll((rects) =>
+        rects.map((r) => [(r as SVGRectElement).dataset.kind, (r as SVGRectElement).dataset.name, Number((r as SVGRectElement).dataset.offset)]),
+      );
     assert.deepEqual(drawnRanges, [...ranges.hashed.map((r) => ["hashed", r.label, r.start]), ...ranges.skipped.map((r) => ["skipped", r.label, r.start])]);
   }
 
@@ -250,7 +307,9 @@ describe("the web page in Chromium", { skip }, () => {
     // Every button has a name; every picture is an image with a label; every field table a caption.
     const unnamed = await page.locator("button").evaluateAll((bs) => bs.filter((b) => !(b.textContent ?? "").trim() && !b.getAttribute("aria-label")).length);
     assert.equal(unnamed, 0);
-    const pictures = await page.locator("svg.kimg-svg").evaluateAll((svgs) => svgs.map((s) => [s.getAttribute("role"), (s.getAttribute("aria-label") ?? "").length > 10]));
+    const pictures = await page
+      .locator("svg.kimg-svg")
+      .evaluateAll((svgs) => svgs.map((s) => [s.getAttribute("role"), (s.getAttribute("aria-label") ?? "").length > 10]));
     assert.ok(pictures.length >= 4);
     assert.ok(pictures.every(([role, labelled]) => role === "img" && labelled));
     assert.equal(await page.locator("table.fields:not(:has(caption))").count(), 0);
@@ -262,13 +321,19 @@ describe("the web page in Chromium", { skip }, () => {
     assert.equal(await text('#layer-panel table.fields[data-structure="zboot header"] tr[data-field="payload_offset"] td.value'), "0x1400 (5120)");
     assert.equal(await text('#layer-panel table.fields[data-structure="zboot header"] tr[data-field="comp_type"] td.value'), '"gzip"');
     const payload = page.locator('#layout svg.kimg-layout rect[data-kind="layer"][data-name="payload"]').first();
-    assert.deepEqual([await payload.getAttribute("data-offset"), await payload.getAttribute("data-size"), await payload.getAttribute("data-format")], ["5120", "52758", "compressed"]);
-    assert.equal(await payload.locator("title").textContent(), "/payload: gzip stream, 52758 bytes (declared \"gzip\") (0x1400 +0xce16, 51.5 KiB)");
+    assert.deepEqual(
+      [await payload.getAttribute("data-offset"), await payload.getAttribute("data-size"), await payload.getAttribute("data-format")],
+      ["5120", "52758", "compressed"],
+    );
+    assert.equal(await payload.locator("title").textContent(), '/payload: gzip stream, 52758 bytes (declared "gzip") (0x1400 +0xce16, 51.5 KiB)');
     // Hover and keyboard focus both put a region's details under the picture.
     await payload.hover();
-    assert.equal(await text("#layout .hover-detail"), "/payload: gzip stream, 52758 bytes (declared \"gzip\") (0x1400 +0xce16, 51.5 KiB)");
+    assert.equal(await text("#layout .hover-detail"), '/payload: gzip stream, 52758 bytes (declared "gzip") (0x1400 +0xce16, 51.5 KiB)');
     await page.locator('#memory svg[data-layer="/pe"] .k-badge[data-check="nx-compat"]').focus();
-    assert.equal(await text('#memory figure[data-layer="/pe"] .hover-detail'), "NX_COMPAT: pass. NX_COMPAT is set: firmware may map data non-executable and code read-only");
+    assert.equal(
+      await text('#memory figure[data-layer="/pe"] .hover-detail'),
+      "NX_COMPAT: pass. NX_COMPAT is set: firmware may map data non-executable and code read-only",
+    );
     assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] .k-badge[data-check="w^x"]').getAttribute("data-status"), "pass");
     assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] .k-badge[data-check="nx-compat"]').getAttribute("data-status"), "pass");
     assert.equal(await page.locator('#memory svg[data-layer="/payload/decompressed/pe"] rect[data-name=".text"]').getAttribute("data-perms"), "r-x");
@@ -286,9 +351,13 @@ describe("the web page in Chromium", { skip }, () => {
     assert.equal(report.summary.compression, "zstd");
     const pe = findLayer(report.root, "/payload/decompressed/pe")?.pe;
     assert.ok(pe?.certificateTable);
-    const signature = await page.locator("#kernel-layout svg.kimg-layout[data-start='0'] rect[data-kind='certificates'], #kernel-layout svg.kimg-layout[data-start='0'] rect[data-kind='padding']").evaluateAll((rs) =>
-      rs.map((r) => [(r as SVGRectElement).dataset.kind, Number((r as SVGRectElement).dataset.offset), Number((r as SVGRectElement).dataset.size)]),
-    );
+    const signature = await page
+      .locator(
+        "#kernel-layout svg.kimg-layout[data-start='0'] rect[data-kind='certificates'], #kernel-layout svg.kimg-layout[data-start='0'] rect[data-kind='padding']",
+      )
+      .evaluateAll((rs) =>
+        rs.map((r) => [(r as SVGRectElement).dataset.kind, Number((r as SVGRectElement).dataset.offset), Number((r as SVGRectElement).dataset.size)]),
+      );
     assert.deepEqual(signature, [
       ["certificates", pe.certificateTable.offset, pe.certificateTable.size],
       ["padding", pe.certificateTable.offset + pe.certificateTable.size, pe.trailingZeroBytes],
@@ -311,7 +380,10 @@ describe("the web page in Chromium", { skip }, () => {
     assert.equal(await text("#signature-verdict"), trusted.verdictLine);
     assert.match(trusted.verdictLine, /^verified: yes - 2 signatures intact .*; chain checked against /);
     const chains = await page.locator("#signatures tr[data-signature] td:nth-child(6)").allTextContents();
-    assert.deepEqual(chains, trusted.signatures.map((s) => (s.chainValid ? "✓ reaches a trusted certificate" : "✗ no trusted chain")));
+    assert.deepEqual(
+      chains,
+      trusted.signatures.map((s) => (s.chainValid ? "✓ reaches a trusted certificate" : "✗ no trusted chain")),
+    );
     assert.ok(trusted.signatures.every((s) => s.chainValid));
 
     // One byte changed in the outer image after signing: its signature fails, the inner one holds.
@@ -380,15 +452,25 @@ describe("the web page in Chromium", { skip }, () => {
       const shown = await page.locator("#summary .diagnostics li").allTextContents();
       assert.deepEqual(
         shown,
-        report.diagnostics.map((d) => `${d.severity} ${d.code}${d.offset === null ? "" : ` at 0x${d.offset.toString(16).padStart(6, "0")}`} (${d.layer}): ${d.message}`),
+        report.diagnostics.map(
+          (d) => `${d.severity} ${d.code}${d.offset === null ? "" : ` at 0x${d.offset.toString(16).padStart(6, "0")}`} (${d.layer}): ${d.message}`,
+        ),
       );
-      assert.ok(report.diagnostics.some((d) => d.severity === "error"), name);
+      assert.ok(
+        report.diagnostics.some((d) => d.severity === "error"),
+        name,
+      );
       assert.equal(await page.locator("#download-kernel").count(), 0, `${name}: no kernel to download`);
     }
   });
 
   it("decompresses a 48 MB image in the worker with progress while the page keeps running", async (t) => {
-    const image = buildArm64Image({ codeSize: 0x2800000, dataSize: 0x100000, bssSize: 0x600000, banner: "Linux version 6.12.9-kimg-big (builder@kimg) (gcc 12.2.0) #1 SMP" });
+    const image = buildArm64Image({
+      codeSize: 0x2800000,
+      dataSize: 0x100000,
+      bssSize: 0x600000,
+      banner: "Linux version 6.12.9-kimg-big (builder@kimg) (gcc 12.2.0) #1 SMP",
+    });
     // gzip -1, not the kernel's -9: the same stream format, and -9 takes half a minute on 40 MiB
     // of code-like bytes. The ratio (about 2.5) is a kernel's, so output arrives steadily.
     const { toCompress, trailer } = zbootInputs(image, "v6.4", "gzip");
@@ -437,7 +519,10 @@ describe("the web page in Chromium", { skip }, () => {
 
   it("follows the dark colour scheme, in the page and in the pictures", async () => {
     const colours = async (): Promise<string[]> =>
-      page.evaluate(() => [getComputedStyle(document.body).backgroundColor, getComputedStyle(document.querySelector("svg.kimg-layout rect.k-track") as Element).fill]);
+      page.evaluate(() => [
+        getComputedStyle(document.body).backgroundColor,
+        getComputedStyle(document.querySelector("svg.kimg-layout rect.k-track") as Element).fill,
+      ]);
     await page.emulateMedia({ colorScheme: "light" });
     assert.deepEqual(await colours(), ["rgb(246, 247, 249)", "rgb(238, 241, 244)"]);
     await page.emulateMedia({ colorScheme: "dark" });
@@ -449,7 +534,10 @@ describe("the web page in Chromium", { skip }, () => {
     const html = await (await fetch(server.url)).text();
     assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;self&#39;;[^"]*connect-src &#39;self&#39; data:;/);
     assert.deepEqual([...new Set(server.requests.map((r) => r.method))], ["GET"]);
-    assert.ok(server.requests.every((r) => r.path === "/" || r.path.startsWith("/assets/")), server.requests.map((r) => r.path).join(" "));
+    assert.ok(
+      server.requests.every((r) => r.path === "/" || r.path.startsWith("/assets/")),
+      server.requests.map((r) => r.path).join(" "),
+    );
     assert.deepEqual(problems, []);
   });
 });

@@ -67,7 +67,10 @@ describe("layoutRegions", () => {
     const report = await inspect(SAMPLE);
     const regions = layoutRegions(report.root);
     const pick = (kind: string, name: string) => regions.find((r) => r.kind === kind && r.name === name);
-    assert.deepEqual({ ...pick("header", "zboot header") }, { kind: "header", lane: "headers", name: "zboot header", offset: 0, size: 64, detail: "zboot header @ 0x0, 64 bytes, 9 fields" });
+    assert.deepEqual(
+      { ...pick("header", "zboot header") },
+      { kind: "header", lane: "headers", name: "zboot header", offset: 0, size: 64, detail: "zboot header @ 0x0, 64 bytes, 9 fields" },
+    );
     assert.equal(pick("header", "COFF header")?.offset, 0x40);
     assert.equal(pick("header", "payload size trailer")?.offset, 0xe212);
     const text = pick("section", ".text");
@@ -138,10 +141,15 @@ describe("layoutSvg", () => {
   it("draws one focusable rect per region with its offset and size, and a close-up on request", async () => {
     const report = await inspect(SAMPLE);
     const svg = layoutSvg(report.root);
-    const rects = [...svg.matchAll(/<rect class="k-region [^"]*"[^>]*data-kind="(\w+)" data-name="([^"]*)" data-offset="(\d+)" data-size="(\d+)"/g)].map((m) => [m[1], m[2], Number(m[3]), Number(m[4])]);
+    const rects = [...svg.matchAll(/<rect class="k-region [^"]*"[^>]*data-kind="(\w+)" data-name="([^"]*)" data-offset="(\d+)" data-size="(\d+)"/g)].map(
+      (m) => [m[1], m[2], Number(m[3]), Number(m[4])],
+    );
     assert.equal(rects.length, layoutRegions(report.root).length);
     assert.ok(rects.some((r) => r[0] === "layer" && r[1] === "payload" && r[2] === 0x1400 && r[3] === 52758));
-    assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="kimg-svg kimg-layout"[^>]* role="img" aria-label="Layout of \/ \(EFI zboot image \(arm64, gzip\)\)/);
+    assert.match(
+      svg,
+      /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" class="kimg-svg kimg-layout"[^>]* role="img" aria-label="Layout of \/ \(EFI zboot image \(arm64, gzip\)\)/,
+    );
     assert.equal((svg.match(/tabindex="0"/g) ?? []).length, rects.length);
     const closeUp = layoutSvg(report.root, { end: 0x1000 });
     assert.match(closeUp, /data-start="0" data-end="4096"/);
@@ -182,16 +190,22 @@ describe("memory maps", () => {
       ],
     );
     assert.equal(map.span, 0x2e000);
-    assert.deepEqual(map.marks.map((m) => [m.offset, m.label]), [[0x1100, "EFI entry 0x1100"]]);
+    assert.deepEqual(
+      map.marks.map((m) => [m.offset, m.label]),
+      [[0x1100, "EFI entry 0x1100"]],
+    );
     // The analysis' checks (the ones `kimg plan` prints), not the picture's own.
-    assert.deepEqual(map.checks.map((c) => [c.id, c.status]), [
-      ["w^x", "pass"],
-      ["section-alignment", "pass"],
-      ["sections-overlap", "pass"],
-      ["header-not-executable", "pass"],
-      ["entry-executable", "pass"],
-      ["nx-compat", "pass"],
-    ]);
+    assert.deepEqual(
+      map.checks.map((c) => [c.id, c.status]),
+      [
+        ["w^x", "pass"],
+        ["section-alignment", "pass"],
+        ["sections-overlap", "pass"],
+        ["header-not-executable", "pass"],
+        ["entry-executable", "pass"],
+        ["nx-compat", "pass"],
+      ],
+    );
     const svg = memoryMapSvg(map);
     assert.match(svg, /data-check="w\^x" data-status="pass"/);
     assert.match(svg, /data-check="nx-compat" data-status="pass"/);
@@ -210,14 +224,17 @@ describe("memory maps", () => {
       ],
     });
     const map = peMap((await inspect(pe.bytes)).root, "/");
-    assert.deepEqual(map.checks.map((c) => [c.id, c.status]), [
-      ["w^x", "fail"],
-      ["section-alignment", "pass"],
-      ["sections-overlap", "pass"],
-      ["header-not-executable", "pass"],
-      ["entry-executable", "pass"],
-      ["nx-compat", "info"],
-    ]);
+    assert.deepEqual(
+      map.checks.map((c) => [c.id, c.status]),
+      [
+        ["w^x", "fail"],
+        ["section-alignment", "pass"],
+        ["sections-overlap", "pass"],
+        ["header-not-executable", "pass"],
+        ["entry-executable", "pass"],
+        ["nx-compat", "info"],
+      ],
+    );
     assert.match(map.checks[0]?.detail ?? "", /^writable and executable: \.text: firmware that maps sections by their flags/);
     assert.match(memoryMapSvg(map), /class="k-region k-rwx"/);
   });
@@ -233,7 +250,10 @@ describe("memory maps", () => {
         ["LOAD rw-", 0x2000, 0x143],
       ],
     );
-    assert.deepEqual(map.marks.map((m) => [m.offset, m.label]), [[0x40, "e_entry 0xffffffff81001040"]]);
+    assert.deepEqual(
+      map.marks.map((m) => [m.offset, m.label]),
+      [[0x40, "e_entry 0xffffffff81001040"]],
+    );
     assert.match(memoryMapSvg(map), />0xffffffff81001000</);
   });
 
@@ -241,28 +261,46 @@ describe("memory maps", () => {
     const map = elfMap((await inspect(buildElf({ entry: 0x1000n }))).root);
     assert.ok(map);
     assert.deepEqual([map.unit, map.base], ["paddr", "0x1000"]);
-    assert.deepEqual(map.regions.map((r) => [r.offset, r.size]), [
-      [0, 0x2100],
-      [0x2000, 0x143],
-    ]);
-    assert.deepEqual(map.marks.map((m) => [m.offset, m.label]), [[0, "e_entry 0x1000"]]);
+    assert.deepEqual(
+      map.regions.map((r) => [r.offset, r.size]),
+      [
+        [0, 0x2100],
+        [0x2000, 0x143],
+      ],
+    );
+    assert.deepEqual(
+      map.marks.map((m) => [m.offset, m.label]),
+      [[0, "e_entry 0x1000"]],
+    );
   });
 
   it("marks the loader entry on a bare Image's own PE view", async () => {
     const { report, tree } = await analyse(buildArm64Image());
     const maps = memoryMapsFromPlan(planFromTree(tree), report);
-    assert.deepEqual(maps.map((m) => m.path), ["/pe"]);
-    assert.deepEqual(maps[0]?.marks.map((m) => m.label), ["EFI entry 0x1100", "loader entry +0x0", "branch → +0x1040"]);
+    assert.deepEqual(
+      maps.map((m) => m.path),
+      ["/pe"],
+    );
+    assert.deepEqual(
+      maps[0]?.marks.map((m) => m.label),
+      ["EFI entry 0x1100", "loader entry +0x0", "branch → +0x1040"],
+    );
   });
 
   it("draws one map per table the boot plan read, with the plan's checks and the loader entry on the kernel", async () => {
     const { report, tree } = await analyse(SAMPLE);
     const plan = planFromTree(tree);
     const maps = memoryMapsFromPlan(plan, report);
-    assert.deepEqual(maps.map((m) => m.path), ["/pe", "/payload/decompressed/pe"]);
+    assert.deepEqual(
+      maps.map((m) => m.path),
+      ["/pe", "/payload/decompressed/pe"],
+    );
     const kernel = maps[1];
     assert.ok(kernel);
-    assert.deepEqual(kernel.marks.map((m) => m.label), ["EFI entry 0x1100", "loader entry +0x0", "branch → +0x1040"]);
+    assert.deepEqual(
+      kernel.marks.map((m) => m.label),
+      ["EFI entry 0x1100", "loader entry +0x0", "branch → +0x1040"],
+    );
     const ids = kernel.checks.map((c) => c.id);
     for (const id of ["w^x", "nx-compat", "entry-branch"]) assert.ok(ids.includes(id), `${id} in ${ids.join(", ")}`);
     assert.ok(kernel.checks.every((c) => c.status === "pass"));
@@ -280,15 +318,20 @@ describe("hashedRangesSvg", () => {
     assert.ok(bytes);
     const ranges = authenticodeLayout(bytes, pe);
     const svg = hashedRangesSvg("/pe", ranges, bytes.length);
-    const drawn = [...svg.matchAll(/<rect class="k-region (k-\w+)"[^>]*data-kind="(\w+)" data-name="([^"]*)" data-offset="(\d+)" data-size="(\d+)"/g)].map((m) => [m[1], m[2], m[3], Number(m[4]), Number(m[5])]);
+    const drawn = [...svg.matchAll(/<rect class="k-region (k-\w+)"[^>]*data-kind="(\w+)" data-name="([^"]*)" data-offset="(\d+)" data-size="(\d+)"/g)].map(
+      (m) => [m[1], m[2], m[3], Number(m[4]), Number(m[5])],
+    );
     assert.deepEqual(drawn, [
       ...ranges.hashed.map((r) => ["k-hashed", "hashed", r.label, r.start, r.end - r.start]),
       ...ranges.skipped.map((r) => ["k-skipped", "skipped", r.label, r.start, r.end - r.start]),
     ]);
-    assert.deepEqual(ranges.skipped.map((r) => [r.label, r.start]), [
-      ["CheckSum", 0x98],
-      ["certificate-table entry", 0xe8],
-    ]);
+    assert.deepEqual(
+      ranges.skipped.map((r) => [r.label, r.start]),
+      [
+        ["CheckSum", 0x98],
+        ["certificate-table entry", 0xe8],
+      ],
+    );
     const closeUp = hashedRangesSvg("/pe", ranges, bytes.length, { end: 0x200 });
     assert.match(closeUp, /data-start="0" data-end="512"/);
     assert.match(closeUp, /<title>not hashed: CheckSum, 0x98 to 0x9c \(4 bytes\)<\/title>/);

@@ -85,7 +85,13 @@ function memorySection(report: Report, plan: BootPlan | null): { section: HTMLEl
     "p",
     { class: "muted" },
     "Each image as its loader maps it, coloured by permission: ",
-    ...[["rx", "r-x code"], ["rw", "rw- data"], ["r", "r-- read-only"], ["rwx", "rwx"], ["gap", "not mapped"]].flatMap(([cls, text]) => [h("span", { class: `key ${cls}` }, text), " "]),
+    ...[
+      ["rx", "r-x code"],
+      ["rw", "rw- data"],
+      ["r", "r-- read-only"],
+      ["rwx", "rwx"],
+      ["gap", "not mapped"],
+    ].flatMap(([cls, text]) => [h("span", { class: `key ${cls}` }, text), " "]),
   );
   return { section: section("memory", "Memory map at boot", legend, ...maps.map(memoryFigure)), paths };
 }
@@ -97,11 +103,18 @@ function render(result: AnalysisResult): void {
       downloadKernel: (trim) => void downloadLayer(report, null, trim),
       downloadJson: () => saveFile(reportJson(report), `${report.input.name ?? "image"}.kimg.json`, "application/json"),
     }),
-    section("layout", "File layout", h("p", { class: "muted" }, "Headers, sections, inner layers, the certificate table and padding, drawn to scale."), layoutFigure(report.root)),
+    section(
+      "layout",
+      "File layout",
+      h("p", { class: "muted" }, "Headers, sections, inner layers, the certificate table and padding, drawn to scale."),
+      layoutFigure(report.root),
+    ),
   ];
   const kernel = result.kernelPath === null ? undefined : findLayer(report.root, result.kernelPath);
   if (kernel && kernel !== report.root) {
-    parts.push(section("kernel-layout", "Kernel layout", h("p", { class: "muted" }, `The unpacked kernel, ${kernel.path}, drawn the same way.`), layoutFigure(kernel)));
+    parts.push(
+      section("kernel-layout", "Kernel layout", h("p", { class: "muted" }, `The unpacked kernel, ${kernel.path}, drawn the same way.`), layoutFigure(kernel)),
+    );
   }
   const memory = memorySection(report, plan);
   if (memory.section) parts.push(memory.section);
@@ -114,7 +127,9 @@ function render(result: AnalysisResult): void {
   }
   parts.push(signaturesPlaceholder());
   parts.push(layersSection(report, result.kernelPath, { download: (layer, trim) => void downloadLayer(report, layer.path, trim) }));
-  parts.push(section("text", "Text report", h("details", {}, h("summary", {}, "As kimg inspect prints it"), h("pre", { class: "text-report" }, renderText(report)))));
+  parts.push(
+    section("text", "Text report", h("details", {}, h("summary", {}, "As kimg inspect prints it"), h("pre", { class: "text-report" }, renderText(report)))),
+  );
   results.replaceChildren(...parts);
   results.dataset.state = "done";
   document.getElementById("summary-title")?.focus();

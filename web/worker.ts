@@ -71,7 +71,10 @@ function bytesRequest(id: number, path: string | null, trim: boolean): void {
   const { tree } = lastAnalysis().analysis;
   const wanted = path ?? kernelChain(tree.root).at(-1)?.path;
   const layer = wanted === undefined ? undefined : findLayer(tree.root, wanted);
-  if (!layer) throw new KimgError(ErrorCode.NO_SUCH_LAYER, path === null ? "no kernel image inside this file" : `no layer "${path}" in this image`, { structure: "layer tree" });
+  if (!layer)
+    throw new KimgError(ErrorCode.NO_SUCH_LAYER, path === null ? "no kernel image inside this file" : `no layer "${path}" in this image`, {
+      structure: "layer tree",
+    });
   const full = tree.bytes.get(layer.path) ?? new Uint8Array(0);
   const data = trim ? trimAfterCertificates(layer, full) : full;
   // A copy: the tree keeps its bytes for the next download.
@@ -83,7 +86,11 @@ async function verifyRequest(id: number, trusted: ArrayBuffer[]): Promise<void> 
   const { analysis, input } = lastAnalysis();
   const result: SignatureResult = { verify: null, error: null, ranges: [] };
   try {
-    result.verify = await verifyImage(input, { analysis, name: analysis.report.input.name ?? "input", trustedCertificates: trusted.map((b) => new Uint8Array(b)) });
+    result.verify = await verifyImage(input, {
+      analysis,
+      name: analysis.report.input.name ?? "input",
+      trustedCertificates: trusted.map((b) => new Uint8Array(b)),
+    });
   } catch (error) {
     result.error = errorInfo(error);
   }

@@ -42,7 +42,8 @@ export function peRegions(layer: Layer, pe: PeInfo): Region[] {
   return regions;
 }
 
-const NOT_CONSULTED = "not consulted on this boot path: the v6.2+ zboot stub decompresses the kernel into memory it allocated and calls it directly, never handing this header to the firmware (on arm64 it maps the code R-X and the rest non-executable itself, with efi_remap_image)";
+const NOT_CONSULTED =
+  "not consulted on this boot path: the v6.2+ zboot stub decompresses the kernel into memory it allocated and calls it directly, never handing this header to the firmware (on arm64 it maps the code R-X and the rest non-executable itself, with efi_remap_image)";
 
 /** The checks of one PE image; `pageSize` is the kernel's (arm64 flags) or 4K; `loader` says who applies its flags. */
 export function peChecks(layer: Pick<Layer, "path">, pe: PeInfo, pageSize: number, loader: PeLoader = "firmware"): Check[] {
@@ -72,7 +73,11 @@ export function peChecks(layer: Pick<Layer, "path">, pe: PeInfo, pageSize: numbe
       : (pe.sectionAlignment < pageSize || pe.sectionAlignment % pageSize !== 0
           ? `SectionAlignment ${hex(pe.sectionAlignment)} is not a multiple of the ${pageSize / 1024}K page size: permissions cannot be applied per section`
           : `sections not page-aligned: ${misaligned.map((s) => `${s.name}@${hex(s.virtualAddress)}`).join(", ")}`) +
-        (direct ? ` (${NOT_CONSULTED})` : alignMatters ? "; the image claims NX_COMPAT, so firmware enforcing it maps whole pages with one permission and code may land in a non-executable page" : "; harmless while NX_COMPAT is clear (the firmware maps the image RWX)"),
+        (direct
+          ? ` (${NOT_CONSULTED})`
+          : alignMatters
+            ? "; the image claims NX_COMPAT, so firmware enforcing it maps whole pages with one permission and code may land in a non-executable page"
+            : "; harmless while NX_COMPAT is clear (the firmware maps the image RWX)"),
     layer: layer.path,
     offset: misaligned[0]?.headerOffset ?? null,
     ...(!alignOk && !alignMatters ? { info: true } : {}),
@@ -87,7 +92,9 @@ export function peChecks(layer: Pick<Layer, "path">, pe: PeInfo, pageSize: numbe
   checks.push({
     id: "sections-overlap",
     ok: overlaps.length === 0 || direct,
-    message: overlaps.length ? `sections overlap in memory: ${overlaps.join(", ")}${direct ? ` (${NOT_CONSULTED})` : ": a PE loader copying the sections overwrites one with the other"}` : "sections do not overlap",
+    message: overlaps.length
+      ? `sections overlap in memory: ${overlaps.join(", ")}${direct ? ` (${NOT_CONSULTED})` : ": a PE loader copying the sections overwrites one with the other"}`
+      : "sections do not overlap",
     layer: layer.path,
     ...(overlaps.length && direct ? { info: true } : {}),
   });
@@ -178,7 +185,15 @@ export function elfRegionsOfReport(layer: Layer): Region[] {
   for (const s of segs) {
     if (!s || typeof s !== "object" || Array.isArray(s) || s.type !== "LOAD") continue;
     const start = Number(BigInt(String(s.paddr)));
-    regions.push({ layer: layer.path, name: `LOAD ${String(s.vaddr)}`, kind: "segment", start, end: start + Number(s.memsz), perms: String(s.perms), offset: null });
+    regions.push({
+      layer: layer.path,
+      name: `LOAD ${String(s.vaddr)}`,
+      kind: "segment",
+      start,
+      end: start + Number(s.memsz),
+      perms: String(s.perms),
+      offset: null,
+    });
   }
   return regions;
 }

@@ -44,7 +44,9 @@ export function summarise(root: Layer, facts: FactsTable): Summary {
   // child of the last layer reached rather than part of the chain).
   // When no kernel was reached at all, the first compressed layer on a kernel path still names the codec.
   const compressedLayer =
-    chain.find((l) => l.format === "compressed") ?? kernel?.children.find((c) => c.format === "compressed" && c.path.endsWith("/payload")) ?? (kernel ? undefined : firstCompressed(root));
+    chain.find((l) => l.format === "compressed") ??
+    kernel?.children.find((c) => c.format === "compressed" && c.path.endsWith("/payload")) ??
+    (kernel ? undefined : firstCompressed(root));
   const codec = compressedLayer ? (factsOf(facts, compressedLayer.path, "compressed")?.codec ?? null) : null;
   let linuxVersion: string | null = null;
   for (const l of [...chain].reverse()) {

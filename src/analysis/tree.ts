@@ -97,7 +97,10 @@ class Walker {
     this.bytes.set(path, bytes);
     if (!parser) return layer;
     if (depth > this.limits.maxNestingDepth || this.layerCount > this.limits.maxLayerCount) {
-      const what = depth > this.limits.maxNestingDepth ? `nesting depth ${depth} exceeds maxNestingDepth (${this.limits.maxNestingDepth})` : `more than maxLayerCount (${this.limits.maxLayerCount}) layers`;
+      const what =
+        depth > this.limits.maxNestingDepth
+          ? `nesting depth ${depth} exceeds maxNestingDepth (${this.limits.maxNestingDepth})`
+          : `more than maxLayerCount (${this.limits.maxLayerCount}) layers`;
       this.diagnose(path, ErrorCode.LIMIT, "error", `${what}; not descending further`, base);
       layer.title = `${parser.format} (not read: limit)`;
       return layer;
@@ -151,10 +154,23 @@ class Walker {
     const declared = hint.declaredCodec === undefined ? null : ((ZBOOT_CODECS[hint.declaredCodec] as CodecName | undefined) ?? null);
     if (hint.declaredCodec !== undefined) layer.info.declaredCodec = hint.declaredCodec;
     if (declared && sniffed && declared !== sniffed) {
-      this.diagnose(path, "CODEC_MISMATCH", "warning", `the header says "${hint.declaredCodec}" but the stream starts with ${sniffed} magic; decoding as ${sniffed}`, layer.offset);
+      this.diagnose(
+        path,
+        "CODEC_MISMATCH",
+        "warning",
+        `the header says "${hint.declaredCodec}" but the stream starts with ${sniffed} magic; decoding as ${sniffed}`,
+        layer.offset,
+      );
     }
     const codec = sniffed ?? declared;
-    const facts: CompressedFacts = { kind: "compressed", codec, declaredCodec: hint.declaredCodec ?? null, expectedSize: hint.expectedSize ?? null, decompressed: null, decompressedSize: null };
+    const facts: CompressedFacts = {
+      kind: "compressed",
+      codec,
+      declaredCodec: hint.declaredCodec ?? null,
+      expectedSize: hint.expectedSize ?? null,
+      decompressed: null,
+      decompressedSize: null,
+    };
     this.facts.set(path, facts);
     const notDecompressed = (): null => {
       facts.decompressed = false;
@@ -207,7 +223,13 @@ class Walker {
       return notDecompressed();
     }
     if (out.length > this.limits.maxRatioFloorBytes && out.length > this.limits.maxCompressionRatio * Math.max(1, bytes.length)) {
-      this.diagnose(path, ErrorCode.LIMIT, "error", `${out.length} bytes from ${bytes.length}: ratio over maxCompressionRatio (${this.limits.maxCompressionRatio})`, layer.offset);
+      this.diagnose(
+        path,
+        ErrorCode.LIMIT,
+        "error",
+        `${out.length} bytes from ${bytes.length}: ratio over maxCompressionRatio (${this.limits.maxCompressionRatio})`,
+        layer.offset,
+      );
       return notDecompressed();
     }
     this.totalOutputBytes += out.length;
@@ -216,7 +238,13 @@ class Walker {
     layer.info.decompressed = true;
     layer.info.decompressedSize = out.length;
     if (hint.expectedSize !== undefined && out.length !== hint.expectedSize && !hint.expectedSizeSource?.includes("upper bound")) {
-      this.diagnose(path, "DECOMPRESSED_SIZE_MISMATCH", "warning", `decompressed ${out.length} bytes; ${hint.expectedSizeSource ?? "the container"} says ${hint.expectedSize}`, layer.offset);
+      this.diagnose(
+        path,
+        "DECOMPRESSED_SIZE_MISMATCH",
+        "warning",
+        `decompressed ${out.length} bytes; ${hint.expectedSizeSource ?? "the container"} says ${hint.expectedSize}`,
+        layer.offset,
+      );
     }
     const contents: ChildSpec | undefined = hint.contents ? { name: "decompressed", offset: 0, length: out.length, format: hint.contents } : undefined;
     return this.walk(out, 0, path, childPath(path, "decompressed"), depth + 1, contents);

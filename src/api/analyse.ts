@@ -56,11 +56,20 @@ async function summariseSignatures(tree: Tree, options: InspectOptions): Promise
   for (const layer of signed) {
     const bytes = tree.bytes.get(layer.path);
     if (!bytes || !layer.pe) continue;
-    const s = quickSignatureSummary(bytes, layer.pe, options.limits) ?? (await import("../signatures/signature-summary.js")).signatureSummary(bytes, layer.pe, options.limits);
+    const s =
+      quickSignatureSummary(bytes, layer.pe, options.limits) ??
+      (await import("../signatures/signature-summary.js")).signatureSummary(bytes, layer.pe, options.limits);
     layer.info.signatureCount = s.signatureCount;
     layer.info.digestAlgorithm = s.digestAlgorithm;
     layer.info.signerSubject = s.signerSubject;
-    if (s.problem) tree.diagnostics.push({ code: "SIGNATURE_UNREADABLE", severity: "warning", message: s.problem, offset: layer.pe.certificateTable?.offset ?? null, layer: layer.path });
+    if (s.problem)
+      tree.diagnostics.push({
+        code: "SIGNATURE_UNREADABLE",
+        severity: "warning",
+        message: s.problem,
+        offset: layer.pe.certificateTable?.offset ?? null,
+        layer: layer.path,
+      });
   }
 }
 

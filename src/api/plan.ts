@@ -42,7 +42,9 @@ const ALL_ENTRY_SYMBOLS = [...new Set(Object.values(ENTRY_SYMBOLS).flatMap((s) =
  */
 export async function plan(input: Uint8Array | ArrayBuffer, options: PlanImageOptions = {}): Promise<PlanResult> {
   const { vmlinux, ...rest } = options;
-  const planOptions: PlanOptions & InspectOptions = vmlinux ? { ...rest, vmlinuxSymbols: elfSymbols(vmlinux, ALL_ENTRY_SYMBOLS, resolveLimits(options.limits)) } : rest;
+  const planOptions: PlanOptions & InspectOptions = vmlinux
+    ? { ...rest, vmlinuxSymbols: elfSymbols(vmlinux, ALL_ENTRY_SYMBOLS, resolveLimits(options.limits)) }
+    : rest;
   const { report, tree } = await analyse(input, planOptions);
   return { plan: planFromTree(tree, planOptions), report };
 }

@@ -40,7 +40,11 @@ function refuseUnsupported(chain: Layer[]): void {
   if (!unsupported) return;
   const raw = chain.find((l) => l.format === "raw-kernel");
   const hint = raw ? `; the layer ${raw.path} holds its decompressed payload as it is (\`--layer ${raw.path}\`)` : "";
-  throw new KimgError(ErrorCode.UNSUPPORTED, `${unsupportedName(unsupported.format)}: kimg does not extract this format${hint}`, { structure: "layer tree", format: unsupported.format, layer: unsupported.path });
+  throw new KimgError(ErrorCode.UNSUPPORTED, `${unsupportedName(unsupported.format)}: kimg does not extract this format${hint}`, {
+    structure: "layer tree",
+    format: unsupported.format,
+    layer: unsupported.path,
+  });
 }
 
 /** Trim a PE layer to the end of its certificate table when only zero bytes follow. */
@@ -69,7 +73,8 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
   let target: Layer | undefined;
   if (options.layer !== undefined) {
     target = findLayer(tree.root, options.layer);
-    if (!target) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `no layer "${options.layer}" in this image; \`kimg inspect\` lists the paths`, { structure: "layer tree" });
+    if (!target)
+      throw new KimgError(ErrorCode.NO_SUCH_LAYER, `no layer "${options.layer}" in this image; \`kimg inspect\` lists the paths`, { structure: "layer tree" });
   } else {
     refuseUnsupported(chain);
     target = chain[chain.length - 1];
@@ -94,7 +99,12 @@ export async function unpack(input: Uint8Array | ArrayBuffer, options: UnpackOpt
     data,
     trimmedBytes: full.length - data.length,
     bootable: bootableLayer
-      ? { path: bootableLayer.path, format: bootableLayer.format, data: tree.bytes.get(bootableLayer.path) ?? new Uint8Array(0), facts: tree.facts.get(bootableLayer.path) ?? null }
+      ? {
+          path: bootableLayer.path,
+          format: bootableLayer.format,
+          data: tree.bytes.get(bootableLayer.path) ?? new Uint8Array(0),
+          facts: tree.facts.get(bootableLayer.path) ?? null,
+        }
       : null,
     initrd: ukiSection(".initrd"),
     cmdline: cmdlineBytes ? new TextDecoder().decode(cmdlineBytes).replace(/\0+$/, "").trim() : null,

@@ -28,43 +28,52 @@ export function registerExtract(program: Command): void {
     .option("--trim", "cut a signed image after its certificate table (drops zboot v6.4+ zero padding)")
     .option("--force", "replace existing output files")
     .option("--json", "print what was written as JSON");
-  imageOptions(command)
-    .action(async (file: string, opts: ExtractOptions) => {
-      if (!opts.output && !opts.all) throw new KimgError(ErrorCode.USAGE, "say where to write: -o OUT (or -o - for stdout) or --all DIR");
-      if (opts.output && opts.all) throw new KimgError(ErrorCode.USAGE, "-o and --all exclude each other");
-      const { bytes: input, options: common } = await readImage(file, opts, { progress: !opts.json && opts.output !== "-" });
-      const written: Array<{ layer: string; format: string; path: string; bytes: number; trimmedBytes?: number }> = [];
-      if (opts.all) {
-        const { layers } = await unpackLayers(input, { ...common, trim: opts.trim ?? false });
-        // The whole set appears together or not at all (see OutputSet); DIR is made at the end.
-        const set = await OutputSet.open(opts.all, { force: opts.force ?? false, protect: [file], createDir: true });
-        try {
-          for (const { layer, data, trimmedBytes } of layers) {
-            const name = layerFileName(layer);
-            if (!insideDir("/kimg-out", name)) throw new KimgError(ErrorCode.IO, `unsafe output name ${name}`);
-            await set.add(name, data, join(opts.all, name));
-            written.push({ layer: layer.path, format: layer.format, path: join(opts.all, name), bytes: data.length, ...(trimmedBytes ? { trimmedBytes } : {}) });
-          }
-          set.commit();
-        } finally {
-          await set.dispose();
+  imageOptions(command).action(async (file: string, opts: ExtractOptions) => {
+    if (!opts.output && !opts.all) throw new KimgError(ErrorCode.USAGE, "say where to write: -o OUT (or -o - for stdout) or --all DIR");
+    if (opts.output && opts.all) throw new KimgError(ErrorCode.USAGE, "-o and --all exclude each other");
+    const { bytes: input, options: common } = await readImage(file, opts, { progress: !opts.json && opts.output !== "-" });
+    const written: Array<{ layer: string; format: string; path: string; bytes: number; trimmedBytes?: number }> = [];
+    if (opts.all) {
+      const { layers } = await unpackLayers(input, { ...common, trim: opts.trim ?? false });
+      // The whole set appears together or not at all (see OutputSet); DIR is made at the end.
+      const set = await OutputSet.open(opts.all, { force: opts.force ?? false, protect: [file], createDir: true });
+      try {
+        for (const { layer, data, trimmedBytes } of layers) {
+          const name = layerFileName(layer);
+          if (!insideDir("/kimg-out", name)) throw new KimgError(ErrorCode.IO, `unsafe output name ${name}`);
+          await set.add(name, data, join(opts.all, name));
+          written.push({ layer: layer.path, format: layer.format, path: join(opts.all, name), bytes: data.length, ...(trimmedBytes ? { trimmedBytes } : {}) });
         }
-      } else {
-        const result = await unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : {}), trim: opts.trim ?? false });
-        const errors = result.report.diagnostics.filter((d) => d.severity === "error");
-        if (opts.layer === undefined && errors.length) {
-          const e = errors[0];
-          throw new KimgError(ErrorCode.CORRUPT_STREAM, `the kernel was not reached cleanly: ${e?.code} ${e?.message}`, { offset: e?.offset ?? undefined });
-        }
-        if (opts.output === "-") {
-          await writeStdout(result.data);
-        } else {
-          await writeAtomic(opts.output as string, result.data, { force: opts.force ?? false, protect: [file] });
-        }
-        written.push({ layer: result.path, format: result.format, path: opts.output as string, bytes: result.data.length, ...(result.trimmedBytes ? { trimmedBytes: result.trimmedBytes } : {}) });
+        set.commit();
+      } finally {
+        await set.dispose();
       }
-      if (opts.output === "-") return;
-      if (opts.json) await writeStdout(JSON.stringify({ written }, null, 2) + "\n");
-      else for (const w of written) process.stderr.write(`wrote ${w.path}: ${w.layer} (${w.format}), ${w.bytes} bytes${w.trimmedBytes ? `, ${w.trimmedBytes} padding bytes trimmed` : ""}\n`);
-    });
+    } else {
+      const result = await unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : {}), trim: opts.trim ?? false });
+      const errors = result.report.diagnostics.filter((d) => d.severity === "error");
+      if (opts.layer === undefined && errors.length) {
+        const e = errors[0];
+        throw new KimgError(ErrorCode.CORRUPT_STREAM, `the kernel was not reached cleanly: ${e?.code} ${e?.message}`, { offset: e?.offset ?? undefined });
+      }
+      if (opts.output === "-") {
+        await writeStdout(result.data);
+      } else {
+        await writeAtomic(opts.output as string, result.data, { force: opts.force ?? false, protect: [file] });
+      }
+      written.push({
+        layer: result.path,
+        format: result.format,
+        path: opts.output as string,
+        bytes: result.data.length,
+        ...(result.trimmedBytes ? { trimmedBytes: result.trimmedBytes } : {}),
+      });
+    }
+    if (opts.output === "-") return;
+    if (opts.json) await writeStdout(JSON.stringify({ written }, null, 2) + "\n");
+    else
+      for (const w of written)
+        process.stderr.write(
+          `wrote ${w.path}: ${w.layer} (${w.format}), ${w.bytes} bytes${w.trimmedBytes ? `, ${w.trimmedBytes} padding bytes trimmed` : ""}\n`,
+        );
+  });
 }

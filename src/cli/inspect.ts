@@ -14,11 +14,10 @@ export function registerInspect(program: Command): void {
     .option("--json", "print the report as JSON")
     .option("--shallow", "do not decompress payloads")
     .option("--brief", "show the layer tree and key facts, not every field");
-  imageOptions(command)
-    .action(async (file: string, opts: ImageFlags & { json?: boolean; shallow?: boolean; brief?: boolean }) => {
-      const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
-      const report = await inspect(bytes, { ...options, shallow: opts.shallow ?? false });
-      await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderText(report, { fields: !opts.brief }));
-      if (report.diagnostics.some((d) => d.severity === "error")) process.exitCode = EXIT.BAD_INPUT;
-    });
+  imageOptions(command).action(async (file: string, opts: ImageFlags & { json?: boolean; shallow?: boolean; brief?: boolean }) => {
+    const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
+    const report = await inspect(bytes, { ...options, shallow: opts.shallow ?? false });
+    await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderText(report, { fields: !opts.brief }));
+    if (report.diagnostics.some((d) => d.severity === "error")) process.exitCode = EXIT.BAD_INPUT;
+  });
 }

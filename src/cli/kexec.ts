@@ -83,7 +83,13 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       const { plan, warnings, wouldRefuse } = prepared;
       const bufAddresses = flags.dryRun ? new Map<string, bigint>() : segmentBufferAddresses(plan, system);
       if (flags.json) {
-        write(JSON.stringify({ dryRun: flags.dryRun === true, warnings, ...(flags.dryRun ? { wouldRefuse } : {}), plan: kexecPlanToJson(plan, { bufAddresses }) }, null, 2) + "\n");
+        write(
+          JSON.stringify(
+            { dryRun: flags.dryRun === true, warnings, ...(flags.dryRun ? { wouldRefuse } : {}), plan: kexecPlanToJson(plan, { bufAddresses }) },
+            null,
+            2,
+          ) + "\n",
+        );
       } else {
         for (const w of warnings) write(`warning: ${w}\n`);
         write(formatKexecPlan(plan, { bufAddresses }) + "\n");

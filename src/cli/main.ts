@@ -44,7 +44,8 @@ export async function main(argv: string[]): Promise<number> {
         if (e instanceof StdoutClosed) return EXIT.STDOUT_CLOSED;
       }
       // help() after an error (a command group without its subcommand) exits non-zero.
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0)) return EXIT.OK;
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || (error.code === "commander.help" && error.exitCode === 0))
+        return EXIT.OK;
       return EXIT.USAGE;
     }
     if (isKimgError(error)) {

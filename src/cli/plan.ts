@@ -46,27 +46,29 @@ export function registerPlan(program: Command): void {
     .option("--dtb <file>", "a device tree to place (default: the running system's, size estimated)")
     .option("--cmdline <text>", "the kernel command line")
     .option("--hart <id>", "RISC-V: the booting hart id", (v) => parseCount(v, "--hart"), 0)
-    .option("--vmlinux <file>", "the matching ELF vmlinux with symbols (e.g. from a -dbg package): check the entry against primary_entry/_start_kernel/kernel_entry")
+    .option(
+      "--vmlinux <file>",
+      "the matching ELF vmlinux with symbols (e.g. from a -dbg package): check the entry against primary_entry/_start_kernel/kernel_entry",
+    )
     .option("--strict", "exit with 6 when a check fails");
-  imageOptions(command)
-    .action(async (file: string, opts: PlanCliOptions) => {
-      const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
-      const { plan: result, report } = await plan(bytes, {
-        ...options,
-        ...(opts.ramBase !== undefined ? { ramBase: opts.ramBase } : {}),
-        initrdSize: await sizeOf(opts.initrd, "--initrd"),
-        dtbSize: await sizeOf(opts.dtb, "--dtb"),
-        cmdline: opts.cmdline ?? null,
-        hartId: opts.hart,
-        ...(opts.vmlinux ? { vmlinux: await readInput(opts.vmlinux, { what: "--vmlinux" }) } : {}),
-      });
-      const errors = report.diagnostics.filter((d) => d.severity === "error");
-      if (opts.json) await writeStdout(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");
-      else {
-        const lines = errors.map((d) => `${diagnosticLine(d)}\n`);
-        await writeStdout(renderPlanText(result) + lines.join(""));
-      }
-      if (opts.strict && result.checks.some((c) => !c.ok)) process.exitCode = EXIT.CHECK_FAILED;
-      else if (errors.length) process.exitCode = EXIT.BAD_INPUT;
+  imageOptions(command).action(async (file: string, opts: PlanCliOptions) => {
+    const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
+    const { plan: result, report } = await plan(bytes, {
+      ...options,
+      ...(opts.ramBase !== undefined ? { ramBase: opts.ramBase } : {}),
+      initrdSize: await sizeOf(opts.initrd, "--initrd"),
+      dtbSize: await sizeOf(opts.dtb, "--dtb"),
+      cmdline: opts.cmdline ?? null,
+      hartId: opts.hart,
+      ...(opts.vmlinux ? { vmlinux: await readInput(opts.vmlinux, { what: "--vmlinux" }) } : {}),
     });
+    const errors = report.diagnostics.filter((d) => d.severity === "error");
+    if (opts.json) await writeStdout(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");
+    else {
+      const lines = errors.map((d) => `${diagnosticLine(d)}\n`);
+      await writeStdout(renderPlanText(result) + lines.join(""));
+    }
+    if (opts.strict && result.checks.some((c) => !c.ok)) process.exitCode = EXIT.CHECK_FAILED;
+    else if (errors.length) process.exitCode = EXIT.BAD_INPUT;
+  });
 }

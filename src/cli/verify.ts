@@ -32,20 +32,20 @@ export function registerSignatureCommands(program: Command): void {
     .option("--integrity-only", "accept intact signatures without checking who signed (exit 0 when intact; never reported as verified)")
     .option("--layer <path>", "check only this PE layer (see `kimg inspect`); repeatable", collect, [])
     .option("--json", "print the report as JSON");
-  imageOptions(verifyCommand)
-    .action(async (file: string, opts: ImageFlags & { cert: string[]; layer: string[]; json?: boolean; integrityOnly?: boolean }) => {
-      if (opts.integrityOnly && opts.cert.length) throw new KimgError(ErrorCode.USAGE, "--integrity-only and --cert exclude each other: --cert checks who signed");
-      const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
-      const trustedCertificates = await Promise.all(opts.cert.map((c) => readTrustedCertificate(c)));
-      const report = await verifyImage(bytes, {
-        ...options,
-        trustedCertificates,
-        layers: opts.layer,
-        integrityOnly: opts.integrityOnly ?? false,
-      });
-      await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderVerifyText(report));
-      if (!report.accepted) process.exitCode = EXIT.NOT_VERIFIED;
+  imageOptions(verifyCommand).action(async (file: string, opts: ImageFlags & { cert: string[]; layer: string[]; json?: boolean; integrityOnly?: boolean }) => {
+    if (opts.integrityOnly && opts.cert.length)
+      throw new KimgError(ErrorCode.USAGE, "--integrity-only and --cert exclude each other: --cert checks who signed");
+    const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
+    const trustedCertificates = await Promise.all(opts.cert.map((c) => readTrustedCertificate(c)));
+    const report = await verifyImage(bytes, {
+      ...options,
+      trustedCertificates,
+      layers: opts.layer,
+      integrityOnly: opts.integrityOnly ?? false,
     });
+    await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderVerifyText(report));
+    if (!report.accepted) process.exitCode = EXIT.NOT_VERIFIED;
+  });
 
   const digestCommand = program
     .command("digest")
@@ -55,23 +55,22 @@ export function registerSignatureCommands(program: Command): void {
     .option("--layer <path>", "the PE layer to hash (see `kimg inspect`); default: the outermost")
     .option("--all", "one line per PE layer: digest and layer path")
     .option("--no-trim", "hash zero padding after the certificate table as data (what an untrimmed check sees)");
-  imageOptions(digestCommand)
-    .action(async (file: string, opts: ImageFlags & { alg: string; layer?: string; all?: boolean; trim: boolean }) => {
-      const alg = opts.alg.toLowerCase();
-      if (!isDigestName(alg)) throw new KimgError(ErrorCode.USAGE, `--alg ${opts.alg}: use one of ${Object.keys(DIGEST_ALGORITHMS).join(", ")}`);
-      if (opts.all && opts.layer) throw new KimgError(ErrorCode.USAGE, "--all and --layer exclude each other");
-      const { bytes, options } = await readImage(file, opts, { progress: true });
-      let count = 0;
-      for await (const { path, digest } of digestImage(bytes, {
-        ...options,
-        algorithm: alg,
-        ...(opts.layer !== undefined && !opts.all ? { layer: opts.layer } : {}),
-        all: opts.all ?? false,
-        trim: opts.trim,
-      })) {
-        count++;
-        await writeStdout(opts.all ? `${digest}  ${path}\n` : `${digest}\n`);
-      }
-      if (count === 0) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `${file} holds no PE/COFF image to hash`, { structure: "layer tree" });
-    });
+  imageOptions(digestCommand).action(async (file: string, opts: ImageFlags & { alg: string; layer?: string; all?: boolean; trim: boolean }) => {
+    const alg = opts.alg.toLowerCase();
+    if (!isDigestName(alg)) throw new KimgError(ErrorCode.USAGE, `--alg ${opts.alg}: use one of ${Object.keys(DIGEST_ALGORITHMS).join(", ")}`);
+    if (opts.all && opts.layer) throw new KimgError(ErrorCode.USAGE, "--all and --layer exclude each other");
+    const { bytes, options } = await readImage(file, opts, { progress: true });
+    let count = 0;
+    for await (const { path, digest } of digestImage(bytes, {
+      ...options,
+      algorithm: alg,
+      ...(opts.layer !== undefined && !opts.all ? { layer: opts.layer } : {}),
+      all: opts.all ?? false,
+      trim: opts.trim,
+    })) {
+      count++;
+      await writeStdout(opts.all ? `${digest}  ${path}\n` : `${digest}\n`);
+    }
+    if (count === 0) throw new KimgError(ErrorCode.NO_SUCH_LAYER, `${file} holds no PE/COFF image to hash`, { structure: "layer tree" });
+  });
 }

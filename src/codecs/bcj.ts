@@ -109,9 +109,7 @@ function bitField(value: number, shift: number, width: number): number {
   return Math.floor(value / 2 ** shift) % 2 ** width;
 }
 
-const IA64_BRANCH_TABLE = [
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 6, 6, 0, 0, 7, 7, 4, 4, 0, 0, 4, 4, 0, 0,
-] as const;
+const IA64_BRANCH_TABLE = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 6, 6, 0, 0, 7, 7, 4, 4, 0, 0, 4, 4, 0, 0] as const;
 
 /** ARM (0x07), little endian: BL with a 24-bit word offset, PC = address + 8. */
 export function decodeArm(data: Uint8Array, startOffset: number): void {
@@ -224,7 +222,7 @@ export function decodeRiscV(data: Uint8Array, startOffset: number): void {
     } else {
       // rd is x0 or x2: x2 with the packed inst2 opcode bits set marks a converted pair.
       const rs1 = first >>> 27;
-      if ((((first - 0x3117) << 18) >>> 0) >= (rs1 & 0x1d)) {
+      if (((first - 0x3117) << 18) >>> 0 >= (rs1 & 0x1d)) {
         i += 4 - 2;
         continue;
       }

@@ -20,6 +20,7 @@ export function adler32(data: Uint8Array, initial = 1): number {
   while (i < length) {
     const end = Math.min(i + CHUNK_BYTES, length);
     const end16 = end - ((end - i) & 15);
+    // biome-ignore format: the unrolled loop reads as sixteen steps, one per line
     while (i < end16) {
       a = (a + data[i]!) | 0; b = (b + a) | 0;
       a = (a + data[i + 1]!) | 0; b = (b + a) | 0;

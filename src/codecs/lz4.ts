@@ -37,7 +37,6 @@ function corrupt(message: string, offset: number, structure: string, extra: Reco
   return new KimgError(ErrorCode.CORRUPT_STREAM, message, { offset, structure, ...extra });
 }
 
-
 /**
  * Decodes one raw LZ4 block (lz4_Block_format.md): sequences of
  *   token (literal length in the high nibble, match length - 4 in the low nibble; 15 = more bytes
@@ -339,7 +338,9 @@ export const decodeLz4: Decoder = (input: Uint8Array, options: DecodeOptions): U
   // The kernel's legacy frames decode in WebAssembly, into its memory: the output starts there.
   let wasm: LzWasm | null = null;
   const legacy = input.length >= 4 && readU32le(input, 0) === LEGACY_MAGIC;
-  const out = OutputBuffer.forDecode("lz4", options, input.length, 3, undefined, (capacity) => (legacy ? (wasm = LzWasm.create(input, capacity))?.region ?? null : null));
+  const out = OutputBuffer.forDecode("lz4", options, input.length, 3, undefined, (capacity) =>
+    legacy ? ((wasm = LzWasm.create(input, capacity))?.region ?? null) : null,
+  );
   const progress = new Progress(options.onProgress);
   if (input.length < 4) throw corrupt("lz4 input is shorter than its magic", 0, "lz4 magic", { actual: input.length });
 

@@ -107,7 +107,16 @@ export class LzmaWasm {
    * decodeSymbols in WebAssembly: reads and updates `s` as the TypeScript does; returns the
    * status and the new output position.
    */
-  decodeSymbols(s: LzmaWasmState, inEnd: number, pos: number, outLimit: number, dictStart: number, lc: number, lp: number, pb: number): { status: number; pos: number } {
+  decodeSymbols(
+    s: LzmaWasmState,
+    inEnd: number,
+    pos: number,
+    outLimit: number,
+    dictStart: number,
+    lc: number,
+    lp: number,
+    pb: number,
+  ): { status: number; pos: number } {
     const w = this.words;
     w[0] = s.range;
     w[1] = s.code;

@@ -70,7 +70,14 @@ export const decodeLzma: Decoder = (input, options) => {
   const out =
     header.uncompressedSize !== undefined
       ? new OutputBuffer(0, options.maxOutputBytes, "lzma", options.onProgress)
-      : OutputBuffer.forDecode("lzma", options, input.length, UNKNOWN_SIZE_EXPANSION_GUESS, undefined, (capacity) => (wasm = LzmaWasm.create(input, probabilityCount(lc + lp), capacity))?.region ?? null);
+      : OutputBuffer.forDecode(
+          "lzma",
+          options,
+          input.length,
+          UNKNOWN_SIZE_EXPANSION_GUESS,
+          undefined,
+          (capacity) => (wasm = LzmaWasm.create(input, probabilityCount(lc + lp), capacity))?.region ?? null,
+        );
   decodeLzma1(
     input,
     HEADER_SIZE,

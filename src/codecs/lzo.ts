@@ -64,14 +64,7 @@ function readU32be(input: Uint8Array, offset: number): number {
  *   1LLDDDSS             copy 5 + L bytes from distance (H << 3) + D + 1
  * Every instruction but a literal run is followed by S (0..3) literals.
  */
-export function lzo1xDecompress(
-  input: Uint8Array,
-  inputStart: number,
-  inputEnd: number,
-  output: Uint8Array,
-  outputStart: number,
-  outputEnd: number,
-): number {
+export function lzo1xDecompress(input: Uint8Array, inputStart: number, inputEnd: number, output: Uint8Array, outputStart: number, outputEnd: number): number {
   // No closures over ip/op here: captured variables would live in a heap context, not registers.
   let ip = inputStart;
   let op = outputStart;
@@ -93,7 +86,7 @@ export function lzo1xDecompress(
     copyLiterals(input, ip, output, op, count, scratchEnd);
     ip += count;
     op += count;
-    state = count < 4 ? count : 4;
+    state = Math.min(count, 4);
   }
 
   for (;;) {
@@ -228,8 +221,6 @@ function lastLengthByte(input: Uint8Array, ip: number, inputEnd: number): number
   return at;
 }
 
-
-
 interface LzopHeader {
   flags: number;
   /** Offset of the first block. */
@@ -347,8 +338,7 @@ function parseHeader(input: Uint8Array, start: number): LzopHeader {
  * at `wasmAt` in the WebAssembly memory too when that is given (adler32 is then computed there).
  */
 function verifyChecksum(stored: number, data: Uint8Array, kind: "adler32" | "crc32", offset: number, what: string, wasm?: LzWasm | null, wasmAt = 0): void {
-  const actual =
-    kind === "crc32" ? crc32(data) : wasm ? wasm.exports.adler32(wasmAt, wasmAt + data.length, 1) >>> 0 : adler32(data);
+  const actual = kind === "crc32" ? crc32(data) : wasm ? wasm.exports.adler32(wasmAt, wasmAt + data.length, 1) >>> 0 : adler32(data);
   if (stored !== actual) {
     throw new KimgError(ErrorCode.CHECKSUM, `lzop ${kind} of the ${what} data does not match`, {
       offset,
@@ -403,9 +393,7 @@ function decodeBlocks(
     }
     const stored = srcLen === dstLen;
     const checksumBytes =
-      (flags & F_ADLER32_D ? 4 : 0) +
-      (flags & F_CRC32_D ? 4 : 0) +
-      (compressed && !stored ? ((flags & F_ADLER32_C ? 4 : 0) + (flags & F_CRC32_C ? 4 : 0)) : 0);
+      (flags & F_ADLER32_D ? 4 : 0) + (flags & F_CRC32_D ? 4 : 0) + (compressed && !stored ? (flags & F_ADLER32_C ? 4 : 0) + (flags & F_CRC32_C ? 4 : 0) : 0);
     if (input.length - pos < checksumBytes + srcLen) {
       throw corrupt("lzop block runs past the end of the input", blockOffset, structure, {
         expected: checksumBytes + srcLen,
@@ -440,7 +428,7 @@ function decodeBlocks(
     const outputStart = out.length;
     out.ensureCapacity(outputStart + dstLen, blockOffset);
     // Where the block's output is in the WebAssembly memory, if it is (for adler32 there).
-    const outputInWasm = wasm !== null && wasm.holds(out.bytes) ? wasm.outputBase + outputStart : -1;
+    const outputInWasm = wasm?.holds(out.bytes) ? wasm.outputBase + outputStart : -1;
     if (stored) {
       out.bytes.set(data, outputStart);
     } else if (outputInWasm < 0 || wasm!.exports.lzo1xBlock(dataInWasm, dataInWasm + srcLen, outputInWasm, outputInWasm + dstLen) !== outputInWasm + dstLen) {

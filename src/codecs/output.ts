@@ -105,13 +105,17 @@ export class OutputBuffer {
   ensureCapacity(total: number, inputOffset: number): void {
     if (total <= this.bytes.length) return;
     if (total > this.maxBytes) {
-      throw new KimgError(ErrorCode.LIMIT, `${this.structure} output exceeds maxOutputBytes (${this.maxBytes} bytes); raise it with --max-size if the image is genuine`, {
-        structure: this.structure,
-        offset: inputOffset,
-        limit: "maxOutputBytes",
-        expected: this.maxBytes,
-        actual: total,
-      });
+      throw new KimgError(
+        ErrorCode.LIMIT,
+        `${this.structure} output exceeds maxOutputBytes (${this.maxBytes} bytes); raise it with --max-size if the image is genuine`,
+        {
+          structure: this.structure,
+          offset: inputOffset,
+          limit: "maxOutputBytes",
+          expected: this.maxBytes,
+          actual: total,
+        },
+      );
     }
     const doubled = Math.max(this.bytes.length * 2, this.bytes.length + MIN_GROWTH_BYTES);
     const size = Math.max(total, Math.min(doubled, this.maxBytes));

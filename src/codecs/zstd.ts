@@ -120,7 +120,8 @@ export const decodeZstd: Decoder = async (input, options) => {
     if (capacity < bound) throw outputLimitError("zstd", Math.min(options.maxOutputBytes, ZSTD_MAX_OUTPUT_BYTES));
     throw new KimgError(ErrorCode.CORRUPT_STREAM, "zstd frame is corrupt", { structure: "zstd stream" });
   }
-  if (out.length > capacity) throw new KimgError(ErrorCode.CORRUPT_STREAM, `zstd decoder returned ${out.length} bytes into a ${capacity}-byte buffer`, { structure: "zstd stream" });
+  if (out.length > capacity)
+    throw new KimgError(ErrorCode.CORRUPT_STREAM, `zstd decoder returned ${out.length} bytes into a ${capacity}-byte buffer`, { structure: "zstd stream" });
   options.onProgress?.(out.length);
   return out;
 };

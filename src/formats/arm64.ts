@@ -144,8 +144,15 @@ export const arm64Format: FormatParser = {
 };
 
 /** The header generation; a pre-v3.17 header (image_size 0) gets the text_offset loaders assume. */
-function reportArm64Generation(layer: Layer, r: { code0: number; code1: number; text_offset: bigint; image_size: bigint; flags: bigint; res5: number }, facts: Arm64ImageFacts): void {
-  reportGeneration(layer, arm64Generation({ code0: r.code0, code1: r.code1, textOffset: r.text_offset, imageSize: r.image_size, flags: r.flags, peOffset: r.res5 }));
+function reportArm64Generation(
+  layer: Layer,
+  r: { code0: number; code1: number; text_offset: bigint; image_size: bigint; flags: bigint; res5: number },
+  facts: Arm64ImageFacts,
+): void {
+  reportGeneration(
+    layer,
+    arm64Generation({ code0: r.code0, code1: r.code1, textOffset: r.text_offset, imageSize: r.image_size, flags: r.flags, peOffset: r.res5 }),
+  );
   if (facts.legacyHeader) {
     layer.info.textOffset = ARM64_LEGACY_TEXT_OFFSET;
     layer.info.textOffsetAssumed = true;
@@ -171,7 +178,8 @@ export function arm64BranchTarget(bytes: Uint8Array): number | null {
 export function checkImageWhole(input: FormatInput, layer: Layer, children: Layer[], peOffset: number, branchTarget: number | null): void {
   const needs: Array<[number, string]> = [];
   // With a PE header the sections say what the file holds; a branch past them is a plan check, not truncation.
-  if (peOffset === 0 && branchTarget !== null && branchTarget >= 0) needs.push([branchTarget + 4, `the entry code at ${hex(branchTarget)} that the header branches to`]);
+  if (peOffset === 0 && branchTarget !== null && branchTarget >= 0)
+    needs.push([branchTarget + 4, `the entry code at ${hex(branchTarget)} that the header branches to`]);
   const pe = children.find((c) => c.format === "pe")?.pe;
   if (peOffset !== 0) {
     needs.push([peOffset + 24, `the PE header at ${hex(peOffset)}`]);
@@ -184,7 +192,12 @@ export function checkImageWhole(input: FormatInput, layer: Layer, children: Laye
   const [needed, what] = needs.reduce((a, b) => (b[0] > a[0] ? b : a), [0, ""] as [number, string]);
   if (needed <= fileBytes) return;
   layer.info.neededBytes = needed;
-  input.diagnose("KERNEL_TRUNCATED", "error", `the image ends at ${hex(fileBytes)} but ${what} reaches ${hex(needed)}: a kernel that cannot be whole`, fileBytes);
+  input.diagnose(
+    "KERNEL_TRUNCATED",
+    "error",
+    `the image ends at ${hex(fileBytes)} but ${what} reaches ${hex(needed)}: a kernel that cannot be whole`,
+    fileBytes,
+  );
 }
 
 function codeWordMeaning(word: number): string {

@@ -107,7 +107,11 @@ export const bzImageFormat: FormatParser = {
     annotate(h.structure, "loadflags", flagNames(r.loadflags, LOADFLAGS).join(" | ") || "none");
     const xflags = flagNames(r.xloadflags, XLOADFLAGS);
     if (protocol >= 0x20c) annotate(h.structure, "xloadflags", xflags.join(" | ") || "none");
-    annotate(h.structure, "setup_sects", `real-mode setup is ${protectedModeOffset(r.setup_sects) / 512} sectors; protected-mode kernel at ${hex(protectedModeOffset(r.setup_sects))}`);
+    annotate(
+      h.structure,
+      "setup_sects",
+      `real-mode setup is ${protectedModeOffset(r.setup_sects) / 512} sectors; protected-mode kernel at ${hex(protectedModeOffset(r.setup_sects))}`,
+    );
     annotate(h.structure, "relocatable_kernel", r.relocatable_kernel ? "relocatable" : "not relocatable");
     markFieldsByProtocol(h.structure, protocol);
     if (protocol < 0x204) annotate(h.structure, "syssize", "before boot protocol 2.04 only the low two bytes are usable");
@@ -155,7 +159,12 @@ export const bzImageFormat: FormatParser = {
         facts.release = text.split(" ")[0] ?? null;
         layer.info.kernelVersion = facts.kernelVersion;
         layer.info.release = facts.release;
-        layer.structures.push({ name: "kernel version string", offset: base + at, size: end - at, fields: [{ name: "kernel_version", offset: base + at, size: end - at, value: text }] });
+        layer.structures.push({
+          name: "kernel version string",
+          offset: base + at,
+          size: end - at,
+          fields: [{ name: "kernel_version", offset: base + at, size: end - at, value: text }],
+        });
       } else {
         input.diagnose("BZIMAGE_VERSION_OUTSIDE", "warning", `kernel_version points to ${hex(at)}, outside the file`, 0x20e);
       }
@@ -261,7 +270,14 @@ function reportBootCrc(input: Parameters<NonNullable<FormatParser["finish"]>>[0]
     const asBuilt = unsignedCrcState(bytes, base, pe);
     if (asBuilt === "matches") crc = "present";
     if (asBuilt === "absent") crc = "zero";
-    const how = asBuilt === null ? "" : asBuilt === "matches" ? "; the image as built, without them, matches" : asBuilt === "absent" ? `; the image as built ends in 4 zero bytes: ${CRC_ABSENT}` : "; the image as built, without them, does not match either";
+    const how =
+      asBuilt === null
+        ? ""
+        : asBuilt === "matches"
+          ? "; the image as built, without them, matches"
+          : asBuilt === "absent"
+            ? `; the image as built ends in 4 zero bytes: ${CRC_ABSENT}`
+            : "; the image as built, without them, does not match either";
     state = `not applicable: signed (signing set CheckSum and the certificate entry and appended the certificate table)${how}`;
   } else if (bytes.length < 0x400 + 4) state = "not applicable: file too short";
   else {
@@ -274,10 +290,24 @@ function reportBootCrc(input: Parameters<NonNullable<FormatParser["finish"]>>[0]
       name: "boot protocol CRC-32",
       offset: base + at,
       size: 4,
-      fields: [{ name: "crc32", offset: base + at, size: 4, value: stored, hex: hex(stored), meaning: stored === computed ? "matches the file" : stored === 0 ? "zero: no CRC-32 (v6.15+)" : `the file's CRC-32 is ${hex(computed)}` }],
+      fields: [
+        {
+          name: "crc32",
+          offset: base + at,
+          size: 4,
+          value: stored,
+          hex: hex(stored),
+          meaning: stored === computed ? "matches the file" : stored === 0 ? "zero: no CRC-32 (v6.15+)" : `the file's CRC-32 is ${hex(computed)}`,
+        },
+      ],
     });
     if (state === "does not match") {
-      input.diagnose("BZIMAGE_CRC_MISMATCH", "warning", `the boot-protocol CRC-32 at the end of the file is ${hex(stored)}, the file's is ${hex(computed)}: changed after the build, or data appended`, at);
+      input.diagnose(
+        "BZIMAGE_CRC_MISMATCH",
+        "warning",
+        `the boot-protocol CRC-32 at the end of the file is ${hex(stored)}, the file's is ${hex(computed)}: changed after the build, or data appended`,
+        at,
+      );
     }
   }
   layer.info.crc32 = state;
@@ -304,7 +334,7 @@ function unsignedCrcState(bytes: Uint8Array, base: number, pe: PeInfo): "matches
   for (let end = table.offset; end > table.offset - 8 && end - 4 >= entry + 8; end--) {
     if (end < table.offset && bytes[end] !== 0) break;
     const crc = crc32(bytes.subarray(entry + 8, end - 4), head);
-    if ((~crc >>> 0) === u32(bytes, end - 4)) return "matches";
+    if (~crc >>> 0 === u32(bytes, end - 4)) return "matches";
   }
   return u32(bytes, table.offset - 4) === 0 ? "absent" : "does not match";
 }

@@ -19,14 +19,28 @@ export function elfSymbols(bytes: Uint8Array, names: readonly string[], limits: 
   const shoff = is64 ? Number(v.getBigUint64(40, le)) : v.getUint32(32, le);
   const shentsize = v.getUint16(is64 ? 58 : 46, le);
   const shnum = v.getUint16(is64 ? 60 : 48, le);
-  if (shnum > limits.maxElfHeaderCount) throw new KimgError(ErrorCode.LIMIT, `${shnum} section headers exceed maxElfHeaderCount`, { structure: "ELF header", offset: is64 ? 60 : 48 });
-  if (shentsize < (is64 ? 64 : 40)) throw new KimgError(ErrorCode.BAD_FIELD, `e_shentsize ${shentsize} is too small`, { structure: "ELF header", offset: is64 ? 58 : 46 });
+  if (shnum > limits.maxElfHeaderCount)
+    throw new KimgError(ErrorCode.LIMIT, `${shnum} section headers exceed maxElfHeaderCount`, { structure: "ELF header", offset: is64 ? 60 : 48 });
+  if (shentsize < (is64 ? 64 : 40))
+    throw new KimgError(ErrorCode.BAD_FIELD, `e_shentsize ${shentsize} is too small`, { structure: "ELF header", offset: is64 ? 58 : 46 });
   requireRange(bytes, shoff, shnum * shentsize, "section headers");
   const section = (i: number): { type: number; offset: number; size: number; link: number; entsize: number } => {
     const at = shoff + i * shentsize;
     return is64
-      ? { type: v.getUint32(at + 4, le), offset: Number(v.getBigUint64(at + 24, le)), size: Number(v.getBigUint64(at + 32, le)), link: v.getUint32(at + 40, le), entsize: Number(v.getBigUint64(at + 56, le)) }
-      : { type: v.getUint32(at + 4, le), offset: v.getUint32(at + 16, le), size: v.getUint32(at + 20, le), link: v.getUint32(at + 24, le), entsize: v.getUint32(at + 36, le) };
+      ? {
+          type: v.getUint32(at + 4, le),
+          offset: Number(v.getBigUint64(at + 24, le)),
+          size: Number(v.getBigUint64(at + 32, le)),
+          link: v.getUint32(at + 40, le),
+          entsize: Number(v.getBigUint64(at + 56, le)),
+        }
+      : {
+          type: v.getUint32(at + 4, le),
+          offset: v.getUint32(at + 16, le),
+          size: v.getUint32(at + 20, le),
+          link: v.getUint32(at + 24, le),
+          entsize: v.getUint32(at + 36, le),
+        };
   };
   const wanted = new Map(names.map((n) => [n, new TextEncoder().encode(n)]));
   const found = new Map<string, bigint>();

@@ -96,7 +96,19 @@ export const ELF_MACHINES: Readonly<Record<number, [string, string]>> = {
 
 const EM_MIPS = 8;
 /** EF_MIPS_ARCH, the top four bits of a MIPS e_flags (include/uapi/linux/elf-em.h, the MIPS ABI supplements). */
-const MIPS_ARCH_NAMES: readonly string[] = ["MIPS I", "MIPS II", "MIPS III", "MIPS IV", "MIPS V", "MIPS32", "MIPS64", "MIPS32r2", "MIPS64r2", "MIPS32r6", "MIPS64r6"];
+const MIPS_ARCH_NAMES: readonly string[] = [
+  "MIPS I",
+  "MIPS II",
+  "MIPS III",
+  "MIPS IV",
+  "MIPS V",
+  "MIPS32",
+  "MIPS64",
+  "MIPS32r2",
+  "MIPS64r2",
+  "MIPS32r6",
+  "MIPS64r6",
+];
 
 /**
  * The architecture name from the machine, the class and the byte order, in the kernel's and
@@ -169,7 +181,12 @@ function checkSegment(input: FormatInput, index: number, type: string, p: Progra
   for (const name of ["p_offset", "p_filesz", "p_memsz"] as const) {
     const value = BigInt(p[name]);
     if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-      input.diagnose("ELF_VALUE_TOO_LARGE", "error", `program header ${index} (${type}): ${name} ${hex(value)} is past 2^53 and cannot be placed exactly`, headerOffset + fieldOffsets[name]);
+      input.diagnose(
+        "ELF_VALUE_TOO_LARGE",
+        "error",
+        `program header ${index} (${type}): ${name} ${hex(value)} is past 2^53 and cannot be placed exactly`,
+        headerOffset + fieldOffsets[name],
+      );
     }
   }
 }
@@ -200,7 +217,16 @@ export const elfFormat: FormatParser = {
     layer.arch = elfArch(h.e_machine, is64, little);
     if (h.e_machine === EM_MIPS) annotate(header.structure, "e_flags", `ISA ${MIPS_ARCH_NAMES[h.e_flags >>> 28] ?? "unknown"}`);
     const entry = h.e_entry;
-    const facts: ElfFacts = { kind: "elf", elfClass: is64 ? 64 : 32, littleEndian: little, machine: h.e_machine, type: h.e_type, entry: BigInt(entry), segments: [], banner: null };
+    const facts: ElfFacts = {
+      kind: "elf",
+      elfClass: is64 ? 64 : 32,
+      littleEndian: little,
+      machine: h.e_machine,
+      type: h.e_type,
+      entry: BigInt(entry),
+      segments: [],
+      banner: null,
+    };
     input.setFacts(facts);
     layer.info.class = facts.elfClass;
     layer.info.endian = little ? "little" : "big";
@@ -213,11 +239,17 @@ export const elfFormat: FormatParser = {
     const phentsize = h.e_phentsize;
     const phLayout = ELF_PHDR.variants[is64 ? "elf64" : "elf32"];
     if (phnum > limits.maxElfHeaderCount) {
-      throw new KimgError(ErrorCode.LIMIT, `${phnum} program headers exceed maxElfHeaderCount (${limits.maxElfHeaderCount})`, { structure: "ELF header", offset: base + (is64 ? 56 : 44) });
+      throw new KimgError(ErrorCode.LIMIT, `${phnum} program headers exceed maxElfHeaderCount (${limits.maxElfHeaderCount})`, {
+        structure: "ELF header",
+        offset: base + (is64 ? 56 : 44),
+      });
     }
     if (phnum > 0) {
       if (phentsize < phLayout.size) {
-        throw new KimgError(ErrorCode.BAD_FIELD, `e_phentsize ${phentsize} is smaller than a program header (${phLayout.size})`, { structure: "ELF header", offset: base + (is64 ? 54 : 42) });
+        throw new KimgError(ErrorCode.BAD_FIELD, `e_phentsize ${phentsize} is smaller than a program header (${phLayout.size})`, {
+          structure: "ELF header",
+          offset: base + (is64 ? 54 : 42),
+        });
       }
       requireRange(bytes, phoff, phnum * phentsize, "program headers", base);
     }
@@ -243,7 +275,15 @@ export const elfFormat: FormatParser = {
       });
     }
     facts.segments = segments;
-    layer.info.segments = segments.map((s) => ({ type: s.type, perms: s.perms, offset: s.offset, vaddr: hex(s.vaddr), paddr: hex(s.paddr), filesz: s.filesz, memsz: s.memsz }));
+    layer.info.segments = segments.map((s) => ({
+      type: s.type,
+      perms: s.perms,
+      offset: s.offset,
+      vaddr: hex(s.vaddr),
+      paddr: hex(s.paddr),
+      filesz: s.filesz,
+      memsz: s.memsz,
+    }));
     facts.banner = addBanner(input, layer);
     layer.title = `ELF${is64 ? 64 : 32} ${little ? "LE" : "BE"} ${machine?.[0] ?? "unknown machine"} ${layer.info.type}, entry ${hex(entry)}, ${phnum} program headers`;
     if (facts.banner !== null) return [];

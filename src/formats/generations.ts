@@ -68,17 +68,27 @@ export const ARM64_LEGACY_TEXT_OFFSET = 0x80000;
 export function arm64Generation(h: Arm64HeaderFacts): Generation {
   const clues: Clue[] = [];
   if (h.imageSize === 0n) {
-    clues.push({ text: "image_size is 0: header from before v3.17 (a2c1d73b94ed added image_size and flags); text_offset has the kernel's endianness and is assumed to be 0x80000", before: "3.17" });
+    clues.push({
+      text: "image_size is 0: header from before v3.17 (a2c1d73b94ed added image_size and flags); text_offset has the kernel's endianness and is assumed to be 0x80000",
+      before: "3.17",
+    });
     if (h.flags !== 0n) clues.push({ text: "flags is not defined before v3.17 and is ignored" });
   } else {
     clues.push({ text: "image_size is set: v3.17+ header, every field little-endian (a2c1d73b94ed)", since: "3.17" });
     if ((h.flags >> 3n) & 1n) clues.push({ text: "flags bit 3 (physical placement anywhere) is set: v4.6+ (a7f8de168ace)", since: "4.6" });
-    if (h.textOffset === 0n) clues.push({ text: "text_offset is 0: v5.8+ (cfa7ede20f13 set TEXT_OFFSET to 0; 120dc60d0bdb removed it in v5.10)", since: "5.8" });
+    if (h.textOffset === 0n)
+      clues.push({ text: "text_offset is 0: v5.8+ (cfa7ede20f13 set TEXT_OFFSET to 0; 120dc60d0bdb removed it in v5.10)", since: "5.8" });
     else clues.push({ text: `text_offset is 0x${h.textOffset.toString(16)}: before v5.8 (0x80000 was the default TEXT_OFFSET)`, before: "5.8" });
   }
   // v5.10 still writes the add, v6.1 the ccmp (both read); the commit between is not pinned.
-  if (h.code0 === 0xfa405a4d) clues.push({ text: 'code0 is the "MZ" ccmp pseudo-NOP (efi_signature_nop): after v5.10, which still has the add form', since: "5.11" });
-  else if (h.code0 === 0x91005a4d) clues.push({ text: 'code0 is the "MZ" add x13 pseudo-NOP: EFI stub kernel from v3.16 (3c7f255039a2) until the ccmp form (v6.1 has ccmp)', since: "3.16", before: "6.1" });
+  if (h.code0 === 0xfa405a4d)
+    clues.push({ text: 'code0 is the "MZ" ccmp pseudo-NOP (efi_signature_nop): after v5.10, which still has the add form', since: "5.11" });
+  else if (h.code0 === 0x91005a4d)
+    clues.push({
+      text: 'code0 is the "MZ" add x13 pseudo-NOP: EFI stub kernel from v3.16 (3c7f255039a2) until the ccmp form (v6.1 has ccmp)',
+      since: "3.16",
+      before: "6.1",
+    });
   else if (h.code0 === 0xd503201f) clues.push({ text: "code0 is a nop: EFI stub not built (efi_signature_nop without CONFIG_EFI)" });
   else if (h.code0 >>> 26 === 0x05) clues.push({ text: "code0 is a branch: no EFI header (older kernels without the EFI stub)" });
   return generationOf(clues, "unknown");
@@ -98,8 +108,11 @@ export function riscvGeneration(h: RiscvHeaderFacts): Generation {
   const major = h.version >>> 16;
   const minor = h.version & 0xffff;
   if (h.version === 1) {
-    clues.push({ text: "header version 0.1 (0f327f2aaad6, v5.3): \"RISCV\\0\\0\\0\" at 0x30 is the only magic", since: "5.3", before: "5.4" });
-    if (!h.hasMagic2) clues.push({ text: `no magic2 at 0x38 (res3 ${h.res3At0x38 === 0 ? "is 0" : "holds 0x" + h.res3At0x38.toString(16) + ": v0.1 head.S did not zero it"}); magic2 came with 0.2 (474efecb65dc)` });
+    clues.push({ text: 'header version 0.1 (0f327f2aaad6, v5.3): "RISCV\\0\\0\\0" at 0x30 is the only magic', since: "5.3", before: "5.4" });
+    if (!h.hasMagic2)
+      clues.push({
+        text: `no magic2 at 0x38 (res3 ${h.res3At0x38 === 0 ? "is 0" : "holds 0x" + h.res3At0x38.toString(16) + ": v0.1 head.S did not zero it"}); magic2 came with 0.2 (474efecb65dc)`,
+      });
   } else if (h.version === 2) {
     clues.push({ text: 'header version 0.2 (474efecb65dc, v5.4): magic2 "RSC\\x05" at 0x38, "RISCV" at 0x30 deprecated', since: "5.4" });
   } else {
@@ -135,12 +148,14 @@ export function zbootGeneration(z: ZbootClues): Generation {
       : { text: "0x38 is 0, no LINUX_PE_MAGIC: v6.1 (29636a5ce87b added it in v6.2)", before: "6.2" },
   );
   if (z.sizeRule === "v6.1") clues.push({ text: "the size trailer is the v6.1 rule (le32 size appended for non-gzip, none for gzip)", before: "6.2" });
-  else if (z.sizeRule === "v6.2-v6.3") clues.push({ text: "a 12-byte SizeOfHeaders/SizeOfCode/SizeOfImage trailer follows the stream: v6.2-v6.3", since: "6.2", before: "6.4" });
+  else if (z.sizeRule === "v6.2-v6.3")
+    clues.push({ text: "a 12-byte SizeOfHeaders/SizeOfCode/SizeOfImage trailer follows the stream: v6.2-v6.3", since: "6.2", before: "6.4" });
   if (z.padded === true) clues.push({ text: "the payload is the Image zero-padded to its image_size: v6.4+ (Makefile.zboot copy_and_pad)", since: "6.4" });
   else if (z.padded === false) clues.push({ text: "the payload is the Image without BSS padding: before v6.4", before: "6.4" });
   // No release bound: 0b2c29fb68f8 (v6.13) went back to stable branches (6.12.y has it).
   if (z.compType === "zstd") clues.push({ text: 'comp_type "zstd": v6.13+ (0b2c29fb68f8) or a stable kernel with its backport (6.12.y has it)' });
-  else if (PRE_6_13_CODECS.has(z.compType)) clues.push({ text: `comp_type "${z.compType}": before v6.13 (0b2c29fb68f8 kept only gzip and "zstd")`, before: "6.13" });
+  else if (PRE_6_13_CODECS.has(z.compType))
+    clues.push({ text: `comp_type "${z.compType}": before v6.13 (0b2c29fb68f8 kept only gzip and "zstd")`, before: "6.13" });
   // c7d9e628b8ff (v6.3) was marked for stable, so a 6.2.y stub may carry it too: no lower bound.
   if (z.nxCompat === true) clues.push({ text: "stub marked NX_COMPAT: v6.3+ (c7d9e628b8ff) or a stable backport" });
   else if (z.nxCompat === false) clues.push({ text: "stub not marked NX_COMPAT: before v6.3 (6.1.y still writes 0)", before: "6.3" });
@@ -228,7 +243,10 @@ export function bzImageGeneration(b: BzImageClues): Generation {
   const kernel = BOOT_PROTOCOL_KERNELS[b.protocol];
   if (kernel) {
     const since = /^\d+\.\d+$/.test(kernel) ? kernel : undefined;
-    clues.push({ text: `boot protocol ${protocolName(b.protocol)}: Linux ${kernel}+ (Documentation/arch/x86/boot.rst)${b.protocol === 0x20e ? "; 2.14 was burnt by ae7e1238e68f and means 2.13" : ""}`, ...(since ? { since } : {}) });
+    clues.push({
+      text: `boot protocol ${protocolName(b.protocol)}: Linux ${kernel}+ (Documentation/arch/x86/boot.rst)${b.protocol === 0x20e ? "; 2.14 was burnt by ae7e1238e68f and means 2.13" : ""}`,
+      ...(since ? { since } : {}),
+    });
   } else {
     clues.push({ text: `boot protocol ${protocolName(b.protocol)}: not in boot.rst's history (2.00-2.15)` });
   }
@@ -252,8 +270,16 @@ export function loongArchGeneration(h: LoongArchHeaderFacts): Generation {
   const clues: Clue[] = [];
   if (h.linuxPeMagic) clues.push({ text: "LINUX_PE_MAGIC at 0x38: v6.2+ (29636a5ce87b)", since: "6.2" });
   else clues.push({ text: "0 at 0x38, no LINUX_PE_MAGIC: v6.1, where 0x20..0x3b were reserved", since: "6.1", before: "6.2" });
-  if (h.loadOffset === 0n) clues.push({ text: "load_offset is 0: before the kdump change that filled it with PHYS_LINK_KADDR (about v6.3); the link address 0x200000 is assumed", before: "6.3" });
-  else clues.push({ text: `load_offset is 0x${h.loadOffset.toString(16)} (PHYS_LINK_KADDR): about v6.3+ ("LoongArch: kdump: Add the same binary implementation")`, since: "6.3" });
+  if (h.loadOffset === 0n)
+    clues.push({
+      text: "load_offset is 0: before the kdump change that filled it with PHYS_LINK_KADDR (about v6.3); the link address 0x200000 is assumed",
+      before: "6.3",
+    });
+  else
+    clues.push({
+      text: `load_offset is 0x${h.loadOffset.toString(16)} (PHYS_LINK_KADDR): about v6.3+ ("LoongArch: kdump: Add the same binary implementation")`,
+      since: "6.3",
+    });
   if (h.entryForm === "physical") clues.push({ text: "kernel_entry is a physical address: v6.10+ and stable backports (beb2800074c1)", since: "6.10" });
   else clues.push({ text: "kernel_entry is a DMW virtual address: before v6.10 (beb2800074c1 made it physical)", before: "6.10" });
   return generationOf(clues, "unknown");

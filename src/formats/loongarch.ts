@@ -101,7 +101,11 @@ export const loongarchFormat: FormatParser = {
       "kernel_entry",
       `${entry.form === "physical" ? "physical address (v6.10+)" : "DMW virtual address (pre-v6.10)"}; image offset ${entry.offset === null ? "outside the image" : hex(entry.offset)}`,
     );
-    annotate(h.structure, "load_offset", r.load_offset === 0n ? `0: older kernel, link address ${hex(LOONGARCH_LEGACY_LOAD_OFFSET)} assumed` : "PHYS_LINK_KADDR");
+    annotate(
+      h.structure,
+      "load_offset",
+      r.load_offset === 0n ? `0: older kernel, link address ${hex(LOONGARCH_LEGACY_LOAD_OFFSET)} assumed` : "PHYS_LINK_KADDR",
+    );
     const linuxPeMagic = r.linux_pe_magic === LINUX_PE_MAGIC;
     annotate(h.structure, "linux_pe_magic", linuxPeMagic ? "LINUX_PE_MAGIC (v6.2+)" : "0: reserved on v6.1, which had no LINUX_PE_MAGIC");
     if (entry.offset === null) input.diagnose("LOONGARCH_ENTRY_OUTSIDE", "error", `kernel_entry ${hex(r.kernel_entry)} does not map into the image`, 0x08);

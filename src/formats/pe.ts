@@ -298,10 +298,14 @@ export function readPe(input: FormatInput, layer: Layer): PeInfo {
   const optOffset = peOffset + 24;
   const magic = u16(bytes, optOffset);
   if (magic !== PE_MAGIC_PE32PLUS && magic !== PE_MAGIC_PE32) {
-    throw new KimgError(ErrorCode.BAD_MAGIC, `optional header magic ${magic === undefined ? "missing" : hex(magic)} is neither PE32 (0x10b) nor PE32+ (0x20b)`, {
-      structure: "optional header",
-      offset: base + optOffset,
-    });
+    throw new KimgError(
+      ErrorCode.BAD_MAGIC,
+      `optional header magic ${magic === undefined ? "missing" : hex(magic)} is neither PE32 (0x10b) nor PE32+ (0x20b)`,
+      {
+        structure: "optional header",
+        offset: base + optOffset,
+      },
+    );
   }
   const plus = magic === PE_MAGIC_PE32PLUS;
   const opt = readVariant(OPTIONAL_HEADER, plus ? "pe32plus" : "pe32", bytes, optOffset, { base });
@@ -323,7 +327,12 @@ export function readPe(input: FormatInput, layer: Layer): PeInfo {
   const dirRoom = Math.max(0, Math.floor((optOffset + sizeOfOptionalHeader - dirOffset) / 8));
   const dirCount = Math.min(declaredDirs, 16, dirRoom);
   if (dirCount < Math.min(declaredDirs, 16)) {
-    input.diagnose("PE_DIRECTORIES_TRUNCATED", "warning", `SizeOfOptionalHeader leaves room for ${dirRoom} data directories, ${declaredDirs} declared`, optOffset);
+    input.diagnose(
+      "PE_DIRECTORIES_TRUNCATED",
+      "warning",
+      `SizeOfOptionalHeader leaves room for ${dirRoom} data directories, ${declaredDirs} declared`,
+      optOffset,
+    );
   }
   requireRange(bytes, dirOffset, dirCount * 8, "data directories", base);
   const dirFields: Field[] = [];
@@ -389,7 +398,12 @@ export function readPe(input: FormatInput, layer: Layer): PeInfo {
   if (certificateTable) {
     const end = certificateTable.offset + certificateTable.size;
     if (end > bytes.length || certificateTable.offset < o.SizeOfHeaders) {
-      input.diagnose("PE_CERT_TABLE_OUT_OF_RANGE", "warning", `certificate table [0x${certificateTable.offset.toString(16)}, +0x${certificateTable.size.toString(16)}) is not inside the file`, certificateTable.entryOffset);
+      input.diagnose(
+        "PE_CERT_TABLE_OUT_OF_RANGE",
+        "warning",
+        `certificate table [0x${certificateTable.offset.toString(16)}, +0x${certificateTable.size.toString(16)}) is not inside the file`,
+        certificateTable.entryOffset,
+      );
     } else if (end < bytes.length) {
       const rest = bytes.subarray(end);
       trailingZeroBytes = rest.every((b) => b === 0) ? rest.length : 0;

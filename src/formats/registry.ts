@@ -63,7 +63,9 @@ export const KERNEL_FORMATS: ReadonlySet<LayerFormat> = new Set(ALL_FORMATS.filt
 export const BOOTABLE_FORMATS: ReadonlySet<LayerFormat> = new Set(ALL_FORMATS.filter((f) => f.kernel?.bootable).map((f) => f.format));
 
 /** The formats `plan` boots, in the order it prefers them (KernelRole.planRank). */
-export const PLANNED_FORMATS: readonly LayerFormat[] = ALL_FORMATS.flatMap((f) => (f.kernel?.planRank == null ? [] : [{ format: f.format, rank: f.kernel.planRank }]))
+export const PLANNED_FORMATS: readonly LayerFormat[] = ALL_FORMATS.flatMap((f) =>
+  f.kernel?.planRank == null ? [] : [{ format: f.format, rank: f.kernel.planRank }],
+)
   .sort((a, b) => a.rank - b.rank)
   .map((f) => f.format);
 
@@ -71,7 +73,9 @@ export const PLANNED_FORMATS: readonly LayerFormat[] = ALL_FORMATS.flatMap((f) =
  * Kernel formats kimg recognises and names but cannot plan or extract yet, with their names.
  * `plan` and a default `extract` refuse them with E_UNSUPPORTED naming the format.
  */
-export const UNSUPPORTED_KERNEL_FORMATS: ReadonlyMap<LayerFormat, string> = new Map(ALL_FORMATS.flatMap((f) => (f.kernel?.unsupported ? [[f.format, f.kernel.unsupported] as const] : [])));
+export const UNSUPPORTED_KERNEL_FORMATS: ReadonlyMap<LayerFormat, string> = new Map(
+  ALL_FORMATS.flatMap((f) => (f.kernel?.unsupported ? [[f.format, f.kernel.unsupported] as const] : [])),
+);
 
 /** "32-bit Arm zImage (not supported yet)"; null for a supported format. */
 export function unsupportedName(format: LayerFormat): string | null {

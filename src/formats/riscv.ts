@@ -53,12 +53,16 @@ export const riscvFormat: FormatParser = {
     const major = r.version >>> 16;
     const minor = r.version & 0xffff;
     annotate(h.structure, "version", `${major}.${minor}`);
-    annotate(h.structure, "magic2", r.magic2 === RISCV_IMAGE_MAGIC2 ? '"RSC\\x05"' : r.version < 2 ? "absent: header 0.1 had res3 here (magic2 came with 0.2)" : "missing");
+    annotate(
+      h.structure,
+      "magic2",
+      r.magic2 === RISCV_IMAGE_MAGIC2 ? '"RSC\\x05"' : r.version < 2 ? "absent: header 0.1 had res3 here (magic2 came with 0.2)" : "missing",
+    );
     annotate(h.structure, "magic", r.magic.startsWith("RISCV") ? '"RISCV" (deprecated since 0.2)' : "absent");
     annotate(h.structure, "flags", (r.flags & 1n) === 1n ? "big-endian" : "little-endian");
     annotate(h.structure, "res3", r.res3 ? "PE header offset" : "no PE header");
     if (r.version >= 2 && r.magic2 !== RISCV_IMAGE_MAGIC2) {
-      input.diagnose("RISCV_MAGIC2_MISSING", "warning", "version >= 0.2 requires magic2 \"RSC\\x05\"", 0x38);
+      input.diagnose("RISCV_MAGIC2_MISSING", "warning", 'version >= 0.2 requires magic2 "RSC\\x05"', 0x38);
     }
     if (r.image_size === 0n) input.diagnose("RISCV_IMAGE_SIZE_ZERO", "error", "image_size is 0; loaders reject such images", 0x10);
     // The PE machine says rv32 or rv64; without it, text_offset (the PMD size) does.
@@ -81,7 +85,10 @@ export const riscvFormat: FormatParser = {
     layer.info.bigEndian = facts.bigEndian;
     layer.info.version = `${major}.${minor}`;
     layer.info.peOffset = facts.peOffset;
-    reportGeneration(layer, riscvGeneration({ version: r.version, hasMagic: r.magic.startsWith("RISCV"), hasMagic2: r.magic2 === RISCV_IMAGE_MAGIC2, res3At0x38: r.magic2 }));
+    reportGeneration(
+      layer,
+      riscvGeneration({ version: r.version, hasMagic: r.magic.startsWith("RISCV"), hasMagic2: r.magic2 === RISCV_IMAGE_MAGIC2, res3At0x38: r.magic2 }),
+    );
     facts.banner = addBanner(input, layer);
     layer.title = `RISC-V Image (${layer.arch}, header ${major}.${minor}, image_size ${hex(r.image_size)})`;
     return peChild(input.bytes, r.res3, input, 0x3c);

@@ -88,7 +88,14 @@ export const s390ImageFormat: FormatParser = {
         size: 8,
         fields: [
           { name: "ep_string", offset: base + EP_OFFSET, size: 6, value: "S390EP" },
-          { name: "ep_count", offset: base + EP_OFFSET + 7, size: 1, value: count, hex: hex(count), meaning: "number of valid entry points (s390 kernel ABI; 0x10010 is the kdump entry)" },
+          {
+            name: "ep_count",
+            offset: base + EP_OFFSET + 7,
+            size: 1,
+            value: count,
+            hex: hex(count),
+            meaning: "number of valid entry points (s390 kernel ABI; 0x10010 is the kdump entry)",
+          },
         ],
       });
       layer.info.entryPoints = count;
@@ -104,14 +111,25 @@ export const s390ImageFormat: FormatParser = {
         if (/^\d+\.\d+/.test(text)) {
           kernelVersion = text;
           annotate(parm.structure, "kernel_version", "pointer to the version string");
-          layer.structures.push({ name: "kernel version string", offset: base + Number(versionPtr), size: text.length, fields: [{ name: "kernel_version", offset: base + Number(versionPtr), size: text.length, value: text }] });
+          layer.structures.push({
+            name: "kernel version string",
+            offset: base + Number(versionPtr),
+            size: text.length,
+            fields: [{ name: "kernel_version", offset: base + Number(versionPtr), size: text.length, value: text }],
+          });
         }
       }
-      if (kernelVersion === null) annotate(parm.structure, "kernel_version", versionPtr === 0n ? "not set (older kernel)" : "does not point at a version string");
+      if (kernelVersion === null)
+        annotate(parm.structure, "kernel_version", versionPtr === 0n ? "not set (older kernel)" : "does not point at a version string");
       const maxCmdline = Number(parm.record.max_command_line_size);
       const cmdlineSize = Math.min(maxCmdline > 0 ? maxCmdline : LEGACY_COMMAND_LINE_SIZE, limits.maxStringBytes, Math.max(0, bytes.length - COMMAND_LINE));
       const cmdline = cString(bytes.subarray(COMMAND_LINE, COMMAND_LINE + cmdlineSize));
-      layer.structures.push({ name: "s390 command line", offset: base + COMMAND_LINE, size: cmdlineSize, fields: [{ name: "command_line", offset: base + COMMAND_LINE, size: cmdlineSize, value: cmdline }] });
+      layer.structures.push({
+        name: "s390 command line",
+        offset: base + COMMAND_LINE,
+        size: cmdlineSize,
+        fields: [{ name: "command_line", offset: base + COMMAND_LINE, size: cmdlineSize, value: cmdline }],
+      });
       layer.info.commandLine = cmdline;
     }
     const banner = kernelVersion ? { text: kernelVersion, release: kernelVersion.split(" ")[0] ?? "" } : null;

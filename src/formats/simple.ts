@@ -7,7 +7,18 @@ export const dtbFormat: FormatParser = {
   format: "dtb",
   probe: (bytes) => u32(bytes, 0, false) === 0xd00dfeed,
   parse(input, layer): ChildSpec[] {
-    const names = ["magic", "totalsize", "off_dt_struct", "off_dt_strings", "off_mem_rsvmap", "version", "last_comp_version", "boot_cpuid_phys", "size_dt_strings", "size_dt_struct"];
+    const names = [
+      "magic",
+      "totalsize",
+      "off_dt_struct",
+      "off_dt_strings",
+      "off_mem_rsvmap",
+      "version",
+      "last_comp_version",
+      "boot_cpuid_phys",
+      "size_dt_strings",
+      "size_dt_struct",
+    ];
     const fields = [];
     for (let i = 0; i < names.length; i++) {
       const v = u32(input.bytes, i * 4, false);
@@ -30,7 +41,12 @@ export const cpioFormat: FormatParser = {
   probe: (bytes) => CPIO_MAGICS.some((m) => startsWith(bytes, m)),
   parse(input, layer): ChildSpec[] {
     const magic = printable(input.bytes.subarray(0, 6));
-    layer.structures.push({ name: "cpio header", offset: input.base, size: 6, fields: [{ name: "c_magic", offset: input.base, size: 6, value: magic, meaning: magic === "070707" ? "old ASCII" : "newc" }] });
+    layer.structures.push({
+      name: "cpio header",
+      offset: input.base,
+      size: 6,
+      fields: [{ name: "c_magic", offset: input.base, size: 6, value: magic, meaning: magic === "070707" ? "old ASCII" : "newc" }],
+    });
     layer.title = `cpio archive (${magic === "070707" ? "odc" : "newc"})`;
     return [];
   },

@@ -6,7 +6,7 @@
 import { DEFAULT_LIMITS } from "../io/limits.js";
 import type { Layer, PeSection } from "../model/report.js";
 import { hasPeHeader, MACHINE_ARCH, peTitle, readPe } from "./pe.js";
-import type { ChildSpec, FormatInput, FormatParser, } from "./types.js";
+import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
 import type { LayerFormat } from "../model/report.js";
 import type { UkiFacts } from "../model/facts.js";
 
@@ -32,7 +32,18 @@ export const UKI_SECTIONS: Readonly<Record<string, { role: string; format?: Laye
 
 function sectionsOf(bytes: Uint8Array): PeSection[] | null {
   if (!hasPeHeader(bytes)) return null;
-  const scratch: Layer = { path: "/", format: "pe", title: "", space: "file", offset: 0, size: bytes.length, arch: null, structures: [], info: {}, children: [] };
+  const scratch: Layer = {
+    path: "/",
+    format: "pe",
+    title: "",
+    space: "file",
+    offset: 0,
+    size: bytes.length,
+    arch: null,
+    structures: [],
+    info: {},
+    children: [],
+  };
   const input: FormatInput = { bytes, base: 0, path: "/", limits: DEFAULT_LIMITS, diagnose: () => undefined, setFacts: () => undefined, facts: new Map() };
   try {
     return readPe(input, scratch).sections;

@@ -62,7 +62,7 @@ export const zbootFormat: FormatParser = {
     const r = h.record;
     layer.structures.push(h.structure);
     annotate(h.structure, "mz_magic", '"MZ"');
-    
+
     const compNul = bytes.subarray(0x18, 0x38).indexOf(0);
     if (compNul === -1) {
       input.diagnose("ZBOOT_COMP_TYPE_UNTERMINATED", "error", "comp_type has no NUL within 0x18..0x37", 0x18);
@@ -73,11 +73,7 @@ export const zbootFormat: FormatParser = {
     if (!codec) input.diagnose("ZBOOT_UNKNOWN_CODEC", "error", `unknown compression type "${declared}"`, 0x18);
 
     const magicKnown = r.linux_pe_magic === LINUX_PE_MAGIC;
-    annotate(
-      h.structure,
-      "linux_pe_magic",
-      magicKnown ? "LINUX_PE_MAGIC (v6.2+)" : r.linux_pe_magic === 0 ? "zero: v6.1 layout" : "unexpected value",
-    );
+    annotate(h.structure, "linux_pe_magic", magicKnown ? "LINUX_PE_MAGIC (v6.2+)" : r.linux_pe_magic === 0 ? "zero: v6.1 layout" : "unexpected value");
     if (!magicKnown && r.linux_pe_magic !== 0) {
       input.diagnose("ZBOOT_BAD_PE_MAGIC", "warning", `0x38 holds ${hex(r.linux_pe_magic)}, neither LINUX_PE_MAGIC nor 0`, 0x38);
     }
@@ -141,14 +137,35 @@ export const zbootFormat: FormatParser = {
     const t = facts.trailer;
     if (t?.kind === "pe-sizes") {
       trailerFields.push(
-        { name: "SizeOfHeaders", offset: base + end, size: 4, value: t.sizeOfHeaders, hex: hex(t.sizeOfHeaders), meaning: "v6.2-v6.3 trailer: copied from the Image's PE header" },
+        {
+          name: "SizeOfHeaders",
+          offset: base + end,
+          size: 4,
+          value: t.sizeOfHeaders,
+          hex: hex(t.sizeOfHeaders),
+          meaning: "v6.2-v6.3 trailer: copied from the Image's PE header",
+        },
         { name: "SizeOfCode", offset: base + end + 4, size: 4, value: t.sizeOfCode, hex: hex(t.sizeOfCode) },
         { name: "SizeOfImage", offset: base + end + 8, size: 4, value: t.sizeOfImage, hex: hex(t.sizeOfImage) },
       );
     } else if (t?.kind === "gzip-isize") {
-      trailerFields.push({ name: "gzip_isize", offset: base + end - 4, size: 4, value: t.size, hex: hex(t.size), meaning: "gzip ISIZE: the last 4 bytes of the stream, no trailer after it" });
+      trailerFields.push({
+        name: "gzip_isize",
+        offset: base + end - 4,
+        size: 4,
+        value: t.size,
+        hex: hex(t.size),
+        meaning: "gzip ISIZE: the last 4 bytes of the stream, no trailer after it",
+      });
     } else if (t?.kind === "size-le32") {
-      trailerFields.push({ name: "size_le32", offset: base + end, size: 4, value: t.size, hex: hex(t.size), meaning: "uncompressed size appended by *_with_size" });
+      trailerFields.push({
+        name: "size_le32",
+        offset: base + end,
+        size: 4,
+        value: t.size,
+        hex: hex(t.size),
+        meaning: "uncompressed size appended by *_with_size",
+      });
     }
     const first = trailerFields[0];
     if (first) layer.structures.push({ name: "payload size trailer", offset: first.offset, size: trailerFields.length * 4, fields: trailerFields });
@@ -168,7 +185,13 @@ export const zbootFormat: FormatParser = {
 };
 
 /** The trailer after the payload, as the guessed rule and the codec say to read it. */
-function readTrailer(rule: ZbootSizeRule, codec: string | undefined, trailer12: Array<number | undefined>, after4: number | undefined, isize: number | undefined): ZbootTrailer | null {
+function readTrailer(
+  rule: ZbootSizeRule,
+  codec: string | undefined,
+  trailer12: Array<number | undefined>,
+  after4: number | undefined,
+  isize: number | undefined,
+): ZbootTrailer | null {
   if (rule === "v6.2-v6.3") {
     const [soh, soc, soi] = trailer12;
     return { kind: "pe-sizes", sizeOfHeaders: soh ?? 0, sizeOfCode: soc ?? 0, sizeOfImage: soi ?? 0 };
@@ -252,5 +275,6 @@ function reportZbootGeneration(input: FinishInput, layer: Layer, children: Layer
     sbat: pe?.sections.some((s) => s.name === ".sbat") ?? false,
   });
   reportGeneration(layer, g);
-  if (g.inconsistent) input.diagnose("ZBOOT_GENERATION_INCONSISTENT", "info", `the header's clues name no single kernel generation: ${g.clues.map((c) => c.text).join("; ")}`);
+  if (g.inconsistent)
+    input.diagnose("ZBOOT_GENERATION_INCONSISTENT", "info", `the header's clues name no single kernel generation: ${g.clues.map((c) => c.text).join("; ")}`);
 }

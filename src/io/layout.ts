@@ -23,13 +23,7 @@ export interface Layout<F extends readonly FieldSpec[] = readonly FieldSpec[]> {
   readonly fields: F;
 }
 
-type ValueOf<T extends FieldType> = T extends "u64"
-  ? bigint
-  : T extends "bytes"
-    ? Uint8Array
-    : T extends "cstr" | "ascii"
-      ? string
-      : number;
+type ValueOf<T extends FieldType> = T extends "u64" ? bigint : T extends "bytes" ? Uint8Array : T extends "cstr" | "ascii" ? string : number;
 
 export type RecordOf<F extends readonly FieldSpec[]> = {
   [K in F[number] as K["name"]]: ValueOf<K["type"]>;

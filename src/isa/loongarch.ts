@@ -27,12 +27,14 @@ const STRUCTURE = "LoongArch instruction";
 const PROTECTED_REGISTERS: ReadonlySet<string> = new Set(["$a0", "$a1", "$a2"]);
 
 /** r0..r31 under the LP64 ABI names; r21 is reserved and keeps its number. */
+// biome-ignore format: a table laid out as the ISA manual lists it
 const R = [
   "$zero", "$ra", "$tp", "$sp", "$a0", "$a1", "$a2", "$a3", "$a4", "$a5", "$a6", "$a7", "$t0", "$t1", "$t2", "$t3",
   "$t4", "$t5", "$t6", "$t7", "$t8", "$r21", "$fp", "$s0", "$s1", "$s2", "$s3", "$s4", "$s5", "$s6", "$s7", "$s8",
 ] as const;
 
 /** f0..f31 under the LP64 ABI names. */
+// biome-ignore format: a table laid out as the ISA manual lists it
 const F = [
   "$fa0", "$fa1", "$fa2", "$fa3", "$fa4", "$fa5", "$fa6", "$fa7", "$ft0", "$ft1", "$ft2", "$ft3", "$ft4", "$ft5", "$ft6", "$ft7",
   "$ft8", "$ft9", "$ft10", "$ft11", "$ft12", "$ft13", "$ft14", "$ft15", "$fs0", "$fs1", "$fs2", "$fs3", "$fs4", "$fs5", "$fs6", "$fs7",
@@ -123,6 +125,7 @@ const ALIASES: readonly Opcode[] = [
 ];
 
 /** Base integer instructions (manual appendix B), plus the scalar FP loads/stores. */
+// biome-ignore format: a table laid out as the ISA manual lists it
 const OPCODES: readonly Opcode[] = [
   ...(
     [

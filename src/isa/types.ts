@@ -106,11 +106,12 @@ export function checkSequence(bytes: Uint8Array, count: number, options: Sequenc
   const start = options?.start ?? 0;
   checkOffset(start, structure);
   if (!Number.isInteger(count) || count < 0 || count > MAX_SEQUENCE_INSTRUCTIONS) {
-    throw new KimgError(
-      ErrorCode.LIMIT,
-      `${structure}: instruction count ${String(count)} is outside 0..${MAX_SEQUENCE_INSTRUCTIONS}`,
-      { structure, offset: start, expected: MAX_SEQUENCE_INSTRUCTIONS, actual: String(count) },
-    );
+    throw new KimgError(ErrorCode.LIMIT, `${structure}: instruction count ${String(count)} is outside 0..${MAX_SEQUENCE_INSTRUCTIONS}`, {
+      structure,
+      offset: start,
+      expected: MAX_SEQUENCE_INSTRUCTIONS,
+      actual: String(count),
+    });
   }
   if (start > bytes.length) {
     throw new KimgError(ErrorCode.BAD_OFFSET, `${structure}: start 0x${start.toString(16)} is past the end (${bytes.length} bytes)`, {

@@ -38,11 +38,20 @@ export function readArm64LoadInfo(image: Uint8Array): Arm64LoadInfo {
   const structure = "arm64 Image header";
   const { record: h } = readStruct(ARM64_HEADER, image, 0);
   if (h.magic !== ARM64_IMAGE_MAGIC) {
-    throw new KimgError(ErrorCode.BAD_MAGIC, `not an arm64 Image: magic at 0x38 is 0x${h.magic.toString(16)}, not "ARM\\x64"`, { structure, offset: 0x38, expected: ARM64_IMAGE_MAGIC, actual: h.magic });
+    throw new KimgError(ErrorCode.BAD_MAGIC, `not an arm64 Image: magic at 0x38 is 0x${h.magic.toString(16)}, not "ARM\\x64"`, {
+      structure,
+      offset: 0x38,
+      expected: ARM64_IMAGE_MAGIC,
+      actual: h.magic,
+    });
   }
   const max = BigInt(ARM64_MAX_IMAGE_BYTES);
   if (h.text_offset > max || h.image_size > max) {
-    throw new KimgError(ErrorCode.LIMIT, `text_offset 0x${h.text_offset.toString(16)} / image_size 0x${h.image_size.toString(16)} exceed ${ARM64_MAX_IMAGE_BYTES} bytes`, { structure, offset: 0x08 });
+    throw new KimgError(
+      ErrorCode.LIMIT,
+      `text_offset 0x${h.text_offset.toString(16)} / image_size 0x${h.image_size.toString(16)} exceed ${ARM64_MAX_IMAGE_BYTES} bytes`,
+      { structure, offset: 0x08 },
+    );
   }
   const flags = decodeArm64Flags(h.flags);
   // The pre-v3.17 defaults (text_offset 0x80000, 16 MiB) come from the placement model, as in `kimg plan`.

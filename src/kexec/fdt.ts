@@ -111,7 +111,11 @@ export function parseFdt(bytes: Uint8Array): Fdt {
 
 function checkBlock(name: string, offset: number, size: number, totalSize: number, fieldOffset: number): void {
   if (offset < FDT_HEADER_SIZE || offset + size > totalSize) {
-    fail(ErrorCode.BAD_OFFSET, `${name} [0x${offset.toString(16)}, +0x${size.toString(16)}) lies outside the blob (0x${totalSize.toString(16)} bytes)`, fieldOffset);
+    fail(
+      ErrorCode.BAD_OFFSET,
+      `${name} [0x${offset.toString(16)}, +0x${size.toString(16)}) lies outside the blob (0x${totalSize.toString(16)} bytes)`,
+      fieldOffset,
+    );
   }
 }
 
@@ -170,7 +174,8 @@ function readStructure(bytes: Uint8Array, view: DataView, start: number, end: nu
         const nameOffset = view.getUint32(at + 4);
         at += 8;
         if (length > end - at) fail(ErrorCode.BAD_OFFSET, `property value of ${length} bytes runs past the structure block`, tokenOffset, { actual: length });
-        if (nameOffset >= strings.length) fail(ErrorCode.BAD_OFFSET, `property name offset 0x${nameOffset.toString(16)} is outside the strings block`, tokenOffset + 8);
+        if (nameOffset >= strings.length)
+          fail(ErrorCode.BAD_OFFSET, `property name offset 0x${nameOffset.toString(16)} is outside the strings block`, tokenOffset + 8);
         const name = readString(strings, nameOffset, strings.length, "property name");
         node.properties.push({ name, value: bytes.slice(at, at + length) });
         at = align4(at + length);
@@ -250,8 +255,19 @@ export function serializeFdt(fdt: Fdt): Uint8Array {
 
   const out = new Uint8Array(totalSize);
   const view = new DataView(out.buffer);
-  const header = [FDT_MAGIC, totalSize, offStruct, offStrings, offRsvmap, FDT_WRITE_VERSION, FDT_WRITE_LAST_COMP_VERSION, fdt.bootCpuidPhys, strings.length, structSize];
-  header.forEach((value, index) => view.setUint32(index * 4, value));
+  const header = [
+    FDT_MAGIC,
+    totalSize,
+    offStruct,
+    offStrings,
+    offRsvmap,
+    FDT_WRITE_VERSION,
+    FDT_WRITE_LAST_COMP_VERSION,
+    fdt.bootCpuidPhys,
+    strings.length,
+    structSize,
+  ];
+  for (const [index, value] of header.entries()) view.setUint32(index * 4, value);
   fdt.reservations.forEach((r, index) => {
     view.setBigUint64(offRsvmap + index * 16, r.address);
     view.setBigUint64(offRsvmap + index * 16 + 8, r.size);
@@ -365,7 +381,8 @@ export function updateChosen(fdt: Fdt, update: ChosenUpdate): ChosenChange[] {
   }
   for (const name of STALE_CHOSEN_PROPERTIES) remove(name);
   if (update.kaslrSeed) {
-    if (update.kaslrSeed.length !== 8) throw new KimgError(ErrorCode.USAGE, "kaslr-seed must be 8 bytes", { structure: STRUCTURE, actual: update.kaslrSeed.length });
+    if (update.kaslrSeed.length !== 8)
+      throw new KimgError(ErrorCode.USAGE, "kaslr-seed must be 8 bytes", { structure: STRUCTURE, actual: update.kaslrSeed.length });
     set("kaslr-seed", update.kaslrSeed);
   }
   if (update.rngSeed) set("rng-seed", update.rngSeed);

@@ -37,7 +37,10 @@ const LINE = /^( *)([0-9a-fA-F]{1,16})-([0-9a-fA-F]{1,16}) : (.*)$/;
 
 export function parseIomem(text: string): IomemResource[] {
   if (text.length > IOMEM_MAX_BYTES) {
-    throw new KimgError(ErrorCode.LIMIT, `/proc/iomem text of ${text.length} bytes exceeds ${IOMEM_MAX_BYTES}`, { structure: "/proc/iomem", actual: text.length });
+    throw new KimgError(ErrorCode.LIMIT, `/proc/iomem text of ${text.length} bytes exceeds ${IOMEM_MAX_BYTES}`, {
+      structure: "/proc/iomem",
+      actual: text.length,
+    });
   }
   const lines = text.split("\n");
   if (lines.length > IOMEM_MAX_LINES) {
@@ -48,7 +51,10 @@ export function parseIomem(text: string): IomemResource[] {
     if (line.trim() === "") return;
     const match = LINE.exec(line);
     if (!match) {
-      throw new KimgError(ErrorCode.BAD_FIELD, `/proc/iomem line ${index + 1} is not "start-end : name": ${JSON.stringify(line.slice(0, 80))}`, { structure: "/proc/iomem", line: index + 1 });
+      throw new KimgError(ErrorCode.BAD_FIELD, `/proc/iomem line ${index + 1} is not "start-end : name": ${JSON.stringify(line.slice(0, 80))}`, {
+        structure: "/proc/iomem",
+        line: index + 1,
+      });
     }
     const start = Number.parseInt(match[2] ?? "", 16);
     const end = Number.parseInt(match[3] ?? "", 16);
@@ -77,9 +83,7 @@ export function freeSystemRam(resources: readonly IomemResource[], options: Free
   if (ram.length > 0 && ram.every((r) => r.start === 0 && r.end === 0)) {
     throw new KimgError(ErrorCode.SYSTEM, "/proc/iomem shows all addresses as 0: the kernel hides them from non-root readers", { structure: "/proc/iomem" });
   }
-  const excluded = resources.filter(
-    (r) => r.name !== "System RAM" && IOMEM_EXCLUDED_NAMES.includes(r.name) && (avoidKernel || !r.name.startsWith("Kernel ")),
-  );
+  const excluded = resources.filter((r) => r.name !== "System RAM" && IOMEM_EXCLUDED_NAMES.includes(r.name) && (avoidKernel || !r.name.startsWith("Kernel ")));
   let free: MemoryRange[] = ram.map((r) => ({ start: r.start, end: r.end + 1 }));
   for (const r of excluded) free = subtractRange(free, { start: r.start, end: r.end + 1 });
   return mergeRanges(free);

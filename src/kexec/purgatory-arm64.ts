@@ -47,9 +47,15 @@ function branchRegister(rn: number): number {
 const MAX_PHYSICAL_ADDRESS = 2n ** 52n;
 
 export function buildArm64Purgatory(kernelEntry: number, dtbAddress: number): Arm64Purgatory {
-  for (const [name, value, alignment] of [["kernel entry", kernelEntry, 4], ["DTB address", dtbAddress, 8]] as const) {
+  for (const [name, value, alignment] of [
+    ["kernel entry", kernelEntry, 4],
+    ["DTB address", dtbAddress, 8],
+  ] as const) {
     if (!Number.isSafeInteger(value) || value < 0 || BigInt(value) >= MAX_PHYSICAL_ADDRESS || value % alignment !== 0) {
-      throw new KimgError(ErrorCode.BAD_FIELD, `${name} 0x${value.toString(16)} is not a ${alignment}-byte aligned physical address`, { structure: "arm64 purgatory", actual: value });
+      throw new KimgError(ErrorCode.BAD_FIELD, `${name} 0x${value.toString(16)} is not a ${alignment}-byte aligned physical address`, {
+        structure: "arm64 purgatory",
+        actual: value,
+      });
     }
   }
   const listing: PurgatoryInstruction[] = [

@@ -96,11 +96,15 @@ export function findHole(free: readonly MemoryRange[], size: number, align: numb
 
 function noHole(what: string, size: number, align: number, free: readonly MemoryRange[]): never {
   const largest = free.reduce((m, r) => Math.max(m, r.end - r.start), 0);
-  throw new KimgError(ErrorCode.SYSTEM, `no free RAM for the ${what}: needs 0x${size.toString(16)} bytes aligned to 0x${align.toString(16)}, largest free range is 0x${largest.toString(16)} bytes`, {
-    structure: "kexec segments",
-    expected: size,
-    actual: largest,
-  });
+  throw new KimgError(
+    ErrorCode.SYSTEM,
+    `no free RAM for the ${what}: needs 0x${size.toString(16)} bytes aligned to 0x${align.toString(16)}, largest free range is 0x${largest.toString(16)} bytes`,
+    {
+      structure: "kexec segments",
+      expected: size,
+      actual: largest,
+    },
+  );
 }
 
 export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
@@ -113,7 +117,10 @@ export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
     throw new KimgError(ErrorCode.UNSUPPORTED, "big-endian arm64 Images are not supported", { structure: "arm64 Image header", offset: 0x18 });
   }
   if (image.textOffset % pageSize !== 0) {
-    throw new KimgError(ErrorCode.BAD_FIELD, `text_offset 0x${image.textOffset.toString(16)} is not page aligned`, { structure: "arm64 Image header", offset: 0x08 });
+    throw new KimgError(ErrorCode.BAD_FIELD, `text_offset 0x${image.textOffset.toString(16)} is not page aligned`, {
+      structure: "arm64 Image header",
+      offset: 0x08,
+    });
   }
   let free: MemoryRange[] = input.freeRam.map((r) => ({ start: r.start, end: r.end }));
   const take = (start: number, size: number): void => {
@@ -140,7 +147,8 @@ export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
   let initrdRange: { start: number; end: number } | null = null;
   if (input.initrd && input.initrd.length > 0) {
     const memsz = alignUp(input.initrd.length, pageSize);
-    const mem = findHole(free, memsz, pageSize, above, windowEnd) ?? findHole(free, memsz, pageSize, windowStart, windowEnd) ?? noHole("initrd", memsz, pageSize, free);
+    const mem =
+      findHole(free, memsz, pageSize, above, windowEnd) ?? findHole(free, memsz, pageSize, windowStart, windowEnd) ?? noHole("initrd", memsz, pageSize, free);
     take(mem, memsz);
     segments.push({ name: "initrd", buf: input.initrd, mem, memsz });
     initrdRange = { start: mem, end: mem + input.initrd.length };
@@ -162,7 +170,8 @@ export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
 
   const purgatory = buildArm64Purgatory(kernelMem, dtbMem);
   const purgatoryMemsz = alignUp(ARM64_PURGATORY_SIZE, pageSize);
-  const purgatoryMem = findHole(free, purgatoryMemsz, pageSize, above) ?? findHole(free, purgatoryMemsz, pageSize) ?? noHole("purgatory", purgatoryMemsz, pageSize, free);
+  const purgatoryMem =
+    findHole(free, purgatoryMemsz, pageSize, above) ?? findHole(free, purgatoryMemsz, pageSize) ?? noHole("purgatory", purgatoryMemsz, pageSize, free);
   take(purgatoryMem, purgatoryMemsz);
   segments.push({ name: "purgatory", buf: purgatory.code, mem: purgatoryMem, memsz: purgatoryMemsz });
 
@@ -186,10 +195,14 @@ export function checkSegments(segments: readonly KexecSegment[], pageSize: numbe
   const sorted = [...segments].sort((a, b) => a.mem - b.mem);
   sorted.forEach((s, index) => {
     if (s.mem % pageSize !== 0 || s.memsz % pageSize !== 0) {
-      throw new KimgError(ErrorCode.BAD_FIELD, `${s.name} segment mem 0x${s.mem.toString(16)}/memsz 0x${s.memsz.toString(16)} is not page aligned`, { structure: "kexec segments" });
+      throw new KimgError(ErrorCode.BAD_FIELD, `${s.name} segment mem 0x${s.mem.toString(16)}/memsz 0x${s.memsz.toString(16)} is not page aligned`, {
+        structure: "kexec segments",
+      });
     }
     if (s.buf.length > s.memsz) {
-      throw new KimgError(ErrorCode.BAD_FIELD, `${s.name} segment has bufsz 0x${s.buf.length.toString(16)} > memsz 0x${s.memsz.toString(16)}`, { structure: "kexec segments" });
+      throw new KimgError(ErrorCode.BAD_FIELD, `${s.name} segment has bufsz 0x${s.buf.length.toString(16)} > memsz 0x${s.memsz.toString(16)}`, {
+        structure: "kexec segments",
+      });
     }
     const next = sorted[index + 1];
     if (next && s.mem + s.memsz > next.mem) {

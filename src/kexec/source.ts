@@ -52,9 +52,28 @@ function peView(layer: Layer | undefined): PeInfo | undefined {
  * certificate table directory entry is non-empty. False when the bytes have no valid PE header.
  */
 export function isAuthenticodeSigned(kernel: Uint8Array): boolean {
-  const scratch: Layer = { path: "/", format: "pe", title: "", space: "file", offset: 0, size: kernel.length, arch: null, structures: [], info: {}, children: [] };
+  const scratch: Layer = {
+    path: "/",
+    format: "pe",
+    title: "",
+    space: "file",
+    offset: 0,
+    size: kernel.length,
+    arch: null,
+    structures: [],
+    info: {},
+    children: [],
+  };
   try {
-    const input: FormatInput = { bytes: kernel, base: 0, path: "/", limits: DEFAULT_LIMITS, diagnose: () => undefined, setFacts: () => undefined, facts: new Map() };
+    const input: FormatInput = {
+      bytes: kernel,
+      base: 0,
+      path: "/",
+      limits: DEFAULT_LIMITS,
+      diagnose: () => undefined,
+      setFacts: () => undefined,
+      facts: new Map(),
+    };
     return peSigned(readPe(input, scratch));
   } catch {
     return false;
@@ -96,7 +115,11 @@ async function unpackForKexec(bytes: Uint8Array, codecs: CodecTable | undefined)
   const result = shallow?.bootable ? shallow : await unpack(bytes, { trim: true, codecs });
   const bootable = result.bootable;
   if (!bootable) {
-    throw new KimgError(ErrorCode.UNSUPPORTED, `no kernel a loader can boot directly inside this ${result.report.summary.format} file (innermost: ${result.format})`, { structure: "kexec source" });
+    throw new KimgError(
+      ErrorCode.UNSUPPORTED,
+      `no kernel a loader can boot directly inside this ${result.report.summary.format} file (innermost: ${result.format})`,
+      { structure: "kexec source" },
+    );
   }
   const kernel = bootable.path === result.path ? result.data : bootable.data;
   const summary = result.report.summary;

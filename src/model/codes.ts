@@ -11,13 +11,14 @@ import type { ErrorCodeValue } from "../io/errors.js";
 /** Codes of non-fatal findings, by what they concern. Scripts may rely on these strings; never rename one. */
 export const DIAGNOSTIC_CODES = {
   // Any kernel image
-  KERNEL_TRUNCATED: "a kernel image ends before what its headers load (PE headers, sections, the first branch's target, a PT_LOAD): a kernel that cannot be whole",
+  KERNEL_TRUNCATED:
+    "a kernel image ends before what its headers load (PE headers, sections, the first branch's target, a PT_LOAD): a kernel that cannot be whole",
   UNSUPPORTED_FORMAT: "a format kimg reads and reports but does not plan or extract (32-bit Arm zImage, s390 image)",
-  IMAGE_PE_OFFSET_INVALID: "an Image header's PE offset does not point at \"PE\\0\\0\"",
+  IMAGE_PE_OFFSET_INVALID: 'an Image header\'s PE offset does not point at "PE\\0\\0"',
   // arm64, RISC-V, LoongArch Image
   ARM64_IMAGE_SIZE_ZERO: "an arm64 image_size of 0 (a pre-v3.17 kernel): text_offset is unreliable and loaders assume 0x80000",
   ARM64_RESERVED_FLAGS: "reserved bits are set in an arm64 header's flags",
-  RISCV_MAGIC2_MISSING: "a RISC-V header of version 0.2 or later without magic2 \"RSC\\x05\"",
+  RISCV_MAGIC2_MISSING: 'a RISC-V header of version 0.2 or later without magic2 "RSC\\x05"',
   RISCV_IMAGE_SIZE_ZERO: "a RISC-V image_size of 0, which loaders reject",
   LOONGARCH_ENTRY_OUTSIDE: "a LoongArch kernel_entry that does not map into the image",
   LOONGARCH_ASIZE_ZERO: "a LoongArch kernel_asize of 0, which kexec_file rejects",
@@ -31,7 +32,7 @@ export const DIAGNOSTIC_CODES = {
   ZBOOT_GENERATION_INCONSISTENT: "a zboot header whose clues name no single kernel generation",
   // x86 bzImage
   BZIMAGE_VERSION_OUTSIDE: "a bzImage kernel_version that points outside the file",
-  BZIMAGE_KERNEL_INFO_BAD: "a bzImage kernel_info without its \"LToP\" header",
+  BZIMAGE_KERNEL_INFO_BAD: 'a bzImage kernel_info without its "LToP" header',
   BZIMAGE_NO_PAYLOAD: "a bzImage whose payload_length is 0: no compressed kernel",
   BZIMAGE_PAYLOAD_OUTSIDE: "a bzImage payload that runs past the end of the file",
   BZIMAGE_CRC_MISMATCH: "a bzImage whose boot-protocol CRC-32 does not match: changed after the build, or data appended",
@@ -91,7 +92,7 @@ export const CHECK_IDS = {
   "entry-branch": "the first instructions branch to the core entry, inside the image",
   "entry-symbol": "the planned entry equals the entry symbol's offset in the matching vmlinux (--vmlinux)",
   "entry-in-image": "LoongArch: kernel_entry maps into the image",
-  "mz-word": "LoongArch: what the \"MZ\" word decodes as; loaders never execute it (a fact)",
+  "mz-word": 'LoongArch: what the "MZ" word decodes as; loaders never execute it (a fact)',
   // Loader limits
   "dtb-size": "arm64: the device tree fits the 2 MiB limit",
   "initrd-window": "arm64: the initrd lies in the Image's 32 GiB window",

@@ -237,7 +237,16 @@ export interface OtherKernelFacts {
 }
 
 /** The facts of one layer, by format. Layers of other formats (PE, text, data ...) have none; a PE layer's are `Layer.pe`. */
-export type LayerFacts = Arm64ImageFacts | RiscvImageFacts | LoongArchImageFacts | BzImageFacts | ElfFacts | ZbootFacts | UkiFacts | CompressedFacts | OtherKernelFacts;
+export type LayerFacts =
+  | Arm64ImageFacts
+  | RiscvImageFacts
+  | LoongArchImageFacts
+  | BzImageFacts
+  | ElfFacts
+  | ZbootFacts
+  | UkiFacts
+  | CompressedFacts
+  | OtherKernelFacts;
 
 /** The facts of the layers of one analysed image, by layer path. */
 export type FactsTable = ReadonlyMap<string, LayerFacts>;

@@ -101,14 +101,20 @@ export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
   const native = loadNativeZstd();
   const fromZlib = zlibZstd();
   const portable = async (input: Uint8Array, options: DecodeOptions): Promise<Uint8Array> => (await import("../codecs/zstd.js")).decodeZstd(input, options);
-  const withBound = (decode: (input: Uint8Array, options: DecodeOptions, bound: number) => Uint8Array | null): Decoder => async (input, options) => {
-    const { zstdOutputBound } = await import("../codecs/zstd.js");
-    // The frame and block headers bound the output (and must tile the input exactly).
-    const bound = zstdOutputBound(input);
-    if (bound === 0) return new Uint8Array(0);
-    return decode(input, options, bound) ?? portable(input, options);
-  };
-  if (native) decoders.push({ name: "zstd-napi", decode: withBound((input, options, bound) => (bound > options.maxOutputBytes ? null : decodeNative(native, input, options, bound))) });
+  const withBound =
+    (decode: (input: Uint8Array, options: DecodeOptions, bound: number) => Uint8Array | null): Decoder =>
+    async (input, options) => {
+      const { zstdOutputBound } = await import("../codecs/zstd.js");
+      // The frame and block headers bound the output (and must tile the input exactly).
+      const bound = zstdOutputBound(input);
+      if (bound === 0) return new Uint8Array(0);
+      return decode(input, options, bound) ?? portable(input, options);
+    };
+  if (native)
+    decoders.push({
+      name: "zstd-napi",
+      decode: withBound((input, options, bound) => (bound > options.maxOutputBytes ? null : decodeNative(native, input, options, bound))),
+    });
   if (fromZlib) decoders.push({ name: "node:zlib", decode: withBound((input, options, bound) => decodeZlib(fromZlib, input, options, bound)) });
   decoders.push({ name: "wasm", decode: portable });
   return decoders;

@@ -13,7 +13,22 @@
  * replaced, never followed) are ever replaced: never a device, FIFO, socket or folder.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, type Stats } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  type Stats,
+} from "node:fs";
 import { access, mkdir, open, realpath, stat, type FileHandle } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
@@ -132,7 +147,8 @@ export const outputIo = {
 };
 
 /** Linux's O_TMPFILE (__O_TMPFILE | O_DIRECTORY); Node does not export it. Same value on these arches. */
-const O_TMPFILE = process.platform === "linux" && ["x64", "arm64", "riscv64", "loong64", "ia32", "arm"].includes(process.arch) ? 0o20000000 | constants.O_DIRECTORY : null;
+const O_TMPFILE =
+  process.platform === "linux" && ["x64", "arm64", "riscv64", "loong64", "ia32", "arm"].includes(process.arch) ? 0o20000000 | constants.O_DIRECTORY : null;
 /** <fcntl.h>: the current folder as a dirfd, and "follow the /proc/self/fd magic link". */
 const AT_FDCWD = -100;
 const AT_SYMLINK_FOLLOW = 0x400;
@@ -159,7 +175,18 @@ function linker(): Linker | null {
   return procLinker;
 }
 
-const ERRNO_NAMES: Readonly<Record<number, string>> = { 1: "EPERM", 2: "ENOENT", 13: "EACCES", 17: "EEXIST", 18: "EXDEV", 28: "ENOSPC", 30: "EROFS", 31: "EMLINK", 95: "EOPNOTSUPP", 122: "EDQUOT" };
+const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  1: "EPERM",
+  2: "ENOENT",
+  13: "EACCES",
+  17: "EEXIST",
+  18: "EXDEV",
+  28: "ENOSPC",
+  30: "EROFS",
+  31: "EMLINK",
+  95: "EOPNOTSUPP",
+  122: "EDQUOT",
+};
 
 function errnoError(errno: number, call: string): NodeJS.ErrnoException {
   const name = ERRNO_NAMES[errno] ?? `errno ${errno}`;
@@ -284,7 +311,10 @@ export class OutputSet {
           staging = dirname(staging);
           continue;
         }
-        if (!info.isDirectory()) throw new KimgError(ErrorCode.IO, `cannot write into ${dir}: ${staging === abs ? dir : staging} is ${fileKind(info)}, not a directory`, { path: dir });
+        if (!info.isDirectory())
+          throw new KimgError(ErrorCode.IO, `cannot write into ${dir}: ${staging === abs ? dir : staging} is ${fileKind(info)}, not a directory`, {
+            path: dir,
+          });
         break;
       }
       await access(staging, constants.W_OK | constants.X_OK);
@@ -484,7 +514,6 @@ export class OutputSet {
       }
     }
   }
-
 }
 
 /**

@@ -36,8 +36,15 @@ export function extensionFor(layer: Pick<Layer, "format" | "info">): string {
  * names an image holds, the file stays inside the folder it is written to.
  */
 export function safeLayerFileName(layerPath: string, extension: string): string {
-  const segments = layerPath.split("/").filter((s) => s.length > 0).map((s) => s.replace(/^\.+/, ""));
-  let body = segments.join(".").replace(/[^A-Za-z0-9._#-]/g, "_").replace(/^\.+/, "").slice(0, 200);
+  const segments = layerPath
+    .split("/")
+    .filter((s) => s.length > 0)
+    .map((s) => s.replace(/^\.+/, ""));
+  let body = segments
+    .join(".")
+    .replace(/[^A-Za-z0-9._#-]/g, "_")
+    .replace(/^\.+/, "")
+    .slice(0, 200);
   if (body === "") body = "root";
   return `${body}${extension}`;
 }

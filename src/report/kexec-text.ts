@@ -24,12 +24,16 @@ export function formatKexecPlan(plan: KexecPlan, options: PlanJsonOptions = {}):
   lines.push(`initrd:  ${plan.initrdFrom ?? "(none)"}`);
   const p = plan.segmentPlan;
   lines.push(`dtb:     ${plan.dtbFrom}, /chosen: ${p.chosenChanges.map((c) => (c.action === "set" ? c.property : "-" + c.property)).join(", ")}`);
-  lines.push(`image:   text_offset ${hex(p.image.textOffset)}, image_size ${hex(p.image.imageSize)}${p.image.pageSize ? `, ${p.image.pageSize / 1024}K pages` : ""}`);
+  lines.push(
+    `image:   text_offset ${hex(p.image.textOffset)}, image_size ${hex(p.image.imageSize)}${p.image.pageSize ? `, ${p.image.pageSize / 1024}K pages` : ""}`,
+  );
   lines.push("segments:");
   lines.push("  " + [pad("name", 10), pad("buf", 18), pad("bufsz", 11), pad("mem", 12), "memsz"].join(" "));
   for (const seg of p.segments) {
     const buf = options.bufAddresses?.get(seg.name);
-    lines.push("  " + [pad(seg.name, 10), pad(buf === undefined ? "-" : hex(buf), 18), pad(hex(seg.buf.length), 11), pad(hex(seg.mem), 12), hex(seg.memsz)].join(" "));
+    lines.push(
+      "  " + [pad(seg.name, 10), pad(buf === undefined ? "-" : hex(buf), 18), pad(hex(seg.buf.length), 11), pad(hex(seg.mem), 12), hex(seg.memsz)].join(" "),
+    );
   }
   lines.push(`entry:   ${hex(p.entry)} (purgatory)`);
   const r = p.registers;

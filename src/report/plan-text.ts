@@ -13,10 +13,14 @@ export function renderPlanText(plan: BootPlan): string {
   const lines: string[] = [];
   lines.push(`boot plan for ${plan.kernel.path} (${plan.kernel.format}, ${plan.arch}, ${plan.kernel.size} bytes)`);
   lines.push("", "entry:");
-  lines.push(`  offset ${plan.entry.offset >= 0 ? hx(plan.entry.offset) : "n/a"} in the image, address ${plan.entry.address}${plan.entry.form ? ` (${plan.entry.form})` : ""}`);
+  lines.push(
+    `  offset ${plan.entry.offset >= 0 ? hx(plan.entry.offset) : "n/a"} in the image, address ${plan.entry.address}${plan.entry.form ? ` (${plan.entry.form})` : ""}`,
+  );
   if (plan.entry.branchTarget !== null) lines.push(`  branch target ${hx(plan.entry.branchTarget)}`);
   for (const i of plan.entry.instructions) {
-    lines.push(`  ${hx(i.offset).padStart(8)}: ${i.encoding.padEnd(10)} ${i.text}${i.branchTarget !== undefined ? `   -> ${hx(i.branchTarget)}` : ""}${i.harmless ? "   (harmless)" : ""}`);
+    lines.push(
+      `  ${hx(i.offset).padStart(8)}: ${i.encoding.padEnd(10)} ${i.text}${i.branchTarget !== undefined ? `   -> ${hx(i.branchTarget)}` : ""}${i.harmless ? "   (harmless)" : ""}`,
+    );
   }
   for (const e of plan.entry.explanation) lines.push(`  ${e}`);
   if (plan.entry.efiEntry) lines.push(`  not the EFI entry (RVA ${hx(plan.entry.efiEntry.rva)}): ${plan.entry.efiEntry.why}`);
@@ -25,7 +29,10 @@ export function renderPlanText(plan: BootPlan): string {
   lines.push(`  text_offset ${hx(plan.load.textOffset)}, ${plan.load.fileSize} bytes loaded, ${plan.load.memorySize} bytes of memory`);
   for (const r of plan.load.rules) lines.push(`  - ${r}`);
   lines.push("", "segments:");
-  for (const s of plan.segments) lines.push(`  ${s.name.padEnd(11)} ${s.address.padStart(12)}  size ${hx(s.size).padStart(10)}  mem ${hx(s.memorySize).padStart(10)}  align ${hx(s.alignment)}  ${s.note}`);
+  for (const s of plan.segments)
+    lines.push(
+      `  ${s.name.padEnd(11)} ${s.address.padStart(12)}  size ${hx(s.size).padStart(10)}  mem ${hx(s.memorySize).padStart(10)}  align ${hx(s.alignment)}  ${s.note}`,
+    );
   lines.push("", "registers at entry:");
   for (const r of plan.registers) lines.push(`  ${r.name.padEnd(4)} = ${r.value.padEnd(12)} ${r.meaning}`);
   for (const c of plan.cpuState) lines.push(`  - ${c}`);

@@ -109,7 +109,14 @@ export function layoutRegions(layer: Layer): LayoutRegion[] {
   const found = peViewOf(layer);
   const structures = [...layer.structures, ...(found && found.view !== layer ? found.view.structures : [])];
   for (const s of structures) {
-    add({ kind: "header", lane: "headers", name: s.name, offset: s.offset - layer.offset, size: s.size, detail: `${s.name} @ ${hex(s.offset)}, ${s.size} bytes, ${s.fields.length} fields` });
+    add({
+      kind: "header",
+      lane: "headers",
+      name: s.name,
+      offset: s.offset - layer.offset,
+      size: s.size,
+      detail: `${s.name} @ ${hex(s.offset)}, ${s.size} bytes, ${s.fields.length} fields`,
+    });
   }
   if (found) {
     for (const s of found.pe.sections) {
@@ -125,9 +132,24 @@ export function layoutRegions(layer: Layer): LayoutRegion[] {
     }
     const ct = found.pe.certificateTable;
     if (ct) {
-      add({ kind: "certificates", lane: "signature", name: "certificate table", offset: ct.offset, size: ct.size, detail: `certificate table (Authenticode): ${hex(ct.offset)} +${hex(ct.size)}, ${ct.size} bytes` });
+      add({
+        kind: "certificates",
+        lane: "signature",
+        name: "certificate table",
+        offset: ct.offset,
+        size: ct.size,
+        detail: `certificate table (Authenticode): ${hex(ct.offset)} +${hex(ct.size)}, ${ct.size} bytes`,
+      });
       const pad = found.pe.trailingZeroBytes;
-      if (pad > 0) add({ kind: "padding", lane: "signature", name: "zero padding", offset: ct.offset + ct.size, size: pad, detail: `${pad} zero bytes after the certificate table` });
+      if (pad > 0)
+        add({
+          kind: "padding",
+          lane: "signature",
+          name: "zero padding",
+          offset: ct.offset + ct.size,
+          size: pad,
+          detail: `${pad} zero bytes after the certificate table`,
+        });
     }
   }
   for (const seg of elfSegments(layer)) {
@@ -208,7 +230,15 @@ function badges(checks: readonly Check[]): MemoryCheck[] {
 }
 
 function peMarks(pe: PeInfo, span: number): MemoryMark[] {
-  return pe.addressOfEntryPoint < span ? [{ offset: pe.addressOfEntryPoint, label: `EFI entry ${hex(pe.addressOfEntryPoint)}`, detail: `AddressOfEntryPoint: RVA ${hex(pe.addressOfEntryPoint)}, where the firmware starts the EFI program` }] : [];
+  return pe.addressOfEntryPoint < span
+    ? [
+        {
+          offset: pe.addressOfEntryPoint,
+          label: `EFI entry ${hex(pe.addressOfEntryPoint)}`,
+          detail: `AddressOfEntryPoint: RVA ${hex(pe.addressOfEntryPoint)}, where the firmware starts the EFI program`,
+        },
+      ]
+    : [];
 }
 
 /**
@@ -217,11 +247,18 @@ function peMarks(pe: PeInfo, span: number): MemoryMark[] {
  */
 export function memoryMapFromPe(pe: PeInfo, path: string, checks: readonly Check[]): MemoryMap {
   const regions: MemoryRegion[] = [];
-  if (pe.sizeOfHeaders > 0) regions.push({ name: "headers", offset: 0, size: pe.sizeOfHeaders, perms: "r--", detail: `PE headers: RVA 0x0 +${hex(pe.sizeOfHeaders)}` });
+  if (pe.sizeOfHeaders > 0)
+    regions.push({ name: "headers", offset: 0, size: pe.sizeOfHeaders, perms: "r--", detail: `PE headers: RVA 0x0 +${hex(pe.sizeOfHeaders)}` });
   for (const s of pe.sections) {
     const size = s.virtualSize > 0 ? s.virtualSize : s.sizeOfRawData;
     if (size <= 0) continue;
-    regions.push({ name: s.name, offset: s.virtualAddress, size, perms: s.perms, detail: `${s.name} (${s.perms}): RVA ${hex(s.virtualAddress)} +${hex(size)}${s.flags.length ? ", " + s.flags.join(" | ") : ""}` });
+    regions.push({
+      name: s.name,
+      offset: s.virtualAddress,
+      size,
+      perms: s.perms,
+      detail: `${s.name} (${s.perms}): RVA ${hex(s.virtualAddress)} +${hex(size)}${s.flags.length ? ", " + s.flags.join(" | ") : ""}`,
+    });
   }
   const span = Math.max(pe.sizeOfImage, ...regions.map((r) => r.offset + r.size));
   const marks = peMarks(pe, span);
@@ -251,14 +288,29 @@ export function memoryMapFromElf(layer: Layer, checks: readonly Check[]): Memory
     const offset = address(s) - base;
     // A map that spans more than a double holds exactly is not a picture anyone can read.
     if (offset > BigInt(Number.MAX_SAFE_INTEGER)) continue;
-    regions.push({ name: `LOAD ${s.perms}`, offset: Number(offset), size: s.memsz, perms: s.perms, detail: `LOAD (${s.perms}): vaddr 0x${s.vaddr.toString(16)}${s.paddr !== null ? `, paddr 0x${s.paddr.toString(16)}` : ""} +${hex(s.memsz)} (file +${hex(s.filesz)})` });
+    regions.push({
+      name: `LOAD ${s.perms}`,
+      offset: Number(offset),
+      size: s.memsz,
+      perms: s.perms,
+      detail: `LOAD (${s.perms}): vaddr 0x${s.vaddr.toString(16)}${s.paddr !== null ? `, paddr 0x${s.paddr.toString(16)}` : ""} +${hex(s.memsz)} (file +${hex(s.filesz)})`,
+    });
   }
   if (!regions.length) return null;
   const span = Math.max(...regions.map((r) => r.offset + r.size));
   const entry = entryAddress !== null && entryAddress >= base && entryAddress - base < BigInt(span) ? Number(entryAddress - base) : null;
   const marks = entry === null ? [] : [{ offset: entry, label: `e_entry 0x${(base + BigInt(entry)).toString(16)}`, detail: "the ELF entry point (e_entry)" }];
   const unit = physical ? "paddr" : "vaddr";
-  return { title: `ELF ${layer.path}, LOAD segments by ${physical ? "physical" : "virtual"} address`, path: layer.path, base: "0x" + base.toString(16), unit, span, regions, marks, checks: badges(checks) };
+  return {
+    title: `ELF ${layer.path}, LOAD segments by ${physical ? "physical" : "virtual"} address`,
+    path: layer.path,
+    base: "0x" + base.toString(16),
+    unit,
+    span,
+    regions,
+    marks,
+    checks: badges(checks),
+  };
 }
 
 /** The map a check about `layer` belongs on: its own, or its PE view's ("/x" -> "/x/pe"). */
@@ -298,13 +350,27 @@ export function memoryMapsFromPlan(plan: BootPlan, report: Report): MemoryMap[] 
     const marks = pe ? peMarks(pe, span) : [];
     const isKernel = mapPathForLayer(plan.kernel.path, byLayer) === path;
     if (isKernel && !isSegments) {
-      marks.push({ offset: plan.entry.offset, label: `loader entry +${hex(plan.entry.offset)}`, detail: plan.entry.explanation.join(" ") || "where a non-EFI loader jumps" });
+      marks.push({
+        offset: plan.entry.offset,
+        label: `loader entry +${hex(plan.entry.offset)}`,
+        detail: plan.entry.explanation.join(" ") || "where a non-EFI loader jumps",
+      });
       const target = plan.entry.branchTarget;
-      if (target !== null && target !== plan.entry.offset && target < span) marks.push({ offset: target, label: `branch → +${hex(target)}`, detail: "where the header's branch lands" });
+      if (target !== null && target !== plan.entry.offset && target < span)
+        marks.push({ offset: target, label: `branch → +${hex(target)}`, detail: "where the header's branch lands" });
     }
     const checks = badges(plan.checks.filter((c) => c.layer !== undefined && mapPathForLayer(c.layer, byLayer) === path));
     const what = pe ? `PE image ${path} (${pe.machineName}), by RVA` : `${path}, by physical address`;
-    maps.push({ title: what, path, base: hex(base), unit: isSegments ? "paddr" : "RVA", span: Math.max(1, span), regions, marks: marks.filter((m) => m.offset >= 0 && m.offset < Math.max(1, span)), checks });
+    maps.push({
+      title: what,
+      path,
+      base: hex(base),
+      unit: isSegments ? "paddr" : "RVA",
+      span: Math.max(1, span),
+      regions,
+      marks: marks.filter((m) => m.offset >= 0 && m.offset < Math.max(1, span)),
+      checks,
+    });
   }
   return maps;
 }
@@ -562,12 +628,20 @@ export function hashedRangesSvg(path: string, ranges: HashedRanges, length: numb
     attrs: dataAttrs({ kind, name: r.label, offset: r.start, size: r.end - r.start }),
   });
   const visible = (r: { start: number; end: number }): boolean => r.end > start && r.start < end;
-  const hashed = ranges.hashed.filter(visible).slice(0, MAX_SVG_REGIONS).map((r) => item(r, "hashed"));
-  const skipped = ranges.skipped.filter(visible).slice(0, MAX_SVG_REGIONS).map((r) => item(r, "skipped"));
+  const hashed = ranges.hashed
+    .filter(visible)
+    .slice(0, MAX_SVG_REGIONS)
+    .map((r) => item(r, "hashed"));
+  const skipped = ranges.skipped
+    .filter(visible)
+    .slice(0, MAX_SVG_REGIONS)
+    .map((r) => item(r, "skipped"));
   return laneChart(
     {
       className: "kimg-hashed",
-      title: options.title ?? `Authenticode digest of ${path}: ${ranges.hashed.length} ranges hashed, ${ranges.skipped.length} left out, ${hex(ranges.base + start)} to ${hex(ranges.base + end)}`,
+      title:
+        options.title ??
+        `Authenticode digest of ${path}: ${ranges.hashed.length} ranges hashed, ${ranges.skipped.length} left out, ${hex(ranges.base + start)} to ${hex(ranges.base + end)}`,
       attrs: `data-layer="${escapeXml(path)}" data-start="${start}" data-end="${end}"`,
       lanes: [
         { name: "hashed", items: hashed },

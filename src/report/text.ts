@@ -57,11 +57,15 @@ function planSummary(report: Report): string[] {
   if (!p) return [];
   const hx = (n: number): string => "0x" + n.toString(16);
   const lines = [`boot (kimg plan for addresses and registers):`];
-  lines.push(`  kernel ${p.kernel.path} (${p.kernel.format}), entry at image offset ${p.entry.offset >= 0 ? hx(p.entry.offset) : "n/a"}${p.entry.branchTarget !== null ? `, header branch to ${hx(p.entry.branchTarget)}` : ""}`);
+  lines.push(
+    `  kernel ${p.kernel.path} (${p.kernel.format}), entry at image offset ${p.entry.offset >= 0 ? hx(p.entry.offset) : "n/a"}${p.entry.branchTarget !== null ? `, header branch to ${hx(p.entry.branchTarget)}` : ""}`,
+  );
   for (const i of p.entry.instructions) lines.push(`    ${hx(i.offset).padStart(10)}: ${i.encoding}  ${i.text}`);
   const failed = p.checks.filter((c) => !c.ok);
   const info = p.checks.filter((c) => c.ok && c.info).length;
-  lines.push(`  checks: ${p.checks.length - failed.length - info} of ${p.checks.length} pass${info ? `, ${info} for information` : ""}${failed.length ? "; failed: " + failed.map((c) => `${c.id}${c.layer ? ` [${c.layer}]` : ""}`).join(", ") : ""}`);
+  lines.push(
+    `  checks: ${p.checks.length - failed.length - info} of ${p.checks.length} pass${info ? `, ${info} for information` : ""}${failed.length ? "; failed: " + failed.map((c) => `${c.id}${c.layer ? ` [${c.layer}]` : ""}`).join(", ") : ""}`,
+  );
   return lines;
 }
 

@@ -19,8 +19,12 @@ function renderSignature(s: VerifySignature): string[] {
   if (s.signer) lines.push(`     signer:      ${certLine(s.signer)}`);
   for (const c of s.certificates) if (!s.signer || c.serial !== s.signer.serial || c.issuer !== s.signer.issuer) lines.push(`     certificate: ${certLine(c)}`);
   if (s.digest) lines.push(`     digest:      ${s.digestAlgorithm} ${s.digest} (${s.digestMatches ? "matches the image" : "does NOT match the image"})`);
-  lines.push(`     signature:   ${s.signatureValid ? "valid" : "INVALID"}${s.signingTime ? `, signed ${s.signingTime}` : ""}${s.timestamped ? ", timestamped (not checked)" : ""}`);
-  lines.push(`     chain:       ${yesNo(s.chainValid, `reaches a given certificate: ${s.chainPath.join(", issued by ")}`, "does NOT reach a given certificate", "not checked (no --cert)")}`);
+  lines.push(
+    `     signature:   ${s.signatureValid ? "valid" : "INVALID"}${s.signingTime ? `, signed ${s.signingTime}` : ""}${s.timestamped ? ", timestamped (not checked)" : ""}`,
+  );
+  lines.push(
+    `     chain:       ${yesNo(s.chainValid, `reaches a given certificate: ${s.chainPath.join(", issued by ")}`, "does NOT reach a given certificate", "not checked (no --cert)")}`,
+  );
   for (const r of s.reasons) lines.push(`     why:         ${r}`);
   return lines;
 }
@@ -31,7 +35,8 @@ export function renderVerifyText(report: VerifyReport): string {
   for (const layer of report.layers) {
     const sigs = report.signatures.filter((s) => s.layer === layer.path);
     lines.push(`${layer.path} (${layer.format}): ${layer.signed ? `signed, ${sigs.length} signature${sigs.length === 1 ? "" : "s"}` : "not signed"}`);
-    for (const [alg, value] of Object.entries(layer.digest)) lines.push(`  Authenticode ${alg}: ${value}${layer.trimmed ? " (image cut at the end of its certificate table)" : ""}`);
+    for (const [alg, value] of Object.entries(layer.digest))
+      lines.push(`  Authenticode ${alg}: ${value}${layer.trimmed ? " (image cut at the end of its certificate table)" : ""}`);
     if (layer.paddingNote) lines.push(`  note: ${layer.paddingNote}`);
     for (const s of sigs) lines.push(...renderSignature(s));
   }

@@ -119,7 +119,11 @@ export function authenticodeLayout(bytes: Uint8Array, pe: PeInfo, options: Layou
   };
   const table = pe.certificateTable;
   if (table && (table.offset > bytes.length || table.size > bytes.length - table.offset)) {
-    fail(`certificate table [${hex(table.offset)}, +${hex(table.size)}) runs past the end of the data (${hex(bytes.length)})`, "certificate table", table.entryOffset - base);
+    fail(
+      `certificate table [${hex(table.offset)}, +${hex(table.size)}) runs past the end of the data (${hex(bytes.length)})`,
+      "certificate table",
+      table.entryOffset - base,
+    );
   }
   const trimmedZeroBytes = table && (options.trim ?? true) ? Math.min(pe.trailingZeroBytes, bytes.length - (table.offset + table.size)) : 0;
   const imageLength = bytes.length - trimmedZeroBytes;
@@ -151,7 +155,11 @@ export function authenticodeLayout(bytes: Uint8Array, pe: PeInfo, options: Layou
   for (const s of hashOrder(pe.sections)) {
     if (s.sizeOfRawData === 0) continue;
     if (s.pointerToRawData > imageLength || s.sizeOfRawData > imageLength - s.pointerToRawData) {
-      fail(`section ${s.name} raw data [${hex(s.pointerToRawData)}, +${hex(s.sizeOfRawData)}) runs past the end of the image (${hex(imageLength)})`, `section header (${s.name})`, s.headerOffset - base + 16);
+      fail(
+        `section ${s.name} raw data [${hex(s.pointerToRawData)}, +${hex(s.sizeOfRawData)}) runs past the end of the image (${hex(imageLength)})`,
+        `section header (${s.name})`,
+        s.headerOffset - base + 16,
+      );
     }
     add(s.pointerToRawData, s.pointerToRawData + s.sizeOfRawData, s.name);
     sum += s.sizeOfRawData;

@@ -108,19 +108,26 @@ function certificateFromDer(der: Uint8Array, source: string): Certificate {
     if (asn.offset === -1 || asn.result.error) throw new Error(asn.result.error || "not DER");
     return new Certificate({ schema: asn.result });
   } catch (error) {
-    throw new KimgError(ErrorCode.BAD_SIGNATURE, `${source}: not an X.509 certificate (${error instanceof Error ? error.message : String(error)})`, { structure: "X.509 certificate" });
+    throw new KimgError(ErrorCode.BAD_SIGNATURE, `${source}: not an X.509 certificate (${error instanceof Error ? error.message : String(error)})`, {
+      structure: "X.509 certificate",
+    });
   }
 }
 
 /** Reads every certificate of a PEM file (any number of "BEGIN CERTIFICATE" blocks) or one DER certificate. */
 export function readCertificates(data: Uint8Array, source = "certificate"): Certificate[] {
   if (data.length > MAX_CERTIFICATE_FILE_BYTES) {
-    throw new KimgError(ErrorCode.LIMIT, `${source}: ${data.length} bytes is more than a certificate file may hold (${MAX_CERTIFICATE_FILE_BYTES})`, { structure: "X.509 certificate" });
+    throw new KimgError(ErrorCode.LIMIT, `${source}: ${data.length} bytes is more than a certificate file may hold (${MAX_CERTIFICATE_FILE_BYTES})`, {
+      structure: "X.509 certificate",
+    });
   }
   if (data[0] === 0x30) return [certificateFromDer(data, source)];
   const text = new TextDecoder("latin1").decode(data);
   const blocks = [...text.matchAll(/-----BEGIN (?:X509 |TRUSTED )?CERTIFICATE-----([A-Za-z0-9+/=\s]*?)-----END (?:X509 |TRUSTED )?CERTIFICATE-----/g)];
-  if (blocks.length === 0) throw new KimgError(ErrorCode.BAD_SIGNATURE, `${source}: neither a DER certificate nor a PEM file with a CERTIFICATE block`, { structure: "X.509 certificate" });
+  if (blocks.length === 0)
+    throw new KimgError(ErrorCode.BAD_SIGNATURE, `${source}: neither a DER certificate nor a PEM file with a CERTIFICATE block`, {
+      structure: "X.509 certificate",
+    });
   if (blocks.length > MAX_CERTIFICATES_PER_FILE) {
     throw new KimgError(ErrorCode.LIMIT, `${source}: more than ${MAX_CERTIFICATES_PER_FILE} certificates`, { structure: "X.509 certificate" });
   }

@@ -22,9 +22,27 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { toHexBytes } from "../io/layout.js";
 import { digestNameForOid } from "./authenticode.js";
 import { certificateFacts, type CertificateFacts } from "./certificates.js";
-import { OID_SIGNED_DATA, OID_SPC_INDIRECT_DATA, OID_SPC_PE_IMAGE_DATA, OID_SPC_NESTED_SIGNATURE, OID_SIGNING_TIME, OID_RFC3161_TIMESTAMP, OID_COUNTER_SIGNATURE, MAX_NESTING_DEPTH } from "./oids.js";
+import {
+  OID_SIGNED_DATA,
+  OID_SPC_INDIRECT_DATA,
+  OID_SPC_PE_IMAGE_DATA,
+  OID_SPC_NESTED_SIGNATURE,
+  OID_SIGNING_TIME,
+  OID_RFC3161_TIMESTAMP,
+  OID_COUNTER_SIGNATURE,
+  MAX_NESTING_DEPTH,
+} from "./oids.js";
 
-export { OID_SIGNED_DATA, OID_SPC_INDIRECT_DATA, OID_SPC_PE_IMAGE_DATA, OID_SPC_NESTED_SIGNATURE, OID_SIGNING_TIME, OID_RFC3161_TIMESTAMP, OID_COUNTER_SIGNATURE, MAX_NESTING_DEPTH };
+export {
+  OID_SIGNED_DATA,
+  OID_SPC_INDIRECT_DATA,
+  OID_SPC_PE_IMAGE_DATA,
+  OID_SPC_NESTED_SIGNATURE,
+  OID_SIGNING_TIME,
+  OID_RFC3161_TIMESTAMP,
+  OID_COUNTER_SIGNATURE,
+  MAX_NESTING_DEPTH,
+};
 
 /** One signer of one SignedData: the unit that is verified. */
 export interface AuthenticodeSignature {
@@ -138,7 +156,14 @@ function contentInfoToSignedData(node: asn1js.AsnType): SignedData {
 }
 
 /** Flattens one SignedData and everything nested in it into `out`, depth first. */
-function collect(signedData: SignedData, depth: number, parent: number | null, out: AuthenticodeSignature[], limits: ParseLimits, overflow: { hit: boolean }): void {
+function collect(
+  signedData: SignedData,
+  depth: number,
+  parent: number | null,
+  out: AuthenticodeSignature[],
+  limits: ParseLimits,
+  overflow: { hit: boolean },
+): void {
   const contentType = signedData.encapContentInfo.eContentType;
   let indirect: ReturnType<typeof readIndirectData> | null = null;
   let contentError: string | null = null;
@@ -244,7 +269,10 @@ export async function checkSignature(signature: AuthenticodeSignature): Promise<
     const ok = await signature.signedData.verify({ signer: signature.signerIndex, checkChain: false });
     return ok ? { valid: true, reason: null } : { valid: false, reason: "the signature does not verify with the signer certificate's key" };
   } catch (error) {
-    return { valid: false, reason: message(error, "the signature could not be checked: the signer's key type, the algorithms or the signed attributes are not usable") };
+    return {
+      valid: false,
+      reason: message(error, "the signature could not be checked: the signer's key type, the algorithms or the signed attributes are not usable"),
+    };
   }
 }
 
@@ -277,7 +305,11 @@ export async function checkChain(signature: AuthenticodeSignature, trusted: read
     (c): c is Certificate => c instanceof Certificate && !(c.issuer.isEqual(signer.issuer) && c.serialNumber.isEqual(signer.serialNumber)) && isCa(c),
   );
   try {
-    const engine = new CertificateChainValidationEngine({ certs: [...intermediates, signer], trustedCerts: [...trusted], checkDate: chainDate(signature, signer) });
+    const engine = new CertificateChainValidationEngine({
+      certs: [...intermediates, signer],
+      trustedCerts: [...trusted],
+      checkDate: chainDate(signature, signer),
+    });
     const result = await engine.verify();
     const path = (result.certificatePath ?? []).map((c) => certificateFacts(c).subject);
     return result.result ? { valid: true, reason: null, path } : { valid: false, reason: NO_CHAIN, path };
@@ -287,10 +319,12 @@ export async function checkChain(signature: AuthenticodeSignature, trusted: read
 }
 
 function sameCertificate(a: Certificate, b: Certificate): boolean {
-  return toHexBytes(a.tbsView) === toHexBytes(b.tbsView) && toHexBytes(a.signatureValue.valueBlock.valueHexView) === toHexBytes(b.signatureValue.valueBlock.valueHexView);
+  return (
+    toHexBytes(a.tbsView) === toHexBytes(b.tbsView) &&
+    toHexBytes(a.signatureValue.valueBlock.valueHexView) === toHexBytes(b.signatureValue.valueBlock.valueHexView)
+  );
 }
 
 function isCa(cert: Certificate): boolean {
   return cert.extensions?.some((e) => e.extnID === "2.5.29.19" && (e.parsedValue as { cA?: boolean } | undefined)?.cA === true) ?? false;
 }
-

@@ -65,16 +65,32 @@ class LayerVerifier {
     for (const entry of table.entries) {
       const base = { entryIndex: entry.index, entryOffset: entry.offset };
       if (entry.wCertificateType !== WIN_CERT_TYPE_PKCS_SIGNED_DATA) {
-        this.diagnose("CERT_ENTRY_NOT_PKCS7", "error", `WIN_CERTIFICATE ${entry.index} at ${hex(entry.offset)} is ${certificateTypeName(entry.wCertificateType)}, not PKCS_SIGNED_DATA; it cannot be verified`, entry.offset);
+        this.diagnose(
+          "CERT_ENTRY_NOT_PKCS7",
+          "error",
+          `WIN_CERTIFICATE ${entry.index} at ${hex(entry.offset)} is ${certificateTypeName(entry.wCertificateType)}, not PKCS_SIGNED_DATA; it cannot be verified`,
+          entry.offset,
+        );
         continue;
       }
       if (count >= this.limits.maxSignatureCount) {
-        this.diagnose(ErrorCode.LIMIT, "error", `more than maxSignatureCount (${this.limits.maxSignatureCount}) signatures; the rest were not read`, entry.offset);
+        this.diagnose(
+          ErrorCode.LIMIT,
+          "error",
+          `more than maxSignatureCount (${this.limits.maxSignatureCount}) signatures; the rest were not read`,
+          entry.offset,
+        );
         break;
       }
       try {
         const parsed = parseAuthenticode(entry.content, { maxSignatures: this.limits.maxSignatureCount - count });
-        if (parsed.truncated) this.diagnose(ErrorCode.LIMIT, "error", `more than maxSignatureCount (${this.limits.maxSignatureCount}) signatures; the rest were not read`, entry.offset);
+        if (parsed.truncated)
+          this.diagnose(
+            ErrorCode.LIMIT,
+            "error",
+            `more than maxSignatureCount (${this.limits.maxSignatureCount}) signatures; the rest were not read`,
+            entry.offset,
+          );
         count += parsed.signatures.length;
         out.push({ ...base, signatures: parsed.signatures });
       } catch (error) {
@@ -109,7 +125,12 @@ class LayerVerifier {
       const data = hashedBytes(bytes, layout);
       for (const alg of algorithms) digest[alg] = await digestHex(data, alg);
       trimmed = layout.trimmedZeroBytes > 0;
-      if (trimmed && pe.certificateTable) paddingNote = await this.paddingNote(layout.imageLength, digest.sha256 ?? "", flat.map((f) => f.s));
+      if (trimmed && pe.certificateTable)
+        paddingNote = await this.paddingNote(
+          layout.imageLength,
+          digest.sha256 ?? "",
+          flat.map((f) => f.s),
+        );
     } catch (error) {
       const e = asKimgError(error, ErrorCode.BAD_FIELD);
       this.diagnose(e.code, "error", `Authenticode digest: ${e.message}`, e.offset ?? null);
@@ -125,10 +146,20 @@ class LayerVerifier {
       entryStart += entry.signatures.length;
     }
     if (pe.certificateTable && signatures.length === 0) {
-      this.diagnose("NO_READABLE_SIGNATURE", "error", "the image has a certificate table but no signature in it could be read", pe.certificateTable.entryOffset);
+      this.diagnose(
+        "NO_READABLE_SIGNATURE",
+        "error",
+        "the image has a certificate table but no signature in it could be read",
+        pe.certificateTable.entryOffset,
+      );
     }
     if (table && !table.kernel.accepted && BOOTABLE_FORMATS.has(format) /* what kexec hands to the kernel, whose signature KEXEC_SIG checks */) {
-      this.diagnose("KEXEC_SIG_WOULD_REJECT", "warning", `Linux's KEXEC_SIG check (verify_pefile.c) would reject this image: ${table.kernel.reason}`, table.offset);
+      this.diagnose(
+        "KEXEC_SIG_WOULD_REJECT",
+        "warning",
+        `Linux's KEXEC_SIG check (verify_pefile.c) would reject this image: ${table.kernel.reason}`,
+        table.offset,
+      );
     }
     return {
       layer: {
@@ -150,10 +181,18 @@ class LayerVerifier {
   /** Explains the v6.4+ zboot padding: what hashing the untrimmed data gives, and why it fails. */
   private async paddingNote(imageLength: number, trimmedSha256: string, signatures: AuthenticodeSignature[]): Promise<string> {
     const { bytes, layer } = this.pe;
-    const naive = await digestHex(hashedBytes(bytes, authenticodeLayout(bytes, layer.pe, { trim: false, maxHashedBytes: this.limits.maxOutputBytes })), "sha256");
+    const naive = await digestHex(
+      hashedBytes(bytes, authenticodeLayout(bytes, layer.pe, { trim: false, maxHashedBytes: this.limits.maxOutputBytes })),
+      "sha256",
+    );
     const signedSha256 = signatures.find((s) => s.digestAlgorithm === "sha256")?.digest ?? null;
     const base = layer.offset;
-    const verdict = signedSha256 === null ? "" : naive === signedSha256 ? " It matches the signature all the same." : " It does not match the signature, so such a check reports the image as tampered.";
+    const verdict =
+      signedSha256 === null
+        ? ""
+        : naive === signedSha256
+          ? " It matches the signature all the same."
+          : " It does not match the signature, so such a check reports the image as tampered.";
     return (
       `${layer.pe.trailingZeroBytes} zero bytes follow the certificate table (zboot v6.4+ pads the Image to image_size). ` +
       `kimg hashed the image cut at ${hex(base + imageLength)}, the end of the certificate table, as kexec-tools does before kexec_file_load (commit 6aecc32); ` +
@@ -175,7 +214,8 @@ class LayerVerifier {
     const ours = s.digestAlgorithm && isDigestName(s.digestAlgorithm) ? digest[s.digestAlgorithm] : undefined;
     if (s.digestAlgorithm && !isDigestName(s.digestAlgorithm)) reasons.push(`digest algorithm ${s.digestAlgorithm} is not supported`);
     const digestMatches = ours !== undefined && s.digest === ours;
-    if (!digestMatches && ours !== undefined && s.digest !== null) reasons.push(`the signed digest ${s.digest} differs from the image's ${s.digestAlgorithm} ${ours}: the image was changed after signing`);
+    if (!digestMatches && ours !== undefined && s.digest !== null)
+      reasons.push(`the signed digest ${s.digest} differs from the image's ${s.digestAlgorithm} ${ours}: the image was changed after signing`);
     const sig = await checkSignature(s);
     if (!sig.valid && !s.error) reasons.push(`signature: ${sig.reason}`);
     let chainValid: boolean | null = null;
@@ -239,9 +279,21 @@ export async function verifyTree(tree: Tree, options: VerifyTreeOptions = {}): P
     failed ||= verifier.failed;
   }
   if (selected.length === 0) {
-    diagnostics.push({ code: "NO_PE_IMAGE", severity: "error", message: "no PE/COFF image in this file, so nothing carries an Authenticode signature", offset: null, layer: "/" });
+    diagnostics.push({
+      code: "NO_PE_IMAGE",
+      severity: "error",
+      message: "no PE/COFF image in this file, so nothing carries an Authenticode signature",
+      offset: null,
+      layer: "/",
+    });
   } else if (signatures.length === 0) {
-    diagnostics.push({ code: "NOT_SIGNED", severity: "error", message: `no signature in ${selected.map((p) => p.layer.path).join(", ")}: nothing was verified`, offset: null, layer: selected[0]?.layer.path ?? "/" });
+    diagnostics.push({
+      code: "NOT_SIGNED",
+      severity: "error",
+      message: `no signature in ${selected.map((p) => p.layer.path).join(", ")}: nothing was verified`,
+      offset: null,
+      layer: selected[0]?.layer.path ?? "/",
+    });
   }
   const verdict: VerifyVerdict = signatures.length === 0 ? (failed ? "failed" : "unsigned") : failed ? "failed" : trusted.length > 0 ? "verified" : "intact";
   const integrityOnly = options.integrityOnly ?? false;
@@ -266,7 +318,13 @@ function plural(n: number, word: string): string {
 }
 
 /** The verdict in one sentence: what was proven, and what was not. */
-export function verdictLine(verdict: VerifyVerdict, signatures: readonly VerifySignature[], trusted: readonly string[], integrityOnly: boolean, peCount: number): string {
+export function verdictLine(
+  verdict: VerifyVerdict,
+  signatures: readonly VerifySignature[],
+  trusted: readonly string[],
+  integrityOnly: boolean,
+  peCount: number,
+): string {
   const signers = [...new Set(signatures.map((s) => s.signer?.subject).filter((s): s is string => s !== undefined))];
   const by = signers.length ? `; signed by ${signers.join(", ")}` : "";
   switch (verdict) {

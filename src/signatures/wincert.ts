@@ -85,15 +85,23 @@ export interface CertificateTable {
 function kernelCheck(first: WinCertificate | undefined, tableSize: number): KernelTableCheck {
   if (!first) return { accepted: false, reason: "no WIN_CERTIFICATE entry" };
   if (alignUp(first.dwLength, 8) !== tableSize) {
-    return { accepted: false, reason: `round_up(dwLength ${hex(first.dwLength)}, 8) != certificate table size ${hex(tableSize)} (more than one signature, or a badly sized table): "Signature wrapper len wrong"` };
+    return {
+      accepted: false,
+      reason: `round_up(dwLength ${hex(first.dwLength)}, 8) != certificate table size ${hex(tableSize)} (more than one signature, or a badly sized table): "Signature wrapper len wrong"`,
+    };
   }
   if (first.wRevision !== WIN_CERT_REVISION_2_0) return { accepted: false, reason: `wRevision ${hex(first.wRevision)} is not WIN_CERT_REVISION_2_0` };
-  if (first.wCertificateType !== WIN_CERT_TYPE_PKCS_SIGNED_DATA) return { accepted: false, reason: `wCertificateType ${hex(first.wCertificateType)} is not PKCS_SIGNED_DATA` };
+  if (first.wCertificateType !== WIN_CERT_TYPE_PKCS_SIGNED_DATA)
+    return { accepted: false, reason: `wCertificateType ${hex(first.wCertificateType)} is not PKCS_SIGNED_DATA` };
   return { accepted: true, reason: null };
 }
 
 /** Walks the WIN_CERTIFICATE entries of a signed PE; null when the image has no certificate table. */
-export function readCertificateTable(bytes: Uint8Array, pe: PeInfo, limits: Pick<Limits, "maxCertificateTableBytes" | "maxSignatureCount">): CertificateTable | null {
+export function readCertificateTable(
+  bytes: Uint8Array,
+  pe: PeInfo,
+  limits: Pick<Limits, "maxCertificateTableBytes" | "maxSignatureCount">,
+): CertificateTable | null {
   const table = pe.certificateTable;
   if (!table) return null;
   const base = peBase(bytes, pe);
@@ -106,32 +114,57 @@ export function readCertificateTable(bytes: Uint8Array, pe: PeInfo, limits: Pick
     });
   }
   if (table.offset < pe.sizeOfHeaders || table.offset > bytes.length || table.size > bytes.length - table.offset) {
-    throw new KimgError(ErrorCode.BAD_OFFSET, `certificate table [${hex(table.offset)}, +${hex(table.size)}) is not inside the image (headers end at ${hex(pe.sizeOfHeaders)}, data at ${hex(bytes.length)})`, {
-      structure: "certificate table",
-      offset: table.entryOffset,
-    });
+    throw new KimgError(
+      ErrorCode.BAD_OFFSET,
+      `certificate table [${hex(table.offset)}, +${hex(table.size)}) is not inside the image (headers end at ${hex(pe.sizeOfHeaders)}, data at ${hex(bytes.length)})`,
+      {
+        structure: "certificate table",
+        offset: table.entryOffset,
+      },
+    );
   }
   const end = table.offset + table.size;
   const entries: WinCertificate[] = [];
   const problems: TableProblem[] = [];
   if (table.offset % 8 !== 0) {
-    problems.push({ code: "CERT_TABLE_UNALIGNED", severity: "warning", message: `the certificate table starts at ${hex(table.offset)}, not on the 8-byte boundary the PE specification requires`, offset: base + table.offset });
+    problems.push({
+      code: "CERT_TABLE_UNALIGNED",
+      severity: "warning",
+      message: `the certificate table starts at ${hex(table.offset)}, not on the 8-byte boundary the PE specification requires`,
+      offset: base + table.offset,
+    });
   }
   let at = table.offset;
   while (at < end) {
     if (end - at < 8) {
       const rest = bytes.subarray(at, end);
-      if (rest.some((b) => b !== 0)) problems.push({ code: "CERT_TABLE_TRAILING_BYTES", severity: "warning", message: `${end - at} bytes after the last entry are too short for a WIN_CERTIFICATE`, offset: base + at });
+      if (rest.some((b) => b !== 0))
+        problems.push({
+          code: "CERT_TABLE_TRAILING_BYTES",
+          severity: "warning",
+          message: `${end - at} bytes after the last entry are too short for a WIN_CERTIFICATE`,
+          offset: base + at,
+        });
       break;
     }
     if (entries.length >= limits.maxSignatureCount) {
-      problems.push({ code: ErrorCode.LIMIT, severity: "error", message: `more than maxSignatureCount (${limits.maxSignatureCount}) entries; the rest were not read`, offset: base + at });
+      problems.push({
+        code: ErrorCode.LIMIT,
+        severity: "error",
+        message: `more than maxSignatureCount (${limits.maxSignatureCount}) entries; the rest were not read`,
+        offset: base + at,
+      });
       break;
     }
     const h = readStruct(WIN_CERTIFICATE, bytes, at).record;
     if (h.dwLength === 0 && bytes.subarray(at, end).every((b) => b === 0)) break;
     if (h.dwLength < 8 || h.dwLength > end - at) {
-      problems.push({ code: "CERT_ENTRY_BAD_LENGTH", severity: "error", message: `WIN_CERTIFICATE dwLength ${hex(h.dwLength)} at ${hex(base + at)} is below 8 or runs past the table end ${hex(base + end)}`, offset: base + at });
+      problems.push({
+        code: "CERT_ENTRY_BAD_LENGTH",
+        severity: "error",
+        message: `WIN_CERTIFICATE dwLength ${hex(h.dwLength)} at ${hex(base + at)} is below 8 or runs past the table end ${hex(base + end)}`,
+        offset: base + at,
+      });
       break;
     }
     entries.push({

@@ -76,8 +76,14 @@ export function buildArm64Image(spec: Arm64ImageSpec = {}): Uint8Array {
   w.u32(0, code0).u32(4, arm64Branch(4, entry));
   const textOffset = BigInt(spec.textOffset ?? (legacy ? 0x80000 : 0));
   // Before v3.17 text_offset had the kernel's endianness (booting.rst).
-  w.u64(8, legacy && spec.bigEndian ? byteSwap64(textOffset) : textOffset).u64(16, legacy ? 0 : imageSize).u64(24, flags);
-  w.u64(32, 0).u64(40, 0).u64(48, 0).u32(0x38, 0x644d5241).u32(0x3c, efi ? 0x40 : 0);
+  w.u64(8, legacy && spec.bigEndian ? byteSwap64(textOffset) : textOffset)
+    .u64(16, legacy ? 0 : imageSize)
+    .u64(24, flags);
+  w.u64(32, 0)
+    .u64(40, 0)
+    .u64(48, 0)
+    .u32(0x38, 0x644d5241)
+    .u32(0x3c, efi ? 0x40 : 0);
   w.u32(0x40 + 24 + 56, imageSize);
   if (!efi) w.bytes.fill(0, 0x40, 0x200);
   return w.bytes;
@@ -118,9 +124,16 @@ export function buildRiscvImage(spec: RiscvImageSpec = {}): Uint8Array {
   w.set(0, pe.bytes);
   w.u16(0, 0x5a4d); // c.li s4,-13 = "MZ"
   w.u32(2, riscvJal(entry - 2)).u16(6, 0);
-  w.u64(8, spec.rv32 ? 0x400000 : 0x200000).u64(16, imageSize).u64(24, 0);
+  w.u64(8, spec.rv32 ? 0x400000 : 0x200000)
+    .u64(16, imageSize)
+    .u64(24, 0);
   const version = spec.version ?? 2;
-  w.u32(0x20, version).u32(0x24, 0).u64(0x28, 0).ascii(0x30, "RISCV\0\0\0").u32(0x38, version >= 2 ? 0x05435352 : (spec.res3 ?? 0)).u32(0x3c, 0x40);
+  w.u32(0x20, version)
+    .u32(0x24, 0)
+    .u64(0x28, 0)
+    .ascii(0x30, "RISCV\0\0\0")
+    .u32(0x38, version >= 2 ? 0x05435352 : (spec.res3 ?? 0))
+    .u32(0x3c, 0x40);
   w.u32(0x40 + 24 + 56, imageSize);
   return w.bytes;
 }
@@ -153,7 +166,9 @@ export function buildLoongArchImage(spec: LoongArchImageSpec = {}): Uint8Array {
   const physical = loadOffset + BigInt(entry);
   const dmw = spec.entryForm === "dmw";
   w.u32(0, 0x5a4d).u32(4, 0);
-  w.u64(8, dmw ? (0x9000n << 48n) | physical : physical).u64(16, asize).u64(24, dmw && !spec.loadOffsetSet ? 0n : loadOffset);
+  w.u64(8, dmw ? (0x9000n << 48n) | physical : physical)
+    .u64(16, asize)
+    .u64(24, dmw && !spec.loadOffsetSet ? 0n : loadOffset);
   w.u32(0x38, spec.linuxPeMagic === false ? 0 : LINUX_PE_MAGIC).u32(0x3c, 0x40);
   w.u32(0x40 + 24 + 56, asize);
   return w.bytes;
@@ -162,7 +177,11 @@ export function buildLoongArchImage(spec: LoongArchImageSpec = {}): Uint8Array {
 export type ZbootGeneration = "v6.1" | "v6.2" | "v6.4";
 
 /** What Makefile.zboot compresses and what it appends after the stream (kernel-formats.md §1.4). */
-export function zbootInputs(image: Uint8Array, generation: ZbootGeneration, compType: string): { toCompress: Uint8Array; trailer: (compressed: Uint8Array) => Uint8Array } {
+export function zbootInputs(
+  image: Uint8Array,
+  generation: ZbootGeneration,
+  compType: string,
+): { toCompress: Uint8Array; trailer: (compressed: Uint8Array) => Uint8Array } {
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   const isGzip = compType === "gzip";
   if (generation === "v6.2") {
@@ -277,11 +296,23 @@ export function buildBzImage(spec: BzImageSpec): Uint8Array {
   const versionAt = 0x400;
   w.set(versionAt, version);
   const protocol = spec.protocol ?? 0x020f;
-  w.u8(0x1f1, setupSects).u32(0x1f4, Math.ceil((w.bytes.length - pmOffset) / 16)).u16(0x1fe, 0xaa55);
-  w.u8(0x200, 0xeb).u8(0x201, 0x6a).ascii(0x202, "HdrS").u16(0x206, protocol).u16(0x20e, versionAt - 0x200);
+  w.u8(0x1f1, setupSects)
+    .u32(0x1f4, Math.ceil((w.bytes.length - pmOffset) / 16))
+    .u16(0x1fe, 0xaa55);
+  w.u8(0x200, 0xeb)
+    .u8(0x201, 0x6a)
+    .ascii(0x202, "HdrS")
+    .u16(0x206, protocol)
+    .u16(0x20e, versionAt - 0x200);
   w.u8(0x211, 0x81).u32(0x214, 0x100000).u32(0x230, 0x200000).u8(0x234, 1).u8(0x235, 21);
-  w.u16(0x236, spec.xloadflags ?? 0x7f & ~0x20).u32(0x238, 2047).u32(0x248, payloadOffset).u32(0x24c, spec.payload.length);
-  w.u64(0x258, 0x1000000).u32(0x260, spec.initSize ?? 0x2000000).u32(0x264, 0x190).u32(0x268, kernelInfoOffset);
+  w.u16(0x236, spec.xloadflags ?? 0x7f & ~0x20)
+    .u32(0x238, 2047)
+    .u32(0x248, payloadOffset)
+    .u32(0x24c, spec.payload.length);
+  w.u64(0x258, 0x1000000)
+    .u32(0x260, spec.initSize ?? 0x2000000)
+    .u32(0x264, 0x190)
+    .u32(0x268, kernelInfoOffset);
   clearNewerSetupFields(w, protocol);
   if (spec.efi !== false) w.u32(0x38, protocol >= 0x20f ? LINUX_PE_MAGIC : 0);
   const crc = spec.crc ?? protocol >= 0x208;
@@ -294,9 +325,20 @@ export function buildBzImage(spec: BzImageSpec): Uint8Array {
 
 /** Setup-header fields (offset, size) and the boot protocol that added them (boot.rst). */
 const NEWER_SETUP_FIELDS: ReadonlyArray<[number, number, number]> = [
-  [0x224, 2, 0x201], [0x226, 2, 0x202], [0x228, 4, 0x202], [0x22c, 4, 0x203], [0x230, 5, 0x205],
-  [0x235, 1, 0x20a], [0x236, 2, 0x20c], [0x238, 4, 0x206], [0x23c, 12, 0x207], [0x248, 8, 0x208],
-  [0x250, 8, 0x209], [0x258, 12, 0x20a], [0x264, 4, 0x20b], [0x268, 4, 0x20f],
+  [0x224, 2, 0x201],
+  [0x226, 2, 0x202],
+  [0x228, 4, 0x202],
+  [0x22c, 4, 0x203],
+  [0x230, 5, 0x205],
+  [0x235, 1, 0x20a],
+  [0x236, 2, 0x20c],
+  [0x238, 4, 0x206],
+  [0x23c, 12, 0x207],
+  [0x248, 8, 0x208],
+  [0x250, 8, 0x209],
+  [0x258, 12, 0x20a],
+  [0x264, 4, 0x20b],
+  [0x268, 4, 0x20f],
 ];
 
 /** An older protocol's header ends earlier: its later fields are zero here (in a real image, setup code). */
@@ -334,7 +376,11 @@ function withSymbols(elf: Uint8Array, symbols: Record<string, bigint>): Uint8Arr
   let nameAt = 1;
   names.forEach((n, i) => {
     const at = 24 * (i + 1);
-    symtab.u32(at, nameAt).u8(at + 4, 0x12).u16(at + 6, 1).u64(at + 8, symbols[n] ?? 0n);
+    symtab
+      .u32(at, nameAt)
+      .u8(at + 4, 0x12)
+      .u16(at + 6, 1)
+      .u64(at + 8, symbols[n] ?? 0n);
     nameAt += n.length + 1;
   });
   const symAt = alignUp(elf.length, 8);
@@ -342,8 +388,16 @@ function withSymbols(elf: Uint8Array, symbols: Record<string, bigint>): Uint8Arr
   const shAt = alignUp(strAt + strtab.length, 8);
   const out = new ByteWriter(shAt + 3 * 64);
   out.set(0, elf).set(symAt, symtab.bytes).set(strAt, strtab);
-  out.u32(shAt + 64 + 4, 2).u64(shAt + 64 + 24, symAt).u64(shAt + 64 + 32, symtab.bytes.length).u32(shAt + 64 + 40, 2).u64(shAt + 64 + 56, 24);
-  out.u32(shAt + 128 + 4, 3).u64(shAt + 128 + 24, strAt).u64(shAt + 128 + 32, strtab.length);
+  out
+    .u32(shAt + 64 + 4, 2)
+    .u64(shAt + 64 + 24, symAt)
+    .u64(shAt + 64 + 32, symtab.bytes.length)
+    .u32(shAt + 64 + 40, 2)
+    .u64(shAt + 64 + 56, 24);
+  out
+    .u32(shAt + 128 + 4, 3)
+    .u64(shAt + 128 + 24, strAt)
+    .u64(shAt + 128 + 32, strtab.length);
   out.u64(40, shAt).u16(58, 64).u16(60, 3).u16(62, 2);
   return out.bytes;
 }

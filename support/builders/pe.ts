@@ -98,11 +98,16 @@ export function buildPe(spec: PeSpec): BuiltPe {
   w.ascii(0, "MZ").u32(0x3c, peOffset);
   w.ascii(peOffset, "PE\0\0");
   const coff = peOffset + 4;
-  w.u16(coff, spec.machine).u16(coff + 2, spec.sections.length).u32(coff + 4, 0).u16(coff + 16, optSize);
+  w.u16(coff, spec.machine)
+    .u16(coff + 2, spec.sections.length)
+    .u32(coff + 4, 0)
+    .u16(coff + 16, optSize);
   w.u16(coff + 18, 0x0206 | (plus ? 0 : 0x0100));
   const opt = peOffset + 24;
   const sizeOfCode = placed.filter((_, i) => (spec.sections[i]?.characteristics ?? 0) & SCN_CODE).reduce((n, s) => n + s.rawSize, 0);
-  w.u16(opt, plus ? 0x20b : 0x10b).u8(opt + 2, 2).u8(opt + 3, 40);
+  w.u16(opt, plus ? 0x20b : 0x10b)
+    .u8(opt + 2, 2)
+    .u8(opt + 3, 40);
   w.u32(opt + 4, sizeOfCode);
   w.u32(opt + 16, spec.entry ?? placed[0]?.rva ?? 0);
   w.u32(opt + 20, placed[0]?.rva ?? 0);
@@ -118,7 +123,11 @@ export function buildPe(spec: PeSpec): BuiltPe {
     if (!p) continue;
     const at = tableOffset + i * 40;
     w.ascii(at, s.name.slice(0, 8));
-    w.u32(at + 8, p.virtualSize).u32(at + 12, p.rva).u32(at + 16, p.rawSize).u32(at + 20, p.rawOffset).u32(at + 36, s.characteristics);
+    w.u32(at + 8, p.virtualSize)
+      .u32(at + 12, p.rva)
+      .u32(at + 16, p.rawSize)
+      .u32(at + 20, p.rawOffset)
+      .u32(at + 36, s.characteristics);
     w.set(p.rawOffset, s.data);
   }
   w.set(rawEnd, trailing);

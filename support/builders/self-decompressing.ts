@@ -65,10 +65,17 @@ export function buildArmZImage(spec: ZImageSpec): BuiltZImage {
     w.set(0, textPart);
     if (table) {
       const words = spec.tagWords ?? 6;
-      w.u32(tableRel, words).u32(tableRel + 4, 0x5a534c4b).u32(tableRel + 8, base + payloadRel + sizeWordAt).u32(tableRel + 12, 0x39000);
-      w.u32(tableRel + 16, 0x8000).u32(tableRel + 20, 0x10000).u32(tableRel + 24, 0);
+      w.u32(tableRel, words)
+        .u32(tableRel + 4, 0x5a534c4b)
+        .u32(tableRel + 8, base + payloadRel + sizeWordAt)
+        .u32(tableRel + 12, 0x39000);
+      w.u32(tableRel + 16, 0x8000)
+        .u32(tableRel + 20, 0x10000)
+        .u32(tableRel + 24, 0);
     }
-    w.set(tableRel + tableWords * 4, rodata).set(payloadRel, data).u32(payloadRel + data.length, 0xdeadbeef);
+    w.set(tableRel + tableWords * 4, rodata)
+      .set(payloadRel, data)
+      .u32(payloadRel + data.length, 0xdeadbeef);
     return { body: w.bytes, tableOffset: base + tableRel, payloadOffset: base + payloadRel };
   };
   const header = (tableOffset: number, end: number): Uint8Array => {
@@ -91,7 +98,12 @@ export function buildArmZImage(spec: ZImageSpec): BuiltZImage {
   const probe = buildPe({ machine: 0x1c2, pe32plus: false, sections: [{ name: ".text", data: new Uint8Array(16), characteristics: TEXT_FLAGS }] });
   const base = probe.sections[0]?.rawOffset ?? 0;
   const { body, tableOffset, payloadOffset } = build(base);
-  const pe = buildPe({ machine: 0x1c2, pe32plus: false, prefix: header(tableOffset, 0), sections: [{ name: ".text", data: body, characteristics: TEXT_FLAGS }] });
+  const pe = buildPe({
+    machine: 0x1c2,
+    pe32plus: false,
+    prefix: header(tableOffset, 0),
+    sections: [{ name: ".text", data: body, characteristics: TEXT_FLAGS }],
+  });
   new DataView(pe.bytes.buffer).setUint32(0x2c, pe.bytes.length, true);
   return { bytes: pe.bytes, payloadOffset, payloadLength: spec.tool === "gzip" ? data.length : data.length - 4, tableOffset };
 }

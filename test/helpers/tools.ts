@@ -64,7 +64,12 @@ function isInstalled(command: string): boolean {
   let answer = installed.get(command);
   if (answer === undefined) {
     const absolute = command.startsWith("/");
-    const candidates = absolute ? [command] : (process.env.PATH ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+    const candidates = absolute
+      ? [command]
+      : (process.env.PATH ?? "")
+          .split(delimiter)
+          .filter(Boolean)
+          .map((dir) => join(dir, command));
     answer = candidates.some((path) => {
       try {
         accessSync(path, absolute ? constants.F_OK : constants.X_OK);

@@ -78,7 +78,7 @@ export function buildXz(blocks: XzBlock[], checkId: number): Uint8Array {
       concat(vli(f.id), vli(f.properties.length), f.properties),
     );
     const sizes = block.sizesInHeader ? concat(vli(block.lzma2.length), vli(block.uncompressed.length)) : new Uint8Array(0);
-    const blockFlags = (block.filters.length) | (block.sizesInHeader ? 0xc0 : 0);
+    const blockFlags = block.filters.length | (block.sizesInHeader ? 0xc0 : 0);
     const body = concat(new Uint8Array([0, blockFlags]), sizes, ...filterFlags);
     const withPadding = padTo4(concat(body, new Uint8Array(4))).subarray(0, -4);
     withPadding[0] = (withPadding.length + 4) / 4 - 1;

@@ -43,14 +43,18 @@ export function debianGuest(arch: GuestArch): { root: string; vmlinuz: string; k
 /** koffi with only the guest's native package, from the npm registry. */
 export function koffiForGuest(arch: GuestArch): string {
   const dir = join(WORK, `koffi-${arch}`);
-  const version = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["koffi"];
+  const version = (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies.koffi;
   if (!version) throw new Error("koffi is not a dependency in package.json");
   const stamp = join(dir, `.koffi-${version}`);
   if (!existsSync(stamp)) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "package.json"), '{"name":"kimg-guest-koffi","private":true}\n');
-    run("npm", ["install", "--os=linux", `--cpu=${ARCHES[arch].npmCpu}`, "--libc=glibc", "--ignore-scripts", "--no-audit", "--no-fund", "--no-save", `koffi@${version}`], { cwd: dir });
+    run(
+      "npm",
+      ["install", "--os=linux", `--cpu=${ARCHES[arch].npmCpu}`, "--libc=glibc", "--ignore-scripts", "--no-audit", "--no-fund", "--no-save", `koffi@${version}`],
+      { cwd: dir },
+    );
     writeFileSync(stamp, "");
   }
   return join(dir, "node_modules");
@@ -196,7 +200,23 @@ export interface QemuRun {
 export function runQemu(arch: GuestArch, kernel: string, initrd: string, append: string, timeoutMs: number, memoryMiB = 2048): Promise<QemuRun> {
   const info = ARCHES[arch];
   // Always emulated (TCG): nested KVM on this kind of host failed to start x86 guests.
-  const args = [...info.machine, "-m", String(memoryMiB), "-smp", "1", "-nographic", "-nic", "none", "-no-reboot", "-kernel", kernel, "-initrd", initrd, "-append", `console=${info.console} ${append}`];
+  const args = [
+    ...info.machine,
+    "-m",
+    String(memoryMiB),
+    "-smp",
+    "1",
+    "-nographic",
+    "-nic",
+    "none",
+    "-no-reboot",
+    "-kernel",
+    kernel,
+    "-initrd",
+    initrd,
+    "-append",
+    `console=${info.console} ${append}`,
+  ];
   const started = Date.now();
   return new Promise((done) => {
     const child = spawn(info.qemu, args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -30,23 +30,28 @@ describe("kexec file mode in qemu-system-x86_64 on Debian's amd64 kernel", { ski
     const uki = join(WORK, "kimg-test-uki.efi");
     writeFileSync(uki, buildUki({ linux: new Uint8Array(readFileSync(guest.vmlinuz)), initrd: new Uint8Array(readFileSync(stage2)), cmdline: ukiCmdline }));
     const mark = 'mark() { echo "KIMG-E2E t=$(cut -d" " -f1 /proc/uptime) $1"; }';
-    stage1 = firstStageInitrd("amd64", guest.root, { "uki.efi": uki, bzImage: guest.vmlinuz, "stage2.cpio.gz": stage2 }, {
-      uki: [
-        mark,
-        "mark start",
-        "node kimg.mjs kexec status",
-        "node kimg.mjs kexec load uki.efi --segments; echo \"KIMG-E2E segments rc=$?\"",
-        `node kimg.mjs kexec load bzImage --initrd stage2.cpio.gz --append "${bzAppend}"; echo "KIMG-E2E bzimage load rc=$? loaded=$(cat /sys/kernel/kexec_loaded)"`,
-        "node kimg.mjs kexec unload; echo \"KIMG-E2E unload rc=$? loaded=$(cat /sys/kernel/kexec_loaded)\"",
-        "node kimg.mjs kexec load uki.efi --dry-run; echo \"KIMG-E2E dry-run rc=$? loaded=$(cat /sys/kernel/kexec_loaded)\"",
-        "node kimg.mjs kexec load uki.efi; echo \"KIMG-E2E load rc=$?\"",
-        "mark loaded",
-        'echo "KIMG-E2E kexec_loaded=$(cat /sys/kernel/kexec_loaded)"',
-        "node kimg.mjs kexec exec",
-        'echo "KIMG-E2E exec returned rc=$?"',
-        "",
-      ].join("\n"),
-    });
+    stage1 = firstStageInitrd(
+      "amd64",
+      guest.root,
+      { "uki.efi": uki, bzImage: guest.vmlinuz, "stage2.cpio.gz": stage2 },
+      {
+        uki: [
+          mark,
+          "mark start",
+          "node kimg.mjs kexec status",
+          'node kimg.mjs kexec load uki.efi --segments; echo "KIMG-E2E segments rc=$?"',
+          `node kimg.mjs kexec load bzImage --initrd stage2.cpio.gz --append "${bzAppend}"; echo "KIMG-E2E bzimage load rc=$? loaded=$(cat /sys/kernel/kexec_loaded)"`,
+          'node kimg.mjs kexec unload; echo "KIMG-E2E unload rc=$? loaded=$(cat /sys/kernel/kexec_loaded)"',
+          'node kimg.mjs kexec load uki.efi --dry-run; echo "KIMG-E2E dry-run rc=$? loaded=$(cat /sys/kernel/kexec_loaded)"',
+          'node kimg.mjs kexec load uki.efi; echo "KIMG-E2E load rc=$?"',
+          "mark loaded",
+          'echo "KIMG-E2E kexec_loaded=$(cat /sys/kernel/kexec_loaded)"',
+          "node kimg.mjs kexec exec",
+          'echo "KIMG-E2E exec returned rc=$?"',
+          "",
+        ].join("\n"),
+      },
+    );
     process.stdout.write(`# guest build ${Date.now() - started} ms (${guest.kernelPackage})\n`);
   });
 

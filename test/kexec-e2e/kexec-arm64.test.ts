@@ -30,7 +30,7 @@ const IMAGE_FILE_MACHINE_ARM64 = 0xaa64;
 const QEMU_TIMEOUT_MS = 90_000;
 
 function chosenCodecs(): Array<[string, CodecName, Tool]> {
-  const wanted = process.env["KIMG_E2E_CODECS"]?.split(",");
+  const wanted = process.env.KIMG_E2E_CODECS?.split(",");
   return ZBOOT_CODECS.filter(([id, codec]) => (wanted ? wanted.includes(id) || wanted.includes(codec) : BUILTIN_CODECS[codec] !== undefined));
 }
 
@@ -56,7 +56,9 @@ function stamp(): string {
   return 'echo "KIMG-E2E t=$(cut -d" " -f1 /proc/uptime) $1"';
 }
 
-describe("kexec segment mode in qemu-system-aarch64 on Debian's arm64 kernel", { skip: needs("qemu-system-aarch64", "cpio", "gzip", "apt-get", "dpkg-deb", ...chosenCodecs().map(([, , tool]) => tool)) }, () => {
+describe("kexec segment mode in qemu-system-aarch64 on Debian's arm64 kernel", {
+  skip: needs("qemu-system-aarch64", "cpio", "gzip", "apt-get", "dpkg-deb", ...chosenCodecs().map(([, , tool]) => tool)),
+}, () => {
   const nonce = Date.now().toString(36);
   const appendFor = (name: string): string => `console=ttyAMA0 panic=-1 kimg.marker=${name}-${nonce}`;
   let vmlinuz = "";
@@ -119,18 +121,27 @@ describe("kexec segment mode in qemu-system-aarch64 on Debian's arm64 kernel", {
     assert.ok(planLine, run.log.slice(-3000));
     const plan = JSON.parse(planLine.slice("KIMG-E2E plan-json ".length)) as {
       dryRun: boolean;
-      plan: { mode: string; entry: string; segments: Array<{ name: string; mem: string; memsz: string; bufsz: string }>; registers: Record<string, string>; cmdline: { text: string } };
+      plan: {
+        mode: string;
+        entry: string;
+        segments: Array<{ name: string; mem: string; memsz: string; bufsz: string }>;
+        registers: Record<string, string>;
+        cmdline: { text: string };
+      };
     };
     assert.equal(plan.dryRun, true);
     assert.equal(plan.plan.mode, "segments");
     assert.equal(plan.plan.cmdline.text, appendFor("image"));
-    assert.deepEqual(plan.plan.segments.map((s) => s.name), ["kernel", "initrd", "dtb", "purgatory"]);
+    assert.deepEqual(
+      plan.plan.segments.map((s) => s.name),
+      ["kernel", "initrd", "dtb", "purgatory"],
+    );
     const [kernel, , dtb, purgatory] = plan.plan.segments;
     assert.ok(kernel && dtb && purgatory);
     assert.equal(Number(kernel.mem) % (2 * 1024 * 1024), 0);
     assert.equal(Number(kernel.memsz), readFileSync(vmlinuz).readUInt32LE(0x10));
-    assert.equal(plan.plan.registers["x0"], dtb.mem);
-    assert.equal(plan.plan.registers["pc"], kernel.mem);
+    assert.equal(plan.plan.registers.x0, dtb.mem);
+    assert.equal(plan.plan.registers.pc, kernel.mem);
     assert.equal(plan.plan.entry, purgatory.mem);
     assert.ok(lines.includes("KIMG-E2E dry-run rc=0"));
     // The real load, then the second kernel.

@@ -59,5 +59,14 @@ export async function serveFolder(root: string): Promise<StaticServer> {
 }
 
 /** The Chromium flags the tests and the screenshot use (Debian's chromium, run as root). */
-export const CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+export const CHROMIUM_ARGS = [
+  "--no-sandbox",
+  "--headless",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 export const CHROMIUM_PATH = "/usr/bin/chromium";

@@ -27,7 +27,16 @@ export class AnalysisClient {
   private start(): Worker {
     const worker = new Worker(new URL("../worker.ts", import.meta.url), { type: "module", name: "kimg-analysis" });
     worker.addEventListener("message", (event: MessageEvent<Response>) => this.receive(event.data));
-    worker.addEventListener("error", (event) => this.failAll(new WorkerError({ code: "E_INTERNAL", message: event.message || "the analysis worker failed", offset: null, text: `internal error: ${event.message || "the analysis worker failed"}` })));
+    worker.addEventListener("error", (event) =>
+      this.failAll(
+        new WorkerError({
+          code: "E_INTERNAL",
+          message: event.message || "the analysis worker failed",
+          offset: null,
+          text: `internal error: ${event.message || "the analysis worker failed"}`,
+        }),
+      ),
+    );
     return worker;
   }
 

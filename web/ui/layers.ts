@@ -16,7 +16,8 @@ export function shownValue(f: Field): string {
 
 function infoValue(v: JsonValue): string | HTMLElement {
   // A list of sentences (generationEvidence) reads best one per line, whole, as in the CLI.
-  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string")) return h("ul", { class: "info-list" }, ...v.map((x) => h("li", {}, String(x))));
+  if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string"))
+    return h("ul", { class: "info-list" }, ...v.map((x) => h("li", {}, String(x))));
   const s = typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
   return s.length > 300 ? s.slice(0, 300) + "…" : s;
 }
@@ -36,7 +37,18 @@ function structureTable(s: Structure): HTMLElement {
     "table",
     { class: "fields", "data-structure": s.name },
     h("caption", {}, `${s.name} `, h("span", { class: "muted" }, `@ ${hex(s.offset)}, ${s.size} bytes`)),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "offset"), h("th", { scope: "col" }, "field"), h("th", { scope: "col" }, "value"), h("th", { scope: "col" }, "meaning"))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, "offset"),
+        h("th", { scope: "col" }, "field"),
+        h("th", { scope: "col" }, "value"),
+        h("th", { scope: "col" }, "meaning"),
+      ),
+    ),
     h("tbody", {}, ...rows),
   );
 }
@@ -69,14 +81,24 @@ function layerPanel(layer: Layer, actions: LayerActions): HTMLElement {
     h(
       "p",
       { class: "actions" },
-      h("button", { type: "button", "data-download-layer": layer.path, onclick: () => actions.download(layer, trimBox?.checked ?? false) }, `Download ${layer.path === "/" ? "the whole file" : "this layer"} (${layer.size.toLocaleString("en")} bytes)`),
+      h(
+        "button",
+        { type: "button", "data-download-layer": layer.path, onclick: () => actions.download(layer, trimBox?.checked ?? false) },
+        `Download ${layer.path === "/" ? "the whole file" : "this layer"} (${layer.size.toLocaleString("en")} bytes)`,
+      ),
       trimBox ? h("label", {}, trimBox, " cut after the certificate table (", h("code", {}, "--trim"), ")") : null,
     ),
   );
   const info = Object.entries(layer.info).filter(([, v]) => v !== null && v !== undefined);
   if (info.length) {
     panel.append(h("h4", {}, "Facts"));
-    panel.append(h("table", { class: "info" }, h("tbody", {}, ...info.map(([k, v]) => h("tr", { "data-info": k }, h("th", { scope: "row" }, k), h("td", {}, infoValue(v)))))));
+    panel.append(
+      h(
+        "table",
+        { class: "info" },
+        h("tbody", {}, ...info.map(([k, v]) => h("tr", { "data-info": k }, h("th", { scope: "row" }, k), h("td", {}, infoValue(v))))),
+      ),
+    );
   }
   if (layoutRegions(layer).length) {
     panel.append(h("h4", {}, "Layout"));
@@ -106,7 +128,13 @@ function treeList(layer: Layer, select: (l: Layer) => void, kernelPath: string |
 export function layersSection(report: Report, kernelPath: string | null, actions: LayerActions): HTMLElement {
   const section = h("section", { class: "card", id: "layers", "aria-labelledby": "layers-title" });
   section.append(h("h2", { id: "layers-title" }, "Layers"));
-  section.append(h("p", { class: "muted" }, "Every layer with its fields and offsets. Offsets count in the layer's space: the file, or the decompressed output that holds it."));
+  section.append(
+    h(
+      "p",
+      { class: "muted" },
+      "Every layer with its fields and offsets. Offsets count in the layer's space: the file, or the decompressed output that holds it.",
+    ),
+  );
   const body = h("div", { class: "layers-body" });
   let panel: HTMLElement = h("div");
   const select = (layer: Layer): void => {

@@ -34,13 +34,27 @@ export function withHoverDetail(figure: HTMLElement, idle: string): void {
 
 function regionsTable(layer: Layer): HTMLElement {
   const rows = layoutRegions(layer).map((r) =>
-    h("tr", {}, h("td", {}, r.lane), h("td", {}, r.name), h("td", { class: "num" }, hex(layer.offset + r.offset)), h("td", { class: "num" }, hex(r.size)), h("td", {}, r.perms ?? ""), h("td", {}, r.detail)),
+    h(
+      "tr",
+      {},
+      h("td", {}, r.lane),
+      h("td", {}, r.name),
+      h("td", { class: "num" }, hex(layer.offset + r.offset)),
+      h("td", { class: "num" }, hex(r.size)),
+      h("td", {}, r.perms ?? ""),
+      h("td", {}, r.detail),
+    ),
   );
   return h(
     "details",
     { class: "as-table" },
     h("summary", {}, "The same regions as a table"),
-    h("table", {}, h("thead", {}, h("tr", {}, ...["lane", "name", "offset", "size", "perms", "detail"].map((c) => h("th", { scope: "col" }, c)))), h("tbody", {}, ...rows)),
+    h(
+      "table",
+      {},
+      h("thead", {}, h("tr", {}, ...["lane", "name", "offset", "size", "perms", "detail"].map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, ...rows),
+    ),
   );
 }
 
@@ -92,7 +106,15 @@ export function memoryFigure(map: MemoryMap): HTMLElement {
   figure.append(h("figcaption", {}, map.title));
   figure.append(svgElement(memoryMapSvg(map)));
   withHoverDetail(figure, "Hover over or focus a region, a mark or a badge for its details.");
-  const items = map.checks.map((c) => h("li", { class: `check ${c.status}`, "data-check": c.id }, h("span", { class: "mark", "aria-hidden": "true" }, STATUS_MARK[c.status]), h("strong", {}, `${c.label}: ${c.status}.`), ` ${c.detail}`));
+  const items = map.checks.map((c) =>
+    h(
+      "li",
+      { class: `check ${c.status}`, "data-check": c.id },
+      h("span", { class: "mark", "aria-hidden": "true" }, STATUS_MARK[c.status]),
+      h("strong", {}, `${c.label}: ${c.status}.`),
+      ` ${c.detail}`,
+    ),
+  );
   if (items.length) figure.append(h("ul", { class: "checks" }, ...items));
   return figure;
 }

@@ -64,9 +64,24 @@ export function loadSection(plan: BootPlan): HTMLElement {
   section.append(h("dl", { class: "facts" }, ...facts.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])));
   if (l.rules.length) section.append(list(l.rules));
   if (plan.segments.length) {
-    section.append(table("Segments", ["segment", "address", "size", "memory", "alignment", "note"], plan.segments.map((s) => [s.name, s.address, hex(s.size), hex(s.memorySize), hex(s.alignment), s.note]), { class: "segments" }));
+    section.append(
+      table(
+        "Segments",
+        ["segment", "address", "size", "memory", "alignment", "note"],
+        plan.segments.map((s) => [s.name, s.address, hex(s.size), hex(s.memorySize), hex(s.alignment), s.note]),
+        { class: "segments" },
+      ),
+    );
   }
-  if (plan.registers.length) section.append(table("Registers at entry", ["register", "value", "meaning"], plan.registers.map((r) => [r.name, r.value, r.meaning]), { class: "registers" }));
+  if (plan.registers.length)
+    section.append(
+      table(
+        "Registers at entry",
+        ["register", "value", "meaning"],
+        plan.registers.map((r) => [r.name, r.value, r.meaning]),
+        { class: "registers" },
+      ),
+    );
   if (plan.cpuState.length) {
     section.append(h("h3", {}, "CPU state at entry"));
     section.append(list(plan.cpuState));
@@ -85,7 +100,14 @@ export function checksSection(plan: BootPlan, shownOnMaps: (check: BootPlan["che
       "ul",
       { class: "checks" },
       ...rest.map((c) =>
-        h("li", { class: `check ${checkStatus(c)}`, "data-check": c.id }, h("span", { class: "mark", "aria-hidden": "true" }, STATUS_MARK[checkStatus(c)]), h("strong", {}, `${c.id}: ${checkStatus(c)}.`), ` ${c.message}`, c.layer ? h("span", { class: "muted" }, ` (${c.layer})`) : null),
+        h(
+          "li",
+          { class: `check ${checkStatus(c)}`, "data-check": c.id },
+          h("span", { class: "mark", "aria-hidden": "true" }, STATUS_MARK[checkStatus(c)]),
+          h("strong", {}, `${c.id}: ${checkStatus(c)}.`),
+          ` ${c.message}`,
+          c.layer ? h("span", { class: "muted" }, ` (${c.layer})`) : null,
+        ),
       ),
     ),
   );

@@ -12,14 +12,24 @@ export interface SignatureActions {
 
 function verdict(ok: boolean | null, yes: string, no: string, unknown = "not checked"): HTMLElement {
   const status = ok === null ? "info" : ok ? "pass" : "fail";
-  return h("span", { class: `verdict ${status}`, "data-status": status }, h("span", { "aria-hidden": "true" }, ok === null ? "– " : ok ? "✓ " : "✗ "), ok === null ? unknown : ok ? yes : no);
+  return h(
+    "span",
+    { class: `verdict ${status}`, "data-status": status },
+    h("span", { "aria-hidden": "true" }, ok === null ? "– " : ok ? "✓ " : "✗ "),
+    ok === null ? unknown : ok ? yes : no,
+  );
 }
 
 /** The same three outcomes `kimg verify` prints: only a checked chain makes a signature "verified". */
 function statusBadge(status: VerifySignature["status"]): HTMLElement {
   const kind = status === "verified" ? "pass" : status === "intact" ? "info" : "fail";
   const text = status === "verified" ? "verified" : status === "intact" ? "intact, signer not trusted (chain not checked)" : "failed";
-  return h("span", { class: `verdict ${kind}`, "data-status": kind }, h("span", { "aria-hidden": "true" }, kind === "pass" ? "✓ " : kind === "fail" ? "✗ " : "– "), text);
+  return h(
+    "span",
+    { class: `verdict ${kind}`, "data-status": kind },
+    h("span", { "aria-hidden": "true" }, kind === "pass" ? "✓ " : kind === "fail" ? "✗ " : "– "),
+    text,
+  );
 }
 
 function signatureRow(s: VerifySignature): HTMLElement {
@@ -28,8 +38,24 @@ function signatureRow(s: VerifySignature): HTMLElement {
     "tr",
     { "data-signature": `${s.layer}#${s.index}`, "data-verified": String(s.verified) },
     h("td", {}, s.nested ? `${s.index} (nested in ${s.parent})` : String(s.index)),
-    h("td", {}, s.signer?.subject ?? "unreadable", s.signer ? h("div", { class: "muted" }, `issued by ${s.signer.issuer}; ${s.signer.key}; valid ${s.signer.notBefore.slice(0, 10)} to ${s.signer.notAfter.slice(0, 10)}`) : null),
-    h("td", {}, s.digestAlgorithm ?? "—", s.signingTime ? h("div", { class: "muted" }, `signed ${s.signingTime.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC")}`) : null),
+    h(
+      "td",
+      {},
+      s.signer?.subject ?? "unreadable",
+      s.signer
+        ? h(
+            "div",
+            { class: "muted" },
+            `issued by ${s.signer.issuer}; ${s.signer.key}; valid ${s.signer.notBefore.slice(0, 10)} to ${s.signer.notAfter.slice(0, 10)}`,
+          )
+        : null,
+    ),
+    h(
+      "td",
+      {},
+      s.digestAlgorithm ?? "—",
+      s.signingTime ? h("div", { class: "muted" }, `signed ${s.signingTime.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC")}`) : null,
+    ),
     h("td", {}, verdict(s.digestMatches, "matches", "differs")),
     h("td", {}, verdict(s.signatureValid, "valid", "invalid")),
     h("td", {}, verdict(s.chainValid, "reaches a trusted certificate", "no trusted chain")),
@@ -42,7 +68,10 @@ function layerFigure(layer: VerifyLayer, signatures: VerifySignature[], ranges: 
   figure.append(h("h3", {}, h("code", {}, layer.path), ` (${layer.format})`));
   const facts: Array<[string, Node | string]> = [
     ["signed", layer.signed ? `yes, ${layer.signatureCount} signature${layer.signatureCount === 1 ? "" : "s"}` : "no"],
-    ...Object.entries(layer.digest).map(([alg, digest]): [string, Node] => [`Authenticode ${alg}`, h("code", { class: "digest", "data-digest": alg }, digest ?? "")]),
+    ...Object.entries(layer.digest).map(([alg, digest]): [string, Node] => [
+      `Authenticode ${alg}`,
+      h("code", { class: "digest", "data-digest": alg }, digest ?? ""),
+    ]),
     ["certificate table", layer.certificateTable ? `${hex(layer.certificateTable.offset)}, ${layer.certificateTable.size} bytes` : "none"],
   ];
   if (layer.kernel) facts.push(["Linux KEXEC_SIG", verdict(layer.kernel.accepted, "would accept the table", `would reject: ${layer.kernel.reason ?? ""}`)]);
@@ -56,8 +85,18 @@ function layerFigure(layer: VerifyLayer, signatures: VerifySignature[], ranges: 
     const headersEnd = Math.max(0, ...layout.skipped.filter((r) => r.end - r.start <= 16).map((r) => r.end));
     if (headersEnd > 0 && headersEnd < ranges.length / 20) {
       const end = Math.ceil(headersEnd / 0x200) * 0x200;
-      figure.append(h("p", { class: "sub" }, `Close-up of the headers, ${hex(layout.base)} to ${hex(layout.base + end)}: the CheckSum field and the certificate-table entry are left out.`));
-      figure.append(svgElement(hashedRangesSvg(layer.path, layout, ranges.length, { end, title: `Close-up of the headers of ${layer.path}: what the digest leaves out there` })));
+      figure.append(
+        h(
+          "p",
+          { class: "sub" },
+          `Close-up of the headers, ${hex(layout.base)} to ${hex(layout.base + end)}: the CheckSum field and the certificate-table entry are left out.`,
+        ),
+      );
+      figure.append(
+        svgElement(
+          hashedRangesSvg(layer.path, layout, ranges.length, { end, title: `Close-up of the headers of ${layer.path}: what the digest leaves out there` }),
+        ),
+      );
     }
     withHoverDetail(figure, "Hover over or focus a range for its details.");
   } else if (ranges?.error) {
@@ -69,7 +108,11 @@ function layerFigure(layer: VerifyLayer, signatures: VerifySignature[], ranges: 
         "table",
         { class: "signatures" },
         h("caption", {}, `Signatures of ${layer.path}`),
-        h("thead", {}, h("tr", {}, ...["#", "signer", "digest", "digest in signature", "signature", "chain", "verdict"].map((c) => h("th", { scope: "col" }, c)))),
+        h(
+          "thead",
+          {},
+          h("tr", {}, ...["#", "signer", "digest", "digest in signature", "signature", "chain", "verdict"].map((c) => h("th", { scope: "col" }, c))),
+        ),
         h("tbody", {}, ...signatures.map(signatureRow)),
       ),
     );
@@ -94,14 +137,35 @@ export function signaturesSection(result: SignatureResult | null, actions: Signa
   const tone = v.verdict === "verified" ? "pass" : v.verdict === "unsigned" ? "info" : v.verdict === "intact" ? "warn" : "fail";
   section.append(h("p", { class: `verdict-line ${tone}`, id: "signature-verdict", "data-verdict": v.verdict }, v.verdictLine));
   if (count) {
-    const input = h("input", { type: "file", id: "trusted-certs", multiple: true, accept: ".pem,.crt,.cer,.der", class: "visually-hidden", tabindex: "-1", "aria-hidden": "true" });
+    const input = h("input", {
+      type: "file",
+      id: "trusted-certs",
+      multiple: true,
+      accept: ".pem,.crt,.cer,.der",
+      class: "visually-hidden",
+      tabindex: "-1",
+      "aria-hidden": "true",
+    });
     input.addEventListener("change", () => {
       if (input.files?.length) actions.checkChains([...input.files]);
     });
-    section.append(h("p", { class: "actions" }, h("button", { type: "button", id: "check-chains", onclick: () => input.click() }, "Check chains against certificates… (PEM or DER)"), input));
+    section.append(
+      h(
+        "p",
+        { class: "actions" },
+        h("button", { type: "button", id: "check-chains", onclick: () => input.click() }, "Check chains against certificates… (PEM or DER)"),
+        input,
+      ),
+    );
   }
   for (const layer of v.layers) {
-    section.append(layerFigure(layer, v.signatures.filter((s) => s.layer === layer.path), result.ranges.find((r) => r.path === layer.path)));
+    section.append(
+      layerFigure(
+        layer,
+        v.signatures.filter((s) => s.layer === layer.path),
+        result.ranges.find((r) => r.path === layer.path),
+      ),
+    );
   }
   // "Not signed" is the verdict line already.
   const notes = v.diagnostics.filter((d) => d.code !== "NOT_SIGNED" && d.code !== "NO_PE_IMAGE");

@@ -43,25 +43,27 @@ export function summarySection(result: AnalysisResult, actions: SummaryActions):
   const unsupported = report.diagnostics.find((d) => d.code === "UNSUPPORTED_FORMAT");
   if (kernel && !unsupported) {
     buttons.append(
-      h("button", { type: "button", class: "primary", id: "download-kernel", onclick: () => actions.downloadKernel(trimBox?.checked ?? false) }, `Download the unpacked kernel (${kernel.format}, ${kernel.size.toLocaleString("en")} bytes)`),
+      h(
+        "button",
+        { type: "button", class: "primary", id: "download-kernel", onclick: () => actions.downloadKernel(trimBox?.checked ?? false) },
+        `Download the unpacked kernel (${kernel.format}, ${kernel.size.toLocaleString("en")} bytes)`,
+      ),
     );
   }
   buttons.append(h("button", { type: "button", id: "download-json", onclick: () => actions.downloadJson() }, "Download the JSON report"));
   if (trimBox) buttons.append(h("label", {}, trimBox, " cut after the certificate table (", h("code", {}, "--trim"), ")"));
   section.append(buttons);
-  if (unsupported) section.append(h("p", { class: "warn" }, `${unsupported.message}. Single layers can still be downloaded below, as kimg extract --layer writes them.`));
+  if (unsupported)
+    section.append(h("p", { class: "warn" }, `${unsupported.message}. Single layers can still be downloaded below, as kimg extract --layer writes them.`));
   const errors = report.diagnostics.filter((d) => d.severity === "error");
-  if (kernel && errors.length) section.append(h("p", { class: "warn" }, "The kernel was not reached cleanly (see the diagnostics); kimg extract would refuse to write it without --layer."));
+  if (kernel && errors.length)
+    section.append(
+      h("p", { class: "warn" }, "The kernel was not reached cleanly (see the diagnostics); kimg extract would refuse to write it without --layer."),
+    );
 
   if (report.diagnostics.length) {
     section.append(h("h3", {}, "Diagnostics"));
-    section.append(
-      h(
-        "ul",
-        { class: "diagnostics" },
-        ...report.diagnostics.map(diagnosticItem),
-      ),
-    );
+    section.append(h("ul", { class: "diagnostics" }, ...report.diagnostics.map(diagnosticItem)));
   }
   return section;
 }

@@ -35,11 +35,27 @@ export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
     rules.push("image_size is 0 (pre-v3.17): text_offset 0x80000 and 16 MiB assumed, as kexec-tools does");
   }
   // The Image starts text_offset above the 2 MiB aligned base (not on the next 2 MiB boundary).
-  const segments: Segment[] = [{ name: "kernel", address: hexBig(kernelAddress), size: bytes.length, memorySize: imageSize, alignment: placement.alignment, note: "the Image; memory up to image_size covers BSS" }];
+  const segments: Segment[] = [
+    {
+      name: "kernel",
+      address: hexBig(kernelAddress),
+      size: bytes.length,
+      memorySize: imageSize,
+      alignment: placement.alignment,
+      note: "the Image; memory up to image_size covers BSS",
+    },
+  ];
   const placer = new Placer(placementEnd(placement));
   if (options.initrdSize) segments.push(placer.place("initrd", options.initrdSize, 4096, "initrd; /chosen linux,initrd-start/end point at it"));
   const dtbSize = options.dtbSize ?? DTB_ESTIMATE;
-  const dtb = placer.place("dtb", dtbSize, ARM64_DTB_ALIGN, options.dtbSize ? "the given device tree with /chosen updated (bootargs, initrd)" : "the running system's device tree (size estimated) with /chosen updated");
+  const dtb = placer.place(
+    "dtb",
+    dtbSize,
+    ARM64_DTB_ALIGN,
+    options.dtbSize
+      ? "the given device tree with /chosen updated (bootargs, initrd)"
+      : "the running system's device tree (size estimated) with /chosen updated",
+  );
   segments.push(dtb);
 
   const instructions = decodeArm64Sequence(bytes, 2);
@@ -54,7 +70,11 @@ export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
   if (initrd) {
     const start = BigInt(initrd.address);
     const ok = arm64InitrdInWindow(placement, { start, end: start + BigInt(initrd.size) });
-    checks.push({ id: "initrd-window", ok, message: ok ? "initrd and Image lie in one 1 GiB aligned 32 GiB window" : "initrd is outside the 32 GiB window of the Image" });
+    checks.push({
+      id: "initrd-window",
+      ok,
+      message: ok ? "initrd and Image lie in one 1 GiB aligned 32 GiB window" : "initrd is outside the 32 GiB window of the Image",
+    });
   }
   const efi = efiEntryOf(kernel);
   return {
@@ -66,7 +86,12 @@ export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
       branchTarget,
       form: null,
       instructions,
-      efiEntry: efi ? { rva: efi, why: "efi_pe_entry needs UEFI boot services, which are gone once the firmware has exited them (kexec); a non-EFI loader enters at the image start" } : null,
+      efiEntry: efi
+        ? {
+            rva: efi,
+            why: "efi_pe_entry needs UEFI boot services, which are gone once the firmware has exited them (kexec); a non-EFI loader enters at the image start",
+          }
+        : null,
       explanation: [
         `enter at the image start: ${instructions[0]?.text ?? "?"} only changes ${instructions[0]?.writes.join(", ") || "nothing"}, then ${instructions[1]?.text ?? "?"} reaches the core entry at +${branchTarget === null ? "?" : "0x" + branchTarget.toString(16)}`,
         "the header's first instructions run with the MMU off, so their data mapping does not matter; the core entry runs from code",
@@ -89,9 +114,12 @@ export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
       { name: "x2", value: "0x0", meaning: "reserved, must be 0" },
       { name: "x3", value: "0x0", meaning: "reserved, must be 0" },
     ],
-    cpuState: ["MMU off, D-cache cleaned to PoC for the image; I-cache on or off", "all interrupts masked (DAIF)", "EL2 (recommended, for virtualisation) or non-secure EL1"],
+    cpuState: [
+      "MMU off, D-cache cleaned to PoC for the image; I-cache on or off",
+      "all interrupts masked (DAIF)",
+      "EL2 (recommended, for virtualisation) or non-secure EL1",
+    ],
     regions,
     checks,
   };
 }
-

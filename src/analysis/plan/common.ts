@@ -25,7 +25,10 @@ export function peOf(layer: Layer): PeView | null {
  * image, whose stub calls it directly (a v6.1 zboot, with 0 at 0x38, StartImage'd the inner image).
  */
 function innerLoader(chain: Layer[], kernel: Layer, facts: FactsTable): PeLoader {
-  const zboot = chain.slice(0, chain.indexOf(kernel)).reverse().find((l) => l.format === "zboot");
+  const zboot = chain
+    .slice(0, chain.indexOf(kernel))
+    .reverse()
+    .find((l) => l.format === "zboot");
   if (!zboot) return "firmware";
   return factsOf(facts, zboot.path, "zboot")?.linuxPeMagic === 0 ? "firmware" : "zboot-stub";
 }
@@ -36,7 +39,10 @@ export function protectionMap(chain: Layer[], kernel: Layer, pageSize: number, f
   const checks: Check[] = [];
   const inner = peOf(kernel);
   const loader = innerLoader(chain, kernel, facts);
-  const outers = chain.filter((l) => l !== kernel && l.format !== "compressed").map(peOf).filter((p): p is PeView => p !== null);
+  const outers = chain
+    .filter((l) => l !== kernel && l.format !== "compressed")
+    .map(peOf)
+    .filter((p): p is PeView => p !== null);
   for (const p of [...outers, ...(inner ? [inner] : [])]) {
     regions.push(...peRegions(p.layer, p.pe));
     checks.push(...peChecks(p.layer, p.pe, p === inner ? pageSize : 4096, p === inner ? loader : "firmware"));
@@ -50,7 +56,13 @@ export function protectionMap(chain: Layer[], kernel: Layer, pageSize: number, f
     checks.push(elfWxCheck(elf, r));
   }
   if (!inner && kernel.format !== "elf") {
-    checks.push({ id: "pe-header", ok: true, info: true, message: "the kernel has no PE header (built without the EFI stub): no section table to map permissions from; a loader maps it as one region", layer: kernel.path });
+    checks.push({
+      id: "pe-header",
+      ok: true,
+      info: true,
+      message: "the kernel has no PE header (built without the EFI stub): no section table to map permissions from; a loader maps it as one region",
+      layer: kernel.path,
+    });
   }
   return { regions, checks };
 }

@@ -27,7 +27,9 @@ export function entryChecks(kernel: Layer, bytes: Uint8Array, instructions: Deco
   }
   const inside = branchTarget >= 0 && branchTarget < bytes.length;
   const pe = peOf(kernel)?.pe;
-  const code = pe?.sections.find((s) => s.perms.includes("x") && branchTarget >= s.virtualAddress && branchTarget < s.virtualAddress + Math.max(s.virtualSize, s.sizeOfRawData));
+  const code = pe?.sections.find(
+    (s) => s.perms.includes("x") && branchTarget >= s.virtualAddress && branchTarget < s.virtualAddress + Math.max(s.virtualSize, s.sizeOfRawData),
+  );
   const ok = inside && (pe ? code !== undefined : true);
   checks.push({
     id: "entry-branch",

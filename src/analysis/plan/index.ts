@@ -57,7 +57,11 @@ function planKernel(tree: Tree, options: PlanOptions): BootPlan {
   const chain = kernelChain(tree.root);
   const unsupported = chain.find((l) => UNSUPPORTED_KERNEL_FORMATS.has(l.format));
   if (unsupported) {
-    throw new KimgError(ErrorCode.UNSUPPORTED, `${unsupportedName(unsupported.format)}: kimg cannot plan how this format boots`, { structure: "layer tree", format: unsupported.format, layer: unsupported.path });
+    throw new KimgError(ErrorCode.UNSUPPORTED, `${unsupportedName(unsupported.format)}: kimg cannot plan how this format boots`, {
+      structure: "layer tree",
+      format: unsupported.format,
+      layer: unsupported.path,
+    });
   }
   const kernel = bootableLayer(chain);
   if (!kernel) throw noKernelError(tree.diagnostics, ErrorCode.UNSUPPORTED, "no bootable kernel found in this image");

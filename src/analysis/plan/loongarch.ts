@@ -33,13 +33,27 @@ export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], 
   if (placement === null) throw noRoomAbove(ramBase ?? 0n);
   const kernelAddress = placement.address;
   const segments: Segment[] = [
-    { name: "kernel", address: hexBig(kernelAddress), size: bytes.length, memorySize: imageSize, alignment: needs.alignment, note: relocated ? "relocated kernel (needs CONFIG_RELOCATABLE)" : "at its link address (load_offset)" },
+    {
+      name: "kernel",
+      address: hexBig(kernelAddress),
+      size: bytes.length,
+      memorySize: imageSize,
+      alignment: needs.alignment,
+      note: relocated ? "relocated kernel (needs CONFIG_RELOCATABLE)" : "at its link address (load_offset)",
+    },
   ];
   const placer = new Placer(placementEnd(placement));
   const cmdline = options.cmdline ?? "";
   const cmdlineBytes = new TextEncoder().encode(cmdline).length + 1;
   if (options.initrdSize) segments.push(placer.place("initrd", options.initrdSize, 64 * 1024, "initrd; passed as initrd=ADDR,SIZE on the command line"));
-  segments.push({ name: "cmdline", address: hexBig(KEXEC_CMDLINE_ADDR), size: cmdlineBytes, memorySize: 4096, alignment: 4096, note: "command line (kexec_load finds the segment that starts with \"kexec\")" });
+  segments.push({
+    name: "cmdline",
+    address: hexBig(KEXEC_CMDLINE_ADDR),
+    size: cmdlineBytes,
+    memorySize: 4096,
+    alignment: 4096,
+    note: 'command line (kexec_load finds the segment that starts with "kexec")',
+  });
 
   const mz = decodeLoongArch(((bytes[0] ?? 0) | ((bytes[1] ?? 0) << 8) | ((bytes[2] ?? 0) << 16) | ((bytes[3] ?? 0) << 24)) >>> 0, 0);
   const atEntry = entryOffset !== null && entryOffset + 8 <= bytes.length ? decodeLoongArchSequence(bytes, 2, { start: entryOffset }) : [];
@@ -48,7 +62,8 @@ export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], 
     {
       id: "entry-in-image",
       ok: entryOffset !== null,
-      message: entryOffset === null ? `kernel_entry ${kernelEntry} does not map into the image` : `kernel_entry maps to image offset 0x${entryOffset.toString(16)}`,
+      message:
+        entryOffset === null ? `kernel_entry ${kernelEntry} does not map into the image` : `kernel_entry maps to image offset 0x${entryOffset.toString(16)}`,
       layer: kernel.path,
       offset: 8,
     },
@@ -60,7 +75,8 @@ export function planLoongArch(kernel: Layer, bytes: Uint8Array, chain: Layer[], 
       offset: 0,
     },
   ];
-  if ((header?.imageSize ?? 0n) === 0n) extra.push({ id: "kernel-asize", ok: false, message: "kernel_asize is 0: kexec_file_load rejects the image", layer: kernel.path, offset: 0x10 });
+  if ((header?.imageSize ?? 0n) === 0n)
+    extra.push({ id: "kernel-asize", ok: false, message: "kernel_asize is 0: kexec_file_load rejects the image", layer: kernel.path, offset: 0x10 });
   checks.push(...extra);
   const efi = efiEntryOf(kernel);
   const entryAddress = entryOffset === null ? null : kernelAddress + BigInt(entryOffset);

@@ -27,7 +27,16 @@ export function planRiscv(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
   const placement = placeRiscvKernel(needs, riscvStaticRam(ramBase, needs));
   if (placement === null) throw noRoomAbove(ramBase);
   const kernelAddress = placement.address;
-  const segments: Segment[] = [{ name: "kernel", address: hexBig(kernelAddress), size: bytes.length, memorySize: imageSize, alignment, note: "the Image on a PMD boundary; memory up to image_size covers BSS" }];
+  const segments: Segment[] = [
+    {
+      name: "kernel",
+      address: hexBig(kernelAddress),
+      size: bytes.length,
+      memorySize: imageSize,
+      alignment,
+      note: "the Image on a PMD boundary; memory up to image_size covers BSS",
+    },
+  ];
   const placer = new Placer(placementEnd(placement));
   if (options.initrdSize) segments.push(placer.place("initrd", options.initrdSize, 4096, "initrd; /chosen linux,initrd-start/end point at it"));
   const dtb = placer.place("dtb", options.dtbSize ?? DTB_ESTIMATE, 8, "device tree with /chosen updated; with kexec_load it must be one of the segments");
@@ -37,7 +46,8 @@ export function planRiscv(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
   const branchTarget = instructions.find((i) => i.branchTarget !== undefined)?.branchTarget ?? null;
   const { regions, checks } = protectionMap(chain, kernel, 4096, facts);
   checks.push(...entryChecks(kernel, bytes, instructions, branchTarget, kernel.arch ?? "riscv"));
-  if (header?.bigEndian === true) checks.push({ id: "endianness", ok: false, message: "big-endian RISC-V images are not implemented by Linux", layer: kernel.path, offset: 0x18 });
+  if (header?.bigEndian === true)
+    checks.push({ id: "endianness", ok: false, message: "big-endian RISC-V images are not implemented by Linux", layer: kernel.path, offset: 0x18 });
   const efi = efiEntryOf(kernel);
   return {
     arch: kernel.arch ?? "riscv64",
@@ -48,7 +58,9 @@ export function planRiscv(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramB
       branchTarget,
       form: null,
       instructions,
-      efiEntry: efi ? { rva: efi, why: "the EFI entry needs UEFI boot services, gone after ExitBootServices; a non-EFI loader enters at the image start" } : null,
+      efiEntry: efi
+        ? { rva: efi, why: "the EFI entry needs UEFI boot services, gone after ExitBootServices; a non-EFI loader enters at the image start" }
+        : null,
       explanation: [
         `enter at the image start: ${instructions[0]?.text ?? "?"} only writes ${instructions[0]?.writes.join(", ") || "nothing"}, then ${instructions[1]?.text ?? "?"} reaches _start_kernel at +${branchTarget === null ? "?" : "0x" + branchTarget.toString(16)}`,
         "the header's first instructions run with the MMU off, so their data mapping does not matter; the core entry runs from code",

@@ -38,10 +38,11 @@ export function ramFrom(base: bigint): PhysRange[] {
   return [{ start: base, end: UNBOUNDED }];
 }
 
-
 /** The error for a static plan that found no room (cannot happen with {@link ramFrom}'s unbounded memory; kept so callers need no non-null assertion). */
 export function noRoomAbove(ramBase: bigint): KimgError {
-  return new KimgError(ErrorCode.LIMIT, `no room for the kernel between the RAM base 0x${ramBase.toString(16)} and the end of the 64-bit address space`, { structure: "boot plan" });
+  return new KimgError(ErrorCode.LIMIT, `no room for the kernel between the RAM base 0x${ramBase.toString(16)} and the end of the 64-bit address space`, {
+    structure: "boot plan",
+  });
 }
 
 /**

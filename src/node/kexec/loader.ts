@@ -97,19 +97,28 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   const refusals: Refusal[] = [];
   const warnings: string[] = [];
   if (env.platform !== "linux") refuse([{ reason: "NOT_LINUX", message: `kexec needs Linux, this is ${env.platform}`, overridable: false }]);
-  if (!request.dryRun && env.uid !== 0) refusals.push({ reason: "NOT_ROOT", message: "kexec needs root (CAP_SYS_BOOT); run as root, or use --dry-run", overridable: false });
+  if (!request.dryRun && env.uid !== 0)
+    refusals.push({ reason: "NOT_ROOT", message: "kexec needs root (CAP_SYS_BOOT); run as root, or use --dry-run", overridable: false });
 
   const unpacked = await (request.unpack ?? plainKernelUnpacker)(request.image);
   const accepted = PROCESS_ARCH_TO_KERNEL[env.arch] ?? [];
   if (unpacked.arch === null || !accepted.includes(unpacked.arch)) {
-    refusals.push({ reason: "ARCH_MISMATCH", message: `the image is for ${unpacked.arch ?? "an unknown architecture"}, this machine is ${kernelArchName(env.arch)}`, overridable: false });
+    refusals.push({
+      reason: "ARCH_MISMATCH",
+      message: `the image is for ${unpacked.arch ?? "an unknown architecture"}, this machine is ${kernelArchName(env.arch)}`,
+      overridable: false,
+    });
   }
 
   for (const problem of unpacked.problems ?? []) refusals.push({ reason: "CHECK_FAILED", message: `unpack reported: ${problem}`, overridable: true });
 
   const status = readKexecStatus(env);
   if (status.loadDisabled) {
-    refusals.push({ reason: "KEXEC_DISABLED", message: `${SYSTEM_PATHS.kexecLoadDisabled} is 1: kexec stays disabled until the next reboot`, overridable: false });
+    refusals.push({
+      reason: "KEXEC_DISABLED",
+      message: `${SYSTEM_PATHS.kexecLoadDisabled} is 1: kexec stays disabled until the next reboot`,
+      overridable: false,
+    });
   }
 
   const cmdline = chooseCmdline(request, unpacked, env);
@@ -126,7 +135,12 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   if (requested === "file") {
     mode = "file";
     why = "requested with --file";
-    if (fileLoad === "no") refusals.push({ reason: "NO_FILE_LOAD", message: "this kernel has no kexec_file_load (CONFIG_KEXEC_FILE not set): use segment mode (--segments)", overridable: false });
+    if (fileLoad === "no")
+      refusals.push({
+        reason: "NO_FILE_LOAD",
+        message: "this kernel has no kexec_file_load (CONFIG_KEXEC_FILE not set): use segment mode (--segments)",
+        overridable: false,
+      });
   } else if (requested === "segments") {
     mode = "segments";
     why = "requested with --segments";
@@ -135,17 +149,31 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
     why = "the running kernel has kexec_file_load, which also checks signatures";
   } else if (unpacked.arch === "arm64") {
     mode = "segments";
-    why = request.dtb !== undefined ? "--dtb needs kexec_load" : fileLoad === "no" ? "the running kernel has no kexec_file_load (CONFIG_KEXEC_FILE not set)" : "kexec_file_load availability unknown (dry run without root)";
+    why =
+      request.dtb !== undefined
+        ? "--dtb needs kexec_load"
+        : fileLoad === "no"
+          ? "the running kernel has no kexec_file_load (CONFIG_KEXEC_FILE not set)"
+          : "kexec_file_load availability unknown (dry run without root)";
   } else {
     mode = "file";
     why = fileLoad === "no" ? "the only mode kimg has for this architecture" : "kexec_file_load is how kimg loads this architecture";
-    if (fileLoad === "no") refusals.push({ reason: "NO_FILE_LOAD", message: "this kernel has no kexec_file_load and kimg's segment mode supports arm64 only", overridable: false });
+    if (fileLoad === "no")
+      refusals.push({ reason: "NO_FILE_LOAD", message: "this kernel has no kexec_file_load and kimg's segment mode supports arm64 only", overridable: false });
   }
   if (mode === "segments" && unpacked.arch !== "arm64") {
-    refusals.push({ reason: "NO_SEGMENT_MODE", message: `segment mode is implemented for arm64 only, not ${unpacked.arch ?? "this image"}`, overridable: false });
+    refusals.push({
+      reason: "NO_SEGMENT_MODE",
+      message: `segment mode is implemented for arm64 only, not ${unpacked.arch ?? "this image"}`,
+      overridable: false,
+    });
   }
   if (mode === "file" && request.dtb !== undefined) {
-    refusals.push({ reason: "CHECK_FAILED", message: "--dtb is only used by segment mode; kexec_file_load takes the running kernel's device tree", overridable: false });
+    refusals.push({
+      reason: "CHECK_FAILED",
+      message: "--dtb is only used by segment mode; kexec_file_load takes the running kernel's device tree",
+      overridable: false,
+    });
   }
 
   // Lockdown (security/lockdown): integrity and confidentiality forbid kexec_load outright, and
@@ -153,9 +181,17 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   const lockdown = status.lockdown;
   if (lockdown === "integrity" || lockdown === "confidentiality") {
     if (mode === "segments") {
-      refusals.push({ reason: "LOCKDOWN", message: `kernel lockdown is "${lockdown}": kexec_load is forbidden; only kexec_file_load of a signed kernel can work`, overridable: false });
+      refusals.push({
+        reason: "LOCKDOWN",
+        message: `kernel lockdown is "${lockdown}": kexec_load is forbidden; only kexec_file_load of a signed kernel can work`,
+        overridable: false,
+      });
     } else if (!(unpacked.signed ?? isAuthenticodeSigned(unpacked.kernel))) {
-      refusals.push({ reason: "UNSIGNED_UNDER_LOCKDOWN", message: `kernel lockdown is "${lockdown}" and the unpacked kernel carries no Authenticode signature: kexec_file_load will reject it (EKEYREJECTED/EPERM)`, overridable: true });
+      refusals.push({
+        reason: "UNSIGNED_UNDER_LOCKDOWN",
+        message: `kernel lockdown is "${lockdown}" and the unpacked kernel carries no Authenticode signature: kexec_file_load will reject it (EKEYREJECTED/EPERM)`,
+        overridable: true,
+      });
     }
   }
 
@@ -166,7 +202,13 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   for (const r of refusals) if (!blocking.includes(r)) warnings.push(`overridden with --force: ${r.message}`);
   if (status.loaded && !request.dryRun) warnings.push("a kernel is already loaded; this load replaces it");
 
-  const source: KexecSource = { format: unpacked.format, kernelFormat: unpacked.kernelFormat, path: unpacked.path, arch: unpacked.arch ?? "unknown", compression: unpacked.compression };
+  const source: KexecSource = {
+    format: unpacked.format,
+    kernelFormat: unpacked.kernelFormat,
+    path: unpacked.path,
+    arch: unpacked.arch ?? "unknown",
+    compression: unpacked.compression,
+  };
   if (mode === "file") {
     return {
       plan: { mode, why, source, cmdline, initrdFrom, kernel: unpacked.kernel, initrd, flags: initrd ? 0 : KEXEC_FILE_NO_INITRAMFS },
@@ -176,7 +218,10 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   }
 
   const fdtBytes = request.dtb ?? env.readBytes(SYSTEM_PATHS.fdt);
-  if (fdtBytes === null) throw new KimgError(ErrorCode.SYSTEM, `cannot read ${SYSTEM_PATHS.fdt} (no device tree from the running system): give one with --dtb`, { structure: "kexec" });
+  if (fdtBytes === null)
+    throw new KimgError(ErrorCode.SYSTEM, `cannot read ${SYSTEM_PATHS.fdt} (no device tree from the running system): give one with --dtb`, {
+      structure: "kexec",
+    });
   const iomemText = env.readText(SYSTEM_PATHS.iomem);
   if (iomemText === null) throw new KimgError(ErrorCode.SYSTEM, `cannot read ${SYSTEM_PATHS.iomem}`, { structure: "kexec" });
   const freeRam = freeSystemRam(parseIomem(iomemText));
@@ -212,11 +257,18 @@ export const hasPeSignature = isAuthenticodeSigned;
 /** Turns a negative errno from a kexec call into a sentence the user can act on. */
 export function explainKexecError(call: "kexec_load" | "kexec_file_load" | "reboot", errno: number, mode: KexecMode): KimgError {
   const reasons: Record<number, string> = {
-    [Errno.EPERM]: call === "reboot" ? "not permitted (needs CAP_SYS_BOOT)" : "not permitted: needs root (CAP_SYS_BOOT), or kexec_load_disabled is set, or lockdown/signature checks forbid it",
-    [Errno.ENOSYS]: call === "kexec_file_load" ? "this kernel has no kexec_file_load: use segment mode (--segments)" : "this kernel was built without CONFIG_KEXEC",
+    [Errno.EPERM]:
+      call === "reboot"
+        ? "not permitted (needs CAP_SYS_BOOT)"
+        : "not permitted: needs root (CAP_SYS_BOOT), or kexec_load_disabled is set, or lockdown/signature checks forbid it",
+    [Errno.ENOSYS]:
+      call === "kexec_file_load" ? "this kernel has no kexec_file_load: use segment mode (--segments)" : "this kernel was built without CONFIG_KEXEC",
     [Errno.EKEYREJECTED]: "the kernel rejected the image's signature (CONFIG_KEXEC_SIG_FORCE or lockdown, and the key is not trusted)",
     [Errno.ENOEXEC]: "the kernel's own loader does not recognise this image format",
-    [Errno.EINVAL]: mode === "file" ? "the kernel's loader refused the image (for example a zboot image handed over unpacked, or a bad header)" : "the kernel refused the segment list (too many segments, or more than half of RAM)",
+    [Errno.EINVAL]:
+      mode === "file"
+        ? "the kernel's loader refused the image (for example a zboot image handed over unpacked, or a bad header)"
+        : "the kernel refused the segment list (too many segments, or more than half of RAM)",
     [Errno.EADDRNOTAVAIL]: "a segment lies outside memory the kernel accepts",
     [Errno.EBUSY]: "another kexec load is in progress",
     [Errno.ENOMEM]: "the kernel could not allocate memory for the segments",
@@ -224,7 +276,11 @@ export function explainKexecError(call: "kexec_load" | "kexec_file_load" | "rebo
     [Errno.EBADF]: "a file descriptor was not valid",
   };
   const code = -errno;
-  return new KimgError(ErrorCode.SYSTEM, `${call} failed with errno ${code}: ${reasons[code] ?? "unexpected error"}`, { structure: "kexec", errno: code, call });
+  return new KimgError(ErrorCode.SYSTEM, `${call} failed with errno ${code}: ${reasons[code] ?? "unexpected error"}`, {
+    structure: "kexec",
+    errno: code,
+    call,
+  });
 }
 
 /** User-space addresses of the segment buffers (the `buf` of each struct kexec_segment). */

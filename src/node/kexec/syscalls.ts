@@ -74,9 +74,7 @@ export interface KexecSyscalls {
   addressOf(buf: Uint8Array): bigint;
 }
 
-interface KoffiFunction {
-  (...args: unknown[]): unknown;
-}
+type KoffiFunction = (...args: unknown[]) => unknown;
 
 interface KoffiModule {
   load(path: string): { func(signature: string): KoffiFunction };
@@ -124,7 +122,17 @@ export function linuxSyscalls(): KexecSyscalls {
         view.setBigUint64(i * 32 + 24, BigInt(s.memsz), true);
       });
       const tableAddress = segments.length === 0 ? 0n : koffi.address(table);
-      const rc = syscall(numbers.kexecLoad, "unsigned long", BigInt(entry), "unsigned long", BigInt(segments.length), "uintptr_t", tableAddress, "unsigned long", BigInt(flags));
+      const rc = syscall(
+        numbers.kexecLoad,
+        "unsigned long",
+        BigInt(entry),
+        "unsigned long",
+        BigInt(segments.length),
+        "uintptr_t",
+        tableAddress,
+        "unsigned long",
+        BigInt(flags),
+      );
       // The kernel has copied the buffers once the call returns; keep them alive until then.
       void buffers.length;
       return result(rc);
@@ -133,7 +141,19 @@ export function linuxSyscalls(): KexecSyscalls {
       // cmdline_len counts the terminating NUL (kernel/kexec_file.c checks cmdline[len - 1] == 0).
       const text = cmdline === null ? null : cmdline + "\0";
       const length = text === null ? 0 : new TextEncoder().encode(text).length;
-      const rc = syscall(numbers.kexecFileLoad, "int", kernelFd, "int", initrdFd, "unsigned long", BigInt(length), "const char *", text, "unsigned long", BigInt(flags));
+      const rc = syscall(
+        numbers.kexecFileLoad,
+        "int",
+        kernelFd,
+        "int",
+        initrdFd,
+        "unsigned long",
+        BigInt(length),
+        "const char *",
+        text,
+        "unsigned long",
+        BigInt(flags),
+      );
       return result(rc);
     },
     memfdCreate(name, flags) {
