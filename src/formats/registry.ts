@@ -18,9 +18,14 @@ import { cpioFormat, dataFormat, dtbFormat, textFormat } from "./simple.js";
 import type { FormatParser } from "./types.js";
 import { ukiFormat } from "./uki.js";
 import { zbootFormat } from "./zboot.js";
+// Android boot images (issue 15)
+import { androidBootFormat, androidVendorBootFormat } from "./android-boot.js";
 import type { LayerFormat } from "../model/report.js";
 
 export const FORMATS: readonly FormatParser[] = [
+  // Android boot images (issue 15): 8-byte magics, and containers of everything below
+  androidBootFormat,
+  androidVendorBootFormat,
   zbootFormat,
   arm64Format,
   riscvFormat,

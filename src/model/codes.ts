@@ -51,6 +51,11 @@ export const DIAGNOSTIC_CODES = {
   PE_PADDING_AFTER_CERT_TABLE: "zero bytes after the certificate table (zboot v6.4+ pads the Image): a signature check needs the image trimmed",
   PE_DATA_AFTER_CERT_TABLE: "non-zero data after the certificate table",
   UKI_SECTION_OUTSIDE: "a UKI section that runs past the end of the file",
+  // Android boot images (issue 15)
+  ANDROID_PART_OUTSIDE: "a part of an Android boot or vendor_boot image (kernel, ramdisk, dtb ...) that runs past the end of the file",
+  ANDROID_BAD_PAGE_SIZE: "an Android boot image page_size that is not a power of two from 2048 to 65536",
+  ANDROID_RECOVERY_DTBO_MISPLACED: "a recovery_dtbo_offset other than where mkbootimg puts the recovery DTBO (after the second stage)",
+  ANDROID_RAMDISK_TABLE_BAD: "a vendor_boot v4 ramdisk table whose entry count, entry size or table size cannot be read",
   // Signatures
   CERT_TABLE_UNALIGNED: "a certificate table that does not start on the 8-byte boundary the PE specification requires",
   CERT_TABLE_TRAILING_BYTES: "non-zero bytes after the last WIN_CERTIFICATE, too few for another",

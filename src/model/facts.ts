@@ -236,6 +236,89 @@ export interface OtherKernelFacts {
   banner: KernelBanner | null;
 }
 
+// Android boot images (issue 15)
+/** A part of an Android boot image: where mkbootimg put it (page-aligned), in the image's bytes. */
+export interface AndroidPart {
+  /** Its layer path segment: "kernel", "ramdisk", "second", "recovery_dtbo", "dtb", "boot_signature", "vendor_ramdisk...", "bootconfig". */
+  name: string;
+  offset: number;
+  size: number;
+}
+
+/** An Android `boot.img` header, versions 0-4 (AOSP include/bootimg/bootimg.h). Fields a version lacks are null (addresses) or 0 (sizes). */
+export interface AndroidBootFacts {
+  kind: "android-boot";
+  /** `header_version` (0x28). */
+  headerVersion: number;
+  /** `page_size` (0x24) for v0-v2; 4096 for v3-v4, which have no such field. */
+  pageSize: number;
+  kernelSize: number;
+  /** `kernel_addr`, v0-v2 only. */
+  kernelAddr: number | null;
+  ramdiskSize: number;
+  ramdiskAddr: number | null;
+  secondSize: number;
+  secondAddr: number | null;
+  tagsAddr: number | null;
+  /** `os_version` bits 31-11 as "A.B.C" (as unpack_bootimg prints it). */
+  osVersion: string;
+  /** `os_version` bits 10-0 as "YYYY-MM". */
+  osPatchLevel: string;
+  /** `name` (product name), v0-v2 only. */
+  name: string | null;
+  /** `cmdline`: 512 bytes in v0-v2, 1536 in v3-v4. */
+  cmdline: string;
+  /** `extra_cmdline` (v0-v2): the part of the command line past 512 bytes. */
+  extraCmdline: string | null;
+  recoveryDtboSize: number;
+  /** `recovery_dtbo_offset` (v1-v2): file offset of the recovery DTBO/ACPIO. */
+  recoveryDtboOffset: bigint | null;
+  /** `header_size` (v1+). */
+  headerSize: number | null;
+  /** `dtb_size` (v2). */
+  dtbSize: number;
+  dtbAddr: bigint | null;
+  /** `signature_size` (v4): the boot signature after the ramdisk. */
+  signatureSize: number | null;
+  /** The parts in file order. */
+  parts: AndroidPart[];
+}
+
+/** One entry of the vendor ramdisk table (vendor_boot v4). */
+export interface VendorRamdiskEntry {
+  name: string;
+  /** `ramdisk_type` by name: "none", "platform", "recovery", "dlkm", or "unknown (n)". */
+  type: string;
+  typeValue: number;
+  size: number;
+  /** Offset within the vendor ramdisk section. */
+  offset: number;
+  /** `board_id[16]`. */
+  boardId: number[];
+}
+
+/** An Android `vendor_boot.img` header, versions 3-4 (AOSP include/bootimg/bootimg.h). */
+export interface AndroidVendorBootFacts {
+  kind: "android-vendor-boot";
+  headerVersion: number;
+  pageSize: number;
+  kernelAddr: number;
+  ramdiskAddr: number;
+  vendorRamdiskSize: number;
+  cmdline: string;
+  tagsAddr: number;
+  name: string;
+  headerSize: number;
+  dtbSize: number;
+  dtbAddr: bigint;
+  /** The vendor ramdisk table (v4), null in v3. */
+  ramdiskTable: VendorRamdiskEntry[] | null;
+  /** `bootconfig_size` (v4), null in v3. */
+  bootconfigSize: number | null;
+  parts: AndroidPart[];
+}
+// end of Android boot images
+
 /** The facts of one layer, by format. Layers of other formats (PE, text, data ...) have none; a PE layer's are `Layer.pe`. */
 export type LayerFacts =
   | Arm64ImageFacts
@@ -246,7 +329,10 @@ export type LayerFacts =
   | ZbootFacts
   | UkiFacts
   | CompressedFacts
-  | OtherKernelFacts;
+  | OtherKernelFacts
+  // Android boot images (issue 15)
+  | AndroidBootFacts
+  | AndroidVendorBootFacts;
 
 /** The facts of the layers of one analysed image, by layer path. */
 export type FactsTable = ReadonlyMap<string, LayerFacts>;

@@ -59,7 +59,10 @@ export type LayerFormat =
   | "cpio"
   | "dtb"
   | "text"
-  | "data";
+  | "data"
+  // Android boot images (issue 15)
+  | "android-boot"
+  | "android-vendor-boot";
 
 /**
  * How bad a diagnostic is: "info" a fact worth knowing (padding, an old layout), "warning" odd

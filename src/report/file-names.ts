@@ -22,6 +22,9 @@ const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, str
   dtb: ".dtb",
   text: ".txt",
   data: ".bin",
+  // Android boot images (issue 15)
+  "android-boot": ".img",
+  "android-vendor-boot": ".img",
 };
 
 /** The file extension for a layer's bytes: by format, or by codec for a compressed layer (".efi", ".gz", ".bin", ...). */

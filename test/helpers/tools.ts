@@ -40,6 +40,9 @@ export const TOOLS = {
   "apt-get": { command: "apt-get", package: "apt" },
   "dpkg-deb": { command: "dpkg-deb", package: "dpkg" },
   "debian-archive-keyring": { command: "/usr/share/keyrings/debian-archive-keyring.gpg", package: "debian-archive-keyring" },
+  // Android boot images (issue 15)
+  mkbootimg: { command: "mkbootimg", package: "mkbootimg" },
+  unpack_bootimg: { command: "unpack_bootimg", package: "mkbootimg" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;
