@@ -23,6 +23,7 @@ import {
   zbootInputs,
   type ZbootGeneration,
 } from "../support/builders/images.js";
+import { buildBootV4, buildVendorBootV4 } from "../support/builders/android.js";
 import { buildPe, DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS } from "../support/builders/pe.js";
 import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
 import type { Seed, SeedField } from "./mutators.js";
@@ -240,6 +241,18 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
     seeds.push({ name: "stream-gzip-zboot", bytes: compress("gzip", "zboot-for-uki", zboot), format: "compressed" });
     const signed = signWithSbsign("zboot", zboot);
     if (signed) seeds.push({ name: "zboot-arm64-gzip-sbsigned", bytes: signed, format: "zboot" });
+  }
+  // Android boot images (issue 15)
+  if (has("gzip")) {
+    const ramdisk = compress("gzip", "cpio", buildCpio());
+    const kernel = compress("gzip", "arm64-image", arm64);
+    seeds.push({ name: "android-boot-v4", bytes: buildBootV4({ kernel, ramdisk, cmdline: "console=ttyS0" }), format: "android-boot" });
+    const ramdisks = [
+      { name: "platform", type: 1, data: ramdisk, boardId: [1, 2] },
+      { name: "dlkm", type: 3, data: ramdisk },
+    ];
+    const vendor = buildVendorBootV4({ pageSize: 2048, ramdisks, dtb: buildDtb(), bootconfig: text("androidboot.x = 1\n") });
+    seeds.push({ name: "android-vendor-boot-v4", bytes: vendor, format: "android-vendor-boot" });
   }
   return seeds;
 }

@@ -245,8 +245,9 @@ function placePart(input: FormatInput, parts: AndroidPart[], name: string, offse
 
 function partsStructure(base: number, parts: AndroidPart[]): ReturnType<typeof structureOf> {
   const fields: Field[] = parts.map((p) => ({ name: p.name, offset: base + p.offset, size: p.size, value: `${p.size} bytes at ${hex(p.offset)}` }));
-  const first = parts[0];
-  return structureOf("boot image parts", base + (first?.offset ?? 0), 0, fields);
+  const start = Math.min(...parts.map((p) => p.offset));
+  const end = Math.max(...parts.map((p) => p.offset + p.size));
+  return structureOf("boot image parts", base + start, end - start, fields);
 }
 
 export const androidBootFormat: FormatParser = {
