@@ -8,6 +8,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { buildElf, buildLoongArchImage, buildRiscvImage, buildUki } from "../support/builders/images.js";
 import { MACHINE } from "../support/builders/pe.js";
+import { buildBootV4, buildNewcCpio, buildVendorBootV4, packOsVersion } from "../support/builders/android.js";
+import { buildArm64Image } from "../support/builders/images.js";
 import { inspect } from "./helpers/report.js";
 
 const FIXTURES: Array<[string, () => Uint8Array]> = [
@@ -16,6 +18,22 @@ const FIXTURES: Array<[string, () => Uint8Array]> = [
   ["loongarch64-image-dmw", () => buildLoongArchImage({ entryForm: "dmw" })],
   ["elf32-be", () => buildElf({ is64: false, bigEndian: true, machine: 20, entry: 0xc0001000n })],
   ["uki-arm64", () => buildUki({ machine: MACHINE.ARM64, linux: buildRiscvImage(), cmdline: "console=ttyAMA0" })],
+  // Android boot images (issue 15)
+  [
+    "android-boot-v4",
+    () => buildBootV4({ kernel: buildArm64Image(), ramdisk: buildNewcCpio([]), osVersion: packOsVersion([14, 0, 0], 2025, 1), cmdline: "console=ttyS0" }),
+  ],
+  [
+    "android-vendor-boot-v4",
+    () =>
+      buildVendorBootV4({
+        pageSize: 2048,
+        ramdisks: [{ name: "platform", type: 1, data: buildNewcCpio([]), boardId: [0x1234] }],
+        dtb: new Uint8Array(0),
+        bootconfig: new TextEncoder().encode("androidboot.hardware = kimg\n"),
+        name: "kimg",
+      }),
+  ],
 ];
 
 for (const [name, make] of FIXTURES) {

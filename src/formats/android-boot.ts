@@ -525,7 +525,7 @@ export const androidVendorBootFormat: FormatParser = {
       }));
     }
     if (facts.bootconfigSize !== null) layer.info.bootconfigSize = facts.bootconfigSize;
-    layer.title = `Android vendor_boot image v${facts.headerVersion} (${page}-byte pages${facts.ramdiskTable ? `, ${facts.ramdiskTable.length} vendor ramdisks` : ""})`;
+    layer.title = `Android vendor_boot image v${facts.headerVersion} (${page}-byte pages${facts.ramdiskTable ? `, ${facts.ramdiskTable.length} vendor ramdisk${facts.ramdiskTable.length === 1 ? "" : "s"}` : ""})`;
     return children;
   },
 };
