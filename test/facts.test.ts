@@ -15,15 +15,9 @@ import { analyse } from "./helpers/report.js";
 
 test("kernel roles: the registry's sets come from the parsers' declarations", () => {
   assert.deepEqual([...KERNEL_FORMATS].sort(), ["arm-zimage", "arm64-image", "bzimage", "elf", "loongarch-image", "raw-kernel", "riscv-image", "s390-image"]);
-  assert.deepEqual([...BOOTABLE_FORMATS].sort(), ["arm64-image", "bzimage", "loongarch-image", "riscv-image"]);
-  assert.deepEqual(PLANNED_FORMATS, ["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf"]);
-  assert.deepEqual(
-    [...UNSUPPORTED_KERNEL_FORMATS],
-    [
-      ["arm-zimage", "32-bit Arm zImage"],
-      ["s390-image", "s390 kernel image"],
-    ],
-  );
+  assert.deepEqual([...BOOTABLE_FORMATS].sort(), ["arm-zimage", "arm64-image", "bzimage", "loongarch-image", "riscv-image"]);
+  assert.deepEqual(PLANNED_FORMATS, ["arm64-image", "riscv-image", "loongarch-image", "bzimage", "elf", "arm-zimage"]);
+  assert.deepEqual([...UNSUPPORTED_KERNEL_FORMATS], [["s390-image", "s390 kernel image"]]);
   assert.equal(unsupportedName("s390-image"), "s390 kernel image (not supported yet)");
   assert.equal(unsupportedName("arm64-image"), null);
 });

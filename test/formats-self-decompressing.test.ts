@@ -1,16 +1,17 @@
 /**
- * Kernels that carry their own decompressor: the 32-bit Arm zImage and the s390 image (named,
- * reported unsupported, payload found and unpacked for inspection) and the MIPS vmlinuz ELF
+ * Kernels that carry their own decompressor: the s390 image (named, reported unsupported, payload
+ * found and unpacked for inspection) and the MIPS vmlinuz ELF
  * (an ELF with the right arch, whose payload is found). Images from support/builders, payloads
- * compressed by the real tools; test/debian-kernels.test.ts checks Debian's real ones.
+ * compressed by the real tools; test/debian-kernels.test.ts checks Debian's real ones. The 32-bit
+ * Arm zImage is in test/arm-zimage.test.ts.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { plan, unpack } from "../src/api/index.js";
 import { KimgError } from "../src/io/errors.js";
-import { compressWith, type Tool } from "../support/builders/compress.js";
+import { compressWith } from "../support/builders/compress.js";
 import { buildElf } from "../support/builders/images.js";
-import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
+import { buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
 import { analyse, codes, field, inspect, layerAt } from "./helpers/report.js";
 import { needs } from "./helpers/tools.js";
 import { concat } from "../support/builders/bytes.js";
@@ -18,89 +19,6 @@ import { concat } from "../support/builders/bytes.js";
 async function rejects(promise: Promise<unknown>, code: string, pattern: RegExp): Promise<void> {
   await assert.rejects(promise, (e: unknown) => e instanceof KimgError && e.code === code && pattern.test(e.message));
 }
-
-const KERNEL = rawKernel("6.1.0-kimg-armmp");
-
-for (const tool of ["xz", "gzip", "lzma", "lzo", "lz4"] as const satisfies readonly Tool[]) {
-  test(`Arm zImage, ${tool} payload: named, unsupported, the payload between the table and size_ptr`, { skip: needs(tool) }, async () => {
-    const z = buildArmZImage({ tool, kernel: KERNEL });
-    const { report: r, tree } = await analyse(z.bytes);
-    assert.deepEqual(
-      {
-        format: r.summary.format,
-        arch: r.summary.arch,
-        compression: r.summary.compression,
-        kernelFormat: r.summary.kernelFormat,
-        kernelPath: r.summary.kernelPath,
-      },
-      { format: "arm-zimage", arch: "arm", compression: tool, kernelFormat: "raw-kernel", kernelPath: "/payload/decompressed" },
-    );
-    assert.match(r.summary.linuxVersion ?? "", /^Linux version 6\.1\.0-kimg-armmp \(/);
-    const root = layerAt(r, "/");
-    assert.equal(root.title, `32-bit Arm zImage (not supported yet): little-endian, ${tool} payload`);
-    assert.equal(field(root, "Arm zImage header", "magic").offset, 0x24);
-    assert.equal(field(root, "Arm zImage header", "endian").meaning, "little-endian");
-    assert.equal(field(root, "zImage kernel size tag", "size_ptr").offset, z.tableOffset + 8);
-    assert.equal(root.info.bigEndian, false);
-    assert.equal(root.info.efiStub, false);
-    // Past the decoy magic in the decompressor, exactly the stream.
-    const payload = layerAt(r, "/payload");
-    assert.equal(payload.offset, z.payloadOffset);
-    assert.equal(payload.size, z.payloadLength);
-    assert.equal(payload.info.expectedSize, KERNEL.length);
-    assert.deepEqual(tree.bytes.get("/payload/decompressed"), KERNEL);
-    assert.deepEqual(codes(r), ["UNSUPPORTED_FORMAT"]);
-    assert.equal(r.diagnostics[0]?.severity, "warning");
-    assert.equal(r.plan, null);
-    await rejects(plan(z.bytes), "E_UNSUPPORTED", /^32-bit Arm zImage \(not supported yet\): kimg cannot plan/);
-    await rejects(
-      unpack(z.bytes),
-      "E_UNSUPPORTED",
-      /^32-bit Arm zImage \(not supported yet\): kimg does not extract this format; the layer \/payload\/decompressed/,
-    );
-    assert.deepEqual((await unpack(z.bytes, { layer: "/payload/decompressed" })).data, KERNEL);
-  });
-}
-
-test("Arm zImage with the EFI stub: a zImage with a PE view, not a PE", { skip: needs("xz") }, async () => {
-  const z = buildArmZImage({ tool: "xz", kernel: KERNEL, efi: true });
-  const r = await inspect(z.bytes);
-  assert.equal(r.summary.format, "arm-zimage");
-  assert.equal(layerAt(r, "/").info.efiStub, true);
-  assert.match(layerAt(r, "/").title, /EFI stub/);
-  assert.equal(layerAt(r, "/pe").format, "pe");
-  assert.equal(layerAt(r, "/pe").pe?.machineName, "THUMB");
-  assert.equal(layerAt(r, "/payload").offset, z.payloadOffset);
-  assert.equal(r.summary.kernelFormat, "raw-kernel");
-});
-
-test("Arm zImage: BE8 endianness word; an old header without the table still finds an xz payload by its footer", { skip: needs("xz") }, async () => {
-  const be8 = await inspect(buildArmZImage({ tool: "xz", kernel: KERNEL, be8: true }).bytes);
-  assert.equal(layerAt(be8, "/").info.bigEndian, true);
-  assert.match(layerAt(be8, "/").title, /big-endian \(BE8\)/);
-  const old = buildArmZImage({ tool: "xz", kernel: KERNEL, table: false });
-  const r = await inspect(old.bytes);
-  assert.equal(field(layerAt(r, "/"), "Arm zImage header", "magic2").meaning, "absent (older kernel)");
-  assert.equal(layerAt(r, "/payload").offset, old.payloadOffset);
-  assert.equal(layerAt(r, "/payload").size, old.payloadLength);
-  assert.equal(r.summary.compression, "xz");
-  assert.deepEqual(codes(r), ["UNSUPPORTED_FORMAT"]);
-});
-
-test("Arm zImage, hostile: tag offsets and sizes out of range, no payload", { skip: needs("xz") }, async () => {
-  const far = await inspect(buildArmZImage({ tool: "xz", kernel: KERNEL, tagOffset: 0xfffffff0 }).bytes);
-  assert.equal(far.summary.format, "arm-zimage");
-  assert.equal(far.summary.compression, "xz", "found by scanning when the table is unreadable");
-  const huge = await inspect(buildArmZImage({ tool: "xz", kernel: KERNEL, tagWords: 0x40000000 }).bytes);
-  assert.ok(codes(huge).includes("ZIMAGE_BAD_TAG"));
-  const z = buildArmZImage({ tool: "xz", kernel: KERNEL });
-  const empty = z.bytes.slice(0, z.payloadOffset);
-  const r = await inspect(empty);
-  assert.equal(r.summary.format, "arm-zimage");
-  assert.deepEqual(codes(r).sort(), ["UNSUPPORTED_FORMAT", "ZIMAGE_PAYLOAD_NOT_FOUND", "ZIMAGE_TRUNCATED"]);
-  assert.equal(r.summary.kernelFormat, "arm-zimage");
-  await rejects(unpack(empty), "E_UNSUPPORTED", /^32-bit Arm zImage \(not supported yet\): kimg does not extract this format$/);
-});
 
 test("s390 image: IPL header, entry points, parmarea with the version string, the xz payload up to its footer", { skip: needs("xz") }, async () => {
   const kernel = rawKernel("6.1.0-kimg-s390x");

@@ -17,6 +17,9 @@ export const INCOMPLETE_KERNEL_CODES: Readonly<Partial<Record<ReportCode, ErrorC
   [ErrorCode.TRUNCATED]: ErrorCode.TRUNCATED,
   BZIMAGE_NO_PAYLOAD: ErrorCode.BAD_FIELD,
   ELF_VALUE_TOO_LARGE: ErrorCode.BAD_FIELD,
+  // 32-bit Arm zImage (issue 15)
+  ZIMAGE_TRUNCATED: ErrorCode.TRUNCATED,
+  ZIMAGE_PAYLOAD_NOT_FOUND: ErrorCode.BAD_FIELD,
 };
 
 /**

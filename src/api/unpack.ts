@@ -27,7 +27,7 @@ export interface UnpackResult {
   data: Uint8Array;
   /** Zero bytes removed by `trim`. */
   trimmedBytes: number;
-  /** What a loader boots directly: the arm64/RISC-V/LoongArch Image or the x86 bzImage, with its typed header facts (src/model/facts.ts); null when none. */
+  /** What a loader boots directly: the arm64/RISC-V/LoongArch Image the x86 bzImage or the 32-bit Arm zImage, with its typed header facts (src/model/facts.ts); null when none. */
   bootable: { path: string; format: LayerFormat; data: Uint8Array; facts: LayerFacts | null } | null;
   /** From a UKI: its .initrd and .cmdline. */
   initrd: Uint8Array | null;

@@ -64,7 +64,7 @@ export function probeFormat(bytes: Uint8Array): FormatParser | null {
 /** The formats that are Linux kernels (what `summary.kernelFormat` may name): those whose parser declares a `kernel` role. */
 export const KERNEL_FORMATS: ReadonlySet<LayerFormat> = new Set(ALL_FORMATS.filter((f) => f.kernel).map((f) => f.format));
 
-/** What a loader boots directly (unpack's `bootable`): the arm64/RISC-V/LoongArch Image, the x86 bzImage. */
+/** What a loader boots directly (unpack's `bootable`): the arm64/RISC-V/LoongArch Image, the x86 bzImage, the 32-bit Arm zImage. */
 export const BOOTABLE_FORMATS: ReadonlySet<LayerFormat> = new Set(ALL_FORMATS.filter((f) => f.kernel?.bootable).map((f) => f.format));
 
 /** The formats `plan` boots, in the order it prefers them (KernelRole.planRank). */
@@ -82,7 +82,7 @@ export const UNSUPPORTED_KERNEL_FORMATS: ReadonlyMap<LayerFormat, string> = new 
   ALL_FORMATS.flatMap((f) => (f.kernel?.unsupported ? [[f.format, f.kernel.unsupported] as const] : [])),
 );
 
-/** "32-bit Arm zImage (not supported yet)"; null for a supported format. */
+/** "s390 kernel image (not supported yet)"; null for a supported format. */
 export function unsupportedName(format: LayerFormat): string | null {
   const name = UNSUPPORTED_KERNEL_FORMATS.get(format);
   return name === undefined ? null : `${name} (not supported yet)`;

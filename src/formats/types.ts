@@ -56,7 +56,7 @@ export interface KernelRole {
    * Null when kimg does not plan it.
    */
   planRank: number | null;
-  /** A kernel kimg recognises but cannot plan or extract yet: its name in messages ("32-bit Arm zImage"). Null when supported. */
+  /** A kernel kimg recognises but cannot plan or extract yet: its name in messages ("s390 kernel image"). Null when supported. */
   unsupported: string | null;
 }
 

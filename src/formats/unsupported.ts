@@ -1,8 +1,8 @@
 /**
  * Kernel formats kimg recognises and names but cannot plan or extract yet (their parser's
  * `kernel.unsupported` names them; the registry lists them). Recognising them keeps them from
- * being reported as something else (an Arm zImage with an EFI stub is also a valid PE; an s390
- * image is otherwise unknown data). Each parser reports UNSUPPORTED_FORMAT.
+ * being reported as something else (an s390 image is otherwise unknown data). Each parser reports
+ * UNSUPPORTED_FORMAT.
  */
 import type { FormatInput, KernelRole } from "./types.js";
 
@@ -14,7 +14,7 @@ export function unsupportedKernel(name: string): KernelRole {
   return { bootable: false, planRank: null, unsupported: name };
 }
 
-/** "32-bit Arm zImage (not supported yet)". */
+/** "s390 kernel image (not supported yet)". */
 export function unsupportedTitle(role: KernelRole): string {
   return `${role.unsupported ?? "this format"} (not supported yet)`;
 }

@@ -13,7 +13,7 @@ export const DIAGNOSTIC_CODES = {
   // Any kernel image
   KERNEL_TRUNCATED:
     "a kernel image ends before what its headers load (PE headers, sections, the first branch's target, a PT_LOAD): a kernel that cannot be whole",
-  UNSUPPORTED_FORMAT: "a format kimg reads and reports but does not plan or extract (32-bit Arm zImage, s390 image)",
+  UNSUPPORTED_FORMAT: "a format kimg reads and reports but does not plan or extract (s390 image)",
   IMAGE_PE_OFFSET_INVALID: 'an Image header\'s PE offset does not point at "PE\\0\\0"',
   // arm64, RISC-V, LoongArch Image
   ARM64_IMAGE_SIZE_ZERO: "an arm64 image_size of 0 (a pre-v3.17 kernel): text_offset is unreliable and loaders assume 0x80000",
@@ -42,6 +42,7 @@ export const DIAGNOSTIC_CODES = {
   ZIMAGE_TRUNCATED: "a zImage shorter than its header's end - start",
   ZIMAGE_PAYLOAD_NOT_FOUND: "no compressed stream with a valid header in a zImage",
   ZIMAGE_BAD_TAG: "a zImage extension tag that runs past the data",
+  ZIMAGE_BAD_ENDIAN: "a zImage with the extension table whose endianness word is neither 0x04030201 nor 0x01020304",
   S390_PAYLOAD_NOT_FOUND: "no compressed stream with a valid header after an s390 image's parmarea",
   // PE/COFF and UKI
   PE_TOO_MANY_DIRECTORIES: "a NumberOfRvaAndSizes over the 16 data directories defined",
@@ -105,6 +106,9 @@ export const CHECK_IDS = {
   "kernel-asize": "LoongArch: kernel_asize is not 0, which kexec_file_load rejects",
   "kexec-file-probe": "x86: the bzImage meets kexec_file_load's bzImage64 loader (protocol 2.12+, 64-bit, loadable above 4G)",
   "cmdline-size": "x86: the command line fits cmdline_size",
+  // 32-bit Arm zImage (issue 15)
+  "arm-placement": "Arm: the zImage lies in the first 128 MiB of RAM, above 32 MiB as booting.rst recommends",
+  "arm-endianness": "Arm: the endianness word names the kernel's byte order (BE8 kernels need a big-endian loader setup)",
 } as const satisfies Readonly<Record<string, string>>;
 
 /** The id of a boot-plan check (see CHECK_IDS). */

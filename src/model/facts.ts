@@ -319,6 +319,33 @@ export interface AndroidVendorBootFacts {
 }
 // end of Android boot images
 
+// --- 32-bit Arm zImage (issue 15) ---
+/** The 32-bit Arm zImage header (arch/arm/boot/compressed/head.S, vmlinux.lds.S, piggy.S) and its payload. */
+export interface ArmZImageFacts {
+  kind: "arm-zimage";
+  /** `start` (0x28, u32): the absolute address the zImage was linked to run at; 0 when position independent (every multi-platform kernel). */
+  start: number;
+  /** `end` (0x2c, u32): `_edata`, so `end - start` is the zImage's size in bytes. */
+  end: number;
+  /** The endianness word (0x30, u32) as read little-endian. */
+  endianWord: number;
+  /** What it says: 0x04030201 little-endian, 0x01020304 a BE8 kernel; null when it is neither (a kernel older than the word, or a damaged header). */
+  endianness: "little" | "big" | null;
+  /** `magic2` (0x34) is 0x45454545: the extension table (KLSZ tag) follows. */
+  extensionTable: boolean;
+  /** The KLSZ tag's `size_ptr`: offset of the word after `.piggydata` that gives the Image's size; null without the tag. */
+  sizePtr: number | null;
+  /** The KLSZ tag's `bss_size`; null without the tag. */
+  bssSize: number | null;
+  /** "MZ" at 0 and a PE header: the EFI stub (CONFIG_EFI_STUB), the zImage is a PE/COFF image too. */
+  efiStub: boolean;
+  /** The compressed Image between `input_data` and `input_data_end` (piggy.S), as found; null when none was found. */
+  payload: { offset: number; length: number; codec: CodecName } | null;
+  /** The uncompressed size the last 4 bytes of `.piggydata` declare (little-endian: gzip's ISIZE, or size_append for the other codecs); null when not read. */
+  declaredSize: number | null;
+}
+// --- end 32-bit Arm zImage ---
+
 /** The facts of one layer, by format. Layers of other formats (PE, text, data ...) have none; a PE layer's are `Layer.pe`. */
 export type LayerFacts =
   | Arm64ImageFacts
@@ -332,7 +359,8 @@ export type LayerFacts =
   | OtherKernelFacts
   // Android boot images (issue 15)
   | AndroidBootFacts
-  | AndroidVendorBootFacts;
+  | AndroidVendorBootFacts
+  | ArmZImageFacts;
 
 /** The facts of the layers of one analysed image, by layer path. */
 export type FactsTable = ReadonlyMap<string, LayerFacts>;

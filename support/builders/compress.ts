@@ -1,7 +1,18 @@
 /** Compresses fixture data with the real tools, using the kernel's own flags (scripts/Makefile.lib, xz_wrap.sh). */
 import { execFileSync } from "node:child_process";
 
-export type Tool = "gzip" | "zstd" | "xz" | "xz-arm64" | "xz-x86" | "lzma" | "lz4" | "lzo" | "bzip2";
+export type Tool =
+  | "gzip"
+  | "zstd"
+  | "xz"
+  | "xz-arm64"
+  | "xz-x86"
+  // xz_wrap.sh for 32-bit Arm (not Thumb-2): the ARM BCJ filter, as Debian's armhf zImage has it.
+  | "xz-arm"
+  | "lzma"
+  | "lz4"
+  | "lzo"
+  | "bzip2";
 
 export const KERNEL_FLAGS: Readonly<Record<Tool, [string, string[]]>> = {
   gzip: ["gzip", ["-n", "-9", "-c"]],
@@ -9,6 +20,7 @@ export const KERNEL_FLAGS: Readonly<Record<Tool, [string, string[]]>> = {
   xz: ["xz", ["--check=crc32", "--threads=1", "--lzma2=dict=32MiB", "-c"]],
   "xz-arm64": ["xz", ["--check=crc32", "--threads=1", "--arm64", "--lzma2=lp=2,lc=2,dict=32MiB", "-c"]],
   "xz-x86": ["xz", ["--check=crc32", "--threads=1", "--x86", "--lzma2=dict=32MiB", "-c"]],
+  "xz-arm": ["xz", ["--check=crc32", "--threads=1", "--arm", "--lzma2=dict=32MiB", "-c"]],
   lzma: ["lzma", ["-9", "-c"]],
   lz4: ["lz4", ["-l", "-9", "-c", "-q"]],
   lzo: ["lzop", ["-9", "-c"]],

@@ -40,6 +40,10 @@ export interface ZImageSpec {
   tagOffset?: number;
   /** Replaces the KLSZ tag's size in words (hostile inputs). */
   tagWords?: number;
+  /** Replaces the endianness word at 0x30, written little-endian (hostile inputs). */
+  endianWord?: number;
+  /** Replaces `end` at 0x2c (hostile inputs: an end beyond the file). */
+  end?: number;
 }
 
 export interface BuiltZImage {
@@ -82,8 +86,11 @@ export function buildArmZImage(spec: ZImageSpec): BuiltZImage {
     const h = new ByteWriter(0x3c);
     for (let i = 0; i < 8; i++) h.u32(i * 4, 0xe1a00000); // mov r0, r0
     h.u32(0x20, 0xea000005); // b 1f
-    h.u32(0x24, 0x016f2818).u32(0x28, 0).u32(0x2c, end);
-    if (spec.be8) h.u32be(0x30, 0x04030201);
+    h.u32(0x24, 0x016f2818)
+      .u32(0x28, 0)
+      .u32(0x2c, spec.end ?? end);
+    if (spec.endianWord !== undefined) h.u32(0x30, spec.endianWord);
+    else if (spec.be8) h.u32be(0x30, 0x04030201);
     else h.u32(0x30, 0x04030201);
     if (table) h.u32(0x34, 0x45454545).u32(0x38, spec.tagOffset ?? tableOffset);
     return h.bytes;
@@ -104,7 +111,7 @@ export function buildArmZImage(spec: ZImageSpec): BuiltZImage {
     prefix: header(tableOffset, 0),
     sections: [{ name: ".text", data: body, characteristics: TEXT_FLAGS }],
   });
-  new DataView(pe.bytes.buffer).setUint32(0x2c, pe.bytes.length, true);
+  new DataView(pe.bytes.buffer).setUint32(0x2c, spec.end ?? pe.bytes.length, true);
   return { bytes: pe.bytes, payloadOffset, payloadLength: spec.tool === "gzip" ? data.length : data.length - 4, tableOffset };
 }
 

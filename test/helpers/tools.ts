@@ -54,6 +54,7 @@ const COMPRESSOR_TOOL: Record<Tool, ToolName> = {
   xz: "xz",
   "xz-arm64": "xz",
   "xz-x86": "xz",
+  "xz-arm": "xz",
   lzma: "lzma",
   lz4: "lz4",
   lzo: "lzop",

@@ -8,9 +8,10 @@ export const ENTRY_SYMBOLS: Readonly<Record<string, { base: string; entry: reado
   loongarch64: { base: "_text", entry: ["kernel_entry"] },
 };
 
-/** Default RAM starts: QEMU "virt" for arm64 and RISC-V; LoongArch and x86 load at link/preferred addresses. */
+/** Default RAM starts: QEMU "virt" for arm64, 32-bit Arm and RISC-V; LoongArch and x86 load at link/preferred addresses. */
 export const DEFAULT_RAM_BASE: Readonly<Record<string, bigint>> = {
   arm64: 0x40000000n,
+  arm: 0x40000000n,
   riscv64: 0x80000000n,
   riscv32: 0x80000000n,
   loongarch64: 0n,

@@ -5,6 +5,7 @@ import type { Layer } from "../../model/report.js";
 import { kernelChain } from "../summary.js";
 import type { Tree } from "../tree.js";
 import { assertKernelWhole, noKernelError } from "../whole.js";
+import { planArm } from "./arm.js";
 import { planArm64 } from "./arm64.js";
 import { planElf } from "./elf.js";
 import { planLoongArch } from "./loongarch.js";
@@ -76,6 +77,8 @@ function planKernel(tree: Tree, options: PlanOptions): BootPlan {
       return planRiscv(kernel, bytes, upTo, ramBase(kernel.arch ?? "riscv64"), options, tree.facts);
     case "loongarch-image":
       return planLoongArch(kernel, bytes, upTo, options.ramBase ?? null, options, tree.facts);
+    case "arm-zimage":
+      return planArm(kernel, bytes, upTo, ramBase("arm"), options, tree.facts);
     case "bzimage":
       return planX86(kernel, bytes, upTo, ramBase(kernel.arch ?? "x86_64"), options, tree.facts);
     default:
