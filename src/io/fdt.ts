@@ -207,12 +207,12 @@ function readStructure(bytes: Uint8Array, view: DataView, start: number, end: nu
         const length = view.getUint32(at);
         const nameOffset = view.getUint32(at + 4);
         at += 8;
+        if (length > end - at) fail(ErrorCode.BAD_OFFSET, `property value of ${length} bytes runs past the structure block`, tokenOffset, { actual: length });
         if (length > FDT_MAX_PROPERTY_BYTES)
           fail(ErrorCode.LIMIT, `property value of ${length} bytes exceeds ${FDT_MAX_PROPERTY_BYTES}`, tokenOffset + 4, {
             actual: length,
             expected: FDT_MAX_PROPERTY_BYTES,
           });
-        if (length > end - at) fail(ErrorCode.BAD_OFFSET, `property value of ${length} bytes runs past the structure block`, tokenOffset, { actual: length });
         if (nameOffset >= strings.length)
           fail(ErrorCode.BAD_OFFSET, `property name offset 0x${nameOffset.toString(16)} is outside the strings block`, tokenOffset + 8);
         const name = readString(strings, nameOffset, strings.length, "property name");
