@@ -127,7 +127,10 @@ export function readFdtHeader(bytes: Uint8Array, maxBytes = FDT_MAX_BYTES): FdtH
   checkBlock("memory reservation block", offRsvmap, 0, totalSize, 16);
   if (offRsvmap % 8 !== 0) fail(ErrorCode.BAD_OFFSET, `memory reservation block at 0x${offRsvmap.toString(16)} is not 8-byte aligned`, 16);
   if (sizeStrings > FDT_MAX_STRINGS_BYTES)
-    fail(ErrorCode.LIMIT, `strings block of ${sizeStrings} bytes exceeds ${FDT_MAX_STRINGS_BYTES}`, 32, { actual: sizeStrings, expected: FDT_MAX_STRINGS_BYTES });
+    fail(ErrorCode.LIMIT, `strings block of ${sizeStrings} bytes exceeds ${FDT_MAX_STRINGS_BYTES}`, 32, {
+      actual: sizeStrings,
+      expected: FDT_MAX_STRINGS_BYTES,
+    });
   return { totalSize, offStruct, offStrings, offRsvmap, version, lastCompVersion, bootCpuidPhys, sizeStrings, sizeStruct };
 }
 
@@ -271,6 +274,6 @@ export function stringListProperty(node: FdtNode, name: string): string[] | unde
 /** A u32 property (one cell), or undefined when it is not 4 bytes. */
 export function u32Property(node: FdtNode, name: string): number | undefined {
   const value = getProperty(node, name);
-  if (!value || value.length !== 4) return undefined;
+  if (value?.length !== 4) return undefined;
   return new DataView(value.buffer, value.byteOffset, 4).getUint32(0);
 }
