@@ -134,6 +134,8 @@ describe("U-Boot FIT", { skip }, () => {
       assert.deepEqual(tree.bytes.get("/kernel-1/decompressed"), inputs["kernel-2"]);
       assert.equal(layerAt(report, "/kernel-2").format, "arm64-image");
       assert.equal(layerAt(report, "/fdt-1").format, "dtb");
+      assert.equal(layerAt(report, "/fdt-1").info.model, "kimg test board");
+      assert.deepEqual(layerAt(report, "/fdt-1").info.compatible, ["kimg,test-board", "arm,foo"]);
       assert.equal(layerAt(report, "/ramdisk-1").format, "cpio");
       assert.equal(report.summary.kernelPath, "/kernel-1/decompressed");
       assert.ok(report.plan, "the arm64 Image inside is planned");
