@@ -1,4 +1,5 @@
 /** `analyse`: the layer tree of an image and the report made from it, which every entry point starts from. */
+import { checkFitHashes } from "../analysis/fit-hashes.js";
 import { planFromTree } from "../analysis/plan/index.js";
 import { summarise } from "../analysis/summary.js";
 import { allLayers, buildTree, type AnalyseOptions, type Tree } from "../analysis/tree.js";
@@ -33,6 +34,7 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
   const bytes = toBytes(input);
   const tree = await buildTree(bytes, options);
   await summariseSignatures(tree, options);
+  await checkFitHashes(tree);
   const report: Report = {
     tool: "kimg",
     schema: 1,

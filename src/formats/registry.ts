@@ -9,6 +9,7 @@ import { arm64Format } from "./arm64.js";
 import { bzImageFormat } from "./bzimage.js";
 import { compressedFormat } from "./compressed.js";
 import { elfFormat } from "./elf.js";
+import { fitFormat } from "./fit.js";
 import { loongarchFormat } from "./loongarch.js";
 import { peFormat } from "./pe.js";
 import { rawKernelFormat } from "./raw-kernel.js";
@@ -37,6 +38,7 @@ export const FORMATS: readonly FormatParser[] = [
   peFormat,
   elfFormat,
   compressedFormat,
+  fitFormat, // a FIT is a device tree with /images: before dtb
   dtbFormat,
   cpioFormat,
 ];

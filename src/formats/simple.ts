@@ -1,4 +1,6 @@
 /** Small leaf formats that appear inside UKIs and initrds: device trees, cpio archives, text. */
+import { parseFdt, stringListProperty, stringProperty } from "../io/fdt.js";
+import type { FdtNode } from "../io/fdt.js";
 import { hex, printable, startsWith, u32 } from "../io/layout.js";
 import type { ChildSpec, FormatParser } from "./types.js";
 
@@ -29,7 +31,18 @@ export const dtbFormat: FormatParser = {
     const total = u32(input.bytes, 4, false) ?? 0;
     if (total > input.bytes.length) input.diagnose("DTB_TRUNCATED", "warning", `totalsize ${total} exceeds the ${input.bytes.length} bytes present`, 4);
     layer.info.totalSize = total;
-    layer.title = `flattened device tree, ${total} bytes`;
+    // The board it describes, from the root's model and compatible (io/fdt.ts, bounded); absent when the tree does not read.
+    let board: FdtNode | undefined;
+    try {
+      board = parseFdt(input.bytes, { maxBytes: input.bytes.length, views: true }).root;
+    } catch {
+      board = undefined;
+    }
+    const model = board ? stringProperty(board, "model") : undefined;
+    const compatible = board ? stringListProperty(board, "compatible") : undefined;
+    if (model !== undefined) layer.info.model = model;
+    if (compatible !== undefined) layer.info.compatible = compatible;
+    layer.title = `flattened device tree, ${total} bytes${model !== undefined ? ` (${model})` : ""}`;
     return [];
   },
 };

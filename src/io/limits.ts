@@ -50,3 +50,15 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {
   return { ...DEFAULT_LIMITS, ...(overrides ?? {}) };
 }
+
+// Device trees (io/fdt.ts): a kexec DTB or a U-Boot FIT, both untrusted. Fixed bounds, not per call.
+/** Deepest node nesting accepted; real trees are under 10 levels (a FIT has 4: / images kernel hash-1). */
+export const FDT_MAX_DEPTH = 64;
+/** Most nodes read from one tree; a large SoC tree has a few thousand. */
+export const FDT_MAX_NODES = 65536;
+/** Largest property value, in bytes: a FIT embeds its kernel in one `data` property. */
+export const FDT_MAX_PROPERTY_BYTES = 512 * 1024 * 1024;
+/** Largest strings block (the property names), in bytes; dtc writes a few KiB. */
+export const FDT_MAX_STRINGS_BYTES = 1024 * 1024;
+/** Most memory reservation entries read. */
+export const FDT_MAX_RESERVATIONS = 1024;

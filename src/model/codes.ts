@@ -71,6 +71,12 @@ export const DIAGNOSTIC_CODES = {
   CODEC_MISMATCH: "a stream whose magic names another codec than its container declares; decoded as the magic says",
   CODEC_MAGIC_MISSING: "a stream without the magic of the codec its container declares",
   DECOMPRESSED_SIZE_MISMATCH: "a stream that decompresses to another size than its container declares",
+  // U-Boot FIT
+  FIT_IMAGE_NO_DATA: "a FIT image node with neither data nor data-offset/data-position with data-size",
+  FIT_DATA_OUTSIDE: "a FIT image whose data runs past the end of the file",
+  FIT_CONFIG_MISSING_IMAGE: "a FIT configuration (or the default) that names a node /images or /configurations does not have",
+  FIT_HASH_MISMATCH: "a FIT hash node whose value does not match the image data",
+  FIT_HASH_UNCHECKED: "a FIT hash node kimg cannot check (md5, an unknown algo, no value)",
   // Other contents
   DTB_TRUNCATED: "a device tree whose totalsize exceeds the bytes present",
   TEXT_TRUNCATED: "a text section shown only up to maxStringBytes",

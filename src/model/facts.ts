@@ -346,6 +346,72 @@ export interface ArmZImageFacts {
 }
 // --- end 32-bit Arm zImage ---
 
+// U-Boot FIT (formats/fit.ts)
+/** A hash node under a FIT image (`hash-1`): what it declares; the check runs in analysis/fit-hashes.ts. */
+export interface FitHashFacts {
+  /** The node name, "hash-1". */
+  node: string;
+  /** `algo`: "crc32", "md5", "sha1", "sha256", "sha384", "sha512" (null when absent). */
+  algo: string | null;
+  /** `value` as lowercase hex, null when absent. */
+  value: string | null;
+}
+
+/** One /images node of a FIT (U-Boot doc/usage/fit/source_file_format.rst). */
+export interface FitImageFacts {
+  /** The node name ("kernel-1"): also the child layer's name. */
+  name: string;
+  description: string | null;
+  /** `type`: "kernel", "ramdisk", "flat_dt", "firmware", "loadable" ... */
+  type: string | null;
+  arch: string | null;
+  os: string | null;
+  /** `compression`: "none", "gzip", "bzip2", "lzma", "lzo", "lz4", "zstd". */
+  compression: string | null;
+  /** `load`, #address-cells wide (1 or 2 cells), null when absent. */
+  load: bigint | null;
+  /** `entry`, null when absent. */
+  entry: bigint | null;
+  /** Where the data sits: an embedded `data` property, `data-offset` after the tree, `data-position` in the file. */
+  dataLocation: "embedded" | "external-offset" | "external-position" | "none";
+  /** Offset of the data in the FIT layer's bytes, null when it has none. */
+  dataOffset: number | null;
+  /** Its length (`data`'s length or `data-size`), null when unknown. */
+  dataSize: number | null;
+  hashes: FitHashFacts[];
+}
+
+/** One /configurations node: the images it boots together. */
+export interface FitConfigurationFacts {
+  name: string;
+  description: string | null;
+  /** True for the one /configurations `default` names. */
+  isDefault: boolean;
+  kernel: string | null;
+  /** `fdt`: a string list (a base tree and overlays). */
+  fdt: string[];
+  ramdisk: string | null;
+  loadables: string[];
+  firmware: string | null;
+}
+
+/** A U-Boot FIT: its root properties, images and configurations. */
+export interface FitFacts {
+  kind: "fit";
+  /** `description` of the root. */
+  description: string | null;
+  /** `timestamp` of the root (u32 seconds since 1970), null when absent. */
+  timestamp: number | null;
+  /** `#address-cells` of the root (how wide load and entry are), null when absent (U-Boot assumes 1). */
+  addressCells: number | null;
+  /** The tree's totalsize: external data (`mkimage -E`) follows it, 4-byte aligned. */
+  totalSize: number;
+  images: FitImageFacts[];
+  configurations: FitConfigurationFacts[];
+  /** `default` of /configurations, null when absent. */
+  defaultConfiguration: string | null;
+}
+
 /** The facts of one layer, by format. Layers of other formats (PE, text, data ...) have none; a PE layer's are `Layer.pe`. */
 export type LayerFacts =
   | Arm64ImageFacts
@@ -360,7 +426,8 @@ export type LayerFacts =
   // Android boot images (issue 15)
   | AndroidBootFacts
   | AndroidVendorBootFacts
-  | ArmZImageFacts;
+  | ArmZImageFacts
+  | FitFacts;
 
 /** The facts of the layers of one analysed image, by layer path. */
 export type FactsTable = ReadonlyMap<string, LayerFacts>;

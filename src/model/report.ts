@@ -58,6 +58,7 @@ export type LayerFormat =
   | "compressed"
   | "cpio"
   | "dtb"
+  | "fit"
   | "text"
   | "data"
   // Android boot images (issue 15)

@@ -20,6 +20,7 @@ const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, str
   elf: ".elf",
   cpio: ".cpio",
   dtb: ".dtb",
+  fit: ".itb",
   text: ".txt",
   data: ".bin",
   // Android boot images (issue 15)

@@ -34,6 +34,9 @@ export const TOOLS = {
   osslsigncode: { command: "osslsigncode", package: "osslsigncode" },
   pesign: { command: "pesign", package: "pesign" },
   dtc: { command: "dtc", package: "device-tree-compiler" },
+  // U-Boot FIT (test/fit.test.ts)
+  mkimage: { command: "mkimage", package: "u-boot-tools" },
+  dumpimage: { command: "dumpimage", package: "u-boot-tools" },
   cpio: { command: "cpio", package: "cpio" },
   "qemu-system-aarch64": { command: "qemu-system-aarch64", package: "qemu-system-arm" },
   "qemu-system-x86_64": { command: "qemu-system-x86_64", package: "qemu-system-x86" },
