@@ -17,10 +17,13 @@ import { s390ImageFormat } from "./s390-image.js";
 import { cpioFormat, dataFormat, dtbFormat, textFormat } from "./simple.js";
 import type { FormatParser } from "./types.js";
 import { ukiFormat } from "./uki.js";
+import { uimageFormat } from "./uimage.js";
 import { zbootFormat } from "./zboot.js";
 import type { LayerFormat } from "../model/report.js";
 
 export const FORMATS: readonly FormatParser[] = [
+  // A uImage: a big-endian magic and a CRC-32 over its header; what it wraps is probed as its child.
+  uimageFormat,
   zbootFormat,
   arm64Format,
   riscvFormat,

@@ -43,6 +43,14 @@ export const DIAGNOSTIC_CODES = {
   ZIMAGE_PAYLOAD_NOT_FOUND: "no compressed stream with a valid header in a zImage",
   ZIMAGE_BAD_TAG: "a zImage extension tag that runs past the data",
   S390_PAYLOAD_NOT_FOUND: "no compressed stream with a valid header after an s390 image's parmarea",
+  // U-Boot legacy image (uImage)
+  UIMAGE_HEADER_CRC_MISMATCH: "a uImage whose ih_hcrc does not match its header: U-Boot refuses it",
+  UIMAGE_DATA_CRC_MISMATCH: "a uImage whose ih_dcrc does not match its data: U-Boot refuses it",
+  UIMAGE_DATA_TRUNCATED: "a uImage whose ih_size runs past the end of the file",
+  UIMAGE_TRAILING_DATA: "bytes after a uImage's ih_size data bytes",
+  UIMAGE_UNKNOWN_VALUE: "a uImage ih_os, ih_arch, ih_type or ih_comp that names nothing in U-Boot's tables",
+  UIMAGE_BAD_PART_TABLE: "a multi-file uImage whose size table has no terminator or lists parts past the data",
+  UIMAGE_ENTRY_NOT_AT_LOAD: "a uImage holding an arm64 Image whose ih_ep is not ih_load: the Image must be entered at its first byte",
   // PE/COFF and UKI
   PE_TOO_MANY_DIRECTORIES: "a NumberOfRvaAndSizes over the 16 data directories defined",
   PE_DIRECTORIES_TRUNCATED: "a SizeOfOptionalHeader too small for the data directories declared",

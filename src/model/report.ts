@@ -59,6 +59,7 @@ export type LayerFormat =
   | "cpio"
   | "dtb"
   | "text"
+  | "uimage"
   | "data";
 
 /**

@@ -22,6 +22,7 @@ const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, str
   dtb: ".dtb",
   text: ".txt",
   data: ".bin",
+  uimage: ".uImage",
 };
 
 /** The file extension for a layer's bytes: by format, or by codec for a compressed layer (".efi", ".gz", ".bin", ...). */

@@ -35,6 +35,8 @@ export const TOOLS = {
   pesign: { command: "pesign", package: "pesign" },
   dtc: { command: "dtc", package: "device-tree-compiler" },
   cpio: { command: "cpio", package: "cpio" },
+  mkimage: { command: "mkimage", package: "u-boot-tools" },
+  dumpimage: { command: "dumpimage", package: "u-boot-tools" },
   "qemu-system-aarch64": { command: "qemu-system-aarch64", package: "qemu-system-arm" },
   "qemu-system-x86_64": { command: "qemu-system-x86_64", package: "qemu-system-x86" },
   "apt-get": { command: "apt-get", package: "apt" },
