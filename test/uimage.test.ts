@@ -15,6 +15,7 @@ import { KimgError } from "../src/io/errors.js";
 import type { Report } from "../src/model/report.js";
 import { compressWith } from "../support/builders/compress.js";
 import { buildArm64Image } from "../support/builders/images.js";
+import { buildUImage } from "../support/builders/uimage.js";
 import { analyse, codes, field, inspect, layerAt } from "./helpers/report.js";
 import { needs } from "./helpers/tools.js";
 
@@ -286,5 +287,15 @@ test("uImage tables: numbered as include/image.h, the header 64 bytes", () => {
   assert.deepEqual(
     IH_COMP.map((c) => c[0]),
     ["none", "gzip", "bzip2", "lzma", "lzo", "lz4", "zstd"],
+  );
+});
+
+test("support/builders/uimage.ts writes what mkimage writes, byte for byte", { skip: needs("mkimage") }, () => {
+  const ramdisk = new TextEncoder().encode("070701" + "0".repeat(101));
+  const args = ["-A", "arm64", "-O", "linux", "-C", "none", "-a", "0x80080000", "-e", "0x80080000", "-n", "built"];
+  assert.deepEqual(buildUImage({ name: "built", parts: [IMAGE] }), mkimage("builder-kernel", [...args, "-T", "kernel"], [IMAGE]));
+  assert.deepEqual(
+    buildUImage({ name: "built", type: 4, parts: [IMAGE, ramdisk, IMAGE] }),
+    mkimage("builder-multi", [...args, "-T", "multi"], [IMAGE, ramdisk, IMAGE]),
   );
 });
