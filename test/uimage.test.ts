@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { plan, unpack, unpackLayers } from "../src/api/index.js";
-import { IH_ARCH, IH_COMP, IH_OS, IH_TYPE, isUImage, UIMAGE_HEADER, uimageHeaderCrc } from "../src/formats/uimage.js";
+import { bootmArm64Entry, IH_ARCH, IH_COMP, IH_OS, IH_TYPE, isUImage, UIMAGE_HEADER, uimageHeaderCrc } from "../src/formats/uimage.js";
+import { hex } from "../src/io/bytes.js";
 import { KimgError } from "../src/io/errors.js";
 import type { Report } from "../src/model/report.js";
 import { compressWith } from "../support/builders/compress.js";
@@ -109,7 +110,7 @@ for (const [comp, compress] of COMPRESSIONS) {
     const data = compress ? compress(IMAGE) : IMAGE;
     const bytes = mkimage(
       `kernel-${comp}`,
-      ["-A", "arm64", "-O", "linux", "-T", "kernel", "-C", comp, "-a", "0x80080000", "-e", "0x80080000", "-n", `Linux ${comp}`],
+      ["-A", "arm64", "-O", "linux", "-T", "kernel", "-C", comp, "-a", "0x80200000", "-e", "0x80200000", "-n", `Linux ${comp}`],
       [data],
     );
     const file = join(dir, `kernel-${comp}.uimg`);
@@ -147,7 +148,7 @@ test("uImage multi-file: the size table, each part as dumpimage -p N extracts it
   const dtb = new Uint8Array([0xd0, 0x0d, 0xfe, 0xed, 0, 0, 0, 0x28, ...new Array<number>(0x20).fill(0)]);
   const bytes = mkimage(
     "multi",
-    ["-A", "arm64", "-O", "linux", "-T", "multi", "-C", "gzip", "-a", "0x80080000", "-e", "0x80080000", "-n", "multi"],
+    ["-A", "arm64", "-O", "linux", "-T", "multi", "-C", "gzip", "-a", "0x80200000", "-e", "0x80200000", "-n", "multi"],
     [kernel, ramdisk, dtb],
   );
   const file = join(dir, "multi.uimg");
@@ -191,7 +192,7 @@ test("uImage ramdisk: fields as dumpimage -l, the cpio archive inside", { skip: 
 });
 
 test("uImage CRCs: a changed data byte and a changed header byte are diagnostics, not exceptions", { skip: needs("mkimage", "gzip") }, async () => {
-  const good = mkimage("crc", ["-A", "arm64", "-O", "linux", "-T", "kernel", "-C", "none", "-a", "0x80000", "-e", "0x80000", "-n", "crc"], [IMAGE]);
+  const good = mkimage("crc", ["-A", "arm64", "-O", "linux", "-T", "kernel", "-C", "none", "-a", "0x40000000", "-e", "0x40000000", "-n", "crc"], [IMAGE]);
   const data = good.slice();
   data[0x40 + 0x2000] = (data[0x40 + 0x2000] ?? 0) ^ 0xff;
   let r = await inspect(data);
@@ -298,4 +299,26 @@ test("support/builders/uimage.ts writes what mkimage writes, byte for byte", { s
     buildUImage({ name: "built", type: 4, parts: [IMAGE, ramdisk, IMAGE] }),
     mkimage("builder-multi", [...args, "-T", "multi"], [IMAGE, ramdisk, IMAGE]),
   );
+});
+
+test("uImage with an arm64 Image: where bootm moves it and enters it (booti_setup), whatever ih_ep says", { skip: needs("mkimage") }, async () => {
+  const legacy = buildArm64Image({ codeSize: 0x1000, imageSizeZero: true, code0: "add" });
+  const cases = [
+    // [image, ih_load, ih_ep, bootm's entry, diagnosed]
+    [IMAGE, 0x80200000, 0x80200000, "0x80200000", false],
+    [IMAGE, 0x80080000, 0x80080000, "0x80200000", true],
+    [IMAGE, 0x80200000, 0x80200040, "0x80200000", true],
+    [legacy, 0x80080000, 0x80080000, null, true],
+  ] as const;
+  for (const [image, load, ep, entry, diagnosed] of cases) {
+    const bytes = mkimage("moved", ["-A", "arm64", "-O", "linux", "-T", "kernel", "-C", "none", "-a", hex(load), "-e", hex(ep), "-n", "moved"], [image]);
+    const r = await inspect(bytes);
+    assert.equal(r.root.info.bootmEntry, entry, `${hex(load)} ${hex(ep)}`);
+    assert.deepEqual(
+      codes(r).filter((c) => c.startsWith("UIMAGE")),
+      diagnosed ? ["UIMAGE_ARM64_MOVED"] : [],
+    );
+  }
+  assert.equal(bootmArm64Entry(0x40080000, { textOffset: 0x80000n, legacyHeader: false, placeAnywhere: true }), 0x40080000);
+  assert.equal(bootmArm64Entry(0x40080001, { textOffset: 0x80000n, legacyHeader: false, placeAnywhere: true }), 0x40280000);
 });

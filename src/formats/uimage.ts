@@ -51,6 +51,8 @@ export const UIMAGE_HEADER = defineLayout("uImage header", 64, [
 
 export const IH_MAGIC = 0x27051956;
 const HEADER_SIZE = 64;
+const IH_OS_LINUX = 5;
+const IH_ARCH_ARM64 = 22;
 const IH_TYPE_MULTI = 4;
 const IH_TYPE_SCRIPT = 6;
 /** Parts read from a multi-file image's size table before giving up on it (U-Boot has no limit; real images have 2-3). */
@@ -153,6 +155,20 @@ function readParts(data: Uint8Array): { parts: UImagePart[]; problem: string | n
     offset += (size + 3) & ~3;
   }
   return { parts, problem: null };
+}
+
+const SZ_2M = 0x200000;
+
+/**
+ * Where U-Boot's bootm runs an arm64 Image it loaded at `load` (boot/bootm.c bootm_load_os with
+ * CONFIG_CMD_BOOTI, arch/arm/lib/image.c booti_setup): text_offset above the 2 MiB aligned base at
+ * or after `load - text_offset` when flags bit 3 allows any base, else above the start of RAM
+ * (null: unknown here). It jumps there, whatever ih_ep says.
+ */
+export function bootmArm64Entry(load: number, image: { textOffset: bigint; legacyHeader: boolean; placeAnywhere: boolean }): number | null {
+  const textOffset = image.legacyHeader ? 0x80000 : Number(image.textOffset);
+  if (!image.placeAnywhere || load < textOffset) return null;
+  return Math.ceil((load - textOffset) / SZ_2M) * SZ_2M + textOffset;
 }
 
 export const uimageFormat: FormatParser = {
@@ -298,15 +314,19 @@ export const uimageFormat: FormatParser = {
   finish(input, layer, children) {
     const facts = factsOf(input.facts, layer.path, "uimage");
     const first = children[0];
-    if (!facts || !first) return;
+    if (!facts || !first || facts.os !== IH_OS_LINUX || facts.arch !== IH_ARCH_ARM64) return;
     const kernel = first.format === "compressed" ? first.children[0] : first;
-    // An arm64 Image is entered at its first byte (Documentation/arch/arm64/booting.rst); booti/bootm jump to ih_ep.
-    if (kernel?.format === "arm64-image" && facts.entryPoint !== facts.loadAddress) {
+    const image = kernel ? factsOf(input.facts, kernel.path, "arm64-image") : undefined;
+    if (!image) return;
+    const entry = bootmArm64Entry(facts.loadAddress, image);
+    layer.info.bootmEntry = entry === null ? null : hex(entry);
+    const moved = entry === null ? "to text_offset above the first 2 MiB boundary of RAM" : `to ${hex(entry)}`;
+    if (entry !== facts.loadAddress || entry !== facts.entryPoint) {
       input.diagnose(
-        "UIMAGE_ENTRY_NOT_AT_LOAD",
-        "warning",
-        `ih_ep ${hex(facts.entryPoint)} is not ih_load ${hex(facts.loadAddress)}: an arm64 Image must be entered at its first byte`,
-        0x14,
+        "UIMAGE_ARM64_MOVED",
+        "info",
+        `bootm moves the arm64 Image from ih_load ${hex(facts.loadAddress)} ${moved} (text_offset ${hex(Number(image.textOffset))} above a 2 MiB aligned base) and enters it there; ih_ep ${hex(facts.entryPoint)} is not used`,
+        0x10,
       );
     }
   },
