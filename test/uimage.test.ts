@@ -322,3 +322,15 @@ test("uImage with an arm64 Image: where bootm moves it and enters it (booti_setu
   assert.equal(bootmArm64Entry(0x40080000, { textOffset: 0x80000n, legacyHeader: false, placeAnywhere: true }), 0x40080000);
   assert.equal(bootmArm64Entry(0x40080001, { textOffset: 0x80000n, legacyHeader: false, placeAnywhere: true }), 0x40280000);
 });
+
+test("uImage around a real kernel fixture (an arm64 zboot from kernel 6.1): the chain reaches the Image inside", { skip: needs("mkimage") }, async () => {
+  const efi = new Uint8Array(readFileSync("test/fixtures/kernels/arm64-6.1-zboot-gzip.efi"));
+  const bytes = mkimage("fixture", ["-A", "arm64", "-O", "linux", "-T", "kernel", "-C", "none", "-a", "0x40200000", "-e", "0x40200000", "-n", "zboot"], [efi]);
+  const bare = await inspect(efi);
+  const r = await inspect(bytes);
+  assert.equal(layerAt(r, "/payload").format, "zboot");
+  assert.equal(r.summary.kernelFormat, "arm64-image");
+  assert.equal(r.summary.kernelPath, `/payload${bare.summary.kernelPath}`);
+  assert.equal(r.summary.linuxVersion, bare.summary.linuxVersion);
+  assert.deepEqual((await unpack(bytes)).data, (await unpack(efi)).data);
+});
