@@ -334,3 +334,15 @@ test("uImage around a real kernel fixture (an arm64 zboot from kernel 6.1): the 
   assert.equal(r.summary.linuxVersion, bare.summary.linuxVersion);
   assert.deepEqual((await unpack(bytes)).data, (await unpack(efi)).data);
 });
+
+test("uImage -C lz4 over the kernel's legacy lz4 (lz4 -l): decoded, and warned that U-Boot refuses it", { skip: needs("mkimage", "lz4") }, async () => {
+  const bytes = mkimage(
+    "lz4-legacy",
+    ["-A", "arm64", "-O", "linux", "-T", "kernel", "-C", "lz4", "-a", "0x80200000", "-e", "0x80200000", "-n", "lz4 -l"],
+    [compressWith("lz4", IMAGE)],
+  );
+  const r = await inspect(bytes);
+  assert.deepEqual(codes(r), ["UIMAGE_LZ4_LEGACY"]);
+  assert.equal(r.diagnostics[0]?.offset, 0x40);
+  assert.deepEqual((await unpack(bytes)).data, IMAGE);
+});

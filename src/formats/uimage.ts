@@ -30,7 +30,7 @@
  */
 import { crc32 } from "../codecs/checksums.js";
 import type { CodecName } from "../codecs/types.js";
-import { annotate, defineLayout, hex, readStruct, u32 } from "../io/layout.js";
+import { annotate, defineLayout, hex, readStruct, startsWith, u32 } from "../io/layout.js";
 import { factsOf, type UImageFacts, type UImagePart } from "../model/facts.js";
 import type { ChildSpec, FormatParser } from "./types.js";
 
@@ -158,6 +158,7 @@ function readParts(data: Uint8Array): { parts: UImagePart[]; problem: string | n
 }
 
 const SZ_2M = 0x200000;
+const LZ4_LEGACY_MAGIC = [0x02, 0x21, 0x4c, 0x18];
 
 /**
  * Where U-Boot's bootm runs an arm64 Image it loaded at `load` (boot/bootm.c bootm_load_os with
@@ -314,7 +315,18 @@ export const uimageFormat: FormatParser = {
   finish(input, layer, children) {
     const facts = factsOf(input.facts, layer.path, "uimage");
     const first = children[0];
-    if (!facts || !first || facts.os !== IH_OS_LINUX || facts.arch !== IH_ARCH_ARM64) return;
+    if (!facts || !first) return;
+    // U-Boot's lz4 is the frame format (ulz4fn checks LZ4F_MAGIC); the kernel's lz4 -l legacy format fails there.
+    const stream = input.bytes.subarray(first.offset - input.base, first.offset - input.base + 4);
+    if (facts.codec === "lz4" && first.format === "compressed" && startsWith(stream, LZ4_LEGACY_MAGIC)) {
+      input.diagnose(
+        "UIMAGE_LZ4_LEGACY",
+        "warning",
+        "ih_comp says lz4 but the data is a legacy lz4 stream (lz4 -l): U-Boot reads only the LZ4 frame format and refuses it",
+        first.offset - input.base,
+      );
+    }
+    if (facts.os !== IH_OS_LINUX || facts.arch !== IH_ARCH_ARM64) return;
     const kernel = first.format === "compressed" ? first.children[0] : first;
     const image = kernel ? factsOf(input.facts, kernel.path, "arm64-image") : undefined;
     if (!image) return;

@@ -50,6 +50,7 @@ export const DIAGNOSTIC_CODES = {
   UIMAGE_TRAILING_DATA: "bytes after a uImage's ih_size data bytes",
   UIMAGE_UNKNOWN_VALUE: "a uImage ih_os, ih_arch, ih_type or ih_comp that names nothing in U-Boot's tables",
   UIMAGE_BAD_PART_TABLE: "a multi-file uImage whose size table has no terminator or lists parts past the data",
+  UIMAGE_LZ4_LEGACY: "a uImage declaring lz4 whose data is a legacy lz4 stream (lz4 -l), which U-Boot cannot decompress",
   UIMAGE_ARM64_MOVED:
     "a uImage holding an arm64 Image that U-Boot's bootm moves from ih_load to text_offset above a 2 MiB aligned base and enters there, whatever ih_ep says",
   // PE/COFF and UKI
