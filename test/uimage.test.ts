@@ -4,8 +4,8 @@
  * declares, a multi-file image, a ramdisk; CRC mismatches, truncation and hostile sizes.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -345,4 +345,28 @@ test("uImage -C lz4 over the kernel's legacy lz4 (lz4 -l): decoded, and warned t
   assert.deepEqual(codes(r), ["UIMAGE_LZ4_LEGACY"]);
   assert.equal(r.diagnostics[0]?.offset, 0x40);
   assert.deepEqual((await unpack(bytes)).data, IMAGE);
+});
+
+test("kimg inspect, extract --all and plan on a multi-file uImage", { skip: needs("mkimage", "gzip") }, () => {
+  const ramdisk = new TextEncoder().encode("070701" + "0".repeat(101));
+  mkimage(
+    "cli",
+    ["-A", "arm64", "-O", "linux", "-T", "multi", "-C", "gzip", "-a", "0x80200000", "-e", "0x80200000", "-n", "cli"],
+    [compressWith("gzip", IMAGE), ramdisk],
+  );
+  const file = join(dir, "cli.uimg");
+  const kimg = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/run.ts", ...args], { maxBuffer: 1 << 26 });
+  let r = kimg("inspect", file);
+  assert.equal(r.status, 0);
+  assert.match(r.stdout.toString(), /U-Boot legacy image "cli": AArch64 Linux Multi-File Image \(gzip compressed\)/);
+  assert.match(r.stdout.toString(), /kernel\s+arm64-image at \/part0\/decompressed/);
+  const out = join(dir, "cli-all");
+  r = kimg("extract", "--all", out, file);
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.deepEqual(readdirSync(out).sort(), ["part0.decompressed.Image", "part0.gz", "part1.cpio"]);
+  assert.deepEqual(new Uint8Array(readFileSync(join(out, "part0.decompressed.Image"))), IMAGE);
+  assert.deepEqual(new Uint8Array(readFileSync(join(out, "part1.cpio"))), ramdisk);
+  r = kimg("plan", file);
+  assert.equal(r.status, 0, r.stderr.toString());
+  assert.match(r.stdout.toString(), /^boot plan for \/part0\/decompressed \(arm64-image, arm64/);
 });
