@@ -26,6 +26,7 @@ import {
 import { buildBootV4, buildVendorBootV4 } from "../support/builders/android.js";
 import { buildPe, DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS } from "../support/builders/pe.js";
 import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
+import { buildUImage } from "../support/builders/uimage.js";
 import type { Seed, SeedField } from "./mutators.js";
 
 /** A seed before analysis, with the format its report must show. */
@@ -209,6 +210,11 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
   if (has("gzip"))
     seeds.push({ name: "arm-zimage-gzip", bytes: buildArmZImage({ tool: "gzip", kernel: rawKernel("6.1.0-kimg-fuzz", 0x4000) }).bytes, format: "arm-zimage" });
 
+  // U-Boot legacy images: an Image as it is, gzip-compressed, and a multi-file image.
+  seeds.push({ name: "uimage-arm64-none", bytes: buildUImage({ parts: [arm64] }), format: "uimage" });
+  if (has("gzip"))
+    seeds.push({ name: "uimage-arm64-gzip", bytes: buildUImage({ comp: 1, parts: [compress("gzip", "arm64-image", arm64)] }), format: "uimage" });
+  seeds.push({ name: "uimage-multi", bytes: buildUImage({ type: 4, parts: [arm64, buildCpio(), buildDtb()] }), format: "uimage" });
   for (const tool of ["gzip", "zstd", "xz-x86", "lzma", "lz4", "lzo", "bzip2"] as const) {
     if (has(tool)) seeds.push({ name: `bzimage-${tool}`, bytes: buildBzImage({ payload: piggy(tool, "vmlinux", vmlinux) }), format: "bzimage" });
   }

@@ -18,12 +18,15 @@ import { s390ImageFormat } from "./s390-image.js";
 import { cpioFormat, dataFormat, dtbFormat, textFormat } from "./simple.js";
 import type { FormatParser } from "./types.js";
 import { ukiFormat } from "./uki.js";
+import { uimageFormat } from "./uimage.js";
 import { zbootFormat } from "./zboot.js";
 // Android boot images (issue 15)
 import { androidBootFormat, androidVendorBootFormat } from "./android-boot.js";
 import type { LayerFormat } from "../model/report.js";
 
 export const FORMATS: readonly FormatParser[] = [
+  // A uImage: a big-endian magic and a CRC-32 over its header; what it wraps is probed as its child.
+  uimageFormat,
   // Android boot images (issue 15): 8-byte magics, and containers of everything below
   androidBootFormat,
   androidVendorBootFormat,

@@ -44,6 +44,16 @@ export const DIAGNOSTIC_CODES = {
   ZIMAGE_BAD_TAG: "a zImage extension tag that runs past the data",
   ZIMAGE_BAD_ENDIAN: "a zImage with the extension table whose endianness word is neither 0x04030201 nor 0x01020304",
   S390_PAYLOAD_NOT_FOUND: "no compressed stream with a valid header after an s390 image's parmarea",
+  // U-Boot legacy image (uImage)
+  UIMAGE_HEADER_CRC_MISMATCH: "a uImage whose ih_hcrc does not match its header: U-Boot refuses it",
+  UIMAGE_DATA_CRC_MISMATCH: "a uImage whose ih_dcrc does not match its data: U-Boot refuses it",
+  UIMAGE_DATA_TRUNCATED: "a uImage whose ih_size runs past the end of the file",
+  UIMAGE_TRAILING_DATA: "bytes after a uImage's ih_size data bytes",
+  UIMAGE_UNKNOWN_VALUE: "a uImage ih_os, ih_arch, ih_type or ih_comp that names nothing in U-Boot's tables",
+  UIMAGE_BAD_PART_TABLE: "a multi-file uImage whose size table has no terminator or lists parts past the data",
+  UIMAGE_LZ4_LEGACY: "a uImage declaring lz4 whose data is a legacy lz4 stream (lz4 -l), which U-Boot cannot decompress",
+  UIMAGE_ARM64_MOVED:
+    "a uImage holding an arm64 Image that U-Boot's bootm moves from ih_load to text_offset above a 2 MiB aligned base and enters there, whatever ih_ep says",
   // PE/COFF and UKI
   PE_TOO_MANY_DIRECTORIES: "a NumberOfRvaAndSizes over the 16 data directories defined",
   PE_DIRECTORIES_TRUNCATED: "a SizeOfOptionalHeader too small for the data directories declared",

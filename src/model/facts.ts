@@ -412,6 +412,49 @@ export interface FitFacts {
   defaultConfiguration: string | null;
 }
 
+/** One part of a multi-file uImage: where its bytes lie in the uImage layer (after the size table, each earlier part padded to 4 bytes). */
+export interface UImagePart {
+  /** Offset of the part within the uImage layer's bytes. */
+  offset: number;
+  /** Its size, as the size table gives it. */
+  size: number;
+}
+
+/** A legacy U-Boot image header (U-Boot include/image.h, `image_header_t`; all fields big-endian). */
+export interface UImageFacts {
+  kind: "uimage";
+  /** `ih_hcrc` (0x04, u32) as read: CRC-32 of the 64-byte header with this field zeroed. */
+  headerCrc: number;
+  /** `ih_hcrc` matches the header. */
+  headerCrcOk: boolean;
+  /** `ih_time` (0x08, u32): creation time, seconds since 1970 (UTC). */
+  time: number;
+  /** `ih_size` (0x0c, u32): bytes of data after the header. */
+  dataSize: number;
+  /** `ih_load` (0x10, u32): where U-Boot loads (or decompresses) the data. */
+  loadAddress: number;
+  /** `ih_ep` (0x14, u32): the address U-Boot jumps to. */
+  entryPoint: number;
+  /** `ih_dcrc` (0x18, u32) as read: CRC-32 of the data. */
+  dataCrc: number;
+  /** `ih_dcrc` matches the data; null when the data is truncated and could not be checked. */
+  dataCrcOk: boolean | null;
+  /** `ih_os` (0x1c, u8): IH_OS_* (5 = Linux). */
+  os: number;
+  /** `ih_arch` (0x1d, u8): IH_ARCH_* (2 = ARM, 22 = ARM64). */
+  arch: number;
+  /** `ih_type` (0x1e, u8): IH_TYPE_* (2 = kernel, 3 = ramdisk, 4 = multi). */
+  type: number;
+  /** `ih_comp` (0x1f, u8): IH_COMP_* (0 none, 1 gzip, 2 bzip2, 3 lzma, 4 lzo, 5 lz4, 6 zstd). */
+  compression: number;
+  /** The codec `ih_comp` names, null for none or an unknown value. */
+  codec: CodecName | null;
+  /** `ih_name` (0x20, 32 bytes, NUL-padded). */
+  name: string;
+  /** The parts of a multi-file (or script) image, in table order; null for other types. */
+  parts: UImagePart[] | null;
+}
+
 /** The facts of one layer, by format. Layers of other formats (PE, text, data ...) have none; a PE layer's are `Layer.pe`. */
 export type LayerFacts =
   | Arm64ImageFacts
@@ -422,6 +465,7 @@ export type LayerFacts =
   | ZbootFacts
   | UkiFacts
   | CompressedFacts
+  | UImageFacts
   | OtherKernelFacts
   // Android boot images (issue 15)
   | AndroidBootFacts

@@ -60,6 +60,7 @@ export type LayerFormat =
   | "dtb"
   | "fit"
   | "text"
+  | "uimage"
   | "data"
   // Android boot images (issue 15)
   | "android-boot"

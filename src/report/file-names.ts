@@ -26,6 +26,7 @@ const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, str
   // Android boot images (issue 15)
   "android-boot": ".img",
   "android-vendor-boot": ".img",
+  uimage: ".uImage",
 };
 
 /** The file extension for a layer's bytes: by format, or by codec for a compressed layer (".efi", ".gz", ".bin", ...). */

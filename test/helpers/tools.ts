@@ -34,7 +34,7 @@ export const TOOLS = {
   osslsigncode: { command: "osslsigncode", package: "osslsigncode" },
   pesign: { command: "pesign", package: "pesign" },
   dtc: { command: "dtc", package: "device-tree-compiler" },
-  // U-Boot FIT (test/fit.test.ts)
+  // U-Boot FIT and uImage (test/fit.test.ts, test/uimage.test.ts)
   mkimage: { command: "mkimage", package: "u-boot-tools" },
   dumpimage: { command: "dumpimage", package: "u-boot-tools" },
   cpio: { command: "cpio", package: "cpio" },
