@@ -2,6 +2,8 @@
 // into src/codecs/*-wasm.generated.ts (committed, so the TypeScript runs from source too, in
 // the tests and the web build). Run by `npm run build`; where AssemblyScript is not installed
 // (a node_modules from before it was a devDependency) the committed module is kept.
+// `--check` writes nothing and exits 1 when a committed module differs from a fresh build
+// (test/wasm-generated.test.ts runs it, so the committed modules cannot go stale).
 import { readFileSync, writeFileSync } from "node:fs";
 
 const MODULES = [
@@ -9,12 +11,14 @@ const MODULES = [
   { source: "wasm/lzma.ts", target: "src/codecs/lzma-wasm.generated.ts", name: "LZMA_WASM_BASE64" },
 ];
 
+const check = process.argv.includes("--check");
+const stale = [];
 let asc;
 try {
   asc = (await import("assemblyscript/asc")).default;
 } catch {
   console.warn("build-wasm: assemblyscript is not installed; keeping the committed WebAssembly modules");
-  process.exit(0);
+  process.exit(check ? 2 : 0);
 }
 
 for (const { source, target, name } of MODULES) {
@@ -40,5 +44,11 @@ for (const { source, target, name } of MODULES) {
   } catch {
     // First build.
   }
-  if (old !== text) writeFileSync(target, text);
+  if (old === text) continue;
+  if (check) stale.push(target);
+  else writeFileSync(target, text);
+}
+if (stale.length > 0) {
+  console.error(`build-wasm: ${stale.join(", ")} differ from a fresh build of wasm/: run npm run build and commit them`);
+  process.exit(1);
 }
