@@ -6,6 +6,7 @@
  * every error are the same with or without WebAssembly.
  */
 import { LZ_WASM_BASE64 } from "./lz-wasm.generated.js";
+import { lazyWasmModule } from "./wasm-module.js";
 
 interface LzExports {
   memory: WebAssembly.Memory;
@@ -22,7 +23,6 @@ const INPUT_BASE = PAGE_BYTES;
 /** Addresses stay below 2 GiB, where they are positive int32s on both sides. */
 const MAX_MEMORY_BYTES = 0x7fff0000;
 
-let module: WebAssembly.Module | null | undefined;
 let enabled = true;
 
 /** Turns the WebAssembly loops off (or on again): the tests compare the two paths. */
@@ -30,21 +30,7 @@ export function setLzWasmEnabled(on: boolean): void {
   enabled = on;
 }
 
-function compiled(): WebAssembly.Module | null {
-  if (module === undefined) {
-    try {
-      // A 2 KB module: small enough for a synchronous compile, even on a browser's main thread.
-      const binary = atob(LZ_WASM_BASE64);
-      const bytes = new Uint8Array(binary.length);
-      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-      module = new WebAssembly.Module(bytes);
-    } catch {
-      // No WebAssembly (or no SIMD): the TypeScript loops do it all.
-      module = null;
-    }
-  }
-  return module;
-}
+const compiled = lazyWasmModule(LZ_WASM_BASE64);
 
 /**
  * One decode's linear memory: the whole input, then the output buffer (`region`), which the

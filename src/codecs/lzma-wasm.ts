@@ -6,6 +6,7 @@
  * streams), so every error stays the TypeScript decoder's own.
  */
 import { LZMA_WASM_BASE64 } from "./lzma-wasm.generated.js";
+import { lazyWasmModule } from "./wasm-module.js";
 
 interface LzmaExports {
   memory: WebAssembly.Memory;
@@ -24,7 +25,6 @@ const OUTPUT_SLACK_BYTES = 64;
 /** Addresses stay below 2 GiB, positive int32s on both sides. */
 const MAX_MEMORY_BYTES = 0x7fff0000;
 
-let module: WebAssembly.Module | null | undefined;
 let enabled = true;
 
 /** Turns the WebAssembly loop off (or on again): the tests compare the two paths. */
@@ -32,20 +32,7 @@ export function setLzmaWasmEnabled(on: boolean): void {
   enabled = on;
 }
 
-function compiled(): WebAssembly.Module | null {
-  if (module === undefined) {
-    try {
-      // A 3 KB module: small enough for a synchronous compile, even on a browser's main thread.
-      const binary = atob(LZMA_WASM_BASE64);
-      const bytes = new Uint8Array(binary.length);
-      for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-      module = new WebAssembly.Module(bytes);
-    } catch {
-      module = null;
-    }
-  }
-  return module;
-}
+const compiled = lazyWasmModule(LZMA_WASM_BASE64);
 
 export interface LzmaWasmState {
   range: number;
