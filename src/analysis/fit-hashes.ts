@@ -2,10 +2,11 @@
  * The hash nodes of a FIT's images (`hash-1 { algo = "sha256"; value = <...>; }`), checked
  * against the image data as U-Boot's fit_image_check_hash (boot/image-fit.c) does: the digest of
  * the data as stored (compressed or not). crc32 is stored big-endian (4 bytes). crc32 uses kimg's
- * own CRC; sha1/sha256/sha384/sha512 use Web Crypto, hence an async step after the tree is read;
- * md5 is not checked (Web Crypto has no MD5) and says so.
+ * own CRC, md5 kimg's own MD5 (codecs/md5.ts: Web Crypto has none); sha1/sha256/sha384/sha512 use
+ * Web Crypto, hence an async step after the tree is read.
  */
 import { crc32 } from "../codecs/checksums.js";
+import { md5 } from "../codecs/md5.js";
 import type { FitFacts } from "../model/facts.js";
 import type { JsonValue } from "../model/report.js";
 import { allLayers, type Tree } from "./tree.js";
@@ -29,10 +30,11 @@ function toHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function digest(algo: string, data: Uint8Array): Promise<string | { unchecked: string }> {
+export async function digest(algo: string, data: Uint8Array): Promise<string | { unchecked: string }> {
   if (algo === "crc32") return (crc32(data) >>> 0).toString(16).padStart(8, "0");
+  if (algo === "md5") return toHex(md5(data));
   const name = WEB_CRYPTO[algo];
-  if (name === undefined) return { unchecked: algo === "md5" ? "md5 is not checked (no MD5 in Web Crypto)" : `unknown algo "${algo}"` };
+  if (name === undefined) return { unchecked: `unknown algo "${algo}"` };
   const subtle = globalThis.crypto?.subtle;
   if (!subtle) return { unchecked: "Web Crypto (crypto.subtle) is not available here" };
   return toHex(new Uint8Array(await subtle.digest(name, data as Uint8Array<ArrayBuffer>)));
