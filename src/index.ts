@@ -58,3 +58,7 @@ export type { Decoder, DecodeOptions, CodecName } from "./codecs/types.js";
 export type * from "./model/report.js";
 export type * from "./model/facts.js";
 export { factsOf, bannerOf } from "./model/facts.js";
+// U-Boot FIT verification (issue 15, FIT signatures)
+export { fitKeyNames } from "./api/index.js";
+export type { FitVerifyReport, FitVerification, FitHashVerdict, FitSignatureVerdict, FitKeyReport } from "./model/fit-verify.js";
+export { renderFitVerifyLines } from "./report/fit-verify-text.js";

@@ -16,3 +16,5 @@ export type { VerifyOptions, DigestOptions, LayerDigest } from "./verify.js";
 export type { ProgressEvent } from "../analysis/tree.js";
 export { DIGEST_ALGORITHMS, isDigestName } from "../signatures/authenticode.js";
 export type { DigestName } from "../signatures/authenticode.js";
+// U-Boot FIT verification (issue 15, FIT signatures)
+export { fitKeyNames } from "./verify.js";

@@ -10,11 +10,14 @@ import { peLayers, selectPeLayer, type PeLayer } from "../signatures/pe-layers.j
 import type { VerifyReport } from "../signatures/types.js";
 import type { VerifyTreeOptions } from "../signatures/verify.js";
 import { analyse, type Analysis, type InspectOptions } from "./analyse.js";
+import { allLayers } from "../analysis/tree.js";
 
 /** What `verifyImage` takes: the `inspect` options, the trusted certificates (`--cert`), the layers to verify, and whether an intact signature without a chain to a trusted certificate is enough. */
 export interface VerifyOptions extends InspectOptions, Omit<VerifyTreeOptions, "input" | "limits"> {
   /** An analysis of the same input already made (the web page has one); skips decompressing again. */
   analysis?: Analysis;
+  /** U-Boot FIT: the names of the `trustedCertificates` files (their paths), as the report names the keys they hold. */
+  trustedCertificateNames?: readonly string[];
 }
 
 /**
@@ -35,13 +38,33 @@ export interface VerifyOptions extends InspectOptions, Omit<VerifyTreeOptions, "
 export async function verifyImage(input: Uint8Array | ArrayBuffer, options: VerifyOptions = {}): Promise<VerifyReport> {
   const { report, tree } = options.analysis ?? (await analyse(input, options));
   const { verifyTree } = await import("../signatures/verify.js");
-  return verifyTree(tree, {
+  // U-Boot FIT (issue 15): its hash and signature nodes too; --cert files may be control DTBs or public keys.
+  const hasFit = [...allLayers(tree.root)].some((l) => l.format === "fit");
+  const fitVerify = hasFit ? await import("../signatures/fit-verify.js") : null;
+  const split = fitVerify?.splitTrustFiles(options.trustedCertificates ?? [], options.trustedCertificateNames);
+  const trustedCertificates = split ? split.certificates : options.trustedCertificates;
+  const fitResult = fitVerify && split ? await fitVerify.verifyFitLayers(tree, split.fitKeys) : null;
+  const base = await verifyTree(tree, {
     input: report.input,
     ...(options.limits ? { limits: options.limits } : {}),
-    ...(options.trustedCertificates ? { trustedCertificates: options.trustedCertificates } : {}),
+    ...(trustedCertificates ? { trustedCertificates } : {}),
     ...(options.layers ? { layers: options.layers } : {}),
     ...(options.integrityOnly !== undefined ? { integrityOnly: options.integrityOnly } : {}),
   });
+  return fitVerify && fitResult ? fitVerify.mergeFitVerification(base, fitResult) : base;
+}
+
+/**
+ * The public keys a U-Boot FIT signature can be checked against in a key file: a control DTB
+ * (`mkimage -K`), a PEM or DER public key or certificate. Returns their names ("key-dev"),
+ * throws a KimgError naming `source` when the file holds none.
+ *
+ * @example
+ * fitKeyNames(controlDtb, "u-boot.dtb"); // ["key-dev"]
+ */
+export async function fitKeyNames(data: Uint8Array, source = "key file"): Promise<string[]> {
+  const { readFitKeys } = await import("../signatures/fit-keys.js");
+  return readFitKeys(data, source).keys.map((k) => k.report.name);
 }
 
 /**

@@ -1,6 +1,6 @@
 /** `kimg verify FILE [--cert CERT ...] [--layer PATH ...] [--json]` and `kimg digest FILE [--alg ALG] [--layer PATH | --all]`. */
 import type { Command } from "commander";
-import { certificateSubjects, digestImage, DIGEST_ALGORITHMS, isDigestName, verifyImage } from "../api/index.js";
+import { certificateSubjects, digestImage, DIGEST_ALGORITHMS, fitKeyNames, isDigestName, verifyImage } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { readInput } from "../node/files.js";
 import { writeStdout } from "../node/stdout.js";
@@ -17,6 +17,14 @@ async function readTrustedCertificate(path: string): Promise<Uint8Array> {
     // The certificate parser brings the signature stack (pkijs); the API loads it only now.
     await certificateSubjects(data, `--cert ${path}`);
   } catch (error) {
+    // U-Boot FIT: a control DTB (mkimage -K) or a public key is a key file too.
+    if (
+      await fitKeyNames(data, path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return data;
     if (error instanceof KimgError) throw new KimgError(ErrorCode.USAGE, error.message, { ...error.data, path });
     throw new KimgError(ErrorCode.USAGE, `--cert ${path}: ${(error as Error).message}`, { path });
   }
@@ -28,7 +36,12 @@ export function registerSignatureCommands(program: Command): void {
     .command("verify")
     .description("check the Authenticode signatures of every PE image inside FILE (outer EFI program, inner kernel)")
     .argument("<file>", "kernel image (zboot vmlinuz.efi, Image, bzImage, UKI, signed PE)")
-    .option("--cert <file>", "a certificate (PEM or DER) the signer's chain must reach; repeatable", collect, [])
+    .option(
+      "--cert <file>",
+      "a certificate (PEM or DER) the signer's chain must reach; for a U-Boot FIT, the control DTB (mkimage -K) or a PEM/DER public key; repeatable",
+      collect,
+      [],
+    )
     .option("--integrity-only", "accept intact signatures without checking who signed (exit 0 when intact; never reported as verified)")
     .option("--layer <path>", "check only this PE layer (see `kimg inspect`); repeatable", collect, [])
     .option("--json", "print the report as JSON");
@@ -40,6 +53,7 @@ export function registerSignatureCommands(program: Command): void {
     const report = await verifyImage(bytes, {
       ...options,
       trustedCertificates,
+      trustedCertificateNames: opts.cert,
       layers: opts.layer,
       integrityOnly: opts.integrityOnly ?? false,
     });

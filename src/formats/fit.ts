@@ -12,6 +12,7 @@ import { hex, u32 } from "../io/layout.js";
 import type { FitConfigurationFacts, FitFacts, FitHashFacts, FitImageFacts } from "../model/facts.js";
 import type { Field, JsonValue, Layer, Structure } from "../model/report.js";
 import type { ChildSpec, FormatParser } from "./types.js";
+import { readFitSignatures, signatureInfo } from "./fit-signatures.js";
 
 /** The compression names of include/image.h (`uimage_comp`), "none" included. */
 export const FIT_COMPRESSIONS = ["none", "gzip", "bzip2", "lzma", "lzo", "lz4", "zstd"] as const;
@@ -163,6 +164,7 @@ export const fitFormat: FormatParser = {
         dataOffset,
         dataSize,
         hashes,
+        signatures: readFitSignatures(node),
       };
       images.push(image);
       layer.structures.push(nodeStructure(`FIT /images/${node.name}`, node, input.base));
@@ -202,9 +204,11 @@ export const fitFormat: FormatParser = {
         ramdisk: stringProperty(node, "ramdisk") ?? null,
         loadables: stringListProperty(node, "loadables") ?? [],
         firmware: stringProperty(node, "firmware") ?? null,
+        signatures: readFitSignatures(node),
       };
       configurations.push(config);
       layer.structures.push(nodeStructure(`FIT /configurations/${node.name}`, node, input.base));
+      for (const s of node.children) layer.structures.push(nodeStructure(`FIT /configurations/${node.name}/${s.name}`, s, input.base));
       for (const used of [config.kernel, ...config.fdt, config.ramdisk, ...config.loadables, config.firmware]) {
         if (used !== null && !imageNames.has(used))
           input.diagnose(
@@ -261,6 +265,7 @@ function fillInfo(layer: Layer, facts: FitFacts, base: number): void {
       dataOffset: i.dataOffset === null ? null : base + i.dataOffset,
       dataSize: i.dataSize,
       hashes: i.hashes.map((h) => ({ node: h.node, algo: h.algo, value: h.value, checked: false, ok: null, reason: "not checked yet" })),
+      signatures: i.signatures.map((s) => signatureInfo(s, base)),
     }),
   );
   layer.info.configurations = facts.configurations.map(
@@ -273,6 +278,7 @@ function fillInfo(layer: Layer, facts: FitFacts, base: number): void {
       ramdisk: c.ramdisk,
       loadables: c.loadables,
       firmware: c.firmware,
+      signatures: c.signatures.map((s) => signatureInfo(s, base)),
     }),
   );
 }

@@ -86,7 +86,19 @@ export const DIAGNOSTIC_CODES = {
   FIT_DATA_OUTSIDE: "a FIT image whose data runs past the end of the file",
   FIT_CONFIG_MISSING_IMAGE: "a FIT configuration (or the default) that names a node /images or /configurations does not have",
   FIT_HASH_MISMATCH: "a FIT hash node whose value does not match the image data",
-  FIT_HASH_UNCHECKED: "a FIT hash node kimg cannot check (md5, an unknown algo, no value)",
+  FIT_HASH_UNCHECKED: "a FIT hash node kimg cannot check (an unknown algo, no value)",
+  // U-Boot FIT signatures (kimg verify, issue 15)
+  FIT_SIGNATURE_INVALID: "a FIT signature node that no given key verifies: the signed data or the signature was changed, or another key signed",
+  FIT_SIGNATURE_BAD_LENGTH: "a FIT signature value whose length is not the one its algo needs (an absurd length included): a failed verification",
+  FIT_SIGNATURE_UNKNOWN_ALGO: "a FIT signature node without algo or value, or whose algo or padding U-Boot does not know",
+  FIT_SIGNATURE_REGIONS:
+    "a FIT configuration signature whose hashed regions cannot be computed as U-Boot does (no hashed-nodes, the configuration not in it, hashed-strings out of bounds, too many regions)",
+  FIT_SIGNATURE_NO_MATCHING_KEY: "a FIT signature node for which no given key has the right kind and size",
+  FIT_SIGNATURE_NO_KEY: "a FIT signature node not checked because no public key was given (--cert)",
+  FIT_HASHED_NODES_DIFFER: "a configuration signature's hashed-nodes differ from the nodes U-Boot v2026.04 and later derive from the configuration",
+  FIT_REQUIRED_KEY_UNUSED: "a key the control DTB marks required that did not verify what U-Boot requires (every image, or the default configuration)",
+  FIT_KEY_UNREADABLE: "a key node of the control DTB that cannot be used (skipped)",
+  FIT_NOT_SIGNED: "a FIT without signature nodes: its hashes show integrity, not who made it (verify)",
   // Other contents
   DTB_TRUNCATED: "a device tree whose totalsize exceeds the bytes present",
   TEXT_TRUNCATED: "a text section shown only up to maxStringBytes",

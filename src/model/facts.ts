@@ -379,6 +379,8 @@ export interface FitImageFacts {
   /** Its length (`data`'s length or `data-size`), null when unknown. */
   dataSize: number | null;
   hashes: FitHashFacts[];
+  /** The `signature-*` nodes (issue 15, FIT verification). */
+  signatures: FitSignatureFacts[];
 }
 
 /** One /configurations node: the images it boots together. */
@@ -393,6 +395,34 @@ export interface FitConfigurationFacts {
   ramdisk: string | null;
   loadables: string[];
   firmware: string | null;
+  /** The `signature-*` nodes (issue 15, FIT verification). */
+  signatures: FitSignatureFacts[];
+}
+
+/** A `signature-*` node of a FIT image or configuration (U-Boot doc/usage/fit/signature.rst). Offsets in the FIT layer's bytes. */
+export interface FitSignatureFacts {
+  /** The node name, "signature-1". */
+  node: string;
+  /** `algo`: "sha256,rsa2048", "sha256,rsa4096", "sha256,ecdsa256", "sha384,ecdsa384" ... null when absent. */
+  algo: string | null;
+  /** `padding`: "pkcs-1.5" or "pss"; null when absent (U-Boot then uses pkcs-1.5). */
+  padding: string | null;
+  keyNameHint: string | null;
+  signerName: string | null;
+  signerVersion: string | null;
+  comment: string | null;
+  /** `timestamp` (u32 seconds since 1970), null when absent. */
+  timestamp: number | null;
+  /** `hashed-nodes` (configuration signatures): the node paths mkimage hashed, null when absent. */
+  hashedNodes: string[] | null;
+  /** `hashed-strings`: [offset, size] of the strings block hashed, null when absent. */
+  hashedStrings: [number, number] | null;
+  /** `sign-images`: which configuration properties name the images signed, null when absent. */
+  signImages: string[] | null;
+  /** Length of `value` in bytes (0 when absent). */
+  valueLength: number;
+  /** Offset of `value` in the FIT layer's bytes, null when absent. */
+  valueOffset: number | null;
 }
 
 /** A U-Boot FIT: its root properties, images and configurations. */

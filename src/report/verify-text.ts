@@ -2,6 +2,7 @@
 import { hex } from "../io/layout.js";
 import type { CertificateFacts, VerifyReport, VerifySignature } from "../signatures/types.js";
 import { diagnosticLine } from "./diagnostic.js";
+import { renderFitVerifyLines } from "./fit-verify-text.js";
 
 function yesNo(value: boolean | null, yes: string, no: string, unknown: string): string {
   return value === null ? unknown : value ? yes : no;
@@ -40,6 +41,7 @@ export function renderVerifyText(report: VerifyReport): string {
     if (layer.paddingNote) lines.push(`  note: ${layer.paddingNote}`);
     for (const s of sigs) lines.push(...renderSignature(s));
   }
+  if (report.fit) lines.push(...renderFitVerifyLines(report.fit));
   // The verdict line says "not signed" / "no PE image" itself; the diagnostics stay in --json for scripts.
   for (const d of report.diagnostics.filter((d) => d.code !== "NOT_SIGNED" && d.code !== "NO_PE_IMAGE")) lines.push(diagnosticLine(d));
   if (report.trusted.length) lines.push(`trusted: ${report.trusted.join("; ")}`);

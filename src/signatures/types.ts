@@ -6,6 +6,7 @@ import type { Diagnostic, LayerFormat } from "../model/report.js";
 import type { DigestName } from "./authenticode.js";
 import type { CertificateFacts } from "./certificates.js";
 import type { KernelTableCheck } from "./wincert.js";
+import type { FitVerifyReport } from "../model/fit-verify.js";
 
 export type { CertificateFacts, DigestName, KernelTableCheck };
 
@@ -107,6 +108,8 @@ export type VerifyReport = {
   layers: VerifyLayer[];
   signatures: VerifySignature[];
   diagnostics: Diagnostic[];
+  /** The U-Boot FITs of the file: every hash and signature node checked, the keys given (absent when the file holds no FIT). */
+  fit?: FitVerifyReport;
 };
 
 /** What `kimg inspect` shows per PE layer; cheap and synchronous (no hashing). */
