@@ -9,7 +9,7 @@ import type { DiagnosticCode } from "./codes.js";
 export type FitKeyReport = {
   /** "key-dev" (the control DTB's node name), or the file's name and position for a PEM/DER key. */
   name: string;
-  /** The key node's `key-name-hint`, or the name without "key-" (what a signature's key-name-hint is compared with). */
+  /** What a signature's key-name-hint is compared with: the key node's `key-name-hint`, or its name without "key-"; for a PEM/DER file its base name without extension (mkimage's keydir names keys <hint>.crt). */
   hint: string;
   /** "RSA 2048", "RSA 4096", "EC P-256", "EC P-384". */
   key: string;
@@ -65,7 +65,10 @@ export type FitSignatureVerdict = {
   signedBytes: number;
   /** The key that verified it (a FitKeyReport name), null when none did. */
   key: string | null;
-  /** "verified" (a given key verifies it), "failed" (no given key verifies it, or it cannot be checked), "no-key" (no key was given). */
+  /**
+   * "verified" (a given key verifies it); "failed" (the key its key-name-hint names, or every given key, does not verify
+   * it, or it cannot be checked); "no-key" (no key given, or none named by its key-name-hint and none verifies it).
+   */
   status: "verified" | "failed" | "no-key";
   /** Why it is not verified, one line per key tried or the node's problem. */
   reasons: string[];

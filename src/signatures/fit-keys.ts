@@ -64,6 +64,12 @@ function bytesToBigInt(bytes: Uint8Array): bigint {
   return v;
 }
 
+/** mkimage's key directory names a key <key-name-hint>.crt / .key: the file's base name without its extension is the hint. */
+function fileHint(name: string): string {
+  const base = name.split(/[\\/]/).pop() ?? name;
+  return base.replace(/#\d+$/, "").replace(/\.[^.]*$/, "");
+}
+
 function baseReport(name: string, hint: string, key: string, source: string): FitKeyReport {
   return { name, hint, key, algo: null, required: null, source, verified: [], requirementMet: null };
 }
@@ -121,14 +127,17 @@ function keyFromSpki(spki: PublicKeyInfo, name: string, source: string): FitPubl
     if (bits === 0 || bits > FIT_RSA_MAX_BITS || bits % 8 !== 0)
       bad(source, `an RSA key of ${bits} bits: U-Boot verifies keys of 8 to ${FIT_RSA_MAX_BITS} bits, whole bytes`);
     const exponent = bytesToBigInt(parsed.publicExponent.valueBlock.valueHexView);
-    return { report: baseReport(name, name, `RSA ${bits}`, source), kind: "rsa", bits, modulus, exponent };
+    return { report: baseReport(name, fileHint(name), `RSA ${bits}`, source), kind: "rsa", bits, modulus, exponent };
   }
   if (parsed instanceof ECPublicKey) {
-    const entry = Object.values(FIT_CURVES).find((c) => (c.webCrypto === "P-256" ? "1.2.840.10045.3.1.7" : "1.3.132.0.34") === parsed.namedCurve);
+    // pkijs names the curve ("P-256") or gives its OID.
+    const oids: Readonly<Record<string, string>> = { "1.2.840.10045.3.1.7": "P-256", "1.3.132.0.34": "P-384" };
+    const curveName = oids[parsed.namedCurve] ?? parsed.namedCurve;
+    const entry = Object.values(FIT_CURVES).find((c) => c.webCrypto === curveName);
     if (!entry) bad(source, `an EC key on curve ${parsed.namedCurve}, not P-256 or P-384`);
     const x = new Uint8Array(parsed.x);
     const y = new Uint8Array(parsed.y);
-    return { report: baseReport(name, name, `EC ${entry.webCrypto}`, source), kind: "ecdsa", curve: entry.webCrypto, bytes: entry.bytes, x, y };
+    return { report: baseReport(name, fileHint(name), `EC ${entry.webCrypto}`, source), kind: "ecdsa", curve: entry.webCrypto, bytes: entry.bytes, x, y };
   }
   bad(source, `a ${spki.algorithm.algorithmId} key, neither RSA nor EC`);
 }
@@ -142,7 +151,7 @@ function fromDer(der: Uint8Array, label: string | null, name: string, source: st
       () => {
         const cert = new Certificate({ schema: asn.result });
         const subject = nameToString(cert.subject);
-        return keyFromSpki(cert.subjectPublicKeyInfo, subject || name, `${source}: certificate ${subject}`);
+        return keyFromSpki(cert.subjectPublicKeyInfo, name, `${source}: certificate ${subject}`);
       },
     ],
     ["PUBLIC KEY", () => keyFromSpki(new PublicKeyInfo({ schema: asn.result }), name, `${source}: public key`)],
@@ -154,7 +163,7 @@ function fromDer(der: Uint8Array, label: string | null, name: string, source: st
         const bits = bitLength(modulus);
         if (bits === 0 || bits > FIT_RSA_MAX_BITS || bits % 8 !== 0) bad(source, `an RSA key of ${bits} bits`);
         return {
-          report: baseReport(name, name, `RSA ${bits}`, `${source}: RSA public key`),
+          report: baseReport(name, fileHint(name), `RSA ${bits}`, `${source}: RSA public key`),
           kind: "rsa",
           bits,
           modulus,

@@ -180,8 +180,17 @@ class FitVerifier {
     const hint = s.keyNameHint;
     const ordered = [...this.keys].sort((a, b) => Number(b.report.hint === hint) - Number(a.report.hint === hint));
     const fitting = ordered.filter((k) => k.kind === algo.kind);
-    if (fitting.length === 0)
+    // A signature by a key that was not given (its key-name-hint names none of them, and none verifies it) is not
+    // checked, not failed: a FIT may carry signatures by several keys (U-Boot needs only the required ones).
+    const named = hint !== null && this.keys.some((k) => k.report.hint === hint);
+    const notGiven = (reasons: string[]): FitSignatureVerdict => {
+      this.diagnose("FIT_SIGNATURE_NO_KEY", "warning", `${path}: not checked, no key named "${hint}" given (--cert)`, s.valueOffset);
+      return { ...signed, status: "no-key", reasons: [`no key named "${hint}" (its key-name-hint) was given`, ...reasons], code: "FIT_SIGNATURE_NO_KEY" };
+    };
+    if (fitting.length === 0) {
+      if (hint !== null && !named) return notGiven([]);
       return fail("FIT_SIGNATURE_NO_MATCHING_KEY", [`no ${algo.kind === "rsa" ? "RSA" : "ECDSA"} key among the ${this.keys.length} given`]);
+    }
     const reasons: string[] = [];
     for (const key of fitting) {
       const why = await verifyFitSignature(key, algo, padding, message, signature);
@@ -191,6 +200,7 @@ class FitVerifier {
       }
       reasons.push(`${key.report.name}: ${why}`);
     }
+    if (hint !== null && !named) return notGiven(reasons);
     const sizeOnly = fitting.every((k) =>
       k.kind === "rsa" && algo.kind === "rsa" ? k.bits !== algo.bits : k.kind === "ecdsa" && algo.kind === "ecdsa" && k.curve !== algo.curve,
     );
