@@ -27,7 +27,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { verifyImage } from "../src/api/verify.js";
 import { findNode, parseFdt } from "../src/io/fdt.js";
-import { serializeFdt } from "../src/kexec/fdt.js";
+import { serializeFdt, stringValue } from "../src/kexec/fdt.js";
+import type { FdtNode } from "../src/io/fdt.js";
+import { FIT_MAX_SIGNATURE_NODES } from "../src/io/limits.js";
 import type { FitSignatureVerdict, FitVerifyReport } from "../src/model/fit-verify.js";
 import type { VerifyReport } from "../src/signatures/types.js";
 import { analyse } from "./helpers/report.js";
@@ -438,5 +440,82 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
     const json = JSON.parse(bad.stdout) as VerifyReport;
     assert.equal(json.verdict, "failed");
     assert.ok(json.fit?.keys.some((k) => k.name === "key-r4k" && k.requirementMet === false));
+  });
+});
+
+/** A FIT made in memory (kexec's serialiser): one image, one configuration, with the signature nodes given. */
+function hostileFit(imageSignatures: FdtNode[], configSignatures: FdtNode[]): Uint8Array {
+  const u32 = (v: number): Uint8Array => Uint8Array.of(v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff);
+  const kernel: FdtNode = {
+    name: "kernel-1",
+    properties: [
+      { name: "type", value: stringValue("kernel") },
+      { name: "data", value: new Uint8Array(64).fill(7) },
+    ],
+    children: imageSignatures,
+  };
+  const conf: FdtNode = { name: "conf-1", properties: [{ name: "kernel", value: stringValue("kernel-1") }], children: configSignatures };
+  const root: FdtNode = {
+    name: "",
+    properties: [{ name: "timestamp", value: u32(0) }],
+    children: [
+      { name: "images", properties: [], children: [kernel] },
+      { name: "configurations", properties: [{ name: "default", value: stringValue("conf-1") }], children: [conf] },
+    ],
+  };
+  return serializeFdt({ bootCpuidPhys: 0, reservations: [], root });
+}
+
+function signatureNode(name: string, algo: string, valueLength: number, extra: FdtNode["properties"] = []): FdtNode {
+  return {
+    name,
+    properties: [{ name: "algo", value: stringValue(algo) }, { name: "value", value: new Uint8Array(valueLength).fill(0x5a) }, ...extra],
+    children: [],
+  };
+}
+
+describe("FIT verification of hostile signature nodes", () => {
+  it("fails unknown algorithms, absurd lengths and bad regions with their codes, never an exception", async () => {
+    const list = (...items: string[]): Uint8Array => new TextEncoder().encode(items.map((i) => `${i}\0`).join(""));
+    const strings = (size: number): Uint8Array => Uint8Array.of(0, 0, 0, 0, size >>> 24, (size >>> 16) & 0xff, (size >>> 8) & 0xff, size & 0xff);
+    const bytes = hostileFit(
+      [
+        signatureNode("signature-1", "sha256,rsa1024", 128),
+        signatureNode("signature-2", "sha256,ecdsa256", 65),
+        signatureNode("signature-3", "md5,rsa2048", 256),
+      ],
+      [
+        signatureNode("signature-1", "sha256,rsa2048", 256, [{ name: "hashed-nodes", value: list("/", "/images/kernel-1") }]),
+        signatureNode("signature-2", "sha256,rsa2048", 256, [
+          { name: "hashed-nodes", value: list("/", "/configurations/conf-1") },
+          { name: "hashed-strings", value: strings(0x7fffffff) },
+        ]),
+        signatureNode("signature-3", "sha256,rsa2048", 256),
+        signatureNode("signature-4", "sha256,rsa2048", 256, [{ name: "hashed-nodes", value: list("/", "/configurations/conf-1") }]),
+      ],
+    );
+    const report = await verifyImage(bytes);
+    assert.deepEqual(verdicts(report), [
+      ["/images/kernel-1/signature-1", "failed", "FIT_SIGNATURE_UNKNOWN_ALGO"],
+      ["/images/kernel-1/signature-2", "failed", "FIT_SIGNATURE_BAD_LENGTH"],
+      ["/images/kernel-1/signature-3", "failed", "FIT_SIGNATURE_UNKNOWN_ALGO"],
+      ["/configurations/conf-1/signature-1", "failed", "FIT_SIGNATURE_REGIONS"],
+      ["/configurations/conf-1/signature-2", "failed", "FIT_SIGNATURE_REGIONS"],
+      ["/configurations/conf-1/signature-3", "failed", "FIT_SIGNATURE_REGIONS"],
+      // Well-formed, but no key given: the regions are computed, nothing is judged.
+      ["/configurations/conf-1/signature-4", "no-key", "FIT_SIGNATURE_NO_KEY"],
+    ]);
+    assert.match(signature(report, "/configurations/conf-1/signature-1").reasons[0] ?? "", /Selected config not in hashed nodes/);
+    assert.match(signature(report, "/configurations/conf-1/signature-2").reasons[0] ?? "", /Strings region is out of bounds/);
+    assert.ok(signature(report, "/configurations/conf-1/signature-4").regions.length > 0);
+    assert.equal(report.verdict, "failed");
+  });
+
+  it("verifies at most FIT_MAX_SIGNATURE_NODES signature nodes and says so", async () => {
+    const many = Array.from({ length: FIT_MAX_SIGNATURE_NODES + 5 }, (_, i) => signatureNode(`signature-${i + 1}`, "sha256,rsa2048", 256));
+    const report = await verifyImage(hostileFit(many, []));
+    assert.equal(fitOf(report).fits[0]?.signatures.length, FIT_MAX_SIGNATURE_NODES);
+    assert.ok(report.diagnostics.some((d) => d.code === "E_LIMIT"));
+    assert.equal(report.verdict, "failed");
   });
 });

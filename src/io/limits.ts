@@ -62,3 +62,7 @@ export const FDT_MAX_PROPERTY_BYTES = 512 * 1024 * 1024;
 export const FDT_MAX_STRINGS_BYTES = 1024 * 1024;
 /** Most memory reservation entries read. */
 export const FDT_MAX_RESERVATIONS = 1024;
+
+// U-Boot FIT verification (signatures/fit-verify.ts). Fixed bounds.
+/** Most signature nodes verified in one FIT (each configuration signature walks the whole tree); mkimage writes one or two per node. */
+export const FIT_MAX_SIGNATURE_NODES = 64;

@@ -11,7 +11,9 @@
  */
 import { digest } from "../analysis/fit-hashes.js";
 import { allLayers, type Tree } from "../analysis/tree.js";
+import { ErrorCode } from "../io/errors.js";
 import { findNode, parseFdt, stringListProperty, stringProperty } from "../io/fdt.js";
+import { FIT_MAX_SIGNATURE_NODES } from "../io/limits.js";
 import type { FdtNode } from "../io/fdt.js";
 import type { DiagnosticCode } from "../model/codes.js";
 import type { FitFacts, FitSignatureFacts } from "../model/facts.js";
@@ -51,7 +53,11 @@ class FitVerifier {
     private readonly keys: readonly FitPublicKey[],
   ) {}
 
-  private diagnose(code: DiagnosticCode, severity: Diagnostic["severity"], message: string, offset: number | null): void {
+  /** Signature nodes met so far, against FIT_MAX_SIGNATURE_NODES. */
+  private signatureCount = 0;
+  private overLimit = false;
+
+  private diagnose(code: DiagnosticCode | typeof ErrorCode.LIMIT, severity: Diagnostic["severity"], message: string, offset: number | null): void {
     this.diagnostics.push({ code, severity, message, offset: offset === null ? null : this.layer.offset + offset, layer: this.layer.path });
   }
 
@@ -65,15 +71,20 @@ class FitVerifier {
       const inside = image.dataOffset !== null && image.dataSize !== null && image.dataOffset + image.dataSize <= this.bytes.length;
       const data = inside ? this.bytes.subarray(image.dataOffset ?? 0, (image.dataOffset ?? 0) + (image.dataSize ?? 0)) : null;
       for (const h of node?.children.filter(isHashNode) ?? []) hashes.push(await this.hash(`/images/${image.name}/${h.name}`, h, data));
-      for (const s of image.signatures)
-        signatures.push(await this.signature("image", image.name, s, data === null ? null : { data, offset: image.dataOffset ?? 0 }));
+      for (const s of image.signatures) {
+        const verdict = await this.signature("image", image.name, s, data === null ? null : { data, offset: image.dataOffset ?? 0 });
+        if (verdict) signatures.push(verdict);
+      }
     }
     const configsNode = findNode(fdt, "/configurations");
     for (const config of this.facts.configurations) {
       const node = configsNode?.children.find((c) => c.name === config.name);
-      for (const s of config.signatures) signatures.push(await this.signature("configuration", config.name, s, null, node));
+      for (const s of config.signatures) {
+        const verdict = await this.signature("configuration", config.name, s, null, node);
+        if (verdict) signatures.push(verdict);
+      }
     }
-    const failed = hashes.some((h) => h.status === "failed") || signatures.some((s) => s.status === "failed");
+    const failed = this.overLimit || hashes.some((h) => h.status === "failed") || signatures.some((s) => s.status === "failed");
     const verdict: FitVerification["verdict"] = failed
       ? "failed"
       : signatures.some((s) => s.status === "verified")
@@ -118,8 +129,14 @@ class FitVerifier {
     s: FitSignatureFacts,
     image: { data: Uint8Array; offset: number } | null,
     configNode?: FdtNode,
-  ): Promise<FitSignatureVerdict> {
+  ): Promise<FitSignatureVerdict | null> {
     const path = `/${kind === "image" ? "images" : "configurations"}/${owner}/${s.node}`;
+    if (++this.signatureCount > FIT_MAX_SIGNATURE_NODES) {
+      if (!this.overLimit)
+        this.diagnose(ErrorCode.LIMIT, "error", `more than ${FIT_MAX_SIGNATURE_NODES} signature nodes; ${path} and the rest were not verified`, s.valueOffset);
+      this.overLimit = true;
+      return null;
+    }
     const padding = s.padding ?? "pkcs-1.5";
     const verdict: FitSignatureVerdict = {
       path,
