@@ -328,7 +328,9 @@ function requiredKeys(fit: FitVerification, facts: FitFacts, keys: readonly FitP
     if (mode === "any" ? verified.length === 0 : verified.length < confKeys.length) {
       const missing = confKeys.filter((k) => !verified.includes(k)).map((k) => k.report.name);
       fail(
-        `configuration ${target}: ${mode === "any" ? "none of the keys" : "the keys"} ${missing.join(", ")} marked required ("required = conf"${mode === "any" ? ', required-mode "any"' : ""}) verified it: U-Boot refuses to boot it`,
+        mode === "any"
+          ? `configuration ${target}: none of the keys ${missing.join(", ")} marked required ("required = conf", required-mode "any") verified it: U-Boot refuses to boot it`
+          : `configuration ${target}: ${missing.join(", ")} marked required ("required = conf") did not verify it: U-Boot refuses to boot it`,
       );
     }
   }
