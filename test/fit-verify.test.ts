@@ -104,8 +104,41 @@ const PARTLY_SIGNED_ITS = `/dts-v1/;
 };
 `;
 
+/** conf-1 boots a ramdisk its signature does not sign (sign-images = kernel, fdt): U-Boot 2023.01 verifies hashed-nodes, v2026.04+ would hash the ramdisk too. */
+const LOOSE_ITS = `/dts-v1/;
+/ {
+	description = "kimg FIT with an unsigned ramdisk";
+	#address-cells = <1>;
+	images {
+		kernel-1 {
+			data = /incbin/("kernel.bin");
+			type = "kernel"; arch = "arm64"; os = "linux"; compression = "none";
+			load = <0x40080000>; entry = <0x40080000>;
+			hash-1 { algo = "sha256"; };
+		};
+		fdt-1 {
+			data = /incbin/("board.dtb");
+			type = "flat_dt"; arch = "arm64"; compression = "none";
+			hash-1 { algo = "sha256"; };
+		};
+		ramdisk-1 {
+			data = /incbin/("board.dts");
+			type = "ramdisk"; arch = "arm64"; os = "linux"; compression = "none";
+			hash-1 { algo = "sha1"; };
+		};
+	};
+	configurations {
+		default = "conf-1";
+		conf-1 {
+			kernel = "kernel-1"; fdt = "fdt-1"; ramdisk = "ramdisk-1";
+			signature-1 { algo = "sha256,rsa2048"; key-name-hint = "r2k"; sign-images = "kernel", "fdt"; };
+		};
+	};
+};
+`;
+
 let dir = "";
-const files = {} as Record<"signed" | "external" | "partly" | "p384" | "control" | "p384Control", Uint8Array>;
+const files = {} as Record<"signed" | "external" | "partly" | "loose" | "p384" | "control" | "p384Control", Uint8Array>;
 
 function run(command: string, args: string[], cwd = dir): void {
   execFileSync(command, args, { cwd, stdio: "pipe" });
@@ -196,6 +229,8 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
     run("dtc", ["-p", "16384", "-O", "dtb", "-o", "control-e.dtb", "board.dts"]);
     run("mkimage", ["-E", "-f", "signed.its", "-k", "keys", "-K", "control-e.dtb", "-r", "external.itb"]);
     run("mkimage", ["-f", "partly.its", "-k", "keys", "partly.itb"]);
+    writeFileSync(join(dir, "loose.its"), LOOSE_ITS);
+    run("mkimage", ["-f", "loose.its", "-k", "keys", "loose.itb"]);
 
     // P-384: openssl signs the image data, the .its carries the value, dtc writes the key node.
     run("openssl", ["dgst", "-sha384", "-sign", "keys/ec384.key", "-out", "ec384.sig", "kernel.bin"]);
@@ -218,6 +253,7 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
     files.signed = read("signed.itb");
     files.external = read("external.itb");
     files.partly = read("partly.itb");
+    files.loose = read("loose.itb");
     files.p384 = read("p384.itb");
     files.control = read("control.dtb");
     files.p384Control = read("p384-control.dtb");
@@ -426,6 +462,17 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
     assert.ok(messages.some((m) => /key-r4k is marked required for images/.test(m)));
     assert.ok(messages.some((m) => /fdt-1 carry no signature that verifies/.test(m)));
     assert.ok(messages.some((m) => /configuration conf-1: .*key-r3k/.test(m)));
+  });
+
+  it("verifies a configuration signature over hashed-nodes as mkimage wrote them, and warns when newer U-Boot would hash other nodes", async () => {
+    const crt = new Uint8Array(readFileSync(join(dir, "keys/r2k.crt")));
+    const report = await verifyImage(files.loose, { trustedCertificates: [crt], trustedCertificateNames: ["r2k.crt"] });
+    assert.equal(report.verdict, "verified", report.verdictLine);
+    assert.deepEqual(verdicts(report), [["/configurations/conf-1/signature-1", "verified", "r2k.crt"]]);
+    const warnings = report.diagnostics.filter((d) => d.code === "FIT_HASHED_NODES_DIFFER");
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]?.message ?? "", /\/images\/ramdisk-1, \/images\/ramdisk-1\/hash-1/);
+    assert.equal(warnings[0]?.severity, "warning");
   });
 
   it("kimg verify prints the verdict per node and exits 0, or 5 when anything fails", () => {
