@@ -4,6 +4,7 @@ import type { SignatureResult } from "../protocol.js";
 import { h, hex, svgElement } from "./dom.js";
 import { withHoverDetail } from "./pictures.js";
 import { diagnosticItem } from "./summary.js";
+import { fitVerifyFigures } from "./fit-verify.js";
 
 export interface SignatureActions {
   /** Verify again, checking chains against these certificate files. */
@@ -136,12 +137,12 @@ export function signaturesSection(result: SignatureResult | null, actions: Signa
   // The verdict line is the report's own sentence, the one `kimg verify` prints.
   const tone = v.verdict === "verified" ? "pass" : v.verdict === "unsigned" ? "info" : v.verdict === "intact" ? "warn" : "fail";
   section.append(h("p", { class: `verdict-line ${tone}`, id: "signature-verdict", "data-verdict": v.verdict }, v.verdictLine));
-  if (count) {
+  if (count || v.fit) {
     const input = h("input", {
       type: "file",
       id: "trusted-certs",
       multiple: true,
-      accept: ".pem,.crt,.cer,.der",
+      accept: v.fit ? ".pem,.crt,.cer,.der,.dtb,.pub" : ".pem,.crt,.cer,.der",
       class: "visually-hidden",
       tabindex: "-1",
       "aria-hidden": "true",
@@ -153,7 +154,11 @@ export function signaturesSection(result: SignatureResult | null, actions: Signa
       h(
         "p",
         { class: "actions" },
-        h("button", { type: "button", id: "check-chains", onclick: () => input.click() }, "Check chains against certificates… (PEM or DER)"),
+        h(
+          "button",
+          { type: "button", id: "check-chains", onclick: () => input.click() },
+          v.fit && !count ? "Check signatures against keys… (U-Boot control DTB, PEM or DER)" : "Check chains against certificates… (PEM or DER)",
+        ),
         input,
       ),
     );
@@ -167,6 +172,7 @@ export function signaturesSection(result: SignatureResult | null, actions: Signa
       ),
     );
   }
+  if (v.fit) section.append(...fitVerifyFigures(v.fit));
   // "Not signed" is the verdict line already.
   const notes = v.diagnostics.filter((d) => d.code !== "NOT_SIGNED" && d.code !== "NO_PE_IMAGE");
   if (notes.length) {
