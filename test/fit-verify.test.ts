@@ -1,7 +1,8 @@
 /**
  * FIT verification (`kimg verify`) against FITs signed by the real `mkimage -f x.its -k keydir
- * -K control.dtb -r` (Debian u-boot-tools 2023.01): image signatures (RSA 2048 PKCS#1 v1.5,
- * RSA 4096 PSS), configuration signatures (RSA 3072 PSS, ECDSA P-256) over the regions U-Boot
+ * -K control.dtb -r` (Debian u-boot-tools 2023.01): image signatures (RSA 2048 and 4096, each
+ * with PKCS#1 v1.5 and PSS), configuration signatures (RSA 3072 PSS, ECDSA P-256, RSA 2048 PSS)
+ * over the regions U-Boot
  * computes, every hash node (sha256, md5, crc32), keys from the control DTB mkimage wrote and
  * from PEM/DER files; a copy with one byte changed in the kernel data, one in a hashed property
  * and one in a signature value each fail with their reason.
@@ -44,7 +45,7 @@ const BOARD_DTS = `/dts-v1/;
 };
 `;
 
-/** The signed FIT: kernel-1 signed twice, fdt-1 once, conf-1 twice (RSA 3072 PSS first, ECDSA P-256 last). */
+/** The signed FIT: kernel-1 and fdt-1 signed twice (RSA 2048 and 4096, PKCS#1 v1.5 and PSS), conf-1 twice (RSA 3072 PSS first, ECDSA P-256 last). */
 const SIGNED_ITS = `/dts-v1/;
 / {
 	description = "kimg signed FIT";
@@ -65,6 +66,7 @@ const SIGNED_ITS = `/dts-v1/;
 			hash-1 { algo = "md5"; };
 			hash-2 { algo = "crc32"; };
 			signature-1 { algo = "sha384,rsa2048"; key-name-hint = "r2k"; };
+			signature-2 { algo = "sha256,rsa4096"; key-name-hint = "r4k"; };
 		};
 	};
 	configurations {
@@ -131,7 +133,7 @@ const LOOSE_ITS = `/dts-v1/;
 		default = "conf-1";
 		conf-1 {
 			kernel = "kernel-1"; fdt = "fdt-1"; ramdisk = "ramdisk-1";
-			signature-1 { algo = "sha256,rsa2048"; key-name-hint = "r2k"; sign-images = "kernel", "fdt"; };
+			signature-1 { algo = "sha256,rsa2048"; key-name-hint = "r2k"; padding = "pss"; sign-images = "kernel", "fdt"; };
 		};
 	};
 };
@@ -185,6 +187,7 @@ const ALL_VERIFIED: Array<[string, string, string | null]> = [
   ["/images/kernel-1/signature-1", "verified", "key-r2k"],
   ["/images/kernel-1/signature-2", "verified", "key-r4k"],
   ["/images/fdt-1/signature-1", "verified", "key-r2k"],
+  ["/images/fdt-1/signature-2", "verified", "key-r4k"],
   ["/configurations/conf-1/signature-1", "verified", "key-r3k"],
   ["/configurations/conf-1/signature-2", "verified", "ec256"],
 ];
@@ -342,6 +345,7 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
       ["/images/kernel-1/signature-1", "failed", "FIT_SIGNATURE_INVALID"],
       ["/images/kernel-1/signature-2", "failed", "FIT_SIGNATURE_INVALID"],
       ["/images/fdt-1/signature-1", "verified", "key-r2k"],
+      ["/images/fdt-1/signature-2", "verified", "key-r4k"],
       // The configuration signature covers the hash node, not the data (fit_config_check_sig leaves `data` out).
       ["/configurations/conf-1/signature-1", "verified", "key-r3k"],
       ["/configurations/conf-1/signature-2", "verified", "ec256"],
@@ -354,7 +358,7 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
         ["/images/fdt-1/hash-2", "ok", null],
       ],
     );
-    assert.match(report.verdictLine, /^verified: no - FIT: 2 of 5 signatures failed, 1 of 3 hash nodes failed/);
+    assert.match(report.verdictLine, /^verified: no - FIT: 2 of 6 signatures failed, 1 of 3 hash nodes failed/);
   });
 
   it("fails a copy with one byte changed in a hashed property (the kernel's load address): the configuration signatures", async () => {
@@ -367,6 +371,7 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
       ["/images/kernel-1/signature-1", "verified", "key-r2k"],
       ["/images/kernel-1/signature-2", "verified", "key-r4k"],
       ["/images/fdt-1/signature-1", "verified", "key-r2k"],
+      ["/images/fdt-1/signature-2", "verified", "key-r4k"],
       ["/configurations/conf-1/signature-1", "failed", "FIT_SIGNATURE_INVALID"],
       ["/configurations/conf-1/signature-2", "failed", "FIT_SIGNATURE_INVALID"],
     ]);
@@ -407,7 +412,7 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
     assert.equal(report.verdict, "intact");
     assert.equal(report.accepted, false);
     assert.ok(verdicts(report).every(([, status, code]) => status === "no-key" && code === "FIT_SIGNATURE_NO_KEY"));
-    assert.match(report.verdictLine, /^verified: no - FIT: 3 hash nodes match, 5 signatures not checked: give --cert/);
+    assert.match(report.verdictLine, /^verified: no - FIT: 3 hash nodes match, 6 signatures not checked: give --cert/);
     const relaxed = await verifyImage(files.signed, { integrityOnly: true });
     assert.equal(relaxed.accepted, true);
     assert.equal(relaxed.verified, false);
@@ -426,6 +431,7 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
         ["/images/kernel-1/signature-1", "verified", "/keys/r2k.crt"],
         ["/images/kernel-1/signature-2", "verified", "/r4k.der"],
         ["/images/fdt-1/signature-1", "verified", "/keys/r2k.crt"],
+        ["/images/fdt-1/signature-2", "verified", "/r4k.der"],
         // r3k was not given: not checked, not failed.
         ["/configurations/conf-1/signature-1", "no-key", "FIT_SIGNATURE_NO_KEY"],
         ["/configurations/conf-1/signature-2", "verified", "/ec256.pem"],
@@ -481,7 +487,7 @@ describe("FIT verification against mkimage's signatures", { skip }, () => {
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /signature \/images\/kernel-1\/signature-2: VERIFIED with key-r4k/);
     assert.match(ok.stdout, /hash \/images\/fdt-1\/hash-1: md5 [0-9a-f]{32} at 0x[0-9a-f]+: OK/);
-    assert.match(ok.stdout, /verified: yes - FIT: 5 of 5 signatures verified/);
+    assert.match(ok.stdout, /verified: yes - FIT: 6 of 6 signatures verified/);
     const bad = kimg("verify", join(dir, "partly.itb"), "--cert", join(dir, "control.dtb"), "--json");
     assert.equal(bad.status, 5, bad.stderr);
     const json = JSON.parse(bad.stdout) as VerifyReport;
