@@ -1,8 +1,8 @@
 /**
  * FIT verification (`kimg verify`) against FITs signed by the real `mkimage -f x.its -k keydir
- * -K control.dtb -r` (Debian u-boot-tools 2023.01): image signatures (RSA 2048 and 4096, each
- * with PKCS#1 v1.5 and PSS), configuration signatures (RSA 3072 PSS, ECDSA P-256, RSA 2048 PSS)
- * over the regions U-Boot
+ * -K control.dtb -r` (Debian u-boot-tools 2023.01): image signatures (RSA 2048 PKCS#1 v1.5,
+ * RSA 4096 PKCS#1 v1.5 and PSS), configuration signatures (RSA 2048 PSS, RSA 3072 PSS, ECDSA
+ * P-256) over the regions U-Boot
  * computes, every hash node (sha256, md5, crc32), keys from the control DTB mkimage wrote and
  * from PEM/DER files; a copy with one byte changed in the kernel data, one in a hashed property
  * and one in a signature value each fail with their reason.
