@@ -1,7 +1,8 @@
 /**
  * The FIT part of the signature report (`VerifyReport.fit`): every hash node and every signature
  * node of every U-Boot FIT in the file, with its verdict, and the public keys it was checked
- * against. Plain JSON values only; offsets are in the space of the FIT layer (`layer`).
+ * against. Plain JSON values only; offsets are in the space of the FIT layer (`layer`), as its
+ * fields are (the layer's own offset included: file offsets for a FIT file).
  */
 import type { DiagnosticCode } from "./codes.js";
 

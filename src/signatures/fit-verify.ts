@@ -106,10 +106,11 @@ class FitVerifier {
     const valueProp = node.properties.find((p) => p.name === "value");
     const algo = stringProperty(node, "algo") ?? null;
     const value = valueProp ? toHex(valueProp.value) : null;
-    const offset = valueProp?.offset ?? null;
+    const local = valueProp?.offset ?? null;
+    const offset = local === null ? null : this.layer.offset + local;
     const verdict: FitHashVerdict = { path, algo, value, computed: null, offset, status: "failed", reason: null, code: null };
     const fail = (code: DiagnosticCode, reason: string): FitHashVerdict => {
-      this.diagnose(code, "error", `${path}: ${reason}`, offset);
+      this.diagnose(code, "error", `${path}: ${reason}`, local);
       return { ...verdict, reason, code };
     };
     if (algo === null || value === null) return fail("FIT_HASH_UNCHECKED", `no ${algo === null ? "algo" : "value"} property: U-Boot refuses the image`);
