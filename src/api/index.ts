@@ -16,3 +16,6 @@ export type { VerifyOptions, DigestOptions, LayerDigest } from "./verify.js";
 export type { ProgressEvent } from "../analysis/tree.js";
 export { DIGEST_ALGORITHMS, isDigestName } from "../signatures/authenticode.js";
 export type { DigestName } from "../signatures/authenticode.js";
+// Measured boot (issue 17)
+export { measureImage } from "./measure.js";
+export type { MeasureOptions } from "./measure.js";
