@@ -7,11 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Ajv } from "ajv";
 import { measureImage } from "../src/api/index.js";
 import { DEFAULT_PHASES } from "../src/measure/pcr.js";
 import type { MeasureReport, PcrBank } from "../src/measure/types.js";
@@ -91,7 +92,8 @@ describe("PCR 11 equals systemd-measure calculate (Debian 12: systemd 252 and it
       [".initrd", file(codeLike(70_001, 9))],
     ];
     const uki = objcopyUki(STUB_252, sections);
-    const report = await measure(uki);
+    // shallow: the kernel's payload need not be decompressed for PCR 11 (it measures the section's bytes).
+    const report = await measure(uki, { shallow: true });
     const [image] = report.images;
     assert.ok(image);
     assert.equal(image.kind, "uki");
@@ -145,7 +147,7 @@ describe("PCR 11 equals systemd-measure calculate (Debian 12: systemd 252 and it
 
   it("PCR 4: the outer UKI's and the inner kernel's Authenticode sha256, as pesign -h computes it", { skip: needs("pesign") }, async () => {
     const uki = objcopyUki(STUB_252, [[".linux", kernel()]]);
-    const report = await measure(uki);
+    const report = await measure(uki, { shallow: true });
     const outer = report.pcr4[0];
     assert.equal(outer?.layer, "/pe");
     assert.equal(outer?.loadedByFirmware, true);
@@ -338,5 +340,38 @@ describe("measured boot on hostile and odd UKIs (no tools)", () => {
       report.images[0]?.addon.map((a) => [a.section, a.measured, a.digest.sha1, a.digest.sha256]),
       [[".dtb", "bytes", createHash("sha1").update(dtb).digest("hex"), createHash("sha256").update(dtb).digest("hex")]],
     );
+  });
+});
+
+describe("kimg pcr on the command line, and its JSON against docs/measure-report.schema.json", () => {
+  const kimg = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/run.ts", ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
+  const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true }).compile(
+    JSON.parse(readFileSync("docs/measure-report.schema.json", "utf8")) as object,
+  );
+
+  it("--json prints measureImage's report, which the schema accepts; the text names every phase", async () => {
+    const bytes = buildUki({
+      linux: codeLike(2000, 1),
+      extra: [{ name: ".pcrsig", data: text('{"sha256":[{"pcrs":[11],"pol":"00"}]}'), characteristics: RODATA_FLAGS }],
+    });
+    const path = file(bytes, "cli.efi");
+    const json = kimg("pcr", path, "--json", "--bank", "SHA256", "--bank", "sha1");
+    assert.equal(json.status, 0, json.stderr);
+    const printed = JSON.parse(json.stdout) as MeasureReport;
+    assert.deepEqual(printed, JSON.parse(JSON.stringify(await measureImage(bytes, { name: "cli.efi", banks: ["sha1", "sha256"] }))));
+    assert.ok(validate(printed), JSON.stringify(validate.errors));
+    assert.equal(printed.images[0]?.pcrsig?.unmatched, 1);
+  });
+
+  it("the text view; a bad --bank is a usage error (exit 2); a malformed .pcrsig exits 3 with the report printed", () => {
+    const path = file(buildUki({ linux: codeLike(2000, 1), extra: [{ name: ".pcrsig", data: text("{"), characteristics: RODATA_FLAGS }] }), "bad.efi");
+    const usage = kimg("pcr", path, "--bank", "md5");
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /^kimg: E_USAGE: --bank md5/);
+    const bad = kimg("pcr", path, "--phase", "enter-initrd");
+    assert.equal(bad.status, 3);
+    assert.match(bad.stdout, /^ *# PCR\[11\] phase <enter-initrd>$/m);
+    assert.match(bad.stdout, /^ *11:sha512=[0-9a-f]{128}$/m);
+    assert.match(bad.stdout, /^error PCRSIG_BAD_JSON at 0x[0-9a-f]+ \(\/\): \.pcrsig is not valid JSON/m);
   });
 });
