@@ -184,7 +184,21 @@ describe("multi-profile UKIs and .pcrsig against systemd 257 (trixie)", { skip: 
         [".cmdline", enc("root=/dev/vda1 ro debug")],
       ],
     ];
-    const uki = multiProfileUki(base, profiles, "#### LoaderInfo: systemd-stub 257.13-1~deb13u1 ####");
+    const effective = (i: number): Array<[string, string]> => {
+      const m = new Map(base);
+      for (const [name, data] of profiles[i] ?? []) m.set(name, data);
+      return [...m].map(([name, data]) => [name, file(data)]);
+    };
+    // Profile @1 carries its own .pcrsig, signed by systemd-measure 257 for its sections (as ukify signs each profile).
+    const key = join(dir, "profile-key.pem");
+    execFileSync("openssl", ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key], { stdio: "ignore" });
+    const sign = ["sign", "--json=short", "--bank=sha256", `--private-key=${key}`, ...effective(1).map(([name, path]) => `--${name.slice(1)}=${path}`)];
+    const signature = new TextEncoder().encode(execFileSync(MEASURE_257, sign, { encoding: "utf8" }));
+    const uki = multiProfileUki(
+      base,
+      [profiles[0] ?? [], [...(profiles[1] ?? []), [".pcrsig", signature]]],
+      "#### LoaderInfo: systemd-stub 257.13-1~deb13u1 ####",
+    );
     const report = await measureImage(uki);
     const image = report.images[0];
     assert.equal(image?.stubVersion, 257);
@@ -195,19 +209,19 @@ describe("multi-profile UKIs and .pcrsig against systemd 257 (trixie)", { skip: 
         [1, "debug"],
       ],
     );
-    for (const [i, profile] of profiles.entries()) {
-      const effective = new Map(base);
-      for (const [name, data] of profile) effective.set(name, data);
-      const expected = calculate(
-        MEASURE_257,
-        [...effective].map(([name, data]) => [name, file(data)]),
-      );
-      assert.deepEqual(image?.profiles[i]?.calculate, expected, `profile @${i}`);
+    for (const i of [0, 1]) {
+      assert.deepEqual(image?.profiles[i]?.calculate, calculate(MEASURE_257, effective(i)), `profile @${i}`);
       assert.deepEqual(
         image?.profiles[i]?.sections.map((s) => s.name),
         [".linux", ".osrel", ".cmdline", ".initrd", ".uname", ".sbat", ".profile"],
       );
     }
+    assert.equal(image?.pcrsig, null);
+    assert.equal(image?.profiles[0]?.pcrsig, null);
+    assert.deepEqual(
+      image?.profiles[1]?.pcrsig?.entries.map((e) => e.matches),
+      DEFAULT_PHASES.slice(0, 4).map((phase) => ({ profile: 1, phase })),
+    );
     assert.equal(image?.profiles[1]?.sections.find((s) => s.name === ".cmdline")?.fromProfile, 1);
   });
 

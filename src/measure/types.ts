@@ -57,6 +57,8 @@ export interface ProfileMeasurement {
    * `{ phase, pcr: 11, hash }` per phase (no `phase` for the empty phase, as systemd-measure).
    */
   calculate: Partial<Record<PcrBank, Array<{ phase?: string; pcr: number; hash: string }>>>;
+  /** The profile's own `.pcrsig` (a multi-profile UKI may sign each profile apart), matched against this profile's phases; null when it has none of its own. */
+  pcrsig: PcrSignatureSection | null;
 }
 
 /** One entry of the `.pcrsig` JSON (`systemd-measure sign`), checked against the prediction. */
@@ -132,7 +134,7 @@ export interface MeasuredImage {
   profiles: ProfileMeasurement[];
   /** UKI sections present but not measured by this stub version (".uname" before v254 ...). */
   notMeasured: string[];
-  /** The `.pcrsig` JSON, null when absent. */
+  /** The base `.pcrsig` JSON (before the first `.profile`), matched against every profile's phases; null when absent. */
   pcrsig: PcrSignatureSection | null;
   /** The `.pcrpkey`, null when absent or unreadable. */
   pcrpkey: PcrPublicKey | null;

@@ -23,7 +23,16 @@ import type { Limits } from "../io/limits.js";
 import type { Diagnostic, Layer, PeSection } from "../model/report.js";
 import { DEFAULT_PHASES, digest, extend, extendPhase, PCR_KERNEL_BOOT, policyPcrDigest, toHex, zeroPcr } from "./pcr.js";
 import { readPcrPublicKey, readPcrSignatures } from "./pcrsig.js";
-import type { AddonMeasurement, BankValues, MeasuredImage, MeasuredSection, PcrBank, PcrSignatureEntry, ProfileMeasurement } from "./types.js";
+import type {
+  AddonMeasurement,
+  BankValues,
+  MeasuredImage,
+  MeasuredSection,
+  PcrBank,
+  PcrSignatureEntry,
+  PcrSignatureSection,
+  ProfileMeasurement,
+} from "./types.js";
 
 /**
  * The sections systemd-stub measures into PCR 11, in measuring order, each with the systemd
@@ -182,7 +191,7 @@ async function measureProfile(
   }
   const afterSections: BankValues = {};
   for (const bank of ctx.banks) afterSections[bank] = toHex(state.get(bank) ?? zeroPcr(bank));
-  const measurement: ProfileMeasurement = { profile, profileId: null, sections, afterSections, phases: [], calculate: {} };
+  const measurement: ProfileMeasurement = { profile, profileId: null, sections, afterSections, phases: [], calculate: {}, pcrsig: null };
   for (const phase of phases) {
     const values: BankValues = {};
     for (const bank of ctx.banks) {
@@ -294,19 +303,23 @@ export async function measureUkiLayer(tree: Tree, layer: Layer, options: Measure
     profileStarts.length = UKI_PROFILES_MAX;
   }
   const base = locate(all.slice(0, profileStarts[0] ?? all.length), [...names, ".pcrsig"]);
+  const profileSignatures: Array<{ measurement: ProfileMeasurement; section: PeSection }> = [];
   const phases = options.phases ?? DEFAULT_PHASES;
   const profileList: Array<number | null> = profileStarts.length ? profileStarts.map((_, i) => i) : [null];
   for (const profile of profileList) {
     const chosen = new Map<string, { section: PeSection; profile: number | null }>();
     for (const [name, section] of base) chosen.set(name, { section, profile: null });
     let profileSection: PeSection | undefined;
+    let ownSignature: PeSection | undefined;
     if (profile !== null) {
       const start = profileStarts[profile] ?? 0;
       const end = profileStarts[profile + 1] ?? all.length;
       for (const [name, section] of locate(all.slice(start, end), names)) chosen.set(name, { section, profile });
       profileSection = all[start];
+      ownSignature = locate(all.slice(start, end), [".pcrsig"]).get(".pcrsig");
     }
     const m = await measureProfile(ctx, chosen, sectionsOf, profile, phases);
+    if (ownSignature) profileSignatures.push({ measurement: m, section: ownSignature });
     m.profileId = profileId(bytes, profileSection);
     image.profiles.push(m);
     if (profile === 0 || profile === null) {
@@ -330,21 +343,29 @@ export async function measureUkiLayer(tree: Tree, layer: Layer, options: Measure
     if (data) image.pcrpkey = await readPcrPublicKey(data, pkeySection.pointerToRawData, (c, sev, msg, off) => diagnose(ctx, c, sev, msg, off));
   }
   const sigSection = base.get(".pcrsig");
-  if (sigSection) {
-    const data = sectionImage(ctx, sigSection);
-    if (data) {
-      const entries = readPcrSignatures(data, sigSection.pointerToRawData, (c, sev, msg, off) => diagnose(ctx, c, sev, msg, off));
-      await compareSignatures(ctx, image, entries);
-      image.pcrsig = { offset: sigSection.pointerToRawData, size: data.length, entries, unmatched: entries.filter((e) => e.matches === null).length };
-    }
-  }
+  if (sigSection) image.pcrsig = await signatureSection(ctx, image, sigSection, image.profiles);
+  for (const { measurement, section } of profileSignatures) measurement.pcrsig = await signatureSection(ctx, image, section, [measurement]);
   return image;
 }
 
+/** Reads a `.pcrsig` section and matches its entries against the phases of `profiles`. */
+async function signatureSection(
+  ctx: Context,
+  image: MeasuredImage,
+  section: PeSection,
+  profiles: readonly ProfileMeasurement[],
+): Promise<PcrSignatureSection | null> {
+  const data = sectionImage(ctx, section);
+  if (!data) return null;
+  const entries = readPcrSignatures(data, section.pointerToRawData, (c, sev, msg, off) => diagnose(ctx, c, sev, msg, off));
+  await compareSignatures(ctx, image, entries, profiles);
+  return { offset: section.pointerToRawData, size: data.length, entries, unmatched: entries.filter((e) => e.matches === null).length };
+}
+
 /** Matches each `.pcrsig` entry's `pol` against the PolicyPCR digest of every predicted (profile, phase) in its bank, and `pkfp` against `.pcrpkey`. */
-async function compareSignatures(ctx: Context, image: MeasuredImage, entries: PcrSignatureEntry[]): Promise<void> {
+async function compareSignatures(ctx: Context, image: MeasuredImage, entries: PcrSignatureEntry[], profiles: readonly ProfileMeasurement[]): Promise<void> {
   const policies = new Map<string, { profile: number | null; phase: string }>();
-  for (const p of image.profiles)
+  for (const p of profiles)
     for (const ph of p.phases)
       for (const [bank, value] of Object.entries(ph.values) as Array<[PcrBank, string]>) {
         const bytes = Uint8Array.from(value.match(/../g) ?? [], (h) => Number.parseInt(h, 16));

@@ -30,9 +30,13 @@ function renderImage(image: MeasuredImage, lines: string[]): void {
     for (const [bank, value] of Object.entries(a.digest)) lines.push(`    ${bank} ${value}`);
   }
   if (image.pcrpkey) lines.push(`  .pcrpkey: ${image.pcrpkey.algorithm} public key, SHA-256 fingerprint ${image.pcrpkey.fingerprint}`);
-  if (image.pcrsig) {
-    lines.push(`  .pcrsig: ${image.pcrsig.entries.length} entries, ${image.pcrsig.unmatched} matching no predicted phase`);
-    for (const e of image.pcrsig.entries) {
+  const signatures = [
+    ...(image.pcrsig ? [{ what: ".pcrsig", sig: image.pcrsig }] : []),
+    ...image.profiles.flatMap((p) => (p.pcrsig ? [{ what: `.pcrsig of profile @${p.profile}`, sig: p.pcrsig }] : [])),
+  ];
+  for (const { what, sig } of signatures) {
+    lines.push(`  ${what}: ${sig.entries.length} entries, ${sig.unmatched} matching no predicted phase`);
+    for (const e of sig.entries) {
       const match = e.matches
         ? `matches ${e.matches.profile === null ? "" : `profile @${e.matches.profile} `}phase <${e.matches.phase}>`
         : "matches NO predicted phase";
