@@ -4,12 +4,11 @@
  * `.pcrsig` checked against them and its `.pcrpkey`; for every UKI add-on, its PCR 12 events;
  * for every PE image, the Authenticode sha256 firmware extends into PCR 4.
  */
-import { ErrorCode, KimgError } from "../io/errors.js";
+import { asKimgError, ErrorCode, KimgError } from "../io/errors.js";
 import { resolveLimits } from "../io/limits.js";
 import { ALL_BANKS, isPcrBank, normalisePhase } from "../measure/pcr.js";
 import type { MeasureReport, PcrBank } from "../measure/types.js";
 import { measureUkiLayer, ukiLayers } from "../measure/uki-pcr.js";
-import { asKimgError } from "../io/errors.js";
 import { authenticodeDigest } from "../signatures/authenticode.js";
 import { peLayers } from "../signatures/pe-layers.js";
 import { analyse, type Analysis, type InspectOptions } from "./analyse.js";
