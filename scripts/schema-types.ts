@@ -9,6 +9,8 @@ import type { Diagnostic } from "../src/model/report.js";
 
 export type { Report } from "../src/model/report.js";
 export type { VerifyReport } from "../src/signatures/types.js";
+// Measured boot (issue 17): kimg pcr --json
+export type { MeasureReport } from "../src/measure/types.js";
 
 /** What `kimg plan --json` prints: the boot plan (see `Report.plan`) plus the diagnostics of reading the image. */
 export type PlanReport = BootPlan & {

@@ -45,6 +45,14 @@ export const SCHEMAS: readonly SchemaSpec[] = [
     title: "kimg signature report",
     description: "What `kimg verify --json` prints and `verifyImage()` returns (the `VerifyReport` type, src/signatures/types.ts).",
   },
+  // Measured boot (issue 17)
+  {
+    file: "docs/measure-report.schema.json",
+    type: "MeasureReport",
+    id: "urn:kimg:schema:measure-report:1",
+    title: "kimg measured-boot report",
+    description: "What `kimg pcr --json` prints and `measureImage()` returns (the `MeasureReport` type, src/measure/types.ts).",
+  },
 ];
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -62,3 +62,10 @@ export { factsOf, bannerOf } from "./model/facts.js";
 export { fitKeyNames } from "./api/index.js";
 export type { FitVerifyReport, FitVerification, FitHashVerdict, FitSignatureVerdict, FitKeyReport } from "./model/fit-verify.js";
 export { renderFitVerifyLines } from "./report/fit-verify-text.js";
+// Measured boot (issue 17): PCR 11/12/4 predictions
+export { measureImage } from "./api/index.js";
+export type { MeasureOptions } from "./api/index.js";
+export type * from "./measure/types.js";
+export { renderMeasureText } from "./report/measure-text.js";
+export { policyPcrDigest, ALL_BANKS, DEFAULT_PHASES, BOOT_PHASE_WORDS } from "./measure/pcr.js";
+export { PCR11_SECTIONS } from "./measure/uki-pcr.js";

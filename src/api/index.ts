@@ -18,3 +18,6 @@ export { DIGEST_ALGORITHMS, isDigestName } from "../signatures/authenticode.js";
 export type { DigestName } from "../signatures/authenticode.js";
 // U-Boot FIT verification (issue 15, FIT signatures)
 export { fitKeyNames } from "./verify.js";
+// Measured boot (issue 17)
+export { measureImage } from "./measure.js";
+export type { MeasureOptions } from "./measure.js";

@@ -5,6 +5,8 @@ import { registerInspect } from "./inspect.js";
 import { registerKexecCommands } from "./kexec.js";
 import { registerPlan } from "./plan.js";
 import { registerSignatureCommands } from "./verify.js";
+// Measured boot (issue 17)
+import { registerMeasure } from "./measure.js";
 
 /** Each entry adds one command (or a group: verify and digest; kexec and its subcommands) to the program. */
 export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
@@ -12,5 +14,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   registerExtract,
   registerPlan,
   registerSignatureCommands,
+  // Measured boot (issue 17): kimg pcr
+  registerMeasure,
   (program) => registerKexecCommands(program),
 ];

@@ -23,6 +23,8 @@ import { zbootFormat } from "./zboot.js";
 // Android boot images (issue 15)
 import { androidBootFormat, androidVendorBootFormat } from "./android-boot.js";
 import type { LayerFormat } from "../model/report.js";
+// UKI add-ons (issue 17, measured boot)
+import { ukiAddonFormat } from "./uki.js";
 
 export const FORMATS: readonly FormatParser[] = [
   // A uImage: a big-endian magic and a CRC-32 over its header; what it wraps is probed as its child.
@@ -36,6 +38,8 @@ export const FORMATS: readonly FormatParser[] = [
   loongarchFormat,
   bzImageFormat,
   ukiFormat,
+  // UKI add-ons (issue 17): a PE with .cmdline/.dtb/.initrd/.ucode and no .linux, before plain PE
+  ukiAddonFormat,
   armZImageFormat,
   s390ImageFormat,
   peFormat,

@@ -56,6 +56,25 @@ export function isUki(bytes: Uint8Array): boolean {
   return sectionsOf(bytes)?.some((s) => s.name === ".linux") ?? false;
 }
 
+// UKI add-ons (issue 17, measured boot)
+/** The sections that make a PE a UKI add-on for systemd-stub (stub.c load_addons). */
+export const UKI_ADDON_SECTIONS: readonly string[] = [".cmdline", ".dtb", ".dtbauto", ".initrd", ".ucode"];
+
+/** A UKI add-on (`*.addon.efi`): a PE with `.cmdline`, `.dtb`, `.dtbauto`, `.initrd` or `.ucode` and no `.linux`. */
+export function isUkiAddon(bytes: Uint8Array): boolean {
+  const sections = sectionsOf(bytes);
+  return sections !== null && !sections.some((s) => s.name === ".linux") && sections.some((s) => UKI_ADDON_SECTIONS.includes(s.name));
+}
+
+/** The stub's `.sdmagic` text ("#### LoaderInfo: systemd-stub 257 ####"), bounded, or null. */
+function loaderInfoOf(bytes: Uint8Array, sections: readonly PeSection[]): string | null {
+  const s = sections.find((x) => x.name === ".sdmagic");
+  if (!s) return null;
+  const raw = bytes.subarray(s.pointerToRawData, Math.min(bytes.length, s.pointerToRawData + Math.min(sectionDataLength(s), 256)));
+  const nul = raw.indexOf(0);
+  return new TextDecoder("latin1").decode(nul >= 0 ? raw.subarray(0, nul) : raw).trim() || null;
+}
+
 /** UKI payloads end at VirtualSize; the raw data is padded to FileAlignment (kexec-tools e18a71f). */
 export function sectionDataLength(s: PeSection): number {
   return s.virtualSize > 0 ? Math.min(s.virtualSize, s.sizeOfRawData) : s.sizeOfRawData;
@@ -92,12 +111,20 @@ export const ukiFormat: FormatParser = {
       children.push(child);
     }
     layer.structures.push({ name: "UKI sections", offset: pe.peOffset, size: 0, fields });
-    const facts: UkiFacts = { kind: "uki", sections: fields.map((f) => f.name), profiles };
+    // UKI add-ons (issue 17): the same reading, told apart by the format the registry chose.
+    const addon = layer.format === "uki-addon";
+    const loaderInfo = loaderInfoOf(input.bytes, pe.sections);
+    const facts: UkiFacts = { kind: "uki", sections: fields.map((f) => f.name), profiles, addon, loaderInfo };
     input.setFacts(facts);
     layer.info.sections = [...facts.sections];
     layer.info.profiles = facts.profiles;
     layer.info.nxCompat = pe.nxCompat;
+    if (loaderInfo !== null) layer.info.loaderInfo = loaderInfo;
     layer.title = `Unified Kernel Image (${peTitle(pe)}${profiles ? `, ${profiles} profiles` : ""})`;
+    if (addon) layer.title = `UKI add-on (${peTitle(pe)})`;
     return children;
   },
 };
+
+/** A UKI add-on: systemd-stub loads `*.addon.efi` beside a UKI and measures its sections into PCR 12 (issue 17). */
+export const ukiAddonFormat: FormatParser = { ...ukiFormat, format: "uki-addon", probe: isUkiAddon };

@@ -62,6 +62,16 @@ export const DIAGNOSTIC_CODES = {
   PE_PADDING_AFTER_CERT_TABLE: "zero bytes after the certificate table (zboot v6.4+ pads the Image): a signature check needs the image trimmed",
   PE_DATA_AFTER_CERT_TABLE: "non-zero data after the certificate table",
   UKI_SECTION_OUTSIDE: "a UKI section that runs past the end of the file",
+  // Measured boot (issue 17: kimg pcr)
+  PCR_SECTION_TOO_LARGE: "a UKI section the PCR prediction cannot measure (VirtualSize over maxOutputBytes, or data past the end): the values are incomplete",
+  PCR_STUB_VERSION_UNKNOWN: "a UKI whose stub names no systemd version kimg can use (.sdmagic): the newest known list of measured sections is assumed",
+  PCR_HARDWARE_SELECTED: "a .dtbauto or .efifw section, which the stub measures only when it matches the machine: kimg assumes the first",
+  PCR_TOO_MANY_PROFILES: "more .profile sections than systemd's limit (256): only the first are measured",
+  PCRSIG_BAD_JSON: "a .pcrsig section that is not the JSON systemd-measure sign writes (an object of banks, each an array of {pcrs, pkfp, pol, sig})",
+  PCRSIG_TOO_LARGE: "a .pcrsig section over kimg's bound (1 MiB, 1024 entries)",
+  PCRSIG_UNMATCHED: "a .pcrsig entry whose policy digest matches no predicted PCR 11 phase of the UKI",
+  PCRSIG_KEY_MISMATCH: "a .pcrsig entry signed by another key than the .pcrpkey one (its pkfp differs)",
+  PCRPKEY_BAD: "a .pcrpkey section that is not a PEM public key (or is over 64 KiB)",
   // Android boot images (issue 15)
   ANDROID_PART_OUTSIDE: "a part of an Android boot or vendor_boot image (kernel, ramdisk, dtb ...) that runs past the end of the file",
   ANDROID_BAD_PAGE_SIZE: "an Android boot image page_size that is not a power of two from 2048 to 65536",

@@ -212,6 +212,11 @@ export interface UkiFacts {
   sections: string[];
   /** How many `.profile` sections (multi-profile UKIs). */
   profiles: number;
+  // Measured boot (issue 17)
+  /** A UKI add-on (`*.addon.efi`: `.cmdline`, `.dtb`, `.dtbauto`, `.initrd` or `.ucode`, no `.linux`), not a UKI. */
+  addon: boolean;
+  /** The stub's `.sdmagic` text ("#### LoaderInfo: systemd-stub 257.13-1~deb13u1 ####"), null when absent. */
+  loaderInfo: string | null;
 }
 
 /** A compressed stream and what the tree walker did with it (analysis/tree.ts). */

@@ -64,7 +64,9 @@ export type LayerFormat =
   | "data"
   // Android boot images (issue 15)
   | "android-boot"
-  | "android-vendor-boot";
+  | "android-vendor-boot"
+  // UKI add-ons (issue 17, measured boot)
+  | "uki-addon";
 
 /**
  * How bad a diagnostic is: "info" a fact worth knowing (padding, an old layout), "warning" odd

@@ -27,6 +27,8 @@ const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, str
   "android-boot": ".img",
   "android-vendor-boot": ".img",
   uimage: ".uImage",
+  // UKI add-ons (issue 17, measured boot)
+  "uki-addon": ".efi",
 };
 
 /** The file extension for a layer's bytes: by format, or by codec for a compressed layer (".efi", ".gz", ".bin", ...). */

@@ -46,6 +46,10 @@ export const TOOLS = {
   // Android boot images (issue 15)
   mkbootimg: { command: "mkbootimg", package: "mkbootimg" },
   unpack_bootimg: { command: "unpack_bootimg", package: "mkbootimg" },
+  // Measured boot (issue 17): UKIs built with objcopy from Debian's stub, PCR 11 from systemd-measure
+  objcopy: { command: "objcopy", package: "binutils" },
+  "systemd-measure": { command: "/usr/lib/systemd/systemd-measure", package: "systemd" },
+  "systemd-stub": { command: "/usr/lib/systemd/boot/efi/linuxx64.efi.stub", package: "systemd-boot-efi" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;
