@@ -6,6 +6,7 @@ import type { Diagnostic, LayerFormat } from "../model/report.js";
 import type { DigestName } from "./authenticode.js";
 import type { CertificateFacts } from "./certificates.js";
 import type { KernelTableCheck } from "./wincert.js";
+import type { SecureBootVerdict } from "../model/secure-boot.js";
 
 export type { CertificateFacts, DigestName, KernelTableCheck };
 
@@ -107,6 +108,11 @@ export type VerifyReport = {
   layers: VerifyLayer[];
   signatures: VerifySignature[];
   diagnostics: Diagnostic[];
+  /**
+   * With db, dbx or an SbatLevel policy (`kimg verify --db --dbx --sbat-level`): would the image
+   * boot under Secure Boot, and if not, the first reason. `accepted` is then its `boots`.
+   */
+  secureBoot?: SecureBootVerdict;
 };
 
 /** What `kimg inspect` shows per PE layer; cheap and synchronous (no hashing). */
