@@ -58,3 +58,6 @@ export type { Decoder, DecodeOptions, CodecName } from "./codecs/types.js";
 export type * from "./model/report.js";
 export type * from "./model/facts.js";
 export { factsOf, bannerOf } from "./model/facts.js";
+// Secure Boot policy (issue 17): the SBAT, signature-list and verdict types of the reports, and the policy files verifyImage takes.
+export type * from "./model/secure-boot.js";
+export type { PolicyFile, SecureBootPolicyOptions } from "./signatures/policy.js";
