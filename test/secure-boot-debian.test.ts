@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { inspect, verifyImage } from "../src/api/index.js";
 import type { PeInfo } from "../src/model/report.js";
+import { text } from "../support/builders/bytes.js";
+import { buildPe, MACHINE, RODATA_FLAGS } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
 
 const CACHE = process.env.KIMG_DEBIAN_CACHE ?? "/var/cache/kimg-debian";
@@ -118,6 +120,35 @@ describe("Debian's signed boot loaders", { skip }, () => {
         ["shim,4", "grub,5"],
       );
     }
+  });
+
+  it("--sbat-level with a shim applies its automatic policy, --sbat-latest its latest: grub.proxmox 1 passes one and is revoked by the other", async () => {
+    const shim = await peOf(SHIM);
+    const rule = shim.sbatLevel?.latest.entries.find((e) => e.component === "grub.proxmox");
+    assert.ok(rule, "Debian shim 16.1's latest policy names grub.proxmox");
+    assert.equal(
+      shim.sbatLevel?.automatic.entries.find((e) => e.component === "grub.proxmox"),
+      undefined,
+    );
+    const image = buildPe({
+      machine: MACHINE.AMD64,
+      layout: "packed",
+      sections: [
+        {
+          name: ".sbat",
+          data: text(`sbat,1,SBAT Version,sbat,1,x\ngrub.proxmox,${rule.generationNumber - 1},Proxmox,grub2,2.12,x\n`),
+          characteristics: RODATA_FLAGS,
+        },
+      ],
+    }).bytes;
+    const shimFile = { name: "shimx64.efi.signed", data: new Uint8Array(readFileSync(SHIM)) };
+    const automatic = await verifyImage(image, { sbatLevel: shimFile });
+    assert.equal(automatic.secureBoot?.sbat[0]?.status, "pass");
+    assert.equal(automatic.secureBoot?.sbatLevel?.which, "automatic");
+    const latest = await verifyImage(image, { sbatLevel: shimFile, sbatPolicy: "latest" });
+    assert.equal(latest.secureBoot?.reason, "sbat-revoked");
+    assert.equal(latest.secureBoot?.sbat[0]?.revoked?.policyOffset, rule.offset);
+    assert.equal(latest.accepted, false);
   });
 
   it("the chain under shim's policy and its vendor certificate as db: shim passes its own policy, GRUB and the kernel boot", async () => {

@@ -361,6 +361,28 @@ describe("SBAT", () => {
   });
 });
 
+describe("hostile .sbat sections", () => {
+  it("two .sbat sections, and SizeOfRawData below VirtualSize, are SBAT_SECTION_REJECTED with the section header's offset", async () => {
+    const sbat = { name: ".sbat", data: text(SHIM_SBAT), characteristics: RODATA_FLAGS };
+    const two = buildPe({
+      machine: MACHINE.AMD64,
+      layout: "packed",
+      sections: [{ name: ".text", data: new Uint8Array(16), characteristics: TEXT_FLAGS }, sbat, sbat],
+    });
+    const report = await inspect(two.bytes);
+    const rejected = report.diagnostics.filter((d) => d.code === "SBAT_SECTION_REJECTED");
+    assert.deepEqual(
+      rejected.map((d) => d.offset),
+      [two.peOffset + 24 + 112 + 16 * 8 + 2 * 40],
+    );
+    assert.equal(report.root.pe?.sbat?.valid, false);
+    const short = buildPe({ machine: MACHINE.AMD64, layout: "packed", sections: [{ ...sbat, virtualSize: 0x10000 }] });
+    const r2 = await inspect(short.bytes);
+    assert.equal(r2.root.pe?.sbat?.size, 0);
+    assert.match(r2.diagnostics.find((d) => d.code === "SBAT_SECTION_REJECTED")?.message ?? "", /shim ignores the section/);
+  });
+});
+
 describe("hostile signature lists", () => {
   const list = (type: number[], listSize: number, headerSize: number, signatureSize: number, body: number): Uint8Array => {
     const out = new Uint8Array(28 + body);

@@ -21,6 +21,7 @@ import type { Field, Layer, PeInfo } from "../model/report.js";
 import type { ExDllCharacteristics, SbatSection } from "../model/secure-boot.js";
 import { MAX_SBAT_BYTES, parseSbatLevel, parseSbatSection, SbatLevelError } from "./sbat.js";
 import type { FormatInput } from "./types.js";
+import { MAX_DEBUG_ENTRIES } from "../io/limits.js";
 
 /** Flag names of `value` (hex for unknown bits); pe.ts has the same for the other flag words, kept apart to avoid an import cycle. */
 function flagNames(value: number, table: ReadonlyArray<[number, string]>): string[] {
@@ -43,8 +44,6 @@ export const DEBUG_DIRECTORY_ENTRY = defineLayout("debug directory entry", 28, [
 
 export const DEBUG_DIRECTORY_INDEX = 6;
 export const IMAGE_DEBUG_TYPE_EX_DLLCHARACTERISTICS = 20;
-/** Most debug directory entries read; linkers write a handful. */
-export const MAX_DEBUG_ENTRIES = 64;
 
 /** IMAGE_DLLCHARACTERISTICS_EX_* (PE format spec, "Extended DLL Characteristics"). */
 export const EX_DLL_CHARACTERISTICS: ReadonlyArray<[number, string]> = [

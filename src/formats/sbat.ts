@@ -18,11 +18,9 @@
  */
 import { hex, u32 } from "../io/layout.js";
 import type { SbatEntry, SbatLevelSection, SbatPolicy, SbatPolicyEntry } from "../model/secure-boot.js";
+import { MAX_SBAT_BYTES, MAX_SBAT_ENTRIES } from "../io/limits.js";
 
-/** Largest `.sbat` section or policy text read, in bytes; real ones are under 1 KiB (GRUB pads its section to 4 KiB). */
-export const MAX_SBAT_BYTES = 64 * 1024;
-/** Most lines read from one SBAT text; real ones have under 10. */
-export const MAX_SBAT_ENTRIES = 256;
+export { MAX_SBAT_BYTES, MAX_SBAT_ENTRIES };
 
 /** One problem found, with its offset in the text's space. */
 export interface SbatProblem {

@@ -35,15 +35,9 @@ import type {
 } from "../model/secure-boot.js";
 import { findPeSection } from "../formats/pe-secure-boot.js";
 import { certificateFacts, nameToString, readCertificates } from "./certificates.js";
+import { MAX_SIGNATURE_BYTES, MAX_SIGNATURE_DATABASE_BYTES, MAX_SIGNATURE_LISTS, MAX_SIGNATURES_PER_DATABASE } from "../io/limits.js";
 
-/** Largest db/dbx file read, in bytes; a real dbx is about 15 KiB, NV storage rarely allows over 64 KiB. */
-export const MAX_SIGNATURE_DATABASE_BYTES = 4 * 1024 * 1024;
-/** Most EFI_SIGNATURE_LISTs read from one file. */
-export const MAX_SIGNATURE_LISTS = 1024;
-/** Most signatures read from one database (all its lists together); Microsoft's dbx has about 430. */
-export const MAX_SIGNATURES_PER_DATABASE = 16384;
-/** Largest SignatureSize accepted, in bytes (a certificate with its owner GUID). */
-export const MAX_SIGNATURE_BYTES = 64 * 1024;
+export { MAX_SIGNATURE_BYTES, MAX_SIGNATURE_DATABASE_BYTES, MAX_SIGNATURE_LISTS, MAX_SIGNATURES_PER_DATABASE };
 
 /** The signature types of UEFI spec 32.4.1, by GUID. */
 export const SIGNATURE_TYPES: Readonly<Record<string, string>> = {
