@@ -29,11 +29,12 @@ async function read(path: string, what: string): Promise<PolicyFile> {
   return { name: path, data: await readInput(path, { what }) };
 }
 
-/** Reads the policy files named on the command line. */
-export async function readPolicyFiles(flags: PolicyFlags): Promise<SecureBootPolicyOptions> {
+/** Reads the policy files named on the command line (`opts` of a command given addPolicyOptions). */
+export async function readPolicyFiles(opts: object): Promise<SecureBootPolicyOptions> {
+  const flags = opts as Partial<PolicyFlags>;
   const out: SecureBootPolicyOptions = {};
-  if (flags.db.length) out.db = await Promise.all(flags.db.map((p) => read(p, "--db")));
-  if (flags.dbx.length) out.dbx = await Promise.all(flags.dbx.map((p) => read(p, "--dbx")));
+  if (flags.db?.length) out.db = await Promise.all(flags.db.map((p) => read(p, "--db")));
+  if (flags.dbx?.length) out.dbx = await Promise.all(flags.dbx.map((p) => read(p, "--dbx")));
   if (flags.sbatLevel) out.sbatLevel = await read(flags.sbatLevel, "--sbat-level");
   if (flags.sbatLatest) out.sbatPolicy = "latest";
   return out;

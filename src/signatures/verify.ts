@@ -16,7 +16,6 @@ import type { Certificate } from "pkijs";
 import type { VerifyLayer, VerifyReport, VerifySignature, VerifyVerdict } from "./types.js";
 import { peLayers, selectPeLayer, type PeLayer } from "./pe-layers.js";
 import { certificateTypeName, readCertificateTable, WIN_CERT_TYPE_PKCS_SIGNED_DATA, type CertificateTable } from "./wincert.js";
-
 import { hasSecureBootPolicy, secureBootVerdict, type SecureBootPolicyOptions } from "./policy.js";
 
 export { peLayers, selectPeLayer, type PeLayer } from "./pe-layers.js";
