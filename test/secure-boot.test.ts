@@ -417,4 +417,27 @@ describe("hostile signature lists", () => {
     assert.deepEqual(codes(many), ["ESL_TOO_MANY@28672"]);
     assert.deepEqual(codes(text("hello")), ["POLICY_FILE_UNKNOWN@0"]);
   });
+
+  it("a signed update whose dwLength runs past the file is AUTH_HEADER_BAD; an unreadable SbatLevel is SBAT_POLICY_UNREADABLE and the image does not boot", async () => {
+    const auth = new Uint8Array(40);
+    const v = new DataView(auth.buffer);
+    v.setUint16(0, 2026, true);
+    v.setUint32(16, 0x7fffffff, true); // dwLength
+    v.setUint16(20, 0x0200, true);
+    v.setUint16(22, 0x0ef1, true);
+    auth.set([0x9d, 0xd2, 0xaf, 0x4a, 0xdf, 0x68, 0xee, 0x49, 0x8a, 0xa9, 0x34, 0x7d, 0x37, 0x56, 0x65, 0xa7], 24); // EFI_CERT_TYPE_PKCS7_GUID
+    const db = readSignatureDatabase([{ name: "x.auth", data: auth }], "db");
+    assert.deepEqual(
+      db.diagnostics.map((d) => `${d.code}@${d.offset}`),
+      ["AUTH_HEADER_BAD@16"],
+    );
+    assert.equal(db.facts.files[0]?.kind, "authenticated-variable");
+    const report = await verifyImage(buildImage(SHIM_SBAT), { sbatLevel: { name: "junk", data: text("not a policy") } });
+    assert.deepEqual(
+      report.diagnostics.filter((d) => d.code === "SBAT_POLICY_UNREADABLE").map((d) => d.offset),
+      [0],
+    );
+    assert.equal(report.secureBoot?.boots, false);
+    assert.equal(report.accepted, false);
+  });
 });
