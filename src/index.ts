@@ -69,3 +69,6 @@ export type * from "./measure/types.js";
 export { renderMeasureText } from "./report/measure-text.js";
 export { policyPcrDigest, ALL_BANKS, DEFAULT_PHASES, BOOT_PHASE_WORDS } from "./measure/pcr.js";
 export { PCR11_SECTIONS } from "./measure/uki-pcr.js";
+// Secure Boot policy (issue 17): the SBAT, signature-list and verdict types of the reports, and the policy files verifyImage takes.
+export type * from "./model/secure-boot.js";
+export type { PolicyFile, SecureBootPolicyOptions } from "./signatures/policy.js";

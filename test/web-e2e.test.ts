@@ -386,6 +386,16 @@ describe("the web page in Chromium", { skip }, () => {
     );
     assert.ok(trusted.signatures.every((s) => s.chainValid));
 
+    // Secure Boot policy (issue 17): the signing certificate as db, the page prints the report's verdict line.
+    await page.setInputFiles("#policy-db", join(work, "cert.pem"));
+    await page.waitForSelector('#signatures[aria-busy="false"] #secure-boot-verdict');
+    const policy = await verifyImage(fixture.bytes, {
+      trustedCertificates: [new Uint8Array(await readFile(join(work, "cert.pem")))],
+      db: [{ name: "cert.pem", data: new Uint8Array(await readFile(join(work, "cert.pem"))) }],
+    });
+    assert.equal(await text("#secure-boot-verdict"), policy.secureBoot?.verdictLine);
+    assert.match(policy.secureBoot?.verdictLine ?? "", /^secure boot: yes - \/pe would boot: signed by a chain to db/);
+
     // One byte changed in the outer image after signing: its signature fails, the inner one holds.
     const tampered = new Uint8Array(fixture.bytes);
     const data = findLayer(report.root, "/pe")?.pe?.sections.find((x) => x.name === ".data");

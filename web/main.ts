@@ -3,7 +3,8 @@
  * CLI uses, and render the report, the pictures and the boot plan. No byte leaves the tab.
  */
 import { findLayer, mapPathForLayer, renderText, type BootPlan, type Report } from "../src/index.js";
-import type { AnalysisResult } from "./protocol.js";
+import type { AnalysisResult, PolicyBytes } from "./protocol.js";
+import type { PolicyChoice } from "./ui/secure-boot.js";
 import { AnalysisClient, WorkerError } from "./ui/client.js";
 import { h, formatBytes } from "./ui/dom.js";
 import { layerFileName, saveFile } from "./ui/download.js";
@@ -57,14 +58,33 @@ async function downloadLayer(report: Report, path: string | null, trim: boolean)
   }
 }
 
+/** The picked policy files as the worker takes them. */
+async function policyBytes(choice: PolicyChoice): Promise<PolicyBytes> {
+  const read = async (f: File) => ({ name: f.name, bytes: await f.arrayBuffer() });
+  return {
+    db: await Promise.all(choice.db.map(read)),
+    dbx: await Promise.all(choice.dbx.map(read)),
+    sbatLevel: choice.sbatLevel ? await read(choice.sbatLevel) : null,
+  };
+}
+
 /** The signatures section: a placeholder now, the verdicts when the worker has them. */
 function signaturesPlaceholder(): HTMLElement {
   let shown = signaturesSection(null, { checkChains: () => undefined });
+  let lastTrusted: File[] = [];
+  let policy: PolicyChoice | null = null; // issue 17: the Secure Boot policy files last picked
   const verify = async (trusted: File[]): Promise<void> => {
     let next: HTMLElement;
+    lastTrusted = trusted;
     try {
-      const result = await client.verify(await Promise.all(trusted.map((f) => f.arrayBuffer())));
-      next = signaturesSection(result, { checkChains: (files) => void verify(files) });
+      const result = await client.verify(await Promise.all(trusted.map((f) => f.arrayBuffer())), policy ? await policyBytes(policy) : undefined);
+      next = signaturesSection(result, {
+        checkChains: (files) => void verify(files),
+        checkPolicy: (choice) => {
+          policy = choice;
+          void verify(lastTrusted);
+        },
+      });
     } catch (error) {
       if (error instanceof Error && error.message === "cancelled") return;
       const info = error instanceof WorkerError ? error.info : { code: "E_INTERNAL", message: String(error), offset: null, text: String(error) };

@@ -9,7 +9,14 @@ export type Request =
   /** A layer's bytes, as `kimg extract --layer PATH [--trim]` writes them; path null: the kernel. */
   | { type: "bytes"; id: number; path: string | null; trim: boolean }
   /** Verify every signature of the last image, chains checked against `trusted` certificate files. */
-  | { type: "verify"; id: number; trusted: ArrayBuffer[] };
+  | { type: "verify"; id: number; trusted: ArrayBuffer[]; policy?: PolicyBytes };
+
+/** Secure Boot policy files for a verify request (issue 17): db and dbx lists, an SbatLevel. */
+export interface PolicyBytes {
+  db: Array<{ name: string; bytes: ArrayBuffer }>;
+  dbx: Array<{ name: string; bytes: ArrayBuffer }>;
+  sbatLevel: { name: string; bytes: ArrayBuffer } | null;
+}
 
 /** A KimgError as the CLI prints it, with its parts for the page. */
 export interface ErrorInfo {

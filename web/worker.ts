@@ -14,8 +14,9 @@ import {
   trimAfterCertificates,
   verifyImage,
   type Analysis,
+  type VerifyOptions,
 } from "../src/index.js";
-import type { ErrorInfo, Request, Response, SignatureResult } from "./protocol.js";
+import type { ErrorInfo, PolicyBytes, Request, Response, SignatureResult } from "./protocol.js";
 
 /** The worker global, typed by hand: the page's tsconfig uses the DOM lib, not WebWorker. */
 interface WorkerScope {
@@ -82,7 +83,7 @@ function bytesRequest(id: number, path: string | null, trim: boolean): void {
   scope.postMessage({ type: "bytes", id, path: layer.path, bytes: copy, trimmedBytes: full.length - data.length }, [copy]);
 }
 
-async function verifyRequest(id: number, trusted: ArrayBuffer[]): Promise<void> {
+async function verifyRequest(id: number, trusted: ArrayBuffer[], policy?: PolicyBytes): Promise<void> {
   const { analysis, input } = lastAnalysis();
   const result: SignatureResult = { verify: null, error: null, ranges: [] };
   try {
@@ -90,6 +91,7 @@ async function verifyRequest(id: number, trusted: ArrayBuffer[]): Promise<void> 
       analysis,
       name: analysis.report.input.name ?? "input",
       trustedCertificates: trusted.map((b) => new Uint8Array(b)),
+      ...policyOptions(policy), // issue 17
     });
   } catch (error) {
     result.error = errorInfo(error);
@@ -107,13 +109,24 @@ async function verifyRequest(id: number, trusted: ArrayBuffer[]): Promise<void> 
   scope.postMessage({ type: "verify", id, result });
 }
 
+/** The verifyImage options for the Secure Boot policy files of a request. */
+function policyOptions(policy: PolicyBytes | undefined): Pick<VerifyOptions, "db" | "dbx" | "sbatLevel"> {
+  if (!policy) return {};
+  const file = (f: { name: string; bytes: ArrayBuffer }) => ({ name: f.name, data: new Uint8Array(f.bytes) });
+  return {
+    ...(policy.db.length ? { db: policy.db.map(file) } : {}),
+    ...(policy.dbx.length ? { dbx: policy.dbx.map(file) } : {}),
+    ...(policy.sbatLevel ? { sbatLevel: file(policy.sbatLevel) } : {}),
+  };
+}
+
 scope.addEventListener("message", (event) => {
   const request = event.data;
   const run =
     request.type === "analyse"
       ? analyseRequest(request.id, request.name, request.bytes)
       : request.type === "verify"
-        ? verifyRequest(request.id, request.trusted)
+        ? verifyRequest(request.id, request.trusted, request.policy)
         : Promise.resolve().then(() => bytesRequest(request.id, request.path, request.trim));
   run.catch((error: unknown) => scope.postMessage({ type: "error", id: request.id, error: errorInfo(error) }));
 });

@@ -134,7 +134,24 @@ export function peChecks(layer: Pick<Layer, "path">, pe: PeInfo, pageSize: numbe
     offset: pe.peOffset + 24 + 70,
     ...(pe.nxCompat ? {} : { info: true }),
   });
+  checks.push(controlFlowCheck(layer, pe)); // issue 17
   return checks;
+}
+
+/** The debug directory's EX_DLLCHARACTERISTICS beside NX_COMPAT: CET shadow-stack and forward-edge CFI compatibility, reported as a fact. */
+export function controlFlowCheck(layer: Pick<Layer, "path">, pe: PeInfo): Check {
+  const ex = pe.exDllCharacteristics;
+  const state = (on: boolean | undefined): string => (on ? "set" : "clear");
+  return {
+    id: "control-flow",
+    ok: true,
+    info: true,
+    message: ex
+      ? `EX_DLLCHARACTERISTICS ${hex(ex.value)} (${ex.flags.join(" | ") || "none"}): CET_COMPAT ${state(ex.cetCompat)}, FORWARD_CFI_COMPAT ${state(ex.forwardCfiCompat)}${ex.forwardCfiCompat ? " (the code has BTI/IBT landing pads: firmware may enforce forward-edge CFI)" : ""}`
+      : "no IMAGE_DEBUG_TYPE_EX_DLLCHARACTERISTICS debug entry: CET_COMPAT and FORWARD_CFI_COMPAT are not declared (arm64 Images and zboot set FORWARD_CFI_COMPAT since v6.4 when built with BTI)",
+    layer: layer.path,
+    offset: ex?.offset ?? null,
+  };
 }
 
 /**

@@ -50,6 +50,11 @@ export async function verifyImage(input: Uint8Array | ArrayBuffer, options: Veri
     ...(trustedCertificates ? { trustedCertificates } : {}),
     ...(options.layers ? { layers: options.layers } : {}),
     ...(options.integrityOnly !== undefined ? { integrityOnly: options.integrityOnly } : {}),
+    // Secure Boot policies (issue 17)
+    ...(options.db ? { db: options.db } : {}),
+    ...(options.dbx ? { dbx: options.dbx } : {}),
+    ...(options.sbatLevel ? { sbatLevel: options.sbatLevel } : {}),
+    ...(options.sbatPolicy ? { sbatPolicy: options.sbatPolicy } : {}),
   });
   return fitVerify && fitResult ? fitVerify.mergeFitVerification(base, fitResult) : base;
 }

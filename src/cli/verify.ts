@@ -7,6 +7,7 @@ import { writeStdout } from "../node/stdout.js";
 import { renderVerifyText } from "../report/verify-text.js";
 import { EXIT } from "./exit-codes.js";
 import { imageOptions, readImage, type ImageFlags } from "./options.js";
+import { addPolicyOptions, readPolicyFiles } from "./policy-options.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -45,6 +46,7 @@ export function registerSignatureCommands(program: Command): void {
     .option("--integrity-only", "accept intact signatures without checking who signed (exit 0 when intact; never reported as verified)")
     .option("--layer <path>", "check only this PE layer (see `kimg inspect`); repeatable", collect, [])
     .option("--json", "print the report as JSON");
+  addPolicyOptions(verifyCommand); // issue 17: --db, --dbx, --sbat-level, --sbat-latest
   imageOptions(verifyCommand).action(async (file: string, opts: ImageFlags & { cert: string[]; layer: string[]; json?: boolean; integrityOnly?: boolean }) => {
     if (opts.integrityOnly && opts.cert.length)
       throw new KimgError(ErrorCode.USAGE, "--integrity-only and --cert exclude each other: --cert checks who signed");
@@ -56,6 +58,7 @@ export function registerSignatureCommands(program: Command): void {
       trustedCertificateNames: opts.cert,
       layers: opts.layer,
       integrityOnly: opts.integrityOnly ?? false,
+      ...(await readPolicyFiles(opts)), // issue 17
     });
     await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderVerifyText(report));
     if (!report.accepted) process.exitCode = EXIT.NOT_VERIFIED;

@@ -6,6 +6,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { annotate, defineLayout, defineVariants, hex, printable, readStruct, readVariant, requireRange, structureOf, u16, u32 } from "../io/layout.js";
 import type { Field, Layer, PeInfo, PeSection } from "../model/report.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
+import { readPeSecureBoot } from "./pe-secure-boot.js";
 
 /** struct mz_hdr: only e_magic and e_lfanew matter to a PE loader. */
 export const MZ_HEADER = defineLayout("MS-DOS header", 0x40, [
@@ -472,6 +473,7 @@ export const peFormat: FormatParser = {
   probe: hasPeHeader,
   parse(input, layer): ChildSpec[] {
     const pe = readPe(input, layer);
+    readPeSecureBoot(input, layer, pe); // issue 17: .sbat, .sbatlevel, EX_DLLCHARACTERISTICS
     layer.pe = pe;
     layer.arch = MACHINE_ARCH[pe.machine] ?? null;
     layer.title = peTitle(pe);

@@ -66,3 +66,18 @@ export const FDT_MAX_RESERVATIONS = 1024;
 // U-Boot FIT verification (signatures/fit-verify.ts). Fixed bounds.
 /** Most signature nodes verified in one FIT (each configuration signature walks the whole tree); mkimage writes one or two per node. */
 export const FIT_MAX_SIGNATURE_NODES = 64;
+// Secure Boot policy (issue 17): SBAT text, signature databases, the PE debug directory. Fixed bounds, not per call.
+/** Largest `.sbat` section or SbatLevel policy text read, in bytes; real ones are under 1 KiB (GRUB pads its section to 4 KiB). */
+export const MAX_SBAT_BYTES = 64 * 1024;
+/** Most lines read from one SBAT text; real ones have under 10. */
+export const MAX_SBAT_ENTRIES = 256;
+/** Largest db/dbx file read, in bytes; a real dbx is about 15 KiB and NV storage rarely allows over 64 KiB. */
+export const MAX_SIGNATURE_DATABASE_BYTES = 4 * 1024 * 1024;
+/** Most EFI_SIGNATURE_LISTs read from one file. */
+export const MAX_SIGNATURE_LISTS = 1024;
+/** Most signatures read from one database (all its lists together); Microsoft's dbx has about 430. */
+export const MAX_SIGNATURES_PER_DATABASE = 16384;
+/** Largest SignatureSize accepted, in bytes (a certificate with its owner GUID). */
+export const MAX_SIGNATURE_BYTES = 64 * 1024;
+/** Most PE debug directory entries read; linkers write a handful. */
+export const MAX_DEBUG_ENTRIES = 64;

@@ -7,6 +7,7 @@
 
 import type { ReportCode } from "./codes.js";
 import type { BootPlan } from "./plan.js";
+import type { ExDllCharacteristics, SbatLevelSection, SbatSection } from "./secure-boot.js";
 
 /**
  * The value of a field: a number for integers up to 2^53 (a decimal string beyond, with `hex`
@@ -161,6 +162,13 @@ export interface PeInfo {
   sections: PeSection[];
   /** Bytes after the end of the certificate table, all zero (v6.4+ zboot padding). */
   trailingZeroBytes: number;
+  // Secure Boot policy and control-flow flags (issue 17, src/formats/pe-secure-boot.ts)
+  /** The `.sbat` section's entries, as shim reads them; absent when there is none. */
+  sbat?: SbatSection;
+  /** shim's `.sbatlevel` section: the revocation policies it applies; absent when there is none. */
+  sbatLevel?: SbatLevelSection;
+  /** The debug directory's IMAGE_DEBUG_TYPE_EX_DLLCHARACTERISTICS flags (CET_COMPAT, FORWARD_CFI_COMPAT); absent when there is no such entry. */
+  exDllCharacteristics?: ExDllCharacteristics;
 }
 
 /** One node of the layer tree. */

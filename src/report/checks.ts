@@ -10,6 +10,7 @@ const CHECK_LABELS: Readonly<Partial<Record<CheckId, string>>> = {
   "w^x": "W^X",
   "nx-compat": "NX_COMPAT",
   "nx-consistency": "NX consistent",
+  "control-flow": "CET/CFI",
   "section-alignment": "page-aligned",
   "sections-overlap": "no overlap",
   "header-not-executable": "headers not code",

@@ -3,6 +3,7 @@ import { hex } from "../io/layout.js";
 import type { CertificateFacts, VerifyReport, VerifySignature } from "../signatures/types.js";
 import { diagnosticLine } from "./diagnostic.js";
 import { renderFitVerifyLines } from "./fit-verify-text.js";
+import { renderSecureBootText } from "./policy-text.js";
 
 function yesNo(value: boolean | null, yes: string, no: string, unknown: string): string {
   return value === null ? unknown : value ? yes : no;
@@ -46,5 +47,6 @@ export function renderVerifyText(report: VerifyReport): string {
   for (const d of report.diagnostics.filter((d) => d.code !== "NOT_SIGNED" && d.code !== "NO_PE_IMAGE")) lines.push(diagnosticLine(d));
   if (report.trusted.length) lines.push(`trusted: ${report.trusted.join("; ")}`);
   lines.push(report.verdictLine);
+  if (report.secureBoot) lines.push(...renderSecureBootText(report.secureBoot)); // issue 17: the Secure Boot verdict is the last line
   return lines.join("\n") + "\n";
 }

@@ -7,6 +7,7 @@ import type { DigestName } from "./authenticode.js";
 import type { CertificateFacts } from "./certificates.js";
 import type { KernelTableCheck } from "./wincert.js";
 import type { FitVerifyReport } from "../model/fit-verify.js";
+import type { SecureBootVerdict } from "../model/secure-boot.js";
 
 export type { CertificateFacts, DigestName, KernelTableCheck };
 
@@ -110,6 +111,11 @@ export type VerifyReport = {
   diagnostics: Diagnostic[];
   /** The U-Boot FITs of the file: every hash and signature node checked, the keys given (absent when the file holds no FIT). */
   fit?: FitVerifyReport;
+  /**
+   * With db, dbx or an SbatLevel policy (`kimg verify --db --dbx --sbat-level`): would the image
+   * boot under Secure Boot, and if not, the first reason. `accepted` is then its `boots`.
+   */
+  secureBoot?: SecureBootVerdict;
 };
 
 /** What `kimg inspect` shows per PE layer; cheap and synchronous (no hashing). */

@@ -16,12 +16,13 @@ import type { Certificate } from "pkijs";
 import type { VerifyLayer, VerifyReport, VerifySignature, VerifyVerdict } from "./types.js";
 import { peLayers, selectPeLayer, type PeLayer } from "./pe-layers.js";
 import { certificateTypeName, readCertificateTable, WIN_CERT_TYPE_PKCS_SIGNED_DATA, type CertificateTable } from "./wincert.js";
+import { hasSecureBootPolicy, secureBootVerdict, type SecureBootPolicyOptions } from "./policy.js";
 
 export { peLayers, selectPeLayer, type PeLayer } from "./pe-layers.js";
 export { signatureSummary } from "./signature-summary.js";
 
 /** What `verifyTree` checks; `verifyImage` (src/api) adds the analysis options. */
-export interface VerifyTreeOptions {
+export interface VerifyTreeOptions extends SecureBootPolicyOptions {
   limits?: Partial<Limits>;
   /** Certificate files (DER, or PEM with any number of certificates) a signer's chain must reach. */
   trustedCertificates?: readonly Uint8Array[];
@@ -298,7 +299,7 @@ export async function verifyTree(tree: Tree, options: VerifyTreeOptions = {}): P
   const verdict: VerifyVerdict = signatures.length === 0 ? (failed ? "failed" : "unsigned") : failed ? "failed" : trusted.length > 0 ? "verified" : "intact";
   const integrityOnly = options.integrityOnly ?? false;
   const trustedSubjects = trusted.map((c) => nameToString(c.subject));
-  return {
+  const report: VerifyReport = {
     tool: "kimg",
     input: options.input ?? { name: null, size: tree.root.size },
     verdict,
@@ -311,6 +312,14 @@ export async function verifyTree(tree: Tree, options: VerifyTreeOptions = {}): P
     signatures,
     diagnostics,
   };
+  // Issue 17: with --db/--dbx/--sbat-level, the Secure Boot verdict decides acceptance.
+  if (hasSecureBootPolicy(options)) {
+    const policy = await secureBootVerdict(tree, report, options, options.limits);
+    report.secureBoot = policy.verdict;
+    report.diagnostics.push(...policy.diagnostics);
+    report.accepted = policy.verdict.boots;
+  }
+  return report;
 }
 
 function plural(n: number, word: string): string {

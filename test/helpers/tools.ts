@@ -43,11 +43,16 @@ export const TOOLS = {
   "apt-get": { command: "apt-get", package: "apt" },
   "dpkg-deb": { command: "dpkg-deb", package: "dpkg" },
   "debian-archive-keyring": { command: "/usr/share/keyrings/debian-archive-keyring.gpg", package: "debian-archive-keyring" },
+  // Secure Boot db/dbx lists (issue 17, test/secure-boot.test.ts)
+  "cert-to-efi-sig-list": { command: "cert-to-efi-sig-list", package: "efitools" },
+  "hash-to-efi-sig-list": { command: "hash-to-efi-sig-list", package: "efitools" },
+  "sign-efi-sig-list": { command: "sign-efi-sig-list", package: "efitools" },
+  objcopy: { command: "objcopy", package: "binutils" },
+  objdump: { command: "objdump", package: "binutils" },
   // Android boot images (issue 15)
   mkbootimg: { command: "mkbootimg", package: "mkbootimg" },
   unpack_bootimg: { command: "unpack_bootimg", package: "mkbootimg" },
   // Measured boot (issue 17): UKIs built with objcopy from Debian's stub, PCR 11 from systemd-measure
-  objcopy: { command: "objcopy", package: "binutils" },
   "systemd-measure": { command: "/usr/lib/systemd/systemd-measure", package: "systemd" },
   "systemd-stub": { command: "/usr/lib/systemd/boot/efi/linuxx64.efi.stub", package: "systemd-boot-efi" },
 } as const satisfies Record<string, ToolNeed>;

@@ -1,5 +1,5 @@
 /** The page's side of the worker: one promise per request, progress as a callback. */
-import type { AnalysisResult, ErrorInfo, Request, Response, SignatureResult } from "../protocol.js";
+import type { AnalysisResult, ErrorInfo, PolicyBytes, Request, Response, SignatureResult } from "../protocol.js";
 
 export class WorkerError extends Error {
   constructor(readonly info: ErrorInfo) {
@@ -79,8 +79,8 @@ export class AnalysisClient {
     return response.result;
   }
 
-  async verify(trusted: ArrayBuffer[]): Promise<SignatureResult> {
-    const response = await this.send({ type: "verify", id: this.nextId++, trusted }, []);
+  async verify(trusted: ArrayBuffer[], policy?: PolicyBytes): Promise<SignatureResult> {
+    const response = await this.send({ type: "verify", id: this.nextId++, trusted, ...(policy ? { policy } : {}) }, []);
     if (response.type !== "verify") throw new Error(`unexpected ${response.type} message`);
     return response.result;
   }

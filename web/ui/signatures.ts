@@ -5,10 +5,13 @@ import { h, hex, svgElement } from "./dom.js";
 import { withHoverDetail } from "./pictures.js";
 import { diagnosticItem } from "./summary.js";
 import { fitVerifyFigures } from "./fit-verify.js";
+import { secureBootPart, type PolicyChoice } from "./secure-boot.js";
 
 export interface SignatureActions {
   /** Verify again, checking chains against these certificate files. */
   checkChains(files: File[]): void;
+  /** Verify again against Secure Boot policy files (issue 17). */
+  checkPolicy?(choice: PolicyChoice): void;
 }
 
 function verdict(ok: boolean | null, yes: string, no: string, unknown = "not checked"): HTMLElement {
@@ -163,6 +166,7 @@ export function signaturesSection(result: SignatureResult | null, actions: Signa
       ),
     );
   }
+  if (actions.checkPolicy) section.append(secureBootPart(v, actions.checkPolicy)); // issue 17
   for (const layer of v.layers) {
     section.append(
       layerFigure(
