@@ -58,3 +58,9 @@ export type { Decoder, DecodeOptions, CodecName } from "./codecs/types.js";
 export type * from "./model/report.js";
 export type * from "./model/facts.js";
 export { factsOf, bannerOf } from "./model/facts.js";
+// The embedded .config (CONFIG_IKCONFIG) and configurations compared as scripts/diffconfig does (issue 16)
+export { kernelConfig, compareConfigs, configOptions, looksLikeConfigText } from "./api/index.js";
+export type { KernelConfigResult, ConfigComparison } from "./api/index.js";
+export { readConfig, diffConfigs } from "./analysis/kconfig.js";
+export type { ConfigDiff, ConfigOption } from "./analysis/kconfig.js";
+export { renderConfigDiff, kernelConfigLine } from "./report/config-text.js";

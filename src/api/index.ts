@@ -16,3 +16,6 @@ export type { VerifyOptions, DigestOptions, LayerDigest } from "./verify.js";
 export type { ProgressEvent } from "../analysis/tree.js";
 export { DIGEST_ALGORITHMS, isDigestName } from "../signatures/authenticode.js";
 export type { DigestName } from "../signatures/authenticode.js";
+// The embedded .config and diffconfig (issue 16)
+export { kernelConfig, compareConfigs, configOptions, looksLikeConfigText } from "./config.js";
+export type { KernelConfigResult, ConfigComparison } from "./config.js";

@@ -62,3 +62,15 @@ export const FDT_MAX_PROPERTY_BYTES = 512 * 1024 * 1024;
 export const FDT_MAX_STRINGS_BYTES = 1024 * 1024;
 /** Most memory reservation entries read. */
 export const FDT_MAX_RESERVATIONS = 1024;
+
+// The embedded .config (CONFIG_IKCONFIG, analysis/ikconfig.ts, issue 16). Fixed bounds, not per call.
+/** Most bytes of one kernel layer searched for "IKCFG_ST"; the marker is in .rodata, well inside any real kernel. */
+export const IKCONFIG_MAX_SCAN_BYTES = 256 * 1024 * 1024;
+/** Largest gzip stream between "IKCFG_ST" and "IKCFG_ED", in bytes; a Debian .config (about 280 KiB) gzips to about 60 KiB. */
+export const IKCONFIG_MAX_COMPRESSED_BYTES = 4 * 1024 * 1024;
+/** Largest .config inflated from it, in bytes (the inflate's output cap). */
+export const IKCONFIG_MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+/** Most "IKCFG_ST" hits looked at before giving up (only one is followed by a gzip header in a real kernel). */
+export const IKCONFIG_MAX_CANDIDATES = 16;
+/** Largest plain .config file `kimg config` reads as text, in bytes. */
+export const KCONFIG_MAX_TEXT_BYTES = IKCONFIG_MAX_CONFIG_BYTES;

@@ -87,6 +87,12 @@ export const DIAGNOSTIC_CODES = {
   FIT_CONFIG_MISSING_IMAGE: "a FIT configuration (or the default) that names a node /images or /configurations does not have",
   FIT_HASH_MISMATCH: "a FIT hash node whose value does not match the image data",
   FIT_HASH_UNCHECKED: "a FIT hash node kimg cannot check (md5, an unknown algo, no value)",
+  // Embedded .config, CONFIG_IKCONFIG (issue 16)
+  IKCONFIG_NO_END_MARKER:
+    'an "IKCFG_ST" marker with a gzip header but no "IKCFG_ED" within IKCONFIG_MAX_COMPRESSED_BYTES: the embedded .config cannot be delimited',
+  IKCONFIG_TRAILING_DATA: 'bytes between the end of the embedded .config\'s gzip stream and "IKCFG_ED"',
+  IKCONFIG_NOT_TEXT: "an embedded .config that inflates to bytes other than text (a NUL byte)",
+  IKCONFIG_SCAN_LIMIT: "a kernel layer larger than IKCONFIG_MAX_SCAN_BYTES: only its first bytes were searched for the embedded .config",
   // Other contents
   DTB_TRUNCATED: "a device tree whose totalsize exceeds the bytes present",
   TEXT_TRUNCATED: "a text section shown only up to maxStringBytes",
