@@ -251,6 +251,8 @@ copy_fixtures() {
     install -m 644 "$out/$file" "$dir/$name.efi"
     # The sidecar: the build's facts, plus which of its files this fixture is.
     sed -e "1a\\  \"fixture\": \"$name.efi\", \"fixtureIs\": \"$what\"," "$out/facts.json" >"$dir/$name.json"
+    # The ikconfig variant: the build's .config too, what kimg config must print byte for byte.
+    case $4 in *+ikconfig) install -m 644 "$out/config" "$dir/$name.config" ;; esac
     log "fixture $name.efi ($(stat -c %s "$dir/$name.efi") bytes)"
   done
 }

@@ -46,6 +46,8 @@ export const TOOLS = {
   // Android boot images (issue 15)
   mkbootimg: { command: "mkbootimg", package: "mkbootimg" },
   unpack_bootimg: { command: "unpack_bootimg", package: "mkbootimg" },
+  // The kernel's scripts/diffconfig is Python 3 (issue 16, test/kconfig-real.test.ts)
+  python3: { command: "python3", package: "python3" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;
