@@ -8,7 +8,9 @@ import { test } from "node:test";
 import { compressWith } from "../support/builders/compress.js";
 import { concat, text } from "../support/builders/bytes.js";
 import { ikconfigBlob, kernelWithConfig, SAMPLE_CONFIG, withBlob, type IkconfigCarrier } from "../support/builders/ikconfig.js";
+import { buildFit, fitInputs, removeDir } from "../support/builders/fit.js";
 import { buildArm64Image, buildElf } from "../support/builders/images.js";
+import { buildArmZImage, rawKernel } from "../support/builders/self-decompressing.js";
 import { compareConfigs, configOptions, kernelConfig } from "../src/api/index.js";
 import { diffConfigs, readConfig } from "../src/analysis/kconfig.js";
 import { indexOf } from "../src/io/layout.js";
@@ -206,4 +208,26 @@ test("compareConfigs: a kernel image against a .config file, and a gzipped .conf
   const gz = await kernelConfig(compressWith("gzip", text(other)));
   assert.equal(gz.source, "gzip");
   assert.equal(decode(gz.config), other);
+});
+
+test("a FIT's kernel (mkimage, gzip): the .config of the Image inside kernel-1", { skip: needs("gzip", "mkimage", "dtc") }, async () => {
+  const inputs = fitInputs();
+  const image = kernelWithConfig("arm64-image");
+  inputs["kernel-1"] = compressWith("gzip", image);
+  const { itb, dir } = buildFit(inputs, "embedded");
+  removeDir(dir);
+  const { report, kernelConfig: config } = await analyse(itb);
+  assert.equal(report.kernelConfig.layer, report.summary.kernelPath);
+  assert.ok(report.kernelConfig.layer?.includes("kernel-1"), String(report.kernelConfig.layer));
+  assert.equal(report.kernelConfig.startMarkerOffset, indexOf(image, ikconfigBlob()));
+  assert.equal(decode(config ?? new Uint8Array(0)), SAMPLE_CONFIG);
+});
+
+test("an Arm zImage (gzip): the .config of the Image it decompresses", { skip }, async () => {
+  const blob = ikconfigBlob();
+  const kernel = withBlob(rawKernel("6.1.0-kimg-ikconfig"), blob, 0x1000);
+  const { report, kernelConfig: config } = await analyse(buildArmZImage({ tool: "gzip", kernel }).bytes);
+  assert.equal(report.kernelConfig.layer, report.summary.kernelPath);
+  assert.equal(report.kernelConfig.startMarkerOffset, 0x1000);
+  assert.equal(decode(config ?? new Uint8Array(0)), SAMPLE_CONFIG);
 });
