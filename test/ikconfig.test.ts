@@ -35,6 +35,7 @@ function sampleCounts(): { options: number; unset: number } {
 const CARRIERS: Array<[IkconfigCarrier, string]> = [
   ["arm64-image", "/"],
   ["riscv-image", "/"],
+  ["loongarch-image", "/"],
   ["zboot", "/payload/decompressed"],
   ["elf", "/"],
   ["bzimage", "/payload/decompressed"],

@@ -6,7 +6,7 @@
  */
 import { compressWith } from "./compress.js";
 import { concat, text } from "./bytes.js";
-import { buildArm64Image, buildBzImage, buildElf, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "./images.js";
+import { buildArm64Image, buildBzImage, buildElf, buildLoongArchImage, buildRiscvImage, buildUki, buildZboot, zbootInputs } from "./images.js";
 import { MACHINE } from "./pe.js";
 
 /** A small but real-looking .config: the header kconfig writes, set options, "is not set" lines, a string, a number. */
@@ -61,7 +61,7 @@ function afterBanner(image: Uint8Array): number {
 }
 
 /** The layer kinds with a synthetic kernel carrying the .config. */
-export type IkconfigCarrier = "arm64-image" | "riscv-image" | "zboot" | "elf" | "bzimage" | "uki";
+export type IkconfigCarrier = "arm64-image" | "riscv-image" | "loongarch-image" | "zboot" | "elf" | "bzimage" | "uki";
 
 /** A kernel of kind `carrier` carrying `blob` (default: ikconfigBlob()) in its loaded bytes. */
 export function kernelWithConfig(carrier: IkconfigCarrier, blob: Uint8Array = ikconfigBlob()): Uint8Array {
@@ -80,6 +80,10 @@ export function kernelWithConfig(carrier: IkconfigCarrier, blob: Uint8Array = ik
       return arm64();
     case "riscv-image": {
       const image = buildRiscvImage({ dataSize: room });
+      return withBlob(image, blob, afterBanner(image));
+    }
+    case "loongarch-image": {
+      const image = buildLoongArchImage({ dataSize: room });
       return withBlob(image, blob, afterBanner(image));
     }
     case "zboot": {
