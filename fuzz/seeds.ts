@@ -27,6 +27,7 @@ import { buildBootV4, buildVendorBootV4 } from "../support/builders/android.js";
 import { buildPe, DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS } from "../support/builders/pe.js";
 import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
 import { buildUImage } from "../support/builders/uimage.js";
+import { ikconfigBlob, kernelWithConfig, SAMPLE_CONFIG } from "../support/builders/ikconfig.js";
 import type { Seed, SeedField } from "./mutators.js";
 
 /** A seed before analysis, with the format its report must show. */
@@ -259,6 +260,14 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
     ];
     const vendor = buildVendorBootV4({ pageSize: 2048, ramdisks, dtb: buildDtb(), bootconfig: text("androidboot.x = 1\n") });
     seeds.push({ name: "android-vendor-boot-v4", bytes: vendor, format: "android-vendor-boot" });
+  }
+  // The embedded .config (issue 16): in a raw Image, an ELF and a zboot payload; and /proc/config.gz.
+  if (has("gzip")) {
+    const blob = ikconfigBlob(SAMPLE_CONFIG, compress("gzip", "ikconfig", text(SAMPLE_CONFIG)));
+    seeds.push({ name: "ikconfig-arm64-image", bytes: kernelWithConfig("arm64-image", blob), format: "arm64-image" });
+    seeds.push({ name: "ikconfig-elf", bytes: kernelWithConfig("elf", blob), format: "elf" });
+    seeds.push({ name: "ikconfig-zboot", bytes: kernelWithConfig("zboot", blob), format: "zboot" });
+    seeds.push({ name: "config-gz", bytes: compress("gzip", "ikconfig", text(SAMPLE_CONFIG)), format: "compressed" });
   }
   return seeds;
 }

@@ -6,6 +6,10 @@
  */
 import { getHeapStatistics } from "node:v8";
 import { analyse, inspect, plan, unpack, verifyImage } from "../src/api/index.js";
+import { configOptions, kernelConfig } from "../src/api/config.js";
+import { IKCONFIG_MAX_CONFIG_BYTES } from "../src/io/limits.js";
+import { IKCFG_ST } from "../src/analysis/ikconfig.js";
+import { indexOf } from "../src/io/layout.js";
 import { BUILTIN_CODECS, decoderFor, type CodecTable } from "../src/codecs/registry.js";
 import { sniffCodec } from "../src/codecs/sniff.js";
 import { ErrorCode, KimgError, isErrorCode } from "../src/io/errors.js";
@@ -201,6 +205,22 @@ export const TARGETS: readonly FuzzTarget[] = [
     async run(bytes) {
       serializeFdt(parseFdt(bytes));
       return "parsed";
+    },
+    accepts: isStableCode,
+  },
+  {
+    // The embedded .config (issue 16): found, inflated under its cap, read as diffconfig reads it.
+    name: "config",
+    async run(bytes) {
+      // Only inputs that can hold a .config where this call looks first (the inspect target
+      // already searches every kernel layer it reaches): a marker in the bytes, or a gzip stream.
+      if (indexOf(bytes, IKCFG_ST) === -1 && !(bytes[0] === 0x1f && bytes[1] === 0x8b)) return "no-marker";
+      const { source, config, location } = await kernelConfig(bytes);
+      if (config.length > Math.max(IKCONFIG_MAX_CONFIG_BYTES, bytes.length)) throw new InvariantError(`a .config of ${config.length} bytes`);
+      if (source === "kernel" && (!location?.present || location.size !== config.length))
+        throw new InvariantError(`kernelConfig returned ${config.length} bytes, the report says ${JSON.stringify(location)}`);
+      configOptions(config);
+      return `config-${source}`;
     },
     accepts: isStableCode,
   },

@@ -5,6 +5,7 @@
 #
 #   scripts/build-test-kernels.sh                 build everything not yet in the cache
 #   scripts/build-test-kernels.sh 6.1:loongarch:zstd,gzip 6.1:arm64:gzip
+#   scripts/build-test-kernels.sh 6.1:arm64:gzip+ikconfig   a variant: CONFIG_IKCONFIG=y on top
 #   scripts/build-test-kernels.sh --fixtures      copy the committed fixtures from the cache
 #
 # Needs root (apt-get, debootstrap, chroot, mount). arm64 and RISC-V use bookworm's cross
@@ -12,6 +13,7 @@
 # Everything lives outside the clone in $KIMG_KERNEL_CACHE (default /var/cache/kimg-kernels):
 #   src/linux-source-V/              the unpacked source package
 #   build/V-ARCH/                    one object tree per (version, arch), reused across codecs
+#   build/V-ARCH+VARIANT/            the object tree of a variant (ikconfig: CONFIG_IKCONFIG=y)
 #   out/V/ARCH/CODEC/                vmlinuz.efi, Image or vmlinux.efi, vmlinux.bin (v6.4+: the
 #                                    padded image the zboot compresses), vmlinux, System.map,
 #                                    config, facts.json (written last: its presence means done)
@@ -37,6 +39,7 @@ default_jobs=(
   6.12:arm64:gzip,zstd
   6.12:riscv:gzip,zstd
   6.12:loongarch:gzip,zstd
+  6.1:arm64:gzip+ikconfig
 )
 
 log() { echo "[$(date -u +%H:%M:%S)] $*"; }
@@ -102,15 +105,18 @@ release_chroot() {
 }
 trap release_chroot EXIT
 
+# The object tree's name suffix of the variant being built ("+ikconfig"), or empty.
+variant_suffix=""
+
 # kmake V ARCH ARGS...: make in the (V, ARCH) object tree, on the host or in the chroot.
 kmake() {
   local v=$1 arch=$2; shift 2
   case $arch in
-    arm64) make -C "$cache/src/linux-source-$v" O="$cache/build/$v-$arch" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- "$@" ;;
-    riscv) make -C "$cache/src/linux-source-$v" O="$cache/build/$v-$arch" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- "$@" ;;
+    arm64) make -C "$cache/src/linux-source-$v" O="$cache/build/$v-$arch$variant_suffix" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- "$@" ;;
+    riscv) make -C "$cache/src/linux-source-$v" O="$cache/build/$v-$arch$variant_suffix" ARCH=riscv CROSS_COMPILE=riscv64-linux-gnu- "$@" ;;
     loongarch) chroot "$chroot_dir" env -i PATH=/usr/bin:/bin LC_ALL=C \
         KBUILD_BUILD_USER="$KBUILD_BUILD_USER" KBUILD_BUILD_HOST="$KBUILD_BUILD_HOST" KBUILD_BUILD_TIMESTAMP="$KBUILD_BUILD_TIMESTAMP" \
-        make -C "/kcache/src/linux-source-$v" O="/kcache/build/$v-$arch" ARCH=loongarch CROSS_COMPILE=loongarch64-linux-gnu- "$@" ;;
+        make -C "/kcache/src/linux-source-$v" O="/kcache/build/$v-$arch$variant_suffix" ARCH=loongarch CROSS_COMPILE=loongarch64-linux-gnu- "$@" ;;
   esac
 }
 
@@ -125,6 +131,8 @@ compiler_version() { # ARCH: the cross compiler's first --version line
 # The options on top of tinyconfig. Each must be in the final .config, or the build stops.
 base_options() { # ARCH
   echo CONFIG_EFI CONFIG_EFI_STUB CONFIG_EFI_ZBOOT
+  # The ikconfig variant: the .config gzipped into the kernel (kernel/configs.c), for kimg config.
+  [ "$variant_suffix" = +ikconfig ] && echo CONFIG_IKCONFIG
   case $1 in
     riscv) echo CONFIG_MMU CONFIG_ARCH_RV64I CONFIG_64BIT ;;
   esac
@@ -133,7 +141,7 @@ base_options() { # ARCH
 inner_name() { case $1 in loongarch) echo vmlinux.efi ;; *) echo Image ;; esac; }
 
 configure() { # V ARCH CODEC
-  local v=$1 arch=$2 codec=$3 b=$cache/build/$1-$2 cfg
+  local v=$1 arch=$2 codec=$3 b=$cache/build/$1-$2$variant_suffix cfg
   cfg="$cache/src/linux-source-$v/scripts/config --file $b/.config"
   local upper
   upper=$(echo "$codec" | tr a-z A-Z)
@@ -175,7 +183,7 @@ write_facts() { # V ARCH CODEC OUT SECONDS
 {
   "arch": "$arch",
   "codec": "$codec",
-  "kernelRelease": "$(cat "$cache/build/$v-$arch/include/config/kernel.release")",
+  "kernelRelease": "$(cat "$cache/build/$v-$arch$variant_suffix/include/config/kernel.release")",
   "sourcePackage": "linux-source-$v",
   "sourceVersion": "$(dpkg-query -W -f '${Version}' "linux-source-$v")",
   "compiler": "$(compiler_version "$arch")",
@@ -190,8 +198,11 @@ JSON
   mv "$out/facts.json.tmp" "$out/facts.json"
 }
 
-build_one() { # V ARCH CODEC
-  local v=$1 arch=$2 codec=$3 out=$cache/out/$1/$2/$3 b=$cache/build/$1-$2 inner start
+build_one() { # V ARCH CODEC[+VARIANT]
+  local v=$1 arch=$2 codec=${3%%+*} out=$cache/out/$1/$2/$3 b inner start
+  variant_suffix=""
+  [ "$3" != "$codec" ] && variant_suffix="+${3#*+}"
+  b=$cache/build/$v-$arch$variant_suffix
   inner=$(inner_name "$arch")
   if [ -f "$out/facts.json" ]; then log "$v $arch $codec: cached"; return 0; fi
   log "$v $arch $codec: building"
@@ -200,11 +211,15 @@ build_one() { # V ARCH CODEC
   local targets="Image vmlinuz.efi"
   [ "$arch" = loongarch ] && targets="vmlinux.efi vmlinuz.efi"
   # shellcheck disable=SC2086
-  kmake "$v" "$arch" -j"$jobs" $targets >"$cache/logs/build-$v-$arch-$codec.log" 2>&1 \
-    || { tail -n 30 "$cache/logs/build-$v-$arch-$codec.log" >&2; return 1; }
+  kmake "$v" "$arch" -j"$jobs" $targets >"$cache/logs/build-$v-$arch-$3.log" 2>&1 \
+    || { tail -n 30 "$cache/logs/build-$v-$arch-$3.log" >&2; return 1; }
   rm -rf "$out"; mkdir -p "$out"
   cp "$b/arch/$arch/boot/vmlinuz.efi" "$b/arch/$arch/boot/$inner" "$b/vmlinux" "$b/System.map" "$out/"
   cp "$b/.config" "$out/config"
+  # The kernel's own readers of what the ikconfig variant embeds, for kimg's tests to compare with.
+  if [ -n "$variant_suffix" ]; then
+    cp "$cache/src/linux-source-$v/scripts/extract-ikconfig" "$cache/src/linux-source-$v/scripts/diffconfig" "$out/"
+  fi
   # v6.4+ compresses vmlinux.bin: the image zero-padded to the size in its header at 0x10
   # (Makefile.zboot, copy_and_pad); v6.1 compresses the image itself.
   [ -f "$b/arch/$arch/boot/vmlinux.bin" ] && cp "$b/arch/$arch/boot/vmlinux.bin" "$out/"
@@ -219,6 +234,7 @@ fixtures=(
   "loongarch-6.1-vmlinux       6.1     loongarch zstd  inner"
   "arm64-6.1-zboot-gzip        6.1     arm64     gzip  zboot"
   "riscv-6.1-zboot-gzip        6.1     riscv     gzip  zboot"
+  "arm64-6.1-zboot-ikconfig    6.1     arm64     gzip+ikconfig zboot"
   "loongarch-6.12-zboot-gzip   6.12    loongarch gzip  zboot"
 )
 
@@ -235,6 +251,8 @@ copy_fixtures() {
     install -m 644 "$out/$file" "$dir/$name.efi"
     # The sidecar: the build's facts, plus which of its files this fixture is.
     sed -e "1a\\  \"fixture\": \"$name.efi\", \"fixtureIs\": \"$what\"," "$out/facts.json" >"$dir/$name.json"
+    # The ikconfig variant: the build's .config too, what kimg config must print byte for byte.
+    case $4 in *+ikconfig) install -m 644 "$out/config" "$dir/$name.config" ;; esac
     log "fixture $name.efi ($(stat -c %s "$dir/$name.efi") bytes)"
   done
 }

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Downloads Debian's kernel for every architecture Debian builds and keeps only the boot image
-# (/boot/vmlinu[xz]-*), for test/debian-kernels.test.ts and for trying kimg by hand.
+# (/boot/vmlinu[xz]-*) and its .config (/boot/config-*), for test/debian-kernels.test.ts,
+# test/kconfig-real.test.ts and for trying kimg by hand.
 #
 #   scripts/fetch-debian-kernels.sh [--refresh] [ARCH[/FLAVOUR][:SUITE] ...]   (default: all below)
 #
 # Cache: $KIMG_DEBIAN_CACHE (default /var/cache/kimg-debian), outside the clone so CI runs on the
 # same machine reuse it. Each kernel lands in $CACHE/<suite>/<arch>-<flavour>/ with
 #   vmlinu[xz]-<release>   the image as Debian installs it
+#   config-<release>       its .config, where the package has one
 #   package                "<arch> <flavour> <package> <version> <suite> <sha256 of the image>"
-# and $CACHE/manifest.tsv lists them all. Packages are resolved from the suite's current Packages
+# and $CACHE/manifest.tsv lists them all; $CACHE/kconfig-tools/ holds the kernel's scripts/diffconfig
+# and scripts/extract-ikconfig (from linux-source-6.1, see fetch_kconfig_tools). Packages are resolved from the suite's current Packages
 # index through the flavour's metapackage (linux-image-<flavour> -> linux-image-<abi>-<flavour>), so
 # the versions move with Debian's point releases; the manifest records which were taken. A kernel
 # already in the cache is not fetched again (--refresh re-resolves and replaces it).
@@ -107,11 +110,18 @@ fetch() { # arch flavour suite
   member=$(dpkg-deb --fsys-tarfile "$deb" | tar -t | grep -E '^\./(boot/vmlinu[xz]-|usr/lib/modules/[^/]+/vmlinu[xz]$)' | head -n1 || true)
   [ -n "$member" ] || { echo "$arch/$flavour ($suite): $pkg has no /boot/vmlinu[xz]-*" >&2; rm -rf "$work"; return 1; }
   dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" "$member" || { echo "$arch/$flavour ($suite): unpacking $member failed" >&2; rm -rf "$work"; return 1; }
+  # The kernel's .config beside it (/boot/config-<release>), for kimg config's diffconfig test (issue 16).
+  local config_member
+  config_member=$(dpkg-deb --fsys-tarfile "$deb" | tar -t | grep -E '^\./boot/config-' | head -n1 || true)
+  if [ -n "$config_member" ]; then
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" "$config_member" || { echo "$arch/$flavour ($suite): unpacking $config_member failed" >&2; rm -rf "$work"; return 1; }
+  fi
   local image=$work/${member#./}
   # /usr/lib/modules/<release>/vmlinuz is named like /boot's.
   case $member in ./usr/lib/modules/*) mv "$image" "$work/$(basename "$image")-$(basename "$(dirname "$image")")"; image=$work/$(basename "$image")-$(basename "$(dirname "$image")") ;; esac
   rm -rf "$out" && mkdir -p "$out"
   mv "$image" "$out/"
+  [ -z "$config_member" ] || mv "$work/${config_member#./}" "$out/"
   local name sum debsize
   debsize=$(stat -c %s "$deb")
   name=$(basename "$image")
@@ -119,6 +129,67 @@ fetch() { # arch flavour suite
   echo "$arch $flavour $pkg $version $suite $sum" >"$out/package"
   rm -rf "$work"
   echo "$arch/$flavour ($suite): $name from $pkg $version ($(stat -c %s "$out/$name") bytes, $debsize-byte .deb)"
+}
+
+# The .config of two kernels fetched before the configs were kept (issue 16): their package
+# again, once, if the mirror still has the recorded version (about 150 MB of .debs, once per cache).
+backfill_config() { # arch flavour suite
+  local arch=$1 flavour=$2 suite=$3 out=$cache/$3/$1-$2
+  [ -s "$out/package" ] || return 0
+  ls "$out"/config-* >/dev/null 2>&1 && return 0
+  local pkg version conf work deb member
+  read -r _ _ pkg version _ _ <"$out/package"
+  conf=$(apt_config "$arch" "$suite")
+  if [ -z "${updated[$arch-$suite]:-}" ]; then
+    APT_CONFIG=$conf apt-get update -qq || { echo "$arch/$flavour ($suite): apt-get update failed" >&2; return 1; }
+    updated[$arch-$suite]=1
+  fi
+  work=$cache/tmp-config-$arch-$flavour-$suite
+  rm -rf "$work" && mkdir -p "$work"
+  if ! (cd "$work" && APT_CONFIG=$conf apt-get download -qq "$pkg:$arch=$version"); then
+    echo "$arch/$flavour ($suite): $pkg $version is no longer on the mirror; no config (fetch --refresh $arch/$flavour:$suite)" >&2
+    rm -rf "$work"
+    return 0
+  fi
+  deb=$(ls "$work"/*.deb)
+  member=$(dpkg-deb --fsys-tarfile "$deb" | tar -t | grep -E '^\./boot/config-' | head -n1 || true)
+  [ -n "$member" ] && dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" "$member" && mv "$work/${member#./}" "$out/"
+  rm -rf "$work"
+  echo "$arch/$flavour ($suite): kept ${member#./boot/} from $pkg $version"
+}
+
+# The kernel's own scripts/diffconfig and scripts/extract-ikconfig (test/kconfig-real.test.ts),
+# taken once from Debian's linux-source-6.1 (a 150 MB package: the host's when installed, else
+# downloaded into a temporary folder and removed); only the two scripts stay, in kconfig-tools/.
+fetch_kconfig_tools() {
+  local dir=$cache/kconfig-tools
+  [ -s "$dir/diffconfig" ] && [ -s "$dir/extract-ikconfig" ] && { echo "kconfig tools: cached ($(cat "$dir/source"))"; return 0; }
+  local work=$cache/tmp-kconfig-tools tarball source
+  rm -rf "$work" && mkdir -p "$work"
+  if dpkg -s linux-source-6.1 >/dev/null 2>&1 && [ -f /usr/src/linux-source-6.1.tar.xz ]; then
+    tarball=/usr/src/linux-source-6.1.tar.xz
+    source="linux-source-6.1 $(dpkg-query -W -f '${Version}' linux-source-6.1) (installed)"
+  else
+    local conf
+    conf=$(apt_config amd64 bookworm)
+    if [ -z "${updated[amd64-bookworm]:-}" ]; then
+      APT_CONFIG=$conf apt-get update -qq || { echo "kconfig tools: apt-get update failed" >&2; rm -rf "$work"; return 1; }
+      updated[amd64-bookworm]=1
+    fi
+    (cd "$work" && APT_CONFIG=$conf apt-get download -qq linux-source-6.1) || { echo "kconfig tools: apt-get download linux-source-6.1 failed" >&2; rm -rf "$work"; return 1; }
+    local deb
+    deb=$(ls "$work"/*.deb)
+    source="$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)"
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$work" ./usr/src/linux-source-6.1.tar.xz || { rm -rf "$work"; return 1; }
+    rm -f "$deb"
+    tarball=$work/usr/src/linux-source-6.1.tar.xz
+  fi
+  tar -xJf "$tarball" -C "$work" linux-source-6.1/scripts/diffconfig linux-source-6.1/scripts/extract-ikconfig || { rm -rf "$work"; return 1; }
+  mkdir -p "$dir"
+  install -m 755 "$work/linux-source-6.1/scripts/diffconfig" "$work/linux-source-6.1/scripts/extract-ikconfig" "$dir/"
+  echo "$source" >"$dir/source"
+  rm -rf "$work"
+  echo "kconfig tools: diffconfig and extract-ikconfig from $source"
 }
 
 want=("$@")
@@ -139,6 +210,13 @@ for w in "${want[@]}"; do
   done
   [ $matched = 1 ] || { echo "no kernel listed for $w" >&2; exit 2; }
 done
+
+# The embedded .config (issue 16): Debian's configs of two kernels, and the kernel's own tools.
+if [ ${#want[@]} -eq ${#all[@]} ]; then
+  backfill_config amd64 amd64 bookworm || failed=1
+  backfill_config arm64 arm64 bookworm || failed=1
+  fetch_kconfig_tools || failed=1
+fi
 
 # The manifest: one line per cached kernel.
 {

@@ -72,3 +72,9 @@ export { PCR11_SECTIONS } from "./measure/uki-pcr.js";
 // Secure Boot policy (issue 17): the SBAT, signature-list and verdict types of the reports, and the policy files verifyImage takes.
 export type * from "./model/secure-boot.js";
 export type { PolicyFile, SecureBootPolicyOptions } from "./signatures/policy.js";
+// The embedded .config (CONFIG_IKCONFIG) and configurations compared as scripts/diffconfig does (issue 16)
+export { kernelConfig, compareConfigs, configOptions, looksLikeConfigText } from "./api/index.js";
+export type { KernelConfigResult, ConfigComparison } from "./api/index.js";
+export { readConfig, diffConfigs } from "./analysis/kconfig.js";
+export type { ConfigDiff, ConfigOption } from "./analysis/kconfig.js";
+export { renderConfigDiff, kernelConfigLine } from "./report/config-text.js";

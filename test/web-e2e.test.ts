@@ -30,6 +30,8 @@ import {
 } from "../support/builders/images.js";
 import { MACHINE } from "../support/builders/pe.js";
 import { needs } from "./helpers/tools.js";
+import { kernelWithConfig, SAMPLE_CONFIG } from "../support/builders/ikconfig.js";
+import { kernelConfigLine } from "../src/report/config-text.js";
 
 const SAMPLE = new Uint8Array(readFileSync(new URL("../samples/arm64-zboot-gzip.efi", import.meta.url)));
 
@@ -538,6 +540,26 @@ describe("the web page in Chromium", { skip }, () => {
     await page.emulateMedia({ colorScheme: "dark" });
     assert.deepEqual(await colours(), ["rgb(15, 20, 26)", "rgb(34, 44, 55)"]);
     await page.emulateMedia({ colorScheme: "light" });
+  });
+
+  // The embedded .config (issue 16)
+  it("shows the embedded .config: the report's verdict line, searchable lines, the download kimg config prints", async () => {
+    const bytes = kernelWithConfig("zboot");
+    const { report, kernelConfig: config } = await analyse(bytes, { name: "ikconfig.efi" });
+    await drop({ name: "ikconfig.efi", bytes });
+    assert.equal(await page.locator("#config").getAttribute("data-present"), "true");
+    assert.equal(await text("#config-verdict"), kernelConfigLine(report.kernelConfig));
+    await page.fill("#config-search", "ikconfig");
+    assert.deepEqual(
+      (await text("#config-text")).split("\n"),
+      SAMPLE_CONFIG.split("\n").filter((l) => l.toLowerCase().includes("ikconfig")),
+    );
+    assert.deepEqual(await download("#config-download"), config);
+    const plain = buildArm64Image();
+    await drop({ name: "plain.efi", bytes: plain });
+    assert.equal(await page.locator("#config").getAttribute("data-present"), "false");
+    assert.equal(await text("#config-verdict"), kernelConfigLine((await inspect(plain)).kernelConfig));
+    assert.equal(await page.locator("#config-search").count(), 0);
   });
 
   it("sends nothing anywhere: a CSP in the built page, only GETs of its own files, no errors", async () => {

@@ -11,6 +11,7 @@ import { layerFileName, saveFile } from "./ui/download.js";
 import { layersSection } from "./ui/layers.js";
 import { layoutFigure, memoryFigure, memoryMaps } from "./ui/pictures.js";
 import { checksSection, entrySection, loadSection, noPlanNote } from "./ui/plan.js";
+import { configSection } from "./ui/config.js";
 import { signaturesSection } from "./ui/signatures.js";
 import { reportJson, summarySection } from "./ui/summary.js";
 
@@ -146,6 +147,12 @@ function render(result: AnalysisResult): void {
     parts.push(section("plan", "Boot plan", noPlanNote(result.planError)));
   }
   parts.push(signaturesPlaceholder());
+  // The embedded .config (issue 16): searchable, with the download kimg config writes.
+  if (report.kernelConfig) {
+    const bytes = result.kernelConfig ?? null;
+    const text = bytes === null ? null : new TextDecoder().decode(bytes);
+    parts.push(configSection(report.kernelConfig, text, { download: () => bytes && saveFile(bytes, `${report.input.name ?? "kernel"}.config`, "text/plain") }));
+  }
   parts.push(layersSection(report, result.kernelPath, { download: (layer, trim) => void downloadLayer(report, layer.path, trim) }));
   parts.push(
     section("text", "Text report", h("details", {}, h("summary", {}, "As kimg inspect prints it"), h("pre", { class: "text-report" }, renderText(report)))),

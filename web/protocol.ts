@@ -36,6 +36,8 @@ export interface AnalysisResult {
   planError: ErrorInfo | null;
   /** Time from receiving the bytes to the finished report, in milliseconds. */
   elapsedMs: number;
+  /** The embedded .config as built, exact bytes (issue 16); null when the kernel has none (see report.kernelConfig). */
+  kernelConfig?: Uint8Array<ArrayBuffer> | null;
 }
 
 export interface SignatureResult {

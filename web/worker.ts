@@ -60,7 +60,9 @@ async function analyseRequest(id: number, name: string, bytes: ArrayBuffer): Pro
     planError = errorInfo(error);
   }
   const elapsedMs = performance.now() - started;
-  scope.postMessage({ type: "result", id, result: { report: analysis.report, kernelPath: kernel?.path ?? null, plan, planError, elapsedMs } });
+  // The embedded .config (issue 16), a copy (the tree keeps its own) for the page's search and download.
+  const kernelConfig = analysis.kernelConfig ? analysis.kernelConfig.slice() : null;
+  scope.postMessage({ type: "result", id, result: { report: analysis.report, kernelPath: kernel?.path ?? null, plan, planError, elapsedMs, kernelConfig } });
 }
 
 function lastAnalysis(): { analysis: Analysis; input: Uint8Array } {

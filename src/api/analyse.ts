@@ -1,5 +1,6 @@
 /** `analyse`: the layer tree of an image and the report made from it, which every entry point starts from. */
 import { checkFitHashes } from "../analysis/fit-hashes.js";
+import { attachKernelConfig } from "../analysis/ikconfig.js";
 import { planFromTree } from "../analysis/plan/index.js";
 import { summarise } from "../analysis/summary.js";
 import { allLayers, buildTree, type AnalyseOptions, type Tree } from "../analysis/tree.js";
@@ -19,6 +20,8 @@ export interface Analysis {
   report: Report;
   /** The walker's tree: `root` is `report.root`; `bytes` holds each layer's bytes by path. */
   tree: Tree;
+  /** The innermost kernel's embedded .config as built (CONFIG_IKCONFIG), exact bytes; null when absent or unreadable (see `report.kernelConfig`). */
+  kernelConfig: Uint8Array | null;
 }
 
 /**
@@ -35,6 +38,7 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
   const tree = await buildTree(bytes, options);
   await summariseSignatures(tree, options);
   await checkFitHashes(tree);
+  const config = await attachKernelConfig(tree.root, tree.bytes, tree.facts, tree.diagnostics);
   const report: Report = {
     tool: "kimg",
     schema: 1,
@@ -42,9 +46,10 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
     summary: summarise(tree.root, tree.facts),
     root: tree.root,
     plan: defaultPlan(tree),
+    kernelConfig: config.report,
     diagnostics: tree.diagnostics,
   };
-  return { report, tree };
+  return { report, tree, kernelConfig: config.config };
 }
 
 /**

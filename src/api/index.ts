@@ -21,3 +21,6 @@ export { fitKeyNames } from "./verify.js";
 // Measured boot (issue 17)
 export { measureImage } from "./measure.js";
 export type { MeasureOptions } from "./measure.js";
+// The embedded .config and diffconfig (issue 16)
+export { kernelConfig, compareConfigs, configOptions, looksLikeConfigText } from "./config.js";
+export type { KernelConfigResult, ConfigComparison } from "./config.js";

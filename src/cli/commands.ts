@@ -1,5 +1,6 @@
 /** The one registry of the CLI's commands, in the order `kimg --help` lists them. */
 import type { Command } from "commander";
+import { registerConfig } from "./config.js";
 import { registerExtract } from "./extract.js";
 import { registerInspect } from "./inspect.js";
 import { registerKexecCommands } from "./kexec.js";
@@ -17,4 +18,6 @@ export const COMMANDS: ReadonlyArray<(program: Command) => void> = [
   // Measured boot (issue 17): kimg pcr
   registerMeasure,
   (program) => registerKexecCommands(program),
+  // The embedded .config and diffconfig (issue 16)
+  registerConfig,
 ];

@@ -81,3 +81,14 @@ export const MAX_SIGNATURES_PER_DATABASE = 16384;
 export const MAX_SIGNATURE_BYTES = 64 * 1024;
 /** Most PE debug directory entries read; linkers write a handful. */
 export const MAX_DEBUG_ENTRIES = 64;
+// The embedded .config (CONFIG_IKCONFIG, analysis/ikconfig.ts, issue 16). Fixed bounds, not per call.
+/** Most bytes of one kernel layer searched for "IKCFG_ST"; the marker is in .rodata, well inside any real kernel. */
+export const IKCONFIG_MAX_SCAN_BYTES = 256 * 1024 * 1024;
+/** Largest gzip stream between "IKCFG_ST" and "IKCFG_ED", in bytes; a Debian .config (about 280 KiB) gzips to about 60 KiB. */
+export const IKCONFIG_MAX_COMPRESSED_BYTES = 4 * 1024 * 1024;
+/** Largest .config inflated from it, in bytes (the inflate's output cap). */
+export const IKCONFIG_MAX_CONFIG_BYTES = 16 * 1024 * 1024;
+/** Most "IKCFG_ST" hits looked at before giving up (only one is followed by a gzip header in a real kernel). */
+export const IKCONFIG_MAX_CANDIDATES = 16;
+/** Largest plain .config file `kimg config` reads as text, in bytes. */
+export const KCONFIG_MAX_TEXT_BYTES = IKCONFIG_MAX_CONFIG_BYTES;

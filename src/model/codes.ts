@@ -124,6 +124,12 @@ export const DIAGNOSTIC_CODES = {
   FIT_REQUIRED_KEY_UNUSED: "a key the control DTB marks required that did not verify what U-Boot requires (every image, or the default configuration)",
   FIT_KEY_UNREADABLE: "a key node of the control DTB that cannot be used (skipped)",
   FIT_NOT_SIGNED: "a FIT without signature nodes: its hashes show integrity, not who made it (verify)",
+  // Embedded .config, CONFIG_IKCONFIG (issue 16)
+  IKCONFIG_NO_END_MARKER:
+    'an "IKCFG_ST" marker with a gzip header but no "IKCFG_ED" within IKCONFIG_MAX_COMPRESSED_BYTES: the embedded .config cannot be delimited',
+  IKCONFIG_TRAILING_DATA: 'bytes between the end of the embedded .config\'s gzip stream and "IKCFG_ED"',
+  IKCONFIG_NOT_TEXT: "an embedded .config that inflates to bytes other than text (a NUL byte)",
+  IKCONFIG_SCAN_LIMIT: "a kernel layer larger than IKCONFIG_MAX_SCAN_BYTES: only its first bytes were searched for the embedded .config",
   // Other contents
   DTB_TRUNCATED: "a device tree whose totalsize exceeds the bytes present",
   TEXT_TRUNCATED: "a text section shown only up to maxStringBytes",

@@ -214,6 +214,34 @@ export interface Summary {
 }
 
 /**
+ * The kernel's embedded .config (CONFIG_IKCONFIG, issue 16): kernel/configs.c puts the gzipped
+ * .config in .rodata between the ASCII markers "IKCFG_ST" and "IKCFG_ED". Offsets are in the
+ * space of `layer` (see `Layer.space`); the same three ranges are a structure of that layer.
+ */
+export interface KernelConfigReport {
+  /** Path of the kernel layer searched (the innermost kernel reached), null when no kernel layer was reached. */
+  layer: string | null;
+  /** True when the markers and a gzip stream that inflates were found. */
+  present: boolean;
+  /** Offset of "IKCFG_ST", null when not found. */
+  startMarkerOffset: number | null;
+  /** Offset of the gzip stream (`kernel_config_data`, right after "IKCFG_ST"), null when not found. */
+  dataOffset: number | null;
+  /** Bytes from `dataOffset` to "IKCFG_ED", null when not found. */
+  compressedSize: number | null;
+  /** Offset of "IKCFG_ED" (`kernel_config_data_end`), null when not found. */
+  endMarkerOffset: number | null;
+  /** Bytes of the .config text, null when it could not be inflated. */
+  size: number | null;
+  /** Options it sets or leaves unset: "CONFIG_X=value" lines plus "# CONFIG_X is not set" lines; null when not inflated. */
+  optionCount: number | null;
+  /** Of those, the "# CONFIG_X is not set" lines; null when not inflated. */
+  unsetCount: number | null;
+  /** Bytes of the layer in the search (an ELF's PT_LOAD segments, else the whole layer; at most IKCONFIG_MAX_SCAN_BYTES); the scan stops at the marker. */
+  searchedBytes: number;
+}
+
+/**
  * What `inspect` returns and `kimg inspect --json` prints. Its JSON Schema is
  * docs/report.schema.json (`npm run schema`), `$id` "urn:kimg:schema:report:1".
  */
@@ -230,6 +258,8 @@ export interface Report {
   root: Layer;
   /** How a non-EFI loader boots the kernel (entry decode, load plan with default addresses, protection map); null when no bootable kernel was reached. */
   plan: BootPlan | null;
+  /** The embedded .config of the innermost kernel (CONFIG_IKCONFIG, issue 16): present or not, where, how big. */
+  kernelConfig: KernelConfigReport;
   /** Everything odd but not fatal found while reading, in the order found. */
   diagnostics: Diagnostic[];
 }

@@ -1,5 +1,6 @@
 /** The text view of a report: a pure function of the report, as the web page is. */
 import type { Field, Layer, Report, Structure } from "../model/report.js";
+import { kernelConfigLine } from "./config-text.js";
 import { diagnosticLine } from "./diagnostic.js";
 
 export interface TextOptions {
@@ -80,6 +81,7 @@ export function renderText(report: Report, options: TextOptions = {}): string {
     `  kernel       ${s.kernelFormat ?? "not reached"}${s.kernelPath ? ` at ${s.kernelPath}` : ""}`,
   ];
   if (s.linuxVersion) lines.push(`  version      ${s.linuxVersion}`);
+  if (report.kernelConfig) lines.push(`  .config      ${kernelConfigLine(report.kernelConfig)}`);
   lines.push("", ...layerLines(report.root, 0, options));
   if (report.plan) lines.push("", ...planSummary(report));
   if (report.diagnostics.length) {

@@ -55,6 +55,8 @@ export const TOOLS = {
   // Measured boot (issue 17): UKIs built with objcopy from Debian's stub, PCR 11 from systemd-measure
   "systemd-measure": { command: "/usr/lib/systemd/systemd-measure", package: "systemd" },
   "systemd-stub": { command: "/usr/lib/systemd/boot/efi/linuxx64.efi.stub", package: "systemd-boot-efi" },
+  // The kernel's scripts/diffconfig is Python 3 (issue 16, test/kconfig-real.test.ts)
+  python3: { command: "python3", package: "python3" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;
