@@ -40,7 +40,7 @@ export function formatKexecPlan(plan: KexecPlan, options: PlanJsonOptions = {}):
   } else {
     const e = p.image.entry;
     lines.push(
-      `image:   LoongArch vmlinux.efi, kernel_entry ${hex(p.image.kernelEntry)} (${e.form === "physical" ? "physical, v6.10+" : "DMW virtual, before v6.10"}: physical ${hex(e.physical)}, image offset ${e.offset === null ? "-" : hex(e.offset)}), load_offset ${hex(p.image.loadOffset)}${p.image.needs.linkAddressAssumed ? ` (0: link address ${hex(p.image.needs.linkAddress)} assumed)` : ""}, kernel_asize ${hex(p.image.imageSize)}`,
+      `image:   LoongArch vmlinux.efi, kernel_entry ${hex(p.image.kernelEntry)} (${e.form === "physical" ? "physical, v6.10+" : `DMW virtual, before v6.10: physical ${hex(e.physical)}`}; image offset ${e.offset === null ? "-" : hex(e.offset)}), load_offset ${hex(p.image.loadOffset)}${p.image.needs.linkAddressAssumed ? ` (0: link address ${hex(p.image.needs.linkAddress)} assumed)` : ""}, kernel_asize ${hex(p.image.imageSize)}`,
     );
   }
   lines.push("segments:");
