@@ -14,7 +14,9 @@ import { after, describe, it } from "node:test";
 import { ARM64_CHECK_MAX_REGIONS, SHA256_IV, SHA256_K, buildArm64CheckingPurgatory } from "../src/kexec/purgatory-arm64-sha256.js";
 import { planArm64Segments } from "../src/kexec/segments.js";
 import { createCoreUnpacker } from "../src/kexec/source.js";
-import { buildArm64Image } from "../support/builders/images.js";
+import { buildRiscvCheckingPurgatory, rv } from "../src/kexec/purgatory-riscv-sha256.js";
+import { decodeRiscvSequence } from "../src/isa/riscv.js";
+import { buildArm64Image, buildLoongArchImage } from "../support/builders/images.js";
 import { needs } from "./helpers/tools.js";
 
 const sha256 = (...parts: Uint8Array[]): Uint8Array => {
@@ -179,6 +181,102 @@ describe("kimg kexec load --check-sha256", { skip: needs("dtc") }, () => {
       },
       env,
     );
-    assert.deepEqual(riscv.warnings, ["--check-sha256 is implemented in the arm64 entry stub only; not on riscv64"]);
+    assert.deepEqual(riscv.warnings, []);
+    assert.ok(riscv.plan.mode === "segments" && riscv.plan.segmentPlan.arch === "riscv64");
+    assert.deepEqual(riscv.plan.segmentPlan.checked, ["kernel", "dtb"]);
+    const loong = await prepareKexec(
+      {
+        ...request,
+        dtb: undefined,
+        image: buildLoongArchImage(),
+        arch: "loongarch64",
+        iomem: "00000000-0fffffff : System RAM\n",
+        unpack: createCoreUnpacker(),
+      },
+      env,
+    );
+    assert.deepEqual(loong.warnings, ["--check-sha256 is implemented in kimg's arm64 and riscv64 entry stubs only; not on loongarch64"]);
+  });
+});
+
+describe("RISC-V checking stub", () => {
+  it("decodes, with kimg's RISC-V decoder, to the instructions its listing names, and never writes a0", () => {
+    const stub = buildRiscvCheckingPurgatory(0x80200000, 0x84000000, [{ name: "kernel", mem: 0x80200000, memsz: 0x1000, sha256: new Uint8Array(32) }]);
+    const dataAt = stub.listing.find((l) => l.assembly.startsWith("kernel_entry:"))?.offset ?? 0;
+    const code = stub.listing.filter((l) => l.offset < dataAt);
+    const decoded = decodeRiscvSequence(stub.code, code.length);
+    assert.equal(code.length, 180);
+    code.forEach((line, i) => {
+      assert.equal(decoded[i]?.text.split(/\s+/)[0], line.assembly.replace(/^\w+: /, "").split(/\s+/)[0], `+0x${line.offset.toString(16)} ${line.assembly}`);
+    });
+    assert.equal(
+      decoded.some((d) => d.writes?.includes("a0")),
+      false,
+    );
+    assert.deepEqual(
+      decoded.slice(-1).map((d) => d.text),
+      ["ret"],
+    );
+  });
+});
+
+describe("RISC-V checking stub: run in qemu-system-riscv64", { skip: needs("qemu-system-riscv64") }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "kimg-sha256-rv-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  // A stand-in kernel: prints "OK" and the hart id it was given in a0 on the virt machine's UART
+  // (0x10000000), then stops QEMU through the SiFive test device (0x100000 <- 0x5555).
+  const kernel = new Uint8Array(0x1000);
+  const words = [
+    rv.lui("t0", 0x10000),
+    rv.addi("t1", "zero", 0x4f),
+    rv.sb("t1", 0, "t0"),
+    rv.addi("t1", "zero", 0x4b),
+    rv.sb("t1", 0, "t0"),
+    rv.addi("t1", "a0", 0x30),
+    rv.sb("t1", 0, "t0"),
+    rv.addi("t1", "zero", 0x0a),
+    rv.sb("t1", 0, "t0"),
+    rv.lui("t0", 0x100),
+    rv.lui("t1", 5),
+    rv.addi("t1", "t1", 0x555),
+    rv.sw("t1", 0, "t0"),
+    rv.jal("zero", 0),
+  ];
+  for (const [i, w] of words.entries()) new DataView(kernel.buffer).setUint32(i * 4, w, true);
+  const data = new Uint8Array(0x3000);
+  for (let i = 0; i < 0x2f00; i++) data[i] = (i * 11 + 5) & 0xff;
+  const [STUB, KERNEL, DATA] = [0x80000000, 0x80100000, 0x80200000];
+
+  function boot(name: string, corruptAt: number | null): { stdout: string; ms: number } {
+    const stub = buildRiscvCheckingPurgatory(KERNEL, 0x84000000, [
+      { name: "kernel", mem: KERNEL, memsz: kernel.length, sha256: sha256(kernel) },
+      { name: "data", mem: DATA, memsz: data.length, sha256: sha256(data) },
+    ]);
+    const loaded = data.slice();
+    if (corruptAt !== null) loaded[corruptAt] = (loaded[corruptAt] ?? 0) ^ 0x80;
+    // -bios none: the reset vector jumps to 0x80000000 with a0 = hart id, where the stub is.
+    const args = ["-M", "virt", "-bios", "none", "-m", "256", "-nographic", "-nic", "none", "-no-reboot"];
+    for (const [what, bytes, addr] of [
+      ["stub", stub.code, STUB],
+      ["kernel", kernel, KERNEL],
+      ["data", loaded, DATA],
+    ] as const) {
+      const path = join(dir, `${name}-${what}.bin`);
+      writeFileSync(path, bytes);
+      args.push("-device", `loader,file=${path},addr=0x${addr.toString(16)}`);
+    }
+    const start = Date.now();
+    const r = spawnSync("nice", ["-n", "10", "qemu-system-riscv64", ...args], { encoding: "utf8", timeout: 3000 });
+    return { stdout: r.stdout ?? "", ms: Date.now() - start };
+  }
+
+  it("enters the kernel with a0 = the hart id when every segment matches", () => {
+    assert.equal(boot("intact", null).stdout.replace(/\r/g, ""), "OK0\n");
+  });
+
+  it("never enters it when one bit of a segment changed", () => {
+    const { stdout, ms } = boot("corrupt", 0x2eff);
+    assert.equal(stdout, "");
+    assert.ok(ms >= 2500, "QEMU was stopped by the timeout, the stub looping on the mismatch");
   });
 });

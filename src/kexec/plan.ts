@@ -139,6 +139,7 @@ export function kexecPlanToJson(plan: KexecPlan, options: PlanJsonOptions = {}):
         version: p.image.version,
       },
       chosen: p.chosenChanges,
+      sha256Checked: p.checked,
       purgatory: listing(p.purgatory),
     };
   }

@@ -290,9 +290,9 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   for (const r of refusals) if (!blocking.includes(r)) warnings.push(`overridden with --force: ${r.message}`);
   if (status.loaded && !request.dryRun) warnings.push("a kernel is already loaded; this load replaces it");
   const needs = loadNeeds(mode, targetArch, unpacked, foreign);
-  if (request.checkSha256 && !(mode === "segments" && targetArch === "arm64")) {
+  if (request.checkSha256 && !(mode === "segments" && (targetArch === "arm64" || targetArch === "riscv64"))) {
     warnings.push(
-      `--check-sha256 is implemented in the arm64 entry stub only; ${mode === "file" ? "kexec_file_load's own purgatory does its check" : `not on ${targetArch}`}`,
+      `--check-sha256 is implemented in kimg's arm64 and riscv64 entry stubs only; ${mode === "file" ? "kexec_file_load's own purgatory does its check" : `not on ${targetArch}`}`,
     );
   }
 
@@ -372,7 +372,7 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
     dtbFrom = request.dtb ? `--dtb ${request.dtbName ?? "FILE"}` : SYSTEM_PATHS.fdt;
     const input = { kernel: unpacked.kernel, initrd: initrd ?? undefined, cmdline: cmdline.text, fdt: fdtBytes, freeRam, pageSize, seeds };
     const check = request.checkSha256 ? { sha256: (parts: readonly Uint8Array[]) => sha256Of(parts) } : undefined;
-    segmentPlan = targetArch === "riscv64" ? planRiscvSegments(input) : planArm64Segments({ ...input, check });
+    segmentPlan = targetArch === "riscv64" ? planRiscvSegments({ ...input, check }) : planArm64Segments({ ...input, check });
   }
   return {
     plan: { mode, why, source, cmdline, initrdFrom, segmentPlan, dtbFrom, memoryFrom, pageSize },
