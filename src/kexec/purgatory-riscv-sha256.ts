@@ -207,7 +207,7 @@ export function buildRiscvCheckingPurgatory(kernelEntry: number, dtbAddress: num
   op("li t1, 256", rv.addi("t1", "zero", 256));
   rel("bne t0, t1, schedule", "schedule", (d) => rv.bne("t0", "t1", d));
   const work: Reg[] = ["s7", "s8", "s9", "s10", "s11", "a2", "a3", "a4"];
-  work.forEach((r, i) => op(`lw ${r}, ${4 * i}(s6)`, rv.lw(r, 4 * i, "s6")));
+  for (const [i, r] of work.entries()) op(`lw ${r}, ${4 * i}(s6)`, rv.lw(r, 4 * i, "s6"));
   op("li t0, 0", rv.addi("t0", "zero", 0));
   at("round");
   ror("t1", "s11", 6, "t2");
