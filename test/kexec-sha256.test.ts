@@ -108,6 +108,8 @@ describe("arm64 checking stub: run in qemu-system-aarch64", { skip: needs("qemu-
   const KERNEL = 0x41100000;
   const DATA = 0x41200000;
 
+  // The corrupted run must outlast the intact one by far, so its silence means the stub looped.
+  let intactMs = 1000;
   function boot(name: string, corruptAt: number | null): { stdout: string; ms: number } {
     const stub = buildArm64CheckingPurgatory(KERNEL, 0x44000000, [
       { name: "kernel", mem: KERNEL, memsz: kernel.length, sha256: sha256(kernel) },
@@ -130,19 +132,23 @@ describe("arm64 checking stub: run in qemu-system-aarch64", { skip: needs("qemu-
     }
     args.push("-device", `loader,addr=0x${STUB.toString(16)},cpu-num=0`);
     const start = Date.now();
-    const r = spawnSync("nice", ["-n", "10", "qemu-system-aarch64", ...args], { encoding: "utf8", timeout: 3000 });
+    const r = spawnSync("nice", ["-n", "10", "qemu-system-aarch64", ...args], {
+      encoding: "utf8",
+      timeout: corruptAt === null ? 20000 : Math.max(2500, 4 * intactMs),
+    });
     return { stdout: r.stdout ?? "", ms: Date.now() - start };
   }
 
   it("enters the kernel when every segment matches, in well under a second of emulation", () => {
-    const { stdout } = boot("intact", null);
+    const { stdout, ms } = boot("intact", null);
+    intactMs = ms;
     assert.equal(stdout.replace(/\r/g, ""), "OK\n");
   });
 
   it("never enters it when one bit of a segment changed", () => {
     const { stdout, ms } = boot("corrupt", 0x1234);
     assert.equal(stdout, "");
-    assert.ok(ms >= 2500, "QEMU was stopped by the timeout, the stub looping on the mismatch");
+    assert.ok(ms >= Math.max(2500, 4 * intactMs) - 100, "QEMU was stopped by the timeout, the stub looping on the mismatch");
   });
 });
 
@@ -247,6 +253,7 @@ describe("RISC-V checking stub: run in qemu-system-riscv64", { skip: needs("qemu
   for (let i = 0; i < 0x2f00; i++) data[i] = (i * 11 + 5) & 0xff;
   const [STUB, KERNEL, DATA] = [0x80000000, 0x80100000, 0x80200000];
 
+  let intactMs = 1000;
   function boot(name: string, corruptAt: number | null): { stdout: string; ms: number } {
     const stub = buildRiscvCheckingPurgatory(KERNEL, 0x84000000, [
       { name: "kernel", mem: KERNEL, memsz: kernel.length, sha256: sha256(kernel) },
@@ -266,17 +273,22 @@ describe("RISC-V checking stub: run in qemu-system-riscv64", { skip: needs("qemu
       args.push("-device", `loader,file=${path},addr=0x${addr.toString(16)}`);
     }
     const start = Date.now();
-    const r = spawnSync("nice", ["-n", "10", "qemu-system-riscv64", ...args], { encoding: "utf8", timeout: 3000 });
+    const r = spawnSync("nice", ["-n", "10", "qemu-system-riscv64", ...args], {
+      encoding: "utf8",
+      timeout: corruptAt === null ? 20000 : Math.max(2500, 4 * intactMs),
+    });
     return { stdout: r.stdout ?? "", ms: Date.now() - start };
   }
 
   it("enters the kernel with a0 = the hart id when every segment matches", () => {
-    assert.equal(boot("intact", null).stdout.replace(/\r/g, ""), "OK0\n");
+    const { stdout, ms } = boot("intact", null);
+    intactMs = ms;
+    assert.equal(stdout.replace(/\r/g, ""), "OK0\n");
   });
 
   it("never enters it when one bit of a segment changed", () => {
     const { stdout, ms } = boot("corrupt", 0x2eff);
     assert.equal(stdout, "");
-    assert.ok(ms >= 2500, "QEMU was stopped by the timeout, the stub looping on the mismatch");
+    assert.ok(ms >= Math.max(2500, 4 * intactMs) - 100, "QEMU was stopped by the timeout, the stub looping on the mismatch");
   });
 });
