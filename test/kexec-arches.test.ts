@@ -331,6 +331,17 @@ describe("dry runs of zboot images on an x86_64 machine as a normal user", { ski
         data: { structure: "kexec", actual: "x64" },
       },
     });
+    // A wrong command line too.
+    const unknown = await cli(["kexec", "load", file, "--json", "--bogus"]);
+    assert.ok(unknown.error instanceof Error);
+    assert.deepEqual(JSON.parse(unknown.out), {
+      error: {
+        code: "E_USAGE",
+        message: "unknown option '--bogus'",
+        offset: null,
+        data: { structure: "kimg kexec load", commander: "commander.unknownOption" },
+      },
+    });
     const mismatch = await cli(["kexec", "load", file, "--arch", "loongarch64", "--dry-run", "--json"]);
     assert.equal((JSON.parse(mismatch.out) as { error: { code: string } }).error.code, "E_SYSTEM");
     assert.match(mismatch.out, /the image is for riscv64, --arch says loongarch64/);

@@ -47,7 +47,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
   const write = deps.write ?? ((text: string) => writeStdoutLater(text));
   const kexec = program.command("kexec").description("load and boot a kernel image with kexec (Linux, root)");
 
-  kexec
+  const load = kexec
     .command("load")
     .description("unpack FILE (zboot, UKI, compressed Image) as needed, print the plan, and load it")
     .argument("<file>", "kernel image: EFI zboot, UKI, arm64 Image, bzImage")
@@ -78,6 +78,18 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
         throw error;
       }
     });
+
+  // A wrong command line (unknown option, missing FILE) with --json: the error as JSON too.
+  load.exitOverride((error) => {
+    if (error.exitCode !== 0 && load.getOptionValue("json") === true) {
+      const message = error.message.replace(/^error: /, "");
+      write(
+        JSON.stringify({ error: { code: ErrorCode.USAGE, message, offset: null, data: { structure: "kimg kexec load", commander: error.code } } }, null, 2) +
+          "\n",
+      );
+    }
+    throw error;
+  });
 
   async function loadCommand(file: string, flags: LoadFlags): Promise<void> {
     if (flags.file && flags.segments) throw new KimgError(ErrorCode.USAGE, "--file and --segments exclude each other", { structure: "kexec" });
