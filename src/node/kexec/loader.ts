@@ -385,7 +385,8 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
 
 /** What a real load of a plan needs from the machine it runs on, whatever this machine is. */
 function loadNeeds(mode: KexecMode, arch: string, unpacked: UnpackedKernel, foreign: boolean): string[] {
-  const needs = [foreign ? `a ${arch} Linux machine` : `Linux on ${arch}`, "root (CAP_SYS_BOOT)", "kexec_load_disabled = 0"];
+  const article = /^[aeiou]|^x86/.test(arch) ? "an" : "a";
+  const needs = [foreign ? `${article} ${arch} Linux machine` : `Linux on ${arch}`, "root (CAP_SYS_BOOT)", "kexec_load_disabled = 0"];
   if (mode === "segments") {
     needs.push("a kernel built with CONFIG_KEXEC (kexec_load)", "no kernel lockdown (integrity and confidentiality forbid kexec_load)");
     if (arch === "loongarch64") needs.push("a running kernel booted by EFI: it hands its own efi_boot and EFI system table to the new one");
