@@ -125,6 +125,13 @@ export const CHECK_IDS = {
   // 32-bit Arm zImage (issue 15)
   "arm-placement": "Arm: the zImage lies in the first 128 MiB of RAM, above 32 MiB as booting.rst recommends",
   "arm-endianness": "Arm: the endianness word names the kernel's byte order (BE8 kernels need a big-endian loader setup)",
+  // Boot containers: uImage, FIT, Android boot (issue 15)
+  "container-load":
+    "the container's load address meets the inner kernel's placement rule (arm64: text_offset above a 2 MiB aligned base; a zImage linked to a fixed start: that start)",
+  "container-entry":
+    "the container's entry point is where the inner kernel must be entered (arm64 Image, RISC-V Image, Arm zImage: its first byte, so entry = load)",
+  "container-arch": "the architecture the container declares is the inner kernel's",
+  "container-overlap": "the kernel's memory (BSS included) does not overlap the DTB or ramdisk at the container's addresses",
 } as const satisfies Readonly<Record<string, string>>;
 
 /** The id of a boot-plan check (see CHECK_IDS). */
