@@ -103,7 +103,7 @@ test("uImage whose ih_load is not 2 MiB aligned and ih_ep is not ih_load: both c
 test("uImage -A arm with a zImage: loaded at ih_load, r0 = 0, r1 = ~0, r2 = DTB; a wrong ih_ep and a fixed start elsewhere fail", {
   skip: needs("mkimage", "xz"),
 }, async () => {
-  const z = buildArmZImage({ tool: "xz", kernel: rawKernel() });
+  const z = buildArmZImage({ tool: "xz", kernel: rawKernel("6.1.0-kimg-armmp") });
   const u = mkimage("zimage", ["-A", "arm", "-O", "linux", "-T", "kernel", "-C", "none", "-a", "0x80008000", "-e", "0x80008000"], z.bytes);
   const { plan: p } = await plan(u.bytes);
   assert.equal(p.arch, "arm");
