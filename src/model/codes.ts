@@ -89,6 +89,9 @@ export const DIAGNOSTIC_CODES = {
   FIT_HASH_UNCHECKED: "a FIT hash node kimg cannot check (md5, an unknown algo, no value)",
   // Other contents
   DTB_TRUNCATED: "a device tree whose totalsize exceeds the bytes present",
+  // issue 15: a FIT past a limit is read as a plain device tree; this says why
+  DTB_TREE_REFUSED:
+    "a device tree (or FIT) whose structure is not read: past a named limit (FDT_MAX_DEPTH, FDT_MAX_NODES, FDT_MAX_PROPERTY_BYTES, FDT_MAX_STRINGS_BYTES) or pointing outside itself",
   TEXT_TRUNCATED: "a text section shown only up to maxStringBytes",
 } as const satisfies Readonly<Record<string, string>>;
 
