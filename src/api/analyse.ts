@@ -1,5 +1,6 @@
 /** `analyse`: the layer tree of an image and the report made from it, which every entry point starts from. */
 import { checkFitHashes } from "../analysis/fit-hashes.js";
+import { checkAndroidIds } from "../analysis/android-id.js";
 import { planFromTree } from "../analysis/plan/index.js";
 import { summarise } from "../analysis/summary.js";
 import { allLayers, buildTree, type AnalyseOptions, type Tree } from "../analysis/tree.js";
@@ -35,6 +36,7 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
   const tree = await buildTree(bytes, options);
   await summariseSignatures(tree, options);
   await checkFitHashes(tree);
+  await checkAndroidIds(tree);
   const report: Report = {
     tool: "kimg",
     schema: 1,

@@ -66,6 +66,9 @@ export const DIAGNOSTIC_CODES = {
   ANDROID_PART_OUTSIDE: "a part of an Android boot or vendor_boot image (kernel, ramdisk, dtb ...) that runs past the end of the file",
   ANDROID_BAD_PAGE_SIZE: "an Android boot image page_size that is not a power of two from 2048 to 65536",
   ANDROID_RECOVERY_DTBO_MISPLACED: "a recovery_dtbo_offset other than where mkbootimg puts the recovery DTBO (after the second stage)",
+  ANDROID_DTBO_BAD: "an Android DT table (DTBO) whose total size, entry count (past MAX_DT_TABLE_ENTRIES) or an entry runs past the table",
+  ANDROID_BOOT_SIGNATURE_BAD: "a v4 boot signature whose AVB header places its blocks, hash, signature, key or descriptors past the boot signature area",
+  ANDROID_ID_MISMATCH: "an Android boot v0-v2 header whose id is not the SHA-1 mkbootimg computes over its parts and their sizes (changed after mkbootimg)",
   ANDROID_RAMDISK_TABLE_BAD: "a vendor_boot v4 ramdisk table whose entry count, entry size or table size cannot be read",
   // Signatures
   CERT_TABLE_UNALIGNED: "a certificate table that does not start on the 8-byte boundary the PE specification requires",

@@ -64,7 +64,8 @@ export type LayerFormat =
   | "data"
   // Android boot images (issue 15)
   | "android-boot"
-  | "android-vendor-boot";
+  | "android-vendor-boot"
+  | "android-dtbo";
 
 /**
  * How bad a diagnostic is: "info" a fact worth knowing (padding, an old layout), "warning" odd

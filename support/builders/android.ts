@@ -190,3 +190,29 @@ export function buildBootV2(spec: BootV2Spec): Uint8Array {
   if (spec.version > 1) h.u32(1648, dtb.length).u64(1652, base + 0x01f00000);
   return concat(h.bytes, padded(spec.kernel, page), padded(ramdisk, page), padded(second, page), padded(recoveryDtbo, page), padded(dtb, page));
 }
+
+/**
+ * An Android DT table (DTBO) image as AOSP's mkdtboimg.py writes it (libufdt dt_table.h, fields
+ * big-endian): the 32-byte header, one 32-byte entry per blob, then the blobs one after another.
+ */
+export function buildDtbo(
+  blobs: ReadonlyArray<{ dtb: Uint8Array; id?: number; rev?: number; custom?: number[] }>,
+  options: { pageSize?: number; version?: number } = {},
+): Uint8Array {
+  const entriesOffset = 32;
+  const dataStart = entriesOffset + blobs.length * 32;
+  const total = dataStart + blobs.reduce((n, b) => n + b.dtb.length, 0);
+  const w = new ByteWriter(total);
+  const be = (at: number, v: number): void => {
+    w.u32be(at, v);
+  };
+  for (const [i, v] of [0xd7b7ab1e, total, 32, 32, blobs.length, entriesOffset, options.pageSize ?? 2048, options.version ?? 0].entries()) be(i * 4, v);
+  let at = dataStart;
+  blobs.forEach((b, i) => {
+    const e = entriesOffset + i * 32;
+    for (const [j, v] of [b.dtb.length, at, b.id ?? 0, b.rev ?? 0, ...(b.custom ?? [0, 0, 0, 0])].entries()) be(e + j * 4, v);
+    w.set(at, b.dtb);
+    at += b.dtb.length;
+  });
+  return w.bytes;
+}
