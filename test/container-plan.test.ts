@@ -255,3 +255,27 @@ test("Android boot v0 and v2 from mkbootimg: kernel_addr, ramdisk_addr, tags_add
   assert.equal(load.ok, false);
   assert.match(load.message, /kernel_addr 0x40008000 is not text_offset 0x0 above a 2 MiB aligned base/);
 });
+
+test("multi-file uImage (mkimage -T multi -d kernel:ramdisk:dtb): part 1 planned as the initrd, part 2 as the DTB, with their sizes", {
+  skip: needs("mkimage", "dtc", "gzip"),
+}, async () => {
+  const dtb = new Uint8Array(execFileSync("dtc", ["-q", "-I", "dts", "-O", "dtb"], { input: FIT_BOARD_DTS }));
+  const ramdisk = new TextEncoder().encode("070701kimg-ramdisk-bytes\n");
+  const files = [file("m.kernel", compressWith("gzip", IMAGE)), file("m.ramdisk", ramdisk), file("m.dtb", dtb)];
+  const path = join(dir, "multi.uimg");
+  execFileSync("mkimage", ["-A", "arm64", "-O", "linux", "-T", "multi", "-C", "gzip", "-a", "0x40200000", "-e", "0x40200000", "-d", files.join(":"), path], {
+    stdio: "pipe",
+  });
+  const { plan: p } = await plan(new Uint8Array(readFileSync(path)));
+  assert.deepEqual(
+    p.container?.parts.map((x) => [x.role, x.name, x.layer, x.size]),
+    [
+      ["kernel", "part0", "/part0", readFileSync(files[0] ?? "").length],
+      ["ramdisk", "part1", "/part1", ramdisk.length],
+      ["fdt", "part2", "/part2", dtb.length],
+    ],
+  );
+  assert.equal(p.segments.find((s) => s.name === "initrd")?.size, ramdisk.length);
+  assert.equal(p.segments.find((s) => s.name === "dtb")?.size, dtb.length);
+  assert.equal(p.load.kernelAddress, "0x40200000");
+});

@@ -81,6 +81,15 @@ function uimageContext(chain: Layer[], container: Layer, facts: FactsTable): Con
   const parts: ContainerPart[] = [
     { role: "kernel", name: u.parts ? "part0" : "payload", layer: kernelLayer?.path ?? null, size: u.parts?.[0]?.size ?? u.dataSize },
   ];
+  // A multi-file image: bootm takes part 1 as the ramdisk and part 2 as the device tree (boot/image-board.c, boot/image-fdt.c).
+  const multi = (index: number, role: string): { at: null; size: number; name: string } | null => {
+    const p = u.parts?.[index];
+    if (!p) return null;
+    parts.push({ role, name: `part${index}`, layer: childNamed(container, `part${index}`)?.path ?? null, size: p.size });
+    return { at: null, size: p.size, name: `part${index}` };
+  };
+  const ramdisk = multi(1, "ramdisk");
+  const dtb = multi(2, "fdt");
   const h = "uImage header";
   return {
     chain,
@@ -103,8 +112,8 @@ function uimageContext(chain: Layer[], container: Layer, facts: FactsTable): Con
     entry: { value: BigInt(u.entryPoint), name: "ih_ep" },
     arch: container.arch,
     kernelType: null,
-    dtb: null,
-    ramdisk: null,
+    dtb,
+    ramdisk,
   };
 }
 
