@@ -125,10 +125,12 @@ function fitContext(chain: Layer[], container: Layer, facts: FactsTable): Contai
   const kernelImage = image(config?.kernel) ?? fit.images.find((i) => i.type === "kernel" || i.type === "kernel_noload") ?? null;
   // The planned configuration's kernel, not merely the first kernel of /images.
   let planned = chain;
+  let fallback: string | null = null;
   const kernelLayer = kernelImage ? childNamed(container, kernelImage.name) : null;
   if (kernelLayer) {
     const inner = kernelChain(kernelLayer);
     if (inner.length > 0) planned = [...chain.slice(0, chain.indexOf(container) + 1), ...inner];
+    else fallback = `kimg reaches no kernel in ${kernelImage?.name}: planned instead is the kernel found first in /images`;
   }
   const fdtImage = image(config?.fdt[0]);
   const ramdiskImage = image(config?.ramdisk);
@@ -156,6 +158,7 @@ function fitContext(chain: Layer[], container: Layer, facts: FactsTable): Contai
       : "the FIT has no configuration: bootm needs the kernel image named (bootm addr:kernel)",
     "bootm loads each image of the configuration at its load address (an fdt or ramdisk without one is used where it lies), checks its hash nodes, and jumps to the kernel's entry",
   ];
+  if (fallback) notes.push(fallback);
   if (kernelImage?.type === "kernel_noload") notes.push("the kernel is kernel_noload: bootm runs it where it lies in the FIT, load is not used");
   return {
     chain: planned,
