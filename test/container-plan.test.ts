@@ -7,12 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { plan } from "../src/api/index.js";
 import type { BootPlan } from "../src/model/plan.js";
+import { NODE_CODECS } from "../src/node/codecs.js";
 import { compressWith } from "../support/builders/compress.js";
 import { FIT_BOARD_DTS } from "../support/builders/fit.js";
 import { buildArm64Image } from "../support/builders/images.js";
@@ -278,4 +279,31 @@ test("multi-file uImage (mkimage -T multi -d kernel:ramdisk:dtb): part 1 planned
   assert.equal(p.segments.find((s) => s.name === "initrd")?.size, ramdisk.length);
   assert.equal(p.segments.find((s) => s.name === "dtb")?.size, dtb.length);
   assert.equal(p.load.kernelAddress, "0x40200000");
+});
+
+// Debian's armhf kernel (linux-image-6.1.0-50-armmp, cached by scripts/fetch-debian-kernels.sh) in a uImage made by mkimage.
+const ARMMP = join(process.env.KIMG_DEBIAN_CACHE ?? "/var/cache/kimg-debian", "bookworm/armhf-armmp/vmlinuz-6.1.0-50-armmp");
+
+test("Debian's armmp zImage in mkimage -A arm -a 0x40008000: loaded there, entered at its start, r2 = DTB; a wrong ih_ep fails", {
+  skip: existsSync(ARMMP) ? needs("mkimage", "xz") : `no ${ARMMP}: run scripts/fetch-debian-kernels.sh`,
+}, async () => {
+  const zimage = new Uint8Array(readFileSync(ARMMP));
+  const u = mkimage("armmp", ["-A", "arm", "-O", "linux", "-T", "kernel", "-C", "none", "-a", "0x40008000", "-e", "0x40008000"], zimage);
+  const { plan: p } = await plan(u.bytes, { codecs: NODE_CODECS });
+  assert.equal(p.kernel.path, "/payload");
+  assert.equal(p.kernel.format, "arm-zimage");
+  assert.equal(p.kernel.size, zimage.length);
+  assert.equal(p.load.kernelAddress, "0x40008000");
+  assert.equal(p.load.ramBase, "0x40000000");
+  assert.deepEqual(
+    p.registers.map((r) => [r.name, r.value]),
+    [
+      ["r0", "0x0"],
+      ["r1", "0xffffffff"],
+      ["r2", p.segments.find((s) => s.name === "dtb")?.address],
+    ],
+  );
+  for (const id of ["container-load", "container-entry", "container-arch", "arm-placement"]) assert.equal(check(p, id).ok, true, id);
+  const wrong = mkimage("armmp-ep", ["-A", "arm", "-O", "linux", "-T", "kernel", "-C", "none", "-a", "0x40008000", "-e", "0x40008024"], zimage);
+  assert.equal(check((await plan(wrong.bytes, { codecs: NODE_CODECS })).plan, "container-entry").ok, false);
 });
