@@ -23,7 +23,7 @@ import {
   zbootInputs,
   type ZbootGeneration,
 } from "../support/builders/images.js";
-import { buildBootV2, buildBootV4, buildVendorBootV4 } from "../support/builders/android.js";
+import { buildBootV2, buildBootV4, buildDtbo, buildVendorBootV4 } from "../support/builders/android.js";
 import { buildFitTree } from "../support/builders/fit.js";
 import { buildPe, DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS } from "../support/builders/pe.js";
 import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
@@ -277,7 +277,19 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
       format: "android-boot",
     });
   }
-  seeds.push({ name: "android-boot-v1", bytes: buildBootV2({ version: 1, kernel: arm64, ramdisk: cpio, recoveryDtbo: buildDtb() }), format: "android-boot" });
+  seeds.push({
+    name: "android-boot-v1",
+    bytes: buildBootV2({
+      version: 1,
+      kernel: arm64,
+      ramdisk: cpio,
+      recoveryDtbo: buildDtbo([
+        { dtb: buildDtb(), id: 1 },
+        { dtb: buildDtb(), id: 2, rev: 1 },
+      ]),
+    }),
+    format: "android-boot",
+  });
   seeds.push({
     name: "android-boot-v2",
     bytes: buildBootV2({ version: 2, kernel: arm64, ramdisk: cpio, second: text("second"), dtb: buildDtb() }),
