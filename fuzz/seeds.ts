@@ -23,7 +23,8 @@ import {
   zbootInputs,
   type ZbootGeneration,
 } from "../support/builders/images.js";
-import { buildBootV4, buildVendorBootV4 } from "../support/builders/android.js";
+import { buildBootV2, buildBootV4, buildDtbo, buildVendorBootV4 } from "../support/builders/android.js";
+import { buildFitTree } from "../support/builders/fit.js";
 import { buildPe, DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS } from "../support/builders/pe.js";
 import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
 import { buildUImage } from "../support/builders/uimage.js";
@@ -268,6 +269,44 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
     seeds.push({ name: "ikconfig-elf", bytes: kernelWithConfig("elf", blob), format: "elf" });
     seeds.push({ name: "ikconfig-zboot", bytes: kernelWithConfig("zboot", blob), format: "zboot" });
     seeds.push({ name: "config-gz", bytes: compress("gzip", "ikconfig", text(SAMPLE_CONFIG)), format: "compressed" });
+  }
+  // Boot containers (issue 15): FIT (embedded and external data), Android boot v0-v2, a zImage in a uImage.
+  const cpio = buildCpio();
+  seeds.push({ name: "fit-embedded", bytes: buildFitTree({ kernel: arm64, kernelCompression: "none", dtb: buildDtb(), ramdisk: cpio }), format: "fit" });
+  if (has("gzip")) {
+    const kernel = compress("gzip", "arm64-image", arm64);
+    seeds.push({
+      name: "fit-external-gzip",
+      bytes: buildFitTree({ kernel, kernelCompression: "gzip", dtb: buildDtb(), ramdisk: cpio, external: true }),
+      format: "fit",
+    });
+    seeds.push({
+      name: "android-boot-v0",
+      bytes: buildBootV2({ version: 0, kernel, ramdisk: compress("gzip", "cpio", cpio), cmdline: "console=ttyS0" }),
+      format: "android-boot",
+    });
+  }
+  seeds.push({
+    name: "android-boot-v1",
+    bytes: buildBootV2({
+      version: 1,
+      kernel: arm64,
+      ramdisk: cpio,
+      recoveryDtbo: buildDtbo([
+        { dtb: buildDtb(), id: 1 },
+        { dtb: buildDtb(), id: 2, rev: 1 },
+      ]),
+    }),
+    format: "android-boot",
+  });
+  seeds.push({
+    name: "android-boot-v2",
+    bytes: buildBootV2({ version: 2, kernel: arm64, ramdisk: cpio, second: text("second"), dtb: buildDtb() }),
+    format: "android-boot",
+  });
+  if (has("xz")) {
+    const zimage = buildArmZImage({ tool: "xz", kernel: rawKernel("6.1.0-kimg-fuzz", 0x4000) }).bytes;
+    seeds.push({ name: "uimage-arm-zimage", bytes: buildUImage({ arch: 2, load: 0x80008000, parts: [zimage] }), format: "uimage" });
   }
   return seeds;
 }

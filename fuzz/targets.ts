@@ -23,6 +23,7 @@ import { insideDir, safeLayerFileName } from "../src/node/files.js";
 import { renderPlanText } from "../src/report/plan-text.js";
 import { renderText } from "../src/report/text.js";
 import type { Report } from "../src/model/report.js";
+import type { BootPlan } from "../src/model/plan.js";
 import { IO_TARGETS } from "./targets-io.js";
 
 export interface FuzzTarget {
@@ -224,9 +225,51 @@ export const TARGETS: readonly FuzzTarget[] = [
     },
     accepts: isStableCode,
   },
+  // Boot containers (issue 15): what the plan takes from a uImage, FIT or Android boot image.
+  {
+    name: "containers",
+    async run(bytes) {
+      if (!CONTAINER_MAGICS.some((m) => m.every((b, i) => bytes[i] === b))) return "not-a-container";
+      const { plan: p, report } = await plan(bytes);
+      const c = p.container;
+      if (!c) return "plan-without-container";
+      checkContainerPlan(p, report);
+      return `${c.format}-planned`;
+    },
+    accepts: isStableCode,
+  },
   // The CLI's file reader, stdout writes and extract --all's set (fuzz/targets-io.ts).
   ...IO_TARGETS,
 ];
+
+/** FIT (FDT), uImage, Android boot: the magics the "containers" target looks at first. */
+const CONTAINER_MAGICS: readonly number[][] = [[0xd0, 0x0d, 0xfe, 0xed], [0x27, 0x05, 0x19, 0x56], [...new TextEncoder().encode("ANDROID!")]];
+
+/** A container's plan: its fields point into the container, its parts are layers, the DTB register holds the DTB segment. */
+function checkContainerPlan(p: BootPlan, report: Report): void {
+  const c = p.container;
+  if (!c) return;
+  const layers = new Map([...allLayers(report.root)].map((l) => [l.path, l]));
+  const container = layers.get(c.layer);
+  if (!container) throw new InvariantError(`container layer ${c.layer} is not in the report`);
+  for (const a of c.addresses) {
+    if (a.offset !== null && (a.offset < 0 || a.offset >= container.size))
+      throw new InvariantError(`${a.name} at ${a.offset} lies outside the ${container.size}-byte container`);
+    if (!/^0x[0-9a-f]+$/.test(a.value)) throw new InvariantError(`${a.name} = ${a.value} is not a hex address`);
+  }
+  for (const part of c.parts)
+    if (part.layer !== null && !layers.has(part.layer)) throw new InvariantError(`part ${part.name} names the missing layer ${part.layer}`);
+  if (c.format === "fit") {
+    const configurations = container.info.configurations;
+    const names = Array.isArray(configurations) ? configurations.map((x) => (x && typeof x === "object" && !Array.isArray(x) ? x.name : null)) : [];
+    const planned = [...(c.configuration === null ? [] : [c.configuration]), ...c.otherConfigurations];
+    if (JSON.stringify([...planned].sort()) !== JSON.stringify([...names].sort()))
+      throw new InvariantError(`planned ${planned.join(",")} but the FIT has ${names.join(",")}`);
+  }
+  const dtb = p.segments.find((s) => s.name === "dtb");
+  const register = p.registers.find((r) => r.name === "x0" || r.name === "r2");
+  if (dtb && register && register.value !== dtb.address) throw new InvariantError(`${register.name} = ${register.value} but the DTB is at ${dtb.address}`);
+}
 
 export interface TargetOutcome {
   /** "ok" with the outcome name, or a failure. */

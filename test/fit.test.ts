@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildFit, fitInputs, removeDir, type FitInputs, type FitVariant } from "../support/builders/fit.js";
 import { ErrorCode, KimgError } from "../src/io/errors.js";
-import { FDT_MAX_DEPTH, parseFdt } from "../src/io/fdt.js";
+import { FDT_MAX_DEPTH, FDT_MAX_NODES, FDT_MAX_PROPERTY_BYTES, FDT_MAX_STRINGS_BYTES, parseFdt } from "../src/io/fdt.js";
 import { serializeFdt, stringValue } from "../src/kexec/fdt.js";
 import type { FdtNode } from "../src/io/fdt.js";
 import { isFit } from "../src/formats/fit.js";
@@ -261,6 +261,7 @@ describe("FIT hostile trees", () => {
     assert.equal(isFit(out), false);
     const { report } = await analyse(out);
     assert.equal(report.root.format, "dtb");
+    assert.match(report.diagnostics.find((d) => d.code === "DTB_TREE_REFUSED")?.message ?? "", /FDT_MAX_DEPTH \(64\)/);
   });
 
   it("refuses a property length past the structure block and a name offset outside the strings with E_BAD_OFFSET", async () => {
@@ -280,6 +281,76 @@ describe("FIT hostile trees", () => {
       assert.equal(isFit(hostile), false);
       const { report } = await analyse(hostile);
       assert.equal(report.root.format, "dtb");
+    }
+  });
+
+  // Each named limit: the tree is refused with E_LIMIT naming it, and the FIT is reported as a
+  // device tree with the coded diagnostic DTB_TREE_REFUSED at the offending offset (issue 15).
+  async function refusedAsDtb(bytes: Uint8Array, limit: string): Promise<void> {
+    assert.throws(
+      () => parseFdt(bytes, { maxBytes: bytes.length }),
+      (e: unknown) => e instanceof KimgError && e.code === ErrorCode.LIMIT && e.message.includes(limit),
+    );
+    assert.equal(isFit(bytes), false);
+    const { report } = await analyse(bytes);
+    assert.equal(report.root.format, "dtb");
+    const d = report.diagnostics.find((x) => x.code === "DTB_TREE_REFUSED");
+    assert.ok(d, JSON.stringify(report.diagnostics));
+    assert.match(d.message, new RegExp(limit));
+  }
+
+  it("refuses more than FDT_MAX_NODES nodes with E_LIMIT and DTB_TREE_REFUSED", async () => {
+    const many: FdtNode[] = Array.from({ length: FDT_MAX_NODES }, (_, i) => ({ name: `n${i}`, properties: [], children: [] }));
+    const bytes = tinyFit((root) => {
+      root.children.push({ name: "many", properties: [], children: many });
+    });
+    await refusedAsDtb(bytes, "FDT_MAX_NODES");
+  });
+
+  it("refuses a property length past the structure block (before FDT_MAX_PROPERTY_BYTES, 512 MiB, could apply) with DTB_TREE_REFUSED", async () => {
+    const bytes = tinyFit();
+    const prop = new DataView(bytes.buffer).getUint32(8) + 8;
+    new DataView(bytes.buffer).setUint32(prop + 4, FDT_MAX_PROPERTY_BYTES + 1);
+    expectCode(() => parseFdt(bytes, { maxBytes: bytes.length }), ErrorCode.BAD_OFFSET);
+    const { report } = await analyse(bytes);
+    assert.equal(report.root.format, "dtb");
+    const d = report.diagnostics.find((x) => x.code === "DTB_TREE_REFUSED");
+    assert.equal(d?.offset, prop);
+    assert.match(d?.message ?? "", /property value of 536870913 bytes runs past the structure block/);
+  });
+
+  it("refuses a strings block over FDT_MAX_STRINGS_BYTES with E_LIMIT and DTB_TREE_REFUSED", async () => {
+    const bytes = tinyFit();
+    const view = new DataView(bytes.buffer);
+    // dtc's layout ends with the strings block: grow it (and totalsize) past the limit.
+    assert.equal(view.getUint32(12) + view.getUint32(32), bytes.length);
+    const grown = new Uint8Array(view.getUint32(12) + FDT_MAX_STRINGS_BYTES + 4);
+    grown.set(bytes);
+    const gv = new DataView(grown.buffer);
+    gv.setUint32(4, grown.length);
+    gv.setUint32(32, FDT_MAX_STRINGS_BYTES + 4);
+    await refusedAsDtb(grown, "FDT_MAX_STRINGS_BYTES");
+  });
+
+  it("reports external data past the file (data-position near 2^32, data-offset past the end) as FIT_DATA_OUTSIDE at its offset", async () => {
+    for (const [prop, value] of [
+      ["data-position", 0xfffffff0],
+      ["data-offset", 0x7fffffff],
+    ] as const) {
+      const bytes = tinyFit((root) => {
+        const kernel = root.children[0]?.children[0];
+        assert.ok(kernel);
+        kernel.properties = [
+          { name: "type", value: stringValue("kernel") },
+          { name: prop, value: new Uint8Array([value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]) },
+          { name: "data-size", value: new Uint8Array([0, 0, 0, 0x20]) },
+        ];
+      });
+      const { report } = await analyse(bytes);
+      assert.equal(report.root.format, "fit");
+      const d = report.diagnostics.filter((x) => x.code === "FIT_DATA_OUTSIDE");
+      assert.equal(d.length, 1, prop);
+      assert.equal(report.root.children.length, 0, "no layer is cut from outside the file");
     }
   });
 

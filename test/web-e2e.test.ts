@@ -29,6 +29,7 @@ import {
   zbootInputs,
 } from "../support/builders/images.js";
 import { MACHINE } from "../support/builders/pe.js";
+import { buildFit, fitInputs, removeDir } from "../support/builders/fit.js";
 import { needs } from "./helpers/tools.js";
 import { kernelWithConfig, SAMPLE_CONFIG } from "../support/builders/ikconfig.js";
 import { kernelConfigLine } from "../src/report/config-text.js";
@@ -406,6 +407,52 @@ describe("the web page in Chromium", { skip }, () => {
     await checkAgainstNode({ name: "tampered.efi", bytes: tampered });
     assert.equal(await text("#signature-verdict"), "verified: no - 1 of 2 signatures failed");
     assert.match(await text('#signatures tr[data-signature="/pe#0"] .reasons'), /the image was changed after signing/);
+  });
+
+  // Boot containers (issue 15)
+  it("shows a FIT (mkimage -E -f) with its configurations -> images and what the plan took from the default", { skip: needs("mkimage", "dtc") }, async () => {
+    const built = buildFit(fitInputs(), "external");
+    try {
+      const { report } = await checkAgainstNode({ name: "image.itb", bytes: built.itb });
+      const relation = await page.locator("#containers table.fit-configurations tbody tr").evaluateAll((trs) =>
+        trs.map((tr) => [
+          (tr as HTMLElement).dataset.configuration,
+          (tr as HTMLElement).dataset.default,
+          ...Array.from(tr.querySelectorAll("td"))
+            .slice(1)
+            .map((td) =>
+              Array.from(td.querySelectorAll("code[data-image]"))
+                .map((c) => (c as HTMLElement).dataset.image)
+                .join(","),
+            ),
+        ]),
+      );
+      assert.deepEqual(relation, [
+        ["conf-1", "true", "kernel-1", "fdt-1", "ramdisk-1", "", ""],
+        ["conf-2", "false", "kernel-2", "fdt-1", "", "", ""],
+      ]);
+      assert.match(await text('#containers tr[data-configuration="conf-1"] th'), /conf-1\s+default/);
+      const images = await page
+        .locator("#containers table.fit-images tbody tr")
+        .evaluateAll((trs) => trs.map((tr) => [(tr as HTMLElement).dataset.image, tr.querySelector("td[data-used-by]")?.textContent]));
+      assert.deepEqual(images, [
+        ["kernel-1", "conf-1 (kernel)"],
+        ["kernel-2", "conf-2 (kernel)"],
+        ["fdt-1", "conf-1 (fdt), conf-2 (fdt)"],
+        ["ramdisk-1", "conf-1 (ramdisk)"],
+      ]);
+      assert.equal(report.plan?.container?.configuration, "conf-1");
+      assert.equal(await text("#containers [data-planned-configuration]"), "conf-1");
+      const addresses = await page
+        .locator("#containers table.container-addresses tbody tr")
+        .evaluateAll((trs) => trs.map((tr) => [(tr as HTMLElement).dataset.address, tr.querySelector("td")?.textContent]));
+      assert.deepEqual(
+        addresses,
+        (report.plan?.container?.addresses ?? []).map((a) => [a.name, a.value]),
+      );
+    } finally {
+      removeDir(built.dir);
+    }
   });
 
   it("reads a LoongArch zboot with an xz payload", async () => {

@@ -12,6 +12,7 @@ import { layersSection } from "./ui/layers.js";
 import { layoutFigure, memoryFigure, memoryMaps } from "./ui/pictures.js";
 import { checksSection, entrySection, loadSection, noPlanNote } from "./ui/plan.js";
 import { configSection } from "./ui/config.js";
+import { containersSection } from "./ui/containers.js";
 import { signaturesSection } from "./ui/signatures.js";
 import { reportJson, summarySection } from "./ui/summary.js";
 
@@ -137,6 +138,9 @@ function render(result: AnalysisResult): void {
       section("kernel-layout", "Kernel layout", h("p", { class: "muted" }, `The unpacked kernel, ${kernel.path}, drawn the same way.`), layoutFigure(kernel)),
     );
   }
+  // Boot containers (issue 15): a FIT's configurations -> images, uImage/Android/zImage headers.
+  const containers = containersSection(report, plan);
+  if (containers) parts.push(containers);
   const memory = memorySection(report, plan);
   if (memory.section) parts.push(memory.section);
   if (plan) {

@@ -15,7 +15,7 @@ import { sniffCodec } from "../codecs/sniff.js";
 import { alignUp } from "../io/bytes.js";
 import { annotate, defineLayout, defineVariants, hex, readStruct, readVariant, startsWith, structureOf, u32 } from "../io/layout.js";
 import type { AndroidBootFacts, AndroidPart, AndroidVendorBootFacts, VendorRamdiskEntry } from "../model/facts.js";
-import type { Field, JsonValue, LayerFormat } from "../model/report.js";
+import type { Field, JsonValue, LayerFormat, Structure } from "../model/report.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
 
 export const BOOT_MAGIC = "ANDROID!";
@@ -227,6 +227,108 @@ function withCodec(child: ChildSpec, bytes: Uint8Array): ChildSpec {
   return child;
 }
 
+// --- The v4 boot signature (issue 15) ---
+/*
+ * The boot signature of a v4 (GKI) boot image is an AVB VBMeta image (external/avb
+ * libavb/avb_vbmeta_image.h, all fields big-endian), made by `avbtool make_vbmeta_image` over
+ * the boot image's hash descriptor:
+ *
+ *   typedef struct AvbVBMetaImageHeader {
+ *     uint8_t magic[AVB_MAGIC_LEN];                    //   0: "AVB0"
+ *     uint32_t required_libavb_version_major;          //   4
+ *     uint32_t required_libavb_version_minor;          //   8
+ *     uint64_t authentication_data_block_size;         //  12
+ *     uint64_t auxiliary_data_block_size;              //  20
+ *     uint32_t algorithm_type;                         //  28: AvbAlgorithmType
+ *     uint64_t hash_offset; uint64_t hash_size;        //  32, 40: in the authentication block
+ *     uint64_t signature_offset; uint64_t signature_size;  // 48, 56: in the authentication block
+ *     uint64_t public_key_offset; uint64_t public_key_size; // 64, 72: in the auxiliary block
+ *     uint64_t public_key_metadata_offset; uint64_t public_key_metadata_size; // 80, 88
+ *     uint64_t descriptors_offset; uint64_t descriptors_size; // 96, 104: in the auxiliary block
+ *     uint64_t rollback_index;                         // 112
+ *     uint32_t flags;                                  // 120
+ *     uint32_t rollback_index_location;                // 124
+ *     uint8_t release_string[AVB_RELEASE_STRING_SIZE]; // 128: 48 bytes
+ *     uint8_t reserved[80];                            // 176
+ *   } AVB_ATTR_PACKED AvbVBMetaImageHeader;            // 256 bytes; then the authentication
+ *                                                      // block, then the auxiliary block
+ */
+export const AVB_VBMETA_HEADER = defineLayout("AvbVBMetaImageHeader", 256, [
+  { name: "magic", offset: 0, type: "ascii", size: 4 },
+  { name: "required_libavb_version_major", offset: 4, type: "u32" },
+  { name: "required_libavb_version_minor", offset: 8, type: "u32" },
+  { name: "authentication_data_block_size", offset: 12, type: "u64" },
+  { name: "auxiliary_data_block_size", offset: 20, type: "u64" },
+  { name: "algorithm_type", offset: 28, type: "u32" },
+  { name: "hash_offset", offset: 32, type: "u64" },
+  { name: "hash_size", offset: 40, type: "u64" },
+  { name: "signature_offset", offset: 48, type: "u64" },
+  { name: "signature_size", offset: 56, type: "u64" },
+  { name: "public_key_offset", offset: 64, type: "u64" },
+  { name: "public_key_size", offset: 72, type: "u64" },
+  { name: "public_key_metadata_offset", offset: 80, type: "u64" },
+  { name: "public_key_metadata_size", offset: 88, type: "u64" },
+  { name: "descriptors_offset", offset: 96, type: "u64" },
+  { name: "descriptors_size", offset: 104, type: "u64" },
+  { name: "rollback_index", offset: 112, type: "u64" },
+  { name: "flags", offset: 120, type: "u32" },
+  { name: "rollback_index_location", offset: 124, type: "u32" },
+  { name: "release_string", offset: 128, type: "cstr", size: 48 },
+] as const);
+
+/** AvbAlgorithmType (libavb/avb_crypto.h), by value. */
+export const AVB_ALGORITHMS = ["NONE", "SHA256_RSA2048", "SHA256_RSA4096", "SHA256_RSA8192", "SHA512_RSA2048", "SHA512_RSA4096", "SHA512_RSA8192"] as const;
+
+/** The boot signature area: an AVB VBMeta header with its blocks located, or what else it holds (zeros when unsigned). */
+function describeBootSignature(input: FormatInput, structures: Structure[], offset: number, size: number): void {
+  const { bytes, base } = input;
+  const area = bytes.subarray(offset, Math.min(bytes.length, offset + size));
+  if (area.length >= 256 && startsWith(area, [0x41, 0x56, 0x42, 0x30])) {
+    const h = readStruct(AVB_VBMETA_HEADER, bytes, offset, { base, littleEndian: false });
+    const r = h.record;
+    h.structure.name = "boot signature (AvbVBMetaImageHeader)";
+    annotate(h.structure, "algorithm_type", AVB_ALGORITHMS[r.algorithm_type] ?? `unknown (${r.algorithm_type})`);
+    const auth = 256n;
+    const aux = auth + r.authentication_data_block_size;
+    const at = (block: bigint, o: bigint): string => hex(base + offset + Number(block + o));
+    annotate(h.structure, "authentication_data_block_size", `bytes, at ${at(auth, 0n)}`);
+    annotate(h.structure, "auxiliary_data_block_size", `bytes, at ${at(aux, 0n)}`);
+    annotate(h.structure, "hash_offset", `the digest at ${at(auth, r.hash_offset)}`);
+    annotate(h.structure, "signature_offset", `the signature at ${at(auth, r.signature_offset)}`);
+    annotate(h.structure, "public_key_offset", `the public key at ${at(aux, r.public_key_offset)}`);
+    annotate(h.structure, "descriptors_offset", `the descriptors at ${at(aux, r.descriptors_offset)}`);
+    structures.push(h.structure);
+    const end = aux + r.auxiliary_data_block_size;
+    const inside = (o: bigint, n: bigint, block: bigint, blockSize: bigint): boolean => o + n <= blockSize && block + blockSize <= BigInt(area.length);
+    if (
+      end > BigInt(area.length) ||
+      !inside(r.hash_offset, r.hash_size, auth, r.authentication_data_block_size) ||
+      !inside(r.signature_offset, r.signature_size, auth, r.authentication_data_block_size) ||
+      !inside(r.public_key_offset, r.public_key_size, aux, r.auxiliary_data_block_size) ||
+      !inside(r.descriptors_offset, r.descriptors_size, aux, r.auxiliary_data_block_size)
+    ) {
+      input.diagnose(
+        "ANDROID_BOOT_SIGNATURE_BAD",
+        "error",
+        `the AVB header's blocks (256 + ${r.authentication_data_block_size} + ${r.auxiliary_data_block_size} bytes) or the hash, signature, key or descriptors in them run past the ${size}-byte boot signature`,
+        offset + 12,
+      );
+    }
+    return;
+  }
+  const zero = area.every((b) => b === 0);
+  structures.push(
+    structureOf("boot signature", base + offset, size, [
+      {
+        name: "signature",
+        offset: base + offset,
+        size,
+        value: zero ? `${size} bytes of zeros (not signed)` : `${size} bytes, no AVB0 magic`,
+      },
+    ]),
+  );
+}
+
 /** Records a part, and returns its child when it lies inside the file (else a diagnostic). */
 function placePart(input: FormatInput, parts: AndroidPart[], name: string, offset: number, size: number, format?: LayerFormat): ChildSpec | null {
   if (size === 0) return null;
@@ -278,13 +380,7 @@ export const androidBootFormat: FormatParser = {
       add(placePart(input, parts, "kernel", kernelOffset, rv.kernel_size));
       add(placePart(input, parts, "ramdisk", ramdiskOffset, rv.ramdisk_size));
       add(placePart(input, parts, "boot_signature", signatureOffset, signatureSize ?? 0, "data"));
-      if (signatureSize) {
-        layer.structures.push(
-          structureOf("boot signature", base + signatureOffset, signatureSize, [
-            { name: "signature", offset: base + signatureOffset, size: signatureSize, value: `${signatureSize} bytes (AVB footer data of the GKI boot image)` },
-          ]),
-        );
-      }
+      if (signatureSize) describeBootSignature(input, layer.structures, signatureOffset, signatureSize);
       annotate(
         h.structure,
         "header_size",

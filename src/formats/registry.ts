@@ -22,6 +22,7 @@ import { uimageFormat } from "./uimage.js";
 import { zbootFormat } from "./zboot.js";
 // Android boot images (issue 15)
 import { androidBootFormat, androidVendorBootFormat } from "./android-boot.js";
+import { androidDtboFormat } from "./android-dtbo.js";
 import type { LayerFormat } from "../model/report.js";
 // UKI add-ons (issue 17, measured boot)
 import { ukiAddonFormat } from "./uki.js";
@@ -32,6 +33,7 @@ export const FORMATS: readonly FormatParser[] = [
   // Android boot images (issue 15): 8-byte magics, and containers of everything below
   androidBootFormat,
   androidVendorBootFormat,
+  androidDtboFormat,
   zbootFormat,
   arm64Format,
   riscvFormat,

@@ -1,4 +1,5 @@
 /** Small leaf formats that appear inside UKIs and initrds: device trees, cpio archives, text. */
+import { isKimgError } from "../io/errors.js";
 import { parseFdt, stringListProperty, stringProperty } from "../io/fdt.js";
 import type { FdtNode } from "../io/fdt.js";
 import { hex, printable, startsWith, u32 } from "../io/layout.js";
@@ -35,8 +36,11 @@ export const dtbFormat: FormatParser = {
     let board: FdtNode | undefined;
     try {
       board = parseFdt(input.bytes, { maxBytes: input.bytes.length, views: true }).root;
-    } catch {
+    } catch (e) {
       board = undefined;
+      // A tree past a named limit (a FIT too: it is then read as a plain device tree) says so (issue 15).
+      if (isKimgError(e) && total <= input.bytes.length)
+        input.diagnose("DTB_TREE_REFUSED", "warning", `the tree is not read: ${e.message}`, typeof e.data.offset === "number" ? e.data.offset : 0);
     }
     const model = board ? stringProperty(board, "model") : undefined;
     const compatible = board ? stringListProperty(board, "compatible") : undefined;

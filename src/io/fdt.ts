@@ -127,7 +127,7 @@ export function readFdtHeader(bytes: Uint8Array, maxBytes = FDT_MAX_BYTES): FdtH
   checkBlock("memory reservation block", offRsvmap, 0, totalSize, 16);
   if (offRsvmap % 8 !== 0) fail(ErrorCode.BAD_OFFSET, `memory reservation block at 0x${offRsvmap.toString(16)} is not 8-byte aligned`, 16);
   if (sizeStrings > FDT_MAX_STRINGS_BYTES)
-    fail(ErrorCode.LIMIT, `strings block of ${sizeStrings} bytes exceeds ${FDT_MAX_STRINGS_BYTES}`, 32, {
+    fail(ErrorCode.LIMIT, `strings block of ${sizeStrings} bytes exceeds FDT_MAX_STRINGS_BYTES (${FDT_MAX_STRINGS_BYTES})`, 32, {
       actual: sizeStrings,
       expected: FDT_MAX_STRINGS_BYTES,
     });
@@ -191,8 +191,8 @@ function readStructure(bytes: Uint8Array, view: DataView, start: number, end: nu
         const name = readString(bytes, at, end, "node name");
         at = align4(at + name.length + 1);
         if (root !== undefined && stack.length === 0) fail(ErrorCode.BAD_FIELD, "a second root node follows the first", tokenOffset);
-        if (stack.length >= FDT_MAX_DEPTH) fail(ErrorCode.LIMIT, `nodes nest deeper than ${FDT_MAX_DEPTH}`, tokenOffset);
-        if (++nodes > FDT_MAX_NODES) fail(ErrorCode.LIMIT, `more than ${FDT_MAX_NODES} nodes`, tokenOffset);
+        if (stack.length >= FDT_MAX_DEPTH) fail(ErrorCode.LIMIT, `nodes nest deeper than FDT_MAX_DEPTH (${FDT_MAX_DEPTH})`, tokenOffset);
+        if (++nodes > FDT_MAX_NODES) fail(ErrorCode.LIMIT, `more than FDT_MAX_NODES (${FDT_MAX_NODES}) nodes`, tokenOffset);
         const node: FdtNode = { name, properties: [], children: [] };
         const parent = stack[stack.length - 1];
         if (parent) parent.children.push(node);
@@ -212,7 +212,7 @@ function readStructure(bytes: Uint8Array, view: DataView, start: number, end: nu
         at += 8;
         if (length > end - at) fail(ErrorCode.BAD_OFFSET, `property value of ${length} bytes runs past the structure block`, tokenOffset, { actual: length });
         if (length > FDT_MAX_PROPERTY_BYTES)
-          fail(ErrorCode.LIMIT, `property value of ${length} bytes exceeds ${FDT_MAX_PROPERTY_BYTES}`, tokenOffset + 4, {
+          fail(ErrorCode.LIMIT, `property value of ${length} bytes exceeds FDT_MAX_PROPERTY_BYTES (${FDT_MAX_PROPERTY_BYTES})`, tokenOffset + 4, {
             actual: length,
             expected: FDT_MAX_PROPERTY_BYTES,
           });

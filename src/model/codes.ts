@@ -76,6 +76,9 @@ export const DIAGNOSTIC_CODES = {
   ANDROID_PART_OUTSIDE: "a part of an Android boot or vendor_boot image (kernel, ramdisk, dtb ...) that runs past the end of the file",
   ANDROID_BAD_PAGE_SIZE: "an Android boot image page_size that is not a power of two from 2048 to 65536",
   ANDROID_RECOVERY_DTBO_MISPLACED: "a recovery_dtbo_offset other than where mkbootimg puts the recovery DTBO (after the second stage)",
+  ANDROID_DTBO_BAD: "an Android DT table (DTBO) whose total size, entry count (past MAX_DT_TABLE_ENTRIES) or an entry runs past the table",
+  ANDROID_BOOT_SIGNATURE_BAD: "a v4 boot signature whose AVB header places its blocks, hash, signature, key or descriptors past the boot signature area",
+  ANDROID_ID_MISMATCH: "an Android boot v0-v2 header whose id is not the SHA-1 mkbootimg computes over its parts and their sizes (changed after mkbootimg)",
   ANDROID_RAMDISK_TABLE_BAD: "a vendor_boot v4 ramdisk table whose entry count, entry size or table size cannot be read",
   // Signatures
   CERT_TABLE_UNALIGNED: "a certificate table that does not start on the 8-byte boundary the PE specification requires",
@@ -132,6 +135,9 @@ export const DIAGNOSTIC_CODES = {
   IKCONFIG_SCAN_LIMIT: "a kernel layer larger than IKCONFIG_MAX_SCAN_BYTES: only its first bytes were searched for the embedded .config",
   // Other contents
   DTB_TRUNCATED: "a device tree whose totalsize exceeds the bytes present",
+  // issue 15: a FIT past a limit is read as a plain device tree; this says why
+  DTB_TREE_REFUSED:
+    "a device tree (or FIT) whose structure is not read: past a named limit (FDT_MAX_DEPTH, FDT_MAX_NODES, FDT_MAX_PROPERTY_BYTES, FDT_MAX_STRINGS_BYTES) or pointing outside itself",
   TEXT_TRUNCATED: "a text section shown only up to maxStringBytes",
 } as const satisfies Readonly<Record<string, string>>;
 
@@ -169,6 +175,13 @@ export const CHECK_IDS = {
   // 32-bit Arm zImage (issue 15)
   "arm-placement": "Arm: the zImage lies in the first 128 MiB of RAM, above 32 MiB as booting.rst recommends",
   "arm-endianness": "Arm: the endianness word names the kernel's byte order (BE8 kernels need a big-endian loader setup)",
+  // Boot containers: uImage, FIT, Android boot (issue 15)
+  "container-load":
+    "the container's load address meets the inner kernel's placement rule (arm64: text_offset above a 2 MiB aligned base; a zImage linked to a fixed start: that start)",
+  "container-entry":
+    "the container's entry point is where the inner kernel must be entered (arm64 Image, RISC-V Image, Arm zImage: its first byte, so entry = load)",
+  "container-arch": "the architecture the container declares is the inner kernel's",
+  "container-overlap": "the kernel's memory (BSS included) does not overlap the DTB or ramdisk at the container's addresses",
 } as const satisfies Readonly<Record<string, string>>;
 
 /** The id of a boot-plan check (see CHECK_IDS). */

@@ -322,6 +322,32 @@ export interface AndroidVendorBootFacts {
   bootconfigSize: number | null;
   parts: AndroidPart[];
 }
+// Android DT table (DTBO) images (issue 15)
+/** One entry of an Android DT table (dt_table_entry). */
+export interface AndroidDtboEntry {
+  index: number;
+  /** `dt_size`. */
+  size: number;
+  /** `dt_offset`, from the table's start. */
+  offset: number;
+  id: number;
+  rev: number;
+  /** `custom[4]` (in version 1, custom[0] is `flags`). */
+  custom: number[];
+  /** Version 1 `flags` bits 0-3 by name ("none", "zlib", "gzip"); "none" in version 0. */
+  compression: string;
+}
+
+/** An Android DT table / DTBO image (AOSP libufdt dt_table.h): `dtbo.img`, a boot.img v1/v2 recovery DTBO. */
+export interface AndroidDtboFacts {
+  kind: "android-dtbo";
+  totalSize: number;
+  entryCount: number;
+  entriesOffset: number;
+  pageSize: number;
+  version: number;
+  entries: AndroidDtboEntry[];
+}
 // end of Android boot images
 
 // --- 32-bit Arm zImage (issue 15) ---
@@ -505,6 +531,7 @@ export type LayerFacts =
   // Android boot images (issue 15)
   | AndroidBootFacts
   | AndroidVendorBootFacts
+  | AndroidDtboFacts
   | ArmZImageFacts
   | FitFacts;
 

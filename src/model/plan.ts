@@ -123,7 +123,54 @@ export interface BootPlan {
   regions: Region[];
   /** What kimg checked about the entry, the layout and the protections. */
   checks: Check[];
+  // Boot containers (issue 15)
+  /** The boot container the kernel came in (uImage, FIT, Android boot) and the addresses it gives the bootloader; absent when the kernel is not in one. */
+  container?: ContainerPlan;
 }
+
+// --- Boot containers (issue 15) ---
+/** An address a boot container gives the bootloader, with where it sits in the file. */
+export interface ContainerAddress {
+  /** The header field or FIT property: "ih_load", "ih_ep", "/images/kernel-1/load", "kernel_addr", "tags_addr" ... */
+  name: string;
+  /** What the bootloader does with it: "kernel load", "kernel entry", "fdt load", "ramdisk load", "DTB / ATAGs", "second stage load". */
+  role: string;
+  /** The address, as a hex string. */
+  value: string;
+  /** File offset of the field (in the whole input), or null. */
+  offset: number | null;
+}
+
+/** A part of the container the bootloader takes for this boot. */
+export interface ContainerPart {
+  /** "kernel", "fdt", "ramdisk", "loadable", "firmware", "second". */
+  role: string;
+  /** The FIT image node or the Android field name. */
+  name: string;
+  /** Its layer path, or null when it has no layer (no data). */
+  layer: string | null;
+  /** Its size in bytes as stored, or null. */
+  size: number | null;
+}
+
+/** What a boot container says about booting its kernel (`BootPlan.container`). */
+export interface ContainerPlan {
+  /** The container's format: "uimage", "fit" or "android-boot". */
+  format: string;
+  /** Path of the container's layer. */
+  layer: string;
+  /** FIT: the configuration planned (the default, or the first when there is no default); null for other containers. */
+  configuration: string | null;
+  /** FIT: the other configurations, not planned (plan one by extracting it, or see the report's configurations). */
+  otherConfigurations: string[];
+  /** The parts this boot uses, kernel first. */
+  parts: ContainerPart[];
+  /** The addresses the container gives, as the bootloader uses them. */
+  addresses: ContainerAddress[];
+  /** What the bootloader (U-Boot's bootm, an Android bootloader) does with them, in plain words. */
+  notes: string[];
+}
+// --- end of boot containers ---
 
 /** One range of the protection map. */
 export interface Region {

@@ -67,7 +67,8 @@ export type LayerFormat =
   | "android-boot"
   | "android-vendor-boot"
   // UKI add-ons (issue 17, measured boot)
-  | "uki-addon";
+  | "uki-addon"
+  | "android-dtbo";
 
 /**
  * How bad a diagnostic is: "info" a fact worth knowing (padding, an old layout), "warning" odd

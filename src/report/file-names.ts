@@ -26,6 +26,7 @@ const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, str
   // Android boot images (issue 15)
   "android-boot": ".img",
   "android-vendor-boot": ".img",
+  "android-dtbo": ".dtbo",
   uimage: ".uImage",
   // UKI add-ons (issue 17, measured boot)
   "uki-addon": ".efi",

@@ -1,5 +1,5 @@
 /** The text view of a boot plan. */
-import type { BootPlan } from "../model/plan.js";
+import type { BootPlan, ContainerPlan } from "../model/plan.js";
 import { checkStatus, type CheckStatus } from "../model/plan.js";
 
 const STATUS_WORD: Readonly<Record<CheckStatus, string>> = { pass: "ok  ", fail: "FAIL", info: "info" };
@@ -12,6 +12,7 @@ function hx(n: number): string {
 export function renderPlanText(plan: BootPlan): string {
   const lines: string[] = [];
   lines.push(`boot plan for ${plan.kernel.path} (${plan.kernel.format}, ${plan.arch}, ${plan.kernel.size} bytes)`);
+  if (plan.container) lines.push(...containerLines(plan.container));
   lines.push("", "entry:");
   lines.push(
     `  offset ${plan.entry.offset >= 0 ? hx(plan.entry.offset) : "n/a"} in the image, address ${plan.entry.address}${plan.entry.form ? ` (${plan.entry.form})` : ""}`,
@@ -41,4 +42,15 @@ export function renderPlanText(plan: BootPlan): string {
   lines.push("", "checks:");
   for (const c of plan.checks) lines.push(`  ${STATUS_WORD[checkStatus(c)]} ${c.id.padEnd(24)} ${c.message}${c.layer ? ` [${c.layer}]` : ""}`);
   return lines.join("\n") + "\n";
+}
+
+/** The boot container's part (issue 15): configuration, parts, addresses with their offsets, what the bootloader does. */
+function containerLines(c: ContainerPlan): string[] {
+  const lines = ["", `container: ${c.format} at ${c.layer}`];
+  if (c.configuration !== null)
+    lines.push(`  configuration ${c.configuration}${c.otherConfigurations.length ? ` (not planned: ${c.otherConfigurations.join(", ")})` : ""}`);
+  for (const p of c.parts) lines.push(`  ${p.role.padEnd(11)} ${p.name}${p.layer ? ` -> ${p.layer}` : ""}${p.size !== null ? `, ${p.size} bytes` : ""}`);
+  for (const a of c.addresses) lines.push(`  ${a.name} = ${a.value} (${a.role})${a.offset !== null ? ` at ${hx(a.offset)}` : ""}`);
+  for (const n of c.notes) lines.push(`  - ${n}`);
+  return lines;
 }

@@ -4,6 +4,7 @@
  * boot and vendor_boot images are written here byte for byte as AOSP's mkbootimg.py writes them
  * (system/tools/mkbootimg: write_header_v3/v4, write_vendor_boot_header, write_vendor_boot_data).
  */
+import { createHash } from "node:crypto";
 import { ByteWriter, alignUp, concat, text } from "./bytes.js";
 
 function padded(data: Uint8Array, page: number): Uint8Array {
@@ -115,4 +116,103 @@ export function buildVendorBootV4(spec: VendorBootV4Spec): Uint8Array {
     .u32(2120, 108)
     .u32(2124, bootconfig.length);
   return concat(h.bytes, padded(ramdiskSection, page), padded(spec.dtb, page), padded(table.bytes, page), padded(bootconfig, page));
+}
+
+// --- boot.img v0-v2 written field by field (issue 15: fuzz seeds without mkbootimg) ---
+export interface BootV2Spec {
+  /** header_version 0, 1 or 2. */
+  version: 0 | 1 | 2;
+  kernel: Uint8Array;
+  ramdisk?: Uint8Array;
+  second?: Uint8Array;
+  recoveryDtbo?: Uint8Array;
+  dtb?: Uint8Array;
+  pageSize?: number;
+  /** mkbootimg's --base (default 0x10000000); the offsets are mkbootimg's defaults. */
+  base?: number;
+  cmdline?: string;
+  name?: string;
+  /** The id (32 bytes); default: the SHA-1 mkbootimg computes (see {@link bootImageId}). */
+  id?: Uint8Array;
+}
+
+/**
+ * mkbootimg.py's `id`: SHA-1 over each part and its size as a le32 (kernel, ramdisk, second,
+ * then recovery_dtbo for v1+ and dtb for v2), zero-padded to 32 bytes.
+ */
+export function bootImageId(
+  version: number,
+  parts: { kernel: Uint8Array; ramdisk: Uint8Array; second: Uint8Array; recoveryDtbo: Uint8Array; dtb: Uint8Array },
+): Uint8Array {
+  const sha = createHash("sha1");
+  const add = (b: Uint8Array): void => {
+    sha.update(b);
+    sha.update(new ByteWriter(4).u32(0, b.length).bytes);
+  };
+  add(parts.kernel);
+  add(parts.ramdisk);
+  add(parts.second);
+  if (version > 0) add(parts.recoveryDtbo);
+  if (version > 1) add(parts.dtb);
+  const out = new Uint8Array(32);
+  out.set(sha.digest());
+  return out;
+}
+
+/** A boot.img with a v0, v1 or v2 header, laid out as mkbootimg.py writes it (each part padded to page_size). */
+export function buildBootV2(spec: BootV2Spec): Uint8Array {
+  const page = spec.pageSize ?? 2048;
+  const base = spec.base ?? 0x10000000;
+  const ramdisk = spec.ramdisk ?? new Uint8Array(0);
+  const second = spec.second ?? new Uint8Array(0);
+  const recoveryDtbo = spec.version > 0 ? (spec.recoveryDtbo ?? new Uint8Array(0)) : new Uint8Array(0);
+  const dtb = spec.version > 1 ? (spec.dtb ?? new Uint8Array(0)) : new Uint8Array(0);
+  const headerSize = [1632, 1648, 1660][spec.version] ?? 1660;
+  const id = spec.id ?? bootImageId(spec.version, { kernel: spec.kernel, ramdisk, second, recoveryDtbo, dtb });
+  const h = new ByteWriter(page)
+    .ascii(0, "ANDROID!")
+    .u32(8, spec.kernel.length)
+    .u32(12, base + 0x8000)
+    .u32(16, ramdisk.length)
+    .u32(20, base + 0x01000000)
+    .u32(24, second.length)
+    .u32(28, base + 0xf00000)
+    .u32(32, base + 0x100)
+    .u32(36, page)
+    .u32(40, spec.version)
+    .ascii(48, spec.name ?? "")
+    .ascii(64, spec.cmdline ?? "")
+    .set(576, id);
+  if (spec.version > 0) {
+    const dtboOffset = recoveryDtbo.length ? page * (1 + [spec.kernel, ramdisk, second].reduce((n, p) => n + Math.ceil(p.length / page), 0)) : 0;
+    h.u32(1632, recoveryDtbo.length).u64(1636, dtboOffset).u32(1644, headerSize);
+  }
+  if (spec.version > 1) h.u32(1648, dtb.length).u64(1652, base + 0x01f00000);
+  return concat(h.bytes, padded(spec.kernel, page), padded(ramdisk, page), padded(second, page), padded(recoveryDtbo, page), padded(dtb, page));
+}
+
+/**
+ * An Android DT table (DTBO) image as AOSP's mkdtboimg.py writes it (libufdt dt_table.h, fields
+ * big-endian): the 32-byte header, one 32-byte entry per blob, then the blobs one after another.
+ */
+export function buildDtbo(
+  blobs: ReadonlyArray<{ dtb: Uint8Array; id?: number; rev?: number; custom?: number[] }>,
+  options: { pageSize?: number; version?: number } = {},
+): Uint8Array {
+  const entriesOffset = 32;
+  const dataStart = entriesOffset + blobs.length * 32;
+  const total = dataStart + blobs.reduce((n, b) => n + b.dtb.length, 0);
+  const w = new ByteWriter(total);
+  const be = (at: number, v: number): void => {
+    w.u32be(at, v);
+  };
+  for (const [i, v] of [0xd7b7ab1e, total, 32, 32, blobs.length, entriesOffset, options.pageSize ?? 2048, options.version ?? 0].entries()) be(i * 4, v);
+  let at = dataStart;
+  blobs.forEach((b, i) => {
+    const e = entriesOffset + i * 32;
+    for (const [j, v] of [b.dtb.length, at, b.id ?? 0, b.rev ?? 0, ...(b.custom ?? [0, 0, 0, 0])].entries()) be(e + j * 4, v);
+    w.set(at, b.dtb);
+    at += b.dtb.length;
+  });
+  return w.bytes;
 }

@@ -8,6 +8,9 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { crc32 } from "../../src/codecs/checksums.js";
+import type { FdtNode, FdtProperty } from "../../src/io/fdt.js";
+import { serializeFdt, stringValue } from "../../src/kexec/fdt.js";
 import { compressWith } from "./compress.js";
 import { buildArm64Image } from "./images.js";
 
@@ -104,4 +107,131 @@ export function buildFit(
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+// --- A FIT written field by field, for fuzz seeds that must not need mkimage (issue 15) ---
+export interface FitTreeInputs {
+  kernel: Uint8Array;
+  /** The kernel's compression property ("none", "gzip" ...). */
+  kernelCompression: string;
+  dtb: Uint8Array;
+  ramdisk: Uint8Array;
+  /** Image data after the tree at data-offset (as `mkimage -E` writes it) instead of embedded. */
+  external?: boolean;
+}
+
+function cells(...values: number[]): Uint8Array {
+  const out = new Uint8Array(values.length * 4);
+  values.forEach((v, i) => {
+    new DataView(out.buffer).setUint32(i * 4, v >>> 0);
+  });
+  return out;
+}
+
+/**
+ * A FIT as mkimage -f lays it out (two configurations, the first the default; a crc32 hash node
+ * on each image), through kexec's device-tree serialiser; with `external`, the data follows the
+ * tree 4-byte aligned and each image gives data-offset and data-size.
+ */
+export function buildFitTree(inputs: FitTreeInputs): Uint8Array {
+  const images: Array<[string, Uint8Array, FdtProperty[]]> = [
+    [
+      "kernel-1",
+      inputs.kernel,
+      [
+        { name: "type", value: stringValue("kernel") },
+        { name: "arch", value: stringValue("arm64") },
+        { name: "os", value: stringValue("linux") },
+        { name: "compression", value: stringValue(inputs.kernelCompression) },
+        { name: "load", value: cells(0x40200000) },
+        { name: "entry", value: cells(0x40200000) },
+      ],
+    ],
+    [
+      "fdt-1",
+      inputs.dtb,
+      [
+        { name: "type", value: stringValue("flat_dt") },
+        { name: "arch", value: stringValue("arm64") },
+        { name: "compression", value: stringValue("none") },
+      ],
+    ],
+    [
+      "ramdisk-1",
+      inputs.ramdisk,
+      [
+        { name: "type", value: stringValue("ramdisk") },
+        { name: "arch", value: stringValue("arm64") },
+        { name: "os", value: stringValue("linux") },
+        { name: "compression", value: stringValue("none") },
+        { name: "load", value: cells(0x48000000) },
+      ],
+    ],
+  ];
+  const tree = (offsets: number[]): Uint8Array => {
+    const nodes: FdtNode[] = images.map(([name, data, properties], i) => ({
+      name,
+      properties: [
+        { name: "description", value: stringValue(name) },
+        ...(inputs.external
+          ? [
+              { name: "data-offset", value: cells(offsets[i] ?? 0) },
+              { name: "data-size", value: cells(data.length) },
+            ]
+          : [{ name: "data", value: data }]),
+        ...properties,
+      ],
+      children: [
+        {
+          name: "hash-1",
+          properties: [
+            { name: "value", value: cells(crc32(data)) },
+            { name: "algo", value: stringValue("crc32") },
+          ],
+          children: [],
+        },
+      ],
+    }));
+    const config = (name: string, kernel: string, fdt: string, ramdisk?: string): FdtNode => ({
+      name,
+      properties: [
+        { name: "kernel", value: stringValue(kernel) },
+        { name: "fdt", value: stringValue(fdt) },
+        ...(ramdisk ? [{ name: "ramdisk", value: stringValue(ramdisk) }] : []),
+      ],
+      children: [],
+    });
+    const root: FdtNode = {
+      name: "",
+      properties: [
+        { name: "timestamp", value: cells(1700000000) },
+        { name: "description", value: stringValue("kimg FIT seed") },
+        { name: "#address-cells", value: cells(1) },
+      ],
+      children: [
+        { name: "images", properties: [], children: nodes },
+        {
+          name: "configurations",
+          properties: [{ name: "default", value: stringValue("conf-1") }],
+          children: [config("conf-1", "kernel-1", "fdt-1", "ramdisk-1"), config("conf-2", "kernel-1", "fdt-1")],
+        },
+      ],
+    };
+    return serializeFdt({ bootCpuidPhys: 0, reservations: [], root });
+  };
+  if (!inputs.external) return tree([]);
+  const offsets: number[] = [];
+  let at = 0;
+  for (const [, data] of images) {
+    offsets.push(at);
+    at += (data.length + 3) & ~3;
+  }
+  const head = tree(offsets);
+  const start = (head.length + 3) & ~3;
+  const out = new Uint8Array(start + at);
+  out.set(head);
+  images.forEach(([, data], i) => {
+    out.set(data, start + (offsets[i] ?? 0));
+  });
+  return out;
 }

@@ -56,7 +56,16 @@ function headerInstructions(bytes: Uint8Array): DecodedInstruction[] {
   return out;
 }
 
-export function planArm(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions, facts: FactsTable): BootPlan {
+/** `kernelAt`: where a boot container's loader puts the zImage (its load address), instead of 32 MiB into RAM. */
+export function planArm(
+  kernel: Layer,
+  bytes: Uint8Array,
+  chain: Layer[],
+  ramBase: bigint,
+  options: PlanOptions,
+  facts: FactsTable,
+  kernelAt: bigint | null = null,
+): BootPlan {
   const z = factsOf(facts, kernel.path, "arm-zimage");
   const start = z?.start ?? 0;
   const end = z?.end ?? bytes.length;
@@ -65,13 +74,14 @@ export function planArm(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBas
   const memorySize = Math.max(linked, bytes.length) + (z?.bssSize ?? 0);
   // A zImage linked to a fixed address (start != 0, CONFIG_ZBOOT_ROM or an old board kernel) runs only there.
   const fixed = start !== 0;
-  const kernelAddress = fixed ? BigInt(start) : ramBase + BigInt(ARM_ZIMAGE_OFFSET);
+  const kernelAddress = kernelAt ?? (fixed ? BigInt(start) : ramBase + BigInt(ARM_ZIMAGE_OFFSET));
   const rules = [
     "load the zImage in the first 128 MiB of RAM, above 32 MiB so that the decompressor need not relocate itself",
     "DTB on a 64-bit boundary just above the first 128 MiB of RAM, out of the decompressor's way and inside the low-memory mapping",
     "initrd just above the DTB",
   ];
   if (fixed) rules.push(`the header's start ${hexBig(BigInt(start))} is an absolute address: this zImage runs only there`);
+  if (kernelAt !== null) rules.push(`the boot container loads the zImage at ${hexBig(kernelAt)}`);
   const segments: Segment[] = [
     {
       name: "kernel",

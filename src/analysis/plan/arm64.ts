@@ -17,15 +17,27 @@ import { placementEnd } from "../../boot/placement/types.js";
 /** An estimate for the running system's DTB when none is given. */
 const DTB_ESTIMATE = 64 * 1024;
 
-export function planArm64(kernel: Layer, bytes: Uint8Array, chain: Layer[], ramBase: bigint, options: PlanOptions, facts: FactsTable): BootPlan {
+/** `kernelAt`: where a boot container's loader puts the Image (text_offset above a 2 MiB aligned base), instead of the lowest such place above `ramBase`. */
+export function planArm64(
+  kernel: Layer,
+  bytes: Uint8Array,
+  chain: Layer[],
+  ramBase: bigint,
+  options: PlanOptions,
+  facts: FactsTable,
+  kernelAt: bigint | null = null,
+): BootPlan {
   // No facts only when the walker did not read the layer (a limit): then the defaults of a pre-v3.17 header.
   const header = factsOf(facts, kernel.path, "arm64-image");
   // The placement model (boot/placement/arm64.ts) is the one kexec uses: same base, same address.
   const needs = arm64KernelNeeds({ textOffset: Number(header?.textOffset ?? 0n), imageSize: Number(header?.imageSize ?? 0n), fileSize: bytes.length });
-  const placement = placeArm64Kernel(needs, ramFrom(ramBase));
+  const atBase = kernelAt === null ? null : kernelAt - BigInt(needs.textOffset);
+  const given = atBase !== null && atBase >= 0n && atBase % BigInt(needs.alignment) === 0n;
+  const placement = placeArm64Kernel(needs, ramFrom(given && atBase !== null ? atBase : ramBase));
   if (placement === null) throw noRoomAbove(ramBase);
   const { textOffset, memorySize: imageSize, base, address: kernelAddress } = placement;
   const rules = [
+    ...(given ? [`the boot container's loader puts the Image at ${hexBig(kernelAddress)}`] : []),
     "place the Image text_offset bytes above a 2 MiB aligned base in usable RAM",
     "image_size bytes from the image start must be free (BSS included)",
     "DTB 8-byte aligned and at most 2 MiB; initrd within a 1 GiB aligned 32 GiB window that also covers the Image",

@@ -5,8 +5,9 @@ import type { Layer } from "../../model/report.js";
 import { kernelChain } from "../summary.js";
 import type { Tree } from "../tree.js";
 import { assertKernelWhole, noKernelError } from "../whole.js";
-import { planArm } from "./arm.js";
+import { ARM_ZIMAGE_WINDOW, planArm } from "./arm.js";
 import { planArm64 } from "./arm64.js";
+import { applyContainer, containerContext, containerKernelAddress } from "./container.js";
 import { planElf } from "./elf.js";
 import { planLoongArch } from "./loongarch.js";
 import { planRiscv } from "./riscv.js";
@@ -55,7 +56,26 @@ export function planFromTree(tree: Tree, options: PlanOptions = {}): BootPlan {
 }
 
 function planKernel(tree: Tree, options: PlanOptions): BootPlan {
-  const chain = kernelChain(tree.root);
+  // A boot container (uImage, FIT, Android boot) names the kernel, its addresses and the DTB and ramdisk sizes.
+  const container = containerContext(kernelChain(tree.root), tree.facts);
+  const chain = container?.chain ?? kernelChain(tree.root);
+  if (container) {
+    // A zImage's RAM is the 128 MiB aligned region its container loads it in, unless --ram-base says otherwise.
+    const armLoad = bootableLayer(chain)?.format === "arm-zimage" && options.ramBase === undefined ? container.load?.value : undefined;
+    options = {
+      ...options,
+      ...(armLoad !== undefined ? { ramBase: armLoad & ~BigInt(ARM_ZIMAGE_WINDOW - 1) } : {}),
+      dtbSize: options.dtbSize ?? container.dtb?.size ?? null,
+      initrdSize: options.initrdSize ?? container.ramdisk?.size ?? null,
+    };
+  }
+  const result = planChain(tree, chain, options, container === null ? null : (kernel) => containerKernelAddress(container, kernel, tree.facts));
+  const kernel = chain.find((l) => l.path === result.kernel.path);
+  if (container && kernel) applyContainer(result, container, kernel, tree.facts);
+  return result;
+}
+
+function planChain(tree: Tree, chain: Layer[], options: PlanOptions, kernelAt: ((kernel: Layer) => bigint | null) | null): BootPlan {
   const unsupported = chain.find((l) => UNSUPPORTED_KERNEL_FORMATS.has(l.format));
   if (unsupported) {
     throw new KimgError(ErrorCode.UNSUPPORTED, `${unsupportedName(unsupported.format)}: kimg cannot plan how this format boots`, {
@@ -72,13 +92,13 @@ function planKernel(tree: Tree, options: PlanOptions): BootPlan {
   const ramBase = (arch: string): bigint => options.ramBase ?? DEFAULT_RAM_BASE[arch] ?? 0n;
   switch (kernel.format) {
     case "arm64-image":
-      return planArm64(kernel, bytes, upTo, ramBase("arm64"), options, tree.facts);
+      return planArm64(kernel, bytes, upTo, ramBase("arm64"), options, tree.facts, kernelAt?.(kernel) ?? null);
     case "riscv-image":
       return planRiscv(kernel, bytes, upTo, ramBase(kernel.arch ?? "riscv64"), options, tree.facts);
     case "loongarch-image":
       return planLoongArch(kernel, bytes, upTo, options.ramBase ?? null, options, tree.facts);
     case "arm-zimage":
-      return planArm(kernel, bytes, upTo, ramBase("arm"), options, tree.facts);
+      return planArm(kernel, bytes, upTo, ramBase("arm"), options, tree.facts, kernelAt?.(kernel) ?? null);
     case "bzimage":
       return planX86(kernel, bytes, upTo, ramBase(kernel.arch ?? "x86_64"), options, tree.facts);
     default:
