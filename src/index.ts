@@ -58,3 +58,12 @@ export type { Decoder, DecodeOptions, CodecName } from "./codecs/types.js";
 export type * from "./model/report.js";
 export type * from "./model/facts.js";
 export { factsOf, bannerOf } from "./model/facts.js";
+// Initramfs archives (issue 16): listings, extraction plans, the text line of an entry.
+export { archives, archivesOf } from "./api/index.js";
+export type { ImageArchive } from "./api/index.js";
+export { planArchive, safeComponents, maskedMode, ARCHIVE_MODE_MASK } from "./analysis/archive-plan.js";
+export type { ArchivePlan, ArchiveOp, ArchiveSkip } from "./analysis/archive-plan.js";
+export { readCpio, initramfsSegments, modeText, entryType } from "./formats/cpio.js";
+export type { CpioRead, CpioReadOptions } from "./formats/cpio.js";
+export { archiveEntryLine, archiveLines } from "./report/archive-text.js";
+export type * from "./model/archive.js";

@@ -16,3 +16,6 @@ export type { VerifyOptions, DigestOptions, LayerDigest } from "./verify.js";
 export type { ProgressEvent } from "../analysis/tree.js";
 export { DIGEST_ALGORITHMS, isDigestName } from "../signatures/authenticode.js";
 export type { DigestName } from "../signatures/authenticode.js";
+// Initramfs archives (issue 16)
+export { archives, archivesOf } from "./archive.js";
+export type { ImageArchive } from "./archive.js";

@@ -87,6 +87,15 @@ export const DIAGNOSTIC_CODES = {
   FIT_CONFIG_MISSING_IMAGE: "a FIT configuration (or the default) that names a node /images or /configurations does not have",
   FIT_HASH_MISMATCH: "a FIT hash node whose value does not match the image data",
   FIT_HASH_UNCHECKED: "a FIT hash node kimg cannot check (md5, an unknown algo, no value)",
+  // Initramfs archives (issue 16)
+  CPIO_CHECKSUM_MISMATCH: 'a "070702" (crc) cpio entry whose c_chksum is not the sum of its data bytes',
+  CPIO_TRAILING_DATA: "bytes after a cpio archive's TRAILER!!! that are neither zero padding nor another archive",
+  ARCHIVE_UNSAFE_NAME: "an archive entry not extracted: its name is absolute, empty, has a NUL or a .. component, or passes maxArchivePathDepth",
+  ARCHIVE_SPECIAL_SKIPPED: "an archive entry not extracted: a device node, FIFO or socket (listed only)",
+  ARCHIVE_THROUGH_LINK: "an archive entry not extracted: a parent of its path is a symlink or a file in the archive, and extraction never writes through one",
+  ARCHIVE_DUPLICATE_NAME: "an archive entry whose name appears again later; the later entry wins, as the kernel's unpacker does",
+  ARCHIVE_MODE_MASKED: "an archive entry extracted with fewer permission bits: setuid, setgid, sticky and group/other write are dropped",
+  ARCHIVE_HARDLINK_UNRESOLVED: "a hard link (nlink > 1) whose other names are all skipped: extracted as a plain file",
   // Other contents
   DTB_TRUNCATED: "a device tree whose totalsize exceeds the bytes present",
   TEXT_TRUNCATED: "a text section shown only up to maxStringBytes",

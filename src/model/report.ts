@@ -7,6 +7,8 @@
 
 import type { ReportCode } from "./codes.js";
 import type { BootPlan } from "./plan.js";
+// Initramfs archives (issue 16)
+import type { ArchiveListing } from "./archive.js";
 
 /**
  * The value of a field: a number for integers up to 2^53 (a decimal string beyond, with `hex`
@@ -64,7 +66,9 @@ export type LayerFormat =
   | "data"
   // Android boot images (issue 15)
   | "android-boot"
-  | "android-vendor-boot";
+  | "android-vendor-boot"
+  // Initramfs archives (issue 16)
+  | "initramfs";
 
 /**
  * How bad a diagnostic is: "info" a fact worth knowing (padding, an old layout), "warning" odd
@@ -183,6 +187,8 @@ export interface Layer {
   info: Record<string, JsonValue>;
   /** The PE/COFF facts, on the "pe" layers (the PE view of an EFI image). */
   pe?: PeInfo;
+  /** The entries of a cpio archive (issue 16), on "cpio" layers. */
+  archive?: ArchiveListing;
   /** The layers inside this one (a PE view, a payload, what it decompresses to, UKI sections), in the order found. */
   children: Layer[];
 }

@@ -27,6 +27,8 @@ const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, str
   "android-boot": ".img",
   "android-vendor-boot": ".img",
   uimage: ".uImage",
+  // Initramfs archives (issue 16)
+  initramfs: ".initramfs.img",
 };
 
 /** The file extension for a layer's bytes: by format, or by codec for a compressed layer (".efi", ".gz", ".bin", ...). */
