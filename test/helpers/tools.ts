@@ -46,6 +46,12 @@ export const TOOLS = {
   // Android boot images (issue 15)
   mkbootimg: { command: "mkbootimg", package: "mkbootimg" },
   unpack_bootimg: { command: "unpack_bootimg", package: "mkbootimg" },
+  // Initramfs archives (issue 16): the real initramfs builders and listers
+  mkinitramfs: { command: "mkinitramfs", package: "initramfs-tools" },
+  lsinitramfs: { command: "lsinitramfs", package: "initramfs-tools" },
+  unmkinitramfs: { command: "unmkinitramfs", package: "initramfs-tools" },
+  dracut: { command: "dracut", package: "dracut-core" },
+  unshare: { command: "unshare", package: "util-linux" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;
