@@ -424,12 +424,47 @@ export function initramfsSegments(bytes: Uint8Array, limits: CpioReadOptions["li
   return { segments, error: null };
 }
 
+/** Most headers the probe steps over before it gives up (the parse applies maxArchiveEntries). */
+const PROBE_MAX_ENTRIES = 1 << 20;
+
+/**
+ * Where the archive starting at 0 ends (after its trailer, 4-aligned), stepping over headers
+ * without decoding them; -1 when it is not a whole archive within PROBE_MAX_ENTRIES. For the probe.
+ */
+function quickEnd(bytes: Uint8Array): number {
+  const hex8 = (at: number): number => {
+    let v = 0;
+    for (let i = 0; i < 8; i++) {
+      const c = bytes[at + i] ?? -1;
+      const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+      if (d < 0) return -1;
+      v = v * 16 + d;
+    }
+    return v;
+  };
+  let at = 0;
+  for (let n = 0; n < PROBE_MAX_ENTRIES; n++) {
+    if (isMagicAt(bytes, at) === null || at + HEADER_BYTES > bytes.length) return -1;
+    const size = hex8(at + 54);
+    const nameSize = hex8(at + 94);
+    if (size < 0 || nameSize < 1) return -1;
+    const dataAt = alignUp(at + HEADER_BYTES + nameSize, 4);
+    const next = alignUp(dataAt + size, 4);
+    if (dataAt + size > bytes.length) return -1;
+    // "TRAILER!!!\0": 11 bytes of name
+    if (nameSize === 11 && bytes[at + HEADER_BYTES] === 0x54 && decoder.decode(bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + 10)) === TRAILER) {
+      return Math.min(bytes.length, next);
+    }
+    at = next;
+  }
+  return -1;
+}
+
 /** True when the bytes hold a cpio archive followed by another segment: a concatenated initramfs. */
 function isConcatenated(bytes: Uint8Array): boolean {
   if (!isCpio(bytes)) return false;
-  const read = readCpio(bytes, { limits: { maxArchiveEntries: 1_000_000, maxArchiveNameBytes: CPIO_PATH_MAX }, base: 0 });
-  if (read.incomplete) return false;
-  return skipZeros(bytes, read.end) < bytes.length;
+  const end = quickEnd(bytes);
+  return end > 0 && skipZeros(bytes, end) < bytes.length;
 }
 
 /** The error that stopped a segment walk, raised in `finish` so the walker records it after the children were read. */
