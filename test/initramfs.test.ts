@@ -33,7 +33,9 @@ function run(cmd: string, args: string[], options: { cwd?: string; input?: Uint8
 
 function packageVersion(pkg: string): string {
   try {
-    return run("dpkg-query", ["-W", "-f", "$" + "{Version}", pkg]).toString().trim();
+    return run("dpkg-query", ["-W", "-f", "$" + "{Version}", pkg])
+      .toString()
+      .trim();
   } catch {
     return "unknown";
   }
