@@ -52,6 +52,8 @@ export const TOOLS = {
   unmkinitramfs: { command: "unmkinitramfs", package: "initramfs-tools" },
   dracut: { command: "dracut", package: "dracut-core" },
   unshare: { command: "unshare", package: "util-linux" },
+  as: { command: "as", package: "binutils" },
+  ld: { command: "ld", package: "binutils" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;
