@@ -20,6 +20,7 @@ import { archives } from "../src/api/archive.js";
 import { inspect } from "../src/api/inspect.js";
 import { allLayers } from "../src/analysis/tree.js";
 import { writeArchive } from "../src/node/archive-writer.js";
+import { initrdSummary } from "../src/report/initramfs-summary.js";
 import { compressWith, type Tool } from "../support/builders/compress.js";
 import { needs } from "./helpers/tools.js";
 
@@ -226,6 +227,16 @@ describe("initramfs images made by mkinitramfs and dracut", { skip }, () => {
         ],
       );
       assert.deepEqual(await kimgNames(image), lsinitramfs(path));
+      // What kexec load prints for this initrd (report/initramfs-summary.ts)
+      const entries = (p: string): number => [...allLayers(report.root)].find((l) => l.path === p)?.archive?.entries.length ?? -1;
+      assert.deepEqual(
+        initrdSummary(report).segments.map((s) => [s.path, s.kind, s.offset, s.size, s.archive?.entries]),
+        [
+          ["/segment-0", "cpio", 0, trailerEnd(early), 5],
+          ["/segment-1", which === "mkinitramfs" ? "zstd" : "gzip", early.length, main.length, entries("/segment-1/decompressed")],
+        ],
+      );
+      assert.equal(entries("/segment-1/decompressed"), lsinitramfs(path).length - 5);
 
       const ours = join(work, `${which}-kimg`);
       const theirs = join(work, `${which}-unmk`);

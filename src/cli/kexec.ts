@@ -2,6 +2,9 @@
  * `kimg kexec load|exec|unload|status`. The plan is printed before anything is done;
  * `--dry-run` stops there.
  */
+// Initramfs archives (issue 16)
+import { inspect } from "../api/inspect.js";
+import { initrdSummary, initrdSummaryLines } from "../report/initramfs-summary.js";
 import type { Command } from "commander";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { kexecPlanToJson } from "../kexec/plan.js";
@@ -81,11 +84,20 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
         system,
       );
       const { plan, warnings, wouldRefuse } = prepared;
+      // Initramfs archives (issue 16): what the initrd passed holds, read as `kimg inspect` reads it
+      const initrdBytes = initrd ?? (plan.mode === "file" ? plan.initrd : null);
+      const initrdContents = initrdBytes ? initrdSummary(await inspect(initrdBytes, { codecs: NODE_CODECS })) : null;
       const bufAddresses = flags.dryRun ? new Map<string, bigint>() : segmentBufferAddresses(plan, system);
       if (flags.json) {
         write(
           JSON.stringify(
-            { dryRun: flags.dryRun === true, warnings, ...(flags.dryRun ? { wouldRefuse } : {}), plan: kexecPlanToJson(plan, { bufAddresses }) },
+            {
+              dryRun: flags.dryRun === true,
+              warnings,
+              ...(flags.dryRun ? { wouldRefuse } : {}),
+              plan: kexecPlanToJson(plan, { bufAddresses }),
+              ...(initrdContents ? { initrdContents } : {}),
+            },
             null,
             2,
           ) + "\n",
@@ -93,6 +105,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       } else {
         for (const w of warnings) write(`warning: ${w}\n`);
         write(formatKexecPlan(plan, { bufAddresses }) + "\n");
+        if (initrdContents) write(initrdSummaryLines(initrdContents).join("\n") + "\n");
         if (flags.dryRun) {
           write("dry run: nothing loaded\n");
           for (const r of wouldRefuse) write(`a real load here would be refused: ${r}\n`);
