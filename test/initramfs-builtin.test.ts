@@ -7,12 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { inspect } from "../src/api/inspect.js";
 import { allLayers } from "../src/analysis/tree.js";
+import { NODE_CODECS } from "../src/node/codecs.js";
+import { cpioArchive } from "../support/builders/cpio.js";
+import { buildArm64Image } from "../support/builders/images.js";
 import { needs } from "./helpers/tools.js";
 
 const skip = needs("as", "ld", "cpio", "gzip");
@@ -89,4 +92,46 @@ describe("a built-in initramfs in an ELF vmlinux made by as and ld", { skip }, (
       assert.deepEqual(report.diagnostics, []);
     });
   }
+});
+
+describe("the uncompressed built-in initramfs of a raw kernel image, found by a bounded search", () => {
+  test('an arm64 Image with a newc archive in its data: /initramfs lists it; a lone "070701" string is not taken for one', async () => {
+    const image = buildArm64Image({ codeSize: 0x20000 });
+    const archive = cpioArchive([
+      { name: "dev", mode: 0o040755 },
+      { name: "dev/console", mode: 0o020600, rdevMajor: 5, rdevMinor: 1 },
+      { name: "root", mode: 0o040700 },
+    ]);
+    image.set(new TextEncoder().encode("070701 is the newc magic"), 0x8000);
+    image.set(archive, 0x10000);
+    const report = await inspect(image);
+    assert.deepEqual(report.root.info.builtinInitramfs, { offset: 0x10000, size: archive.length, source: "search for a newc archive" });
+    const layer = [...allLayers(report.root)].find((l) => l.path === "/initramfs");
+    assert.deepEqual(
+      layer?.archive?.entries.map((e) => [e.name, e.modeText, e.rdevMajor, e.rdevMinor]),
+      [
+        ["dev", "drwxr-xr-x", 0, 0],
+        ["dev/console", "crw-------", 5, 1],
+        ["root", "drwx------", 0, 0],
+      ],
+    );
+    assert.equal(report.summary.kernelPath, "/");
+  });
+
+  const debian = "/var/cache/kimg-debian/bookworm/arm64-arm64/vmlinuz-6.1.0-50-arm64";
+  test("Debian's arm64 kernel (when cached by test/debian-kernels.test.ts): the default initramfs of usr/default_cpio_list", {
+    skip: existsSync(debian) ? false : `needs ${debian}`,
+  }, async () => {
+    const report = await inspect(new Uint8Array(readFileSync(debian)), { codecs: NODE_CODECS });
+    const layer = [...allLayers(report.root)].find((l) => l.archive);
+    assert.equal(layer?.path, `${report.summary.kernelPath === "/" ? "" : report.summary.kernelPath}/initramfs`);
+    assert.deepEqual(
+      layer?.archive?.entries.map((e) => [e.name, e.type]),
+      [
+        ["dev", "dir"],
+        ["dev/console", "char"],
+        ["root", "dir"],
+      ],
+    );
+  });
 });

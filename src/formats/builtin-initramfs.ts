@@ -9,6 +9,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import type { Limits } from "../io/limits.js";
 import type { ElfSegmentFacts } from "../model/facts.js";
+import { quickEnd } from "./cpio.js";
 import { elfSymbols } from "./elf-symbols.js";
 import type { ChildSpec } from "./types.js";
 
@@ -110,4 +111,29 @@ export function builtinInitramfsChild(
     );
   }
   return { child: { name: "initramfs", offset, length: size }, source: "symbols __initramfs_start, __initramfs_size" };
+}
+
+/** Most "070701" candidates a raw image search tries (the kernel's own code holds the string too). */
+const MAX_CPIO_CANDIDATES = 4096;
+const NEWC = [0x30, 0x37, 0x30, 0x37, 0x30, 0x31];
+
+/**
+ * An uncompressed built-in initramfs in a raw kernel image (arm64/RISC-V/LoongArch Image, the raw
+ * kernel of a zImage): without symbols, a bounded search of the image for a 4-byte aligned newc
+ * archive that reads whole to its TRAILER!!!. A kernel built without CONFIG_INITRAMFS_SOURCE
+ * carries the default one, uncompressed (/dev, /dev/console, /root, from usr/default_cpio_list).
+ * A compressed built-in archive is not searched for here: without decoding, its magic proves nothing.
+ */
+export function rawBuiltinCpio(bytes: Uint8Array): { child: ChildSpec; source: string } | null {
+  let tried = 0;
+  for (let at = bytes.indexOf(0x30); at >= 0 && at + 110 <= bytes.length && tried < MAX_CPIO_CANDIDATES; at = bytes.indexOf(0x30, at + 1)) {
+    if (at % 4 !== 0) continue;
+    let match = true;
+    for (let i = 1; i < 6 && match; i++) match = bytes[at + i] === NEWC[i];
+    if (!match) continue;
+    tried++;
+    const end = quickEnd(bytes.subarray(at));
+    if (end > 0) return { child: { name: "initramfs", offset: at, length: end, format: "cpio" }, source: "search for a newc archive" };
+  }
+  return null;
 }

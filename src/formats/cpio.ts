@@ -431,7 +431,7 @@ const PROBE_MAX_ENTRIES = 1 << 20;
  * Where the archive starting at 0 ends (after its trailer, 4-aligned), stepping over headers
  * without decoding them; -1 when it is not a whole archive within PROBE_MAX_ENTRIES. For the probe.
  */
-function quickEnd(bytes: Uint8Array): number {
+export function quickEnd(bytes: Uint8Array): number {
   const hex8 = (at: number): number => {
     let v = 0;
     for (let i = 0; i < 8; i++) {
