@@ -211,7 +211,8 @@ export const TARGETS: readonly FuzzTarget[] = [
   {
     name: "archives",
     async run(bytes) {
-      const { report, tree } = await analyse(bytes, { codecs: PORTABLE });
+      // Shallow (no decoding): the inspect target already reads decompressed archives; this one adds the extraction plan cheaply.
+      const { report, tree } = await analyse(bytes, { shallow: true });
       const found = archivesOf(report, tree.bytes);
       for (const a of found) {
         for (const op of a.plan.ops) {
