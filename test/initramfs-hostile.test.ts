@@ -17,6 +17,7 @@ import { readCpio } from "../src/formats/cpio.js";
 import { DEFAULT_LIMITS } from "../src/io/limits.js";
 import { KimgError } from "../src/io/errors.js";
 import { writeArchive } from "../src/node/archive-writer.js";
+import { buildArm64Image } from "../support/builders/images.js";
 import { S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK, cpioArchive, cpioEntry } from "../support/builders/cpio.js";
 
 const work = mkdtempSync(join(tmpdir(), "kimg-cpio-hostile-"));
@@ -303,4 +304,18 @@ test("kimg extract --all on a cpio archive: the archive layer's files in DIR/roo
   assert.equal(readFileSync(join(out, "root", "init"), "utf8"), "#!/bin/sh\n");
   // dev/ is not made: nothing extracted lies in it.
   assert.deepEqual(readdirSync(join(out, "root")), ["init"]);
+});
+
+test("a raw kernel image full of chained cpio headers without a trailer: the built-in search reads it about once, and finds nothing", async () => {
+  const image = buildArm64Image({ codeSize: 0x800000 });
+  const one = cpioEntry({ name: "x", mode: S_IFREG | 0o644, data: "" });
+  for (let at = 0x10000; at + one.length <= image.length - 0x1000; at += one.length) image.set(one, at);
+  const started = performance.now();
+  const report = await inspect(image);
+  assert.ok(performance.now() - started < 10_000, `${performance.now() - started} ms`);
+  assert.equal(report.root.info.builtinInitramfs, undefined);
+  assert.equal(
+    report.root.children.some((c) => c.path === "/initramfs"),
+    false,
+  );
 });

@@ -132,8 +132,11 @@ export function rawBuiltinCpio(bytes: Uint8Array): { child: ChildSpec; source: s
     for (let i = 1; i < 6 && match; i++) match = bytes[at + i] === NEWC[i];
     if (!match) continue;
     tried++;
-    const end = quickEnd(bytes.subarray(at));
+    const walked = { to: 0 };
+    const end = quickEnd(bytes.subarray(at), walked);
     if (end > 0) return { child: { name: "initramfs", offset: at, length: end, format: "cpio" }, source: "search for a newc archive" };
+    // The headers this walk stepped over would only repeat it: the search goes on after them, so it reads each byte about once.
+    at += Math.max(0, walked.to - 1);
   }
   return null;
 }

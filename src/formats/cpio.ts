@@ -431,7 +431,7 @@ const PROBE_MAX_ENTRIES = 1 << 20;
  * Where the archive starting at 0 ends (after its trailer, 4-aligned), stepping over headers
  * without decoding them; -1 when it is not a whole archive within PROBE_MAX_ENTRIES. For the probe.
  */
-export function quickEnd(bytes: Uint8Array): number {
+export function quickEnd(bytes: Uint8Array, walked?: { to: number }): number {
   const hex8 = (at: number): number => {
     let v = 0;
     for (let i = 0; i < 8; i++) {
@@ -444,6 +444,7 @@ export function quickEnd(bytes: Uint8Array): number {
   };
   let at = 0;
   for (let n = 0; n < PROBE_MAX_ENTRIES; n++) {
+    if (walked) walked.to = at;
     if (isMagicAt(bytes, at) === null || at + HEADER_BYTES > bytes.length) return -1;
     const size = hex8(at + 54);
     const nameSize = hex8(at + 94);
