@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { archives } from "../src/api/archive.js";
+import { inspect } from "../src/api/inspect.js";
+import { initrdSummary, initrdSummaryLines } from "../src/report/initramfs-summary.js";
 import { allLayers } from "../src/analysis/tree.js";
 import { buildDtb } from "../fuzz/seeds.js";
 import { buildBootV4, buildVendorBootV4 } from "../support/builders/android.js";
@@ -62,4 +64,18 @@ test("a UKI's .initrd, an Android boot ramdisk, vendor ramdisks and a uImage ram
     got.map(([, , o]) => o),
     [ops],
   );
+});
+
+test("what kexec load prints for its initrd: each segment with its range and archive", { skip: needs("gzip") }, async () => {
+  const early = cpioArchive([{ name: "kernel/x86/microcode/AuthenticAMD.bin", mode: 0o100644, data: "microcode" }]);
+  const main = compressWith("gzip", archive);
+  const bytes = new Uint8Array(early.length + 8 + main.length);
+  bytes.set(early, 0);
+  bytes.set(main, early.length + 8);
+  const summary = initrdSummary(await inspect(bytes));
+  assert.deepEqual(initrdSummaryLines(summary), [
+    "initrd contents: initramfs, 2 segments",
+    `  cpio   [0x0, +0x${early.length.toString(16)})  newc cpio, 1 entries (1 files, 9 bytes)`,
+    `  gzip   [0x${(early.length + 8).toString(16)}, +0x${main.length.toString(16)})  newc cpio, 2 entries (1 files, 23 bytes)`,
+  ]);
 });

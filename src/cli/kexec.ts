@@ -86,7 +86,13 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       const { plan, warnings, wouldRefuse } = prepared;
       // Initramfs archives (issue 16): what the initrd passed holds, read as `kimg inspect` reads it
       const initrdBytes = initrd ?? (plan.mode === "file" ? plan.initrd : null);
-      const initrdContents = initrdBytes ? initrdSummary(await inspect(initrdBytes, { codecs: NODE_CODECS })) : null;
+      const initrdContents = initrdBytes
+        ? await inspect(initrdBytes, { codecs: NODE_CODECS }).then(initrdSummary, (error: unknown) => ({
+            format: "unknown",
+            segments: [],
+            errors: [error instanceof KimgError ? error.describe() : String(error)],
+          }))
+        : null;
       const bufAddresses = flags.dryRun ? new Map<string, bigint>() : segmentBufferAddresses(plan, system);
       if (flags.json) {
         write(
