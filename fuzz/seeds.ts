@@ -29,6 +29,8 @@ import { buildPe, DATA_FLAGS, MACHINE, RODATA_FLAGS, TEXT_FLAGS } from "../suppo
 import { buildArmZImage, buildMipsVmlinuz, buildS390Image, rawKernel } from "../support/builders/self-decompressing.js";
 import { buildUImage } from "../support/builders/uimage.js";
 import { ikconfigBlob, kernelWithConfig, SAMPLE_CONFIG } from "../support/builders/ikconfig.js";
+// Initramfs archives (issue 16)
+import { cpioArchive } from "../support/builders/cpio.js";
 import type { Seed, SeedField } from "./mutators.js";
 
 /** A seed before analysis, with the format its report must show. */
@@ -249,6 +251,36 @@ export function buildRawSeeds(tools: readonly Tool[] = availableTools()): RawSee
     seeds.push({ name: "stream-gzip-zboot", bytes: compress("gzip", "zboot-for-uki", zboot), format: "compressed" });
     const signed = signWithSbsign("zboot", zboot);
     if (signed) seeds.push({ name: "zboot-arm64-gzip-sbsigned", bytes: signed, format: "zboot" });
+  }
+  // Initramfs archives (issue 16): a crc archive, a hostile one, an early cpio with a compressed archive after it
+  const S = { reg: 0o100000, dir: 0o040000, lnk: 0o120000, chr: 0o020000 };
+  seeds.push({
+    name: "cpio-crc",
+    bytes: cpioArchive(
+      [
+        { name: "bin", mode: S.dir | 0o755 },
+        { name: "bin/a", mode: S.reg | 0o755, ino: 7, nlink: 2, data: "" },
+        { name: "bin/b", mode: S.reg | 0o755, ino: 7, nlink: 2, data: "#!/bin/sh\n" },
+        { name: "sbin", mode: S.lnk | 0o777, data: "bin" },
+      ],
+      "070702",
+    ),
+    format: "cpio",
+  });
+  seeds.push({
+    name: "cpio-hostile",
+    bytes: cpioArchive([
+      { name: "../up", mode: S.reg | 0o644, data: "x" },
+      { name: "/abs", mode: S.reg | 0o4755, data: "x" },
+      { name: "l", mode: S.lnk | 0o777, data: "/etc" },
+      { name: "l/passwd", mode: S.reg | 0o644, data: "x" },
+      { name: "dev/console", mode: S.chr | 0o600, rdevMajor: 5, rdevMinor: 1 },
+    ]),
+    format: "cpio",
+  });
+  if (has("gzip")) {
+    const early = cpioArchive([{ name: "kernel/x86/microcode/GenuineIntel.bin", mode: S.reg | 0o644, data: "microcode" }]);
+    seeds.push({ name: "initramfs-early-gzip", bytes: concat(early, new Uint8Array(8), compress("gzip", "cpio", buildCpio())), format: "initramfs" });
   }
   // Android boot images (issue 15)
   if (has("gzip")) {

@@ -25,6 +25,8 @@ import { renderText } from "../src/report/text.js";
 import type { Report } from "../src/model/report.js";
 import type { BootPlan } from "../src/model/plan.js";
 import { IO_TARGETS } from "./targets-io.js";
+// Initramfs archives (issue 16)
+import { archivesOf } from "../src/api/archive.js";
 
 export interface FuzzTarget {
   name: string;
@@ -235,6 +237,29 @@ export const TARGETS: readonly FuzzTarget[] = [
       if (!c) return "plan-without-container";
       checkContainerPlan(p, report);
       return `${c.format}-planned`;
+    },
+    accepts: isStableCode,
+  },
+  // Initramfs archives (issue 16): every archive's listing and extraction plan; a planned path is
+  // always relative with no "..", and every file's data lies inside its archive's bytes.
+  {
+    name: "archives",
+    async run(bytes) {
+      // Shallow (no decoding): the inspect target already reads decompressed archives; this one adds the extraction plan cheaply.
+      const { report, tree } = await analyse(bytes, { shallow: true });
+      const found = archivesOf(report, tree.bytes);
+      for (const a of found) {
+        for (const op of a.plan.ops) {
+          const parts = op.path.split("/");
+          if (op.path.startsWith("/") || parts.some((p) => p === ".." || p === "" || p === "." || p.includes("\0"))) {
+            throw new InvariantError(`unsafe path planned in ${a.layer.path}: ${JSON.stringify(op.path)}`);
+          }
+          if (op.kind === "file" && (op.dataOffset < 0 || op.dataOffset + op.size > a.data.length)) {
+            throw new InvariantError(`${op.path}: data [${op.dataOffset}, +${op.size}) outside the ${a.data.length}-byte archive`);
+          }
+        }
+      }
+      return found.length ? "planned" : "no-archive";
     },
     accepts: isStableCode,
   },

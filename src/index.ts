@@ -78,3 +78,12 @@ export type { KernelConfigResult, ConfigComparison } from "./api/index.js";
 export { readConfig, diffConfigs } from "./analysis/kconfig.js";
 export type { ConfigDiff, ConfigOption } from "./analysis/kconfig.js";
 export { renderConfigDiff, kernelConfigLine } from "./report/config-text.js";
+// Initramfs archives (issue 16): listings, extraction plans, the text line of an entry.
+export { archives, archivesOf } from "./api/index.js";
+export type { ImageArchive } from "./api/index.js";
+export { planArchive, safeComponents, maskedMode, ARCHIVE_MODE_MASK } from "./analysis/archive-plan.js";
+export type { ArchivePlan, ArchiveOp, ArchiveSkip } from "./analysis/archive-plan.js";
+export { readCpio, initramfsSegments, modeText, entryType } from "./formats/cpio.js";
+export type { CpioRead, CpioReadOptions } from "./formats/cpio.js";
+export { archiveEntryLine, archiveLines } from "./report/archive-text.js";
+export type * from "./model/archive.js";

@@ -4,6 +4,7 @@
  * compressors, and compare what the page shows and downloads with the core run in Node.
  * Needs Debian's chromium at /usr/bin/chromium, openssl, sbsign, gzip, zstd and xz (skipped without them).
  */
+import { cpioArchive } from "../support/builders/cpio.js";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -67,7 +68,11 @@ async function sbsign(bytes: Uint8Array, name: string): Promise<Uint8Array> {
 }
 
 function cpioLike(): Uint8Array {
-  return new TextEncoder().encode("070701" + "0".repeat(104) + "TRAILER!!!\0");
+  // A whole newc archive (issue 16 reads every header)
+  return cpioArchive([
+    { name: "init", mode: 0o100755, data: "#!/bin/sh\nexec /bin/sh\n" },
+    { name: "bin", mode: 0o120777, data: "usr/bin" },
+  ]);
 }
 
 let work: string;
@@ -478,6 +483,11 @@ describe("the web page in Chromium", { skip }, () => {
       assert.equal(sha256(got), sha256(tree.bytes.get(path) ?? new Uint8Array()), path);
     }
     assert.equal(sha256(await download("#download-kernel")), sha256((await unpack(uki)).data));
+    // Initramfs archives (issue 16): the .initrd's entries listed, a single file saved from it
+    const rows = await page.locator("#archives table.archive-entries tbody tr").evaluateAll((trs) => trs.map((r) => (r as HTMLElement).dataset.name));
+    assert.deepEqual(rows, ["init", "bin"]);
+    const init = await download('#archives button[title="save init"]');
+    assert.equal(new TextDecoder().decode(init), "#!/bin/sh\nexec /bin/sh\n");
   });
 
   it("reads a bare RISC-V Image and an ELF vmlinux", async () => {

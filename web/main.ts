@@ -8,6 +8,8 @@ import type { PolicyChoice } from "./ui/secure-boot.js";
 import { AnalysisClient, WorkerError } from "./ui/client.js";
 import { h, formatBytes } from "./ui/dom.js";
 import { layerFileName, saveFile } from "./ui/download.js";
+// Initramfs archives (issue 16)
+import { archivesSection } from "./ui/archives.js";
 import { layersSection } from "./ui/layers.js";
 import { layoutFigure, memoryFigure, memoryMaps } from "./ui/pictures.js";
 import { checksSection, entrySection, loadSection, noPlanNote } from "./ui/plan.js";
@@ -158,6 +160,18 @@ function render(result: AnalysisResult): void {
     parts.push(configSection(report.kernelConfig, text, { download: () => bytes && saveFile(bytes, `${report.input.name ?? "kernel"}.config`, "text/plain") }));
   }
   parts.push(layersSection(report, result.kernelPath, { download: (layer, trim) => void downloadLayer(report, layer.path, trim) }));
+  // Initramfs archives (issue 16): a file's bytes are a slice of its archive layer's bytes
+  const archives = archivesSection(report, {
+    downloadEntry: (layer, entry) =>
+      void client
+        .bytes(layer.path, false)
+        .then((got) => {
+          const at = entry.dataOffset - layer.offset;
+          saveFile(new Uint8Array(got.bytes, at, entry.size), entry.name.split("/").pop() || "file");
+        })
+        .catch((error: unknown) => showError(error instanceof WorkerError ? error.info.text : String(error))),
+  });
+  if (archives) parts.push(archives);
   parts.push(
     section("text", "Text report", h("details", {}, h("summary", {}, "As kimg inspect prints it"), h("pre", { class: "text-report" }, renderText(report)))),
   );

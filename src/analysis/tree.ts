@@ -14,6 +14,8 @@ import { formatById, LEAF_FORMATS, probeFormat } from "../formats/registry.js";
 import { isText } from "../formats/simple.js";
 import type { ChildSpec, CompressedHint, FormatInput, FormatParser } from "../formats/types.js";
 import { ZBOOT_CODECS } from "../formats/zboot.js";
+// Built-in initramfs (issue 16)
+import { rawBuiltinCpio } from "../formats/builtin-initramfs.js";
 import type { CompressedFacts, FactsTable, LayerFacts } from "../model/facts.js";
 import type { Diagnostic, Layer, LayerFormat, Severity } from "../model/report.js";
 import type { ReportCode } from "../model/codes.js";
@@ -118,6 +120,8 @@ class Walker {
     let children: ChildSpec[] = [];
     try {
       children = parser.parse(input, layer);
+      // Built-in initramfs (issue 16): an uncompressed archive in a raw kernel image's init data
+      if (parser.kernel && parser.format !== "elf" && parser.format !== "bzimage") addRawBuiltinCpio(bytes, base, layer, children);
     } catch (error) {
       const e = asKimgError(error, ErrorCode.BAD_FIELD, { offset: base });
       this.diagnose(path, e.code, "error", e.message, e.offset ?? null);
@@ -273,4 +277,15 @@ export function findLayer(root: Layer, path: string): Layer | undefined {
 export function* allLayers(root: Layer): Generator<Layer> {
   yield root;
   for (const c of root.children) yield* allLayers(c);
+}
+
+/** Adds the uncompressed built-in initramfs of a raw kernel image as its child "initramfs" (issue 16). */
+function addRawBuiltinCpio(bytes: Uint8Array, base: number, layer: Layer, children: ChildSpec[]): void {
+  if (children.some((c) => c.name === "initramfs")) return;
+  const found = rawBuiltinCpio(bytes);
+  if (!found) return;
+  // Not when the archive lies in a part another child already covers (a payload holding it); a view of the whole layer (the PE view) does not count.
+  if (children.some((c) => c.length < bytes.length && found.child.offset >= c.offset && found.child.offset < c.offset + c.length)) return;
+  layer.info.builtinInitramfs = { offset: base + found.child.offset, size: found.child.length, source: found.source };
+  children.push(found.child);
 }

@@ -24,3 +24,6 @@ export type { MeasureOptions } from "./measure.js";
 // The embedded .config and diffconfig (issue 16)
 export { kernelConfig, compareConfigs, configOptions, looksLikeConfigText } from "./config.js";
 export type { KernelConfigResult, ConfigComparison } from "./config.js";
+// Initramfs archives (issue 16)
+export { archives, archivesOf } from "./archive.js";
+export type { ImageArchive } from "./archive.js";

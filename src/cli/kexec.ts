@@ -3,6 +3,9 @@
  * `--dry-run` stops there.
  */
 import { Option } from "commander";
+// Initramfs archives (issue 16)
+import { inspect } from "../api/inspect.js";
+import { initrdSummary, initrdSummaryLines } from "../report/initramfs-summary.js";
 import type { Command } from "commander";
 import { ErrorCode, isKimgError, KimgError } from "../io/errors.js";
 import { kexecPlanToJson } from "../kexec/plan.js";
@@ -137,6 +140,15 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       system,
     );
     const { plan, warnings, wouldRefuse, needs, targetArch } = prepared;
+    // Initramfs archives (issue 16): what the initrd passed holds, read as `kimg inspect` reads it
+    const initrdBytes = initrd ?? (plan.mode === "file" ? plan.initrd : null);
+    const initrdContents = initrdBytes
+      ? await inspect(initrdBytes, { codecs: NODE_CODECS }).then(initrdSummary, (error: unknown) => ({
+          format: "unknown",
+          segments: [],
+          errors: [error instanceof KimgError ? error.describe() : String(error)],
+        }))
+      : null;
     const bufAddresses = flags.dryRun ? new Map<string, bigint>() : segmentBufferAddresses(plan, system);
     if (flags.json) {
       write(
@@ -147,6 +159,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
             warnings,
             ...(flags.dryRun ? { wouldRefuse, needs } : {}),
             plan: kexecPlanToJson(plan, { bufAddresses }),
+            ...(initrdContents ? { initrdContents } : {}),
           },
           null,
           2,
@@ -155,6 +168,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
     } else {
       for (const w of warnings) write(`warning: ${w}\n`);
       write(formatKexecPlan(plan, { bufAddresses }) + "\n");
+      if (initrdContents) write(initrdSummaryLines(initrdContents).join("\n") + "\n");
       if (flags.dryRun) {
         write(`dry run (${targetArch}): nothing loaded\n`);
         write(`a real load needs: ${needs.join("; ")}\n`);

@@ -6,6 +6,8 @@ import { annotate, defineLayout, defineVariants, hex, readStruct, readVariant, r
 import { addBanner } from "./arm64.js";
 import { findEmbeddedStream, type EmbeddedStream } from "./embedded-stream.js";
 import type { FormatInput, FormatParser, ChildSpec } from "./types.js";
+// Built-in initramfs (issue 16)
+import { builtinInitramfsChild } from "./builtin-initramfs.js";
 import type { ElfFacts, ElfSegmentFacts } from "../model/facts.js";
 
 /** e_ident[0..15]: magic, class, data, version, OS ABI. */
@@ -286,16 +288,20 @@ export const elfFormat: FormatParser = {
     }));
     facts.banner = addBanner(input, layer);
     layer.title = `ELF${is64 ? 64 : 32} ${little ? "LE" : "BE"} ${machine?.[0] ?? "unknown machine"} ${layer.info.type}, entry ${hex(entry)}, ${phnum} program headers`;
-    if (facts.banner !== null) return [];
+    // Built-in initramfs (issue 16): .init.ramfs, or __initramfs_start/__initramfs_size
+    const builtin = builtinInitramfsChild(bytes, segments, limits);
+    const initramfs = builtin ? [builtin.child] : [];
+    if (builtin) layer.info.builtinInitramfs = { offset: base + builtin.child.offset, size: builtin.child.length, source: builtin.source };
+    if (facts.banner !== null) return initramfs;
     // No banner: maybe a self-decompressing kernel (the MIPS vmlinuz, arch/mips/boot/compressed),
     // whose loaded data carries the compressed kernel.
     const payload = selfDecompressingPayload(bytes, segments, phoff + phnum * phentsize);
-    if (!payload) return [];
+    if (!payload) return initramfs;
     layer.info.selfDecompressing = true;
     layer.info.payloadOffset = payload.offset;
     layer.info.payloadSize = payload.length;
     layer.title += `, self-decompressing (${payload.codec} payload)`;
-    return [{ name: "payload", offset: payload.offset, length: payload.length, compressed: { contents: "raw-kernel" } }];
+    return [...initramfs, { name: "payload", offset: payload.offset, length: payload.length, compressed: { contents: "raw-kernel" } }];
   },
 };
 

@@ -15,7 +15,9 @@ import { peFormat } from "./pe.js";
 import { rawKernelFormat } from "./raw-kernel.js";
 import { riscvFormat } from "./riscv.js";
 import { s390ImageFormat } from "./s390-image.js";
-import { cpioFormat, dataFormat, dtbFormat, textFormat } from "./simple.js";
+import { dataFormat, dtbFormat, textFormat } from "./simple.js";
+// Initramfs archives (issue 16)
+import { cpioFormat, initramfsFormat } from "./cpio.js";
 import type { FormatParser } from "./types.js";
 import { ukiFormat } from "./uki.js";
 import { uimageFormat } from "./uimage.js";
@@ -49,6 +51,8 @@ export const FORMATS: readonly FormatParser[] = [
   compressedFormat,
   fitFormat, // a FIT is a device tree with /images: before dtb
   dtbFormat,
+  // Initramfs archives (issue 16): a concatenated initramfs (cpio then more) before a single archive
+  initramfsFormat,
   cpioFormat,
 ];
 

@@ -1,8 +1,8 @@
-/** Small leaf formats that appear inside UKIs and initrds: device trees, cpio archives, text. */
+/** Small leaf formats that appear inside UKIs and initrds: device trees, text (cpio archives: cpio.ts). */
 import { isKimgError } from "../io/errors.js";
 import { parseFdt, stringListProperty, stringProperty } from "../io/fdt.js";
 import type { FdtNode } from "../io/fdt.js";
-import { hex, printable, startsWith, u32 } from "../io/layout.js";
+import { hex, printable, u32 } from "../io/layout.js";
 import type { ChildSpec, FormatParser } from "./types.js";
 
 /** struct fdt_header (big-endian), Devicetree Specification §5.2. */
@@ -47,24 +47,6 @@ export const dtbFormat: FormatParser = {
     if (model !== undefined) layer.info.model = model;
     if (compatible !== undefined) layer.info.compatible = compatible;
     layer.title = `flattened device tree, ${total} bytes${model !== undefined ? ` (${model})` : ""}`;
-    return [];
-  },
-};
-
-const CPIO_MAGICS = ["070701", "070702", "070707"].map((m) => Array.from(m, (c) => c.charCodeAt(0)));
-
-export const cpioFormat: FormatParser = {
-  format: "cpio",
-  probe: (bytes) => CPIO_MAGICS.some((m) => startsWith(bytes, m)),
-  parse(input, layer): ChildSpec[] {
-    const magic = printable(input.bytes.subarray(0, 6));
-    layer.structures.push({
-      name: "cpio header",
-      offset: input.base,
-      size: 6,
-      fields: [{ name: "c_magic", offset: input.base, size: 6, value: magic, meaning: magic === "070707" ? "old ASCII" : "newc" }],
-    });
-    layer.title = `cpio archive (${magic === "070707" ? "odc" : "newc"})`;
     return [];
   },
 };

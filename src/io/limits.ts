@@ -27,6 +27,15 @@ export interface Limits {
   maxCertificateTableBytes: number;
   /** Most signatures (WIN_CERTIFICATE entries plus nested ones) examined per PE. */
   maxSignatureCount: number;
+  // Initramfs archives (issue 16)
+  /** Most entries read from one cpio archive (listing and extraction). */
+  maxArchiveEntries: number;
+  /** Largest total of file bytes one extraction writes. */
+  maxArchiveBytes: number;
+  /** Longest entry name in a cpio archive, in bytes (the kernel's PATH_MAX is 4096). */
+  maxArchiveNameBytes: number;
+  /** Most components in an extracted path. */
+  maxArchivePathDepth: number;
 }
 
 const MiB = 1024 * 1024;
@@ -45,6 +54,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxRatioFloorBytes: 64 * MiB,
   maxCertificateTableBytes: 16 * MiB,
   maxSignatureCount: 16,
+  // Initramfs archives (issue 16)
+  maxArchiveEntries: 200_000,
+  maxArchiveBytes: 4096 * MiB,
+  maxArchiveNameBytes: 4096,
+  maxArchivePathDepth: 64,
 });
 
 export function resolveLimits(overrides: Partial<Limits> | undefined): Limits {

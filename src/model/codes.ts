@@ -133,6 +133,15 @@ export const DIAGNOSTIC_CODES = {
   IKCONFIG_TRAILING_DATA: 'bytes between the end of the embedded .config\'s gzip stream and "IKCFG_ED"',
   IKCONFIG_NOT_TEXT: "an embedded .config that inflates to bytes other than text (a NUL byte)",
   IKCONFIG_SCAN_LIMIT: "a kernel layer larger than IKCONFIG_MAX_SCAN_BYTES: only its first bytes were searched for the embedded .config",
+  // Initramfs archives (issue 16)
+  CPIO_CHECKSUM_MISMATCH: 'a "070702" (crc) cpio entry whose c_chksum is not the sum of its data bytes',
+  CPIO_TRAILING_DATA: "bytes after a cpio archive's TRAILER!!! that are neither zero padding nor another archive",
+  ARCHIVE_UNSAFE_NAME: "an archive entry not extracted: its name is absolute, empty, has a NUL or a .. component, or passes maxArchivePathDepth",
+  ARCHIVE_SPECIAL_SKIPPED: "an archive entry not extracted: a device node, FIFO or socket (listed only)",
+  ARCHIVE_THROUGH_LINK: "an archive entry not extracted: a parent of its path is a symlink or a file in the archive, and extraction never writes through one",
+  ARCHIVE_DUPLICATE_NAME: "an archive entry whose name appears again later; the later entry wins, as the kernel's unpacker does",
+  ARCHIVE_MODE_MASKED: "an archive entry extracted with fewer permission bits: setuid, setgid, sticky and group/other write are dropped",
+  ARCHIVE_HARDLINK_UNRESOLVED: "a hard link (nlink > 1) whose other names are all skipped: extracted as a plain file",
   // Other contents
   DTB_TRUNCATED: "a device tree whose totalsize exceeds the bytes present",
   // issue 15: a FIT past a limit is read as a plain device tree; this says why

@@ -10,6 +10,8 @@
  */
 
 import type { CodecName } from "../codecs/types.js";
+// Initramfs archives (issue 16)
+import type { InitramfsSegment } from "./archive.js";
 
 /** The "Linux version ..." banner found in a kernel's bytes (formats/banner.ts). */
 export interface KernelBanner {
@@ -533,7 +535,28 @@ export type LayerFacts =
   | AndroidVendorBootFacts
   | AndroidDtboFacts
   | ArmZImageFacts
-  | FitFacts;
+  | FitFacts
+  // Initramfs archives (issue 16)
+  | CpioFacts
+  | InitramfsFacts;
+
+/** A cpio archive (formats/cpio.ts); its entries are in the report's `Layer.archive`. */
+export interface CpioFacts {
+  kind: "cpio";
+  format: "newc" | "crc";
+  /** Entries read, TRAILER!!! excluded. */
+  entries: number;
+  /** Offset just past the trailer and its padding, within the layer's bytes. */
+  end: number;
+  /** False when a malformed header or a limit stopped the listing. */
+  complete: boolean;
+}
+
+/** A concatenated initramfs (formats/cpio.ts): its segments in file order, offsets within the layer's bytes. */
+export interface InitramfsFacts {
+  kind: "initramfs";
+  segments: InitramfsSegment[];
+}
 
 /** The facts of the layers of one analysed image, by layer path. */
 export type FactsTable = ReadonlyMap<string, LayerFacts>;

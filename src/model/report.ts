@@ -8,6 +8,8 @@
 import type { ReportCode } from "./codes.js";
 import type { BootPlan } from "./plan.js";
 import type { ExDllCharacteristics, SbatLevelSection, SbatSection } from "./secure-boot.js";
+// Initramfs archives (issue 16)
+import type { ArchiveListing } from "./archive.js";
 
 /**
  * The value of a field: a number for integers up to 2^53 (a decimal string beyond, with `hex`
@@ -68,7 +70,9 @@ export type LayerFormat =
   | "android-vendor-boot"
   // UKI add-ons (issue 17, measured boot)
   | "uki-addon"
-  | "android-dtbo";
+  | "android-dtbo"
+  // Initramfs archives (issue 16)
+  | "initramfs";
 
 /**
  * How bad a diagnostic is: "info" a fact worth knowing (padding, an old layout), "warning" odd
@@ -194,6 +198,8 @@ export interface Layer {
   info: Record<string, JsonValue>;
   /** The PE/COFF facts, on the "pe" layers (the PE view of an EFI image). */
   pe?: PeInfo;
+  /** The entries of a cpio archive (issue 16), on "cpio" layers. */
+  archive?: ArchiveListing;
   /** The layers inside this one (a PE view, a payload, what it decompresses to, UKI sections), in the order found. */
   children: Layer[];
 }

@@ -30,6 +30,8 @@ const FORMAT_EXTENSIONS: Readonly<Record<Exclude<LayerFormat, "compressed">, str
   uimage: ".uImage",
   // UKI add-ons (issue 17, measured boot)
   "uki-addon": ".efi",
+  // Initramfs archives (issue 16)
+  initramfs: ".initramfs.img",
 };
 
 /** The file extension for a layer's bytes: by format, or by codec for a compressed layer (".efi", ".gz", ".bin", ...). */

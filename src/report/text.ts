@@ -2,6 +2,8 @@
 import type { Field, Layer, Report, Structure } from "../model/report.js";
 import { kernelConfigLine } from "./config-text.js";
 import { diagnosticLine } from "./diagnostic.js";
+// Initramfs archives (issue 16)
+import { archiveLines } from "./archive-text.js";
 
 export interface TextOptions {
   /** Show every field of every structure (default); false shows the layer tree and key facts only. */
@@ -48,6 +50,7 @@ function layerLines(layer: Layer, depth: number, options: TextOptions): string[]
   const lines = [`${indent}${layer.path}  ${layer.title}`, `${indent}  [${layer.format}${layer.arch ? ", " + layer.arch : ""}; ${where}, ${layer.size} bytes]`];
   lines.push(...infoLines(layer, indent + "  "));
   if (options.fields !== false) for (const s of layer.structures) lines.push(...structureLines(s, indent + "  "));
+  if (layer.archive) lines.push(...archiveLines(layer.archive, indent + "  "));
   for (const c of layer.children) lines.push("", ...layerLines(c, depth + 1, options));
   return lines;
 }

@@ -4,6 +4,7 @@
  * Variants: embedded data, external data after the tree (`mkimage -E`), and external data at
  * absolute positions (`mkimage -E -p 0x1000`).
  */
+import { cpioArchive } from "./cpio.js";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -88,7 +89,8 @@ export function fitInputs(): FitInputs {
   const image = buildArm64Image();
   const dtb = new Uint8Array(execFileSync("dtc", ["-q", "-I", "dts", "-O", "dtb"], { input: FIT_BOARD_DTS }));
   // A newc cpio header's magic and a little data: enough for the archive reader's probe.
-  const ramdisk = new TextEncoder().encode("070701kimg-ramdisk-bytes\n");
+  // A whole newc archive (issue 16 reads every header)
+  const ramdisk = cpioArchive([{ name: "init", mode: 0o100755, data: "#!/bin/sh\necho kimg-ramdisk\n" }]);
   return { "kernel-1": compressWith("gzip", image), "kernel-2": image, "fdt-1": dtb, "ramdisk-1": ramdisk };
 }
 

@@ -59,6 +59,14 @@ export const TOOLS = {
   "systemd-stub": { command: "/usr/lib/systemd/boot/efi/linuxx64.efi.stub", package: "systemd-boot-efi" },
   // The kernel's scripts/diffconfig is Python 3 (issue 16, test/kconfig-real.test.ts)
   python3: { command: "python3", package: "python3" },
+  // Initramfs archives (issue 16): the real initramfs builders and listers
+  mkinitramfs: { command: "mkinitramfs", package: "initramfs-tools" },
+  lsinitramfs: { command: "lsinitramfs", package: "initramfs-tools" },
+  unmkinitramfs: { command: "unmkinitramfs", package: "initramfs-tools" },
+  dracut: { command: "dracut", package: "dracut-core" },
+  unshare: { command: "unshare", package: "util-linux" },
+  as: { command: "as", package: "binutils" },
+  ld: { command: "ld", package: "binutils" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;
