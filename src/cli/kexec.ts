@@ -15,6 +15,7 @@ import { nodeEnvironment } from "../node/kexec/environment.js";
 import type { KexecEnvironment } from "../node/kexec/environment.js";
 import { execKexec, loadKexec, prepareKexec, segmentBufferAddresses, unloadKexec } from "../node/kexec/loader.js";
 import { readKexecStatus } from "../node/kexec/status.js";
+import { crashLoadAction, crashUnloadAction } from "./kexec-crash.js";
 
 interface LoadFlags {
   initrd?: string;
@@ -27,6 +28,7 @@ interface LoadFlags {
   force?: boolean;
   json?: boolean;
   exec?: boolean;
+  crash?: boolean;
 }
 
 export interface KexecCliDependencies {
@@ -54,7 +56,9 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
     .option("--dry-run", "print the plan and stop")
     .option("--exec", "boot the kernel right after loading it (as `kimg kexec exec`)")
     .option("--json", "print the plan as JSON")
+    .option("--crash", "load a crash (kdump) kernel into the crashkernel= reservation, booted on panic")
     .action(async (file: string, flags: LoadFlags) => {
+      if (flags.crash) return crashLoadAction(file, flags, env, write, deps.unpack);
       if (flags.file && flags.segments) throw new KimgError(ErrorCode.USAGE, "--file and --segments exclude each other", { structure: "kexec" });
       if (flags.append?.includes("\0")) {
         throw new KimgError(ErrorCode.USAGE, "--append must not contain NUL", { structure: "kexec" });
@@ -117,7 +121,9 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
   kexec
     .command("unload")
     .description("unload the loaded kernel")
-    .action(() => {
+    .option("--crash", "unload the crash kernel instead")
+    .action((flags: { crash?: boolean }) => {
+      if (flags.crash) return crashUnloadAction(env, write);
       unloadKexec(env());
       write("unloaded\n");
     });

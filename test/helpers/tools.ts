@@ -46,6 +46,8 @@ export const TOOLS = {
   // Android boot images (issue 15)
   mkbootimg: { command: "mkbootimg", package: "mkbootimg" },
   unpack_bootimg: { command: "unpack_bootimg", package: "mkbootimg" },
+  // kexec crash kernels: the elfcorehdr checked with readelf (issue 18)
+  readelf: { command: "readelf", package: "binutils" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;
