@@ -16,7 +16,8 @@ import { chooseCrashReservation, crashDumpRam, crashReservations, planArm64Crash
 import { ELFCORE_ALIGN, buildElfCoreHeader } from "../src/kexec/elfcore.js";
 import { findNode, getProperty, parseFdt } from "../src/kexec/fdt.js";
 import { parseIomem } from "../src/kexec/iomem.js";
-import { parseCpuList } from "../src/node/kexec/crash.js";
+import { parseCpuList, readCrashFacts } from "../src/node/kexec/crash.js";
+import type { KexecEnvironment } from "../src/node/kexec/environment.js";
 import { buildArm64Image } from "../support/builders/images.js";
 import { needs } from "./helpers/tools.js";
 
@@ -80,6 +81,46 @@ describe("crash reservation and dumped RAM from /proc/iomem", () => {
     assert.deepEqual(parseCpuList("0-3,6\n"), [0, 1, 2, 3, 6]);
     assert.throws(() => parseCpuList("0-99999"), KimgError);
     assert.throws(() => parseCpuList("a-b"), KimgError);
+  });
+});
+
+describe("reading the running system's crash facts", () => {
+  // What Debian's arm64 6.1 kernel showed in qemu-system-aarch64 (-smp 2, crashkernel=256M).
+  const files: Record<string, string> = {
+    "/proc/iomem": CRASH_IOMEM,
+    "/sys/devices/system/cpu/possible": "0-1\n",
+    "/sys/devices/system/cpu/cpu0/crash_notes": "bfbc5600\n",
+    "/sys/devices/system/cpu/cpu0/crash_notes_size": "424\n",
+    "/sys/devices/system/cpu/cpu1/crash_notes": "bfbd5600\n",
+    "/sys/devices/system/cpu/cpu1/crash_notes_size": "424\n",
+    "/sys/kernel/vmcoreinfo": "42768000 1024\n",
+  };
+  const env = { readText: (path: string) => files[path] ?? null } as unknown as KexecEnvironment;
+  const kallsyms = "ffffa920d7410000 t bcm2835_handle_irq\nffffa920d7410000 T _stext\nffffa920d7410000 T __irqentry_text_start\n";
+
+  it("takes each CPU's note, the vmcoreinfo note and the kernel code at _stext (arm64)", () => {
+    const facts = readCrashFacts(env, "arm64", () => kallsyms);
+    assert.deepEqual(facts.cpuNotes, [
+      { name: "cpu0", address: 0xbfbc5600n, size: 424 },
+      { name: "cpu1", address: 0xbfbd5600n, size: 424 },
+    ]);
+    assert.deepEqual(facts.vmcoreinfo, { name: "vmcoreinfo", address: 0x42768000n, size: 0x1024 });
+    assert.deepEqual(facts.kernelText, { paddr: 0x40210000n, vaddr: 0xffffa920d7410000n, size: 0x2000000n });
+  });
+
+  it("leaves the kernel text out when kallsyms hides addresses (non-root) or has no such symbol", () => {
+    assert.equal(readCrashFacts(env, "arm64", () => kallsyms.replaceAll("ffffa920d7410000", "0000000000000000")).kernelText, null);
+    assert.equal(readCrashFacts(env, "riscv64", () => kallsyms).kernelText, null);
+  });
+
+  it("refuses a system without crash notes and garbage in sysfs", () => {
+    const none = { readText: (path: string) => (path === "/proc/iomem" ? CRASH_IOMEM : null) } as unknown as KexecEnvironment;
+    assert.throws(
+      () => readCrashFacts(none, "arm64", () => null),
+      (e: unknown) => e instanceof KimgError && /no CPU crash notes/.test(e.message),
+    );
+    const bad = { readText: (path: string) => (path.endsWith("cpu0/crash_notes") ? "zz\n" : (files[path] ?? null)) } as unknown as KexecEnvironment;
+    assert.throws(() => readCrashFacts(bad, "arm64", () => null), KimgError);
   });
 });
 

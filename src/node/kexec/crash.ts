@@ -5,6 +5,7 @@
  * with KEXEC_ON_CRASH (segment mode) or KEXEC_FILE_ON_CRASH (file mode, where the kernel builds
  * the header itself).
  */
+import { closeSync, openSync, readSync } from "node:fs";
 import { hex } from "../../io/bytes.js";
 import { ErrorCode, KimgError } from "../../io/errors.js";
 import { chooseCrashReservation, crashDumpRam, crashReservations, planArm64CrashSegments, runningKernelImage } from "../../kexec/crash.js";
@@ -38,8 +39,39 @@ export const CRASH_PATHS = {
 export const CRASH_MAX_CPUS = 8192;
 /** kexec-tools' MAX_NOTE_BYTES: the note size assumed when crash_notes_size is absent (before v4.2). */
 export const CRASH_NOTE_DEFAULT_BYTES = 4096;
-/** /proc/kallsyms is read up to this many bytes to find `_text` (it is the first symbols on every arch). */
-const KALLSYMS_SCAN_BYTES = 1024 * 1024;
+/**
+ * The symbol at the start of "Kernel code" in /proc/iomem: arm64 registers it from __pa(_stext)
+ * (arch/arm64/kernel/setup.c), x86 from __pa(_text) (arch/x86/kernel/setup.c). kallsyms on
+ * arm64 starts at _stext (the 64 KiB before it, from _text, is not listed).
+ */
+export const KERNEL_CODE_SYMBOL: Readonly<Record<string, string>> = { arm64: "_stext", x86_64: "_text" };
+
+/**
+ * /proc/kallsyms is read up to this many bytes to find that symbol: the kernel lists symbols in
+ * address order, it among the first, and generating all of it (megabytes) takes seconds on
+ * a slow machine.
+ */
+export const KALLSYMS_SCAN_BYTES = 64 * 1024;
+
+/** The first `bytes` bytes of a file (procfs reports size 0, so read, do not stat), or null. */
+function readFileHead(path: string, bytes: number): string | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, "r");
+    const buf = new Uint8Array(bytes);
+    let got = 0;
+    while (got < bytes) {
+      const n = readSync(fd, buf, got, bytes - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    return new TextDecoder().decode(buf.subarray(0, got));
+  } catch {
+    return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
 
 /** "0-3,5" (kernel cpulist format) → [0, 1, 2, 3, 5]. */
 export function parseCpuList(text: string): number[] {
@@ -73,7 +105,7 @@ function hexNumber(text: string, what: string): bigint {
 }
 
 /** The running system's crash notes, vmcoreinfo and kernel image, as kexec-tools' crashdump.c reads them. */
-export function readCrashFacts(env: KexecEnvironment): CrashSystemFacts {
+export function readCrashFacts(env: KexecEnvironment, arch: string, readHead: (path: string, bytes: number) => string | null = readFileHead): CrashSystemFacts {
   const iomemText = env.readText(SYSTEM_PATHS.iomem);
   if (iomemText === null) throw new KimgError(ErrorCode.SYSTEM, `cannot read ${SYSTEM_PATHS.iomem}`, { structure: "kexec crash" });
   const possible = env.readText(CRASH_PATHS.possibleCpus);
@@ -104,12 +136,14 @@ export function readCrashFacts(env: KexecEnvironment): CrashSystemFacts {
     const [address = "", size = ""] = info.trim().split(/\s+/);
     vmcoreinfo = { name: "vmcoreinfo", address: hexNumber(address, CRASH_PATHS.vmcoreinfo), size: Number(hexNumber(size, CRASH_PATHS.vmcoreinfo)) };
   }
-  // The kernel image PT_LOAD needs `_text`'s address; /proc/kallsyms shows zeros to non-root.
+  // The kernel image PT_LOAD: "Kernel code" in /proc/iomem starts at the physical address of
+  // KERNEL_CODE_SYMBOL[arch], whose virtual address /proc/kallsyms gives (zeros to non-root).
   let kernelText: KernelTextLoad | null = null;
   const image = runningKernelImage(parseIomem(iomemText));
-  const kallsyms = env.readText(CRASH_PATHS.kallsyms);
+  const symbol = KERNEL_CODE_SYMBOL[arch];
+  const kallsyms = symbol === undefined ? null : readHead(CRASH_PATHS.kallsyms, KALLSYMS_SCAN_BYTES);
   if (image && kallsyms !== null) {
-    const m = /^([0-9a-f]{8,16}) [Tt] _text$/m.exec(kallsyms.slice(0, KALLSYMS_SCAN_BYTES));
+    const m = new RegExp(`^([0-9a-f]{8,16}) [Tt] ${symbol}$`, "m").exec(kallsyms);
     const vaddr = m?.[1] === undefined ? 0n : BigInt(`0x${m[1]}`);
     if (vaddr !== 0n) kernelText = { paddr: BigInt(image.start), vaddr, size: BigInt(image.end - image.start) };
   }
@@ -134,7 +168,7 @@ export async function prepareCrashKexec(request: LoadRequest, env: KexecEnvironm
   const prepared = await prepareKexec(request, env);
   const warnings = prepared.warnings.filter((w) => !w.startsWith("a kernel is already loaded"));
   if (!request.dryRun && env.readText(SYSTEM_PATHS.kexecCrashLoaded)?.trim() === "1") warnings.push("a crash kernel is already loaded; this load replaces it");
-  const facts = readCrashFacts(env);
+  const facts = readCrashFacts(env, prepared.plan.source.arch);
   const resources = parseIomem(facts.iomemText);
   const reservation = chooseCrashReservation(crashReservations(resources));
   const plan = prepared.plan;
