@@ -14,7 +14,7 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const WORK = process.env.KIMG_KEXEC_CACHE ?? join(REPO, ".kexec-work");
 const HERE = join(REPO, "test/kexec-e2e");
 
-export type GuestArch = "arm64" | "amd64";
+export type GuestArch = "arm64" | "amd64" | "riscv64" | "loong64";
 
 export interface GuestArchInfo {
   qemu: string;
@@ -27,7 +27,33 @@ export interface GuestArchInfo {
 export const ARCHES: Record<GuestArch, GuestArchInfo> = {
   arm64: { qemu: "qemu-system-aarch64", machine: ["-M", "virt", "-cpu", "cortex-a57"], console: "ttyAMA0", npmCpu: "arm64" },
   amd64: { qemu: "qemu-system-x86_64", machine: ["-M", "q35", "-cpu", "max"], console: "ttyS0", npmCpu: "x64" },
+  // OpenSBI (QEMU's -bios default, Debian's opensbi package) starts the kernel in S-mode.
+  riscv64: { qemu: "qemu-system-riscv64", machine: ["-M", "virt", "-bios", "default"], console: "ttyS0", npmCpu: "riscv64" },
+  // Trixie's QEMU 10.0 and EDK2 (fetch-qemu-loongarch.sh: bookworm's QEMU 7.2 cannot boot
+  // Debian's loong64 kernel); the variable store is opened with snapshot=on, so runs never write it.
+  loong64: {
+    qemu: join(WORK, "qemu-loongarch", "qemu-system-loongarch64"),
+    machine: [
+      "-M",
+      "virt",
+      "-drive",
+      `if=pflash,format=raw,readonly=on,file=${join(WORK, "qemu-loongarch", "QEMU_EFI.fd")}`,
+      "-drive",
+      `if=pflash,format=raw,snapshot=on,file=${join(WORK, "qemu-loongarch", "QEMU_VARS.fd")}`,
+    ],
+    console: "ttyS0",
+    npmCpu: "loong64",
+  },
 };
+
+/** Trixie's qemu-system-loongarch64 and LoongArch EDK2, downloaded and wrapped once (see fetch-qemu-loongarch.sh). */
+export function loongarchQemu(): string {
+  run("bash", [join(HERE, "fetch-qemu-loongarch.sh"), join(WORK, "qemu-loongarch")]);
+  return ARCHES.loong64.qemu;
+}
+
+/** The Debian suite each guest comes from when not the host's: riscv64 is a release architecture from trixie on. */
+export const GUEST_SUITES: Partial<Record<GuestArch, string>> = { riscv64: "trixie", loong64: "sid" };
 
 function run(command: string, args: string[], options: { cwd?: string; input?: Buffer } = {}): Buffer {
   return execFileSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 30, stdio: ["pipe", "pipe", "inherit"] });
@@ -36,7 +62,8 @@ function run(command: string, args: string[], options: { cwd?: string; input?: B
 /** Debian packages and the stock kernel for `arch`: { root, vmlinuz, kernelPackage }. */
 export function debianGuest(arch: GuestArch): { root: string; vmlinuz: string; kernelPackage: string } {
   const dir = join(WORK, arch);
-  run("bash", [join(HERE, "fetch-debian.sh"), arch, dir]);
+  const suite = GUEST_SUITES[arch];
+  run("bash", [join(HERE, "fetch-debian.sh"), arch, dir, ...(suite ? [suite] : [])]);
   return { root: join(dir, "root"), vmlinuz: join(dir, "vmlinuz"), kernelPackage: readFileSync(join(dir, "kernel-package"), "utf8").trim() };
 }
 
