@@ -214,6 +214,8 @@ describe("arm64 segments", () => {
       initrdFrom: "--initrd x",
       segmentPlan: plan,
       dtbFrom: "/sys/firmware/fdt",
+      memoryFrom: "/proc/iomem",
+      pageSize: 4096,
     };
     const text = formatKexecPlan(full, { bufAddresses: new Map([["kernel", 0xffff0000n]]) });
     assert.match(text, /^source: {2}zboot \(arm64, gzip\): zboot > compressed > arm64-image$/m);

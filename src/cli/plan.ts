@@ -1,4 +1,5 @@
 /** `kimg plan FILE [--json] [--ram-base ADDR] [--initrd FILE] [--dtb FILE] [--cmdline TEXT] [--strict]` */
+import { Option } from "commander";
 import type { Command } from "commander";
 import { plan } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
@@ -30,6 +31,8 @@ interface PlanCliOptions extends ImageFlags {
   initrd?: string;
   dtb?: string;
   cmdline?: string;
+  /** `kimg kexec load`'s old name for --cmdline, accepted here too (hidden alias). */
+  append?: string;
   hart: number;
   strict?: boolean;
   vmlinux?: string;
@@ -44,7 +47,8 @@ export function registerPlan(program: Command): void {
     .option("--ram-base <addr>", "start of usable RAM (default: arm64 0x40000000, riscv 0x80000000; LoongArch: its link address)", parseAddress)
     .option("--initrd <file>", "an initrd to place")
     .option("--dtb <file>", "a device tree to place (default: the running system's, size estimated)")
-    .option("--cmdline <text>", "the kernel command line")
+    .option("--cmdline <text>", "the kernel command line (as `kimg kexec load --cmdline`)")
+    .addOption(new Option("--append <text>", "alias of --cmdline").hideHelp())
     .option("--hart <id>", "RISC-V: the booting hart id", (v) => parseCount(v, "--hart"), 0)
     .option(
       "--vmlinux <file>",
@@ -58,7 +62,7 @@ export function registerPlan(program: Command): void {
       ...(opts.ramBase !== undefined ? { ramBase: opts.ramBase } : {}),
       initrdSize: await sizeOf(opts.initrd, "--initrd"),
       dtbSize: await sizeOf(opts.dtb, "--dtb"),
-      cmdline: opts.cmdline ?? null,
+      cmdline: opts.cmdline ?? opts.append ?? null,
       hartId: opts.hart,
       ...(opts.vmlinux ? { vmlinux: await readInput(opts.vmlinux, { what: "--vmlinux" }) } : {}),
     });

@@ -70,12 +70,7 @@ export interface Arm64CrashInput extends Omit<Arm64SegmentInput, "freeRam"> {
   elfcore: ElfCoreHeader;
 }
 
-export interface CrashSegment extends Omit<KexecSegment, "name"> {
-  name: KexecSegment["name"] | "elfcorehdr";
-}
-
-export interface Arm64CrashPlan extends Omit<Arm64SegmentPlan, "segments"> {
-  segments: CrashSegment[];
+export interface Arm64CrashPlan extends Arm64SegmentPlan {
   reservation: MemoryRange;
   /** Where the ELF core header is, and its unpadded length (what linux,elfcorehdr says). */
   elfcorehdr: { mem: number; size: number };
@@ -176,14 +171,14 @@ export function planArm64CrashSegments(input: Arm64CrashInput): Arm64CrashPlan {
   const purgatoryMemsz = alignUp(ARM64_PURGATORY_SIZE, pageSize);
   const purgatoryMem = findHole(left, purgatoryMemsz, pageSize) ?? noRoom("purgatory");
 
-  const segments: CrashSegment[] = [
+  const segments: KexecSegment[] = [
     kernel,
     ...(initrd ? [initrd] : []),
     { name: "dtb", buf: dtb, mem: dtbMem, memsz: dtbMemsz },
     { name: "purgatory", buf: purgatory.code, mem: purgatoryMem, memsz: purgatoryMemsz },
     { name: "elfcorehdr", buf: input.elfcore.bytes, mem: hdrMem, memsz: hdrMemsz },
   ];
-  checkSegments(segments as unknown as KexecSegment[], pageSize);
+  checkSegments(segments, pageSize);
   for (const s of segments) {
     if (s.mem < reservation.start || s.mem + s.memsz > reservation.end) {
       throw new KimgError(ErrorCode.SYSTEM, `${s.name} segment outside the crash reservation`, { structure: "kexec crash" });

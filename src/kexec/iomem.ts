@@ -69,7 +69,15 @@ export function parseIomem(text: string): IomemResource[] {
 }
 
 /** Resource names inside System RAM that segments must avoid. */
-export const IOMEM_EXCLUDED_NAMES: readonly string[] = ["reserved", "Crash kernel", "Kernel code", "Kernel rodata", "Kernel data", "Kernel bss"];
+export const IOMEM_EXCLUDED_NAMES: readonly string[] = [
+  "reserved",
+  "Crash kernel",
+  "Kernel code",
+  "Kernel rodata",
+  "Kernel data",
+  "Kernel bss",
+  "Kernel image",
+];
 
 export interface FreeRamOptions {
   /** Also avoid the running kernel's image ("Kernel code", "Kernel data", ...). Default true. */
@@ -83,7 +91,11 @@ export function freeSystemRam(resources: readonly IomemResource[], options: Free
   if (ram.length > 0 && ram.every((r) => r.start === 0 && r.end === 0)) {
     throw new KimgError(ErrorCode.SYSTEM, "/proc/iomem shows all addresses as 0: the kernel hides them from non-root readers", { structure: "/proc/iomem" });
   }
-  const excluded = resources.filter((r) => r.name !== "System RAM" && IOMEM_EXCLUDED_NAMES.includes(r.name) && (avoidKernel || !r.name.startsWith("Kernel ")));
+  // Case-insensitive: arm64 names reserved memory "reserved", RISC-V "Reserved" (arch/riscv/kernel/setup.c).
+  const excludedNames = new Set(IOMEM_EXCLUDED_NAMES.map((n) => n.toLowerCase()));
+  const excluded = resources.filter(
+    (r) => r.name !== "System RAM" && excludedNames.has(r.name.toLowerCase()) && (avoidKernel || !r.name.startsWith("Kernel ")),
+  );
   let free: MemoryRange[] = ram.map((r) => ({ start: r.start, end: r.end + 1 }));
   for (const r of excluded) free = subtractRange(free, { start: r.start, end: r.end + 1 });
   return mergeRanges(free);

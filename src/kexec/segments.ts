@@ -31,7 +31,7 @@ export { ARM64_INITRD_WINDOW_ALIGN, ARM64_INITRD_WINDOW_BYTES, ARM64_KERNEL_ALIG
 /** struct kexec_segment limit in include/linux/kexec.h: KEXEC_SEGMENT_MAX. */
 export const KEXEC_SEGMENT_MAX = 16;
 
-export type SegmentName = "kernel" | "initrd" | "dtb" | "purgatory";
+export type SegmentName = "kernel" | "initrd" | "dtb" | "purgatory" | "cmdline" | "elfcorehdr";
 
 /** One struct kexec_segment { const void *buf; size_t bufsz; const void *mem; size_t memsz; }. */
 export interface KexecSegment {
@@ -81,7 +81,8 @@ export interface Arm64SegmentInput {
   seeds?: { kaslr: Uint8Array; rng: Uint8Array } | undefined;
 }
 
-function phys(free: readonly MemoryRange[]): PhysRange[] {
+/** /proc/iomem ranges as the placement model's bigint ranges. */
+export function phys(free: readonly MemoryRange[]): PhysRange[] {
   return free.map((r) => ({ start: BigInt(r.start), end: BigInt(r.end) }));
 }
 
@@ -94,7 +95,8 @@ export function findHole(free: readonly MemoryRange[], size: number, align: numb
   return at === null ? null : Number(at);
 }
 
-function noHole(what: string, size: number, align: number, free: readonly MemoryRange[]): never {
+/** The error for a segment that found no free RAM. */
+export function noHole(what: string, size: number, align: number, free: readonly MemoryRange[]): never {
   const largest = free.reduce((m, r) => Math.max(m, r.end - r.start), 0);
   throw new KimgError(
     ErrorCode.SYSTEM,

@@ -15,10 +15,9 @@ import type { CrashNote, ElfCoreHeader, KernelTextLoad } from "../../kexec/elfco
 import { parseIomem } from "../../kexec/iomem.js";
 import type { MemoryRange } from "../../kexec/iomem.js";
 import type { KexecPlan } from "../../kexec/plan.js";
-import type { Arm64SegmentPlan } from "../../kexec/segments.js";
 import type { KexecEnvironment } from "./environment.js";
 import { SYSTEM_PATHS } from "./environment.js";
-import { explainKexecError, loadKexec, prepareKexec } from "./loader.js";
+import { explainKexecError, kernelArchName, loadKexec } from "./loader.js";
 import type { LoadRequest, PreparedKexec } from "./loader.js";
 import { Errno, KEXEC_ARCH_DEFAULT, KEXEC_FILE_ON_CRASH, KEXEC_FILE_UNLOAD } from "./syscalls.js";
 
@@ -150,44 +149,61 @@ export function readCrashFacts(env: KexecEnvironment, arch: string, readHead: (p
   return { iomemText, cpuNotes, vmcoreinfo, kernelText };
 }
 
-export interface PreparedCrashKexec extends PreparedKexec {
-  crash: {
-    reservation: MemoryRange;
-    /** Segment mode only: the header kimg built (file mode: the kernel builds it). */
-    elfcore: ElfCoreHeader | null;
-    elfcorehdrMem: number | null;
-  };
+export interface CrashDetails {
+  reservation: MemoryRange;
+  /** Segment mode only: the header kimg built (file mode: the kernel builds it). */
+  elfcore: ElfCoreHeader | null;
+  elfcorehdrMem: number | null;
 }
 
 /**
- * Plans a crash load: the ordinary checks and unpacking (prepareKexec), then, in segment mode,
- * every segment moved into the crash reservation with the ELF core header and the crash
- * properties of /chosen; in file mode, KEXEC_FILE_ON_CRASH.
+ * Turns an ordinary plan (prepareKexec: checks, unpacking, command line) into a crash load: in
+ * segment mode (arm64) every segment moved into the crash reservation with the ELF core header
+ * and the crash properties of /chosen; in file mode, KEXEC_FILE_ON_CRASH. A dry run for another
+ * machine (--iomem/--arch) takes the reservation and RAM from the saved memory map and leaves
+ * the CPU notes out, which only the target's sysfs knows.
  */
-export async function prepareCrashKexec(request: LoadRequest, env: KexecEnvironment): Promise<PreparedCrashKexec> {
-  const prepared = await prepareKexec(request, env);
+export function crashKexec(prepared: PreparedKexec, request: LoadRequest, env: KexecEnvironment): { prepared: PreparedKexec; crash: CrashDetails } {
   const warnings = prepared.warnings.filter((w) => !w.startsWith("a kernel is already loaded"));
   if (!request.dryRun && env.readText(SYSTEM_PATHS.kexecCrashLoaded)?.trim() === "1") warnings.push("a crash kernel is already loaded; this load replaces it");
-  const facts = readCrashFacts(env, prepared.plan.source.arch);
-  const resources = parseIomem(facts.iomemText);
+  const foreign = prepared.targetArch !== kernelArchName(env.arch) || env.platform !== "linux";
+  const iomemText = request.iomem ?? (foreign ? null : env.readText(SYSTEM_PATHS.iomem));
+  if (iomemText === null) {
+    throw new KimgError(ErrorCode.SYSTEM, `a crash load needs the memory map with its "Crash kernel" range: give --iomem FILE (a saved /proc/iomem)`, {
+      structure: "kexec crash",
+    });
+  }
+  const resources = parseIomem(iomemText);
   const reservation = chooseCrashReservation(crashReservations(resources));
   const plan = prepared.plan;
   if (plan.mode === "file") {
     return {
-      ...prepared,
-      warnings,
-      plan: { ...plan, flags: plan.flags | KEXEC_FILE_ON_CRASH },
+      prepared: { ...prepared, warnings, plan: { ...plan, flags: plan.flags | KEXEC_FILE_ON_CRASH } },
       crash: { reservation, elfcore: null, elfcorehdrMem: null },
     };
   }
   const base = plan.segmentPlan;
+  if (base.arch !== "arm64") {
+    throw new KimgError(ErrorCode.UNSUPPORTED, `crash kernels in segment mode are implemented for arm64, not ${base.arch}`, { structure: "kexec crash" });
+  }
   const kernel = base.segments.find((s) => s.name === "kernel");
   if (!kernel) throw new KimgError(ErrorCode.SYSTEM, "segment plan without a kernel", { structure: "kexec crash" });
   const initrd = base.segments.find((s) => s.name === "initrd");
-  const fdt = request.dtb ?? env.readBytes(SYSTEM_PATHS.fdt);
+  const fdt = request.dtb ?? (foreign ? null : env.readBytes(SYSTEM_PATHS.fdt));
   if (fdt === null) throw new KimgError(ErrorCode.SYSTEM, `cannot read ${SYSTEM_PATHS.fdt}: give one with --dtb`, { structure: "kexec crash" });
+  let facts: Omit<CrashSystemFacts, "iomemText"> = { cpuNotes: [], vmcoreinfo: null, kernelText: null };
+  if (!foreign) {
+    try {
+      facts = readCrashFacts(env, prepared.targetArch);
+    } catch (error) {
+      if (!request.dryRun) throw error;
+      warnings.push(`the ELF core header lacks the CPU notes: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  } else {
+    warnings.push("a plan for another machine: the ELF core header has no CPU or vmcoreinfo notes (a real load reads them from that machine's sysfs)");
+  }
   const elfcore = buildElfCoreHeader({
-    arch: plan.source.arch,
+    arch: prepared.targetArch,
     cpuNotes: facts.cpuNotes,
     vmcoreinfo: facts.vmcoreinfo,
     kernelText: facts.kernelText,
@@ -198,28 +214,15 @@ export async function prepareCrashKexec(request: LoadRequest, env: KexecEnvironm
     initrd: initrd?.buf,
     cmdline: plan.cmdline.text,
     fdt,
-    pageSize: runningPageSize(env),
+    pageSize: plan.pageSize,
     reservation,
     elfcore,
     seeds: request.dryRun ? undefined : { kaslr: env.randomBytes(8), rng: env.randomBytes(32) },
   });
-  // The plan printers take segment names as labels; "elfcorehdr" is one more.
-  const segmentPlan = crashPlan as unknown as Arm64SegmentPlan;
   return {
-    ...prepared,
-    warnings,
-    plan: { ...plan, segmentPlan },
+    prepared: { ...prepared, warnings, plan: { ...plan, segmentPlan: crashPlan } },
     crash: { reservation, elfcore, elfcorehdrMem: crashPlan.elfcorehdr.mem },
   };
-}
-
-function runningPageSize(env: KexecEnvironment): number {
-  try {
-    return env.syscalls().pageSize();
-  } catch {
-    // A dry run without koffi: 4 KiB, as the ordinary plan assumes (loader.ts).
-    return 4096;
-  }
 }
 
 /** Loads the crash kernel: kexec_load(..., KEXEC_ON_CRASH) or kexec_file_load(..., KEXEC_FILE_ON_CRASH). */
@@ -243,6 +246,7 @@ export function loadCrashKexec(plan: KexecPlan, env: KexecEnvironment): void {
 
 /** Unloads the crash kernel (the reservation stays). */
 export function unloadCrashKexec(env: KexecEnvironment): void {
+  if (env.uid !== 0) throw new KimgError(ErrorCode.SYSTEM, "kexec refused: kexec unload needs root (CAP_SYS_BOOT)", { structure: "kexec" });
   const sys = env.syscalls();
   let rc = sys.kexecFileLoad(-1, -1, null, KEXEC_FILE_UNLOAD | KEXEC_FILE_ON_CRASH);
   if (rc === -Errno.ENOSYS) rc = sys.kexecLoad(0, [], KEXEC_ON_CRASH | KEXEC_ARCH_DEFAULT);
@@ -250,8 +254,8 @@ export function unloadCrashKexec(env: KexecEnvironment): void {
 }
 
 /** Lines the text view adds after the plan. */
-export function formatCrashDetails(prepared: PreparedCrashKexec): string {
-  const { reservation, elfcore, elfcorehdrMem } = prepared.crash;
+export function formatCrashDetails(crash: CrashDetails): string {
+  const { reservation, elfcore, elfcorehdrMem } = crash;
   const lines = [`crash:   reservation ${hex(reservation.start)}-${hex(reservation.end - 1)} ("Crash kernel" in /proc/iomem)`];
   if (elfcore && elfcorehdrMem !== null) {
     lines.push(
@@ -268,8 +272,8 @@ export function formatCrashDetails(prepared: PreparedCrashKexec): string {
 }
 
 /** The crash part of `--json`. */
-export function crashDetailsToJson(prepared: PreparedCrashKexec): Record<string, unknown> {
-  const { reservation, elfcore, elfcorehdrMem } = prepared.crash;
+export function crashDetailsToJson(crash: CrashDetails): Record<string, unknown> {
+  const { reservation, elfcore, elfcorehdrMem } = crash;
   return {
     reservation: { start: hex(reservation.start), end: hex(reservation.end) },
     elfcorehdr:

@@ -2,7 +2,7 @@
  * Everything the kexec loader reads from or does to the running Linux system, behind one
  * interface so the refusal logic can be tested with fakes and never touches the host.
  */
-import { closeSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { getRandomValues } from "node:crypto";
 import type { KexecSyscalls } from "./syscalls.js";
 import { linuxSyscalls } from "./syscalls.js";
@@ -21,6 +21,8 @@ export interface KexecEnvironment {
   randomBytes(length: number): Uint8Array;
   writeAll(fd: number, data: Uint8Array): void;
   close(fd: number): void;
+  /** Opens a file read-only for kexec_file_load (so IMA sees the file itself); absent in fakes that use memfds only. */
+  openRead?(path: string): number;
 }
 
 function readOrNull<T>(read: () => T): T | null {
@@ -45,6 +47,7 @@ export function nodeEnvironment(): KexecEnvironment {
       while (done < data.length) done += writeSync(fd, data, done, data.length - done);
     },
     close: (fd) => closeSync(fd),
+    openRead: (path) => openSync(path, "r"),
   };
 }
 
