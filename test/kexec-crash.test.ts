@@ -20,6 +20,12 @@ import { parseCpuList, readCrashFacts } from "../src/node/kexec/crash.js";
 import type { KexecEnvironment } from "../src/node/kexec/environment.js";
 import { buildArm64Image } from "../support/builders/images.js";
 import { needs } from "./helpers/tools.js";
+import { Command } from "commander";
+import { registerKexecCommands } from "../src/cli/kexec.js";
+import { createCoreUnpacker } from "../src/kexec/source.js";
+import { NODE_CODECS } from "../src/node/codecs.js";
+import { Errno } from "../src/node/kexec/syscalls.js";
+import type { KexecSyscalls } from "../src/node/kexec/syscalls.js";
 
 const CRASH_IOMEM = `09000000-09000fff : pl011@9000000
   09000000-09000fff : 9000000.pl011 pl011@9000000
@@ -53,6 +59,15 @@ function withTemp<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), "kimg-crash-"));
   try {
     return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function withTempAsync(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "kimg-crash-"));
+  try {
+    await fn(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -280,5 +295,87 @@ describe("the arm64 crash segment plan", { skip: needs("dtc") }, () => {
       () => planArm64CrashSegments({ kernel, cmdline: null, fdt, pageSize: 4096, reservation: { start: 0xa8000000, end: 0xa8400000 }, elfcore }),
       (e: unknown) => e instanceof KimgError && /no free RAM for the kernel/.test(e.message),
     );
+  });
+});
+
+/** A machine that is not the target: x86_64, a normal user, nothing readable, every system call refused and recorded. */
+function x86User(): { env: KexecEnvironment; calls: string[] } {
+  const calls: string[] = [];
+  const refused = (name: string) => (): number => {
+    calls.push(name);
+    return -Errno.EPERM;
+  };
+  const syscalls: KexecSyscalls = {
+    kexecLoad: refused("kexec_load"),
+    kexecFileLoad: refused("kexec_file_load"),
+    memfdCreate: refused("memfd_create"),
+    rebootKexec: refused("reboot"),
+    pageSize: () => 4096,
+    addressOf: () => 0n,
+  };
+  const env: KexecEnvironment = {
+    platform: "linux",
+    arch: "x64",
+    uid: 1000,
+    readText: () => null,
+    readBytes: () => null,
+    syscalls: () => syscalls,
+    randomBytes: (n) => new Uint8Array(n),
+    writeAll: () => undefined,
+    close: () => undefined,
+  };
+  return { env, calls };
+}
+
+describe("kexec load --crash --dry-run for an arm64 machine, on x86_64 as a normal user", { skip: needs("dtc", "gzip") }, () => {
+  it("plans every segment inside the saved memory map's reservation and says what the target adds", async () => {
+    await withTempAsync(async (dir) => {
+      const image = join(dir, "Image.gz");
+      writeFileSync(image, execFileSync("gzip", ["-9", "-n"], { input: buildArm64Image({ textOffset: 0, bssSize: 0x2000000 }) }));
+      const iomem = join(dir, "iomem");
+      writeFileSync(iomem, CRASH_IOMEM);
+      const dtb = join(dir, "virt.dtb");
+      writeFileSync(dtb, execFileSync("dtc", ["-q", "-I", "dts", "-O", "dtb"], { input: DTS }));
+      const { env, calls } = x86User();
+      let out = "";
+      const program = new Command().exitOverride();
+      registerKexecCommands(program, { env: () => env, unpack: createCoreUnpacker({ codecs: NODE_CODECS }), write: (t) => void (out += t) });
+      await program.parseAsync(
+        ["kexec", "load", image, "--crash", "--cmdline", "console=ttyAMA0 nr_cpus=1", "--iomem", iomem, "--dtb", dtb, "--dry-run", "--json"],
+        {
+          from: "user",
+        },
+      );
+      assert.deepEqual(calls, [], "a dry run makes no system call");
+      const result = JSON.parse(out) as {
+        targetArch: string;
+        warnings: string[];
+        plan: { segments: Array<{ name: string; mem: string; memsz: string }>; chosen: Array<{ property: string }> };
+        crash: {
+          reservation: { start: string; end: string };
+          elfcorehdr: { mem: string; programHeaders: Array<{ type: string; what: string; paddr: string }> };
+        };
+      };
+      assert.equal(result.targetArch, "arm64");
+      assert.deepEqual(
+        result.plan.segments.map((s) => [s.name, s.mem]),
+        [
+          ["kernel", "0xa8000000"],
+          ["dtb", "0xaa009000"],
+          ["purgatory", "0xaa00a000"],
+          ["elfcorehdr", "0xb7fff000"],
+        ],
+      );
+      assert.deepEqual(result.crash.reservation, { start: "0xa8000000", end: "0xb8000000" });
+      assert.deepEqual(
+        result.crash.elfcorehdr.programHeaders.map((h) => [h.type, h.what, h.paddr]),
+        [
+          ["PT_LOAD", "System RAM", "0x40000000"],
+          ["PT_LOAD", "System RAM", "0xb8000000"],
+        ],
+      );
+      assert.ok(result.plan.chosen.some((c) => c.property === "linux,usable-memory-range"));
+      assert.ok(result.warnings.some((w) => /another machine: the ELF core header has no CPU or vmcoreinfo notes/.test(w)));
+    });
   });
 });
