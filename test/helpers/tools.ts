@@ -48,9 +48,6 @@ export const TOOLS = {
   unpack_bootimg: { command: "unpack_bootimg", package: "mkbootimg" },
   // kexec crash kernels: the elfcorehdr checked with readelf (issue 18)
   readelf: { command: "readelf", package: "binutils" },
-  // kexec on RISC-V in an emulated machine (issue 18): QEMU and its OpenSBI firmware
-  "qemu-system-riscv64": { command: "qemu-system-riscv64", package: "qemu-system-misc" },
-  opensbi: { command: "/usr/share/qemu/opensbi-riscv64-generic-fw_dynamic.bin", package: "qemu-system-data" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;

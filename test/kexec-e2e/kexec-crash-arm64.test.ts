@@ -15,7 +15,7 @@ import { needs } from "../helpers/tools.js";
 import { crashStageInitrd } from "./crash-stage.js";
 import { WORK, debianGuest, firstStageInitrd, markers, runQemu } from "./harness.js";
 
-const QEMU_TIMEOUT_MS = 240_000;
+const QEMU_TIMEOUT_MS = 420_000;
 
 describe("crash kernel (kexec_load with KEXEC_ON_CRASH) in qemu-system-aarch64 on Debian's arm64 kernel", {
   skip: needs("qemu-system-aarch64", "cpio", "gzip", "apt-get", "dpkg-deb"),

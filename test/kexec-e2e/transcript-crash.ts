@@ -25,5 +25,5 @@ const initrd = firstStageInitrd(
     demo: session(['grep "Crash kernel" /proc/iomem', load, "kimg kexec status", "echo c > /proc/sysrq-trigger"]),
   },
 );
-const run = await runQemu("arm64", guest.vmlinuz, initrd, "panic=-1 quiet crashkernel=256M kimg.case=demo", 300_000);
+const run = await runQemu("arm64", guest.vmlinuz, initrd, "panic=-1 quiet crashkernel=256M kimg.case=demo", 600_000);
 process.stdout.write(run.log + `\n(qemu ran ${run.ms} ms)\n`);
