@@ -27,29 +27,34 @@ export interface GuestArchInfo {
 export const ARCHES: Record<GuestArch, GuestArchInfo> = {
   arm64: { qemu: "qemu-system-aarch64", machine: ["-M", "virt", "-cpu", "cortex-a57"], console: "ttyAMA0", npmCpu: "arm64" },
   amd64: { qemu: "qemu-system-x86_64", machine: ["-M", "q35", "-cpu", "max"], console: "ttyS0", npmCpu: "x64" },
-  // OpenSBI (QEMU's -bios default, Debian's opensbi package) starts the kernel in S-mode.
-  riscv64: { qemu: "qemu-system-riscv64", machine: ["-M", "virt", "-bios", "default"], console: "ttyS0", npmCpu: "riscv64" },
-  // Trixie's QEMU 10.0 and EDK2 (fetch-qemu-loongarch.sh: bookworm's QEMU 7.2 cannot boot
+  // Trixie's QEMU 10.0 (fetch-qemu-trixie.sh) with an RVA23 CPU: koffi's riscv64 build needs
+  // Zicond, Zfa, Zcb, Zvbb..., which bookworm's QEMU 7.2 lacks (SIGILL). OpenSBI is -bios default.
+  riscv64: {
+    qemu: join(WORK, "qemu-trixie", "qemu-system-riscv64"),
+    machine: ["-M", "virt", "-cpu", "rva23s64", "-bios", "default"],
+    console: "ttyS0",
+    npmCpu: "riscv64",
+  },
+  // Trixie's QEMU 10.0 and EDK2 (fetch-qemu-trixie.sh: bookworm's QEMU 7.2 cannot boot
   // Debian's loong64 kernel); the variable store is opened with snapshot=on, so runs never write it.
   loong64: {
-    qemu: join(WORK, "qemu-loongarch", "qemu-system-loongarch64"),
+    qemu: join(WORK, "qemu-trixie", "qemu-system-loongarch64"),
     machine: [
       "-M",
       "virt",
       "-drive",
-      `if=pflash,format=raw,readonly=on,file=${join(WORK, "qemu-loongarch", "QEMU_EFI.fd")}`,
+      `if=pflash,format=raw,readonly=on,file=${join(WORK, "qemu-trixie", "QEMU_EFI.fd")}`,
       "-drive",
-      `if=pflash,format=raw,snapshot=on,file=${join(WORK, "qemu-loongarch", "QEMU_VARS.fd")}`,
+      `if=pflash,format=raw,snapshot=on,file=${join(WORK, "qemu-trixie", "QEMU_VARS.fd")}`,
     ],
     console: "ttyS0",
     npmCpu: "loong64",
   },
 };
 
-/** Trixie's qemu-system-loongarch64 and LoongArch EDK2, downloaded and wrapped once (see fetch-qemu-loongarch.sh). */
-export function loongarchQemu(): string {
-  run("bash", [join(HERE, "fetch-qemu-loongarch.sh"), join(WORK, "qemu-loongarch")]);
-  return ARCHES.loong64.qemu;
+/** Trixie's qemu-system-loongarch64 and -riscv64 and LoongArch EDK2, downloaded and wrapped once (see fetch-qemu-trixie.sh). */
+export function trixieQemu(): void {
+  run("bash", [join(HERE, "fetch-qemu-trixie.sh"), join(WORK, "qemu-trixie")]);
 }
 
 /** The Debian suite each guest comes from when not the host's: riscv64 is a release architecture from trixie on. */
