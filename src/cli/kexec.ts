@@ -27,6 +27,7 @@ interface LoadFlags {
   arch?: string;
   iomem?: string;
   pageSize?: string;
+  checkSha256?: boolean;
   reuseCmdline?: boolean;
   dtb?: string;
   dryRun?: boolean;
@@ -64,6 +65,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       "plan for this architecture, by the kernel's name: x86_64, arm64, riscv64, loongarch64 (default: this machine's, or in a dry run the image's)",
     )
     .option("--page-size <bytes>", "the target's page size (default: this machine's, or 4096; 16384 for loongarch64)")
+    .option("--check-sha256", "arm64 segment mode: the entry stub checks the segments' SHA-256 before the jump (seconds with the MMU off)")
     .option("--file", "use kexec_file_load (file mode)")
     .option("--segments", "use kexec_load with segments computed by kimg (segment mode)")
     .option("--force", "load even if a plan check failed")
@@ -119,6 +121,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       iomemName: flags.iomem,
       arch,
       pageSize,
+      checkSha256: flags.checkSha256,
       mode: flags.file ? "file" : flags.segments ? "segments" : "auto",
       force: flags.force,
       dryRun: flags.dryRun,

@@ -192,6 +192,8 @@ export function planArm64CrashSegments(input: Arm64CrashInput): Arm64CrashPlan {
     image: base.image,
     chosenChanges,
     purgatory: purgatory.listing,
+    // The crash entry stub is the plain one: no SHA-256 check of the segments (yet).
+    checked: [],
     reservation,
     elfcorehdr: { mem: hdrMem, size: input.elfcore.length },
   };

@@ -123,6 +123,7 @@ export function kexecPlanToJson(plan: KexecPlan, options: PlanJsonOptions = {}):
       registers: { x0: hex(p.registers.x0), x1: hex(p.registers.x1), x2: hex(p.registers.x2), x3: hex(p.registers.x3), pc: hex(p.registers.pc) },
       image: { textOffset: hex(p.image.textOffset), imageSize: hex(p.image.imageSize), pageSize: p.image.pageSize },
       chosen: p.chosenChanges,
+      sha256Checked: p.checked,
       purgatory: listing(p.purgatory),
     };
   }
@@ -138,6 +139,7 @@ export function kexecPlanToJson(plan: KexecPlan, options: PlanJsonOptions = {}):
         version: p.image.version,
       },
       chosen: p.chosenChanges,
+      sha256Checked: p.checked,
       purgatory: listing(p.purgatory),
     };
   }

@@ -25,6 +25,7 @@ import type { ChosenChange } from "./fdt.js";
 import type { MemoryRange } from "./iomem.js";
 import { subtractRange } from "./iomem.js";
 import { RISCV_PURGATORY_SIZE, buildRiscvPurgatory } from "./purgatory-riscv.js";
+import { buildRiscvCheckingPurgatory } from "./purgatory-riscv-sha256.js";
 import type { PurgatoryInstruction } from "./purgatory-arm64.js";
 import { checkSegments, findHole, noHole, phys } from "./segments.js";
 import type { KexecSegment } from "./segments.js";
@@ -96,6 +97,8 @@ export interface RiscvSegmentPlan {
   image: RiscvLoadInfo;
   chosenChanges: ChosenChange[];
   purgatory: PurgatoryInstruction[];
+  /** The segments the stub checks with SHA-256 before the jump (empty without the check). */
+  checked: string[];
 }
 
 export interface RiscvSegmentInput {
@@ -109,6 +112,8 @@ export interface RiscvSegmentInput {
   pageSize: number;
   /** A fresh rng-seed for /chosen; omitted in dry runs that must print stable output. */
   seeds?: { kaslr: Uint8Array; rng: Uint8Array } | undefined;
+  /** Check the segments' SHA-256 in the entry stub before the jump (purgatory-riscv-sha256.ts). */
+  check?: { sha256(parts: readonly Uint8Array[]): Uint8Array } | undefined;
 }
 
 export function planRiscvSegments(input: RiscvSegmentInput): RiscvSegmentPlan {
@@ -152,8 +157,15 @@ export function planRiscvSegments(input: RiscvSegmentInput): RiscvSegmentPlan {
   take(dtbMem, dtbMemsz);
   segments.push({ name: "dtb", buf: dtb, mem: dtbMem, memsz: dtbMemsz });
 
-  const purgatory = buildRiscvPurgatory(kernelMem, dtbMem);
-  const purgatoryMemsz = alignUp(RISCV_PURGATORY_SIZE, pageSize);
+  const check = input.check;
+  const purgatory = check
+    ? buildRiscvCheckingPurgatory(
+        kernelMem,
+        dtbMem,
+        segments.map((s) => ({ name: s.name, mem: s.mem, memsz: s.memsz, sha256: check.sha256([s.buf, new Uint8Array(s.memsz - s.buf.length)]) })),
+      )
+    : buildRiscvPurgatory(kernelMem, dtbMem);
+  const purgatoryMemsz = alignUp(check ? purgatory.code.length : RISCV_PURGATORY_SIZE, pageSize);
   const purgatoryMem =
     findHole(free, purgatoryMemsz, pageSize, above) ?? findHole(free, purgatoryMemsz, pageSize) ?? noHole("purgatory", purgatoryMemsz, pageSize, free);
   take(purgatoryMem, purgatoryMemsz);
@@ -168,5 +180,6 @@ export function planRiscvSegments(input: RiscvSegmentInput): RiscvSegmentPlan {
     image,
     chosenChanges,
     purgatory: purgatory.listing,
+    checked: check ? segments.filter((s) => s.name !== "purgatory").map((s) => s.name) : [],
   };
 }

@@ -22,6 +22,7 @@ import type { ChosenChange } from "./fdt.js";
 import type { MemoryRange } from "./iomem.js";
 import { subtractRange } from "./iomem.js";
 import { ARM64_PURGATORY_SIZE, buildArm64Purgatory } from "./purgatory-arm64.js";
+import { buildArm64CheckingPurgatory } from "./purgatory-arm64-sha256.js";
 import type { PurgatoryInstruction } from "./purgatory-arm64.js";
 import { arm64DtbFits, arm64InitrdWindow, placeArm64Kernel } from "../boot/placement/arm64.js";
 import { findHolePhys, type PhysRange } from "../boot/placement/memory.js";
@@ -63,6 +64,8 @@ export interface Arm64SegmentPlan {
   image: Arm64LoadInfo;
   chosenChanges: ChosenChange[];
   purgatory: PurgatoryInstruction[];
+  /** The segments the stub checks with SHA-256 before the jump (empty without the check). */
+  checked: SegmentName[];
 }
 
 export interface Arm64SegmentInput {
@@ -79,6 +82,11 @@ export interface Arm64SegmentInput {
   pageSize: number;
   /** Fresh seeds for /chosen; omitted in dry runs that must print stable output. */
   seeds?: { kaslr: Uint8Array; rng: Uint8Array } | undefined;
+  /**
+   * Check the segments' SHA-256 in the entry stub before the jump (purgatory-arm64-sha256.ts).
+   * `sha256` digests the parts in order (the core has no synchronous hash; Node passes node:crypto).
+   */
+  check?: { sha256(parts: readonly Uint8Array[]): Uint8Array } | undefined;
 }
 
 /** /proc/iomem ranges as the placement model's bigint ranges. */
@@ -170,8 +178,16 @@ export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
   take(dtbMem, dtbMemsz);
   segments.push({ name: "dtb", buf: dtb, mem: dtbMem, memsz: dtbMemsz });
 
-  const purgatory = buildArm64Purgatory(kernelMem, dtbMem);
-  const purgatoryMemsz = alignUp(ARM64_PURGATORY_SIZE, pageSize);
+  // With a check, the stub hashes each segment's memsz bytes: the buffer and the zeros the kernel fills in after it.
+  const check = input.check;
+  const purgatory = check
+    ? buildArm64CheckingPurgatory(
+        kernelMem,
+        dtbMem,
+        segments.map((s) => ({ name: s.name, mem: s.mem, memsz: s.memsz, sha256: check.sha256([s.buf, new Uint8Array(s.memsz - s.buf.length)]) })),
+      )
+    : buildArm64Purgatory(kernelMem, dtbMem);
+  const purgatoryMemsz = alignUp(check ? purgatory.code.length : ARM64_PURGATORY_SIZE, pageSize);
   const purgatoryMem =
     findHole(free, purgatoryMemsz, pageSize, above) ?? findHole(free, purgatoryMemsz, pageSize) ?? noHole("purgatory", purgatoryMemsz, pageSize, free);
   take(purgatoryMem, purgatoryMemsz);
@@ -186,6 +202,7 @@ export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
     image,
     chosenChanges,
     purgatory: purgatory.listing,
+    checked: check ? segments.filter((s) => s.name !== "purgatory").map((s) => s.name) : [],
   };
 }
 

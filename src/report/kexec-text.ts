@@ -64,9 +64,11 @@ export function formatKexecPlan(plan: KexecPlan, options: PlanJsonOptions = {}):
   if (p.arch === "arm64") {
     const r = p.registers;
     lines.push(`registers at kernel entry: x0=${hex(r.x0)} (dtb) x1=${hex(r.x1)} x2=${hex(r.x2)} x3=${hex(r.x3)} pc=${hex(r.pc)}`);
+    if (p.checked.length > 0) lines.push(`check:   the stub compares the SHA-256 of ${p.checked.join(", ")} before the jump, and stops on a mismatch`);
   } else {
     const r = p.registers;
     lines.push(`registers at kernel entry: a0=hart id (set by the running kernel) a1=${hex(r.a1)} (dtb) satp=${hex(r.satp)} pc=${hex(r.pc)}`);
+    if (p.checked.length > 0) lines.push(`check:   the stub compares the SHA-256 of ${p.checked.join(", ")} before the jump, and stops on a mismatch`);
   }
   lines.push("purgatory:");
   for (const i of p.purgatory) {

@@ -40,6 +40,8 @@ export const TOOLS = {
   cpio: { command: "cpio", package: "cpio" },
   "qemu-system-aarch64": { command: "qemu-system-aarch64", package: "qemu-system-arm" },
   "qemu-system-x86_64": { command: "qemu-system-x86_64", package: "qemu-system-x86" },
+  // issue 18 (kexec loaders): the RISC-V entry stub's SHA-256 check runs bare metal in QEMU's virt machine.
+  "qemu-system-riscv64": { command: "qemu-system-riscv64", package: "qemu-system-misc" },
   "apt-get": { command: "apt-get", package: "apt" },
   "dpkg-deb": { command: "dpkg-deb", package: "dpkg" },
   "debian-archive-keyring": { command: "/usr/share/keyrings/debian-archive-keyring.gpg", package: "debian-archive-keyring" },

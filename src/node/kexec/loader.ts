@@ -3,6 +3,7 @@
  * before anything is touched, then load it. The plan itself is platform-neutral (src/kexec/);
  * this module reads the running system and makes the system calls.
  */
+import { createHash } from "node:crypto";
 import { ErrorCode, KimgError } from "../../io/errors.js";
 import { freeSystemRam, parseIomem } from "../../kexec/iomem.js";
 import type { CommandLineChoice, KexecMode, KexecPlan, KexecSource } from "../../kexec/plan.js";
@@ -47,6 +48,8 @@ export interface LoadRequest {
   iomemName?: string | undefined;
   /** The target's page size (segment granule); default: this machine's, or the architecture's usual one. */
   pageSize?: number | undefined;
+  /** arm64 segment mode: the entry stub checks the segments' SHA-256 before the jump (kexec-tools' purgatory check). */
+  checkSha256?: boolean | undefined;
 }
 
 export interface Refusal {
@@ -137,6 +140,13 @@ function chooseCmdline(request: LoadRequest, unpacked: UnpackedKernel, env: Kexe
 
 /** What a machine of another architecture says about kexec: nothing. */
 const UNKNOWN_STATUS: KexecStatus = { loaded: null, crashLoaded: null, loadDisabled: null, lockdown: null, fileLoad: "unknown", secureBoot: null };
+
+/** SHA-256 of the parts in order, with node:crypto (the core's digests are WebCrypto's, asynchronous). */
+function sha256Of(parts: readonly Uint8Array[]): Uint8Array {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return new Uint8Array(hash.digest());
+}
 
 /** Same bytes (the kernel is used as it is, not unpacked). */
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -280,6 +290,11 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
   for (const r of refusals) if (!blocking.includes(r)) warnings.push(`overridden with --force: ${r.message}`);
   if (status.loaded && !request.dryRun) warnings.push("a kernel is already loaded; this load replaces it");
   const needs = loadNeeds(mode, targetArch, unpacked, foreign);
+  if (request.checkSha256 && !(mode === "segments" && (targetArch === "arm64" || targetArch === "riscv64"))) {
+    warnings.push(
+      `--check-sha256 is implemented in kimg's arm64 and riscv64 entry stubs only; ${mode === "file" ? "kexec_file_load's own purgatory does its check" : `not on ${targetArch}`}`,
+    );
+  }
 
   const source: KexecSource = {
     format: unpacked.format,
@@ -356,7 +371,8 @@ export async function prepareKexec(request: LoadRequest, env: KexecEnvironment):
       );
     dtbFrom = request.dtb ? `--dtb ${request.dtbName ?? "FILE"}` : SYSTEM_PATHS.fdt;
     const input = { kernel: unpacked.kernel, initrd: initrd ?? undefined, cmdline: cmdline.text, fdt: fdtBytes, freeRam, pageSize, seeds };
-    segmentPlan = targetArch === "riscv64" ? planRiscvSegments(input) : planArm64Segments(input);
+    const check = request.checkSha256 ? { sha256: (parts: readonly Uint8Array[]) => sha256Of(parts) } : undefined;
+    segmentPlan = targetArch === "riscv64" ? planRiscvSegments({ ...input, check }) : planArm64Segments({ ...input, check });
   }
   return {
     plan: { mode, why, source, cmdline, initrdFrom, segmentPlan, dtbFrom, memoryFrom, pageSize },
