@@ -57,6 +57,9 @@ pkgs=$(echo "$pkgs" | grep -Ev "$skip")
 meta=linux-image-$arch
 kpkg=$(apt-cache depends "$meta" | sed -n 's/^  Depends: \(linux-image-[0-9].*\)$/\1/p' | head -n1)
 [ -n "$kpkg" ] || { echo "cannot resolve $meta" >&2; exit 1; }
+# Newer suites (sid's 7.x) split the image into linux-binary-*, which linux-image-* depends on.
+kbin=$(apt-cache depends "$kpkg" | sed -n 's/^  Depends: \(linux-binary-[0-9].*\)$/\1/p' | head -n1)
+[ -z "$kbin" ] || kpkg=$kbin
 
 cd "$out/debs"
 for p in $pkgs $kpkg; do
