@@ -79,10 +79,13 @@ rm -rf "$out"/root/usr/lib/*-linux-gnu/gconv "$out/root/usr/share/doc" "$out/roo
   "$out/root/usr/share/lintian" "$out/root/usr/share/info"
 
 kdeb=$(ls "${kpkg}"_*.deb | head -n1)
-# /boot/vmlinuz-* on most architectures, /boot/vmlinux-* (an uncompressed Image) on riscv64.
-dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$out" --wildcards './boot/vmlinu[xz]-*'
-mv "$out"/boot/vmlinu[xz]-* "$out/vmlinuz"
-rmdir "$out/boot"
+# /boot/vmlinuz-* on most architectures, /boot/vmlinux-* (an uncompressed Image) on riscv64;
+# sid's 7.x packages keep it as /usr/lib/modules/VERSION/vmlinuz.
+rm -rf "$out/boot" "$out/usr"
+dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$out" --wildcards './boot/vmlinu[xz]-*' 2>/dev/null \
+  || dpkg-deb --fsys-tarfile "$kdeb" | tar -x -C "$out" --wildcards './usr/lib/modules/*/vmlinu[xz]'
+mv "$out"/boot/vmlinu[xz]-* "$out/vmlinuz" 2>/dev/null || mv "$out"/usr/lib/modules/*/vmlinu[xz] "$out/vmlinuz"
+rm -rf "$out/boot" "$out/usr"
 echo "$kpkg" >"$out/kernel-package"
 echo "$pkgs" >"$out/packages"
 touch "$stamp"
