@@ -72,7 +72,7 @@ for p in $pkgs; do
   dpkg-deb -x "$(ls "${p}"_*.deb | head -n1)" "$out/root"
 done
 # Trixie's packages ship only /usr (merged /usr; base-files makes the links on a real system).
-for d in bin sbin lib; do
+for d in bin sbin lib lib64; do
   [ -e "$out/root/$d" ] || [ ! -d "$out/root/usr/$d" ] || ln -s "usr/$d" "$out/root/$d"
 done
 rm -rf "$out"/root/usr/lib/*-linux-gnu/gconv "$out/root/usr/share/doc" "$out/root/usr/share/man" "$out/root/usr/share/locale" \
