@@ -100,14 +100,16 @@ describe("RISC-V segments from a saved /proc/iomem and the QEMU virt device tree
     const plan = planRiscvSegments({ kernel, initrd, cmdline: "console=ttyS0 hello=kimg", fdt: riscvDtb(), freeRam, pageSize: 4096 });
     const imageSize = Number(u64(kernel, 0x10));
     const kernelEnd = 0x80200000 + alignUp(Math.max(imageSize, kernel.length), 4096);
+    // The kernel reserves its image up to the next 2 MiB (arch/riscv/mm/init.c setup_bootmem): the initrd goes after that.
+    const tailEnd = alignUp(kernelEnd, 0x200000);
     const dtb = plan.segments[2]?.buf ?? new Uint8Array(0);
-    const dtbAt = kernelEnd + 0x4000;
+    const dtbAt = tailEnd + 0x4000;
     const stubAt = dtbAt + alignUp(dtb.length, 4096);
     assert.deepEqual(
       plan.segments.map((s) => [s.name, s.buf.length, s.mem, s.memsz]),
       [
         ["kernel", kernel.length, 0x80200000, kernelEnd - 0x80200000],
-        ["initrd", 0x3001, kernelEnd, 0x4000],
+        ["initrd", 0x3001, tailEnd, 0x4000],
         ["dtb", dtb.length, dtbAt, alignUp(dtb.length, 4096)],
         ["purgatory", RISCV_PURGATORY_SIZE, stubAt, 0x1000],
       ],
@@ -121,8 +123,8 @@ describe("RISC-V segments from a saved /proc/iomem and the QEMU virt device tree
     assert.ok(chosen);
     const prop = (name: string): Uint8Array | undefined => getProperty(chosen, name);
     assert.equal(new TextDecoder().decode(prop("bootargs")), "console=ttyS0 hello=kimg\0");
-    assert.equal(be64(prop("linux,initrd-start")), BigInt(kernelEnd));
-    assert.equal(be64(prop("linux,initrd-end")), BigInt(kernelEnd + 0x3001));
+    assert.equal(be64(prop("linux,initrd-start")), BigInt(tailEnd));
+    assert.equal(be64(prop("linux,initrd-end")), BigInt(tailEnd + 0x3001));
     assert.equal(prop("linux,elfcorehdr"), undefined);
     assert.equal(new TextDecoder().decode(prop("stdout-path")), "/soc/serial@10000000\0");
     assert.deepEqual(plan.chosenChanges, [
@@ -407,7 +409,8 @@ describe("Debian's riscv64 Image in the QEMU virt memory map", { skip: needs("dt
     assert.equal(plan.image.version, 2);
     assert.equal(plan.segments[0]?.mem, 0x80200000);
     assert.equal(plan.segments[0]?.memsz, alignUp(Number(u64(kernel, 0x10)), 4096));
-    assert.equal(plan.segments[1]?.mem, 0x80200000 + alignUp(Number(u64(kernel, 0x10)), 4096));
+    // The next segment after the 2 MiB the kernel reserves its image in (setup_bootmem rounds _end up to a PMD).
+    assert.equal(plan.segments[1]?.mem, alignUp(0x80200000 + alignUp(Number(u64(kernel, 0x10)), 4096), 0x200000));
     assert.equal(plan.registers.pc, 0x80200000);
   });
 });

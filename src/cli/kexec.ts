@@ -18,7 +18,9 @@ import { writeStdoutLater } from "../node/stdout.js";
 import { nodeEnvironment } from "../node/kexec/environment.js";
 import type { KexecEnvironment } from "../node/kexec/environment.js";
 import { checkArchName, execKexec, loadKexec, prepareKexec, segmentBufferAddresses, unloadKexec } from "../node/kexec/loader.js";
+import type { LoadRequest } from "../node/kexec/loader.js";
 import { readKexecStatus } from "../node/kexec/status.js";
+import { crashDetailsToJson, crashKexec, formatCrashDetails, loadCrashKexec, unloadCrashKexec } from "../node/kexec/crash.js";
 
 interface LoadFlags {
   initrd?: string;
@@ -37,6 +39,7 @@ interface LoadFlags {
   force?: boolean;
   json?: boolean;
   exec?: boolean;
+  crash?: boolean;
 }
 
 export interface KexecCliDependencies {
@@ -72,6 +75,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
     .option("--dry-run", "print the plan and what a real load would need, and stop (no root needed, any machine)")
     .option("--exec", "boot the kernel right after loading it (as `kimg kexec exec`)")
     .option("--json", 'print the plan as JSON (errors too, as {"error": {code, message, ...}})')
+    .option("--crash", "load a crash (kdump) kernel into the crashkernel= reservation, booted on panic (issue 18)")
     .action(async (file: string, flags: LoadFlags) => {
       try {
         await loadCommand(file, flags);
@@ -95,6 +99,8 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
   });
 
   async function loadCommand(file: string, flags: LoadFlags): Promise<void> {
+    if (flags.crash && flags.exec)
+      throw new KimgError(ErrorCode.USAGE, "--exec does not apply to --crash: a panic boots a crash kernel", { structure: "kexec" });
     if (flags.file && flags.segments) throw new KimgError(ErrorCode.USAGE, "--file and --segments exclude each other", { structure: "kexec" });
     if (flags.cmdline !== undefined && flags.append !== undefined && flags.cmdline !== flags.append) {
       throw new KimgError(ErrorCode.USAGE, "--cmdline and --append (its old name) were both given", { structure: "kexec" });
@@ -117,28 +123,29 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
     const dtb = flags.dtb ? await readInput(flags.dtb, { what: "--dtb" }) : undefined;
     const iomem = flags.iomem ? new TextDecoder().decode(await readInput(flags.iomem, { what: "--iomem" })) : undefined;
     const system = env();
-    const prepared = await prepareKexec(
-      {
-        image,
-        imagePath: file,
-        initrd,
-        initrdName: flags.initrd,
-        append: text,
-        reuseCmdline: flags.reuseCmdline,
-        dtb,
-        dtbName: flags.dtb,
-        iomem,
-        iomemName: flags.iomem,
-        arch,
-        pageSize,
-        checkSha256: flags.checkSha256,
-        mode: flags.file ? "file" : flags.segments ? "segments" : "auto",
-        force: flags.force,
-        dryRun: flags.dryRun,
-        unpack: deps.unpack ?? createCoreUnpacker({ codecs: NODE_CODECS }),
-      },
-      system,
-    );
+    const request: LoadRequest = {
+      image,
+      imagePath: file,
+      initrd,
+      initrdName: flags.initrd,
+      append: text,
+      reuseCmdline: flags.reuseCmdline,
+      dtb,
+      dtbName: flags.dtb,
+      iomem,
+      iomemName: flags.iomem,
+      arch,
+      pageSize,
+      checkSha256: flags.checkSha256,
+      mode: flags.file ? "file" : flags.segments ? "segments" : "auto",
+      force: flags.force,
+      dryRun: flags.dryRun,
+      unpack: deps.unpack ?? createCoreUnpacker({ codecs: NODE_CODECS }),
+    };
+    let prepared = await prepareKexec(request, system);
+    // --crash: the same plan moved into the crashkernel= reservation (node/kexec/crash.ts).
+    const crash = flags.crash ? crashKexec(prepared, request, system) : null;
+    if (crash) prepared = crash.prepared;
     const { plan, warnings, wouldRefuse, needs, targetArch } = prepared;
     // Initramfs archives (issue 16): what the initrd passed holds, read as `kimg inspect` reads it
     const initrdBytes = initrd ?? (plan.mode === "file" ? plan.initrd : null);
@@ -160,6 +167,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
             ...(flags.dryRun ? { wouldRefuse, needs } : {}),
             plan: kexecPlanToJson(plan, { bufAddresses }),
             ...(initrdContents ? { initrdContents } : {}),
+            ...(crash ? { crash: crashDetailsToJson(crash.crash) } : {}),
           },
           null,
           2,
@@ -169,6 +177,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       for (const w of warnings) write(`warning: ${w}\n`);
       write(formatKexecPlan(plan, { bufAddresses }) + "\n");
       if (initrdContents) write(initrdSummaryLines(initrdContents).join("\n") + "\n");
+      if (crash) write(formatCrashDetails(crash.crash) + "\n");
       if (flags.dryRun) {
         write(`dry run (${targetArch}): nothing loaded\n`);
         write(`a real load needs: ${needs.join("; ")}\n`);
@@ -176,6 +185,14 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
       }
     }
     if (flags.dryRun) return;
+    if (crash) {
+      loadCrashKexec(plan, system);
+      if (!flags.json)
+        write(
+          `loaded as the crash kernel with ${plan.mode === "file" ? "kexec_file_load (KEXEC_FILE_ON_CRASH)" : "kexec_load (KEXEC_ON_CRASH)"}; a panic boots it\n`,
+        );
+      return;
+    }
     loadKexec(plan, system);
     if (flags.exec) {
       if (!flags.json) write(`loaded with ${plan.mode === "file" ? "kexec_file_load" : "kexec_load"}; booting it\n`);
@@ -194,7 +211,13 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
   kexec
     .command("unload")
     .description("unload the loaded kernel")
-    .action(() => {
+    .option("--crash", "unload the crash kernel instead")
+    .action((flags: { crash?: boolean }) => {
+      if (flags.crash) {
+        unloadCrashKexec(env());
+        write("crash kernel unloaded\n");
+        return;
+      }
       unloadKexec(env());
       write("unloaded\n");
     });

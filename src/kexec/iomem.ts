@@ -11,6 +11,7 @@
  * also keeps off the crash kernel region and the running kernel's image, which costs a few
  * megabytes of choice and leaves no doubt about what the new kernel may land on.
  */
+import { alignUp } from "../io/bytes.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 
 export interface IomemResource {
@@ -85,6 +86,9 @@ export interface FreeRamOptions {
 }
 
 /** System RAM minus excluded resources, sorted, as half-open ranges. */
+/** The largest page size the kernel's image reservation is rounded to (64 KiB pages on arm64/LoongArch). */
+const KERNEL_TAIL_PAGE_BYTES = 64 * 1024;
+
 export function freeSystemRam(resources: readonly IomemResource[], options: FreeRamOptions = {}): MemoryRange[] {
   const avoidKernel = options.avoidRunningKernel ?? true;
   const ram = resources.filter((r) => r.name === "System RAM");
@@ -93,8 +97,15 @@ export function freeSystemRam(resources: readonly IomemResource[], options: Free
   }
   // Case-insensitive: arm64 names reserved memory "reserved", RISC-V "Reserved" (arch/riscv/kernel/setup.c).
   const excludedNames = new Set(IOMEM_EXCLUDED_NAMES.map((n) => n.toLowerCase()));
+  // Reusing the running kernel's place also reuses the rest of its last page: LoongArch lists the
+  // bytes from the end of "Kernel bss" to the next 16 KiB page as "Reserved" (seen in
+  // qemu-system-loongarch64 with Debian's 7.2 kernel), which would otherwise block the link address.
+  const image = resources.filter((r) => r.name.startsWith("Kernel "));
+  const imageEnd = image.length === 0 ? 0 : Math.max(...image.map((r) => r.end + 1));
+  const imagePagesEnd = alignUp(imageEnd, KERNEL_TAIL_PAGE_BYTES);
+  const kernelTail = (r: IomemResource): boolean => !avoidKernel && image.length > 0 && r.start >= imageEnd && r.end < imagePagesEnd;
   const excluded = resources.filter(
-    (r) => r.name !== "System RAM" && excludedNames.has(r.name.toLowerCase()) && (avoidKernel || !r.name.startsWith("Kernel ")),
+    (r) => r.name !== "System RAM" && excludedNames.has(r.name.toLowerCase()) && (avoidKernel || !r.name.startsWith("Kernel ")) && !kernelTail(r),
   );
   let free: MemoryRange[] = ram.map((r) => ({ start: r.start, end: r.end + 1 }));
   for (const r of excluded) free = subtractRange(free, { start: r.start, end: r.end + 1 });

@@ -116,6 +116,9 @@ export interface RiscvSegmentInput {
   check?: { sha256(parts: readonly Uint8Array[]): Uint8Array } | undefined;
 }
 
+/** PMD_SIZE on rv64 (Sv39/48/57 with 4 KiB pages): the granule the kernel reserves its image in. */
+const RISCV_PMD_BYTES = 2 * 1024 * 1024;
+
 export function planRiscvSegments(input: RiscvSegmentInput): RiscvSegmentPlan {
   const { pageSize } = input;
   if (!Number.isInteger(pageSize) || pageSize < 4096 || (pageSize & (pageSize - 1)) !== 0) {
@@ -131,9 +134,13 @@ export function planRiscvSegments(input: RiscvSegmentInput): RiscvSegmentPlan {
   const placement = placeRiscvKernel(needs, phys(free), pageSize);
   if (placement === null) noHole("kernel", kernelFootprint(needs.memorySize, needs.fileSize, pageSize), needs.alignment, free);
   const kernelMem = Number(placement.address);
-  take(kernelMem, placement.footprint);
+  // arch/riscv/mm/init.c setup_bootmem reserves the new kernel up to the next PMD (2 MiB on rv64),
+  // so nothing may sit in that tail: an initrd there is "overlaps in-use memory region - disabling
+  // initrd" (seen with Debian's 6.12 kernel in qemu-system-riscv64; h-kexec-b's lab).
+  const kernelTailEnd = alignUp(kernelMem + placement.footprint, RISCV_PMD_BYTES);
+  take(kernelMem, kernelTailEnd - kernelMem);
   const segments: KexecSegment[] = [{ name: "kernel", buf: input.kernel, mem: kernelMem, memsz: placement.footprint }];
-  const above = Number(placementEnd(placement));
+  const above = Math.max(Number(placementEnd(placement)), kernelTailEnd);
 
   let initrdRange: { start: number; end: number } | null = null;
   if (input.initrd && input.initrd.length > 0) {

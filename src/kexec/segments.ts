@@ -32,7 +32,7 @@ export { ARM64_INITRD_WINDOW_ALIGN, ARM64_INITRD_WINDOW_BYTES, ARM64_KERNEL_ALIG
 /** struct kexec_segment limit in include/linux/kexec.h: KEXEC_SEGMENT_MAX. */
 export const KEXEC_SEGMENT_MAX = 16;
 
-export type SegmentName = "kernel" | "initrd" | "dtb" | "purgatory" | "cmdline";
+export type SegmentName = "kernel" | "initrd" | "dtb" | "purgatory" | "cmdline" | "elfcorehdr";
 
 /** One struct kexec_segment { const void *buf; size_t bufsz; const void *mem; size_t memsz; }. */
 export interface KexecSegment {

@@ -67,6 +67,8 @@ export const TOOLS = {
   unshare: { command: "unshare", package: "util-linux" },
   as: { command: "as", package: "binutils" },
   ld: { command: "ld", package: "binutils" },
+  // kexec crash kernels: the elfcorehdr checked with readelf (issue 18)
+  readelf: { command: "readelf", package: "binutils" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;

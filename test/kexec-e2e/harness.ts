@@ -14,7 +14,7 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const WORK = process.env.KIMG_KEXEC_CACHE ?? join(REPO, ".kexec-work");
 const HERE = join(REPO, "test/kexec-e2e");
 
-export type GuestArch = "arm64" | "amd64";
+export type GuestArch = "arm64" | "amd64" | "riscv64" | "loong64";
 
 export interface GuestArchInfo {
   qemu: string;
@@ -27,7 +27,38 @@ export interface GuestArchInfo {
 export const ARCHES: Record<GuestArch, GuestArchInfo> = {
   arm64: { qemu: "qemu-system-aarch64", machine: ["-M", "virt", "-cpu", "cortex-a57"], console: "ttyAMA0", npmCpu: "arm64" },
   amd64: { qemu: "qemu-system-x86_64", machine: ["-M", "q35", "-cpu", "max"], console: "ttyS0", npmCpu: "x64" },
+  // Trixie's QEMU 10.0 (fetch-qemu-trixie.sh) with an RVA23 CPU: koffi's riscv64 build needs
+  // Zicond, Zfa, Zcb, Zvbb..., which bookworm's QEMU 7.2 lacks (SIGILL). OpenSBI is -bios default.
+  riscv64: {
+    qemu: join(WORK, "qemu-trixie", "qemu-system-riscv64"),
+    machine: ["-M", "virt", "-cpu", "rva23s64", "-bios", "default"],
+    console: "ttyS0",
+    npmCpu: "riscv64",
+  },
+  // Trixie's QEMU 10.0 and EDK2 (fetch-qemu-trixie.sh: bookworm's QEMU 7.2 cannot boot
+  // Debian's loong64 kernel); the variable store is opened with snapshot=on, so runs never write it.
+  loong64: {
+    qemu: join(WORK, "qemu-trixie", "qemu-system-loongarch64"),
+    machine: [
+      "-M",
+      "virt",
+      "-drive",
+      `if=pflash,format=raw,readonly=on,file=${join(WORK, "qemu-trixie", "QEMU_EFI.fd")}`,
+      "-drive",
+      `if=pflash,format=raw,snapshot=on,file=${join(WORK, "qemu-trixie", "QEMU_VARS.fd")}`,
+    ],
+    console: "ttyS0",
+    npmCpu: "loong64",
+  },
 };
+
+/** Trixie's qemu-system-loongarch64 and -riscv64 and LoongArch EDK2, downloaded and wrapped once (see fetch-qemu-trixie.sh). */
+export function trixieQemu(): void {
+  run("bash", [join(HERE, "fetch-qemu-trixie.sh"), join(WORK, "qemu-trixie")]);
+}
+
+/** The Debian suite each guest comes from when not the host's: riscv64 is a release architecture from trixie on. */
+export const GUEST_SUITES: Partial<Record<GuestArch, string>> = { riscv64: "trixie", loong64: "sid" };
 
 function run(command: string, args: string[], options: { cwd?: string; input?: Buffer } = {}): Buffer {
   return execFileSync(command, args, { cwd: options.cwd, input: options.input, maxBuffer: 1 << 30, stdio: ["pipe", "pipe", "inherit"] });
@@ -36,7 +67,8 @@ function run(command: string, args: string[], options: { cwd?: string; input?: B
 /** Debian packages and the stock kernel for `arch`: { root, vmlinuz, kernelPackage }. */
 export function debianGuest(arch: GuestArch): { root: string; vmlinuz: string; kernelPackage: string } {
   const dir = join(WORK, arch);
-  run("bash", [join(HERE, "fetch-debian.sh"), arch, dir]);
+  const suite = GUEST_SUITES[arch];
+  run("bash", [join(HERE, "fetch-debian.sh"), arch, dir, ...(suite ? [suite] : [])]);
   return { root: join(dir, "root"), vmlinuz: join(dir, "vmlinuz"), kernelPackage: readFileSync(join(dir, "kernel-package"), "utf8").trim() };
 }
 
