@@ -19,6 +19,7 @@ import { buildArm64Image } from "../support/builders/images.js";
 import { buildUImage } from "../support/builders/uimage.js";
 import { analyse, codes, field, inspect, layerAt } from "./helpers/report.js";
 import { needs } from "./helpers/tools.js";
+import { cpioArchive, S_IFREG } from "../support/builders/cpio.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-uimage-"));
 const EPOCH = "1700000000";
@@ -144,7 +145,10 @@ test("uImage multi-file: the size table, each part as dumpimage -p N extracts it
   skip: needs("mkimage", "dumpimage", "gzip"),
 }, async () => {
   const kernel = compressWith("gzip", IMAGE);
-  const ramdisk = new TextEncoder().encode("070701" + "0".repeat(101)); // a cpio magic, odd length: padded to 4
+  // A real newc archive of odd length (padded to 4 by mkimage), listed by the archive reader.
+  const archive = cpioArchive([{ name: "init", mode: S_IFREG | 0o755, data: "#!/bin/sh\n" }]);
+  const ramdisk = new Uint8Array(archive.length + 3); // three zero bytes of padding after it: an odd length
+  ramdisk.set(archive);
   const dtb = new Uint8Array([0xd0, 0x0d, 0xfe, 0xed, 0, 0, 0, 0x28, ...new Array<number>(0x20).fill(0)]);
   const bytes = mkimage(
     "multi",
@@ -349,7 +353,7 @@ test("uImage -C lz4 over the kernel's legacy lz4 (lz4 -l): decoded, and warned t
 });
 
 test("kimg inspect, extract --all and plan on a multi-file uImage", { skip: needs("mkimage", "gzip") }, () => {
-  const ramdisk = new TextEncoder().encode("070701" + "0".repeat(101));
+  const ramdisk = cpioArchive([{ name: "init", mode: S_IFREG | 0o755, data: "#!/bin/sh\n" }]);
   mkimage(
     "cli",
     ["-A", "arm64", "-O", "linux", "-T", "multi", "-C", "gzip", "-a", "0x80200000", "-e", "0x80200000", "-n", "cli"],
@@ -364,7 +368,9 @@ test("kimg inspect, extract --all and plan on a multi-file uImage", { skip: need
   const out = join(dir, "cli-all");
   r = kimg("extract", "--all", out, file);
   assert.equal(r.status, 0, r.stderr.toString());
-  assert.deepEqual(readdirSync(out).sort(), ["part0.decompressed.Image", "part0.gz", "part1.cpio"]);
+  // The layers, and the ramdisk archive's files in a folder of their own (issue 16).
+  assert.deepEqual(readdirSync(out).sort(), ["part0.decompressed.Image", "part0.gz", "part1", "part1.cpio"]);
+  assert.deepEqual(readFileSync(join(out, "part1", "init"), "utf8"), "#!/bin/sh\n");
   assert.deepEqual(new Uint8Array(readFileSync(join(out, "part0.decompressed.Image"))), IMAGE);
   assert.deepEqual(new Uint8Array(readFileSync(join(out, "part1.cpio"))), ramdisk);
   r = kimg("plan", file);
