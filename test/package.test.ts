@@ -62,6 +62,8 @@ test("the README's command synopsis names every option `--help` lists", () => {
     ["plan", []],
     ["verify", []],
     ["digest", []],
+    ["pcr", []],
+    ["config", []],
     ["kexec load", ["kexec", "load"]],
   ];
   for (const [name, argv] of commands) {
