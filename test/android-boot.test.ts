@@ -287,7 +287,10 @@ test("vendor_boot v4: the vendor ramdisk table (name, type, board id), one layer
 
 test("os_version decodes as unpack_bootimg formats it", () => {
   assert.deepEqual(decodeOsVersion(packOsVersion([11, 0, 0], 2021, 3)), { version: "11.0.0", patchLevel: "2021-03" });
-  assert.deepEqual(decodeOsVersion(0), { version: "0.0.0", patchLevel: "2000-00" });
+  // 0 is "not set" (mkbootimg's default), which trixie's unpack_bootimg prints as None.
+  assert.deepEqual(decodeOsVersion(0), { version: null, patchLevel: null });
+  assert.deepEqual(decodeOsVersion(packOsVersion([13, 0, 0], 2000, 0)), { version: "13.0.0", patchLevel: null });
+  assert.deepEqual(decodeOsVersion(packOsVersion([0, 0, 0], 2024, 2)), { version: null, patchLevel: "2024-02" });
   assert.deepEqual(decodeOsVersion(0xffffffff), { version: "127.127.127", patchLevel: "2127-15" });
 });
 

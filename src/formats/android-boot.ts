@@ -184,12 +184,16 @@ function validPageSize(page: number): boolean {
   return isPowerOfTwo(page) && page >= 2048 && page <= 65536;
 }
 
-/** os_version: A.B.C in bits 31-11 (7 bits each), as unpack_bootimg prints it. */
-export function decodeOsVersion(value: number): { version: string; patchLevel: string } {
+/**
+ * os_version: A.B.C in bits 31-11 (7 bits each) and the patch level YYYY-MM in bits 10-0, as
+ * unpack_bootimg prints them; a part that is 0 was not set (mkbootimg's default) and is null, as
+ * AOSP's unpack_bootimg (Debian trixie's 1:34) prints "None" for it.
+ */
+export function decodeOsVersion(value: number): { version: string | null; patchLevel: string | null } {
   const os = value >>> 11;
   const level = value & 0x7ff;
-  const version = `${os >>> 14}.${(os >>> 7) & 0x7f}.${os & 0x7f}`;
-  const patchLevel = `${String((level >>> 4) + 2000).padStart(4, "0")}-${String(level & 0xf).padStart(2, "0")}`;
+  const version = os === 0 ? null : `${os >>> 14}.${(os >>> 7) & 0x7f}.${os & 0x7f}`;
+  const patchLevel = level === 0 ? null : `${String((level >>> 4) + 2000).padStart(4, "0")}-${String(level & 0xf).padStart(2, "0")}`;
   return { version, patchLevel };
 }
 
@@ -363,7 +367,7 @@ export const androidBootFormat: FormatParser = {
     layer.structures.push(h.structure);
     const r = h.record;
     const os = decodeOsVersion(r.os_version);
-    annotate(h.structure, "os_version", `${os.version}, patch level ${os.patchLevel}`);
+    annotate(h.structure, "os_version", `${os.version ?? "version not set"}, patch level ${os.patchLevel ?? "not set"}`);
     const parts: AndroidPart[] = [];
     const children: ChildSpec[] = [];
     const add = (c: ChildSpec | null): void => {
@@ -478,7 +482,7 @@ export const androidBootFormat: FormatParser = {
     input.setFacts(facts);
     if (parts.length > 0) layer.structures.push(partsStructure(base, parts));
     setBootInfo(layer.info, facts);
-    layer.title = `Android boot image v${facts.headerVersion} (${facts.pageSize}-byte pages${facts.osVersion === "0.0.0" ? "" : `, Android ${facts.osVersion}`})`;
+    layer.title = `Android boot image v${facts.headerVersion} (${facts.pageSize}-byte pages${facts.osVersion === null ? "" : `, Android ${facts.osVersion}`})`;
     return children;
   },
 };

@@ -267,10 +267,10 @@ export interface AndroidBootFacts {
   secondSize: number;
   secondAddr: number | null;
   tagsAddr: number | null;
-  /** `os_version` bits 31-11 as "A.B.C" (as unpack_bootimg prints it). */
-  osVersion: string;
-  /** `os_version` bits 10-0 as "YYYY-MM". */
-  osPatchLevel: string;
+  /** `os_version` bits 31-11 as "A.B.C" (as unpack_bootimg prints it); null when 0 (not set). */
+  osVersion: string | null;
+  /** `os_version` bits 10-0 as "YYYY-MM"; null when 0 (not set). */
+  osPatchLevel: string | null;
   /** `name` (product name), v0-v2 only. */
   name: string | null;
   /** `cmdline`: 512 bytes in v0-v2, 1536 in v3-v4. */
