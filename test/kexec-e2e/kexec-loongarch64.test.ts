@@ -22,7 +22,7 @@ import { WORK, debianGuest, firstStageInitrd, trixieQemu, markers, pipeToFile, r
 
 const QEMU_TIMEOUT_MS = 600_000;
 /**
- * Debian's own zstd zboot and its kernel rewrapped as a gzip zboot (about 35 s of QEMU more;
+ * Debian's own zstd zboot and its kernel rewrapped as a gzip zboot (21-35 s of QEMU more;
  * KIMG_E2E_LOONGARCH_GZIP=0 leaves it out).
  */
 const CASES: ReadonlyArray<[string, string]> = [
