@@ -195,11 +195,45 @@ describe("LoongArch segments from a saved /proc/iomem", () => {
     assert.equal(v61.cmdlineSegment, "kexec ");
   });
 
-  it("refuses when the link address is not free RAM, and a command line the kernel would cut", () => {
+  it("relocates the kernel to the lowest 2 MiB aligned free range when its link address is taken (captured iomem)", () => {
+    // The running kernel sits at 0x80000000 (the EFI stub moved it) and its early allocation
+    // "Reserved 00200000-002c3fff" covers the link address: the kernel goes to 0x400000, above it.
+    const moved = freeSystemRam(parseIomem(readFileSync(join(FIXTURES, "iomem-loongarch64-qemu-virt-relocated.txt"), "utf8")), {
+      avoidRunningKernel: false,
+    });
+    assert.deepEqual(moved.slice(0, 2), [
+      { start: 0x2c4000, end: 0x2b90000 },
+      { start: 0x6ba0000, end: 0xd960000 },
+    ]);
+    const kernel = buildLoongArchImage();
+    const plan = planLoongArchSegments({ kernel, initrd, cmdline: "console=ttyS0,115200", freeRam: moved, pageSize: 16384 });
+    assert.equal(plan.relocated, true);
+    assert.deepEqual(
+      plan.segments.map((s) => [s.name, s.mem, s.memsz]),
+      [
+        ["kernel", 0x400000, 0xc000],
+        ["initrd", 0x40c000, 0x4000],
+        ["cmdline", 0x410000, 0x4000],
+      ],
+    );
+    // kernel_entry keeps its offset in the image (0x1080), at the new place.
+    assert.equal(plan.entry, 0x401080);
+    assert.equal(plan.registers.pc, 0x9000000000401080n);
+    assert.equal(plan.cmdlineSegment, "kexec console=ttyS0,115200 initrd=0x40c000,0x3001");
+    // A kernel of Debian's 7.2 size (kernel_asize 0x1a00000) fits there too, below 0x2b90000.
+    const sized = buildLoongArchImage();
+    new DataView(sized.buffer, sized.byteOffset).setBigUint64(16, 0x1a00000n, true); // kernel_asize
+    const big = planLoongArchSegments({ kernel: sized, cmdline: null, freeRam: moved, pageSize: 16384 });
+    assert.deepEqual(big.segments[0] && [big.segments[0].mem, big.segments[0].memsz], [0x400000, 0x1a00000]);
+    // At its link address when that is free (the hand-written map): not relocated.
+    assert.equal(planLoongArchSegments({ kernel, cmdline: null, freeRam, pageSize: 16384 }).relocated, false);
+  });
+
+  it("refuses when neither the link address nor a 2 MiB aligned range is free RAM, and a command line the kernel would cut", () => {
     const kernel = buildLoongArchImage();
     assert.throws(
-      () => planLoongArchSegments({ kernel, cmdline: null, freeRam: [{ start: 0x90000000, end: 0xa0000000 }], pageSize: 16384 }),
-      /link address 0x200000 \(\+0xc000 bytes\) is not free System RAM/,
+      () => planLoongArchSegments({ kernel, cmdline: null, freeRam: [{ start: 0x90010000, end: 0x901f0000 }], pageSize: 16384 }),
+      /link address 0x200000 \(\+0xc000 bytes\) is not free System RAM on this machine, and no 2 MiB aligned free range holds it/,
     );
     assert.throws(() => planLoongArchSegments({ kernel, cmdline: "a".repeat(4090), freeRam, pageSize: 16384 }), /the kernel copies 4095 at most/);
     assert.throws(() => planLoongArchSegments({ kernel: buildRiscvImage(), cmdline: null, freeRam, pageSize: 16384 }), /not a LoongArch vmlinux.efi/);

@@ -158,6 +158,7 @@ export function kexecPlanToJson(plan: KexecPlan, options: PlanJsonOptions = {}):
       loadOffset: hex(p.image.loadOffset),
       linkAddress: hex(p.image.needs.linkAddress),
       linkAddressAssumed: p.image.needs.linkAddressAssumed,
+      relocated: p.relocated,
       imageSize: hex(p.image.imageSize),
     },
     cmdlineSegment: p.cmdlineSegment,

@@ -13,6 +13,7 @@
  *   as kexec-tools' loongarch_load_other_segments() does (kexec/arch/loongarch/kexec-loongarch.c).
  * Placement as kexec-tools' pei_loongarch_load() (kexec-pei-loongarch.c): the kernel at its link
  * address (the header's load_offset, PHYS_LINK_KADDR; placement model boot/placement/loongarch.ts),
+ * or, when that is not free, at the lowest 2 MiB aligned free range (a relocatable kernel),
  * entered at kernel_entry made physical (the DMW bits 63..48 masked off, as its virt_to_phys()
  * does: a virtual entry on kernels before v6.10, a physical one since), never at the PE entry; the
  * initrd and the command line above the kernel. Memory under the kernel's image may be in use by
@@ -24,7 +25,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { readStruct } from "../io/layout.js";
 import { LOONGARCH_HEADER, isLoongArchImage, loongArchEntry } from "../formats/loongarch.js";
 import type { LoongArchEntry } from "../formats/loongarch.js";
-import { loongArchKernelNeeds, type LoongArchKernelNeeds } from "../boot/placement/loongarch.js";
+import { LOONGARCH_KERNEL_ALIGN, loongArchKernelNeeds, type LoongArchKernelNeeds } from "../boot/placement/loongarch.js";
 import { kernelFootprint } from "../boot/placement/types.js";
 import type { MemoryRange } from "./iomem.js";
 import { subtractRange } from "./iomem.js";
@@ -99,6 +100,11 @@ export interface LoongArchSegmentPlan {
   image: LoongArchLoadInfo;
   /** The command-line segment's text (prefix and initrd= included, NUL padding not). */
   cmdlineSegment: string;
+  /**
+   * The link address was not free: the kernel sits at the lowest 2 MiB aligned free range and
+   * relocates itself (needs CONFIG_RELOCATABLE).
+   */
+  relocated: boolean;
 }
 
 export interface LoongArchSegmentInput {
@@ -137,17 +143,29 @@ export function planLoongArchSegments(input: LoongArchSegmentInput): LoongArchSe
       offset: 0x18,
     });
   }
-  if (findHole(free, footprint, pageSize, linkAddress, linkAddress + footprint) !== linkAddress) {
-    throw new KimgError(
-      ErrorCode.SYSTEM,
-      `the kernel's link address ${hex(linkAddress)} (+${hex(footprint)} bytes) is not free System RAM on this machine, and a LoongArch kernel is loaded there`,
-      { structure: "kexec segments", actual: linkAddress },
-    );
+  // When the link address is taken (the running kernel was itself moved away from it by the EFI
+  // stub, and the running kernel's early allocations sit there), the kernel goes to the lowest
+  // 2 MiB aligned free range, as the EFI stub (efi_relocate_kernel: the preferred address, else
+  // any) and kexec-tools (locate_hole, lowest first) do: a relocatable kernel (CONFIG_RELOCATABLE,
+  // what every EFI-booted LoongArch kernel must be to survive the stub's fallback) applies its
+  // own relocations at kernel_entry (relocate_kernel(): reloc_offset = _text - link address).
+  let kernelAt = findHole(free, footprint, pageSize, linkAddress, linkAddress + footprint);
+  let relocated = false;
+  if (kernelAt !== linkAddress) {
+    kernelAt = findHole(free, footprint, Math.max(LOONGARCH_KERNEL_ALIGN, pageSize));
+    if (kernelAt === null) {
+      throw new KimgError(
+        ErrorCode.SYSTEM,
+        `the kernel's link address ${hex(linkAddress)} (+${hex(footprint)} bytes) is not free System RAM on this machine, and no 2 MiB aligned free range holds it`,
+        { structure: "kexec segments", actual: linkAddress },
+      );
+    }
+    relocated = true;
   }
-  take(linkAddress, footprint);
-  const segments: KexecSegment[] = [{ name: "kernel", buf: input.kernel, mem: linkAddress, memsz: footprint }];
-  const above = linkAddress + footprint;
-  const entry = linkAddress + Number(image.entry.physical - image.entry.loadAddress);
+  take(kernelAt, footprint);
+  const segments: KexecSegment[] = [{ name: "kernel", buf: input.kernel, mem: kernelAt, memsz: footprint }];
+  const above = kernelAt + footprint;
+  const entry = kernelAt + Number(image.entry.physical - image.entry.loadAddress);
 
   let cmdline = LOONGARCH_CMDLINE_PREFIX + (input.cmdline ?? "");
   if (input.initrd && input.initrd.length > 0) {
@@ -186,5 +204,6 @@ export function planLoongArchSegments(input: LoongArchSegmentInput): LoongArchSe
     },
     image,
     cmdlineSegment: cmdline,
+    relocated,
   };
 }

@@ -54,6 +54,11 @@ export function formatKexecPlan(plan: KexecPlan, options: PlanJsonOptions = {}):
   if (p.arch === "loongarch64") {
     const r = p.registers;
     lines.push(`entry:   ${hex(p.entry)} (kernel_entry; the running kernel jumps to ${hex(r.pc)})`);
+    if (p.relocated) {
+      lines.push(
+        `placed:  at ${hex(p.segments[0]?.mem ?? 0)}, not the link address ${hex(p.image.needs.linkAddress)} (not free System RAM here): the kernel relocates itself (CONFIG_RELOCATABLE, as after the EFI stub moves it)`,
+      );
+    }
     lines.push(
       `registers at kernel entry, set by the running kernel (machine_kexec.c): a0=efi_boot (its fw_arg0) a1=${hex(r.a1)} (command line copy) a2=its EFI system table (fw_arg2)`,
     );
