@@ -5,7 +5,7 @@
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { requireRange, viewOf } from "../io/layout.js";
 import type { Limits } from "../io/limits.js";
-import { isElf } from "./elf.js";
+import { isElf } from "./elf-ident.js";
 
 const SHT_SYMTAB = 2;
 

@@ -2,12 +2,13 @@
  * ELF vmlinux (32/64-bit, little/big endian). Source: the System V gABI, include/uapi/linux/elf.h.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { annotate, defineLayout, defineVariants, hex, readStruct, readVariant, requireRange, startsWith, type DecodedVariant } from "../io/layout.js";
+import { annotate, defineLayout, defineVariants, hex, readStruct, readVariant, requireRange, type DecodedVariant } from "../io/layout.js";
 import { addBanner } from "./arm64.js";
 import { findEmbeddedStream, type EmbeddedStream } from "./embedded-stream.js";
 import type { FormatInput, FormatParser, ChildSpec } from "./types.js";
 // Built-in initramfs (issue 16)
 import { builtinInitramfsChild } from "./builtin-initramfs.js";
+import { isElf } from "./elf-ident.js";
 import type { ElfFacts, ElfSegmentFacts } from "../model/facts.js";
 
 /** e_ident[0..15]: magic, class, data, version, OS ABI. */
@@ -152,11 +153,7 @@ const PT_TYPES: Readonly<Record<number, string>> = {
   0x6474e553: "GNU_PROPERTY",
 };
 
-const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
-
-export function isElf(bytes: Uint8Array): boolean {
-  return startsWith(bytes, ELF_MAGIC) && (bytes[4] === 1 || bytes[4] === 2) && (bytes[5] === 1 || bytes[5] === 2);
-}
+export { isElf };
 
 export function elfPerms(flags: number): string {
   return (flags & 4 ? "r" : "-") + (flags & 2 ? "w" : "-") + (flags & 1 ? "x" : "-");
