@@ -14,7 +14,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { allLayers, analyse, authenticodeLayout, findLayer, inspect, planFromTree, unpack, verifyImage, type Analysis, type Report } from "../src/index.js";
+import {
+  allLayers,
+  analyse,
+  authenticodeLayout,
+  findLayer,
+  inspect,
+  measureImage,
+  planFromTree,
+  renderMeasureText,
+  unpack,
+  verifyImage,
+  type Analysis,
+  type Report,
+} from "../src/index.js";
 import { layoutRegions, mapPathForLayer, memoryMapsFromPlan } from "../src/report/svg.js";
 import { checkStatus } from "../src/model/plan.js";
 import { buildPage, CHROMIUM_ARGS, CHROMIUM_PATH, serveFolder, type StaticServer } from "../web/tools/serve.js";
@@ -488,6 +501,11 @@ describe("the web page in Chromium", { skip }, () => {
     assert.deepEqual(rows, ["init", "bin"]);
     const init = await download('#archives button[title="save init"]');
     assert.equal(new TextDecoder().decode(init), "#!/bin/sh\nexec /bin/sh\n");
+    // Measured boot (issue 17): the page prints what `kimg pcr` prints, from the same library.
+    assert.equal(await page.locator("#measure").getAttribute("data-ukis"), "1");
+    assert.equal(await page.locator("#measure-text").textContent(), renderMeasureText(await measureImage(uki, { name: "linux.efi" })));
+    const json = JSON.parse(new TextDecoder().decode(await download("#measure-download"))) as { images: unknown[]; pcr4: unknown[] };
+    assert.deepEqual(json, JSON.parse(JSON.stringify(await measureImage(uki, { name: "linux.efi" }))));
   });
 
   it("reads a bare RISC-V Image and an ELF vmlinux", async () => {

@@ -14,6 +14,7 @@ import { layersSection } from "./ui/layers.js";
 import { layoutFigure, memoryFigure, memoryMaps } from "./ui/pictures.js";
 import { checksSection, entrySection, loadSection, noPlanNote } from "./ui/plan.js";
 import { configSection } from "./ui/config.js";
+import { measureSection } from "./ui/measure.js";
 import { containersSection } from "./ui/containers.js";
 import { signaturesSection } from "./ui/signatures.js";
 import { reportJson, summarySection } from "./ui/summary.js";
@@ -159,6 +160,15 @@ function render(result: AnalysisResult): void {
     const text = bytes === null ? null : new TextDecoder().decode(bytes);
     parts.push(configSection(report.kernelConfig, text, { download: () => bytes && saveFile(bytes, `${report.input.name ?? "kernel"}.config`, "text/plain") }));
   }
+  // Measured boot (issue 17): the PCR predictions `kimg pcr` prints.
+  const measure = result.measure
+    ? measureSection(result.measure, {
+        downloadJson: () =>
+          result.measure &&
+          saveFile(new TextEncoder().encode(JSON.stringify(result.measure, null, 2) + "\n"), `${report.input.name ?? "image"}.pcr.json`, "application/json"),
+      })
+    : null;
+  if (measure) parts.push(measure);
   parts.push(layersSection(report, result.kernelPath, { download: (layer, trim) => void downloadLayer(report, layer.path, trim) }));
   // Initramfs archives (issue 16): a file's bytes are a slice of its archive layer's bytes
   const archives = archivesSection(report, {

@@ -2,7 +2,7 @@
  * Messages between the page and the analysis worker. Reports cross as structured clones (plain
  * JSON values); bytes cross as transferred ArrayBuffers, so a 50 MB image is never copied.
  */
-import type { AuthenticodeLayout, BootPlan, Report, VerifyReport } from "../src/index.js";
+import type { AuthenticodeLayout, BootPlan, MeasureReport, Report, VerifyReport } from "../src/index.js";
 
 export type Request =
   | { type: "analyse"; id: number; name: string; bytes: ArrayBuffer }
@@ -38,6 +38,8 @@ export interface AnalysisResult {
   elapsedMs: number;
   /** The embedded .config as built, exact bytes (issue 16); null when the kernel has none (see report.kernelConfig). */
   kernelConfig?: Uint8Array<ArrayBuffer> | null;
+  /** Measured boot (issue 17): what `kimg pcr --json` prints for the same file; null when it could not be computed. */
+  measure?: MeasureReport | null;
 }
 
 export interface SignatureResult {

@@ -15,6 +15,7 @@ import {
   verifyImage,
   type Analysis,
   type VerifyOptions,
+  measureImage,
 } from "../src/index.js";
 import type { ErrorInfo, PolicyBytes, Request, Response, SignatureResult } from "./protocol.js";
 
@@ -62,7 +63,13 @@ async function analyseRequest(id: number, name: string, bytes: ArrayBuffer): Pro
   const elapsedMs = performance.now() - started;
   // The embedded .config (issue 16), a copy (the tree keeps its own) for the page's search and download.
   const kernelConfig = analysis.kernelConfig ? analysis.kernelConfig.slice() : null;
-  scope.postMessage({ type: "result", id, result: { report: analysis.report, kernelPath: kernel?.path ?? null, plan, planError, elapsedMs, kernelConfig } });
+  // Measured boot (issue 17): what `kimg pcr` prints, from the same analysis; null when it fails.
+  const measure = await measureImage(input, { name, analysis }).catch(() => null);
+  scope.postMessage({
+    type: "result",
+    id,
+    result: { report: analysis.report, kernelPath: kernel?.path ?? null, plan, planError, elapsedMs, kernelConfig, measure },
+  });
 }
 
 function lastAnalysis(): { analysis: Analysis; input: Uint8Array } {
