@@ -27,7 +27,7 @@ import { subtractRange } from "./iomem.js";
 import { RISCV_PURGATORY_SIZE, buildRiscvPurgatory } from "./purgatory-riscv.js";
 import { buildRiscvCheckingPurgatory } from "./purgatory-riscv-sha256.js";
 import type { PurgatoryInstruction } from "./purgatory-arm64.js";
-import { checkSegments, findHole, noHole, phys } from "./segments.js";
+import { checkSegments, noHole, phys, placeAbove, segmentDigests } from "./segments.js";
 import type { KexecSegment } from "./segments.js";
 
 /** Image sizes beyond this are not kernels. */
@@ -145,7 +145,7 @@ export function planRiscvSegments(input: RiscvSegmentInput): RiscvSegmentPlan {
   let initrdRange: { start: number; end: number } | null = null;
   if (input.initrd && input.initrd.length > 0) {
     const memsz = alignUp(input.initrd.length, pageSize);
-    const mem = findHole(free, memsz, pageSize, above) ?? findHole(free, memsz, pageSize) ?? noHole("initrd", memsz, pageSize, free);
+    const mem = placeAbove(free, memsz, pageSize, above, "initrd");
     take(mem, memsz);
     segments.push({ name: "initrd", buf: input.initrd, mem, memsz });
     initrdRange = { start: mem, end: mem + input.initrd.length };
@@ -160,21 +160,14 @@ export function planRiscvSegments(input: RiscvSegmentInput): RiscvSegmentPlan {
   });
   const dtb = serializeFdt(fdt);
   const dtbMemsz = alignUp(dtb.length, pageSize);
-  const dtbMem = findHole(free, dtbMemsz, pageSize, above) ?? findHole(free, dtbMemsz, pageSize) ?? noHole("device tree", dtbMemsz, pageSize, free);
+  const dtbMem = placeAbove(free, dtbMemsz, pageSize, above, "device tree");
   take(dtbMem, dtbMemsz);
   segments.push({ name: "dtb", buf: dtb, mem: dtbMem, memsz: dtbMemsz });
 
   const check = input.check;
-  const purgatory = check
-    ? buildRiscvCheckingPurgatory(
-        kernelMem,
-        dtbMem,
-        segments.map((s) => ({ name: s.name, mem: s.mem, memsz: s.memsz, sha256: check.sha256([s.buf, new Uint8Array(s.memsz - s.buf.length)]) })),
-      )
-    : buildRiscvPurgatory(kernelMem, dtbMem);
+  const purgatory = check ? buildRiscvCheckingPurgatory(kernelMem, dtbMem, segmentDigests(segments, check)) : buildRiscvPurgatory(kernelMem, dtbMem);
   const purgatoryMemsz = alignUp(check ? purgatory.code.length : RISCV_PURGATORY_SIZE, pageSize);
-  const purgatoryMem =
-    findHole(free, purgatoryMemsz, pageSize, above) ?? findHole(free, purgatoryMemsz, pageSize) ?? noHole("purgatory", purgatoryMemsz, pageSize, free);
+  const purgatoryMem = placeAbove(free, purgatoryMemsz, pageSize, above, "purgatory");
   take(purgatoryMem, purgatoryMemsz);
   segments.push({ name: "purgatory", buf: purgatory.code, mem: purgatoryMem, memsz: purgatoryMemsz });
 

@@ -117,6 +117,19 @@ export function noHole(what: string, size: number, align: number, free: readonly
   );
 }
 
+/** The lowest hole at or above `above` (after the kernel), else the lowest anywhere; a refusal naming `what` when none fits. */
+export function placeAbove(free: readonly MemoryRange[], size: number, align: number, above: number, what: string): number {
+  return findHole(free, size, align, above) ?? findHole(free, size, align) ?? noHole(what, size, align, free);
+}
+
+/** What a checking entry stub verifies: each segment's memsz bytes, the buffer and the zeros the kernel fills in after it. */
+export function segmentDigests(
+  segments: readonly { name: string; buf: Uint8Array; mem: number; memsz: number }[],
+  check: { sha256(parts: readonly Uint8Array[]): Uint8Array },
+): { name: string; mem: number; memsz: number; sha256: Uint8Array }[] {
+  return segments.map((s) => ({ name: s.name, mem: s.mem, memsz: s.memsz, sha256: check.sha256([s.buf, new Uint8Array(s.memsz - s.buf.length)]) }));
+}
+
 export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
   const { pageSize } = input;
   if (!Number.isInteger(pageSize) || pageSize < 4096 || (pageSize & (pageSize - 1)) !== 0) {
@@ -174,22 +187,15 @@ export function planArm64Segments(input: Arm64SegmentInput): Arm64SegmentPlan {
   const dtbMemsz = alignUp(dtb.length, pageSize);
   // booting.rst's 2 MiB DTB limit, from the placement model (as `kimg plan`'s dtb-size check).
   if (!arm64DtbFits(dtb.length)) noHole("device tree (over 2 MiB)", dtbMemsz, pageSize, []);
-  const dtbMem = findHole(free, dtbMemsz, pageSize, above) ?? findHole(free, dtbMemsz, pageSize) ?? noHole("device tree", dtbMemsz, pageSize, free);
+  const dtbMem = placeAbove(free, dtbMemsz, pageSize, above, "device tree");
   take(dtbMem, dtbMemsz);
   segments.push({ name: "dtb", buf: dtb, mem: dtbMem, memsz: dtbMemsz });
 
   // With a check, the stub hashes each segment's memsz bytes: the buffer and the zeros the kernel fills in after it.
   const check = input.check;
-  const purgatory = check
-    ? buildArm64CheckingPurgatory(
-        kernelMem,
-        dtbMem,
-        segments.map((s) => ({ name: s.name, mem: s.mem, memsz: s.memsz, sha256: check.sha256([s.buf, new Uint8Array(s.memsz - s.buf.length)]) })),
-      )
-    : buildArm64Purgatory(kernelMem, dtbMem);
+  const purgatory = check ? buildArm64CheckingPurgatory(kernelMem, dtbMem, segmentDigests(segments, check)) : buildArm64Purgatory(kernelMem, dtbMem);
   const purgatoryMemsz = alignUp(check ? purgatory.code.length : ARM64_PURGATORY_SIZE, pageSize);
-  const purgatoryMem =
-    findHole(free, purgatoryMemsz, pageSize, above) ?? findHole(free, purgatoryMemsz, pageSize) ?? noHole("purgatory", purgatoryMemsz, pageSize, free);
+  const purgatoryMem = placeAbove(free, purgatoryMemsz, pageSize, above, "purgatory");
   take(purgatoryMem, purgatoryMemsz);
   segments.push({ name: "purgatory", buf: purgatory.code, mem: purgatoryMem, memsz: purgatoryMemsz });
 
