@@ -50,7 +50,7 @@ export interface Arm64CheckingPurgatory {
 }
 
 /** Bytes per region in the table: mem (8), size (8), the final padding block (64), the digest as eight words (32). */
-const REGION_ENTRY_BYTES = 112;
+export const REGION_ENTRY_BYTES = 112;
 export const ARM64_CHECK_MAX_REGIONS = 8;
 
 const XZR = 31;
@@ -309,6 +309,34 @@ export function buildArm64CheckingPurgatory(kernelEntry: number, dtbAddress: num
     const name = names.get(pc);
     listing.push({ offset: pc, word, assembly: (name && pc < codeBytes ? `${name}: ` : "") + line.text });
   });
+  listing.push(...writeCheckData(code, layout, kernelEntry, dtbAddress, regions));
+  return { code, listing };
+}
+
+/** Where the data block of a checking stub lies (offsets into its code), the same on every architecture. */
+export interface CheckDataLayout {
+  kernel_entry: number;
+  dtb: number;
+  K: number;
+  IV: number;
+  H: number;
+  W: number;
+  table: number;
+}
+
+/**
+ * Writes a checking stub's data block (kernel entry, DTB address, the SHA-256 constants and the
+ * region table with each region's padding block and expected H words) into `code`, and returns
+ * its listing lines. Shared by the arm64 and RISC-V stubs, which lay their data out alike.
+ */
+export function writeCheckData(
+  code: Uint8Array,
+  layout: CheckDataLayout,
+  kernelEntry: number,
+  dtbAddress: number,
+  regions: readonly CheckedRegion[],
+): PurgatoryInstruction[] {
+  const view = new DataView(code.buffer, code.byteOffset, code.byteLength);
   view.setBigUint64(layout.kernel_entry, BigInt(kernelEntry), true);
   view.setBigUint64(layout.dtb, BigInt(dtbAddress), true);
   for (const [i, k] of SHA256_K.entries()) view.setUint32(layout.K + 4 * i, k, true);
@@ -325,7 +353,7 @@ export function buildArm64CheckingPurgatory(kernelEntry: number, dtbAddress: num
     const digest = new DataView(r.sha256.buffer, r.sha256.byteOffset, 32);
     for (let w = 0; w < 8; w++) view.setUint32(entry + 80 + 4 * w, digest.getUint32(4 * w, false), true);
   });
-  listing.push(
+  return [
     { offset: layout.kernel_entry, word: BigInt(kernelEntry), assembly: `kernel_entry: .quad 0x${kernelEntry.toString(16)}` },
     { offset: layout.dtb, word: BigInt(dtbAddress), assembly: `dtb: .quad 0x${dtbAddress.toString(16)}` },
     { offset: layout.K, word: SHA256_K[0] ?? 0, assembly: "K: .word 0x428a2f98, ... (64 words, FIPS 180-4 §4.2.2)" },
@@ -338,6 +366,5 @@ export function buildArm64CheckingPurgatory(kernelEntry: number, dtbAddress: num
       word: BigInt(r.mem),
       assembly: `.quad 0x${r.mem.toString(16)}, 0x${r.memsz.toString(16)}  // ${r.name}, sha256 ${[...r.sha256].map((b) => b.toString(16).padStart(2, "0")).join("")}`,
     })),
-  );
-  return { code, listing };
+  ];
 }

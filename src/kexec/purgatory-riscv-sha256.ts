@@ -8,7 +8,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import type { PurgatoryInstruction } from "./purgatory-arm64.js";
-import { SHA256_IV, SHA256_K } from "./purgatory-arm64-sha256.js";
+import { REGION_ENTRY_BYTES, writeCheckData } from "./purgatory-arm64-sha256.js";
 import type { CheckedRegion } from "./purgatory-arm64-sha256.js";
 
 export interface RiscvCheckingPurgatory {
@@ -16,7 +16,6 @@ export interface RiscvCheckingPurgatory {
   listing: PurgatoryInstruction[];
 }
 
-const REGION_ENTRY_BYTES = 112;
 export const RISCV_CHECK_MAX_REGIONS = 8;
 
 /** psABI register numbers. */
@@ -285,33 +284,6 @@ export function buildRiscvCheckingPurgatory(kernelEntry: number, dtbAddress: num
     const name = names.get(pc);
     listing.push({ offset: pc, word, assembly: (name && pc < codeBytes ? `${name}: ` : "") + line.text });
   });
-  view.setBigUint64(layout.kernel_entry, BigInt(kernelEntry), true);
-  view.setBigUint64(layout.dtb, BigInt(dtbAddress), true);
-  for (const [i, k] of SHA256_K.entries()) view.setUint32(layout.K + 4 * i, k, true);
-  for (const [i, h] of SHA256_IV.entries()) view.setUint32(layout.IV + 4 * i, h, true);
-  view.setBigUint64(layout.table, BigInt(regions.length), true);
-  regions.forEach((r, i) => {
-    const entry = layout.table + 8 + i * REGION_ENTRY_BYTES;
-    view.setBigUint64(entry, BigInt(r.mem), true);
-    view.setBigUint64(entry + 8, BigInt(r.memsz), true);
-    code[entry + 16] = 0x80;
-    view.setBigUint64(entry + 16 + 56, BigInt(r.memsz) * 8n, false);
-    const digest = new DataView(r.sha256.buffer, r.sha256.byteOffset, 32);
-    for (let w = 0; w < 8; w++) view.setUint32(entry + 80 + 4 * w, digest.getUint32(4 * w, false), true);
-  });
-  listing.push(
-    { offset: layout.kernel_entry, word: BigInt(kernelEntry), assembly: `kernel_entry: .quad 0x${kernelEntry.toString(16)}` },
-    { offset: layout.dtb, word: BigInt(dtbAddress), assembly: `dtb: .quad 0x${dtbAddress.toString(16)}` },
-    { offset: layout.K, word: SHA256_K[0] ?? 0, assembly: "K: .word 0x428a2f98, ... (64 words, FIPS 180-4 §4.2.2)" },
-    { offset: layout.IV, word: SHA256_IV[0] ?? 0, assembly: "IV: .word 0x6a09e667, ... (8 words, §5.3.3)" },
-    { offset: layout.H, word: 0, assembly: "H: .space 32" },
-    { offset: layout.W, word: 0, assembly: "W: .space 256" },
-    { offset: layout.table, word: BigInt(regions.length), assembly: `table: .quad ${regions.length}  // regions` },
-    ...regions.map((r, i) => ({
-      offset: layout.table + 8 + i * REGION_ENTRY_BYTES,
-      word: BigInt(r.mem),
-      assembly: `.quad 0x${r.mem.toString(16)}, 0x${r.memsz.toString(16)}  // ${r.name}, sha256 ${[...r.sha256].map((b) => b.toString(16).padStart(2, "0")).join("")}`,
-    })),
-  );
+  listing.push(...writeCheckData(code, layout, kernelEntry, dtbAddress, regions));
   return { code, listing };
 }
