@@ -2,7 +2,7 @@
 // parses far fewer modules at start-up, which is most of a short command's time.
 // `node scripts/bundle-cli.mjs DIR` bundles into DIR instead (the start-up test does).
 import { readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { builtinModules, createRequire } from "node:module";
 import { build } from "esbuild";
 
 const outdir = process.argv[2] ?? "dist/bundle";
@@ -42,6 +42,40 @@ const lazyBuiltins = {
   },
 };
 
+/**
+ * Every other built-in module the sources import (node:fs, node:path, node:module...) is taken
+ * with `require` (the banner's), not `import`: Node builds an ES module facade for a built-in on
+ * its first import, which reads every export, getters included (node:fs's ReadStream and
+ * promises getters load the streams code: 7 ms of `kimg --version` on Node 24). The stand-in
+ * exports exactly the module's plain values, each wrapped in a pure call so esbuild drops the
+ * unused ones; a getter (fs.promises, fs.ReadStream...) is not exported at all, so importing one
+ * fails the build ("No matching export") instead of loading it at start.
+ */
+const requiredBuiltins = {
+  name: "required-builtins",
+  setup(b) {
+    const names = builtinModules.filter((m) => !m.startsWith("_") && !LAZY_BUILTINS.includes(`node:${m}`));
+    const filter = new RegExp(`^(node:)?(${names.map((m) => m.replace(/[/]/g, "\\/")).join("|")})$`);
+    b.onResolve({ filter }, (args) => {
+      // commander's own require() calls stay as they are; the stand-in's require is the real module.
+      if (args.kind !== "import-statement" || args.namespace === "required-builtin") return { path: args.path, external: true };
+      return { path: args.path.startsWith("node:") ? args.path : `node:${args.path}`, namespace: "required-builtin" };
+    });
+    b.onLoad({ filter: /.*/, namespace: "required-builtin" }, (args) => {
+      const real = nodeRequire(args.path);
+      const values = Object.entries(Object.getOwnPropertyDescriptors(real))
+        .filter(([k, d]) => "value" in d && /^[A-Za-z_$][\w$]*$/.test(k) && k !== "default")
+        .map(([k]) => k);
+      const lines = [
+        `const real = /* @__PURE__ */ require(${JSON.stringify(args.path)});`,
+        `export default real;`,
+        ...values.map((k) => `export const ${k} = /* @__PURE__ */ (() => real.${k})();`),
+      ];
+      return { contents: lines.join("\n"), loader: "js" };
+    });
+  },
+};
+
 // Chunk names carry content hashes: old chunks would pile up beside the new ones.
 rmSync(outdir, { recursive: true, force: true });
 await build({
@@ -54,7 +88,7 @@ await build({
   outdir,
   // Native packages stay outside: they are loaded from node_modules at run time, if present.
   external: ["koffi", "zstd-napi"],
-  plugins: [lazyBuiltins],
+  plugins: [lazyBuiltins, requiredBuiltins],
   // `kimg --version` (src/cli/version.ts): the bundle may be run away from package.json.
   define: { KIMG_PACKAGE_VERSION: JSON.stringify(version) },
   banner: { js: "import { createRequire as __kimgCreateRequire } from 'node:module'; const require = __kimgCreateRequire(import.meta.url);" },
