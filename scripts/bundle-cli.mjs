@@ -1,11 +1,14 @@
 // Bundles the CLI into dist/bundle/ (one file plus lazily loaded chunks): Node resolves and
 // parses far fewer modules at start-up, which is most of a short command's time.
-// `node scripts/bundle-cli.mjs DIR` bundles into DIR instead (the start-up test does).
-import { readFileSync, rmSync } from "node:fs";
+// `node scripts/bundle-cli.mjs DIR` bundles into DIR instead (the start-up test does);
+// `node scripts/bundle-cli.mjs DIR META.json` also writes esbuild's metafile (what each chunk
+// holds and imports) there.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { builtinModules, createRequire } from "node:module";
 import { build } from "esbuild";
 
 const outdir = process.argv[2] ?? "dist/bundle";
+const metafile = process.argv[3];
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
 /**
@@ -78,7 +81,8 @@ const requiredBuiltins = {
 
 // Chunk names carry content hashes: old chunks would pile up beside the new ones.
 rmSync(outdir, { recursive: true, force: true });
-await build({
+const result = await build({
+  metafile: metafile !== undefined,
   entryPoints: ["src/cli/run.ts"],
   bundle: true,
   splitting: true,
@@ -94,3 +98,4 @@ await build({
   banner: { js: "import { createRequire as __kimgCreateRequire } from 'node:module'; const require = __kimgCreateRequire(import.meta.url);" },
   logLevel: "warning",
 });
+if (metafile !== undefined) writeFileSync(metafile, JSON.stringify(result.metafile, null, 1));

@@ -1,8 +1,10 @@
 /**
- * Start-up: what the bundled CLI loads before it knows what the image needs. The signature stack
- * (pkijs, asn1js: most of the CLI's code) and every codec must stay out of the modules loaded
- * at start, behind dynamic imports, so `kimg inspect` of an unsigned, uncompressed image is not
- * slowed by code it never runs.
+ * Start-up: what the bundled CLI loads before it knows what the image needs. At start only the
+ * command line is defined (commander, each command's options and help); a command's code (its
+ * action: the analysis, kexec, the signature stack...) is a chunk of its own, loaded by dynamic
+ * import when that command runs, and within it the signature stack (pkijs, asn1js) and every codec
+ * stay behind dynamic imports, so `kimg inspect` of an unsigned, uncompressed image is not slowed
+ * by code it never runs.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -13,38 +15,91 @@ import { test } from "node:test";
 import { buildArm64Image } from "../support/builders/images.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-bundle-"));
-const built = spawnSync(process.execPath, ["scripts/bundle-cli.mjs", dir], { encoding: "utf8" });
+const built = spawnSync(process.execPath, ["scripts/bundle-cli.mjs", dir, join(dir, "meta.json")], { encoding: "utf8" });
 
-/** The entry and every chunk it imports statically, transitively: what Node loads at start. */
-function startupFiles(entry: string): Map<string, string> {
-  const files = new Map<string, string>();
-  const visit = (name: string): void => {
-    if (files.has(name)) return;
-    const text = readFileSync(join(dir, name), "utf8");
-    files.set(name, text);
-    // Static imports only: `import ... from "./x.js"` and `import "./x.js"`, never `import("./x.js")`.
-    for (const m of text.matchAll(/^(?:import|export)\s(?:[^;]*?\sfrom\s)?"\.\/([^"]+)";?$/gms)) visit(m[1] as string);
+/** esbuild's metafile: each output file, the sources it holds and the files it imports. */
+interface Metafile {
+  outputs: Record<string, { imports: Array<{ path: string; kind: string; external?: boolean }>; inputs: Record<string, unknown>; entryPoint?: string }>;
+}
+const meta = (): Metafile => JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as Metafile;
+
+/** The sources held by the output `start` and every output it imports statically, transitively: what Node loads with it. */
+function loadedWith(m: Metafile, start: string): string[] {
+  const seen = new Set<string>();
+  const visit = (out: string): void => {
+    if (seen.has(out)) return;
+    seen.add(out);
+    for (const i of m.outputs[out]?.imports ?? []) if (i.kind === "import-statement" && !i.external) visit(i.path);
   };
-  visit(entry);
-  return files;
+  visit(start);
+  return [...seen].flatMap((out) => Object.keys(m.outputs[out]?.inputs ?? {}));
 }
 
-test("the CLI bundle's start-up modules hold no signature stack and no codec", () => {
+/** The output that holds the source `source` (a command's action is the entry of its own chunk). */
+function outputHolding(m: Metafile, source: string): string {
+  const out = Object.keys(m.outputs).find((o) => Object.keys(m.outputs[o]?.inputs ?? {}).some((i) => i.endsWith(source)));
+  assert.ok(out, `no output holds ${source}`);
+  return out;
+}
+
+const startup = (m: Metafile): string[] => loadedWith(m, outputHolding(m, "src/cli/run.ts"));
+
+test("the CLI bundle's start-up modules define the commands, and hold none of their code", () => {
   assert.equal(built.status, 0, built.stderr);
-  const files = startupFiles("run.js");
-  assert.ok(files.size >= 1);
-  // esbuild names each bundled source file in a comment: `// src/codecs/lzo.ts`.
-  const sources = new Set([...files.values()].flatMap((t) => [...t.matchAll(/^\/\/ (\S+\.(?:ts|js|mjs))$/gm)].map((m) => m[1] as string)));
-  assert.ok(
-    [...sources].some((s) => s.endsWith("src/api/analyse.ts")),
-    "the analysis is bundled into the start-up modules",
+  const m = meta();
+  const sources = startup(m);
+  // Positive controls: the definitions are there, commander with them.
+  for (const s of ["src/cli/main.ts", "src/cli/inspect.ts", "src/cli/kexec.ts", "src/cli/verify.ts", "node_modules/commander/lib/command.js"])
+    assert.ok(
+      sources.some((x) => x.endsWith(s)),
+      `${s} is loaded at start`,
+    );
+  // Only the command line: errors, exit codes, stdout, option parsers. No action, no core layer, no other Node code.
+  const unwanted = sources.filter(
+    (s) =>
+      /^src\/(api|analysis|formats|isa|kexec|measure|signatures|codecs|report|boot|model)\/|^src\/cli\/(actions\/|read-image\.ts|progress\.ts)|^src\/node\/(?!stdout\.ts$)/.test(
+        s,
+      ) || /node_modules\/(?!commander\/)/.test(s),
   );
-  const unwanted = [...sources].filter((s) =>
-    /node_modules\/(pkijs|asn1js|bytestreamjs|pvtsutils|zstddec|fflate)\/|src\/signatures\/(pkcs7|certificates|verify|signature-summary)\.ts$|src\/codecs\/(gzip|zstd|xz|lzma|lzma-decoder|lz4|lzo|bzip2|bcj)\.ts$/.test(
+  assert.deepEqual(unwanted, [], "loaded only when a command runs");
+});
+
+test("kimg inspect loads the analysis, not the other commands' code, the signature stack or a codec", () => {
+  assert.equal(built.status, 0, built.stderr);
+  const m = meta();
+  const atStart = new Set(startup(m));
+  const sources = loadedWith(m, outputHolding(m, "src/cli/actions/inspect.ts")).filter((s) => !atStart.has(s));
+  assert.ok(
+    sources.some((s) => s.endsWith("src/api/analyse.ts")),
+    "the analysis is bundled with the inspect action",
+  );
+  const unwanted = sources.filter((s) =>
+    /node_modules\/(pkijs|asn1js|bytestreamjs|pvtsutils|zstddec|fflate)\/|src\/signatures\/(pkcs7|certificates|verify|signature-summary)\.ts$|src\/codecs\/(gzip|zstd|xz|lzma|lzma-decoder|lz4|lzo|bzip2|bcj)\.ts$|^src\/(kexec|measure)\/|^src\/node\/(kexec\/|archive-writer\.ts)|^src\/cli\/actions\/(?!inspect\.ts)|^src\/api\/(unpack|plan|verify|measure|config|archive)\.ts$|^src\/report\/(kexec|verify|measure|plan)-text\.ts$/.test(
       s,
     ),
   );
-  assert.deepEqual(unwanted, [], "loaded only when a signature or a stream of that codec is met");
+  assert.deepEqual(unwanted, [], "loaded only by the command that needs it, or when a signature or a stream of that codec is met");
+});
+
+test("the bundle takes Node's built-ins with require: no ES module facade but the banner's node:module", () => {
+  assert.equal(built.status, 0, built.stderr);
+  const m = meta();
+  for (const [out, o] of Object.entries(m.outputs)) {
+    assert.deepEqual(
+      o.imports.filter((i) => i.external && i.kind === "import-statement").map((i) => i.path),
+      [],
+      out,
+    );
+    // The banner's own import (outside esbuild's graph) is the one left: its `require` takes the rest.
+    const text = readFileSync(join(dir, out.slice(out.lastIndexOf("/") + 1)), "utf8");
+    assert.deepEqual(
+      [...text.matchAll(/^import .*?from ["'](node:[^"']+)["']/gm)].map((x) => x[1]),
+      ["node:module"],
+      out,
+    );
+  }
+  // The stand-in never touches node:fs's getters (promises, ReadStream...), which load the streams code.
+  assert.doesNotMatch(readFileSync(join(dir, "run.js"), "utf8"), /\.(promises|ReadStream|WriteStream)\b/);
 });
 
 test("inspect of an unsigned, uncompressed Image loads no crypto, zlib or child_process", () => {

@@ -1,18 +1,7 @@
 /** `kimg config FILE [-o OUT] [--json]` and `kimg config A B [--json] [-m]` (issue 16) */
 import type { Command } from "commander";
-import { compareConfigs, configOptions, kernelConfig } from "../api/index.js";
-import { ErrorCode, KimgError } from "../io/errors.js";
-import { writeAtomic } from "../node/files.js";
-import { writeStdout } from "../node/stdout.js";
-import { renderConfigDiff } from "../report/config-text.js";
-import { imageOptions, readImage, type ImageFlags } from "./options.js";
-
-interface ConfigFlags extends ImageFlags {
-  output?: string;
-  force?: boolean;
-  json?: boolean;
-  merge?: boolean;
-}
+import type { ConfigFlags } from "./actions/config.js";
+import { imageOptions } from "./options.js";
 
 export function registerConfig(program: Command): void {
   const command = program
@@ -24,22 +13,8 @@ export function registerConfig(program: Command): void {
     .option("--force", "replace an existing output file")
     .option("--json", 'print the options as JSON (option -> value, not set as "n"), or the comparison')
     .option("-m, --merge", "with two files: print the changed and added options as .config lines (diffconfig -m)");
-  imageOptions(command).action(async (file: string, other: string | undefined, opts: ConfigFlags) => {
-    if (other === undefined) {
-      if (opts.merge) throw new KimgError(ErrorCode.USAGE, "-m compares two configurations: give two files");
-      const { bytes, options } = await readImage(file, opts, { progress: false });
-      const { config } = await kernelConfig(bytes, options);
-      const data = opts.json ? new TextEncoder().encode(JSON.stringify(configOptions(config), null, 2) + "\n") : config;
-      if (opts.output) {
-        await writeAtomic(opts.output, data, { force: opts.force ?? false, protect: [file] });
-        process.stderr.write(`wrote ${opts.output}: ${data.length} bytes\n`);
-      } else await writeStdout(data);
-      return;
-    }
-    if (opts.output) throw new KimgError(ErrorCode.USAGE, "-o writes one configuration: give one file, or redirect the comparison");
-    const a = await readImage(file, opts, { progress: false });
-    const b = await readImage(other, opts, { progress: false });
-    const comparison = await compareConfigs(a.bytes, b.bytes, { a: a.options, b: b.options });
-    await writeStdout(opts.json ? JSON.stringify(comparison, null, 2) + "\n" : renderConfigDiff(comparison.diff, { merge: opts.merge ?? false }));
-  });
+  // The action and what it needs (the .config reader, the comparison) load only when the command runs.
+  imageOptions(command).action(async (file: string, other: string | undefined, opts: ConfigFlags) =>
+    (await import("./actions/config.js")).actions.config(file, other, opts),
+  );
 }

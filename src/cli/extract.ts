@@ -1,25 +1,7 @@
 /** `kimg extract FILE -o OUT | --all DIR [--layer PATH] [--trim]` */
 import type { Command } from "commander";
-import { join } from "node:path";
-import { unpack, unpackLayers } from "../api/index.js";
-// Initramfs archives (issue 16)
-import { archivesOf } from "../api/archive.js";
-import { writeArchive } from "../node/archive-writer.js";
-import { diagnosticLine } from "../report/diagnostic.js";
-import { ErrorCode, KimgError } from "../io/errors.js";
-import { insideDir, OutputSet, writeAtomic } from "../node/files.js";
-import { writeStdout } from "../node/stdout.js";
-import { layerFileName } from "../report/file-names.js";
-import { imageOptions, readImage, type ImageFlags } from "./options.js";
-
-interface ExtractOptions extends ImageFlags {
-  output?: string;
-  layer?: string;
-  all?: string;
-  trim?: boolean;
-  force?: boolean;
-  json?: boolean;
-}
+import type { ExtractOptions } from "./actions/extract.js";
+import { imageOptions } from "./options.js";
 
 export function registerExtract(program: Command): void {
   const command = program
@@ -32,74 +14,6 @@ export function registerExtract(program: Command): void {
     .option("--trim", "cut a signed image after its certificate table (drops zboot v6.4+ zero padding)")
     .option("--force", "replace existing output files")
     .option("--json", "print what was written as JSON");
-  imageOptions(command).action(async (file: string, opts: ExtractOptions) => {
-    if (!opts.output && !opts.all) throw new KimgError(ErrorCode.USAGE, "say where to write: -o OUT (or -o - for stdout) or --all DIR");
-    if (opts.output && opts.all) throw new KimgError(ErrorCode.USAGE, "-o and --all exclude each other");
-    const { bytes: input, options: common } = await readImage(file, opts, { progress: !opts.json && opts.output !== "-" });
-    const archivesWritten: Array<Record<string, unknown>> = [];
-    const written: Array<{ layer: string; format: string; path: string; bytes: number; trimmedBytes?: number }> = [];
-    if (opts.all) {
-      const { layers, report } = await unpackLayers(input, { ...common, trim: opts.trim ?? false });
-      // The whole set appears together or not at all (see OutputSet); DIR is made at the end.
-      const set = await OutputSet.open(opts.all, { force: opts.force ?? false, protect: [file], createDir: true });
-      try {
-        for (const { layer, data, trimmedBytes } of layers) {
-          const name = layerFileName(layer);
-          if (!insideDir("/kimg-out", name)) throw new KimgError(ErrorCode.IO, `unsafe output name ${name}`);
-          await set.add(name, data, join(opts.all, name));
-          written.push({ layer: layer.path, format: layer.format, path: join(opts.all, name), bytes: data.length, ...(trimmedBytes ? { trimmedBytes } : {}) });
-        }
-        set.commit();
-      } finally {
-        await set.dispose();
-      }
-      // Initramfs archives (issue 16): each archive's files into a new folder beside the layers.
-      const layerBytes = new Map(layers.map((l) => [l.layer.path, l.data]));
-      for (const a of archivesOf(report, layerBytes, common)) {
-        for (const s of a.plan.skipped) {
-          const line = diagnosticLine({
-            code: s.code,
-            severity: s.code === "ARCHIVE_DUPLICATE_NAME" || s.code === "ARCHIVE_MODE_MASKED" ? "info" : "warning",
-            message: s.message,
-            offset: s.offset,
-            layer: a.layer.path,
-          });
-          if (!opts.json) process.stderr.write(`${line}\n`);
-        }
-        const done = writeArchive(join(opts.all, a.dirName), a.plan, a.data);
-        archivesWritten.push({ layer: a.layer.path, ...done, skipped: a.plan.skipped });
-      }
-    } else {
-      const result = await unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : {}), trim: opts.trim ?? false });
-      const errors = result.report.diagnostics.filter((d) => d.severity === "error");
-      if (opts.layer === undefined && errors.length) {
-        const e = errors[0];
-        throw new KimgError(ErrorCode.CORRUPT_STREAM, `the kernel was not reached cleanly: ${e?.code} ${e?.message}`, { offset: e?.offset ?? undefined });
-      }
-      if (opts.output === "-") {
-        await writeStdout(result.data);
-      } else {
-        await writeAtomic(opts.output as string, result.data, { force: opts.force ?? false, protect: [file] });
-      }
-      written.push({
-        layer: result.path,
-        format: result.format,
-        path: opts.output as string,
-        bytes: result.data.length,
-        ...(result.trimmedBytes ? { trimmedBytes: result.trimmedBytes } : {}),
-      });
-    }
-    if (opts.output === "-") return;
-    if (opts.json) await writeStdout(JSON.stringify({ written, ...(archivesWritten.length ? { archives: archivesWritten } : {}) }, null, 2) + "\n");
-    else {
-      for (const w of written)
-        process.stderr.write(
-          `wrote ${w.path}: ${w.layer} (${w.format}), ${w.bytes} bytes${w.trimmedBytes ? `, ${w.trimmedBytes} padding bytes trimmed` : ""}\n`,
-        );
-      for (const a of archivesWritten)
-        process.stderr.write(
-          `extracted ${String(a.layer)} into ${String(a.dir)}: ${String(a.files)} files, ${String(a.dirs)} folders, ${String(a.symlinks)} symlinks, ${String(a.hardlinks)} hard links, ${String(a.bytes)} bytes\n`,
-        );
-    }
-  });
+  // The action and what it needs (unpacking, the archive writer) load only when the command runs.
+  imageOptions(command).action(async (file: string, opts: ExtractOptions) => (await import("./actions/extract.js")).actions.extract(file, opts));
 }

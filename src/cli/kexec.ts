@@ -3,54 +3,17 @@
  * `--dry-run` stops there.
  */
 import { Option } from "commander";
-// Initramfs archives (issue 16)
-import { inspect } from "../api/inspect.js";
-import { initrdSummary, initrdSummaryLines } from "../report/initramfs-summary.js";
 import type { Command } from "commander";
-import { ErrorCode, isKimgError, KimgError } from "../io/errors.js";
-import { kexecPlanToJson } from "../kexec/plan.js";
-import { formatKexecPlan, formatKexecStatus } from "../report/kexec-text.js";
-import { createCoreUnpacker } from "../kexec/source.js";
-import type { Unpacker } from "../kexec/source.js";
-import { NODE_CODECS } from "../node/codecs.js";
-import { readInput } from "../node/files.js";
+import { ErrorCode, isKimgError } from "../io/errors.js";
 import { writeStdoutLater } from "../node/stdout.js";
-import { nodeEnvironment } from "../node/kexec/environment.js";
-import type { KexecEnvironment } from "../node/kexec/environment.js";
-import { checkArchName, execKexec, loadKexec, prepareKexec, segmentBufferAddresses, unloadKexec } from "../node/kexec/loader.js";
-import type { LoadRequest } from "../node/kexec/loader.js";
-import { readKexecStatus } from "../node/kexec/status.js";
-import { crashDetailsToJson, crashKexec, formatCrashDetails, loadCrashKexec, unloadCrashKexec } from "../node/kexec/crash.js";
+import type { KexecCliDependencies, LoadFlags } from "./actions/kexec.js";
 
-interface LoadFlags {
-  initrd?: string;
-  cmdline?: string;
-  /** The old spelling of --cmdline (kexec-tools' name), kept as an alias. */
-  append?: string;
-  arch?: string;
-  iomem?: string;
-  pageSize?: string;
-  checkSha256?: boolean;
-  reuseCmdline?: boolean;
-  dtb?: string;
-  dryRun?: boolean;
-  file?: boolean;
-  segments?: boolean;
-  force?: boolean;
-  json?: boolean;
-  exec?: boolean;
-  crash?: boolean;
-}
-
-export interface KexecCliDependencies {
-  env?: () => KexecEnvironment;
-  unpack?: Unpacker;
-  write?: (text: string) => void;
-}
+export type { KexecCliDependencies } from "./actions/kexec.js";
 
 export function registerKexecCommands(program: Command, deps: KexecCliDependencies = {}): void {
-  const env = deps.env ?? nodeEnvironment;
   const write = deps.write ?? ((text: string) => writeStdoutLater(text));
+  // The actions and what they need (the loader, the segment builders, the entry stubs) load only when a command runs.
+  const actions = async () => (await import("./actions/kexec.js")).actions;
   const kexec = program.command("kexec").description("load and boot a kernel image with kexec (Linux, root)");
 
   const load = kexec
@@ -78,7 +41,7 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
     .option("--crash", "load a crash (kdump) kernel into the crashkernel= reservation, booted on panic (issue 18)")
     .action(async (file: string, flags: LoadFlags) => {
       try {
-        await loadCommand(file, flags);
+        await (await actions()).load(file, flags, deps, write);
       } catch (error) {
         // --json means JSON in every outcome: the error as an object on stdout, the exit code as usual.
         if (flags.json && isKimgError(error)) write(JSON.stringify({ dryRun: flags.dryRun === true, error: error.toJSON() }, null, 2) + "\n");
@@ -98,136 +61,20 @@ export function registerKexecCommands(program: Command, deps: KexecCliDependenci
     throw error;
   });
 
-  async function loadCommand(file: string, flags: LoadFlags): Promise<void> {
-    if (flags.crash && flags.exec)
-      throw new KimgError(ErrorCode.USAGE, "--exec does not apply to --crash: a panic boots a crash kernel", { structure: "kexec" });
-    if (flags.file && flags.segments) throw new KimgError(ErrorCode.USAGE, "--file and --segments exclude each other", { structure: "kexec" });
-    if (flags.cmdline !== undefined && flags.append !== undefined && flags.cmdline !== flags.append) {
-      throw new KimgError(ErrorCode.USAGE, "--cmdline and --append (its old name) were both given", { structure: "kexec" });
-    }
-    const text = flags.cmdline ?? flags.append;
-    if (text?.includes("\0")) {
-      throw new KimgError(ErrorCode.USAGE, "--cmdline must not contain NUL", { structure: "kexec" });
-    }
-    let pageSize: number | undefined;
-    if (flags.pageSize !== undefined) {
-      pageSize = Number(flags.pageSize);
-      if (!Number.isInteger(pageSize) || pageSize < 4096 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
-        throw new KimgError(ErrorCode.USAGE, `--page-size ${flags.pageSize} is not 4096, 16384 or 65536`, { structure: "kexec" });
-      }
-    }
-    const arch = flags.arch === undefined ? undefined : checkArchName(flags.arch);
-    // Every file goes through the CLI's one checked reader: regular files only, at most maxInputBytes.
-    const image = await readInput(file);
-    const initrd = flags.initrd ? await readInput(flags.initrd, { what: "--initrd" }) : undefined;
-    const dtb = flags.dtb ? await readInput(flags.dtb, { what: "--dtb" }) : undefined;
-    const iomem = flags.iomem ? new TextDecoder().decode(await readInput(flags.iomem, { what: "--iomem" })) : undefined;
-    const system = env();
-    const request: LoadRequest = {
-      image,
-      imagePath: file,
-      initrd,
-      initrdName: flags.initrd,
-      append: text,
-      reuseCmdline: flags.reuseCmdline,
-      dtb,
-      dtbName: flags.dtb,
-      iomem,
-      iomemName: flags.iomem,
-      arch,
-      pageSize,
-      checkSha256: flags.checkSha256,
-      mode: flags.file ? "file" : flags.segments ? "segments" : "auto",
-      force: flags.force,
-      dryRun: flags.dryRun,
-      unpack: deps.unpack ?? createCoreUnpacker({ codecs: NODE_CODECS }),
-    };
-    let prepared = await prepareKexec(request, system);
-    // --crash: the same plan moved into the crashkernel= reservation (node/kexec/crash.ts).
-    const crash = flags.crash ? crashKexec(prepared, request, system) : null;
-    if (crash) prepared = crash.prepared;
-    const { plan, warnings, wouldRefuse, needs, targetArch } = prepared;
-    // Initramfs archives (issue 16): what the initrd passed holds, read as `kimg inspect` reads it
-    const initrdBytes = initrd ?? (plan.mode === "file" ? plan.initrd : null);
-    const initrdContents = initrdBytes
-      ? await inspect(initrdBytes, { codecs: NODE_CODECS }).then(initrdSummary, (error: unknown) => ({
-          format: "unknown",
-          segments: [],
-          errors: [error instanceof KimgError ? error.describe() : String(error)],
-        }))
-      : null;
-    const bufAddresses = flags.dryRun ? new Map<string, bigint>() : segmentBufferAddresses(plan, system);
-    if (flags.json) {
-      write(
-        JSON.stringify(
-          {
-            dryRun: flags.dryRun === true,
-            targetArch,
-            warnings,
-            ...(flags.dryRun ? { wouldRefuse, needs } : {}),
-            plan: kexecPlanToJson(plan, { bufAddresses }),
-            ...(initrdContents ? { initrdContents } : {}),
-            ...(crash ? { crash: crashDetailsToJson(crash.crash) } : {}),
-          },
-          null,
-          2,
-        ) + "\n",
-      );
-    } else {
-      for (const w of warnings) write(`warning: ${w}\n`);
-      write(formatKexecPlan(plan, { bufAddresses }) + "\n");
-      if (initrdContents) write(initrdSummaryLines(initrdContents).join("\n") + "\n");
-      if (crash) write(formatCrashDetails(crash.crash) + "\n");
-      if (flags.dryRun) {
-        write(`dry run (${targetArch}): nothing loaded\n`);
-        write(`a real load needs: ${needs.join("; ")}\n`);
-        for (const r of wouldRefuse) write(`a real load here would be refused: ${r}\n`);
-      }
-    }
-    if (flags.dryRun) return;
-    if (crash) {
-      loadCrashKexec(plan, system);
-      if (!flags.json)
-        write(
-          `loaded as the crash kernel with ${plan.mode === "file" ? "kexec_file_load (KEXEC_FILE_ON_CRASH)" : "kexec_load (KEXEC_ON_CRASH)"}; a panic boots it\n`,
-        );
-      return;
-    }
-    loadKexec(plan, system);
-    if (flags.exec) {
-      if (!flags.json) write(`loaded with ${plan.mode === "file" ? "kexec_file_load" : "kexec_load"}; booting it\n`);
-      execKexec(system);
-    }
-    if (!flags.json) write(`loaded with ${plan.mode === "file" ? "kexec_file_load" : "kexec_load"}; boot it with: kimg kexec exec\n`);
-  }
-
   kexec
     .command("exec")
     .description("boot the loaded kernel now (reboot(LINUX_REBOOT_CMD_KEXEC), no clean shutdown)")
-    .action(() => {
-      execKexec(env());
-    });
+    .action(async () => (await actions()).exec(deps));
 
   kexec
     .command("unload")
     .description("unload the loaded kernel")
     .option("--crash", "unload the crash kernel instead")
-    .action((flags: { crash?: boolean }) => {
-      if (flags.crash) {
-        unloadCrashKexec(env());
-        write("crash kernel unloaded\n");
-        return;
-      }
-      unloadKexec(env());
-      write("unloaded\n");
-    });
+    .action(async (flags: { crash?: boolean }) => (await actions()).unload(flags, deps, write));
 
   kexec
     .command("status")
     .description("show kexec state: loaded, disabled, lockdown, kexec_file_load")
     .option("--json", "print as JSON")
-    .action((flags: { json?: boolean }) => {
-      const status = readKexecStatus(env());
-      write(flags.json ? JSON.stringify(status, null, 2) + "\n" : formatKexecStatus(status) + "\n");
-    });
+    .action(async (flags: { json?: boolean }) => (await actions()).status(flags, deps, write));
 }

@@ -1,12 +1,7 @@
 /** `kimg pcr FILE [--bank BANK ...] [--phase PHASE ...] [--json]`: the measured-boot report. */
 import type { Command } from "commander";
-import { measureImage } from "../api/index.js";
-import { ErrorCode, KimgError } from "../io/errors.js";
-import { ALL_BANKS, isPcrBank } from "../measure/pcr.js";
-import { writeStdout } from "../node/stdout.js";
-import { renderMeasureText } from "../report/measure-text.js";
-import { EXIT } from "./exit-codes.js";
-import { imageOptions, readImage, type ImageFlags } from "./options.js";
+import type { PcrFlags } from "./actions/measure.js";
+import { imageOptions } from "./options.js";
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -23,16 +18,6 @@ export function registerMeasure(program: Command): void {
       [],
     )
     .option("--json", "print the report as JSON");
-  imageOptions(command).action(async (file: string, opts: ImageFlags & { bank: string[]; phase: string[]; json?: boolean }) => {
-    const banks = opts.bank.map((b) => b.toLowerCase());
-    for (const b of banks) if (!isPcrBank(b)) throw new KimgError(ErrorCode.USAGE, `--bank ${b}: use one of ${ALL_BANKS.join(", ")}`);
-    const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
-    const report = await measureImage(bytes, {
-      ...options,
-      ...(banks.length ? { banks: banks.filter(isPcrBank) } : {}),
-      ...(opts.phase.length ? { phases: opts.phase } : {}),
-    });
-    await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderMeasureText(report));
-    if (report.diagnostics.some((d) => d.severity === "error")) process.exitCode = EXIT.BAD_INPUT;
-  });
+  // The action and what it needs (the measurements, the digests) load only when the command runs.
+  imageOptions(command).action(async (file: string, opts: PcrFlags) => (await import("./actions/measure.js")).actions.pcr(file, opts));
 }

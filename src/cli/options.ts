@@ -1,12 +1,11 @@
-/** Options shared by several commands, and the one place that turns them into the core's options. */
-import { basename } from "node:path";
+/**
+ * Options shared by several commands, their parsers, and the size limits they set for the core.
+ * Loaded at start-up with every command's definition: it imports no reader, codec or API
+ * (`read-image.ts` reads an image for the actions).
+ */
 import { Option, type Command } from "commander";
-import type { InspectOptions } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import type { Limits } from "../io/limits.js";
-import { NODE_CODECS } from "../node/codecs.js";
-import { readInput } from "../node/files.js";
-import { progressReporter } from "./progress.js";
 
 /**
  * A byte count: "1048576", "512M", "2G", "0.5M". It must come to at least one whole byte:
@@ -48,17 +47,6 @@ export interface ImageFlags {
 /** Adds the flags every command that reads an image takes (--max-size, --max-total-size), after its own. */
 export function imageOptions(command: Command): Command {
   return command.addOption(maxSizeOption()).addOption(maxTotalSizeOption());
-}
-
-/**
- * Reads the image FILE through the CLI's one checked reader (a regular file, within
- * maxInputBytes) and builds the options every core call takes: the file's name for the report,
- * Node's codecs, the size limits the flags set, and a progress line on stderr when `progress`.
- */
-export async function readImage(file: string, flags: ImageFlags, how: { progress: boolean }): Promise<{ bytes: Uint8Array; options: InspectOptions }> {
-  const bytes = await readInput(file);
-  const options = { name: basename(file), codecs: NODE_CODECS, ...sizeLimits(flags), onProgress: progressReporter(how.progress) };
-  return { bytes, options };
 }
 
 /** A non-negative integer, decimal or 0x hex (a RISC-V hart id). */

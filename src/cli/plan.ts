@@ -1,14 +1,9 @@
 /** `kimg plan FILE [--json] [--ram-base ADDR] [--initrd FILE] [--dtb FILE] [--cmdline TEXT] [--strict]` */
 import { Option } from "commander";
 import type { Command } from "commander";
-import { plan } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { inputSize, readInput } from "../node/files.js";
-import { writeStdout } from "../node/stdout.js";
-import { diagnosticLine } from "../report/diagnostic.js";
-import { renderPlanText } from "../report/plan-text.js";
-import { EXIT } from "./exit-codes.js";
-import { imageOptions, parseCount, readImage, type ImageFlags } from "./options.js";
+import type { PlanCliOptions } from "./actions/plan.js";
+import { imageOptions, parseCount } from "./options.js";
 
 function parseAddress(text: string): bigint {
   try {
@@ -18,24 +13,6 @@ function parseAddress(text: string): bigint {
   } catch {
     throw new KimgError(ErrorCode.USAGE, `not an address: "${text}" (use e.g. 0x40000000)`);
   }
-}
-
-/** The size of an --initrd/--dtb: checked like every input (a regular file, within maxInputBytes), not read. */
-async function sizeOf(path: string | undefined, what: string): Promise<number | null> {
-  return path ? inputSize(path, { what }) : null;
-}
-
-interface PlanCliOptions extends ImageFlags {
-  json?: boolean;
-  ramBase?: bigint;
-  initrd?: string;
-  dtb?: string;
-  cmdline?: string;
-  /** `kimg kexec load`'s old name for --cmdline, accepted here too (hidden alias). */
-  append?: string;
-  hart: number;
-  strict?: boolean;
-  vmlinux?: string;
 }
 
 export function registerPlan(program: Command): void {
@@ -55,24 +32,6 @@ export function registerPlan(program: Command): void {
       "the matching ELF vmlinux with symbols (e.g. from a -dbg package): check the entry against primary_entry/_start_kernel/kernel_entry",
     )
     .option("--strict", "exit with 6 when a check fails");
-  imageOptions(command).action(async (file: string, opts: PlanCliOptions) => {
-    const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
-    const { plan: result, report } = await plan(bytes, {
-      ...options,
-      ...(opts.ramBase !== undefined ? { ramBase: opts.ramBase } : {}),
-      initrdSize: await sizeOf(opts.initrd, "--initrd"),
-      dtbSize: await sizeOf(opts.dtb, "--dtb"),
-      cmdline: opts.cmdline ?? opts.append ?? null,
-      hartId: opts.hart,
-      ...(opts.vmlinux ? { vmlinux: await readInput(opts.vmlinux, { what: "--vmlinux" }) } : {}),
-    });
-    const errors = report.diagnostics.filter((d) => d.severity === "error");
-    if (opts.json) await writeStdout(JSON.stringify({ ...result, diagnostics: report.diagnostics }, null, 2) + "\n");
-    else {
-      const lines = errors.map((d) => `${diagnosticLine(d)}\n`);
-      await writeStdout(renderPlanText(result) + lines.join(""));
-    }
-    if (opts.strict && result.checks.some((c) => !c.ok)) process.exitCode = EXIT.CHECK_FAILED;
-    else if (errors.length) process.exitCode = EXIT.BAD_INPUT;
-  });
+  // The action and what it needs (the planners, the renderer) load only when the command runs.
+  imageOptions(command).action(async (file: string, opts: PlanCliOptions) => (await import("./actions/plan.js")).actions.plan(file, opts));
 }

@@ -1,5 +1,5 @@
 /** A one-line progress indicator on stderr, only on a terminal, only for work that takes a while. */
-import type { ProgressEvent } from "../api/index.js";
+import type { ProgressEvent } from "../analysis/tree.js";
 
 export function progressReporter(enabled: boolean): ((event: ProgressEvent) => void) | undefined {
   if (!enabled || !process.stderr.isTTY) return undefined;

@@ -1,0 +1,18 @@
+/** The image reader of the commands' actions (`actions/*.ts`): not loaded at start-up. */
+import { basename } from "node:path";
+import type { InspectOptions } from "../api/analyse.js";
+import { NODE_CODECS } from "../node/codecs.js";
+import { readInput } from "../node/files.js";
+import { type ImageFlags, sizeLimits } from "./options.js";
+import { progressReporter } from "./progress.js";
+
+/**
+ * Reads the image FILE through the CLI's one checked reader (a regular file, within
+ * maxInputBytes) and builds the options every core call takes: the file's name for the report,
+ * Node's codecs, the size limits the flags set, and a progress line on stderr when `progress`.
+ */
+export async function readImage(file: string, flags: ImageFlags, how: { progress: boolean }): Promise<{ bytes: Uint8Array; options: InspectOptions }> {
+  const bytes = await readInput(file);
+  const options = { name: basename(file), codecs: NODE_CODECS, ...sizeLimits(flags), onProgress: progressReporter(how.progress) };
+  return { bytes, options };
+}
