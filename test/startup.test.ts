@@ -102,22 +102,55 @@ test("the bundle takes Node's built-ins with require: no ES module facade but th
   assert.doesNotMatch(readFileSync(join(dir, "run.js"), "utf8"), /\.(promises|ReadStream|WriteStream)\b/);
 });
 
+/** Runs the bundle with `args` and returns its output and the built-in modules Node loaded. */
+function runLoaded(args: string[]): { status: number | null; stdout: string; stderr: string; loaded: string[] } {
+  // Prints the built-in modules Node loaded, at exit (after the command's output).
+  const hook = join(dir, "loaded.mjs");
+  writeFileSync(hook, 'process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify(process.moduleLoadList) + "\\n"));\n');
+  const r = spawnSync(process.execPath, ["--import", hook, join(dir, "run.js"), ...args], { encoding: "utf8" });
+  const loaded = JSON.parse(r.stderr.split("\nLOADED ")[1] ?? "[]") as string[];
+  assert.ok(loaded.includes("NativeModule fs"), "the hook saw the module list");
+  return { ...r, loaded };
+}
+
+/** Node's crypto (node:crypto, or Web Crypto, which the first touch of globalThis.crypto loads), zlib, child_process. */
+const LAZY = /^NativeModule (crypto|internal\/crypto\/.*|zlib|child_process)$/;
+
 test("inspect of an unsigned, uncompressed Image loads no crypto, zlib or child_process", () => {
   assert.equal(built.status, 0, built.stderr);
   const image = join(dir, "Image");
   writeFileSync(image, buildArm64Image({ codeSize: 0x10000 }));
-  // Prints the built-in modules Node loaded, at exit (after the command's output).
-  const hook = join(dir, "loaded.mjs");
-  writeFileSync(hook, 'process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify(process.moduleLoadList) + "\\n"));\n');
-  const r = spawnSync(process.execPath, ["--import", hook, join(dir, "run.js"), "inspect", "--json", image], { encoding: "utf8" });
+  const r = runLoaded(["inspect", "--json", image]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).summary.format, "arm64-image");
-  const loaded = JSON.parse(r.stderr.split("\nLOADED ")[1] ?? "[]") as string[];
-  assert.ok(loaded.includes("NativeModule fs"), "the hook saw the module list");
   assert.deepEqual(
-    loaded.filter((m) => /^NativeModule (crypto|zlib|child_process)$/.test(m)),
+    r.loaded.filter((m) => LAZY.test(m)),
     [],
   );
+});
+
+test("inspect of an unsigned gzip zboot image loads zlib, and no crypto (Web Crypto included)", () => {
+  assert.equal(built.status, 0, built.stderr);
+  const r = runLoaded(["inspect", "--json", "samples/arm64-zboot-gzip.efi"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).summary.compression, "gzip");
+  assert.deepEqual(
+    r.loaded.filter((m) => LAZY.test(m)),
+    ["NativeModule zlib"],
+  );
+});
+
+test("--version and --help load no crypto, zlib, child_process or fs/promises", () => {
+  assert.equal(built.status, 0, built.stderr);
+  for (const args of [["--version"], ["--help"], ["inspect", "--help"]]) {
+    const r = runLoaded(args);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(
+      r.loaded.filter((m) => LAZY.test(m) || m === "NativeModule fs/promises"),
+      [],
+      args.join(" "),
+    );
+  }
 });
 
 test("the bundle knows its version away from package.json (built in, as bin/kimg.js runs it)", () => {

@@ -47,9 +47,10 @@ function hashedInput(bytes: Uint8Array, parts: ReadonlyArray<{ offset: number; s
 
 /** Checks the `id` of every Android boot v0-v2 layer; records the verdict in `info.id` and on the header's id field. */
 export async function checkAndroidIds(tree: Tree): Promise<void> {
-  const subtle = globalThis.crypto?.subtle;
   for (const layer of allLayers(tree.root)) {
     if (layer.format !== "android-boot") continue;
+    // Read only here: Node loads its Web Crypto on the first touch of globalThis.crypto (~10 ms).
+    const subtle = globalThis.crypto?.subtle;
     const facts = factsOf(tree.facts, layer.path, "android-boot");
     const bytes = tree.bytes.get(layer.path);
     if (!facts || !bytes || facts.headerVersion > 2 || bytes.length < ID_OFFSET + ID_SIZE) continue;
