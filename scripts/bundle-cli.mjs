@@ -3,7 +3,8 @@
 // `node scripts/bundle-cli.mjs DIR` bundles into DIR instead (the start-up test does);
 // `node scripts/bundle-cli.mjs DIR META.json` also writes esbuild's metafile (what each chunk
 // holds and imports) there.
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { builtinModules, createRequire } from "node:module";
 import { build } from "esbuild";
 
@@ -79,6 +80,14 @@ const requiredBuiltins = {
   },
 };
 
+/**
+ * esbuild's `require` calls (commander's, the built-in stand-ins') need a `require` in ES module
+ * scope: the banner makes one. Only the chunk holding esbuild's __require helper calls it, and
+ * createRequire costs each chunk that runs it about 0.25 ms (a Module object, its path lookups),
+ * so chunks that never name `require` lose the banner after the build.
+ */
+const BANNER = "import { createRequire as __kimgCreateRequire } from 'node:module'; const require = __kimgCreateRequire(import.meta.url);";
+
 // Chunk names carry content hashes: old chunks would pile up beside the new ones.
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
@@ -95,7 +104,13 @@ const result = await build({
   plugins: [lazyBuiltins, requiredBuiltins],
   // `kimg --version` (src/cli/version.ts): the bundle may be run away from package.json.
   define: { KIMG_PACKAGE_VERSION: JSON.stringify(version) },
-  banner: { js: "import { createRequire as __kimgCreateRequire } from 'node:module'; const require = __kimgCreateRequire(import.meta.url);" },
+  banner: { js: BANNER },
   logLevel: "warning",
 });
+for (const name of readdirSync(outdir)) {
+  if (!name.endsWith(".js")) continue;
+  const text = readFileSync(join(outdir, name), "utf8");
+  const body = text.startsWith(`${BANNER}\n`) ? text.slice(BANNER.length + 1) : null;
+  if (body !== null && !/\brequire\b/.test(body)) writeFileSync(join(outdir, name), body);
+}
 if (metafile !== undefined) writeFileSync(metafile, JSON.stringify(result.metafile, null, 1));
