@@ -12,6 +12,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import type { Command } from "commander";
+import { buildProgram } from "../src/cli/main.js";
 import { buildArm64Image } from "../support/builders/images.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-bundle-"));
@@ -155,4 +157,29 @@ test("the bundle knows its version away from package.json (built in, as bin/kimg
   const r = spawnSync(process.execPath, [join(dir, "run.js"), "--version"], { encoding: "utf8", cwd: tmpdir() });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, `${JSON.parse(readFileSync("package.json", "utf8")).version}\n`);
+});
+
+test("kimg NAME defines only the commands of NAME's entry, each as the full program defines it", () => {
+  const full = buildProgram();
+  const names = full.commands.map((c) => c.name());
+  assert.deepEqual(names, ["inspect", "extract", "plan", "verify", "digest", "pcr", "kexec", "config"]);
+  /** Every command's help and option names, subcommands included. */
+  const described = (c: Command): string[] => [c.helpInformation(), ...c.options.map((o) => o.flags), ...c.commands.flatMap(described)];
+  for (const name of names) {
+    const only = buildProgram([name, "FILE"]);
+    // verify and digest are one entry of COMMANDS (src/cli/verify.ts): either brings both.
+    const expected = name === "verify" || name === "digest" ? ["verify", "digest"] : [name];
+    assert.deepEqual(
+      only.commands.map((c) => c.name()),
+      expected,
+    );
+    for (const c of only.commands) assert.deepEqual(described(c), described(full.commands.find((f) => f.name() === c.name()) as Command));
+  }
+  // No command, an option, help or an unknown name: every command, for the help and suggestions.
+  for (const argv of [[], ["--help"], ["help", "inspect"], ["inspec"]])
+    assert.deepEqual(
+      buildProgram(argv).commands.map((c) => c.name()),
+      names,
+      argv.join(" "),
+    );
 });
