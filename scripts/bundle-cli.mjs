@@ -4,7 +4,7 @@
 // `node scripts/bundle-cli.mjs DIR META.json` also writes esbuild's metafile (what each chunk
 // holds and imports) there.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { builtinModules, createRequire } from "node:module";
 import { build } from "esbuild";
 
@@ -81,6 +81,50 @@ const requiredBuiltins = {
 };
 
 /**
+ * Small core modules that nearly every lazily loaded chunk uses. esbuild makes one chunk per set
+ * of entry points (the CLI, each command's action, each codec and signature module loaded on
+ * demand) that reach a module; the codecs and signature modules each reach a different subset of
+ * these, so each came out as a chunk of its own, and `kimg inspect` loaded 8 of them, 1-9 KB
+ * each: every module costs Node's ESM loader about 0.4 ms (Node 24) and more on Node 20, which
+ * reads each file asynchronously. The plugin below has every dynamically imported module import
+ * them all, so they share one set and one chunk. A file missing here fails the build.
+ */
+const SHARED = [
+  "src/io/limits.ts",
+  "src/io/bytes.ts",
+  "src/io/layout.ts",
+  "src/io/fdt.ts",
+  "src/codecs/limit.ts",
+  "src/codecs/output.ts",
+  "src/codecs/checksums.ts",
+  "src/codecs/md5.ts",
+  "src/report/diagnostic.ts",
+];
+
+const sharedChunk = {
+  name: "shared-chunk",
+  setup(b) {
+    const targets = new Set();
+    b.onResolve({ filter: /^kimg:shared$/ }, () => ({ path: "kimg:shared", namespace: "kimg-shared" }));
+    b.onLoad({ filter: /.*/, namespace: "kimg-shared" }, () => ({
+      contents: SHARED.map((f) => `export * from ${JSON.stringify(resolve(f))};`).join("\n"),
+      loader: "js",
+      resolveDir: process.cwd(),
+    }));
+    // Every module loaded by `import()` (an action, a codec, a signature module) is an entry point.
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.kind !== "dynamic-import" || args.pluginData?.sharedChunk) return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { sharedChunk: true } });
+      if (!r.errors.length) targets.add(r.path);
+      return r;
+    });
+    b.onLoad({ filter: /\.ts$/ }, (args) =>
+      targets.has(args.path) ? { contents: `import "kimg:shared";\n${readFileSync(args.path, "utf8")}`, loader: "ts" } : undefined,
+    );
+  },
+};
+
+/**
  * esbuild's `require` calls (commander's, the built-in stand-ins') need a `require` in ES module
  * scope: the banner makes one. Only the chunk holding esbuild's __require helper calls it, and
  * createRequire costs each chunk that runs it about 0.25 ms (a Module object, its path lookups),
@@ -101,7 +145,7 @@ const result = await build({
   outdir,
   // Native packages stay outside: they are loaded from node_modules at run time, if present.
   external: ["koffi", "zstd-napi"],
-  plugins: [lazyBuiltins, requiredBuiltins],
+  plugins: [sharedChunk, lazyBuiltins, requiredBuiltins],
   // `kimg --version` (src/cli/version.ts): the bundle may be run away from package.json.
   define: { KIMG_PACKAGE_VERSION: JSON.stringify(version) },
   banner: { js: BANNER },

@@ -25,8 +25,8 @@ interface Metafile {
 }
 const meta = (): Metafile => JSON.parse(readFileSync(join(dir, "meta.json"), "utf8")) as Metafile;
 
-/** The sources held by the output `start` and every output it imports statically, transitively: what Node loads with it. */
-function loadedWith(m: Metafile, start: string): string[] {
+/** The output `start` and every output it imports statically, transitively: what Node loads with it. */
+function outputsLoadedWith(m: Metafile, start: string): Set<string> {
   const seen = new Set<string>();
   const visit = (out: string): void => {
     if (seen.has(out)) return;
@@ -34,8 +34,11 @@ function loadedWith(m: Metafile, start: string): string[] {
     for (const i of m.outputs[out]?.imports ?? []) if (i.kind === "import-statement" && !i.external) visit(i.path);
   };
   visit(start);
-  return [...seen].flatMap((out) => Object.keys(m.outputs[out]?.inputs ?? {}));
+  return seen;
 }
+
+/** The sources those outputs hold. */
+const loadedWith = (m: Metafile, start: string): string[] => [...outputsLoadedWith(m, start)].flatMap((out) => Object.keys(m.outputs[out]?.inputs ?? {}));
 
 /** The output that holds the source `source` (a command's action is the entry of its own chunk). */
 function outputHolding(m: Metafile, source: string): string {
@@ -81,6 +84,13 @@ test("kimg inspect loads the analysis, not the other commands' code, the signatu
     ),
   );
   assert.deepEqual(unwanted, [], "loaded only by the command that needs it, or when a signature or a stream of that codec is met");
+  // Few modules: each costs Node's ESM loader time. The small core modules every chunk uses are one chunk (bundle-cli.mjs, SHARED).
+  const shared = ["src/io/limits.ts", "src/io/layout.ts", "src/codecs/output.ts", "src/codecs/checksums.ts", "src/report/diagnostic.ts"].map((s) =>
+    outputHolding(m, s),
+  );
+  assert.equal(new Set(shared).size, 1, `one chunk: ${shared.join(" ")}`);
+  const outputs = outputsLoadedWith(m, outputHolding(m, "src/cli/actions/inspect.ts"));
+  assert.ok(outputs.size <= 14, `kimg inspect loads ${outputs.size} modules`);
 });
 
 test("the bundle takes Node's built-ins with require: no ES module facade but the banner's node:module, where require is used", () => {
