@@ -40,7 +40,8 @@ export function buildProgram(argv: readonly string[] = []): Command {
     .showHelpAfterError("(kimg --help lists the commands)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => writeStdoutLater(s), writeErr: (s) => process.stderr.write(s) });
-  const named = argv[0] === undefined ? [] : COMMANDS.filter((register) => commandNames(register).includes(argv[0] as string));
+  const first = argv[0];
+  const named = first === undefined || first.startsWith("-") ? [] : COMMANDS.filter((register) => commandNames(register).includes(first));
   for (const register of named.length ? named : COMMANDS) register(program);
   return program;
 }
