@@ -11,7 +11,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { analyse } from "../src/api/analyse.js";
 import { inspect } from "../src/api/inspect.js";
+import { unpack } from "../src/api/unpack.js";
+import { kernelConfigLine } from "../src/report/config-text.js";
 import { allLayers } from "../src/analysis/tree.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
 import { cpioArchive } from "../support/builders/cpio.js";
@@ -116,6 +119,29 @@ describe("the uncompressed built-in initramfs of a raw kernel image, found by a 
       ],
     );
     assert.equal(report.summary.kernelPath, "/");
+  });
+
+  test("kernelContents: false (what `kimg extract` of the kernel alone asks) searches neither for the archive nor for a .config", async () => {
+    const image = buildArm64Image({ codeSize: 0x20000 });
+    const archive = cpioArchive([{ name: "dev", mode: 0o040755 }]);
+    image.set(archive, 0x10000);
+    const full = await analyse(image);
+    assert.equal(
+      full.report.root.children.some((c) => c.path === "/initramfs"),
+      true,
+    );
+    assert.equal(full.report.kernelConfig.searchedBytes, image.length);
+    const kernelOnly = await analyse(image, { kernelContents: false });
+    assert.equal(kernelOnly.report.root.info.builtinInitramfs, undefined);
+    assert.equal(
+      kernelOnly.report.root.children.some((c) => c.path === "/initramfs"),
+      false,
+    );
+    assert.deepEqual(kernelOnly.report.kernelConfig, { ...full.report.kernelConfig, searchedBytes: 0 });
+    assert.equal(kernelConfigLine(kernelOnly.report.kernelConfig), "not searched in /");
+    // The kernel's own bytes are the same either way.
+    const { data } = await unpack(image, { kernelContents: false });
+    assert.deepEqual(data, (await unpack(image)).data);
   });
 
   const debian = "/var/cache/kimg-debian/bookworm/arm64-arm64/vmlinuz-6.1.0-50-arm64";

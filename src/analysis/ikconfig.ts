@@ -259,6 +259,11 @@ function absent(layer: string | null, searchedBytes: number): KernelConfigReport
   };
 }
 
+/** The report part when the search was turned off (`kernelContents: false`): the kernel layer, 0 bytes searched. */
+export function configNotSearched(root: Layer): KernelConfigResult {
+  return { report: absent(kernelChain(root).at(-1)?.path ?? null, 0), config: null };
+}
+
 /** What `attachKernelConfig` adds to an analysis: the report part and the .config bytes. */
 export interface KernelConfigResult {
   report: KernelConfigReport;

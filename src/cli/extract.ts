@@ -70,7 +70,8 @@ export function registerExtract(program: Command): void {
         archivesWritten.push({ layer: a.layer.path, ...done, skipped: a.plan.skipped });
       }
     } else {
-      const result = await unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : {}), trim: opts.trim ?? false });
+      // The kernel alone needs no search for its .config or built-in initramfs; another layer may be one.
+      const result = await unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : { kernelContents: false }), trim: opts.trim ?? false });
       const errors = result.report.diagnostics.filter((d) => d.severity === "error");
       if (opts.layer === undefined && errors.length) {
         const e = errors[0];
