@@ -10,6 +10,7 @@ import { imageOptions, readImage, type ImageFlags } from "./options.js";
 interface ConfigFlags extends ImageFlags {
   output?: string;
   force?: boolean;
+  sync?: boolean;
   json?: boolean;
   merge?: boolean;
 }
@@ -22,6 +23,7 @@ export function registerConfig(program: Command): void {
     .argument("[other]", "a second kernel image or .config: print what changed from <file> to it")
     .option("-o, --output <path>", "write the .config to a file (atomically) instead of stdout")
     .option("--force", "replace an existing output file")
+    .option("--sync", "wait until the output is on disk (fsync) before exiting")
     .option("--json", 'print the options as JSON (option -> value, not set as "n"), or the comparison')
     .option("-m, --merge", "with two files: print the changed and added options as .config lines (diffconfig -m)");
   imageOptions(command).action(async (file: string, other: string | undefined, opts: ConfigFlags) => {
@@ -31,7 +33,7 @@ export function registerConfig(program: Command): void {
       const { config } = await kernelConfig(bytes, options);
       const data = opts.json ? new TextEncoder().encode(JSON.stringify(configOptions(config), null, 2) + "\n") : config;
       if (opts.output) {
-        await writeAtomic(opts.output, data, { force: opts.force ?? false, protect: [file] });
+        await writeAtomic(opts.output, data, { force: opts.force ?? false, sync: opts.sync ?? false, protect: [file] });
         process.stderr.write(`wrote ${opts.output}: ${data.length} bytes\n`);
       } else await writeStdout(data);
       return;
