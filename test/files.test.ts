@@ -116,7 +116,11 @@ test("temporaryName: hidden, unique, and within NAME_MAX whatever the output nam
 });
 
 /** FileHandle's prototype (the class is not exported), to watch its sync and write calls. */
-async function fileHandleProto(dir: string): Promise<{ sync: () => Promise<void>; write: (...a: unknown[]) => Promise<{ bytesWritten: number }> }> {
+type Patchable = {
+  sync: (this: unknown) => Promise<void>;
+  write: (this: unknown, data: unknown, offset: number, length: number, position: number) => Promise<unknown>;
+};
+async function fileHandleProto(dir: string): Promise<Patchable> {
   const { open } = await import("node:fs/promises");
   const h = await open(join(dir, ".probe"), "w");
   await h.close();
