@@ -12,7 +12,6 @@
  * --force the file is renamed over the old one. Only regular files (or symlinks, which are
  * replaced, never followed) are ever replaced: never a device, FIFO, socket or folder.
  */
-import { randomBytes } from "node:crypto";
 import {
   closeSync,
   constants,
@@ -209,11 +208,23 @@ function errnoError(errno: number, call: string): NodeJS.ErrnoException {
 }
 
 /**
+ * `digits` random hex digits for a temp name. Math.random, not node:crypto (whose loading costs
+ * more than writing a 10 MB file): a name that someone guesses and takes first only makes the
+ * write fail, as temp files are created with O_EXCL and linked with link(2), neither of which
+ * follows or replaces what is there.
+ */
+function randomHex(digits: number): string {
+  let hex = "";
+  while (hex.length < digits) hex += Math.floor(Math.random() * 0x10000).toString(16).padStart(4, "0");
+  return hex.slice(0, digits);
+}
+
+/**
  * A hidden temp name beside `base`: `.BASE.kimg-XXXXXXXXXXXX.tmp`, or `.kimg-XXXXXXXXXXXX.tmp`
  * when that would pass NAME_MAX (a legal 250-byte output name must still be writable).
  */
 export function temporaryName(base: string, suffix = ".tmp"): string {
-  const tag = `kimg-${randomBytes(6).toString("hex")}${suffix}`;
+  const tag = `kimg-${randomHex(12)}${suffix}`;
   const long = `.${base}.${tag}`;
   return Buffer.byteLength(long) <= NAME_MAX_BYTES ? long : `.${tag}`;
 }
