@@ -59,6 +59,26 @@ describe("xz: the kernel's commands (scripts/xz_wrap.sh), xz 5.4.1", () => {
     assert.equal(info.trailingBytes, 0);
   });
 
+  it("x86 with a start offset (--x86=start=N), on data dense in E8/E9 and 00/FF bytes, and on real code", { skip }, () => {
+    // Every fourth byte a candidate opcode, every other one a sign byte: the prevMask paths all run.
+    const dense = new Uint8Array(256 * 1024);
+    let x = 1;
+    for (let i = 0; i < dense.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const v = x >>> 24;
+      dense[i] = v < 40 ? 0xe8 : v < 70 ? 0xe9 : v < 120 ? 0 : v < 170 ? 0xff : v;
+    }
+    for (const start of [1, 0x1000, 0x7ffffffb, 0xfffffff0]) {
+      for (const [name, data] of [
+        ["dense", dense],
+        ["binary512K", binary512K],
+      ] as const) {
+        const compressed = xz(`${name}-x86-${start}`, data, kernelXzArgs([`--x86=start=${start}`], ""));
+        assertSameBytes(decode(compressed), data, `x86 start=${start} ${name}`);
+      }
+    }
+  });
+
   // Every BCJ filter must invert xz's encoder on any input; x86 code has plenty of false
   // positives for the other architectures' patterns, so each filter converts many spots.
   const cases: Array<[string, string[], string]> = [
