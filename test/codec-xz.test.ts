@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { decodeArm64, decodeRiscV, decodeX86 } from "../src/codecs/bcj.js";
 import type { DecodeOptions } from "../src/codecs/types.js";
 import { decodeXz, decodeXzWithInfo } from "../src/codecs/xz.js";
+import { NODE_CODECS } from "../src/node/codecs.js";
 import { encodeRiscV } from "./helpers/xz-riscv-encoder.js";
 import {
   MiB,
@@ -369,7 +370,7 @@ describe("xz: corrupt input ends in a KimgError", { skip }, () => {
     }
   });
 
-  it("a flipped byte is E_CHECKSUM or E_CORRUPT_STREAM", () => {
+  it("a flipped byte is E_CHECKSUM or E_CORRUPT_STREAM (also through NODE_CODECS)", async () => {
     const positions: Array<[number, string[]]> = [
       [0, ["E_CORRUPT_STREAM"]], // magic
       [7, ["E_CHECKSUM", "E_UNSUPPORTED"]], // stream flags
@@ -389,6 +390,18 @@ describe("xz: corrupt input ends in a KimgError", { skip }, () => {
     const badCheck = small.slice();
     badCheck[checkStart + 1]! ^= 0xff;
     assertKimgError(() => decode(badCheck), ["E_CHECKSUM"], "check value");
+    // Node's decoder table checks the block with zlib's native CRC-32: the same verdicts.
+    const nodeXz = NODE_CODECS.xz as (input: Uint8Array, options: DecodeOptions) => Promise<Uint8Array>;
+    await assert.rejects(nodeXz(badCheck, { maxOutputBytes: LIMIT }), (e: Error & { code?: string; offset?: number }) => {
+      let expected: (Error & { code?: string; offset?: number }) | undefined;
+      try {
+        decode(badCheck);
+      } catch (error) {
+        expected = error as Error & { code?: string; offset?: number };
+      }
+      return e.code === "E_CHECKSUM" && e.message === expected?.message && e.offset === expected?.offset;
+    });
+    assertSameBytes(await nodeXz(small, { maxOutputBytes: LIMIT }), decode(small), "NODE_CODECS.xz");
   });
 
   it("random damage never escapes as another kind of error", () => {
