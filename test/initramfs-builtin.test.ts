@@ -6,7 +6,7 @@
  * by the section when a link keeps `.init.ramfs` by name; the listing equals `cpio -t`.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -142,6 +142,27 @@ describe("the uncompressed built-in initramfs of a raw kernel image, found by a 
     // The kernel's own bytes are the same either way.
     const { data } = await unpack(image, { kernelContents: false });
     assert.deepEqual(data, (await unpack(image)).data);
+  });
+
+  test("kimg extract: the kernel alone, and --layer /initramfs (found by the search extract skips for the kernel)", () => {
+    const image = buildArm64Image({ codeSize: 0x20000 });
+    const archive = cpioArchive([{ name: "dev", mode: 0o040755 }]);
+    image.set(archive, 0x10000);
+    const dir = mkdtempSync(join(tmpdir(), "kimg-builtin-cli-"));
+    try {
+      writeFileSync(join(dir, "Image"), image);
+      const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/run.ts", ...args], { encoding: "utf8" });
+      const kernel = cli("extract", join(dir, "Image"), "-o", join(dir, "kernel"));
+      assert.equal(kernel.status, 0, kernel.stderr);
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, "kernel"))), image);
+      const initramfs = cli("extract", join(dir, "Image"), "--layer", "/initramfs", "-o", join(dir, "initramfs.cpio"));
+      assert.equal(initramfs.status, 0, initramfs.stderr);
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, "initramfs.cpio"))), archive);
+      const missing = cli("extract", join(dir, "Image"), "--layer", "/nothing", "-o", join(dir, "x"));
+      assert.match(missing.stderr, /E_NO_SUCH_LAYER|no layer "\/nothing"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const debian = "/var/cache/kimg-debian/bookworm/arm64-arm64/vmlinuz-6.1.0-50-arm64";

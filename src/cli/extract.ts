@@ -76,8 +76,14 @@ export function registerExtract(program: Command): void {
         archivesWritten.push({ layer: a.layer.path, ...done, skipped: a.plan.skipped });
       }
     } else {
-      // The kernel alone needs no search for its .config or built-in initramfs; another layer may be one.
-      const result = await unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : { kernelContents: false }), trim: opts.trim ?? false });
+      // No search of the kernel for its .config or built-in initramfs (tens of MB) unless the
+      // layer asked for is not found without: then it may be that initramfs or inside it.
+      const one = (kernelContents: boolean) =>
+        unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : {}), kernelContents, trim: opts.trim ?? false });
+      const result = await one(false).catch((error: unknown) => {
+        if (opts.layer !== undefined && error instanceof KimgError && error.code === ErrorCode.NO_SUCH_LAYER) return one(true);
+        throw error;
+      });
       const errors = result.report.diagnostics.filter((d) => d.severity === "error");
       if (opts.layer === undefined && errors.length) {
         const e = errors[0];
