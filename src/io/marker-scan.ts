@@ -8,8 +8,8 @@
  *
  * The scan reads the layer as aligned 32-bit words (offsets 0, 4, 8, ... of the layer) and keeps
  * a word only when a 64K-entry table indexed by its low 16 bits says some marker has a 4-byte
- * window starting with those 2 bytes; the window and then the whole marker are compared. Why one aligned word per
- * occurrence suffices:
+ * window starting with those 2 bytes; the window and then the whole marker are compared. Why
+ * one aligned word per occurrence suffices:
  * - "Linux version " (14 bytes) and "IKCFG_ST" (8) lie anywhere (linux_banner is a char array in
  *   init/version.c, the .config markers `.ascii` in kernel/configs.c): a marker of at least 7
  *   bytes at offset p holds the whole aligned word at p + k for the one k in 0..3 with
@@ -65,7 +65,7 @@ interface Window {
 }
 
 const le32 = (b: Uint8Array, at: number): number =>
-  (b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24) | 0;
+  (b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24);
 
 /**
  * The FILTER slot of a word: its low 16 bits, its first 2 bytes. Of the 12 million words of the
