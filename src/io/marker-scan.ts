@@ -177,17 +177,12 @@ function scanWords(bytes: Uint8Array, scan: Scan, to: number): void {
   }
 }
 
-/** Makes sure every occurrence starting at or below `to` is known, scanning in whole chunks. */
-function scanUpTo(bytes: Uint8Array, scan: Scan, to: number): void {
+/** Scans one more chunk of the layer (SCAN_CHUNK_BYTES, or what is left of its whole words). */
+function scanStep(bytes: Uint8Array, scan: Scan): void {
   const wholeWords = bytes.length - (bytes.length % 4);
-  // An occurrence at p holds its aligned word at p + 3 at the latest, which must have been read.
-  const need = Math.min(wholeWords, to + 4);
-  while (scan.scannedTo < need) {
-    const next = Math.min(wholeWords, scan.scannedTo + SCAN_CHUNK_BYTES);
-    scanWords(bytes, scan, next);
-    scan.scannedTo = next;
-  }
-  if (scan.scannedTo === wholeWords) scan.scannedTo = bytes.length;
+  const next = Math.min(wholeWords, scan.scannedTo + SCAN_CHUNK_BYTES);
+  scanWords(bytes, scan, next);
+  scan.scannedTo = next === wholeWords ? bytes.length : next;
 }
 
 /** The first aligned "070701" at or after `from` by a plain search (past MARKER_MAX_HITS). */
@@ -213,18 +208,26 @@ export function findMarker(bytes: Uint8Array, marker: KernelMarker, from = 0, to
   const scan = scanOf(bytes);
   const index = NAMES.indexOf(marker);
   const last = end - spec.bytes.length;
-  scanUpTo(bytes, scan, last);
   const list = scan.hits[index] as number[];
-  // The first kept hit at or after `start` (binary search: the hits are in ascending order).
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((list[mid] as number) < start) lo = mid + 1;
-    else hi = mid;
+  // An occurrence at p holds its aligned word at p + 3 at the latest: once that word is read, p
+  // is known. Every kept hit lies before every occurrence not yet read, so the first kept hit at
+  // or after `start` is the answer as soon as there is one: the scan stops there (a banner half
+  // way through an Image is found after reading half of it).
+  const need = Math.min(bytes.length - (bytes.length % 4), last + 4);
+  for (;;) {
+    // The first kept hit at or after `start` (binary search: the hits are in ascending order).
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((list[mid] as number) < start) lo = mid + 1;
+      else hi = mid;
+    }
+    const hit = list[lo];
+    if (hit !== undefined) return hit <= last ? hit : -1;
+    if (scan.scannedTo >= need || scan.overflowAt[index] !== null) break;
+    scanStep(bytes, scan);
   }
-  const hit = list[lo];
-  if (hit !== undefined) return hit <= last ? hit : -1;
   const overflow = scan.overflowAt[index];
   if (overflow === null || overflow === undefined) return -1;
   const from2 = Math.max(start, overflow);
