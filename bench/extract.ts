@@ -271,4 +271,11 @@ for (const c of inspectCases()) {
   rows.push(fmt(`${c.name} / node -e 0`, (size / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, size, baseNote(r)));
   console.log(rows[rows.length - 1]);
 }
+// The floor under every inspect row: Node starting and reading the file into memory, nothing else.
+for (const c of inspectCases().slice(0, 1)) {
+  const r = race(["node", "-e", "0"], ["node", "-e", `require("node:fs").readFileSync(${JSON.stringify(c.file)})`]);
+  const size = statSync(c.file).size;
+  rows.push(fmt(`floor: node reading the ${(size / MB).toFixed(0)} MB file / node -e 0`, (size / MB).toFixed(1), r.native, r.kimg, 1.5, r.rss, size));
+  console.log(rows[rows.length - 1]);
+}
 console.log("\nratio = kimg / native (inspect: / `node -e 0`), lower is better; RSS is kimg's peak, held to the inner image + 100 MB.");

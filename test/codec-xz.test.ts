@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { decodeArm64, decodeRiscV, decodeX86 } from "../src/codecs/bcj.js";
 import type { DecodeOptions } from "../src/codecs/types.js";
 import { decodeXz, decodeXzWithInfo } from "../src/codecs/xz.js";
+import { NODE_CODECS } from "../src/node/codecs.js";
 import { encodeRiscV } from "./helpers/xz-riscv-encoder.js";
 import {
   MiB,
@@ -57,6 +58,26 @@ describe("xz: the kernel's commands (scripts/xz_wrap.sh), xz 5.4.1", () => {
     const info = decodeXzWithInfo(kernelX86, { maxOutputBytes: LIMIT });
     assert.deepEqual(info.streams, [{ check: "crc32", checkId: 1, checkVerified: true, blockCount: 1, filters: ["x86", "lzma2"], dictionaryBytes: 32 * MiB }]);
     assert.equal(info.trailingBytes, 0);
+  });
+
+  it("x86 with a start offset (--x86=start=N), on data dense in E8/E9 and 00/FF bytes, and on real code", { skip }, () => {
+    // Every fourth byte a candidate opcode, every other one a sign byte: the prevMask paths all run.
+    const dense = new Uint8Array(256 * 1024);
+    let x = 1;
+    for (let i = 0; i < dense.length; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      const v = x >>> 24;
+      dense[i] = v < 40 ? 0xe8 : v < 70 ? 0xe9 : v < 120 ? 0 : v < 170 ? 0xff : v;
+    }
+    for (const start of [1, 0x1000, 0x7ffffffb, 0xfffffff0]) {
+      for (const [name, data] of [
+        ["dense", dense],
+        ["binary512K", binary512K],
+      ] as const) {
+        const compressed = xz(`${name}-x86-${start}`, data, kernelXzArgs([`--x86=start=${start}`], ""));
+        assertSameBytes(decode(compressed), data, `x86 start=${start} ${name}`);
+      }
+    }
   });
 
   // Every BCJ filter must invert xz's encoder on any input; x86 code has plenty of false
@@ -349,7 +370,7 @@ describe("xz: corrupt input ends in a KimgError", { skip }, () => {
     }
   });
 
-  it("a flipped byte is E_CHECKSUM or E_CORRUPT_STREAM", () => {
+  it("a flipped byte is E_CHECKSUM or E_CORRUPT_STREAM (also through NODE_CODECS)", async () => {
     const positions: Array<[number, string[]]> = [
       [0, ["E_CORRUPT_STREAM"]], // magic
       [7, ["E_CHECKSUM", "E_UNSUPPORTED"]], // stream flags
@@ -369,6 +390,18 @@ describe("xz: corrupt input ends in a KimgError", { skip }, () => {
     const badCheck = small.slice();
     badCheck[checkStart + 1]! ^= 0xff;
     assertKimgError(() => decode(badCheck), ["E_CHECKSUM"], "check value");
+    // Node's decoder table checks the block with zlib's native CRC-32: the same verdicts.
+    const nodeXz = NODE_CODECS.xz as (input: Uint8Array, options: DecodeOptions) => Promise<Uint8Array>;
+    await assert.rejects(nodeXz(badCheck, { maxOutputBytes: LIMIT }), (e: Error & { code?: string; offset?: number }) => {
+      let expected: (Error & { code?: string; offset?: number }) | undefined;
+      try {
+        decode(badCheck);
+      } catch (error) {
+        expected = error as Error & { code?: string; offset?: number };
+      }
+      return e.code === "E_CHECKSUM" && e.message === expected?.message && e.offset === expected?.offset;
+    });
+    assertSameBytes(await nodeXz(small, { maxOutputBytes: LIMIT }), decode(small), "NODE_CODECS.xz");
   });
 
   it("random damage never escapes as another kind of error", () => {

@@ -114,3 +114,59 @@ test("temporaryName: hidden, unique, and within NAME_MAX whatever the output nam
   }
   assert.match(temporaryName("Image"), /^\.Image\.kimg-[0-9a-f]{12}\.tmp$/);
 });
+
+/** FileHandle's prototype (the class is not exported), to watch its sync and write calls. */
+type Patchable = {
+  sync: (this: unknown) => Promise<void>;
+  write: (this: unknown, data: unknown, offset: number, length: number, position: number) => Promise<unknown>;
+};
+async function fileHandleProto(dir: string): Promise<Patchable> {
+  const { open } = await import("node:fs/promises");
+  const h = await open(join(dir, ".probe"), "w");
+  await h.close();
+  rmSync(join(dir, ".probe"));
+  return Object.getPrototypeOf(h);
+}
+
+for (const unnamed of [true, false]) {
+  const kind = unnamed ? "unnamed (O_TMPFILE)" : "named";
+  test(`${kind} temp files: each file is fsynced only with sync, and a write cut short by the kernel is continued`, async () => {
+    outputIo.unnamedTemps = unnamed;
+    const dir = fresh();
+    const proto = await fileHandleProto(dir);
+    const { sync, write } = proto;
+    let syncs = 0;
+    let writes = 0;
+    proto.sync = async function (this: unknown) {
+      syncs++;
+      return sync.call(this);
+    };
+    // At most 100 kB per write(2), as a kernel may do on a signal or a full pipe.
+    proto.write = async function (this: unknown, data: unknown, offset: number, length: number, position: number) {
+      writes++;
+      return write.call(this, data, offset, Math.min(length, 100_000), position);
+    };
+    try {
+      const data = new Uint8Array(1_000_003).map((_, i) => (i * 7919) & 0xff);
+      await writeAtomic(join(dir, "plain"), data);
+      assert.equal(syncs, 0);
+      assert.equal(writes, 11);
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, "plain"))), data);
+      await writeAtomic(join(dir, "durable"), data, { sync: true });
+      assert.equal(syncs, 1);
+      const set = await OutputSet.open(join(dir, "set"), { createDir: true, sync: true });
+      try {
+        await set.add("a", bytes("a"));
+        await set.add("b", bytes("b"));
+        set.commit();
+      } finally {
+        await set.dispose();
+      }
+      assert.equal(syncs, 3);
+      assert.deepEqual(readdirSync(join(dir, "set")).sort(), ["a", "b"]);
+    } finally {
+      proto.sync = sync;
+      proto.write = write;
+    }
+  });
+}

@@ -6,12 +6,15 @@
  * by the section when a link keeps `.init.ramfs` by name; the listing equals `cpio -t`.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { analyse } from "../src/api/analyse.js";
 import { inspect } from "../src/api/inspect.js";
+import { unpack } from "../src/api/unpack.js";
+import { kernelConfigLine } from "../src/report/config-text.js";
 import { allLayers } from "../src/analysis/tree.js";
 import { NODE_CODECS } from "../src/node/codecs.js";
 import { cpioArchive } from "../support/builders/cpio.js";
@@ -116,6 +119,50 @@ describe("the uncompressed built-in initramfs of a raw kernel image, found by a 
       ],
     );
     assert.equal(report.summary.kernelPath, "/");
+  });
+
+  test("kernelContents: false (what `kimg extract` of the kernel alone asks) searches neither for the archive nor for a .config", async () => {
+    const image = buildArm64Image({ codeSize: 0x20000 });
+    const archive = cpioArchive([{ name: "dev", mode: 0o040755 }]);
+    image.set(archive, 0x10000);
+    const full = await analyse(image);
+    assert.equal(
+      full.report.root.children.some((c) => c.path === "/initramfs"),
+      true,
+    );
+    assert.equal(full.report.kernelConfig.searchedBytes, image.length);
+    const kernelOnly = await analyse(image, { kernelContents: false });
+    assert.equal(kernelOnly.report.root.info.builtinInitramfs, undefined);
+    assert.equal(
+      kernelOnly.report.root.children.some((c) => c.path === "/initramfs"),
+      false,
+    );
+    assert.deepEqual(kernelOnly.report.kernelConfig, { ...full.report.kernelConfig, searchedBytes: 0 });
+    assert.equal(kernelConfigLine(kernelOnly.report.kernelConfig), "not searched in /");
+    // The kernel's own bytes are the same either way.
+    const { data } = await unpack(image, { kernelContents: false });
+    assert.deepEqual(data, (await unpack(image)).data);
+  });
+
+  test("kimg extract: the kernel alone, and --layer /initramfs (found by the search extract skips for the kernel)", () => {
+    const image = buildArm64Image({ codeSize: 0x20000 });
+    const archive = cpioArchive([{ name: "dev", mode: 0o040755 }]);
+    image.set(archive, 0x10000);
+    const dir = mkdtempSync(join(tmpdir(), "kimg-builtin-cli-"));
+    try {
+      writeFileSync(join(dir, "Image"), image);
+      const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "src/cli/run.ts", ...args], { encoding: "utf8" });
+      const kernel = cli("extract", join(dir, "Image"), "-o", join(dir, "kernel"));
+      assert.equal(kernel.status, 0, kernel.stderr);
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, "kernel"))), image);
+      const initramfs = cli("extract", join(dir, "Image"), "--layer", "/initramfs", "-o", join(dir, "initramfs.cpio"));
+      assert.equal(initramfs.status, 0, initramfs.stderr);
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, "initramfs.cpio"))), archive);
+      const missing = cli("extract", join(dir, "Image"), "--layer", "/nothing", "-o", join(dir, "x"));
+      assert.match(missing.stderr, /E_NO_SUCH_LAYER|no layer "\/nothing"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const debian = "/var/cache/kimg-debian/bookworm/arm64-arm64/vmlinuz-6.1.0-50-arm64";

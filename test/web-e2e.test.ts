@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -549,6 +549,48 @@ describe("the web page in Chromium", { skip }, () => {
       );
       assert.equal(await page.locator("#download-kernel").count(), 0, `${name}: no kernel to download`);
     }
+  });
+
+  // Issue 14: "a 9 MB zstd zboot reported and unpacked in under 1 s in Chromium, logged by the
+  // browser test". Debian sid's loong64 zboot (8.7 MB, zstd22) when the fetch script cached it,
+  // else an arm64 zboot of about 9 MB made here; the time is logged (speed targets live in the
+  // benchmark), the bytes are checked.
+  it("reports and unpacks a 9 MB zstd zboot (time logged)", async (t) => {
+    const debian = "/var/cache/kimg-debian/sid/loong64-loong64";
+    const real = existsSync(debian) ? readdirSync(debian).find((n) => n.startsWith("vmlinuz-")) : undefined;
+    let bytes: Uint8Array;
+    let name: string;
+    if (real) {
+      bytes = new Uint8Array(readFileSync(join(debian, real)));
+      name = `Debian sid ${real}`;
+    } else {
+      const image = buildArm64Image({
+        codeSize: 0x1800000,
+        dataSize: 0x100000,
+        bssSize: 0x100000,
+        banner: "Linux version 6.12.9-kimg (builder@kimg) (gcc 12.2.0) #1 SMP",
+      });
+      const { toCompress, trailer } = zbootInputs(image, "v6.4", "zstd22");
+      // zstd -3 with the kernel's 128 MiB window: the same stream format as -22 --ultra, made in seconds.
+      const out = execFileSync("zstd", ["-3", "--long=27", "-c"], { input: toCompress, maxBuffer: 1 << 30 });
+      const payload = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+      bytes = buildZboot({ machine: MACHINE.ARM64, compType: "zstd22", payload, trailer: trailer(payload) }).bytes;
+      name = "arm64 zboot, zstd";
+    }
+    const path = join(work, "zstd-zboot.efi");
+    await writeFile(path, bytes);
+    const expected = await unpack(bytes);
+    assert.equal(expected.report.summary.compression, "zstd");
+    const start = Date.now();
+    await page.setInputFiles("#file", path);
+    assert.equal(await waitForReport(), "done");
+    const reported = Date.now() - start;
+    const kernel = await download("#download-kernel");
+    const unpacked = Date.now() - start;
+    assert.equal(sha256(kernel), sha256(expected.data));
+    t.diagnostic(
+      `${name}: ${(bytes.length / 1e6).toFixed(1)} MB zstd zboot reported in ${reported} ms, its ${(kernel.length / 1e6).toFixed(1)} MB kernel downloaded at ${unpacked} ms`,
+    );
   });
 
   it("decompresses a 48 MB image in the worker with progress while the page keeps running", async (t) => {

@@ -25,6 +25,7 @@ import { crc32 } from "../codecs/checksums.js";
 import { asKimgError, ErrorCode, KimgError } from "../io/errors.js";
 import { ascii, indexOf, u32 } from "../io/layout.js";
 import { IKCONFIG_MAX_CANDIDATES, IKCONFIG_MAX_COMPRESSED_BYTES, IKCONFIG_MAX_CONFIG_BYTES, IKCONFIG_MAX_SCAN_BYTES } from "../io/limits.js";
+import { findMarker } from "../io/marker-scan.js";
 import type { ReportCode } from "../model/codes.js";
 import { factsOf, type FactsTable } from "../model/facts.js";
 import type { Diagnostic, KernelConfigReport, Layer, Severity } from "../model/report.js";
@@ -37,28 +38,6 @@ export const IKCFG_ST = ascii("IKCFG_ST");
 export const IKCFG_ED = ascii("IKCFG_ED");
 /** gzip's ID1 ID2 CM (deflate): what extract-ikconfig requires right after IKCFG_ST. */
 const GZIP_DEFLATE_HEADER = [0x1f, 0x8b, 0x08] as const;
-/** The byte of "IKCFG_ST" the scan looks for first: "G", the rarest of its letters in real kernels (30,297 in Debian's 31 MiB arm64 Image, against 34,536 "K" and 464,121 "_"). */
-const ANCHOR_INDEX = 4;
-
-/**
- * `needle` in `haystack` within [from, to), -1 when absent: the engine's native
- * Uint8Array.prototype.indexOf finds each anchor byte, then the rest is compared. Faster than a
- * Boyer-Moore-Horspool loop in JavaScript when the anchor is rare, which matters as every
- * analysis scans the whole kernel (tens of MB) and the marker is usually absent.
- */
-function findMarker(haystack: Uint8Array, needle: Uint8Array, from: number, to: number): number {
-  const anchor = needle[ANCHOR_INDEX] as number;
-  const last = Math.min(to, haystack.length) - needle.length;
-  for (let at = haystack.indexOf(anchor, from + ANCHOR_INDEX); at !== -1; at = haystack.indexOf(anchor, at + 1)) {
-    const start = at - ANCHOR_INDEX;
-    if (start > last) return -1;
-    let i = 0;
-    while (i < needle.length && haystack[start + i] === needle[i]) i++;
-    if (i === needle.length) return start;
-  }
-  return -1;
-}
-
 /** A gzip member is at least a 10-byte header and an 8-byte trailer. */
 const GZIP_MIN_BYTES = 18;
 
@@ -130,7 +109,12 @@ export async function findEmbeddedConfig(bytes: Uint8Array, ranges: Array<[numbe
       });
     }
     budget -= end - start;
-    for (let at = findMarker(bytes, IKCFG_ST, start, end); at !== -1 && candidates < IKCONFIG_MAX_CANDIDATES; at = findMarker(bytes, IKCFG_ST, at + 1, end)) {
+    // The offsets come from the layer's one marker scan (io/marker-scan.ts), shared with the banner and initramfs searches.
+    for (
+      let at = findMarker(bytes, "ikconfig", start, end);
+      at !== -1 && candidates < IKCONFIG_MAX_CANDIDATES;
+      at = findMarker(bytes, "ikconfig", at + 1, end)
+    ) {
       candidates++;
       const data = at + IKCFG_ST.length;
       if (!GZIP_DEFLATE_HEADER.every((b, i) => bytes[data + i] === b)) continue;
@@ -257,6 +241,11 @@ function absent(layer: string | null, searchedBytes: number): KernelConfigReport
     unsetCount: null,
     searchedBytes,
   };
+}
+
+/** The report part when the search was turned off (`kernelContents: false`): the kernel layer, 0 bytes searched. */
+export function configNotSearched(root: Layer): KernelConfigResult {
+  return { report: absent(kernelChain(root).at(-1)?.path ?? null, 0), config: null };
 }
 
 /** What `attachKernelConfig` adds to an analysis: the report part and the .config bytes. */

@@ -39,6 +39,12 @@ export interface AnalyseOptions {
   /** A name for the input, shown in the report. */
   name?: string;
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Look for what the innermost kernel carries: its embedded .config and, in a raw image, a
+   * built-in initramfs. Both are searches of the whole kernel (tens of MB); default true.
+   * `extract` of the kernel alone turns them off, as it writes neither.
+   */
+  kernelContents?: boolean;
 }
 
 /** The analysed image as the API's lower layers use it: the report's layer tree, each layer's bytes and typed facts by path, and the diagnostics. Not part of the JSON report. */
@@ -121,7 +127,8 @@ class Walker {
     try {
       children = parser.parse(input, layer);
       // Built-in initramfs (issue 16): an uncompressed archive in a raw kernel image's init data
-      if (parser.kernel && parser.format !== "elf" && parser.format !== "bzimage") addRawBuiltinCpio(bytes, base, layer, children);
+      if (parser.kernel && parser.format !== "elf" && parser.format !== "bzimage" && this.options.kernelContents !== false)
+        addRawBuiltinCpio(bytes, base, layer, children);
     } catch (error) {
       const e = asKimgError(error, ErrorCode.BAD_FIELD, { offset: base });
       this.diagnose(path, e.code, "error", e.message, e.offset ?? null);

@@ -1,6 +1,6 @@
 /** `analyse`: the layer tree of an image and the report made from it, which every entry point starts from. */
 import { checkFitHashes } from "../analysis/fit-hashes.js";
-import { attachKernelConfig } from "../analysis/ikconfig.js";
+import { attachKernelConfig, configNotSearched } from "../analysis/ikconfig.js";
 import { checkAndroidIds } from "../analysis/android-id.js";
 import { planFromTree } from "../analysis/plan/index.js";
 import { summarise } from "../analysis/summary.js";
@@ -39,7 +39,8 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
   const tree = await buildTree(bytes, options);
   await summariseSignatures(tree, options);
   await checkFitHashes(tree);
-  const config = await attachKernelConfig(tree.root, tree.bytes, tree.facts, tree.diagnostics);
+  const config =
+    options.kernelContents === false ? configNotSearched(tree.root) : await attachKernelConfig(tree.root, tree.bytes, tree.facts, tree.diagnostics);
   await checkAndroidIds(tree);
   const report: Report = {
     tool: "kimg",

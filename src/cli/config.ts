@@ -11,6 +11,7 @@ export function registerConfig(program: Command): void {
     .argument("[other]", "a second kernel image or .config: print what changed from <file> to it")
     .option("-o, --output <path>", "write the .config to a file (atomically) instead of stdout")
     .option("--force", "replace an existing output file")
+    .option("--sync", "wait until the output is on disk (fsync) before exiting")
     .option("--json", 'print the options as JSON (option -> value, not set as "n"), or the comparison')
     .option("-m, --merge", "with two files: print the changed and added options as .config lines (diffconfig -m)");
   // The action and what it needs (the .config reader, the comparison) load only when the command runs.

@@ -13,6 +13,7 @@ export function registerExtract(program: Command): void {
     .option("--all <dir>", "write every layer into DIR")
     .option("--trim", "cut a signed image after its certificate table (drops zboot v6.4+ zero padding)")
     .option("--force", "replace existing output files")
+    .option("--sync", "wait until the output is on disk (fsync) before exiting")
     .option("--json", "print what was written as JSON");
   // The action and what it needs (unpacking, the archive writer) load only when the command runs.
   imageOptions(command).action(async (file: string, opts: ExtractOptions) => (await import("./actions/extract.js")).actions.extract(file, opts));

@@ -11,8 +11,12 @@ import { progressReporter } from "./progress.js";
  * maxInputBytes) and builds the options every core call takes: the file's name for the report,
  * Node's codecs, the size limits the flags set, and a progress line on stderr when `progress`.
  */
-export async function readImage(file: string, flags: ImageFlags, how: { progress: boolean }): Promise<{ bytes: Uint8Array; options: InspectOptions }> {
-  const bytes = await readInput(file);
+export async function readImage(
+  file: string,
+  flags: ImageFlags,
+  how: { progress: boolean; whileReading?: () => void },
+): Promise<{ bytes: Uint8Array; options: InspectOptions }> {
+  const bytes = await readInput(file, how.whileReading ? { whileReading: how.whileReading } : {});
   const options = { name: basename(file), codecs: NODE_CODECS, ...sizeLimits(flags), onProgress: progressReporter(how.progress) };
   return { bytes, options };
 }

@@ -181,7 +181,7 @@ function decodeLegacy(input: Uint8Array, position: number, out: OutputBuffer, pr
         actual: input.length - blockStart,
       });
     }
-    if (wasm === null || !decodeLegacyBlockWasm(wasm, out, blockStart, blockStart + chunkBytes)) {
+    if (wasm === null || !decodeLegacyBlockWasm(wasm, input, out, blockStart, blockStart + chunkBytes)) {
       decodeBlockInto(out, input, blockStart, blockStart + chunkBytes, LEGACY_BLOCK_MAX_BYTES, out.length, "lz4 legacy block");
     }
     progress.update(out.length);
@@ -196,12 +196,14 @@ function decodeLegacy(input: Uint8Array, position: number, out: OutputBuffer, pr
  * not clean or needs more room: decodeBlockInto then decodes it again and gives the error, or
  * grows the output, exactly as without WebAssembly.
  */
-function decodeLegacyBlockWasm(wasm: LzWasm, out: OutputBuffer, blockStart: number, blockEnd: number): boolean {
+function decodeLegacyBlockWasm(wasm: LzWasm, input: Uint8Array, out: OutputBuffer, blockStart: number, blockEnd: number): boolean {
   if (!wasm.holds(out.bytes)) return false;
+  const ip = wasm.stage(input, blockStart, blockEnd);
+  if (ip < 0) return false;
   const op = wasm.outputBase + out.length;
   const opEnd = op + Math.min(LEGACY_BLOCK_MAX_BYTES, out.bytes.length - out.length);
   // Legacy blocks are independent: matches reach back to the block's start only.
-  const end = wasm.exports.lz4Block(wasm.inputBase + blockStart, wasm.inputBase + blockEnd, op, opEnd, op);
+  const end = wasm.exports.lz4Block(ip, ip + (blockEnd - blockStart), op, opEnd, op);
   if (end < 0) return false;
   out.length = end - wasm.outputBase;
   return true;
@@ -339,7 +341,7 @@ export const decodeLz4: Decoder = (input: Uint8Array, options: DecodeOptions): U
   let wasm: LzWasm | null = null;
   const legacy = input.length >= 4 && readU32le(input, 0) === LEGACY_MAGIC;
   const out = OutputBuffer.forDecode("lz4", options, input.length, 3, undefined, (capacity) =>
-    legacy ? ((wasm = LzWasm.create(input, capacity))?.region ?? null) : null,
+    legacy ? ((wasm = LzWasm.create(Math.min(input.length, LEGACY_CHUNK_MAX_BYTES), capacity))?.region ?? null) : null,
   );
   const progress = new Progress(options.onProgress);
   if (input.length < 4) throw corrupt("lz4 input is shorter than its magic", 0, "lz4 magic", { actual: input.length });

@@ -415,9 +415,10 @@ function decodeBlocks(
       crcD = readU32be(input, at);
       at += 4;
     }
-    const dataInWasm = wasm === null ? 0 : wasm.inputBase + dataStart;
+    // The compressed block in the WebAssembly memory (-1: not there; stored blocks are copied as they are).
+    const dataInWasm = wasm === null || stored ? -1 : wasm.stage(input, dataStart, dataStart + srcLen);
     if (!stored && flags & F_ADLER32_C) {
-      verifyChecksum(readU32be(input, at), data, "adler32", at, "compressed", wasm, dataInWasm);
+      verifyChecksum(readU32be(input, at), data, "adler32", at, "compressed", dataInWasm >= 0 ? wasm : null, dataInWasm);
       at += 4;
     }
     if (!stored && flags & F_CRC32_C) {
@@ -431,7 +432,11 @@ function decodeBlocks(
     const outputInWasm = wasm?.holds(out.bytes) ? wasm.outputBase + outputStart : -1;
     if (stored) {
       out.bytes.set(data, outputStart);
-    } else if (outputInWasm < 0 || wasm!.exports.lzo1xBlock(dataInWasm, dataInWasm + srcLen, outputInWasm, outputInWasm + dstLen) !== outputInWasm + dstLen) {
+    } else if (
+      outputInWasm < 0 ||
+      dataInWasm < 0 ||
+      wasm!.exports.lzo1xBlock(dataInWasm, dataInWasm + srcLen, outputInWasm, outputInWasm + dstLen) !== outputInWasm + dstLen
+    ) {
       // Without WebAssembly, or for a block it did not decode cleanly to the declared size: here, for the error.
       const end = lzo1xDecompress(input, dataStart, dataStart + srcLen, out.bytes, outputStart, outputStart + dstLen);
       if (end !== outputStart + dstLen) {
@@ -459,10 +464,20 @@ function decodeBlocks(
  * start another lzop file (such as the kernel's 4-byte size trailer) are ignored, as lzop and
  * unlzo ignore them.
  */
+/** The largest compressed block the WebAssembly loop takes: lzop's default block is 256 KiB (the kernel's lzop -9 uses it); a larger one decodes in TypeScript. */
+const LZO_STAGE_BYTES = 1024 * 1024;
+
 export const decodeLzo: Decoder = (input: Uint8Array, options: DecodeOptions): Uint8Array => {
   // The blocks decode in WebAssembly, into its memory: the output starts there.
   let wasm: LzWasm | null = null;
-  const out = OutputBuffer.forDecode("lzo", options, input.length, 3, undefined, (capacity) => (wasm = LzWasm.create(input, capacity))?.region ?? null);
+  const out = OutputBuffer.forDecode(
+    "lzo",
+    options,
+    input.length,
+    3,
+    undefined,
+    (capacity) => (wasm = LzWasm.create(Math.min(input.length, LZO_STAGE_BYTES), capacity))?.region ?? null,
+  );
   let pos = 0;
   do {
     const header = parseHeader(input, pos);

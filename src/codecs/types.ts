@@ -11,6 +11,8 @@ export interface DecodeOptions {
   maxOutputBytes: number;
   /** Called now and then with the number of output bytes produced so far. */
   onProgress?: ((outputBytes: number) => void) | undefined;
+  /** The same CRC-32 as codecs/checksums.ts `crc32`, faster where the platform has one (Node's zlib.crc32): for the checks over whole blocks. */
+  crc32?: ((data: Uint8Array) => number) | undefined;
 }
 
 /** A decoder: the compressed stream in, the decompressed bytes out (or a promise of them), never more than `maxOutputBytes`. */

@@ -92,7 +92,7 @@ export function decodeXzWithInfo(input: Uint8Array, options: DecodeOptions): XzD
   const streams: XzStreamSummary[] = [];
   let pos = 0;
   for (;;) {
-    const stream = decodeStream(input, pos, out, wasm);
+    const stream = decodeStream(input, pos, out, wasm, options.crc32 ?? crc32);
     streams.push(stream.summary);
     pos = stream.end;
     while (pos + 4 <= input.length && readUint32Le(input, pos) === 0) pos += 4;
@@ -106,7 +106,13 @@ interface BlockRecord {
   uncompressedSize: number;
 }
 
-function decodeStream(input: Uint8Array, start: number, out: OutputBuffer, wasm: LzmaWasm | null): { summary: XzStreamSummary; end: number } {
+function decodeStream(
+  input: Uint8Array,
+  start: number,
+  out: OutputBuffer,
+  wasm: LzmaWasm | null,
+  blockCrc32: (data: Uint8Array) => number,
+): { summary: XzStreamSummary; end: number } {
   const flags = readStreamHeader(input, start);
   const checkId = flags & 0x0f;
   const records: BlockRecord[] = [];
@@ -123,7 +129,7 @@ function decodeStream(input: Uint8Array, start: number, out: OutputBuffer, wasm:
     need(input, pos, 1, "xz block header");
     // 3.1.1: a Block Header Size of 0x00 is the Index Indicator instead.
     if (input[pos] === 0x00) break;
-    const block = decodeBlock(input, pos, checkId, out, wasm);
+    const block = decodeBlock(input, pos, checkId, out, wasm, blockCrc32);
     if (records.length === 0) {
       summary.filters = block.filterNames;
       summary.dictionaryBytes = block.dictionaryBytes;
@@ -267,7 +273,7 @@ function readFilter(id: number, properties: Uint8Array, isLast: boolean, offset:
 }
 
 /** 3 Block: Block Header, Compressed Data, Block Padding (to a multiple of four), Check. */
-function decodeBlock(input: Uint8Array, start: number, checkId: number, out: OutputBuffer, wasm: LzmaWasm | null) {
+function decodeBlock(input: Uint8Array, start: number, checkId: number, out: OutputBuffer, wasm: LzmaWasm | null, blockCrc32: (data: Uint8Array) => number) {
   const header = readBlockHeader(input, start);
   const dataStart = start + header.headerSize;
   let dataEnd = input.length;
@@ -304,7 +310,7 @@ function decodeBlock(input: Uint8Array, start: number, checkId: number, out: Out
   }
   const size = checkSize(checkId);
   need(input, pos, size, "xz block check");
-  verifyCheck(checkId, data, input.subarray(pos, pos + size), pos);
+  verifyCheck(checkId, data, input.subarray(pos, pos + size), pos, blockCrc32);
 
   return {
     end: pos + size,
@@ -319,10 +325,10 @@ function decodeDelta(data: Uint8Array, distance: number): void {
   for (let i = distance; i < data.length; i++) data[i] = data[i]! + data[i - distance]!;
 }
 
-function verifyCheck(checkId: number, data: Uint8Array, stored: Uint8Array, offset: number): void {
+function verifyCheck(checkId: number, data: Uint8Array, stored: Uint8Array, offset: number, blockCrc32: (data: Uint8Array) => number): void {
   const structure = "xz block check";
   if (checkId === 0x01) {
-    const actual = crc32(data);
+    const actual = blockCrc32(data) >>> 0;
     const expected = readUint32Le(stored, 0);
     if (actual !== expected) throw checksumError(structure, offset, "CRC32", expected, actual);
   } else if (checkId === 0x04) {

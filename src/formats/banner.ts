@@ -1,5 +1,6 @@
 /** The kernel's `linux_banner` ("Linux version 6.1.0-13-arm64 (debian-kernel@...) ... #1 SMP ..."). */
-import { ascii, indexOf, printable } from "../io/layout.js";
+import { ascii, printable } from "../io/layout.js";
+import { findMarker } from "../io/marker-scan.js";
 import type { Field } from "../model/report.js";
 
 const LINUX_VERSION = ascii("Linux version ");
@@ -22,7 +23,8 @@ const MAX_BANNER_CANDIDATES = 16;
 export function findLinuxBanner(bytes: Uint8Array, maxLength: number): Banner | null {
   let first: Banner | null = null;
   let seen = 0;
-  for (let at = indexOf(bytes, LINUX_VERSION); at !== -1 && seen < MAX_BANNER_CANDIDATES; at = indexOf(bytes, LINUX_VERSION, at + 1)) {
+  // The offsets come from the layer's one marker scan (io/marker-scan.ts), shared with the .config and initramfs searches.
+  for (let at = findMarker(bytes, "banner"); at !== -1 && seen < MAX_BANNER_CANDIDATES; at = findMarker(bytes, "banner", at + 1)) {
     const digit = bytes[at + LINUX_VERSION.length];
     if (digit === undefined || digit < 0x30 || digit > 0x39) continue;
     let end = at;

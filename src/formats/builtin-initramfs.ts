@@ -8,6 +8,7 @@
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
 import type { Limits } from "../io/limits.js";
+import { findMarker } from "../io/marker-scan.js";
 import type { ElfSegmentFacts } from "../model/facts.js";
 import { quickEnd } from "./cpio.js";
 import { elfSymbols } from "./elf-symbols.js";
@@ -115,7 +116,6 @@ export function builtinInitramfsChild(
 
 /** Most "070701" candidates a raw image search tries (the kernel's own code holds the string too). */
 const MAX_CPIO_CANDIDATES = 4096;
-const NEWC = [0x30, 0x37, 0x30, 0x37, 0x30, 0x31];
 
 /**
  * An uncompressed built-in initramfs in a raw kernel image (arm64/RISC-V/LoongArch Image, the raw
@@ -126,11 +126,8 @@ const NEWC = [0x30, 0x37, 0x30, 0x37, 0x30, 0x31];
  */
 export function rawBuiltinCpio(bytes: Uint8Array): { child: ChildSpec; source: string } | null {
   let tried = 0;
-  for (let at = bytes.indexOf(0x30); at >= 0 && at + 110 <= bytes.length && tried < MAX_CPIO_CANDIDATES; at = bytes.indexOf(0x30, at + 1)) {
-    if (at % 4 !== 0) continue;
-    let match = true;
-    for (let i = 1; i < 6 && match; i++) match = bytes[at + i] === NEWC[i];
-    if (!match) continue;
+  // The 4-byte aligned "070701"s, from the layer's one marker scan (io/marker-scan.ts, which says why aligned suffices).
+  for (let at = findMarker(bytes, "newc"); at >= 0 && at + 110 <= bytes.length && tried < MAX_CPIO_CANDIDATES; at = findMarker(bytes, "newc", at + 1)) {
     tried++;
     const walked = { to: 0 };
     const end = quickEnd(bytes.subarray(at), walked);

@@ -106,3 +106,6 @@ export const IKCONFIG_MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 export const IKCONFIG_MAX_CANDIDATES = 16;
 /** Largest plain .config file `kimg config` reads as text, in bytes. */
 export const KCONFIG_MAX_TEXT_BYTES = IKCONFIG_MAX_CONFIG_BYTES;
+// The one marker scan of a kernel layer (io/marker-scan.ts, issue 14).
+/** Most offsets of one marker ("Linux version ", "IKCFG_ST", "070701") kept per layer (8 bytes each); past them a direct search answers. Kernels hold a few of each, plus one "070701" per file of a built-in initramfs. */
+export const MARKER_MAX_HITS = 65536;

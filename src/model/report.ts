@@ -244,7 +244,7 @@ export interface KernelConfigReport {
   optionCount: number | null;
   /** Of those, the "# CONFIG_X is not set" lines; null when not inflated. */
   unsetCount: number | null;
-  /** Bytes of the layer in the search (an ELF's PT_LOAD segments, else the whole layer; at most IKCONFIG_MAX_SCAN_BYTES); the scan stops at the marker. */
+  /** Bytes of the layer in the search (an ELF's PT_LOAD segments, else the whole layer; at most IKCONFIG_MAX_SCAN_BYTES); the scan stops at the marker. 0 when the search was turned off (`kernelContents: false`, as `extract` of the kernel alone does). */
   searchedBytes: number;
 }
 

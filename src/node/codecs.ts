@@ -122,11 +122,16 @@ export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
 
 let zstdDecoder: Decoder | undefined;
 
-/** Faster decoders for Node, to pass as `codecs`: gzip through node:zlib, zstd through zstd-napi or node:zlib where present (WASM otherwise); every one under the same output contract. */
+/** Faster decoders for Node, to pass as `codecs`: gzip through node:zlib, zstd through zstd-napi or node:zlib where present (WASM otherwise), xz with zlib's CRC-32; every one under the same output contract. */
 export const NODE_CODECS: CodecTable = checkedCodecs({
   zstd: (input, options) => {
     zstdDecoder ??= (nodeZstdDecoders()[0] as { decode: Decoder }).decode;
     return zstdDecoder(input, options);
+  },
+  // xz's block checks through zlib's native CRC-32 (Node 20.15+, 22.2+): a sixth of the time.
+  xz: async (input, options) => {
+    const nativeCrc32 = (nodeZlib() as unknown as { crc32?: (data: Uint8Array) => number }).crc32;
+    return (await import("../codecs/xz.js")).decodeXz(input, typeof nativeCrc32 === "function" ? { ...options, crc32: nativeCrc32 } : options);
   },
   gzip: (input, options) => {
     try {

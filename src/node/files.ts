@@ -7,12 +7,11 @@
  * Writes go to a temporary file in the target's file system first. On Linux that file has no
  * name (O_TMPFILE), so a process killed with SIGKILL leaves nothing; elsewhere it is a hidden
  * named file, removed on failure and on SIGINT/SIGTERM/SIGHUP. Only when every file of a set is
- * written are they linked into place, with link(2), which fails when the target exists: an
+ * written (and, with `sync`, on disk) are they linked into place, with link(2), which fails when the target exists: an
  * existing file is kept unless --force even when another process creates it meanwhile. With
  * --force the file is renamed over the old one. Only regular files (or symlinks, which are
  * replaced, never followed) are ever replaced: never a device, FIFO, socket or folder.
  */
-import { randomBytes } from "node:crypto";
 import {
   closeSync,
   constants,
@@ -43,6 +42,8 @@ export interface ReadOptions {
   maxBytes?: number;
   /** How to name the file in errors, e.g. "--initrd" (default: just its path). */
   what?: string;
+  /** Runs once while the first read is in flight in the thread pool: synchronous work to overlap with it. */
+  whileReading?: () => void;
 }
 
 /** "a FIFO", "a character device"...: what a non-regular file is, for the error message. */
@@ -102,7 +103,9 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
         grown.set(buffer);
         buffer = grown;
       }
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      const reading = handle.read(buffer, length, buffer.length - length, null);
+      if (length === 0) options.whileReading?.();
+      const { bytesRead } = await reading;
       if (bytesRead === 0) break;
       length += bytesRead;
     }
@@ -132,6 +135,12 @@ export interface WriteOptions {
   force?: boolean;
   /** Paths that must never be written (the input). */
   protect?: string[];
+  /**
+   * Also make the files and their names durable before returning: fsync of each temp file before
+   * it is linked into place, then of the folder (as gzip --synchronous). Without it an output
+   * still appears whole or not at all to every process, but a power cut soon after may lose it.
+   */
+  sync?: boolean;
 }
 
 /**
@@ -141,8 +150,13 @@ export interface WriteOptions {
 export const outputIo = {
   /** Try an unnamed temp file (Linux O_TMPFILE) before a named one. */
   unnamedTemps: true,
+  /** Writes all of `data` from the file's start, in as few write(2) calls as the kernel allows (FileHandle.writeFile would take 512 KiB a call). */
   write: async (handle: FileHandle, data: Uint8Array): Promise<void> => {
-    await handle.writeFile(data);
+    for (let done = 0; done < data.length; ) {
+      const { bytesWritten } = await handle.write(data, done, data.length - done, done);
+      if (bytesWritten === 0) throw new Error("write(2) wrote nothing");
+      done += bytesWritten;
+    }
   },
 };
 
@@ -194,11 +208,26 @@ function errnoError(errno: number, call: string): NodeJS.ErrnoException {
 }
 
 /**
+ * `digits` random hex digits for a temp name. Math.random, not node:crypto (whose loading costs
+ * more than writing a 10 MB file): a name that someone guesses and takes first only makes the
+ * write fail, as temp files are created with O_EXCL and linked with link(2), neither of which
+ * follows or replaces what is there.
+ */
+function randomHex(digits: number): string {
+  let hex = "";
+  while (hex.length < digits)
+    hex += Math.floor(Math.random() * 0x10000)
+      .toString(16)
+      .padStart(4, "0");
+  return hex.slice(0, digits);
+}
+
+/**
  * A hidden temp name beside `base`: `.BASE.kimg-XXXXXXXXXXXX.tmp`, or `.kimg-XXXXXXXXXXXX.tmp`
  * when that would pass NAME_MAX (a legal 250-byte output name must still be writable).
  */
 export function temporaryName(base: string, suffix = ".tmp"): string {
-  const tag = `kimg-${randomBytes(6).toString("hex")}${suffix}`;
+  const tag = `kimg-${randomHex(12)}${suffix}`;
   const long = `.${base}.${tag}`;
   return Buffer.byteLength(long) <= NAME_MAX_BYTES ? long : `.${tag}`;
 }
@@ -360,7 +389,7 @@ export class OutputSet {
       if (handle) {
         try {
           await outputIo.write(handle, data);
-          await handle.sync();
+          if (this.options.sync) await handle.sync();
           // Metadata calls are synchronous here: quick, and no thread-pool round trip per file.
           const info = fstatSync(handle.fd);
           return { target, display, handle, dev: info.dev, ino: info.ino };
@@ -376,7 +405,7 @@ export class OutputSet {
     try {
       handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
       await outputIo.write(handle, data);
-      await handle.sync();
+      if (this.options.sync) await handle.sync();
       const info = fstatSync(handle.fd);
       await handle.close();
       return { target, display, temp, dev: info.dev, ino: info.ino };
@@ -403,6 +432,7 @@ export class OutputSet {
       throw ioError(failed?.display ?? this.displayDir, error);
     }
     for (const s of this.staged) if (s.backup) rmSync(s.backup, { force: true });
+    if (!this.options.sync) return;
     try {
       // Make the new names durable, not only the data.
       const fd = openSync(this.dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -517,8 +547,16 @@ export class OutputSet {
 }
 
 /**
+ * Loads now what writing will need (koffi, for naming an O_TMPFILE file), so that a caller can
+ * overlap that with reading its input instead of paying it after decoding.
+ */
+export function prepareWrites(): void {
+  if (outputIo.unnamedTemps && O_TMPFILE !== null) linker();
+}
+
+/**
  * Writes `data` to `path` atomically: nothing appears under `path` until the whole file is
- * written and synced. An existing file is kept unless `force` (even against a concurrent
+ * written (and synced, with `sync`). An existing file is kept unless `force` (even against a concurrent
  * writer); the input is never overwritten; only regular files are replaced.
  */
 export async function writeAtomic(path: string, data: Uint8Array, options: WriteOptions = {}): Promise<void> {

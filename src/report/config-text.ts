@@ -28,6 +28,7 @@ function hx(n: number): string {
 /** One line on the embedded .config, for the summary of `kimg inspect`. */
 export function kernelConfigLine(c: KernelConfigReport): string {
   if (c.layer === null) return "not searched (no kernel layer reached)";
+  if (c.startMarkerOffset === null && c.searchedBytes === 0) return `not searched in ${c.layer}`;
   if (c.startMarkerOffset === null) return `none in ${c.layer} (built without CONFIG_IKCONFIG; ${c.searchedBytes} bytes searched)`;
   const where = `"IKCFG_ST" at ${hx(c.startMarkerOffset)}${c.endMarkerOffset !== null ? `, "IKCFG_ED" at ${hx(c.endMarkerOffset)}` : ", no IKCFG_ED"} in ${c.layer}`;
   if (!c.present) return `unreadable: ${where} (see diagnostics)`;

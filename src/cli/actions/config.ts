@@ -10,6 +10,7 @@ import { readImage } from "../read-image.js";
 export interface ConfigFlags extends ImageFlags {
   output?: string;
   force?: boolean;
+  sync?: boolean;
   json?: boolean;
   merge?: boolean;
 }
@@ -22,7 +23,7 @@ export const actions = {
       const { config } = await kernelConfig(bytes, options);
       const data = opts.json ? new TextEncoder().encode(JSON.stringify(configOptions(config), null, 2) + "\n") : config;
       if (opts.output) {
-        await writeAtomic(opts.output, data, { force: opts.force ?? false, protect: [file] });
+        await writeAtomic(opts.output, data, { force: opts.force ?? false, sync: opts.sync ?? false, protect: [file] });
         process.stderr.write(`wrote ${opts.output}: ${data.length} bytes\n`);
       } else await writeStdout(data);
       return;

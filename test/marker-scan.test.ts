@@ -1,0 +1,160 @@
+/**
+ * The one marker scan (src/io/marker-scan.ts, issue 14) against a plain byte-by-byte search: on
+ * random bytes with the markers planted at every alignment, across the scan's chunk boundaries,
+ * at and across the end of the bytes, in views that do not start at a 4-byte aligned address (the
+ * byte-by-byte word path), in a view that ends inside a marker its buffer holds whole, and past
+ * MARKER_MAX_HITS (the direct-search path).
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { MARKER_MAX_HITS } from "../src/io/limits.js";
+import { findMarker, type KernelMarker, markerBytes, SCAN_CHUNK_BYTES } from "../src/io/marker-scan.js";
+
+const MARKERS: KernelMarker[] = ["banner", "ikconfig", "newc"];
+
+/** Every offset of `marker` in `bytes` by the plainest search; "newc" only at multiples of 4. */
+function reference(bytes: Uint8Array, marker: KernelMarker): number[] {
+  const needle = markerBytes(marker);
+  const out: number[] = [];
+  for (let at = 0; at + needle.length <= bytes.length; at++) {
+    if (marker === "newc" && at % 4 !== 0) continue;
+    let i = 0;
+    while (i < needle.length && bytes[at + i] === needle[i]) i++;
+    if (i === needle.length) out.push(at);
+  }
+  return out;
+}
+
+/** Every offset findMarker gives, asking from each hit + 1 as the consumers do. */
+function scanned(bytes: Uint8Array, marker: KernelMarker): number[] {
+  const out: number[] = [];
+  for (let at = findMarker(bytes, marker); at !== -1; at = findMarker(bytes, marker, at + 1)) out.push(at);
+  return out;
+}
+
+/** Deterministic bytes (xorshift32), drawn from the markers' letters so that near-misses are common. */
+function randomBytes(length: number, seed: number): Uint8Array {
+  const alphabet = new TextEncoder().encode("Linux version IKCFG_ST070701\0");
+  const out = new Uint8Array(length);
+  let s = seed;
+  for (let i = 0; i < length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) % 4 === 0 ? (alphabet[(s >>> 8) % alphabet.length] as number) : (s >>> 16) & 0xff;
+  }
+  return out;
+}
+
+function plant(bytes: Uint8Array, marker: KernelMarker, at: number): void {
+  const needle = markerBytes(marker);
+  bytes.set(needle.subarray(0, Math.max(0, Math.min(needle.length, bytes.length - at))), at);
+}
+
+const CHUNKS = 10;
+
+/** Random bytes over CHUNKS scan chunks with each marker at every alignment, across each chunk boundary and at the end. */
+function plantedBytes(seed: number): Uint8Array {
+  const length = CHUNKS * SCAN_CHUNK_BYTES + 1234;
+  const bytes = randomBytes(length, seed);
+  let at = 1000;
+  for (const marker of MARKERS) {
+    for (let k = 0; k < 8; k++) {
+      plant(bytes, marker, at + k);
+      at += 4096 + 64;
+    }
+  }
+  // Across chunk boundaries, one marker per boundary: 1 to 3 bytes before it (its aligned word is the next chunk's
+  // first), 4 bytes before it for newc (its first word is the chunk's last).
+  for (let chunk = 1; chunk < CHUNKS; chunk++) {
+    const marker = MARKERS[(chunk - 1) % 3] as KernelMarker;
+    plant(bytes, marker, chunk * SCAN_CHUNK_BYTES - (marker === "newc" ? 4 : 1 + (Math.floor((chunk - 1) / 3) % 3)));
+  }
+  // The banner ending exactly at the end (a view one byte shorter cuts it).
+  plant(bytes, "banner", length - markerBytes("banner").length);
+  return bytes;
+}
+
+test("findMarker gives the plain search's hits at every alignment, across chunks and at the end", () => {
+  const bytes = plantedBytes(0x9e3779b9);
+  for (const marker of MARKERS) {
+    const want = reference(bytes, marker);
+    assert.deepEqual(scanned(bytes, marker), want, marker);
+    // The planted ones are among them: each alignment of the unaligned markers, only multiples of 4 for newc.
+    const alignments = new Set(want.map((p) => p % 4));
+    assert.deepEqual([...alignments].sort(), marker === "newc" ? [0] : [0, 1, 2, 3], marker);
+    // 8 planted at consecutive offsets (2 of them aligned for newc) and 3 across chunk boundaries.
+    assert.ok(want.length >= (marker === "newc" ? 5 : 11), `${marker}: ${want.length} hits`);
+  }
+  // A first question that ends right after a marker whose aligned word is the next chunk's first: the scan must read it.
+  for (let chunk = 1; chunk < CHUNKS; chunk++) {
+    for (const marker of MARKERS) {
+      const p = reference(bytes, marker).find((q) => q < chunk * SCAN_CHUNK_BYTES && q + markerBytes(marker).length > chunk * SCAN_CHUNK_BYTES);
+      if (p === undefined) continue;
+      assert.equal(findMarker(bytes.subarray(0), marker, p - 100, p + markerBytes(marker).length), p, `${marker} across chunk ${chunk}`);
+    }
+  }
+  const last = bytes.length - markerBytes("banner").length;
+  assert.equal(reference(bytes, "banner").at(-1), last, "the banner ending at the end is a hit");
+  // One byte shorter, the banner straddles the end: not a hit, the others unchanged.
+  const cut = bytes.subarray(0, bytes.length - 1);
+  for (const marker of MARKERS) assert.deepEqual(scanned(cut, marker), reference(cut, marker), `${marker}, banner cut by the end`);
+  assert.equal(scanned(cut, "banner").includes(last), false);
+});
+
+test("findMarker answers [from, to) questions in any order as the plain search does", () => {
+  const bytes = plantedBytes(12345);
+  let s = 7;
+  const next = (n: number): number => {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    return s % n;
+  };
+  const all = Object.fromEntries(MARKERS.map((m) => [m, reference(bytes, m)])) as Record<KernelMarker, number[]>;
+  for (let q = 0; q < 800; q++) {
+    const marker = MARKERS[next(3)] as KernelMarker;
+    const from = next(bytes.length + 10) - 5;
+    const to = from + next(2 * SCAN_CHUNK_BYTES);
+    const want = all[marker].find((p) => p >= from && p + markerBytes(marker).length <= Math.min(to, bytes.length)) ?? -1;
+    // A fresh view each time makes some questions the first on their bytes (a cold scan that stops early).
+    const view = q % 2 === 0 ? bytes : bytes.subarray(0);
+    assert.equal(findMarker(view, marker, from, to), want, `${marker} [${from}, ${to})`);
+  }
+});
+
+test("views at unaligned addresses, and a view that ends inside a marker its buffer holds whole", () => {
+  const whole = plantedBytes(4242);
+  for (const shift of [1, 2, 3, 5]) {
+    const view = whole.subarray(shift, whole.length - shift);
+    for (const marker of MARKERS) assert.deepEqual(scanned(view, marker), reference(view, marker), `${marker} at byteOffset ${shift}`);
+  }
+  for (const marker of MARKERS) {
+    const at = 64 * 1024;
+    const bytes = randomBytes(at + 100, 99);
+    plant(bytes, marker, at);
+    for (let cut = 1; cut < markerBytes(marker).length; cut++) {
+      const view = bytes.subarray(0, at + cut);
+      assert.equal(findMarker(view, marker, at - 8), -1, `${marker} cut after ${cut} bytes`);
+    }
+    assert.equal(findMarker(bytes.subarray(0, at + markerBytes(marker).length), marker, at - 8), at, `${marker} whole`);
+  }
+});
+
+test("more than MARKER_MAX_HITS hits: the ones past the cap come from a direct search", () => {
+  const count = 2 * MARKER_MAX_HITS + 400;
+  const bytes = new Uint8Array(count * 12 + 64);
+  // Even i: "070701" at 12 i (aligned); odd i: "IKCFG_ST" at 12 i + 0..3.
+  for (let i = 0; i < count; i++) bytes.set(markerBytes(i % 2 === 0 ? "newc" : "ikconfig"), 12 * i + (i % 2 === 0 ? 0 : (i >> 1) % 4));
+  for (const marker of ["ikconfig", "newc"] as const) {
+    const want = reference(bytes, marker);
+    assert.ok(want.length > MARKER_MAX_HITS, `${marker}: ${want.length} hits`);
+    assert.deepEqual(scanned(bytes, marker), want, marker);
+    // Questions from inside the kept hits and past them, on a fresh view and on the scanned one.
+    for (const view of [bytes.subarray(0), bytes]) {
+      for (const i of [0, 1, MARKER_MAX_HITS - 1, MARKER_MAX_HITS, MARKER_MAX_HITS + 1, want.length - 1]) {
+        const p = want[i] as number;
+        assert.equal(findMarker(view, marker, p), p);
+        assert.equal(findMarker(view, marker, p + 1), want[i + 1] ?? -1);
+      }
+    }
+  }
+});
