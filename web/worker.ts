@@ -16,8 +16,10 @@ import {
   type Analysis,
   type VerifyOptions,
   measureImage,
+  prepareZstd,
 } from "../src/index.js";
 import type { ErrorInfo, PolicyBytes, Request, Response, SignatureResult } from "./protocol.js";
+import { wallClock, type Span } from "./ui/timing.js";
 
 /** The worker global, typed by hand: the page's tsconfig uses the DOM lib, not WebWorker. */
 interface WorkerScope {
@@ -29,6 +31,9 @@ const scope = self as unknown as WorkerScope;
 /** Progress more often than this only costs messages. */
 const PROGRESS_INTERVAL_MS = 50;
 
+// Issue 14: compile the zstd decoder while the user picks a file, not after.
+void prepareZstd();
+
 let last: { analysis: Analysis; input: Uint8Array } | null = null;
 
 function errorInfo(error: unknown): ErrorInfo {
@@ -37,9 +42,18 @@ function errorInfo(error: unknown): ErrorInfo {
   return { code: "E_INTERNAL", message, offset: null, text: `internal error: ${message}` };
 }
 
-async function analyseRequest(id: number, name: string, bytes: ArrayBuffer): Promise<void> {
+async function analyseRequest(id: number, name: string, bytes: ArrayBuffer, sentAt: number): Promise<void> {
   last = null;
   const started = performance.now();
+  // Issue 14: the phases, for the page's performance timeline.
+  const spans: Span[] = [];
+  let mark = wallClock();
+  spans.push({ name: "post the file to the worker", start: sentAt, end: mark });
+  const span = (name: string): void => {
+    const now = wallClock();
+    spans.push({ name, start: mark, end: now });
+    mark = now;
+  };
   let lastProgress = 0;
   const input = new Uint8Array(bytes);
   const analysis = await analyse(input, {
@@ -51,6 +65,7 @@ async function analyseRequest(id: number, name: string, bytes: ArrayBuffer): Pro
       scope.postMessage({ type: "progress", id, layer: e.layer, codec: e.codec, outputBytes: e.outputBytes, expectedBytes: e.expectedBytes });
     },
   });
+  span("analyse (decompress, parse, scan)");
   last = { analysis, input };
   const kernel = kernelChain(analysis.tree.root).at(-1) ?? null;
   let plan = null;
@@ -60,16 +75,27 @@ async function analyseRequest(id: number, name: string, bytes: ArrayBuffer): Pro
   } catch (error) {
     planError = errorInfo(error);
   }
+  span("boot plan");
   const elapsedMs = performance.now() - started;
   // The embedded .config (issue 16), a copy (the tree keeps its own) for the page's search and download.
   const kernelConfig = analysis.kernelConfig ? analysis.kernelConfig.slice() : null;
-  // Measured boot (issue 17): what `kimg pcr` prints, from the same analysis; null when it fails.
-  const measure = await measureImage(input, { name, analysis }).catch(() => null);
   scope.postMessage({
     type: "result",
     id,
-    result: { report: analysis.report, kernelPath: kernel?.path ?? null, plan, planError, elapsedMs, kernelConfig, measure },
+    result: { report: analysis.report, kernelPath: kernel?.path ?? null, plan, planError, elapsedMs, kernelConfig },
+    spans,
+    postedAt: wallClock(),
   });
+}
+
+/**
+ * Measured boot (issue 17): what `kimg pcr` prints, from the same analysis; null when it fails.
+ * Asked for once the report is shown: it hashes every PE image (issue 14).
+ */
+async function measureRequest(id: number): Promise<void> {
+  const { analysis, input } = lastAnalysis();
+  const measure = await measureImage(input, { name: analysis.report.input.name ?? "input", analysis }).catch(() => null);
+  scope.postMessage({ type: "measure", id, measure });
 }
 
 function lastAnalysis(): { analysis: Analysis; input: Uint8Array } {
@@ -133,9 +159,11 @@ scope.addEventListener("message", (event) => {
   const request = event.data;
   const run =
     request.type === "analyse"
-      ? analyseRequest(request.id, request.name, request.bytes)
+      ? analyseRequest(request.id, request.name, request.bytes, request.sentAt ?? wallClock())
       : request.type === "verify"
         ? verifyRequest(request.id, request.trusted, request.policy)
-        : Promise.resolve().then(() => bytesRequest(request.id, request.path, request.trim));
+        : request.type === "measure"
+          ? measureRequest(request.id)
+          : Promise.resolve().then(() => bytesRequest(request.id, request.path, request.trim));
   run.catch((error: unknown) => scope.postMessage({ type: "error", id: request.id, error: errorInfo(error) }));
 });

@@ -23,6 +23,15 @@ function singleDecoder(): Promise<ZSTDDecoder> {
   return single;
 }
 
+/**
+ * Instantiates the decoder ahead of the first stream, so a page's worker can pay for compiling
+ * the WebAssembly while the user is still choosing a file. Never throws: a failure surfaces again
+ * at the first decode, as before.
+ */
+export async function prepareZstd(): Promise<void> {
+  await singleDecoder().catch(() => undefined);
+}
+
 const ZSTD_MAGIC = 0xfd2fb528;
 /** Skippable frames: 0x184D2A50 to 0x184D2A5F (RFC 8878 §3.1.2). */
 const SKIPPABLE_MAGIC = 0x184d2a50;

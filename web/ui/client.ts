@@ -1,4 +1,6 @@
 /** The page's side of the worker: one promise per request, progress as a callback. */
+import { recordSpan, wallClock } from "./timing.js";
+import type { MeasureReport } from "../../src/index.js";
 import type { AnalysisResult, ErrorInfo, PolicyBytes, Request, Response, SignatureResult } from "../protocol.js";
 
 export class WorkerError extends Error {
@@ -74,8 +76,10 @@ export class AnalysisClient {
 
   async analyse(name: string, bytes: ArrayBuffer, onProgress: ProgressHandler): Promise<AnalysisResult> {
     this.cancel();
-    const response = await this.send({ type: "analyse", id: this.nextId++, name, bytes }, [bytes], onProgress);
+    const response = await this.send({ type: "analyse", id: this.nextId++, name, bytes, sentAt: wallClock() }, [bytes], onProgress);
     if (response.type !== "result") throw new Error(`unexpected ${response.type} message`);
+    for (const span of response.spans ?? []) recordSpan(span);
+    if (response.postedAt !== undefined) recordSpan({ name: "post the report to the page", start: response.postedAt, end: wallClock() });
     return response.result;
   }
 
@@ -83,6 +87,13 @@ export class AnalysisClient {
     const response = await this.send({ type: "verify", id: this.nextId++, trusted, ...(policy ? { policy } : {}) }, []);
     if (response.type !== "verify") throw new Error(`unexpected ${response.type} message`);
     return response.result;
+  }
+
+  /** Measured boot of the last image (issue 17); null when it could not be computed. */
+  async measure(): Promise<MeasureReport | null> {
+    const response = await this.send({ type: "measure", id: this.nextId++ }, []);
+    if (response.type !== "measure") throw new Error(`unexpected ${response.type} message`);
+    return response.measure;
   }
 
   async bytes(path: string | null, trim: boolean): Promise<{ path: string; bytes: ArrayBuffer; trimmedBytes: number }> {
