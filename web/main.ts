@@ -56,9 +56,13 @@ function section(id: string, title: string, ...content: HTMLElement[]): HTMLElem
 async function downloadLayer(report: Report, path: string | null, trim: boolean): Promise<void> {
   const name = report.input.name ?? "image";
   try {
+    const asked = wallClock();
     const got = await client.bytes(path, trim);
+    const received = wallClock();
+    recordSpan({ name: "download: bytes from the worker", start: asked, end: received });
     const layer = findLayer(report.root, got.path);
     saveFile(got.bytes, layer ? layerFileName(name, layer) : `${name}.bin`);
+    recordSpan({ name: "download: hand to the browser", start: received, end: wallClock() });
   } catch (error) {
     showError(error instanceof WorkerError ? error.info.text : String(error));
   }
@@ -194,7 +198,7 @@ function render(result: AnalysisResult): void {
         .bytes(layer.path, false)
         .then((got) => {
           const at = entry.dataOffset - layer.offset;
-          saveFile(new Uint8Array(got.bytes, at, entry.size), entry.name.split("/").pop() || "file");
+          saveFile(got.bytes.slice(at, at + entry.size), entry.name.split("/").pop() || "file");
         })
         .catch((error: unknown) => showError(error instanceof WorkerError ? error.info.text : String(error))),
   });

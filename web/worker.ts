@@ -113,9 +113,10 @@ function bytesRequest(id: number, path: string | null, trim: boolean): void {
     });
   const full = tree.bytes.get(layer.path) ?? new Uint8Array(0);
   const data = trim ? trimAfterCertificates(layer, full) : full;
-  // A copy: the tree keeps its bytes for the next download.
-  const copy = data.slice().buffer;
-  scope.postMessage({ type: "bytes", id, path: layer.path, bytes: copy, trimmedBytes: full.length - data.length }, [copy]);
+  // A Blob holds its own copy (the tree keeps its bytes for the next download) and crosses to the
+  // page as a handle: one copy of a 50 MB kernel, not a copy here and another for the page's Blob.
+  const blob = new Blob([data as Uint8Array<ArrayBuffer>]);
+  scope.postMessage({ type: "bytes", id, path: layer.path, bytes: blob, trimmedBytes: full.length - data.length });
 }
 
 async function verifyRequest(id: number, trusted: ArrayBuffer[], policy?: PolicyBytes): Promise<void> {

@@ -96,7 +96,7 @@ export class AnalysisClient {
     return response.measure;
   }
 
-  async bytes(path: string | null, trim: boolean): Promise<{ path: string; bytes: ArrayBuffer; trimmedBytes: number }> {
+  async bytes(path: string | null, trim: boolean): Promise<{ path: string; bytes: Blob; trimmedBytes: number }> {
     const response = await this.send({ type: "bytes", id: this.nextId++, path, trim }, []);
     if (response.type !== "bytes") throw new Error(`unexpected ${response.type} message`);
     return { path: response.path, bytes: response.bytes, trimmedBytes: response.trimmedBytes };
