@@ -55,17 +55,24 @@ async function analyseRequest(id: number, name: string, bytes: ArrayBuffer, sent
     mark = now;
   };
   let lastProgress = 0;
+  // When the last decompressed byte came out (a codec reports its total when it finishes).
+  let decodedAt: number | null = null;
   const input = new Uint8Array(bytes);
   const analysis = await analyse(input, {
     name,
     onProgress: (e) => {
+      decodedAt = wallClock();
       const now = performance.now();
       if (now - lastProgress < PROGRESS_INTERVAL_MS) return;
       lastProgress = now;
       scope.postMessage({ type: "progress", id, layer: e.layer, codec: e.codec, outputBytes: e.outputBytes, expectedBytes: e.expectedBytes });
     },
   });
-  span("analyse (decompress, parse, scan)");
+  if (decodedAt !== null) {
+    spans.push({ name: "analyse: probe and decompress", start: mark, end: decodedAt });
+    mark = decodedAt;
+    span("analyse: parse and scan the layers");
+  } else span("analyse: parse and scan the layers");
   last = { analysis, input };
   const kernel = kernelChain(analysis.tree.root).at(-1) ?? null;
   let plan = null;
