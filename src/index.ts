@@ -87,3 +87,5 @@ export { readCpio, initramfsSegments, modeText, entryType } from "./formats/cpio
 export type { CpioRead, CpioReadOptions } from "./formats/cpio.js";
 export { archiveEntryLine, archiveLines } from "./report/archive-text.js";
 export type * from "./model/archive.js";
+// Speed (issue 14): the web worker compiles the zstd decoder before the first file arrives.
+export { prepareZstd } from "./codecs/zstd.js";

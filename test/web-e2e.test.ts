@@ -591,6 +591,18 @@ describe("the web page in Chromium", { skip }, () => {
     t.diagnostic(
       `${name}: ${(bytes.length / 1e6).toFixed(1)} MB zstd zboot reported in ${reported} ms, its ${(kernel.length / 1e6).toFixed(1)} MB kernel downloaded at ${unpacked} ms`,
     );
+    // Where the time went: the page's "kimg: …" User Timing measures (web/ui/timing.ts).
+    const phases = await page.evaluate(() =>
+      performance
+        .getEntriesByType("measure")
+        .filter((m) => m.name.startsWith("kimg: "))
+        .map((m) => `${m.name.slice(6)} ${Math.round(m.duration)} ms`),
+    );
+    assert.ok(
+      phases.some((p) => p.startsWith("analyse")),
+      phases.join(", "),
+    );
+    t.diagnostic(`phases: ${phases.join(", ")}`);
   });
 
   it("decompresses a 48 MB image in the worker with progress while the page keeps running", async (t) => {

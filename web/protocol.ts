@@ -1,15 +1,26 @@
 /**
  * Messages between the page and the analysis worker. Reports cross as structured clones (plain
- * JSON values); bytes cross as transferred ArrayBuffers, so a 50 MB image is never copied.
+ * JSON values); the file crosses as a transferred ArrayBuffer, so a 50 MB image is never copied,
+ * and a layer comes back as a Blob, a handle to the one copy made for its download.
  */
+import type { Span } from "./ui/timing.js";
 import type { AuthenticodeLayout, BootPlan, MeasureReport, Report, VerifyReport } from "../src/index.js";
 
 export type Request =
-  | { type: "analyse"; id: number; name: string; bytes: ArrayBuffer }
+  | {
+      type: "analyse";
+      id: number;
+      name: string;
+      bytes: ArrayBuffer;
+      /** Wall-clock ms when the page posted it (issue 14). */
+      sentAt?: number;
+    }
   /** A layer's bytes, as `kimg extract --layer PATH [--trim]` writes them; path null: the kernel. */
   | { type: "bytes"; id: number; path: string | null; trim: boolean }
   /** Verify every signature of the last image, chains checked against `trusted` certificate files. */
-  | { type: "verify"; id: number; trusted: ArrayBuffer[]; policy?: PolicyBytes };
+  | { type: "verify"; id: number; trusted: ArrayBuffer[]; policy?: PolicyBytes }
+  /** Measured boot of the last image (issue 17), asked for after the report is shown (issue 14). */
+  | { type: "measure"; id: number };
 
 /** Secure Boot policy files for a verify request (issue 17): db and dbx lists, an SbatLevel. */
 export interface PolicyBytes {
@@ -38,8 +49,6 @@ export interface AnalysisResult {
   elapsedMs: number;
   /** The embedded .config as built, exact bytes (issue 16); null when the kernel has none (see report.kernelConfig). */
   kernelConfig?: Uint8Array<ArrayBuffer> | null;
-  /** Measured boot (issue 17): what `kimg pcr --json` prints for the same file; null when it could not be computed. */
-  measure?: MeasureReport | null;
 }
 
 export interface SignatureResult {
@@ -52,7 +61,9 @@ export interface SignatureResult {
 
 export type Response =
   | { type: "progress"; id: number; layer: string; codec: string; outputBytes: number; expectedBytes: number | null }
-  | { type: "result"; id: number; result: AnalysisResult }
-  | { type: "bytes"; id: number; path: string; bytes: ArrayBuffer; trimmedBytes: number }
+  | { type: "result"; id: number; result: AnalysisResult /** The worker's phases and when it posted this (issue 14). */; spans?: Span[]; postedAt?: number }
+  | { type: "bytes"; id: number; path: string; bytes: Blob; trimmedBytes: number }
   | { type: "verify"; id: number; result: SignatureResult }
+  /** Measured boot (issue 17): what `kimg pcr --json` prints for the same file; null when it could not be computed. */
+  | { type: "measure"; id: number; measure: MeasureReport | null }
   | { type: "error"; id: number; error: ErrorInfo };

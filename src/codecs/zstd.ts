@@ -23,6 +23,22 @@ function singleDecoder(): Promise<ZSTDDecoder> {
   return single;
 }
 
+/**
+ * Instantiates the decoder ahead of the first stream, so a page's worker pays for compiling the
+ * WebAssembly while the user is still choosing a file. Given a small frame, it also decodes it
+ * `rounds` times: the engine first runs WebAssembly in a baseline tier and optimises a function
+ * once it has run enough, so a first large stream decoded cold takes about twice as long as the
+ * next one. Never throws: a failure surfaces again at the first real decode, as before.
+ */
+export async function prepareZstd(warmUp?: { frame: Uint8Array; rounds: number }): Promise<void> {
+  try {
+    await singleDecoder();
+    for (let i = 0; i < (warmUp?.rounds ?? 0) && warmUp; i++) await decodeZstd(warmUp.frame, { maxOutputBytes: BLOCK_MAX_BYTES });
+  } catch {
+    // The first real stream reports it.
+  }
+}
+
 const ZSTD_MAGIC = 0xfd2fb528;
 /** Skippable frames: 0x184D2A50 to 0x184D2A5F (RFC 8878 §3.1.2). */
 const SKIPPABLE_MAGIC = 0x184d2a50;

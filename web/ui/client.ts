@@ -1,4 +1,6 @@
 /** The page's side of the worker: one promise per request, progress as a callback. */
+import { recordSpan, wallClock } from "./timing.js";
+import type { MeasureReport } from "../../src/index.js";
 import type { AnalysisResult, ErrorInfo, PolicyBytes, Request, Response, SignatureResult } from "../protocol.js";
 
 export class WorkerError extends Error {
@@ -74,8 +76,10 @@ export class AnalysisClient {
 
   async analyse(name: string, bytes: ArrayBuffer, onProgress: ProgressHandler): Promise<AnalysisResult> {
     this.cancel();
-    const response = await this.send({ type: "analyse", id: this.nextId++, name, bytes }, [bytes], onProgress);
+    const response = await this.send({ type: "analyse", id: this.nextId++, name, bytes, sentAt: wallClock() }, [bytes], onProgress);
     if (response.type !== "result") throw new Error(`unexpected ${response.type} message`);
+    for (const span of response.spans ?? []) recordSpan(span);
+    if (response.postedAt !== undefined) recordSpan({ name: "post the report to the page", start: response.postedAt, end: wallClock() });
     return response.result;
   }
 
@@ -85,7 +89,14 @@ export class AnalysisClient {
     return response.result;
   }
 
-  async bytes(path: string | null, trim: boolean): Promise<{ path: string; bytes: ArrayBuffer; trimmedBytes: number }> {
+  /** Measured boot of the last image (issue 17); null when it could not be computed. */
+  async measure(): Promise<MeasureReport | null> {
+    const response = await this.send({ type: "measure", id: this.nextId++ }, []);
+    if (response.type !== "measure") throw new Error(`unexpected ${response.type} message`);
+    return response.measure;
+  }
+
+  async bytes(path: string | null, trim: boolean): Promise<{ path: string; bytes: Blob; trimmedBytes: number }> {
     const response = await this.send({ type: "bytes", id: this.nextId++, path, trim }, []);
     if (response.type !== "bytes") throw new Error(`unexpected ${response.type} message`);
     return { path: response.path, bytes: response.bytes, trimmedBytes: response.trimmedBytes };

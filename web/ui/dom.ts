@@ -25,6 +25,18 @@ export function hex(n: number): string {
   return "0x" + n.toString(16);
 }
 
+/**
+ * 27262976 -> "27,262,976", as toLocaleString("en") writes a whole number, without loading the
+ * locale data on the first call (tens of milliseconds before the first status line, issue 14).
+ */
+export function groupDigits(n: number): string {
+  if (!Number.isSafeInteger(n)) return n.toLocaleString("en");
+  const digits = String(Math.abs(n));
+  let out = "";
+  for (let end = digits.length; end > 0; end -= 3) out = (end > 3 ? "," : "") + digits.slice(Math.max(0, end - 3), end) + out;
+  return (n < 0 ? "-" : "") + out;
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} bytes`;
   const units = ["KiB", "MiB", "GiB"];
@@ -34,7 +46,7 @@ export function formatBytes(n: number): string {
     v /= 1024;
     i++;
   }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]} (${n.toLocaleString("en")} bytes)`;
+  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]} (${groupDigits(n)} bytes)`;
 }
 
 /** Inserts SVG markup made by src/report/svg.ts (which escapes every name from the file). */

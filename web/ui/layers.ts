@@ -1,6 +1,6 @@
 /** The layer tree and the selected layer's fields, as `kimg inspect` prints them. */
 import { layoutRegions, type Field, type JsonValue, type Layer, type Report, type Structure } from "../../src/index.js";
-import { h, hex, formatBytes } from "./dom.js";
+import { h, hex, formatBytes, groupDigits } from "./dom.js";
 import { layoutFigure } from "./pictures.js";
 
 export interface LayerActions {
@@ -84,7 +84,7 @@ function layerPanel(layer: Layer, actions: LayerActions): HTMLElement {
       h(
         "button",
         { type: "button", "data-download-layer": layer.path, onclick: () => actions.download(layer, trimBox?.checked ?? false) },
-        `Download ${layer.path === "/" ? "the whole file" : "this layer"} (${layer.size.toLocaleString("en")} bytes)`,
+        `Download ${layer.path === "/" ? "the whole file" : "this layer"} (${groupDigits(layer.size)} bytes)`,
       ),
       trimBox ? h("label", {}, trimBox, " cut after the certificate table (", h("code", {}, "--trim"), ")") : null,
     ),

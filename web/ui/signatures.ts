@@ -1,7 +1,7 @@
 /** Signatures: every PE image's Authenticode digest, what it covers, and each signature's verdict. */
 import { hashedRangesSvg, type VerifyLayer, type VerifySignature } from "../../src/index.js";
 import type { SignatureResult } from "../protocol.js";
-import { h, hex, svgElement } from "./dom.js";
+import { groupDigits, h, hex, svgElement } from "./dom.js";
 import { withHoverDetail } from "./pictures.js";
 import { diagnosticItem } from "./summary.js";
 import { fitVerifyFigures } from "./fit-verify.js";
@@ -83,7 +83,7 @@ function layerFigure(layer: VerifyLayer, signatures: VerifySignature[], ranges: 
   if (layer.paddingNote) figure.append(h("p", { class: "warn" }, layer.paddingNote));
   if (ranges?.layout) {
     const layout = ranges.layout;
-    figure.append(h("p", { class: "sub" }, `The digest covers ${layout.hashedBytes.toLocaleString("en")} bytes in ${layout.hashed.length} ranges:`));
+    figure.append(h("p", { class: "sub" }, `The digest covers ${groupDigits(layout.hashedBytes)} bytes in ${layout.hashed.length} ranges:`));
     figure.append(svgElement(hashedRangesSvg(layer.path, layout, ranges.length)));
     // The header fields left out (CheckSum, the table's directory entry) are a few bytes each.
     const headersEnd = Math.max(0, ...layout.skipped.filter((r) => r.end - r.start <= 16).map((r) => r.end));

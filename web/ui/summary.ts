@@ -1,7 +1,7 @@
 /** The top of the report: what the file is, what went wrong, and the main downloads. */
 import { diagnosticParts, findLayer, type Diagnostic, type Layer, type Report } from "../../src/index.js";
 import type { AnalysisResult } from "../protocol.js";
-import { h, formatBytes } from "./dom.js";
+import { h, formatBytes, groupDigits } from "./dom.js";
 
 export interface SummaryActions {
   downloadKernel(trim: boolean): void;
@@ -46,7 +46,7 @@ export function summarySection(result: AnalysisResult, actions: SummaryActions):
       h(
         "button",
         { type: "button", class: "primary", id: "download-kernel", onclick: () => actions.downloadKernel(trimBox?.checked ?? false) },
-        `Download the unpacked kernel (${kernel.format}, ${kernel.size.toLocaleString("en")} bytes)`,
+        `Download the unpacked kernel (${kernel.format}, ${groupDigits(kernel.size)} bytes)`,
       ),
     );
   }
