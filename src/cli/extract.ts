@@ -2,7 +2,6 @@
 import type { Command } from "commander";
 import type { ExtractOptions } from "./actions/extract.js";
 import { imageOptions } from "./options.js";
-import { readAhead } from "./read-ahead.js";
 
 export function registerExtract(program: Command): void {
   const command = program
@@ -17,9 +16,5 @@ export function registerExtract(program: Command): void {
     .option("--sync", "wait until the output is on disk (fsync) before exiting")
     .option("--json", "print what was written as JSON");
   // The action and what it needs (unpacking, the archive writer) load only when the command runs.
-  imageOptions(command).action(async (file: string, opts: ExtractOptions) => {
-    // The image is read while the action loads; koffi (for the writes) loads while it is read.
-    const image = readAhead(file, opts, { progress: !opts.json && opts.output !== "-", prepareWrites: opts.output !== "-" });
-    return (await import("./actions/extract.js")).actions.extract(file, opts, image);
-  });
+  imageOptions(command).action(async (file: string, opts: ExtractOptions) => (await import("./actions/extract.js")).actions.extract(file, opts));
 }

@@ -2,7 +2,6 @@
 import type { Command } from "commander";
 import type { InspectFlags } from "./actions/inspect.js";
 import { imageOptions } from "./options.js";
-import { readAhead } from "./read-ahead.js";
 
 export function registerInspect(program: Command): void {
   const command = program
@@ -13,8 +12,5 @@ export function registerInspect(program: Command): void {
     .option("--shallow", "do not decompress payloads")
     .option("--brief", "show the layer tree and key facts, not every field");
   // The action and what it needs (the analysis, the renderers) load only when the command runs.
-  imageOptions(command).action(async (file: string, opts: InspectFlags) => {
-    const image = readAhead(file, opts, { progress: !opts.json });
-    return (await import("./actions/inspect.js")).actions.inspect(file, opts, image);
-  });
+  imageOptions(command).action(async (file: string, opts: InspectFlags) => (await import("./actions/inspect.js")).actions.inspect(file, opts));
 }

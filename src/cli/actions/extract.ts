@@ -6,11 +6,11 @@ import { archivesOf } from "../../api/archive.js";
 import { writeArchive } from "../../node/archive-writer.js";
 import { diagnosticLine } from "../../report/diagnostic.js";
 import { ErrorCode, KimgError } from "../../io/errors.js";
-import { insideDir, OutputSet, writeAtomic } from "../../node/files.js";
+import { insideDir, OutputSet, prepareWrites, writeAtomic } from "../../node/files.js";
 import { writeStdout } from "../../node/stdout.js";
 import { layerFileName } from "../../report/file-names.js";
 import type { ImageFlags } from "../options.js";
-import type { Image } from "../read-image.js";
+import { readImage } from "../read-image.js";
 
 export interface ExtractOptions extends ImageFlags {
   output?: string;
@@ -23,11 +23,14 @@ export interface ExtractOptions extends ImageFlags {
 }
 
 export const actions = {
-  /** `image`: the read of FILE that the command started while this module loaded (cli/options.ts readAhead). */
-  async extract(file: string, opts: ExtractOptions, image: Promise<Image>): Promise<void> {
+  async extract(file: string, opts: ExtractOptions): Promise<void> {
     if (!opts.output && !opts.all) throw new KimgError(ErrorCode.USAGE, "say where to write: -o OUT (or -o - for stdout) or --all DIR");
     if (opts.output && opts.all) throw new KimgError(ErrorCode.USAGE, "-o and --all exclude each other");
-    const { bytes: input, options: common } = await image;
+    const { bytes: input, options: common } = await readImage(file, opts, {
+      progress: !opts.json && opts.output !== "-",
+      // Loading what writing needs costs as much as reading a 10 MB image: do both at once.
+      ...(opts.output !== "-" ? { whileReading: prepareWrites } : {}),
+    });
     const archivesWritten: Array<Record<string, unknown>> = [];
     const written: Array<{ layer: string; format: string; path: string; bytes: number; trimmedBytes?: number }> = [];
     if (opts.all) {

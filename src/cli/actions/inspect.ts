@@ -4,7 +4,7 @@ import { writeStdout } from "../../node/stdout.js";
 import { renderText } from "../../report/text.js";
 import { EXIT } from "../exit-codes.js";
 import type { ImageFlags } from "../options.js";
-import type { Image } from "../read-image.js";
+import { readImage } from "../read-image.js";
 
 export interface InspectFlags extends ImageFlags {
   json?: boolean;
@@ -13,9 +13,8 @@ export interface InspectFlags extends ImageFlags {
 }
 
 export const actions = {
-  /** `image`: the read of FILE that the command started while this module loaded (cli/options.ts readAhead). */
-  async inspect(_file: string, opts: InspectFlags, image: Promise<Image>): Promise<void> {
-    const { bytes, options } = await image;
+  async inspect(file: string, opts: InspectFlags): Promise<void> {
+    const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
     const report = await inspect(bytes, { ...options, shallow: opts.shallow ?? false });
     await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderText(report, { fields: !opts.brief }));
     if (report.diagnostics.some((d) => d.severity === "error")) process.exitCode = EXIT.BAD_INPUT;
