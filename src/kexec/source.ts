@@ -111,8 +111,10 @@ async function unpackForKexec(bytes: Uint8Array, codecs: CodecTable | undefined)
   // inside a bzImage would only cost time. zboot and compressed Images need the full pass.
   // trim: a signed inner Image loses the v6.4+ zboot zero padding, which would break
   // kexec_file_load's signature check (kexec-tools does the same).
-  const shallow = await unpack(bytes, { trim: true, shallow: true, codecs }).catch(() => null);
-  const result = shallow?.bootable ? shallow : await unpack(bytes, { trim: true, codecs });
+  // kernelContents: false: a loader needs neither the kernel's .config nor its built-in
+  // initramfs, whose searches read the whole kernel (slow in an emulated machine).
+  const shallow = await unpack(bytes, { trim: true, shallow: true, codecs, kernelContents: false }).catch(() => null);
+  const result = shallow?.bootable ? shallow : await unpack(bytes, { trim: true, codecs, kernelContents: false });
   const bootable = result.bootable;
   if (!bootable) {
     throw new KimgError(
