@@ -29,10 +29,10 @@ import {
   type Stats,
 } from "node:fs";
 import { access, mkdir, open, realpath, stat, type FileHandle } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
+import { loadKoffi } from "./koffi.js";
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -180,7 +180,7 @@ function linker(): Linker | null {
   if (procLinker !== undefined) return procLinker;
   procLinker = null;
   try {
-    const koffi = createRequire(import.meta.url)("koffi") as { load(path: string): { func(sig: string): (...a: unknown[]) => unknown }; errno(): number };
+    const koffi = loadKoffi();
     const linkat = koffi.load("libc.so.6").func("int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)");
     procLinker = (from, to) => (Number(linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW)) < 0 ? koffi.errno() : 0);
   } catch {

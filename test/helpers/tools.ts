@@ -50,6 +50,8 @@ export const TOOLS = {
   "hash-to-efi-sig-list": { command: "hash-to-efi-sig-list", package: "efitools" },
   "sign-efi-sig-list": { command: "sign-efi-sig-list", package: "efitools" },
   objcopy: { command: "objcopy", package: "binutils" },
+  // What the CLI syncs at exit (test/files.test.ts)
+  strace: { command: "strace", package: "strace" },
   objdump: { command: "objdump", package: "binutils" },
   // Android boot images (issue 15)
   mkbootimg: { command: "mkbootimg", package: "mkbootimg" },

@@ -11,8 +11,8 @@
  * Sources: include/uapi/linux/kexec.h, include/uapi/linux/reboot.h, the per-arch syscall tables
  * (include/uapi/asm-generic/unistd.h for arm64/riscv/loongarch, arch/x86/entry/syscalls/syscall_64.tbl).
  */
-import { createRequire } from "node:module";
 import { ErrorCode, KimgError } from "../../io/errors.js";
+import { type Koffi, loadKoffi } from "../koffi.js";
 
 export interface SyscallNumbers {
   kexecLoad: number;
@@ -74,14 +74,6 @@ export interface KexecSyscalls {
   addressOf(buf: Uint8Array): bigint;
 }
 
-type KoffiFunction = (...args: unknown[]) => unknown;
-
-interface KoffiModule {
-  load(path: string): { func(signature: string): KoffiFunction };
-  errno(): number;
-  address(value: unknown): bigint;
-}
-
 let cached: KexecSyscalls | undefined;
 
 /** Binds libc through koffi. Throws E_SYSTEM when koffi or libc cannot be loaded. */
@@ -91,10 +83,9 @@ export function linuxSyscalls(): KexecSyscalls {
   if (process.platform !== "linux" || !numbers) {
     throw new KimgError(ErrorCode.SYSTEM, `kexec system calls are not known for ${process.platform}/${process.arch}`, { structure: "kexec" });
   }
-  let koffi: KoffiModule;
+  let koffi: Koffi;
   try {
-    // koffi is CommonJS with a native part; createRequire keeps this module loadable without it.
-    koffi = createRequire(import.meta.url)("koffi") as KoffiModule;
+    koffi = loadKoffi();
   } catch (error) {
     throw new KimgError(ErrorCode.SYSTEM, `cannot load koffi (the FFI package kimg's kexec needs): ${(error as Error).message}`, { structure: "kexec" });
   }
