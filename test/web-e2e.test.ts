@@ -603,6 +603,12 @@ describe("the web page in Chromium", { skip }, () => {
       phases.join(", "),
     );
     t.diagnostic(`phases: ${phases.join(", ")}`);
+    // Sections far below the screen are laid out lazily at first (content-visibility: auto), and
+    // all of them once the page is idle, so a full-page screenshot or a printout has them drawn.
+    await page.waitForSelector("#results.settled", { state: "attached", timeout: 10_000 });
+    const visibility = await page.evaluate(() => Array.from(document.querySelectorAll("#results > .card"), (c) => getComputedStyle(c).contentVisibility));
+    assert.ok(visibility.length > 5, `${visibility.length} sections`);
+    assert.deepEqual(new Set(visibility), new Set(["visible"]));
   });
 
   it("decompresses a 48 MB image in the worker with progress while the page keeps running", async (t) => {

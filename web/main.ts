@@ -211,9 +211,24 @@ function render(result: AnalysisResult): void {
   document.getElementById("summary-title")?.focus();
 }
 
+/**
+ * The report's sections are first laid out only near the screen (content-visibility: auto in
+ * styles.css), which shows the report sooner. Once the page is idle they are all laid out
+ * ("settled"), so that a full-page screenshot, printing or a jump to a section finds them drawn.
+ */
+function settleWhenIdle(): void {
+  const settle = (): void => {
+    if (results.dataset.state === "done") results.classList.add("settled");
+  };
+  if (typeof requestIdleCallback === "function") requestIdleCallback(settle, { timeout: 2000 });
+  else setTimeout(settle, 500);
+}
+addEventListener("beforeprint", () => results.classList.add("settled"));
+
 async function open(name: string, bytes: ArrayBuffer): Promise<void> {
   byId<HTMLElement>("open").classList.add("compact");
   showError(null);
+  results.classList.remove("settled");
   results.replaceChildren();
   results.dataset.state = "busy";
   setStatus(`Reading ${name} (${formatBytes(bytes.byteLength)})…`, null);
@@ -227,7 +242,12 @@ async function open(name: string, bytes: ArrayBuffer): Promise<void> {
     render(result);
     const rendered = wallClock();
     recordSpan({ name: "render the report", start: rendering, end: rendered });
-    requestAnimationFrame(() => setTimeout(() => recordSpan({ name: "style, layout and paint", start: rendered, end: wallClock() })));
+    requestAnimationFrame(() =>
+      setTimeout(() => {
+        recordSpan({ name: "style, layout and paint", start: rendered, end: wallClock() });
+        settleWhenIdle();
+      }),
+    );
   } catch (error) {
     if (error instanceof Error && error.message === "cancelled") return;
     setStatus(null);
