@@ -251,14 +251,13 @@ const fmt = (name: string, c: number | string, n: number, k: number, target: num
 console.log(`${KIMG} on node ${process.version}; best of ${RUNS} interleaved runs; ${CPU ? "CPU times" : "times"} in ms${BASE ? `; base: ${BASE}` : ""}\n`);
 const header = `${"case".padEnd(52)} ${"in MB".padStart(8)} ${"native".padStart(8)} ${"kimg".padStart(8)} ${"ratio".padStart(7)} ${"target".padStart(6)}      ${"RSS MB".padStart(6)} ${"inner".padStart(5)} ${"RSS/(inner+100MB)"}`;
 console.log(header);
+const out = join(DIR, "out");
+/** The native pipeline on a case's payload, writing OUT.native. */
+const nativePipeline = (c: Extract): string[] => ["sh", "-c", `tail -c +${c.offset + 1} '${c.file}' | head -c ${c.length} | ${c.native} > '${out}.native'`];
 const synthetic = syntheticCases();
 for (const c of [...synthetic, ...debianCases()]) {
   if (!wanted(c.name)) continue;
-  const out = join(DIR, "out");
-  const r = race(
-    ["sh", "-c", `tail -c +${c.offset + 1} '${c.file}' | head -c ${c.length} | ${c.native} > '${out}.native'`],
-    ["node", KIMG, "extract", c.file, "-o", `${out}.kimg`, "--force", ...(c.layer ? ["--layer", c.layer] : [])],
-  );
+  const r = race(nativePipeline(c), ["node", KIMG, "extract", c.file, "-o", `${out}.kimg`, "--force", ...(c.layer ? ["--layer", c.layer] : [])]);
   const kimgOut = readFileSync(`${out}.kimg`);
   const same = kimgOut.equals(readFileSync(`${out}.native`).subarray(0, kimgOut.length));
   rows.push(
@@ -279,13 +278,12 @@ for (const c of inspectCases()) {
 const zstdBinding = join(process.cwd(), "node_modules/zstd-napi/binding.js");
 for (const c of synthetic.filter((x) => x.name === "zstd zboot" || x.name === "lz4 zboot")) {
   if (!wanted(`floor ${c.name}`) || (c.name.startsWith("zstd") && !existsSync(zstdBinding))) continue;
-  const out = join(DIR, "out");
   const read = `const fs=require("node:fs");const fd=fs.openSync(${JSON.stringify(c.file)});const input=Buffer.allocUnsafe(${c.length});fs.readSync(fd,input,0,${c.length},${c.offset});`;
   const work = c.name.startsWith("zstd")
     ? `const output=Buffer.allocUnsafe(${c.innerBytes + 1});const n=new (require(${JSON.stringify(zstdBinding)}).DCtx)().decompress(output,input);fs.writeFileSync(${JSON.stringify(`${out}.floor`)},output.subarray(0,n));`
     : // No native lz4 in Node: the floor writes the output without decoding it.
       `fs.writeFileSync(${JSON.stringify(`${out}.floor`)},Buffer.alloc(${c.innerBytes}));`;
-  const r = race(["sh", "-c", `tail -c +${c.offset + 1} '${c.file}' | head -c ${c.length} | ${c.native} > '${out}.native'`], ["node", "-e", read + work]);
+  const r = race(nativePipeline(c), ["node", "-e", read + work]);
   const label = c.name.startsWith("zstd") ? "node + zstd-napi, read, decode, write" : "node, read, write (no decode)";
   rows.push(fmt(`floor ${c.name}: ${label}`, (c.length / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, c.innerBytes));
   console.log(rows[rows.length - 1]);

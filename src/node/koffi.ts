@@ -6,8 +6,8 @@
  * flushes its own stdout and stderr streams with fsync(2) when the process exits, whether it wrote
  * to them or not. When either is a regular file (`kimg extract ... > log`), that is an ext4 journal
  * commit: 80-120 ms added to every run, measured on a 300 ms extract. No other tool syncs its
- * standard output, so once everything is written (the last 'exit' listener) a regular-file stdout
- * or stderr is pointed at /dev/null, where the hook's fsync costs nothing. Terminals and pipes are
+ * standard output, so once everything is written (at 'exit') a regular-file stdout or stderr is
+ * pointed at /dev/null, where the hook's fsync costs nothing. Terminals and pipes are
  * left alone: fsync(2) fails at once on them. Only the CLI asks for this
  * (`guardStandardStreamsAtExit`): a program using the library owns its standard streams.
  */
