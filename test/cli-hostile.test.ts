@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, ftruncateSync } from "node:fs";
+import { appendFileSync, closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -140,6 +140,60 @@ test("readInput: a regular file comes back whole; the cap counts the bytes read,
   assert.match(new TextDecoder().decode(status), /^Name:/);
   await assert.rejects(readInput("/proc/self/status", { maxBytes: 16 }), (e: Error & { code?: string }) => e.code === "E_LIMIT");
   await assert.rejects(readInput(join(dir, "missing")), (e: Error & { code?: string }) => e.code === "E_IO" && e.message.includes("missing"));
+});
+
+/** `size` bytes that differ from piece to piece and within each (xorshift32). */
+function patterned(size: number, seed: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const words = new Uint32Array(out.buffer, 0, size >>> 2);
+  let x = seed;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  return out;
+}
+
+test("readInput: a large file is read in pieces side by side, byte-exact, with what has arrived handed over meanwhile", async () => {
+  const file = join(dir, "large");
+  const data = patterned(41 * 1024 * 1024 + 3, 0x12345678);
+  writeFileSync(file, data);
+  const seen: number[] = [];
+  let array: Uint8Array | undefined;
+  const got = await readInput(file, {
+    onArrived: (bytes, upTo) => {
+      array ??= bytes;
+      assert.equal(bytes, array, "always the same array");
+      assert.equal(bytes.length, data.length);
+      assert.ok(upTo > (seen.at(-1) ?? 0) && upTo < data.length, `upTo ${upTo} grows and stops short of the end`);
+      assert.ok(Buffer.from(bytes.subarray(0, upTo)).equals(data.subarray(0, upTo)), `the first ${upTo} bytes are there`);
+      seen.push(upTo);
+    },
+  });
+  assert.ok(Buffer.from(got).equals(data));
+  // (Whether it is called at all depends on the order the pieces arrive in: not when the first comes last.)
+  if (array !== undefined) assert.equal(got, array, "the array handed over is the one returned");
+  // The cap still counts what is read.
+  await assert.rejects(readInput(file, { maxBytes: data.length - 1 }), (e: Error & { code?: string }) => e.code === "E_LIMIT");
+});
+
+test("readInput: a large file that shrinks or grows while it is read comes back as it is at the end", async () => {
+  const MiB = 1024 * 1024;
+  const data = patterned(48 * MiB, 0x9abcdef1);
+  const shrinking = join(dir, "shrinking");
+  writeFileSync(shrinking, data);
+  // whileReading runs once the first piece's read is under way, before any other starts.
+  const shrunk = await readInput(shrinking, { whileReading: () => truncateSync(shrinking, 32 * MiB) });
+  assert.equal(shrunk.length, 32 * MiB);
+  assert.ok(Buffer.from(shrunk).equals(data.subarray(0, 32 * MiB)));
+
+  const growing = join(dir, "growing");
+  writeFileSync(growing, data.subarray(0, 20 * MiB));
+  const extra = patterned(3 * MiB + 5, 0x0badf00d);
+  const got = await readInput(growing, { whileReading: () => appendFileSync(growing, extra) });
+  assert.ok(Buffer.from(got).equals(Buffer.concat([data.subarray(0, 20 * MiB), extra])));
 });
 
 /** Runs kimg with its stdout a pipe whose reading end is already closed; returns status and stderr. */

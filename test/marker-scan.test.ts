@@ -3,12 +3,13 @@
  * random bytes with the markers planted at every alignment, across the scan's chunk boundaries,
  * at and across the end of the bytes, in views that do not start at a 4-byte aligned address (the
  * byte-by-byte word path), in a view that ends inside a marker its buffer holds whole, and past
- * MARKER_MAX_HITS (the direct-search path).
+ * MARKER_MAX_HITS (the direct-search path); and scanned ahead while the bytes arrive in pieces
+ * (scanMarkersAhead, what the CLI's reader does), with markers across the pieces' ends.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MARKER_MAX_HITS } from "../src/io/limits.js";
-import { findMarker, type KernelMarker, markerBytes, SCAN_CHUNK_BYTES } from "../src/io/marker-scan.js";
+import { findMarker, type KernelMarker, markerBytes, SCAN_CHUNK_BYTES, scanMarkersAhead } from "../src/io/marker-scan.js";
 
 const MARKERS: KernelMarker[] = ["banner", "ikconfig", "newc"];
 
@@ -157,4 +158,30 @@ test("more than MARKER_MAX_HITS hits: the ones past the cap come from a direct s
       }
     }
   }
+});
+
+test("scanMarkersAhead over bytes that arrive in pieces finds what the plain search finds, markers across the pieces' ends too", () => {
+  const source = plantedBytes(0x2545f491);
+  // Pieces ending 1..13 bytes into a marker, so that a scan reaching too close to a piece's end
+  // would read zeros where the rest of that marker has not arrived yet, and lose it.
+  const ends: number[] = [];
+  for (const [i, marker] of MARKERS.entries()) {
+    for (const p of reference(source, marker).filter((_, j) => j % 3 === i % 3)) ends.push(p + 1 + (p % (markerBytes(marker).length - 1)));
+  }
+  for (let chunk = 1; chunk <= CHUNKS; chunk++) ends.push(chunk * SCAN_CHUNK_BYTES + 7);
+  ends.sort((a, b) => a - b);
+  const arriving = new Uint8Array(source.length);
+  let upTo = 0;
+  for (const end of ends) {
+    if (end <= upTo || end >= source.length) continue;
+    arriving.set(source.subarray(upTo, end), upTo);
+    upTo = end;
+    scanMarkersAhead(arriving, upTo);
+  }
+  arriving.set(source.subarray(upTo), upTo);
+  for (const marker of MARKERS) assert.deepEqual(scanned(arriving, marker), reference(source, marker), marker);
+  // Scanning ahead to the very end is the whole scan; the questions after it read its hits.
+  const whole = source.slice();
+  scanMarkersAhead(whole, whole.length);
+  for (const marker of MARKERS) assert.deepEqual(scanned(whole, marker), reference(source, marker), `${marker}, scanned ahead whole`);
 });

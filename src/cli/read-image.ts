@@ -1,6 +1,7 @@
 /** The image reader of the commands' actions (`actions/*.ts`): not loaded at start-up. */
 import { basename } from "node:path";
 import type { InspectOptions } from "../api/analyse.js";
+import { scanMarkersAhead } from "../io/marker-scan.js";
 import { NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
 import { type ImageFlags, sizeLimits } from "./options.js";
@@ -10,13 +11,21 @@ import { progressReporter } from "./progress.js";
  * Reads the image FILE through the CLI's one checked reader (a regular file, within
  * maxInputBytes) and builds the options every core call takes: the file's name for the report,
  * Node's codecs, the size limits the flags set, and a progress line on stderr when `progress`.
+ *
+ * While a large file is read, the part that has arrived is scanned for the kernel's markers (the
+ * banner, the .config, a built-in initramfs), which the analysis of a raw kernel asks for: the
+ * scan then costs little more than the read. `scanAhead: false` skips it (extract, which does not
+ * search the kernel).
  */
 export async function readImage(
   file: string,
   flags: ImageFlags,
-  how: { progress: boolean; whileReading?: () => void },
+  how: { progress: boolean; whileReading?: () => void; scanAhead?: boolean },
 ): Promise<{ bytes: Uint8Array; options: InspectOptions }> {
-  const bytes = await readInput(file, how.whileReading ? { whileReading: how.whileReading } : {});
+  const bytes = await readInput(file, {
+    ...(how.whileReading ? { whileReading: how.whileReading } : {}),
+    ...(how.scanAhead === false ? {} : { onArrived: scanMarkersAhead }),
+  });
   const options = { name: basename(file), codecs: NODE_CODECS, ...sizeLimits(flags), onProgress: progressReporter(how.progress) };
   return { bytes, options };
 }

@@ -185,6 +185,23 @@ function scanStep(bytes: Uint8Array, scan: Scan): void {
   scan.scannedTo = next === wholeWords ? bytes.length : next;
 }
 
+/** The longest marker: a window's marker ends at most this many bytes after its aligned word starts. */
+const MARKER_REACH_BYTES = Math.max(...NAMES.map((n) => MARKERS[n].bytes.length));
+
+/**
+ * Scans `bytes` ahead of any question, as far as the first `end` bytes allow: for a reader that
+ * gets a layer in pieces, which can scan the pieces that have arrived while the rest is still
+ * being read (node/files.ts), so the analysis later finds the scan done. Only whole chunks are
+ * scanned, and only those whose markers cannot reach past `end`: the bytes after it may not be
+ * there yet. The bytes before `end` must not change afterwards.
+ */
+export function scanMarkersAhead(bytes: Uint8Array, end: number): void {
+  const scan = scanOf(bytes);
+  const wholeWords = bytes.length - (bytes.length % 4);
+  const ready = end >= bytes.length ? bytes.length : end - MARKER_REACH_BYTES;
+  while (scan.scannedTo < bytes.length && Math.min(wholeWords, scan.scannedTo + SCAN_CHUNK_BYTES) <= ready) scanStep(bytes, scan);
+}
+
 /** The first aligned "070701" at or after `from` by a plain search (past MARKER_MAX_HITS). */
 function alignedIndexOf(bytes: Uint8Array, marker: Uint8Array, from: number, to: number): number {
   for (let at = from + ((4 - (from % 4)) % 4); at + marker.length <= to; at += 4) {

@@ -44,6 +44,12 @@ export interface ReadOptions {
   what?: string;
   /** Runs once while the first read is in flight in the thread pool: synchronous work to overlap with it. */
   whileReading?: () => void;
+  /**
+   * Called while the file is still being read, each time more of it has arrived: `bytes` is the
+   * array readInput will return (if the file keeps its size) and its first `upTo` bytes are
+   * final. Work on them overlaps the reads (the CLI scans for the kernel's markers).
+   */
+  onArrived?: (bytes: Uint8Array, upTo: number) => void;
 }
 
 /** "a FIFO", "a character device"...: what a non-regular file is, for the error message. */
@@ -59,6 +65,16 @@ export function fileKind(info: Stats): string {
 }
 
 const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Files from this size on are read in pieces of PARALLEL_READ_BYTES, READS_IN_FLIGHT at a time,
+ * by two of the thread pool's threads side by side: copying the page cache into fresh memory is
+ * mostly page faults, which two cores take in parallel, and the main thread scans what has
+ * arrived meanwhile (readImage). A 48 MB Image: 23 ms in one read, 14-17 ms so; `kimg inspect`
+ * of it 82 against 68-70 ms with the scan beside it (1, 2, 4, 8 MiB pieces, 1-4 at a time, tried).
+ */
+const PARALLEL_READ_MIN_BYTES = 8 * 1024 * 1024;
+const PARALLEL_READ_BYTES = 8 * 1024 * 1024;
+const READS_IN_FLIGHT = 2;
 
 /** Opens `path` for reading and checks, on the open descriptor, that it is a regular file within the cap. */
 async function openRegular(path: string, label: string, maxBytes: number): Promise<{ handle: FileHandle; size: number }> {
@@ -95,7 +111,11 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
   try {
     // One byte more than the size: reading it proves the end (or that the file grew).
     let buffer = new Uint8Array(Math.min(maxBytes + 1, size + 1 > 1 ? size + 1 : READ_CHUNK_BYTES));
-    let length = 0;
+    // What is returned when the file keeps its size (onArrived is given this very array).
+    const expected = buffer.subarray(0, Math.min(size, buffer.length));
+    const parallel = size >= PARALLEL_READ_MIN_BYTES;
+    let length = parallel ? await readInParallel(handle, expected, options) : 0;
+    // Then (or from the start) one read after another, to the end of the file wherever that is.
     for (;;) {
       if (length === buffer.length) {
         if (length > maxBytes) throw overLimit(label, path, maxBytes);
@@ -103,13 +123,14 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
         grown.set(buffer);
         buffer = grown;
       }
-      const reading = handle.read(buffer, length, buffer.length - length, null);
-      if (length === 0) options.whileReading?.();
+      const reading = handle.read(buffer, length, buffer.length - length, length);
+      if (length === 0 && !parallel) options.whileReading?.();
       const { bytesRead } = await reading;
       if (bytesRead === 0) break;
       length += bytesRead;
     }
     if (length > maxBytes) throw overLimit(label, path, maxBytes);
+    if (length === expected.length && buffer.buffer === expected.buffer) return expected;
     return length === buffer.length ? buffer : length * 2 < buffer.length ? buffer.slice(0, length) : buffer.subarray(0, length);
   } catch (error) {
     if (error instanceof KimgError) throw error;
@@ -117,6 +138,45 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+/**
+ * Reads `into` (the file's size as fstat told it) in pieces, several at a time, at their
+ * positions. Returns how many bytes from the start were read before the file ended, which is
+ * less than into.length only if the file shrank meanwhile; the caller reads on from there.
+ */
+async function readInParallel(handle: FileHandle, into: Uint8Array, options: ReadOptions): Promise<number> {
+  const pieces = Math.ceil(into.length / PARALLEL_READ_BYTES);
+  const done = new Uint8Array(pieces);
+  let next = 0;
+  let contiguous = 0;
+  let end = into.length;
+  const readPiece = async (piece: number): Promise<void> => {
+    const start = piece * PARALLEL_READ_BYTES;
+    const stop = Math.min(into.length, start + PARALLEL_READ_BYTES);
+    for (let at = start; at < stop; ) {
+      const { bytesRead } = await handle.read(into, at, stop - at, at);
+      if (bytesRead === 0) {
+        end = Math.min(end, at);
+        break;
+      }
+      at += bytesRead;
+    }
+    done[piece] = 1;
+    const before = contiguous;
+    while (contiguous < pieces && done[contiguous] === 1) contiguous++;
+    const upTo = Math.min(end, contiguous * PARALLEL_READ_BYTES);
+    // Only while reads are still under way: past the last one the caller goes on by itself.
+    if (contiguous > before && contiguous < pieces && upTo > 0) options.onArrived?.(into, upTo);
+  };
+  const lane = async (): Promise<void> => {
+    while (next < pieces) await readPiece(next++);
+  };
+  const lanes = [lane()];
+  options.whileReading?.();
+  for (let i = 1; i < READS_IN_FLIGHT; i++) lanes.push(lane());
+  await Promise.all(lanes);
+  return end;
 }
 
 /** The size of a regular file, checked like readInput but without reading it (plan --initrd). */

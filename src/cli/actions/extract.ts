@@ -28,6 +28,8 @@ export const actions = {
     if (opts.output && opts.all) throw new KimgError(ErrorCode.USAGE, "-o and --all exclude each other");
     const { bytes: input, options: common } = await readImage(file, opts, {
       progress: !opts.json && opts.output !== "-",
+      // The kernel is not searched for its markers (see below), nor should the file be.
+      scanAhead: false,
       // Loading what writing needs costs as much as reading a 10 MB image: do both at once.
       ...(opts.output !== "-" ? { whileReading: prepareWrites } : {}),
     });
