@@ -59,6 +59,8 @@ export class OutputBuffer {
     private readonly onProgress?: ((outputBytes: number) => void) | undefined,
     /** Supplies the first buffer (of exactly `capacity` bytes), or null for a plain one. */
     firstBuffer?: (capacity: number) => Uint8Array | null,
+    /** DecodeOptions.prepareOutput, for the first buffer (sized from the expected size, usually the only one). */
+    prepare?: ((bytes: Uint8Array) => void) | undefined,
   ) {
     const capacity = Math.max(0, Math.min(Math.floor(initialCapacity) || 0, maxBytes));
     try {
@@ -67,6 +69,7 @@ export class OutputBuffer {
       // The initial capacity is only a hint; start empty and grow as the data requires.
       this.bytes = new Uint8Array(0);
     }
+    prepare?.(this.bytes);
   }
 
   /**
@@ -83,7 +86,14 @@ export class OutputBuffer {
   ): OutputBuffer {
     const hint = validSize(declared) ?? validSize(options.expectedSize) ?? inputBytes * guessRatio;
     const cap = Math.max(MIN_GROWTH_BYTES, inputBytes * MAX_PREALLOCATION_RATIO);
-    return new OutputBuffer(Math.min(hint, cap), Math.max(0, Math.floor(options.maxOutputBytes)), structure, options.onProgress, firstBuffer);
+    return new OutputBuffer(
+      Math.min(hint, cap),
+      Math.max(0, Math.floor(options.maxOutputBytes)),
+      structure,
+      options.onProgress,
+      firstBuffer,
+      options.prepareOutput,
+    );
   }
 
   /** A limit the caller set above what the engine can allocate must still end in a KimgError. */

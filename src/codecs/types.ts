@@ -13,6 +13,12 @@ export interface DecodeOptions {
   onProgress?: ((outputBytes: number) => void) | undefined;
   /** The same CRC-32 as codecs/checksums.ts `crc32`, faster where the platform has one (Node's zlib.crc32): for the checks over whole blocks. */
   crc32?: ((data: Uint8Array) => number) | undefined;
+  /**
+   * Called with a large output buffer as soon as it is allocated, before the decoder writes into
+   * it; must not change a byte. Node has the buffer's memory pages made ready on another thread
+   * meanwhile (node/prefault.ts), so the decoder does not stop at the first write to each.
+   */
+  prepareOutput?: ((bytes: Uint8Array) => void) | undefined;
 }
 
 /** A decoder: the compressed stream in, the decompressed bytes out (or a promise of them), never more than `maxOutputBytes`. */

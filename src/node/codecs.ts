@@ -7,10 +7,11 @@
  */
 import { createRequire } from "node:module";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { checkedCodecs, type CodecTable } from "../codecs/registry.js";
+import { BUILTIN_CODECS, CODEC_NAMES, checkedCodecs, type CodecTable } from "../codecs/registry.js";
 import { outputLimitError } from "../codecs/limit.js";
 import { MAX_PREALLOCATION_RATIO } from "../codecs/output.js";
 import type { DecodeOptions, Decoder } from "../codecs/types.js";
+import { prefaultPages } from "./prefault.js";
 
 /** zstd-napi's low-level binding: ZSTD_decompressDCtx into a buffer we size. */
 interface NativeZstd {
@@ -62,6 +63,7 @@ function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOpti
   const dctx = new native.DCtx();
   for (const [i, size] of sizes.entries()) {
     const out = new Uint8Array(size);
+    options.prepareOutput?.(out);
     try {
       const n = dctx.decompress(out, input);
       options.onProgress?.(n);
@@ -122,8 +124,8 @@ export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
 
 let zstdDecoder: Decoder | undefined;
 
-/** Faster decoders for Node, to pass as `codecs`: gzip through node:zlib, zstd through zstd-napi or node:zlib where present (WASM otherwise), xz with zlib's CRC-32; every one under the same output contract. */
-export const NODE_CODECS: CodecTable = checkedCodecs({
+/** Node's own decoders (the others are the built-in ones). */
+const NODE_DECODERS: CodecTable = {
   zstd: (input, options) => {
     zstdDecoder ??= (nodeZstdDecoders()[0] as { decode: Decoder }).decode;
     return zstdDecoder(input, options);
@@ -148,4 +150,19 @@ export const NODE_CODECS: CodecTable = checkedCodecs({
       throw new KimgError(ErrorCode.CORRUPT_STREAM, `gzip: ${(error as Error).message}`, { structure: "gzip stream" });
     }
   },
-});
+};
+
+/**
+ * Faster decoders for Node, to pass as `codecs`: gzip through node:zlib, zstd through zstd-napi or
+ * node:zlib where present (WASM otherwise), xz with zlib's CRC-32; and for every codec, the pages
+ * of a large output made ready on another thread (node/prefault.ts). All under the same output contract.
+ */
+export const NODE_CODECS: CodecTable = checkedCodecs(
+  Object.fromEntries(
+    CODEC_NAMES.map((name) => {
+      const decode = (NODE_DECODERS[name] ?? BUILTIN_CODECS[name]) as Decoder;
+      const withPrefault: Decoder = (input, options) => decode(input, { ...options, prepareOutput: options.prepareOutput ?? prefaultPages });
+      return [name, withPrefault];
+    }),
+  ),
+);

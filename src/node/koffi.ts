@@ -41,6 +41,11 @@ export function loadKoffi(): Koffi {
   return koffi;
 }
 
+/** koffi if something has loaded it already, else undefined (for uses not worth loading it for). */
+export function koffiIfLoaded(): Koffi | undefined {
+  return loaded;
+}
+
 /** Registers the exit listener described above (Linux and glibc only; a no-op where dup2 cannot be bound). */
 function guardStandardStreams(koffi: Koffi): void {
   let dup2: KoffiFunction;

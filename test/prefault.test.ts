@@ -1,0 +1,52 @@
+/**
+ * node/prefault.ts: the pages of a large output buffer populated on another thread while it is
+ * written, without a byte changed (issue 14). Linux 5.14+ with koffi; the CLI's extract loads
+ * koffi for its writes, which is when the decoders' outputs get this.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+import { loadKoffi } from "../src/node/koffi.js";
+import { prefaultPages } from "../src/node/prefault.js";
+
+const MiB = 1024 * 1024;
+
+function rssBytes(): number {
+  const line = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
+  return Number(line?.[1] ?? 0) * 1024;
+}
+
+function linuxRelease(): [number, number] {
+  const [major = 0, minor = 0] = readFileSync("/proc/sys/kernel/osrelease", "utf8")
+    .split(".")
+    .map((n) => Number.parseInt(n, 10));
+  return [major, minor];
+}
+
+test("prefaultPages: a fresh 64 MiB buffer's pages are populated, and bytes written meanwhile stay as written", async (t) => {
+  const [major, minor] = linuxRelease();
+  if (process.platform !== "linux" || major < 5 || (major === 5 && minor < 14)) return t.skip("MADV_POPULATE_WRITE needs Linux 5.14");
+  // Without koffi loaded it does nothing (a library call must not load it).
+  assert.equal(await prefaultPages(new Uint8Array(8 * MiB)), false);
+  loadKoffi();
+  assert.equal(await prefaultPages(new Uint8Array(MiB)), false, "small buffers are left alone");
+
+  const bytes = new Uint8Array(64 * MiB);
+  const before = rssBytes();
+  const done = prefaultPages(bytes);
+  // Written while the other thread populates: a byte of each page of the first 4 MiB. The rest
+  // is not touched here, so only the populating can have brought it into memory.
+  const written = 4 * MiB;
+  for (let i = 0; i < written; i += 4096) bytes[i] = (i >>> 12) & 0xff || 1;
+  assert.equal(await done, true);
+  assert.ok(rssBytes() - before >= 60 * MiB, `RSS grew by ${((rssBytes() - before) / MiB).toFixed(1)} MiB`);
+  for (let i = 0; i < bytes.length; i++) {
+    const want = i < written && i % 4096 === 0 ? (i >>> 12) & 0xff || 1 : 0;
+    if (bytes[i] !== want) assert.fail(`byte ${i} is ${bytes[i]}, not ${want}`);
+  }
+  // An unaligned view of a buffer: the aligned pages inside it, nothing outside.
+  const outer = new Uint8Array(16 * MiB);
+  outer.fill(7);
+  assert.equal(await prefaultPages(outer.subarray(12345, outer.length - 6789)), true);
+  assert.ok(outer.every((b) => b === 7));
+});
