@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { crc32 as zlibCrc32 } from "node:zlib";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { ByteWriter, concat } from "../support/builders/bytes.js";
@@ -238,6 +239,26 @@ test("bzImage signed by sbsign: CRC-32 not applicable, and the image as built (s
     "not applicable: signed (signing set CheckSum and the certificate entry and appended the certificate table); the image as built, without them, matches",
   );
   assert.ok(!codes(r).includes("BZIMAGE_CRC_MISMATCH"));
+  // With the platform's CRC-32 (Node's zlib.crc32, as the CLI passes it): the same report, and
+  // the file is gone through once, not once per padding length the table's start allows.
+  let crcBytes = 0;
+  const counted = (data: Uint8Array, initial?: number): number => {
+    crcBytes += data.length;
+    return zlibCrc32(data, initial);
+  };
+  assert.deepEqual(await inspect(signed, { crc32: counted }), r);
+  assert.ok(crcBytes > 0.9 * signed.length && crcBytes < 1.1 * signed.length, `${crcBytes} bytes through the CRC for a ${signed.length}-byte file`);
+  // An image as built that does not end at a multiple of 8: sbsign pads it with zeros before the
+  // table, and the CRC-32 is found behind the padding, still in one pass over the file.
+  const odd = concat(bz.subarray(0, bz.length - 4), Uint8Array.of(1, 2, 3), new Uint8Array(4));
+  new DataView(odd.buffer).setUint32(odd.length - 4, ~zlibCrc32(odd.subarray(0, odd.length - 4)) >>> 0, true);
+  writeFileSync(join(dir, "odd"), odd);
+  execFileSync("sbsign", ["--key", key, "--cert", cert, "--output", join(dir, "odd.signed"), join(dir, "odd")], { stdio: "ignore" });
+  const oddSigned = new Uint8Array(readFileSync(join(dir, "odd.signed")));
+  assert.equal(oddSigned[odd.length], 0, "sbsign padded the image");
+  crcBytes = 0;
+  assert.match(String(layerAt(await inspect(oddSigned, { crc32: counted }), "/").info.crc32), /the image as built, without them, matches$/);
+  assert.ok(crcBytes < 1.1 * oddSigned.length, `${crcBytes} bytes through the CRC for a ${oddSigned.length}-byte file`);
   // A signed image whose bytes changed after the build: its as-built CRC-32 no longer matches.
   writeFileSync(
     join(dir, "bz2"),

@@ -45,6 +45,11 @@ export interface AnalyseOptions {
    * `extract` of the kernel alone turns them off, as it writes neither.
    */
   kernelContents?: boolean;
+  /**
+   * The same CRC-32 as codecs/checksums.ts `crc32` (with its `initial`, as zlib's), where the
+   * platform has a faster one: Node's zlib.crc32, for the bzImage's CRC over the whole file.
+   */
+  crc32?: ((data: Uint8Array, initial?: number) => number) | undefined;
 }
 
 /** The analysed image as the API's lower layers use it: the report's layer tree, each layer's bytes and typed facts by path, and the diagnostics. Not part of the JSON report. */
@@ -122,6 +127,7 @@ class Walker {
       diagnose: (code, severity, message, offset) => this.diagnose(path, code, severity, message, offset === undefined ? null : base + offset),
       setFacts: (facts) => this.facts.set(path, facts),
       facts: this.facts,
+      crc32: this.options.crc32,
     };
     let children: ChildSpec[] = [];
     try {

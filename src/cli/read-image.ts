@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import type { InspectOptions } from "../api/analyse.js";
 import { scanMarkersAhead } from "../io/marker-scan.js";
-import { NODE_CODECS } from "../node/codecs.js";
+import { NODE_CODECS, nodeCrc32 } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
 import { type ImageFlags, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
@@ -10,7 +10,8 @@ import { progressReporter } from "./progress.js";
 /**
  * Reads the image FILE through the CLI's one checked reader (a regular file, within
  * maxInputBytes) and builds the options every core call takes: the file's name for the report,
- * Node's codecs, the size limits the flags set, and a progress line on stderr when `progress`.
+ * Node's codecs and CRC-32, the size limits the flags set, and a progress line on stderr when
+ * `progress`.
  *
  * While a large file is read, the part that has arrived is scanned for the kernel's markers (the
  * banner, the .config, a built-in initramfs), which the analysis of a raw kernel asks for: the
@@ -26,6 +27,6 @@ export async function readImage(
     ...(how.whileReading ? { whileReading: how.whileReading } : {}),
     ...(how.scanAhead === false ? {} : { onArrived: scanMarkersAhead }),
   });
-  const options = { name: basename(file), codecs: NODE_CODECS, ...sizeLimits(flags), onProgress: progressReporter(how.progress) };
+  const options = { name: basename(file), codecs: NODE_CODECS, crc32: nodeCrc32(), ...sizeLimits(flags), onProgress: progressReporter(how.progress) };
   return { bytes, options };
 }

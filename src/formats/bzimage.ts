@@ -3,7 +3,7 @@
  * arch/x86/include/uapi/asm/bootparam.h (struct setup_header). Offsets are from the file start.
  */
 import { annotate, defineLayout, hex, printable, readStruct, u16, u32 } from "../io/layout.js";
-import { crc32 } from "../codecs/checksums.js";
+import { crc32 as portableCrc32 } from "../codecs/checksums.js";
 import type { Layer, PeInfo, Structure } from "../model/report.js";
 import { SETUP_FIELD_PROTOCOL, bzImageGeneration, protocolName, reportGeneration, type BzImageClues } from "./generations.js";
 import { flagNames, hasPeHeader } from "./pe.js";
@@ -261,13 +261,14 @@ function markFieldsByProtocol(structure: Structure, protocol: number): void {
  */
 function reportBootCrc(input: Parameters<NonNullable<FormatParser["finish"]>>[0], layer: Layer, children: Layer[]): void {
   const { bytes, base } = input;
+  const crc32 = input.crc32 ?? portableCrc32;
   const version = u16(bytes, 0x206) ?? 0;
   const pe = children.find((c) => c.format === "pe")?.pe;
   let state: string;
   let crc: BzImageClues["crc"] = null;
   if (version < 0x208) state = `not applicable: boot protocol ${protocolName(version)} (the CRC-32 came with 2.08)`;
   else if (pe?.certificateTable) {
-    const asBuilt = unsignedCrcState(bytes, base, pe);
+    const asBuilt = unsignedCrcState(bytes, base, pe, crc32);
     if (asBuilt === "matches") crc = "present";
     if (asBuilt === "absent") crc = "zero";
     const how =
@@ -321,7 +322,12 @@ const CRC_ABSENT = "kernels from v6.15 no longer append the CRC-32 and leave the
  * to 0, the file cut where the certificate table (and up to 7 bytes of alignment padding) starts.
  * Null when the PE fields are not where this needs them.
  */
-function unsignedCrcState(bytes: Uint8Array, base: number, pe: PeInfo): "matches" | "absent" | "does not match" | null {
+function unsignedCrcState(
+  bytes: Uint8Array,
+  base: number,
+  pe: PeInfo,
+  crc32: (data: Uint8Array, initial?: number) => number,
+): "matches" | "absent" | "does not match" | null {
   const table = pe.certificateTable;
   if (!table) return null;
   const checkSum = pe.checkSumOffset - base;
@@ -331,9 +337,13 @@ function unsignedCrcState(bytes: Uint8Array, base: number, pe: PeInfo): "matches
   head = crc32(new Uint8Array(4), head);
   head = crc32(bytes.subarray(checkSum + 4, entry), head);
   head = crc32(new Uint8Array(8), head);
-  for (let end = table.offset; end > table.offset - 8 && end - 4 >= entry + 8; end--) {
-    if (end < table.offset && bytes[end] !== 0) break;
-    const crc = crc32(bytes.subarray(entry + 8, end - 4), head);
+  // Where the image as built ended: at the table, or up to 7 zero bytes of padding before it.
+  let first = table.offset;
+  while (first > table.offset - 7 && first - 1 - 4 >= entry + 8 && bytes[first - 1] === 0) first--;
+  // One pass over the file to the first candidate's CRC, then a few bytes more for each next one.
+  let crc = crc32(bytes.subarray(entry + 8, first - 4), head);
+  for (let end = first; end <= table.offset; end++) {
+    if (end > first) crc = crc32(bytes.subarray(end - 5, end - 4), crc);
     if (~crc >>> 0 === u32(bytes, end - 4)) return "matches";
   }
   return u32(bytes, table.offset - 4) === 0 ? "absent" : "does not match";

@@ -41,6 +41,8 @@ export interface FormatInput {
   setFacts(facts: LayerFacts): void;
   /** The facts recorded so far, by layer path: in `finish`, the children's are there too. */
   facts: FactsTable;
+  /** AnalyseOptions.crc32: codecs/checksums.ts `crc32` where the platform has a faster one. */
+  crc32?: ((data: Uint8Array, initial?: number) => number) | undefined;
 }
 
 /**

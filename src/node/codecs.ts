@@ -124,6 +124,12 @@ export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
 
 let zstdDecoder: Decoder | undefined;
 
+/** zlib's native CRC-32 (Node 20.15+, 22.2+), the same function as codecs/checksums.ts `crc32`; undefined where Node lacks it. */
+export function nodeCrc32(): ((data: Uint8Array, initial?: number) => number) | undefined {
+  const native = (nodeZlib() as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+  return typeof native === "function" ? native : undefined;
+}
+
 /** Node's own decoders (the others are the built-in ones). */
 const NODE_DECODERS: CodecTable = {
   zstd: (input, options) => {
@@ -132,8 +138,8 @@ const NODE_DECODERS: CodecTable = {
   },
   // xz's block checks through zlib's native CRC-32 (Node 20.15+, 22.2+): a sixth of the time.
   xz: async (input, options) => {
-    const nativeCrc32 = (nodeZlib() as unknown as { crc32?: (data: Uint8Array) => number }).crc32;
-    return (await import("../codecs/xz.js")).decodeXz(input, typeof nativeCrc32 === "function" ? { ...options, crc32: nativeCrc32 } : options);
+    const nativeCrc32 = nodeCrc32();
+    return (await import("../codecs/xz.js")).decodeXz(input, nativeCrc32 ? { ...options, crc32: nativeCrc32 } : options);
   },
   gzip: (input, options) => {
     try {
