@@ -249,6 +249,11 @@ const fmt = (name: string, c: number | string, n: number, k: number, target: num
 };
 
 console.log(`${KIMG} on node ${process.version}; best of ${RUNS} interleaved runs; ${CPU ? "CPU times" : "times"} in ms${BASE ? `; base: ${BASE}` : ""}\n`);
+// Node 20 reads these certificates at every start (Node 22+ only when TLS needs them): a fixed
+// cost on every kimg row that the native tools do not pay (README, "Speed").
+if (process.env.NODE_EXTRA_CA_CERTS && Number(process.versions.node.split(".")[0]) < 22) {
+  console.log(`note: NODE_EXTRA_CA_CERTS is set, which Node ${process.versions.node} reads at every start (tens of ms here); run on Node 22+ or unset it\n`);
+}
 const header = `${"case".padEnd(52)} ${"in MB".padStart(8)} ${"native".padStart(8)} ${"kimg".padStart(8)} ${"ratio".padStart(7)} ${"target".padStart(6)}      ${"RSS MB".padStart(6)} ${"inner".padStart(5)} ${"RSS/(inner+100MB)"}`;
 console.log(header);
 const out = join(DIR, "out");
