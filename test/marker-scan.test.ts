@@ -185,3 +185,38 @@ test("scanMarkersAhead over bytes that arrive in pieces finds what the plain sea
   scanMarkersAhead(whole, whole.length);
   for (const marker of MARKERS) assert.deepEqual(scanned(whole, marker), reference(source, marker), `${marker}, scanned ahead whole`);
 });
+
+test("findLinuxBanner: a real banner where the headers point (an ELF's .rodata) is taken; else the whole layer decides", async () => {
+  const { findLinuxBanner } = await import("../src/formats/banner.js");
+  const text = (s: string) => new TextEncoder().encode(s);
+  const bytes = randomBytes(64 * 1024, 0x1234567);
+  const weak = text("Linux version 6.12.9 (builder@kimg) (gcc 14.2.0) # SMP PREEMPT_DYNAMIC\0");
+  const real = text("Linux version 6.12.9 (builder@kimg) (gcc 14.2.0) #1 SMP PREEMPT_DYNAMIC Debian 6.12.9-1\n");
+  // Clear the random neighbourhoods, so no accidental marker sits in them.
+  bytes.fill(0, 100, 300);
+  bytes.fill(0, 40_000, 41_000);
+  bytes.set(weak, 100);
+  bytes.set(real, 40_100);
+  const whole = findLinuxBanner(bytes.slice(), 4096);
+  assert.equal(whole?.offset, 40_100);
+  assert.match(whole?.text ?? "", / #1 SMP/);
+  // The hint holding the real one: the same answer.
+  assert.deepEqual(findLinuxBanner(bytes.slice(), 4096, { offset: 39_000, size: 8_000 }), whole);
+  // The hint holding only the weak copy, or nothing, or lying outside the bytes: the whole search's answer.
+  for (const likelyIn of [
+    { offset: 0, size: 1_000 },
+    { offset: 50_000, size: 1_000 },
+    { offset: 1 << 30, size: 1 << 30 },
+    { offset: -5, size: -10 },
+    { offset: 40_105, size: 4 },
+  ]) {
+    assert.deepEqual(findLinuxBanner(bytes.slice(), 4096, likelyIn), whole, JSON.stringify(likelyIn));
+  }
+  // A real banner in the hinted range is taken without looking before it: with another real one
+  // earlier (no kernel has two), the whole search takes the earlier one, the hinted search not.
+  const two = bytes.slice();
+  two.fill(0, 20_000, 20_200);
+  two.set(real, 20_000);
+  assert.equal(findLinuxBanner(two.slice(), 4096)?.offset, 20_000);
+  assert.equal(findLinuxBanner(two.slice(), 4096, { offset: 39_000, size: 8_000 })?.offset, 40_100);
+});

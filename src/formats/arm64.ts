@@ -73,8 +73,8 @@ export function peChild(bytes: Uint8Array, peOffsetField: number, input: FormatI
 }
 
 /** Finds the "Linux version" banner, shows it (info.linuxVersion, info.release, a structure) and returns it for the layer's facts. */
-export function addBanner(input: FormatInput, layer: Layer): KernelBanner | null {
-  const banner = findLinuxBanner(input.bytes, input.limits.maxStringBytes);
+export function addBanner(input: FormatInput, layer: Layer, likelyIn?: { offset: number; size: number }): KernelBanner | null {
+  const banner = findLinuxBanner(input.bytes, input.limits.maxStringBytes, likelyIn);
   if (!banner) return null;
   layer.info.linuxVersion = banner.text;
   layer.info.release = banner.release;

@@ -1,5 +1,5 @@
 /** The kernel's `linux_banner` ("Linux version 6.1.0-13-arm64 (debian-kernel@...) ... #1 SMP ..."). */
-import { ascii, printable } from "../io/layout.js";
+import { ascii, indexOf, printable } from "../io/layout.js";
 import { findMarker } from "../io/marker-scan.js";
 import type { Field } from "../model/report.js";
 
@@ -19,12 +19,30 @@ const MAX_BANNER_CANDIDATES = 16;
 /**
  * Finds the "Linux version <digit>..." banner, bounded by `maxLength` bytes. Kernels may carry a
  * weak copy without the build number ("# SMP") beside the real one ("#1 SMP"): prefer the latter.
+ *
+ * `likelyIn` is where the headers say the banner should be: linux_banner is const data
+ * (init/version.c), so an ELF kernel has it in .rodata. A real banner found there is taken
+ * without reading what comes before it (16 MB of code in an x86 vmlinux); else the whole layer is
+ * searched as without the hint.
  */
-export function findLinuxBanner(bytes: Uint8Array, maxLength: number): Banner | null {
+export function findLinuxBanner(bytes: Uint8Array, maxLength: number, likelyIn?: { offset: number; size: number }): Banner | null {
+  if (likelyIn) {
+    const start = Math.max(0, Math.min(bytes.length, likelyIn.offset));
+    const end = Math.max(start, Math.min(bytes.length, likelyIn.offset + likelyIn.size));
+    const found = firstBanner(bytes, maxLength, start, (from) => indexOf(bytes, LINUX_VERSION, from, end));
+    if (found && isReal(found)) return found;
+  }
+  // The offsets come from the layer's one marker scan (io/marker-scan.ts), shared with the .config and initramfs searches.
+  return firstBanner(bytes, maxLength, 0, (from) => findMarker(bytes, "banner", from));
+}
+
+const isReal = (banner: Banner): boolean => / #\d/.test(banner.text);
+
+/** The first real banner among the first MAX_BANNER_CANDIDATES from `from` on (`next` finds each), else the first one. */
+function firstBanner(bytes: Uint8Array, maxLength: number, from: number, next: (from: number) => number): Banner | null {
   let first: Banner | null = null;
   let seen = 0;
-  // The offsets come from the layer's one marker scan (io/marker-scan.ts), shared with the .config and initramfs searches.
-  for (let at = findMarker(bytes, "banner"); at !== -1 && seen < MAX_BANNER_CANDIDATES; at = findMarker(bytes, "banner", at + 1)) {
+  for (let at = next(from); at !== -1 && seen < MAX_BANNER_CANDIDATES; at = next(at + 1)) {
     const digit = bytes[at + LINUX_VERSION.length];
     if (digit === undefined || digit < 0x30 || digit > 0x39) continue;
     let end = at;
@@ -33,7 +51,7 @@ export function findLinuxBanner(bytes: Uint8Array, maxLength: number): Banner | 
     const text = printable(bytes.subarray(at, end));
     const release = text.slice(LINUX_VERSION.length).split(" ")[0] ?? "";
     const banner = { text, release, offset: at, size: end - at };
-    if (/ #\d/.test(text)) return banner;
+    if (isReal(banner)) return banner;
     first ??= banner;
     seen++;
   }

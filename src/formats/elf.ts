@@ -7,7 +7,7 @@ import { addBanner } from "./arm64.js";
 import { findEmbeddedStream, type EmbeddedStream } from "./embedded-stream.js";
 import type { FormatInput, FormatParser, ChildSpec } from "./types.js";
 // Built-in initramfs (issue 16)
-import { builtinInitramfsChild } from "./builtin-initramfs.js";
+import { builtinInitramfsChild, elfSections } from "./builtin-initramfs.js";
 import { isElf } from "./elf-ident.js";
 import type { ElfFacts, ElfSegmentFacts } from "../model/facts.js";
 
@@ -283,7 +283,9 @@ export const elfFormat: FormatParser = {
       filesz: s.filesz,
       memsz: s.memsz,
     }));
-    facts.banner = addBanner(input, layer);
+    // linux_banner is const data: look in .rodata first (see findLinuxBanner). SHT_PROGBITS = 1.
+    const rodata = elfSections(bytes, limits).find((s) => s.name === ".rodata" && s.type === 1);
+    facts.banner = addBanner(input, layer, rodata);
     layer.title = `ELF${is64 ? 64 : 32} ${little ? "LE" : "BE"} ${machine?.[0] ?? "unknown machine"} ${layer.info.type}, entry ${hex(entry)}, ${phnum} program headers`;
     // Built-in initramfs (issue 16): .init.ramfs, or __initramfs_start/__initramfs_size
     const builtin = builtinInitramfsChild(bytes, segments, limits);
