@@ -2,7 +2,7 @@
 import { basename } from "node:path";
 import type { InspectOptions } from "../api/analyse.js";
 import { scanMarkersAhead } from "../io/marker-scan.js";
-import { NODE_CODECS, nodeCrc32 } from "../node/codecs.js";
+import { crc32ForNode, NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
 import { type ImageFlags, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
@@ -27,6 +27,6 @@ export async function readImage(
     ...(how.whileReading ? { whileReading: how.whileReading } : {}),
     ...(how.scanAhead === false ? {} : { onArrived: scanMarkersAhead }),
   });
-  const options = { name: basename(file), codecs: NODE_CODECS, crc32: nodeCrc32(), ...sizeLimits(flags), onProgress: progressReporter(how.progress) };
+  const options = { name: basename(file), codecs: NODE_CODECS, crc32: crc32ForNode, ...sizeLimits(flags), onProgress: progressReporter(how.progress) };
   return { bytes, options };
 }

@@ -7,6 +7,7 @@
  */
 import { createRequire } from "node:module";
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { crc32 as portableCrc32 } from "../codecs/checksums.js";
 import { BUILTIN_CODECS, CODEC_NAMES, checkedCodecs, type CodecTable } from "../codecs/registry.js";
 import { outputLimitError } from "../codecs/limit.js";
 import { MAX_PREALLOCATION_RATIO } from "../codecs/output.js";
@@ -128,6 +129,17 @@ let zstdDecoder: Decoder | undefined;
 export function nodeCrc32(): ((data: Uint8Array, initial?: number) => number) | undefined {
   const native = (nodeZlib() as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
   return typeof native === "function" ? native : undefined;
+}
+
+let crc32Impl: ((data: Uint8Array, initial?: number) => number) | undefined;
+
+/**
+ * The CRC-32 to pass as AnalyseOptions.crc32: zlib's where Node has it, else the portable one.
+ * node:zlib loads on the first call, not before (an uncompressed, unsigned image loads no zlib).
+ */
+export function crc32ForNode(data: Uint8Array, initial?: number): number {
+  crc32Impl ??= nodeCrc32() ?? portableCrc32;
+  return crc32Impl(data, initial);
 }
 
 /** Node's own decoders (the others are the built-in ones). */

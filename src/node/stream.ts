@@ -8,7 +8,7 @@ import { Transform, type TransformCallback } from "node:stream";
 import { unpack, type UnpackOptions, type UnpackResult } from "../api/index.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
-import { NODE_CODECS, nodeCrc32 } from "./codecs.js";
+import { crc32ForNode, NODE_CODECS } from "./codecs.js";
 import { readInput, writeAtomic, type WriteOptions } from "./files.js";
 
 const OUTPUT_CHUNK_BYTES = 1024 * 1024;
@@ -45,7 +45,7 @@ export function unpackStream(options: UnpackStreamOptions = {}): Transform {
         at += c.length;
       }
       chunks.length = 0;
-      unpack(input, { codecs: NODE_CODECS, crc32: nodeCrc32(), ...options }).then(
+      unpack(input, { codecs: NODE_CODECS, crc32: crc32ForNode, ...options }).then(
         (result) => {
           const { data, bootable: _b, initrd: _i, ...meta } = result;
           options.onResult?.(meta);
@@ -62,7 +62,7 @@ export function unpackStream(options: UnpackStreamOptions = {}): Transform {
 
 /** Unpacks the file at `inputPath` and writes the chosen layer to `outputPath` atomically. */
 export async function unpackFile(inputPath: string, outputPath: string, options: UnpackOptions & WriteOptions = {}): Promise<UnpackResult> {
-  const result = await unpack(await readInput(inputPath), { codecs: NODE_CODECS, crc32: nodeCrc32(), ...options });
+  const result = await unpack(await readInput(inputPath), { codecs: NODE_CODECS, crc32: crc32ForNode, ...options });
   await writeAtomic(outputPath, result.data, { force: options.force ?? false, protect: [inputPath, ...(options.protect ?? [])] });
   return result;
 }
