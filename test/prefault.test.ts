@@ -1,9 +1,11 @@
 /**
  * node/prefault.ts: the pages of a large output buffer populated on another thread while it is
  * written, without a byte changed (issue 14). Linux 5.14+ with koffi; the CLI's extract loads
- * koffi for its writes, which is when the decoders' outputs get this.
+ * koffi for its writes, which is when the decoders' outputs get this, and the CLI (which guards
+ * its standard streams against koffi's exit fsync) loads it for outputs of 24 MiB and more.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadKoffi } from "../src/node/koffi.js";
@@ -49,4 +51,33 @@ test("prefaultPages: a fresh 64 MiB buffer's pages are populated, and bytes writ
   outer.fill(7);
   assert.equal(await prefaultPages(outer.subarray(12345, outer.length - 6789)), true);
   assert.ok(outer.every((b) => b === 7));
+});
+
+/** Runs `body` (ES module code with prefaultPages, koffiIfLoaded and guardStandardStreamsAtExit in scope) in a fresh Node. */
+function fresh(body: string): string {
+  const code = [
+    `import { prefaultPages } from ${JSON.stringify(new URL("../src/node/prefault.ts", import.meta.url).href)};`,
+    `import { koffiIfLoaded, guardStandardStreamsAtExit } from ${JSON.stringify(new URL("../src/node/koffi.ts", import.meta.url).href)};`,
+    body,
+  ].join("\n");
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+test("prefaultPages loads koffi for a large output only where the CLI has guarded its streams, never for a library call", (t) => {
+  const [major, minor] = linuxRelease();
+  if (process.platform !== "linux" || major < 5 || (major === 5 && minor < 14)) return t.skip("MADV_POPULATE_WRITE needs Linux 5.14");
+  const MiB24 = 24 * MiB;
+  // A library call: nothing loaded, whatever the size.
+  assert.equal(fresh(`console.log(await prefaultPages(new Uint8Array(${MiB24 + MiB})), koffiIfLoaded() === undefined);`), "false true");
+  // The CLI: from 24 MiB on koffi is loaded and the pages populated; below, neither.
+  assert.equal(
+    fresh(`guardStandardStreamsAtExit(); console.log(await prefaultPages(new Uint8Array(${MiB24 - MiB})), koffiIfLoaded() === undefined);`),
+    "false true",
+  );
+  assert.equal(
+    fresh(`guardStandardStreamsAtExit(); console.log(await prefaultPages(new Uint8Array(${MiB24 + MiB})), koffiIfLoaded() !== undefined);`),
+    "true true",
+  );
 });

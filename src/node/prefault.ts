@@ -9,14 +9,20 @@
  * (a page already written is left as it is), so it may run while the decoder writes. Elsewhere,
  * on older kernels (EINVAL) or without koffi it does nothing: only the faults stay where they were.
  *
- * koffi is used only once something else has loaded it (the CLI's extract loads it for its
- * writes while the input is read): loading it costs 7 ms, and a program that loads it gets its
- * exit-time fsync of standard output (node/koffi.ts), which a library call must not bring along.
+ * koffi is used once something else has loaded it (the CLI's extract loads it for its writes
+ * while the input is read), and the CLI loads it for outputs of LOAD_KOFFI_MIN_BYTES and more. A
+ * library call never loads it for this: a program that loads koffi gets its exit-time fsync of
+ * standard output (node/koffi.ts), which only the CLI guards against.
  */
-import { type Koffi, koffiIfLoaded } from "./koffi.js";
+import { type Koffi, koffiIfLoaded, koffiWhereHarmless } from "./koffi.js";
 
 /** Smaller buffers are not worth a thread-pool round trip. */
 const PREFAULT_MIN_BYTES = 4 * 1024 * 1024;
+/**
+ * From this size on, the CLI loads koffi for it when nothing has yet (`inspect` of a zboot image):
+ * the faults of 24 MiB cost about as much as loading koffi, 7 ms here.
+ */
+const LOAD_KOFFI_MIN_BYTES = 24 * 1024 * 1024;
 /** madvise wants a page-aligned start: aligned to the largest Linux page size, 64 KiB. */
 const ALIGN = 65536n;
 /** MADV_POPULATE_WRITE in include/uapi/asm-generic/mman-common.h, which these architectures use. */
@@ -45,8 +51,9 @@ function binding(koffi: Koffi): AsyncFunction | null {
  * the promise tells, for the tests, whether the pages were populated (it never rejects).
  */
 export function prefaultPages(bytes: Uint8Array): Promise<boolean> {
-  const koffi = koffiIfLoaded();
-  if (bytes.byteLength < PREFAULT_MIN_BYTES || koffi === undefined) return Promise.resolve(false);
+  if (bytes.byteLength < PREFAULT_MIN_BYTES) return Promise.resolve(false);
+  const koffi = bytes.byteLength >= LOAD_KOFFI_MIN_BYTES ? koffiWhereHarmless() : koffiIfLoaded();
+  if (koffi === undefined) return Promise.resolve(false);
   const call = binding(koffi);
   if (call === null) return Promise.resolve(false);
   try {
