@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadKoffi } from "../src/node/koffi.js";
 import { prefaultPages } from "../src/node/prefault.js";
+import { needs } from "./helpers/tools.js";
 
 const MiB = 1024 * 1024;
 
@@ -80,4 +81,43 @@ test("prefaultPages loads koffi for a large output only where the CLI has guarde
     fresh(`guardStandardStreamsAtExit(); console.log(await prefaultPages(new Uint8Array(${MiB24 + MiB})), koffiIfLoaded() !== undefined);`),
     "true true",
   );
+});
+
+test("prepareOutput is given at most PREPARE_OUTPUT_MAX_RATIO times the input, however large the size a stream or its container claims", {
+  skip: needs("gzip", "zstd"),
+}, async () => {
+  const { PREPARE_OUTPUT_MAX_RATIO } = await import("../src/codecs/output.js");
+  const { decodeGzip } = await import("../src/codecs/gzip.js");
+  const { nodeZstdDecoders } = await import("../src/node/codecs.js");
+  const { compressWith } = await import("../support/builders/compress.js");
+  // Text-like data that compresses about 4 times, as a kernel does.
+  const data = new Uint8Array(4 * MiB);
+  let x = 0x2545f491;
+  for (let i = 0; i < data.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    data[i] = i % 4 === 0 ? x & 0xff : 0x41 + (i % 7);
+  }
+  for (const [name, stream, decode] of [
+    ["gzip", compressWith("gzip", data), decodeGzip],
+    ...nodeZstdDecoders()
+      .filter((d) => d.name === "zstd-napi")
+      .map((d) => ["zstd-napi", compressWith("zstd", data), d.decode] as const),
+  ] as const) {
+    const seen: number[] = [];
+    const prepareOutput = (bytes: Uint8Array): void => void seen.push(bytes.length);
+    // The real size expected: all of the buffer, as long as it is within the ratio.
+    const out = await decode(stream, { maxOutputBytes: 512 * MiB, expectedSize: data.length, prepareOutput });
+    assert.ok(Buffer.from(out).equals(data), name);
+    assert.ok(data.length <= PREPARE_OUTPUT_MAX_RATIO * stream.length, `${name}: ratio ${data.length / stream.length}`);
+    assert.equal(seen[0], data.length, `${name}: the whole buffer`);
+    // A container that claims 500 MiB: the buffer may be large, what is prepared is not.
+    seen.length = 0;
+    await Promise.resolve()
+      .then(() => decode(stream, { maxOutputBytes: 512 * MiB, expectedSize: 500 * MiB, prepareOutput }))
+      .catch(() => undefined);
+    assert.ok(seen.length > 0, name);
+    for (const n of seen) assert.ok(n <= PREPARE_OUTPUT_MAX_RATIO * stream.length, `${name}: ${n} bytes prepared from ${stream.length}`);
+  }
 });

@@ -15,6 +15,19 @@ const MIN_GROWTH_BYTES = 1 << 20;
  * Kernel payloads expand 3-10 times; zero-padded BSS compresses further, which growth absorbs.
  */
 export const MAX_PREALLOCATION_RATIO = 64;
+/**
+ * DecodeOptions.prepareOutput gets at most this many times the input of a buffer: making pages
+ * ready commits memory that a corrupt stream would never have written, so only as much as real
+ * kernel payloads fill (they expand 2-5 times; Debian 13's amd64 zstd bzImage 4.9). The rest of a
+ * larger buffer is left to the decoder's own first writes, as without the hook.
+ */
+export const PREPARE_OUTPUT_MAX_RATIO = 8;
+
+/** `bytes`, or its start when it is larger than PREPARE_OUTPUT_MAX_RATIO times `inputBytes`: what prepareOutput may be given. */
+export function preparedPart(bytes: Uint8Array, inputBytes: number): Uint8Array {
+  const most = Math.max(0, inputBytes) * PREPARE_OUTPUT_MAX_RATIO;
+  return bytes.length <= most ? bytes : bytes.subarray(0, most);
+}
 
 /** An ArrayBuffer that grows in place (ES2024 resizable ArrayBuffer). */
 interface GrowableBuffer extends ArrayBuffer {
@@ -59,8 +72,8 @@ export class OutputBuffer {
     private readonly onProgress?: ((outputBytes: number) => void) | undefined,
     /** Supplies the first buffer (of exactly `capacity` bytes), or null for a plain one. */
     firstBuffer?: (capacity: number) => Uint8Array | null,
-    /** DecodeOptions.prepareOutput, for the first buffer (sized from the expected size, usually the only one). */
-    prepare?: ((bytes: Uint8Array) => void) | undefined,
+    /** DecodeOptions.prepareOutput, for the first buffer (sized from the expected size, usually the only one), with the input's size. */
+    prepare?: { call: (bytes: Uint8Array) => void; inputBytes: number } | undefined,
   ) {
     const capacity = Math.max(0, Math.min(Math.floor(initialCapacity) || 0, maxBytes));
     try {
@@ -69,7 +82,7 @@ export class OutputBuffer {
       // The initial capacity is only a hint; start empty and grow as the data requires.
       this.bytes = new Uint8Array(0);
     }
-    prepare?.(this.bytes);
+    prepare?.call(preparedPart(this.bytes, prepare.inputBytes));
   }
 
   /**
@@ -92,7 +105,7 @@ export class OutputBuffer {
       structure,
       options.onProgress,
       firstBuffer,
-      options.prepareOutput,
+      options.prepareOutput ? { call: options.prepareOutput, inputBytes } : undefined,
     );
   }
 

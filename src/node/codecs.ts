@@ -10,7 +10,7 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { crc32 as portableCrc32 } from "../codecs/checksums.js";
 import { BUILTIN_CODECS, CODEC_NAMES, checkedCodecs, type CodecTable } from "../codecs/registry.js";
 import { outputLimitError } from "../codecs/limit.js";
-import { MAX_PREALLOCATION_RATIO } from "../codecs/output.js";
+import { MAX_PREALLOCATION_RATIO, preparedPart } from "../codecs/output.js";
 import type { DecodeOptions, Decoder } from "../codecs/types.js";
 import { prefaultPages } from "./prefault.js";
 
@@ -64,7 +64,7 @@ function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOpti
   const dctx = new native.DCtx();
   for (const [i, size] of sizes.entries()) {
     const out = new Uint8Array(size);
-    options.prepareOutput?.(out);
+    options.prepareOutput?.(preparedPart(out, input.length));
     try {
       const n = dctx.decompress(out, input);
       options.onProgress?.(n);
