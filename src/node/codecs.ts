@@ -125,20 +125,19 @@ export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
 
 let zstdDecoder: Decoder | undefined;
 
-/** zlib's native CRC-32 (Node 20.15+, 22.2+), the same function as codecs/checksums.ts `crc32`; undefined where Node lacks it. */
-export function nodeCrc32(): ((data: Uint8Array, initial?: number) => number) | undefined {
-  const native = (nodeZlib() as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-  return typeof native === "function" ? native : undefined;
-}
-
 let crc32Impl: ((data: Uint8Array, initial?: number) => number) | undefined;
 
 /**
- * The CRC-32 to pass as AnalyseOptions.crc32: zlib's where Node has it, else the portable one.
- * node:zlib loads on the first call, not before (an uncompressed, unsigned image loads no zlib).
+ * CRC-32 for Node: zlib's native one where Node has it (20.15+, 22.2+; the same function as
+ * codecs/checksums.ts `crc32`, a sixth of the time), else the portable one. Passed as
+ * AnalyseOptions.crc32 and to xz's block checks. node:zlib loads on the first call, not before
+ * (an uncompressed, unsigned image loads no zlib).
  */
 export function crc32ForNode(data: Uint8Array, initial?: number): number {
-  crc32Impl ??= nodeCrc32() ?? portableCrc32;
+  if (crc32Impl === undefined) {
+    const native = (nodeZlib() as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+    crc32Impl = typeof native === "function" ? native : portableCrc32;
+  }
   return crc32Impl(data, initial);
 }
 
@@ -148,11 +147,8 @@ const NODE_DECODERS: CodecTable = {
     zstdDecoder ??= (nodeZstdDecoders()[0] as { decode: Decoder }).decode;
     return zstdDecoder(input, options);
   },
-  // xz's block checks through zlib's native CRC-32 (Node 20.15+, 22.2+): a sixth of the time.
-  xz: async (input, options) => {
-    const nativeCrc32 = nodeCrc32();
-    return (await import("../codecs/xz.js")).decodeXz(input, nativeCrc32 ? { ...options, crc32: nativeCrc32 } : options);
-  },
+  // xz's block checks through zlib's native CRC-32 where Node has it.
+  xz: async (input, options) => (await import("../codecs/xz.js")).decodeXz(input, { ...options, crc32: crc32ForNode }),
   gzip: (input, options) => {
     try {
       // One output chunk the size of the expected output: zlib then neither grows nor joins
