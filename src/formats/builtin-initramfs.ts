@@ -14,13 +14,14 @@ import { quickEnd } from "./cpio.js";
 import { elfSymbols } from "./elf-symbols.js";
 import type { ChildSpec } from "./types.js";
 
-interface ElfSection {
+export interface ElfSection {
   name: string;
   type: number;
   offset: number;
   size: number;
 }
 
+export const SHT_PROGBITS = 1;
 const SHT_NOBITS = 8;
 
 /** The section headers with their names (bounded by maxElfHeaderCount); empty when there are none or they do not read. */
@@ -70,11 +71,12 @@ function fileOffsetOf(address: bigint, length: number, segments: readonly ElfSeg
 export function builtinInitramfsChild(
   bytes: Uint8Array,
   segments: readonly ElfSegmentFacts[],
+  sections: readonly ElfSection[],
   limits: Pick<Limits, "maxElfHeaderCount">,
 ): { child: ChildSpec; source: string } | null {
   const is64 = bytes[4] === 2;
   const le = bytes[5] === 1;
-  const section = elfSections(bytes, limits).find((s) => s.name === ".init.ramfs" && s.type !== SHT_NOBITS);
+  const section = sections.find((s) => s.name === ".init.ramfs" && s.type !== SHT_NOBITS);
   if (section) {
     if (section.size === 0) return null;
     if (section.offset + section.size > bytes.length) {

@@ -7,7 +7,7 @@ import { addBanner } from "./arm64.js";
 import { findEmbeddedStream, type EmbeddedStream } from "./embedded-stream.js";
 import type { FormatInput, FormatParser, ChildSpec } from "./types.js";
 // Built-in initramfs (issue 16)
-import { builtinInitramfsChild, elfSections } from "./builtin-initramfs.js";
+import { builtinInitramfsChild, elfSections, SHT_PROGBITS } from "./builtin-initramfs.js";
 import { isElf } from "./elf-ident.js";
 import type { ElfFacts, ElfSegmentFacts } from "../model/facts.js";
 
@@ -283,12 +283,13 @@ export const elfFormat: FormatParser = {
       filesz: s.filesz,
       memsz: s.memsz,
     }));
-    // linux_banner is const data: look in .rodata first (see findLinuxBanner). SHT_PROGBITS = 1.
-    const rodata = elfSections(bytes, limits).find((s) => s.name === ".rodata" && s.type === 1);
+    const sections = elfSections(bytes, limits);
+    // linux_banner is const data: look in .rodata first (see findLinuxBanner).
+    const rodata = sections.find((s) => s.name === ".rodata" && s.type === SHT_PROGBITS);
     facts.banner = addBanner(input, layer, rodata);
     layer.title = `ELF${is64 ? 64 : 32} ${little ? "LE" : "BE"} ${machine?.[0] ?? "unknown machine"} ${layer.info.type}, entry ${hex(entry)}, ${phnum} program headers`;
     // Built-in initramfs (issue 16): .init.ramfs, or __initramfs_start/__initramfs_size
-    const builtin = builtinInitramfsChild(bytes, segments, limits);
+    const builtin = builtinInitramfsChild(bytes, segments, sections, limits);
     const initramfs = builtin ? [builtin.child] : [];
     if (builtin) layer.info.builtinInitramfs = { offset: base + builtin.child.offset, size: builtin.child.length, source: builtin.source };
     if (facts.banner !== null) return initramfs;
