@@ -14,7 +14,8 @@
 import { closeSync, fstatSync, openSync } from "node:fs";
 import { createRequire } from "node:module";
 
-type KoffiFunction = (...args: unknown[]) => unknown;
+/** A bound C function: called directly, or with `.async(...args, callback)` on a thread-pool thread. */
+export type KoffiFunction = ((...args: unknown[]) => unknown) & { async(...args: unknown[]): void };
 
 /** The part of koffi's API kimg uses. */
 export interface Koffi {

@@ -14,7 +14,7 @@
  * library call never loads it for this: a program that loads koffi gets its exit-time fsync of
  * standard output (node/koffi.ts), which only the CLI guards against.
  */
-import { type Koffi, koffiIfLoaded, koffiWhereHarmless } from "./koffi.js";
+import { type Koffi, type KoffiFunction, koffiIfLoaded, koffiWhereHarmless } from "./koffi.js";
 
 /** Smaller buffers are not worth a thread-pool round trip. */
 const PREFAULT_MIN_BYTES = 4 * 1024 * 1024;
@@ -29,16 +29,12 @@ const ALIGN = 65536n;
 const MADV_POPULATE_WRITE = 23;
 const SUPPORTED = process.platform === "linux" && ["x64", "arm64", "riscv64", "loong64", "ia32", "arm", "ppc64", "s390x"].includes(process.arch);
 
-interface AsyncFunction {
-  async(...args: unknown[]): void;
-}
+let madvise: KoffiFunction | null | undefined;
 
-let madvise: AsyncFunction | null | undefined;
-
-function binding(koffi: Koffi): AsyncFunction | null {
+function binding(koffi: Koffi): KoffiFunction | null {
   if (madvise === undefined) {
     try {
-      madvise = SUPPORTED ? (koffi.load("libc.so.6").func("int madvise(uintptr_t addr, size_t length, int advice)") as unknown as AsyncFunction) : null;
+      madvise = SUPPORTED ? koffi.load("libc.so.6").func("int madvise(uintptr_t addr, size_t length, int advice)") : null;
     } catch {
       madvise = null;
     }
