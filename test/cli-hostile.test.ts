@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { after, test } from "node:test";
 import { DEFAULT_LIMITS } from "../src/io/limits.js";
 import { readInput } from "../src/node/files.js";
+import { randomBytes } from "../support/builders/bytes.js";
 import { compressWith } from "../support/builders/compress.js";
 import { buildArm64Image, buildZboot, zbootInputs } from "../support/builders/images.js";
 import { MACHINE } from "../support/builders/pe.js";
@@ -142,23 +143,9 @@ test("readInput: a regular file comes back whole; the cap counts the bytes read,
   await assert.rejects(readInput(join(dir, "missing")), (e: Error & { code?: string }) => e.code === "E_IO" && e.message.includes("missing"));
 });
 
-/** `size` bytes that differ from piece to piece and within each (xorshift32). */
-function patterned(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  const words = new Uint32Array(out.buffer, 0, size >>> 2);
-  let x = seed;
-  for (let i = 0; i < words.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    words[i] = x >>> 0;
-  }
-  return out;
-}
-
 test("readInput: a large file is read in pieces side by side, byte-exact, with what has arrived handed over meanwhile", async () => {
   const file = join(dir, "large");
-  const data = patterned(41 * 1024 * 1024 + 3, 0x12345678);
+  const data = randomBytes(41 * 1024 * 1024 + 3, 0x12345678);
   writeFileSync(file, data);
   const seen: number[] = [];
   let array: Uint8Array | undefined;
@@ -181,7 +168,7 @@ test("readInput: a large file is read in pieces side by side, byte-exact, with w
 
 test("readInput: a large file that shrinks or grows while it is read comes back as it is at the end", async () => {
   const MiB = 1024 * 1024;
-  const data = patterned(48 * MiB, 0x9abcdef1);
+  const data = randomBytes(48 * MiB, 0x9abcdef1);
   const shrinking = join(dir, "shrinking");
   writeFileSync(shrinking, data);
   // whileReading runs once the first piece's read is under way, before any other starts.
@@ -191,7 +178,7 @@ test("readInput: a large file that shrinks or grows while it is read comes back 
 
   const growing = join(dir, "growing");
   writeFileSync(growing, data.subarray(0, 20 * MiB));
-  const extra = patterned(3 * MiB + 5, 0x0badf00d);
+  const extra = randomBytes(3 * MiB + 5, 0x0badf00d);
   const got = await readInput(growing, { whileReading: () => appendFileSync(growing, extra) });
   assert.ok(Buffer.from(got).equals(Buffer.concat([data.subarray(0, 20 * MiB), extra])));
 });

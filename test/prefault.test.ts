@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadKoffi } from "../src/node/koffi.js";
 import { prefaultPages } from "../src/node/prefault.js";
+import { codeLike } from "../support/builders/bytes.js";
 import { needs } from "./helpers/tools.js";
 
 const MiB = 1024 * 1024;
@@ -90,15 +91,8 @@ test("prepareOutput is given at most PREPARE_OUTPUT_MAX_RATIO times the input, h
   const { decodeGzip } = await import("../src/codecs/gzip.js");
   const { nodeZstdDecoders } = await import("../src/node/codecs.js");
   const { compressWith } = await import("../support/builders/compress.js");
-  // Text-like data that compresses about 4 times, as a kernel does.
-  const data = new Uint8Array(4 * MiB);
-  let x = 0x2545f491;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    data[i] = i % 4 === 0 ? x & 0xff : 0x41 + (i % 7);
-  }
+  // Code-like data that compresses about 3 times, as a kernel does.
+  const data = codeLike(4 * MiB);
   for (const [name, stream, decode] of [
     ["gzip", compressWith("gzip", data), decodeGzip],
     ...nodeZstdDecoders()
