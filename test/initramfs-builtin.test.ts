@@ -93,8 +93,25 @@ describe("a built-in initramfs in an ELF vmlinux made by as and ld", { skip }, (
         expected,
       );
       assert.deepEqual(report.diagnostics, []);
+      // kernelContents: false reads no banner the headers do not point at (this one is in .text).
+      assert.equal((await analyse(vmlinux, { kernelContents: false })).report.summary.linuxVersion, null);
     });
   }
+
+  test("kernelContents: false still reads the banner in .rodata, where the section headers point", async () => {
+    const dir = mkdtempSync(join(work, "build-"));
+    const banner = "Linux version 6.12.0-kimg (banner in .rodata) #1 SMP";
+    writeFileSync(join(dir, "v.S"), `.section .text,"ax"\n.fill 4096, 1, 0x90\n.section .rodata,"a"\n.ascii "${banner}\\n\\0"\n`);
+    writeFileSync(join(dir, "v.lds"), "SECTIONS {\n  . = 0xffffffff81000000;\n  .text : { *(.text) }\n  .rodata : { *(.rodata) }\n}\n");
+    execFileSync("as", ["-o", "v.o", "v.S"], { cwd: dir });
+    execFileSync("ld", ["-T", "v.lds", "-o", "vmlinux", "v.o"], { cwd: dir });
+    const vmlinux = new Uint8Array(readFileSync(join(dir, "vmlinux")));
+    for (const kernelContents of [true, false]) {
+      const { report } = await analyse(vmlinux, { kernelContents });
+      assert.equal(report.root.format, "elf");
+      assert.equal(report.summary.linuxVersion, banner, `kernelContents: ${kernelContents}`);
+    }
+  });
 });
 
 describe("the uncompressed built-in initramfs of a raw kernel image, found by a bounded search", () => {
@@ -121,17 +138,27 @@ describe("the uncompressed built-in initramfs of a raw kernel image, found by a 
     assert.equal(report.summary.kernelPath, "/");
   });
 
-  test("kernelContents: false (what `kimg extract` of the kernel alone asks) searches neither for the archive nor for a .config", async () => {
+  test("kernelContents: false (what `kimg extract` of the kernel alone asks) searches neither for the archive, nor for a .config, nor for the banner", async () => {
     const image = buildArm64Image({ codeSize: 0x20000 });
     const archive = cpioArchive([{ name: "dev", mode: 0o040755 }]);
     image.set(archive, 0x10000);
+    const banner = "Linux version 6.12.9 (builder@kimg) (gcc 14.2.0) #1 SMP PREEMPT_DYNAMIC";
+    image.set(new TextEncoder().encode(`${banner}\n\0`), 0x18000);
     const full = await analyse(image);
     assert.equal(
       full.report.root.children.some((c) => c.path === "/initramfs"),
       true,
     );
     assert.equal(full.report.kernelConfig.searchedBytes, image.length);
+    assert.equal(full.report.summary.linuxVersion, banner);
+    assert.equal(full.report.root.info.release, "6.12.9");
     const kernelOnly = await analyse(image, { kernelContents: false });
+    assert.equal(kernelOnly.report.summary.linuxVersion, null);
+    assert.equal(kernelOnly.report.root.info.linuxVersion, undefined);
+    assert.equal(
+      kernelOnly.report.root.structures.some((s) => s.name === "kernel version string"),
+      false,
+    );
     assert.equal(kernelOnly.report.root.info.builtinInitramfs, undefined);
     assert.equal(
       kernelOnly.report.root.children.some((c) => c.path === "/initramfs"),

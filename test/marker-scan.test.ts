@@ -219,4 +219,8 @@ test("findLinuxBanner: a real banner where the headers point (an ELF's .rodata) 
   two.set(real, 20_000);
   assert.equal(findLinuxBanner(two.slice(), 4096)?.offset, 20_000);
   assert.equal(findLinuxBanner(two.slice(), 4096, { offset: 39_000, size: 8_000 })?.offset, 40_100);
+  // searchRest false (kernelContents: false): only the hinted range counts, its weak copy included.
+  assert.deepEqual(findLinuxBanner(bytes.slice(), 4096, { offset: 39_000, size: 8_000 }, false), whole);
+  assert.equal(findLinuxBanner(bytes.slice(), 4096, { offset: 0, size: 1_000 }, false)?.offset, 100);
+  assert.equal(findLinuxBanner(bytes.slice(), 4096, { offset: 50_000, size: 1_000 }, false), null);
 });

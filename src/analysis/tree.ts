@@ -40,9 +40,11 @@ export interface AnalyseOptions {
   name?: string;
   onProgress?: (event: ProgressEvent) => void;
   /**
-   * Look for what the innermost kernel carries: its embedded .config and, in a raw image, a
-   * built-in initramfs. Both are searches of the whole kernel (tens of MB); default true.
-   * `extract` of the kernel alone turns them off, as it writes neither.
+   * Look for what the innermost kernel carries: its "Linux version" banner, its embedded .config
+   * and, in a raw image, a built-in initramfs. These are searches of the whole kernel (tens of
+   * MB); default true. `extract` of the kernel alone turns them off, as it shows none of them:
+   * then only a banner the headers point at is read (a bzImage's kernel_version, an ELF's
+   * .rodata), and summary.linuxVersion is null for an Image.
    */
   kernelContents?: boolean;
   /**
@@ -128,6 +130,7 @@ class Walker {
       setFacts: (facts) => this.facts.set(path, facts),
       facts: this.facts,
       crc32: this.options.crc32,
+      searchKernel: this.options.kernelContents !== false,
     };
     let children: ChildSpec[] = [];
     try {

@@ -72,9 +72,14 @@ export function peChild(bytes: Uint8Array, peOffsetField: number, input: FormatI
   return [{ name: "pe", offset: 0, length: bytes.length, format: "pe" }];
 }
 
-/** Finds the "Linux version" banner, shows it (info.linuxVersion, info.release, a structure) and returns it for the layer's facts. */
+/**
+ * Finds the "Linux version" banner, shows it (info.linuxVersion, info.release, a structure) and
+ * returns it for the layer's facts. Without `searchKernel` only `likelyIn` (where the headers say
+ * it is) is looked at: a search through the layer is what kernelContents: false turns off.
+ */
 export function addBanner(input: FormatInput, layer: Layer, likelyIn?: { offset: number; size: number }): KernelBanner | null {
-  const banner = findLinuxBanner(input.bytes, input.limits.maxStringBytes, likelyIn);
+  if (!input.searchKernel && likelyIn === undefined) return null;
+  const banner = findLinuxBanner(input.bytes, input.limits.maxStringBytes, likelyIn, input.searchKernel);
   if (!banner) return null;
   layer.info.linuxVersion = banner.text;
   layer.info.release = banner.release;

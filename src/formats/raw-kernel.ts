@@ -14,7 +14,7 @@ export const rawKernelFormat: FormatParser = {
   parse(input, layer): ChildSpec[] {
     const banner = addBanner(input, layer);
     input.setFacts({ kind: "raw-kernel", banner });
-    const release = banner ? `, ${banner.release}` : ", no Linux version banner found";
+    const release = banner ? `, ${banner.release}` : input.searchKernel ? ", no Linux version banner found" : "";
     layer.title = `raw kernel image (no header), ${input.bytes.length} bytes${release}`;
     return [];
   },

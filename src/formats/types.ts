@@ -43,6 +43,11 @@ export interface FormatInput {
   facts: FactsTable;
   /** AnalyseOptions.crc32: codecs/checksums.ts `crc32` where the platform has a faster one. */
   crc32?: ((data: Uint8Array, initial?: number) => number) | undefined;
+  /**
+   * False when AnalyseOptions.kernelContents is: a kernel layer is not searched through (for its
+   * banner, .config or built-in initramfs); what its headers point at is still read.
+   */
+  searchKernel: boolean;
 }
 
 /**

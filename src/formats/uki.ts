@@ -44,7 +44,16 @@ function sectionsOf(bytes: Uint8Array): PeSection[] | null {
     info: {},
     children: [],
   };
-  const input: FormatInput = { bytes, base: 0, path: "/", limits: DEFAULT_LIMITS, diagnose: () => undefined, setFacts: () => undefined, facts: new Map() };
+  const input: FormatInput = {
+    bytes,
+    base: 0,
+    path: "/",
+    limits: DEFAULT_LIMITS,
+    diagnose: () => undefined,
+    setFacts: () => undefined,
+    facts: new Map(),
+    searchKernel: false,
+  };
   try {
     return readPe(input, scratch).sections;
   } catch {

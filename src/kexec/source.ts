@@ -73,6 +73,7 @@ export function isAuthenticodeSigned(kernel: Uint8Array): boolean {
       diagnose: () => undefined,
       setFacts: () => undefined,
       facts: new Map(),
+      searchKernel: false,
     };
     return peSigned(readPe(input, scratch));
   } catch {
