@@ -250,4 +250,9 @@ test("Node's zstd: node:zlib where this Node has it, zstd-napi or WASM elsewhere
   assert.equal(names.at(-1), "wasm");
   if (typeof (zlibModule as { zstdDecompressSync?: unknown }).zstdDecompressSync === "function") assert.ok(names.includes("node:zlib"), names.join());
   else t.diagnostic(`Node ${process.version} has no zlib zstd: ${names.join(", ")}`);
+  // The one kimg uses is the first of them.
+  assert.deepEqual(
+    nodeZstdDecoders(true).map((d) => d.name),
+    names.slice(0, 1),
+  );
 });

@@ -67,6 +67,7 @@ function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOpti
     options.prepareOutput?.(preparedPart(out, input.length));
     try {
       const n = dctx.decompress(out, input);
+
       options.onProgress?.(n);
       return n === out.length ? out : out.subarray(0, n);
     } catch (error) {
@@ -98,11 +99,15 @@ function decodeZlib(decompress: ZlibZstd, input: Uint8Array, options: DecodeOpti
   }
 }
 
-/** The zstd decoders this Node has, fastest first (exported for the tests, which run each). */
-export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
+/**
+ * The zstd decoders this Node has, fastest first (exported for the tests, which run each).
+ * With `firstOnly`, only the fastest: node:zlib (1 ms to load) is not even looked at where
+ * zstd-napi is there.
+ */
+export function nodeZstdDecoders(firstOnly = false): { name: string; decode: Decoder }[] {
   const decoders: { name: string; decode: Decoder }[] = [];
   const native = loadNativeZstd();
-  const fromZlib = zlibZstd();
+  const fromZlib = firstOnly && native ? null : zlibZstd();
   const portable = async (input: Uint8Array, options: DecodeOptions): Promise<Uint8Array> => (await import("../codecs/zstd.js")).decodeZstd(input, options);
   const withBound =
     (decode: (input: Uint8Array, options: DecodeOptions, bound: number) => Uint8Array | null): Decoder =>
@@ -120,7 +125,7 @@ export function nodeZstdDecoders(): { name: string; decode: Decoder }[] {
     });
   if (fromZlib) decoders.push({ name: "node:zlib", decode: withBound((input, options, bound) => decodeZlib(fromZlib, input, options, bound)) });
   decoders.push({ name: "wasm", decode: portable });
-  return decoders;
+  return firstOnly ? decoders.slice(0, 1) : decoders;
 }
 
 let zstdDecoder: Decoder | undefined;
@@ -144,7 +149,7 @@ export function crc32ForNode(data: Uint8Array, initial?: number): number {
 /** Node's own decoders (the others are the built-in ones). */
 const NODE_DECODERS: CodecTable = {
   zstd: (input, options) => {
-    zstdDecoder ??= (nodeZstdDecoders()[0] as { decode: Decoder }).decode;
+    zstdDecoder ??= (nodeZstdDecoders(true)[0] as { decode: Decoder }).decode;
     return zstdDecoder(input, options);
   },
   // xz's block checks through zlib's native CRC-32 where Node has it.
