@@ -75,3 +75,36 @@ describe("WebAssembly lz4 and LZO1X loops", () => {
     });
   }
 });
+
+describe("DecodeOptions.onOutput: the lz4 and LZO outputs are final as they come", () => {
+  for (const [name, decode, tool, args] of [
+    ["lz4 legacy", decodeLz4, "lz4", ["-l", "-9", "-c"]],
+    ["lz4 frame", decodeLz4, "lz4", ["-B4", "-c"]],
+    ["lzop", decodeLzo, "lzop", ["-9", "-c"]],
+  ] as const) {
+    it(`${name}: each bytes[0, upTo) handed out is the output's start, and stays so`, { skip: needs(tool) }, async () => {
+      // 20 MB: several 8 MiB legacy chunks, many 256 KiB lzop blocks and 64 KiB frame blocks.
+      const sample = concat(mixedSample(), realBinary(19 * MiB, 2 * MiB));
+      const compressed = run(tool, [...args], sample);
+      for (const wasm of [true, false]) {
+        setLzWasmEnabled(wasm);
+        const seen: Array<{ upTo: number; copy: Uint8Array; view: Uint8Array }> = [];
+        const out = (await decode(compressed, {
+          maxOutputBytes: 64 * MiB,
+          onOutput: (bytes, upTo) => seen.push({ upTo, copy: bytes.slice(0, upTo), view: bytes.subarray(0, upTo) }),
+        })) as Uint8Array;
+        setLzWasmEnabled(true);
+        assert.ok(Buffer.from(out).equals(sample), `${name}, wasm ${wasm}: output`);
+        assert.ok(seen.length >= 3, `${name}, wasm ${wasm}: ${seen.length} calls`);
+        let last = 0;
+        for (const { upTo, copy, view } of seen) {
+          assert.ok(upTo > last && upTo <= sample.length, `${upTo} after ${last}`);
+          last = upTo;
+          // What was handed out is the output's start, then and at the end (nothing rewrote it).
+          assert.ok(Buffer.from(copy).equals(sample.subarray(0, upTo)), `${name}, wasm ${wasm}: at ${upTo}`);
+          assert.ok(Buffer.from(view).equals(copy), `${name}, wasm ${wasm}: changed after ${upTo}`);
+        }
+      }
+    });
+  }
+});

@@ -185,6 +185,7 @@ function decodeLegacy(input: Uint8Array, position: number, out: OutputBuffer, pr
       decodeBlockInto(out, input, blockStart, blockStart + chunkBytes, LEGACY_BLOCK_MAX_BYTES, out.length, "lz4 legacy block");
     }
     progress.update(out.length);
+    out.final();
     pos = blockStart + chunkBytes;
   }
   return pos;
@@ -304,6 +305,7 @@ function decodeFrame(input: Uint8Array, position: number, out: OutputBuffer, pro
       decodeBlockInto(out, input, blockStart, blockEnd, blockMaxBytes, frameOutputStart, "lz4 frame block");
     }
     progress.update(out.length);
+    out.final();
     pos = blockEnd + (blockChecksums ? 4 : 0);
   }
 
@@ -343,6 +345,8 @@ export const decodeLz4: Decoder = (input: Uint8Array, options: DecodeOptions): U
   const out = OutputBuffer.forDecode("lz4", options, input.length, 3, undefined, (capacity) =>
     legacy ? ((wasm = LzWasm.create(Math.min(input.length, LEGACY_CHUNK_MAX_BYTES), capacity))?.region ?? null) : null,
   );
+  // The staging area takes an 8 MiB block at a time: its pages too, before the first copy.
+  if (wasm !== null) options.prepareOutput?.((wasm as LzWasm).stagingArea());
   const progress = new Progress(options.onProgress);
   if (input.length < 4) throw corrupt("lz4 input is shorter than its magic", 0, "lz4 magic", { actual: input.length });
 

@@ -450,6 +450,7 @@ function decodeBlocks(
     if (adlerD !== undefined) verifyChecksum(adlerD, decompressed, "adler32", adlerDOffset, "decompressed", outputInWasm >= 0 ? wasm : null, outputInWasm);
     if (crcD !== undefined) verifyChecksum(crcD, decompressed, "crc32", crcDOffset, "decompressed");
     out.length = outputStart + dstLen;
+    out.final();
     pos = dataStart + srcLen;
 
     if (onProgress !== undefined && out.length - lastReported >= PROGRESS_STEP_BYTES) {

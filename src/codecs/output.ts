@@ -7,6 +7,8 @@ import type { DecodeOptions } from "./types.js";
 
 /** Output bytes between two `onProgress` calls. */
 export const PROGRESS_INTERVAL_BYTES = 1 << 20;
+/** Output bytes between two `onOutput` calls: few enough writes, soon enough to overlap the decode. */
+export const OUTPUT_INTERVAL_BYTES = 4 << 20;
 /** Smallest growth step when the final size is unknown. */
 const MIN_GROWTH_BYTES = 1 << 20;
 /**
@@ -62,6 +64,9 @@ export class OutputBuffer {
   bytes: Uint8Array;
   length = 0;
   private nextProgress = PROGRESS_INTERVAL_BYTES;
+  private nextOutput = OUTPUT_INTERVAL_BYTES;
+  /** DecodeOptions.onOutput, for decoders that call `final()`. */
+  onOutput: ((bytes: Uint8Array, upTo: number) => void) | undefined;
   /** Created at the first growth; later growths resize it in place. */
   private growable: GrowableBuffer | null = null;
 
@@ -99,7 +104,7 @@ export class OutputBuffer {
   ): OutputBuffer {
     const hint = validSize(declared) ?? validSize(options.expectedSize) ?? inputBytes * guessRatio;
     const cap = Math.max(MIN_GROWTH_BYTES, inputBytes * MAX_PREALLOCATION_RATIO);
-    return new OutputBuffer(
+    const out = new OutputBuffer(
       Math.min(hint, cap),
       Math.max(0, Math.floor(options.maxOutputBytes)),
       structure,
@@ -107,6 +112,8 @@ export class OutputBuffer {
       firstBuffer,
       options.prepareOutput ? { call: options.prepareOutput, inputBytes } : undefined,
     );
+    out.onOutput = options.onOutput;
+    return out;
   }
 
   /** A limit the caller set above what the engine can allocate must still end in a KimgError. */
@@ -168,6 +175,17 @@ export class OutputBuffer {
     if (this.onProgress !== undefined && this.length >= this.nextProgress) {
       this.onProgress(this.length);
       this.nextProgress = this.length + PROGRESS_INTERVAL_BYTES;
+    }
+  }
+
+  /**
+   * Tells that everything up to `length` is final (DecodeOptions.onOutput), every
+   * OUTPUT_INTERVAL_BYTES. Only a decoder that never rewrites what it wrote may call it.
+   */
+  final(): void {
+    if (this.onOutput !== undefined && this.length >= this.nextOutput) {
+      this.onOutput(this.bytes, this.length);
+      this.nextOutput = this.length + OUTPUT_INTERVAL_BYTES;
     }
   }
 

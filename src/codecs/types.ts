@@ -15,11 +15,18 @@ export interface DecodeOptions {
   crc32?: ((data: Uint8Array) => number) | undefined;
   /**
    * Called with a large output buffer as soon as it is allocated, before the decoder writes into
-   * it (at most PREPARE_OUTPUT_MAX_RATIO times the input of it, codecs/output.ts); must not
-   * change a byte. Node has the buffer's memory pages made ready on another thread meanwhile
+   * it (at most PREPARE_OUTPUT_MAX_RATIO times the input of it, codecs/output.ts), and with a
+   * large staging area the decoder copies its input into (lz4's); must not change a byte. Node has the buffer's memory pages made ready on another thread meanwhile
    * (node/prefault.ts), so the decoder does not stop at the first write to each.
    */
   prepareOutput?: ((bytes: Uint8Array) => void) | undefined;
+  /**
+   * Called now and then while decoding, by the decoders whose output is final as soon as it is
+   * written (lz4 and LZO blocks; not xz, whose filters rewrite it): `bytes[0, upTo)` are the
+   * output's first `upTo` bytes for good. `bytes` may be replaced by a larger buffer later, which
+   * holds the same bytes there. The CLI writes them to the output file while the rest decodes.
+   */
+  onOutput?: ((bytes: Uint8Array, upTo: number) => void) | undefined;
 }
 
 /** A decoder: the compressed stream in, the decompressed bytes out (or a promise of them), never more than `maxOutputBytes`. */
