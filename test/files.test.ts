@@ -1,7 +1,7 @@
 /**
  * The CLI's write path in-process (src/node/files.ts): both temp-file kinds (Linux O_TMPFILE and
- * the named fallback), long names near NAME_MAX, a disk that fails part way through a set, and
- * --force undone when a later file of the set cannot be placed.
+ * the named fallback), long names near NAME_MAX, a disk that fails part way through a set,
+ * --force undone when a later file of the set cannot be placed, and files streamed while decoded.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -104,6 +104,67 @@ for (const unnamed of [true, false]) {
     }
     assert.deepEqual(readdirSync(join(dir, "new")), ["b"]);
     assert.equal(readFileSync(join(dir, "new", "b"), "utf8"), "theirs");
+  });
+
+  test(`${kind} temp files: a streamed file holds what was offered and the rest, or is written over, or cut, or left nowhere`, async () => {
+    outputIo.unnamedTemps = unnamed;
+    const dir = fresh();
+    const data = new Uint8Array(9 * 1024 * 1024).map((_, i) => (i * 7 + (i >> 13)) & 0xff);
+    const write = async (name: string, how: (file: Awaited<ReturnType<OutputSet["addStreamed"]>>) => Promise<void>) => {
+      const set = await OutputSet.open(dir);
+      try {
+        const file = await set.addStreamed(name);
+        await how(file);
+        set.commit();
+      } finally {
+        await set.dispose();
+      }
+    };
+    // Offered in three parts (the same buffer growing, as a decoder's), then completed.
+    await write("offered", async (file) => {
+      for (const upTo of [1 << 20, 1 << 20, 5 << 20, 8 << 20]) file.offer(data, upTo);
+      await file.complete(data, true);
+    });
+    assert.ok(readFileSync(join(dir, "offered")).equals(data));
+    // Cut shorter than what was offered (--trim).
+    await write("trimmed", async (file) => {
+      file.offer(data, 8 << 20);
+      await file.complete(data.subarray(0, 3 << 20), true);
+    });
+    assert.ok(readFileSync(join(dir, "trimmed")).equals(data.subarray(0, 3 << 20)));
+    // Another layer was offered than the one written: written over, and cut to its length.
+    const other = data.slice(0, 100_000).reverse();
+    await write("other", async (file) => {
+      file.offer(data, 8 << 20);
+      await file.complete(other, false);
+    });
+    assert.ok(readFileSync(join(dir, "other")).equals(other));
+    // Never completed (the decode failed): nothing is left, once the writes in flight are done.
+    const set = await OutputSet.open(dir);
+    const file = await set.addStreamed("failed");
+    file.offer(data, data.length);
+    await set.dispose();
+    assert.deepEqual(readdirSync(dir).sort(), ["offered", "other", "trimmed"]);
+  });
+
+  test(`${kind} temp files: a streamed write that fails is the error of complete, and leaves nothing`, async () => {
+    outputIo.unnamedTemps = unnamed;
+    const dir = fresh();
+    outputIo.write = async (handle, data, from, to) => {
+      if ((from ?? 0) > 0) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      await realWrite(handle, data, from, to);
+    };
+    const data = new Uint8Array(3 << 20).fill(7);
+    const set = await OutputSet.open(dir);
+    try {
+      const file = await set.addStreamed("out");
+      file.offer(data, 1 << 20);
+      file.offer(data, 2 << 20);
+      await assert.rejects(file.complete(data, true), (e: Error & { code?: string }) => e.code === "E_IO" && /cannot write .*out: ENOSPC/.test(e.message));
+    } finally {
+      await set.dispose();
+    }
+    assert.deepEqual(readdirSync(dir), []);
   });
 }
 

@@ -48,6 +48,12 @@ export interface AnalyseOptions {
    */
   kernelContents?: boolean;
   /**
+   * Called while a stream decodes with a decoded layer's final bytes so far (`bytes[0, upTo)`,
+   * DecodeOptions.onOutput; lz4 and LZO streams only). `layer` is the decoded layer's path
+   * ("/payload/decompressed"). The CLI's extract writes them out while the rest decodes.
+   */
+  onDecodeOutput?: (event: { layer: string; bytes: Uint8Array; upTo: number }) => void;
+  /**
    * The same CRC-32 as codecs/checksums.ts `crc32` (with its `initial`, as zlib's), where the
    * platform has a faster one: Node's zlib.crc32, for the bzImage's CRC over the whole file.
    */
@@ -221,14 +227,17 @@ class Walker {
     // Decoders size their first buffer from the container's claim: one past maxCompressionRatio is not passed on (they grow instead).
     const reachable = Math.min(maxOutputBytes, this.limits.maxCompressionRatio * Math.max(1, bytes.length));
     const expected = hint.expectedSize !== undefined && hint.expectedSize > 0 && hint.expectedSize <= reachable ? hint.expectedSize : undefined;
+    const decodedPath = childPath(path, "decompressed");
     let out: Uint8Array;
     try {
       const decoder = decoderFor(this.codecs, codec);
       const onProgress = this.options.onProgress;
+      const onDecodeOutput = this.options.onDecodeOutput;
       out = await decoder(bytes, {
         expectedSize: expected,
         maxOutputBytes: budgetBytes,
         onProgress: onProgress ? (n) => onProgress({ layer: path, codec, outputBytes: n, expectedBytes: expected ?? null }) : undefined,
+        onOutput: onDecodeOutput ? (b, upTo) => onDecodeOutput({ layer: decodedPath, bytes: b, upTo }) : undefined,
       });
     } catch (error) {
       const e = asKimgError(error, ErrorCode.CORRUPT_STREAM);
@@ -267,7 +276,7 @@ class Walker {
       );
     }
     const contents: ChildSpec | undefined = hint.contents ? { name: "decompressed", offset: 0, length: out.length, format: hint.contents } : undefined;
-    return this.walk(out, 0, path, childPath(path, "decompressed"), depth + 1, contents);
+    return this.walk(out, 0, path, decodedPath, depth + 1, contents);
   }
 }
 

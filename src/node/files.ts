@@ -210,10 +210,13 @@ export interface WriteOptions {
 export const outputIo = {
   /** Try an unnamed temp file (Linux O_TMPFILE) before a named one. */
   unnamedTemps: true,
-  /** Writes all of `data` from the file's start, in as few write(2) calls as the kernel allows (FileHandle.writeFile would take 512 KiB a call). */
-  write: async (handle: FileHandle, data: Uint8Array): Promise<void> => {
-    for (let done = 0; done < data.length; ) {
-      const { bytesWritten } = await handle.write(data, done, data.length - done, done);
+  /**
+   * Writes data[from, to) at those offsets of the file (all of it by default), in as few write(2)
+   * calls as the kernel allows (FileHandle.writeFile would take 512 KiB a call).
+   */
+  write: async (handle: FileHandle, data: Uint8Array, from = 0, to = data.length): Promise<void> => {
+    for (let done = from; done < to; ) {
+      const { bytesWritten } = await handle.write(data, done, to - done, done);
       if (bytesWritten === 0) throw new Error("write(2) wrote nothing");
       done += bytesWritten;
     }
@@ -345,6 +348,28 @@ function lstatOrNull(path: string): Stats | null {
   }
 }
 
+/** A temp file open for writing: unnamed (O_TMPFILE) or named `temp`. */
+interface OpenTemp {
+  handle: FileHandle;
+  temp?: string;
+}
+
+/**
+ * An output being written while its data is still decoded (OutputSet.addStreamed): `offer` hands
+ * the thread pool each new final part at once, so the copy into the page cache overlaps the
+ * decoding; `complete` writes what was not offered and makes it part of the set.
+ */
+export interface StreamedFile {
+  /** `bytes[0, upTo)` are final (DecodeOptions.onOutput): writes what is new of them. */
+  offer(bytes: Uint8Array, upTo: number): void;
+  /**
+   * The file is to hold `data`. With `offered`, `data` begins with what was offered (the same
+   * decoded layer, maybe cut shorter by --trim): only the rest is written. Without it, whatever
+   * was offered is written over.
+   */
+  complete(data: Uint8Array, offered: boolean): Promise<void>;
+}
+
 interface Staged {
   target: string;
   display: string;
@@ -371,6 +396,8 @@ export interface OutputSetOptions extends WriteOptions {
  */
 export class OutputSet {
   private readonly staged: Staged[] = [];
+  /** Streamed files not completed yet: `dispose` waits for their writes in flight before closing them. */
+  private readonly streaming = new Set<{ temp: OpenTemp; settle: () => Promise<void> }>();
   private disposed = false;
 
   private constructor(
@@ -416,6 +443,56 @@ export class OutputSet {
 
   /** Writes `data` to a temp file, to become `name` in the folder on commit. */
   async add(name: string, data: Uint8Array, display = join(this.displayDir, name)): Promise<void> {
+    const target = this.checkTarget(name, display);
+    hookSignals();
+    const temp = await this.openTemp(basename(target), display);
+    await this.fill(temp, display, () => outputIo.write(temp.handle, data));
+    this.staged.push(await this.seal(temp, display, target));
+  }
+
+  /**
+   * Like `add`, for data that is still being decoded: the temp file is opened now and written as
+   * the data arrives (StreamedFile); the file joins the set when `complete` returns. A file not
+   * completed is dropped by `dispose`, after its writes in flight have ended.
+   */
+  async addStreamed(name: string, display = join(this.displayDir, name)): Promise<StreamedFile> {
+    const target = this.checkTarget(name, display);
+    hookSignals();
+    const temp = await this.openTemp(basename(target), display);
+    let offeredUpTo = 0;
+    let failure: unknown;
+    const inFlight = new Set<Promise<void>>();
+    const settle = async (): Promise<void> => {
+      while (inFlight.size) await Promise.all(inFlight);
+    };
+    const streaming = { temp, settle };
+    this.streaming.add(streaming);
+    return {
+      offer: (bytes, upTo) => {
+        if (upTo <= offeredUpTo || failure !== undefined) return;
+        const write = outputIo.write(temp.handle, bytes, offeredUpTo, upTo).catch((error: unknown) => {
+          failure ??= error;
+        });
+        offeredUpTo = upTo;
+        inFlight.add(write);
+        void write.then(() => inFlight.delete(write));
+      },
+      complete: async (data, offered) => {
+        await settle();
+        this.streaming.delete(streaming);
+        await this.fill(temp, display, async () => {
+          if (failure !== undefined) throw failure;
+          const from = offered ? Math.min(offeredUpTo, data.length) : 0;
+          await outputIo.write(temp.handle, data, from);
+          if (offeredUpTo > data.length || !offered) await temp.handle.truncate(data.length);
+        });
+        this.staged.push(await this.seal(temp, display, target));
+      },
+    };
+  }
+
+  /** The checks of `add` before anything is written (commit checks again): the target's absolute path. */
+  private checkTarget(name: string, display: string): string {
     const target = join(this.dir, name);
     for (const p of this.options.protect ?? []) {
       if (resolve(p) === target || sameFile(p, target)) {
@@ -423,7 +500,6 @@ export class OutputSet {
       }
     }
     if (this.staged.some((s) => s.target === target)) throw new KimgError(ErrorCode.OUTPUT_EXISTS, `two outputs are named ${display}`, { path: display });
-    // Fail before writing anything when the answer is already known; commit checks again.
     let now: Stats | null;
     try {
       now = lstatOrNull(target);
@@ -432,48 +508,55 @@ export class OutputSet {
       now = null;
     }
     if (targetState(now, display) === "present" && !this.options.force) throw existsError(display);
-    hookSignals();
-    this.staged.push(await this.writeTemp(basename(target), data, display, target));
+    return target;
   }
 
-  private async writeTemp(base: string, data: Uint8Array, display: string, target: string): Promise<Staged> {
+  /** An unnamed temp file (O_TMPFILE) in the staging folder where it can be linked later, else a named one. */
+  private async openTemp(base: string, display: string): Promise<OpenTemp> {
     if (outputIo.unnamedTemps && O_TMPFILE !== null && linker() !== null) {
-      let handle: FileHandle | undefined;
       try {
-        handle = await open(this.stagingDir, constants.O_WRONLY | O_TMPFILE, 0o644);
+        return { handle: await open(this.stagingDir, constants.O_WRONLY | O_TMPFILE, 0o644) };
       } catch (error) {
         // No O_TMPFILE on this file system or kernel: fall back to a named temp file.
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== "EOPNOTSUPP" && code !== "EISDIR" && code !== "EINVAL" && code !== "ENOTSUP") throw ioError(display, error);
       }
-      if (handle) {
-        try {
-          await outputIo.write(handle, data);
-          if (this.options.sync) await handle.sync();
-          // Metadata calls are synchronous here: quick, and no thread-pool round trip per file.
-          const info = fstatSync(handle.fd);
-          return { target, display, handle, dev: info.dev, ino: info.ino };
-        } catch (error) {
-          await handle.close().catch(() => undefined);
-          throw ioError(display, error);
-        }
-      }
     }
     const temp = join(this.stagingDir, temporaryName(base));
     pendingTemps.add(temp);
-    let handle: FileHandle | undefined;
     try {
-      handle = await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-      await outputIo.write(handle, data);
-      if (this.options.sync) await handle.sync();
-      const info = fstatSync(handle.fd);
-      await handle.close();
-      return { target, display, temp, dev: info.dev, ino: info.ino };
+      return { handle: await open(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644), temp };
     } catch (error) {
-      await handle?.close().catch(() => undefined);
-      rmSync(temp, { force: true });
       pendingTemps.delete(temp);
       throw ioError(display, error);
+    }
+  }
+
+  /** Runs `write` on the temp file (and syncs it, with `sync`); on failure the temp file is closed and removed. */
+  private async fill(t: OpenTemp, display: string, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+      if (this.options.sync) await t.handle.sync();
+    } catch (error) {
+      await this.drop(t);
+      throw ioError(display, error);
+    }
+  }
+
+  /** The written temp file as a member of the set (a named one is closed now; an unnamed one stays open until it is linked). */
+  private async seal(t: OpenTemp, display: string, target: string): Promise<Staged> {
+    // Metadata calls are synchronous here: quick, and no thread-pool round trip per file.
+    const info = fstatSync(t.handle.fd);
+    if (t.temp === undefined) return { target, display, handle: t.handle, dev: info.dev, ino: info.ino };
+    await t.handle.close();
+    return { target, display, temp: t.temp, dev: info.dev, ino: info.ino };
+  }
+
+  private async drop(t: OpenTemp): Promise<void> {
+    await t.handle.close().catch(() => undefined);
+    if (t.temp !== undefined) {
+      rmSync(t.temp, { force: true });
+      pendingTemps.delete(t.temp);
     }
   }
 
@@ -596,6 +679,12 @@ export class OutputSet {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    for (const { temp, settle } of this.streaming) {
+      // A write in flight must end before its descriptor is closed (and perhaps reused).
+      await settle();
+      await this.drop(temp);
+    }
+    this.streaming.clear();
     for (const s of this.staged) {
       await s.handle?.close().catch(() => undefined);
       if (s.temp) {

@@ -1,12 +1,12 @@
 /** What `kimg extract` does (`cli/extract.ts` defines the command): loaded only when it runs. */
-import { join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { unpack, unpackLayers } from "../../api/unpack.js";
 // Initramfs archives (issue 16)
 import { archivesOf } from "../../api/archive.js";
 import { writeArchive } from "../../node/archive-writer.js";
 import { diagnosticLine } from "../../report/diagnostic.js";
 import { ErrorCode, KimgError } from "../../io/errors.js";
-import { insideDir, OutputSet, prepareWrites, writeAtomic } from "../../node/files.js";
+import { insideDir, OutputSet, prepareWrites } from "../../node/files.js";
 import { writeStdout } from "../../node/stdout.js";
 import { layerFileName } from "../../report/file-names.js";
 import type { ImageFlags } from "../options.js";
@@ -67,31 +67,57 @@ export const actions = {
         archivesWritten.push({ layer: a.layer.path, ...done, skipped: a.plan.skipped });
       }
     } else {
-      // No search of the kernel for its .config or built-in initramfs (tens of MB) unless the
-      // layer asked for is not found without: then it may be that initramfs or inside it.
-      const one = (kernelContents: boolean) =>
-        unpack(input, { ...common, ...(opts.layer ? { layer: opts.layer } : {}), kernelContents, trim: opts.trim ?? false });
-      const result = await one(false).catch((error: unknown) => {
-        if (opts.layer !== undefined && error instanceof KimgError && error.code === ErrorCode.NO_SUCH_LAYER) return one(true);
-        throw error;
-      });
-      const errors = result.report.diagnostics.filter((d) => d.severity === "error");
-      if (opts.layer === undefined && errors.length) {
-        const e = errors[0];
-        throw new KimgError(ErrorCode.CORRUPT_STREAM, `the kernel was not reached cleanly: ${e?.code} ${e?.message}`, { offset: e?.offset ?? undefined });
+      // The output file is opened first and written while its layer decodes (lz4 and LZO, whose
+      // blocks are final as they come: the copy into the page cache overlaps the decoding); the
+      // rest, or a layer that turns out not to be the one written, once unpacked.
+      const target = opts.output === "-" ? null : resolve(opts.output as string);
+      const set = target
+        ? await OutputSet.open(dirname(target), { force: opts.force ?? false, sync: opts.sync ?? false, protect: [file], createDir: false })
+        : null;
+      try {
+        const streamed = set && target ? await set.addStreamed(basename(target), opts.output) : null;
+        let streamedLayer: string | undefined;
+        const onDecodeOutput = (e: { layer: string; bytes: Uint8Array; upTo: number }): void => {
+          if (opts.layer !== undefined && e.layer !== opts.layer) return;
+          // The first layer decoded is the kernel's payload, which extract writes unless told otherwise.
+          streamedLayer ??= e.layer;
+          if (e.layer === streamedLayer) streamed?.offer(e.bytes, e.upTo);
+        };
+        // No search of the kernel for its .config or built-in initramfs (tens of MB) unless the
+        // layer asked for is not found without: then it may be that initramfs or inside it.
+        const one = (kernelContents: boolean) =>
+          unpack(input, {
+            ...common,
+            ...(opts.layer ? { layer: opts.layer } : {}),
+            kernelContents,
+            trim: opts.trim ?? false,
+            ...(streamed ? { onDecodeOutput } : {}),
+          });
+        const result = await one(false).catch((error: unknown) => {
+          if (opts.layer !== undefined && error instanceof KimgError && error.code === ErrorCode.NO_SUCH_LAYER) return one(true);
+          throw error;
+        });
+        const errors = result.report.diagnostics.filter((d) => d.severity === "error");
+        if (opts.layer === undefined && errors.length) {
+          const e = errors[0];
+          throw new KimgError(ErrorCode.CORRUPT_STREAM, `the kernel was not reached cleanly: ${e?.code} ${e?.message}`, { offset: e?.offset ?? undefined });
+        }
+        if (set && streamed) {
+          await streamed.complete(result.data, result.path === streamedLayer);
+          set.commit();
+        } else {
+          await writeStdout(result.data);
+        }
+        written.push({
+          layer: result.path,
+          format: result.format,
+          path: opts.output as string,
+          bytes: result.data.length,
+          ...(result.trimmedBytes ? { trimmedBytes: result.trimmedBytes } : {}),
+        });
+      } finally {
+        await set?.dispose();
       }
-      if (opts.output === "-") {
-        await writeStdout(result.data);
-      } else {
-        await writeAtomic(opts.output as string, result.data, { force: opts.force ?? false, sync: opts.sync ?? false, protect: [file] });
-      }
-      written.push({
-        layer: result.path,
-        format: result.format,
-        path: opts.output as string,
-        bytes: result.data.length,
-        ...(result.trimmedBytes ? { trimmedBytes: result.trimmedBytes } : {}),
-      });
     }
     if (opts.output === "-") return;
     if (opts.json) await writeStdout(JSON.stringify({ written, ...(archivesWritten.length ? { archives: archivesWritten } : {}) }, null, 2) + "\n");
