@@ -48,9 +48,10 @@ export interface AnalyseOptions {
    */
   kernelContents?: boolean;
   /**
-   * Called while a stream decodes with a decoded layer's final bytes so far (`bytes[0, upTo)`,
-   * DecodeOptions.onOutput; lz4 and LZO streams only). `layer` is the decoded layer's path
-   * ("/payload/decompressed"). The CLI's extract writes them out while the rest decodes.
+   * Called with a decoded layer's final bytes so far (`bytes[0, upTo)`): while an lz4 or LZO
+   * stream decodes (DecodeOptions.onOutput), and for every codec once it is decoded, before the
+   * layer is analysed. `layer` is the decoded layer's path ("/payload/decompressed"). The CLI's
+   * extract writes them out meanwhile.
    */
   onDecodeOutput?: (event: { layer: string; bytes: Uint8Array; upTo: number }) => void;
   /**
@@ -276,6 +277,8 @@ class Walker {
       );
     }
     const contents: ChildSpec | undefined = hint.contents ? { name: "decompressed", offset: 0, length: out.length, format: hint.contents } : undefined;
+    // All of it is final now, whatever the codec: the CLI's write of it overlaps the walk below.
+    this.options.onDecodeOutput?.({ layer: decodedPath, bytes: out, upTo: out.length });
     return this.walk(out, 0, path, decodedPath, depth + 1, contents);
   }
 }
