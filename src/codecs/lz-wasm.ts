@@ -75,11 +75,6 @@ export class LzWasm {
     }
   }
 
-  /** The staging area, for DecodeOptions.prepareOutput (its first write is the first block's copy). */
-  stagingArea(): Uint8Array {
-    return this.memory.subarray(this.stageBase, this.stageBase + this.stageBytes);
-  }
-
   /** Copies input[start, end) into the staging area and returns its address there; -1 when the block is larger than the area (the caller decodes it in TypeScript). */
   stage(input: Uint8Array, start: number, end: number): number {
     if (end - start > this.stageBytes) return -1;

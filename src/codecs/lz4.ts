@@ -345,8 +345,6 @@ export const decodeLz4: Decoder = (input: Uint8Array, options: DecodeOptions): U
   const out = OutputBuffer.forDecode("lz4", options, input.length, 3, undefined, (capacity) =>
     legacy ? ((wasm = LzWasm.create(Math.min(input.length, LEGACY_CHUNK_MAX_BYTES), capacity))?.region ?? null) : null,
   );
-  // The staging area takes an 8 MiB block at a time: its pages too, before the first copy.
-  if (wasm !== null) options.prepareOutput?.((wasm as LzWasm).stagingArea());
   const progress = new Progress(options.onProgress);
   if (input.length < 4) throw corrupt("lz4 input is shorter than its magic", 0, "lz4 magic", { actual: input.length });
 

@@ -15,8 +15,8 @@ export interface DecodeOptions {
   crc32?: ((data: Uint8Array) => number) | undefined;
   /**
    * Called with a large output buffer as soon as it is allocated, before the decoder writes into
-   * it (at most PREPARE_OUTPUT_MAX_RATIO times the input of it, codecs/output.ts), and with a
-   * large staging area the decoder copies its input into (lz4's); must not change a byte. Node has the buffer's memory pages made ready on another thread meanwhile
+   * it (at most PREPARE_OUTPUT_MAX_RATIO times the input of it, codecs/output.ts); must not
+   * change a byte. Node has the buffer's memory pages made ready on another thread meanwhile
    * (node/prefault.ts), so the decoder does not stop at the first write to each.
    */
   prepareOutput?: ((bytes: Uint8Array) => void) | undefined;

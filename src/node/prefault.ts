@@ -9,6 +9,11 @@
  * (a page already written is left as it is), so it may run while the decoder writes. Elsewhere,
  * on older kernels (EINVAL) or without koffi it does nothing: only the faults stay where they were.
  *
+ * One call per decode, for its output: while the call runs (10-15 ms for 42 MB) it holds the
+ * address space's lock for reading, so whatever maps memory on the main thread meanwhile (a
+ * second koffi async call, which maps a stack; a GC) waits for it. Populating lz4's 8 MiB staging
+ * area as well was tried: its dispatch stalled 11-16 ms, more than its faults cost.
+ *
  * koffi is used once something else has loaded it (the CLI's extract loads it for its writes
  * while the input is read), and the CLI loads it for outputs of LOAD_KOFFI_MIN_BYTES and more. A
  * library call never loads it for this: a program that loads koffi gets its exit-time fsync of
