@@ -2,8 +2,10 @@
  * `npm run bench`: kimg end to end (process start included) against native tools, measured in
  * the same run with the runs interleaved; best of RUNS each, and peak memory (RSS).
  *
- * - extract, per codec: `kimg extract` beside the native pipeline on the same payload
- *   (`tail -c +N FILE | head -c SIZE | TOOL -dc > OUT`). The payload is a ~40 MB arm64 Image: a
+ * - extract, per codec: `kimg extract FILE -o OUT` beside the native pipeline on the same payload
+ *   (`tail -c +N FILE | head -c SIZE | TOOL -dc > OUT`), each writing a new OUT (the last run's is
+ *   removed untimed); and, for information, both writing over the last run's OUT (kimg with
+ *   --force), which adds the file system's freeing of the old file. The payload is a ~40 MB arm64 Image: a
  *   builder-made header and PE around real machine code and data from this machine's binaries
  *   (or KIMG_BENCH_IMAGE's bytes), compressed with the kernel's own flags, wrapped as zboot and
  *   as a bzImage payload (bzip2: bzImage only, the only place the kernel uses it).
