@@ -526,6 +526,22 @@ describe("extract of an lz4 zboot, written while it decodes", { skip: needs("lz4
     assert.deepEqual(tree(dir), ["Image", "payload.lz4", "vmlinuz.efi"]);
   });
 
+  test("in a UKI, the kernel comes out byte-exact whether a compressed .initrd decodes before it or after", { skip: needs("gzip") }, () => {
+    const initrd = compressWith("gzip", randomBytes(6 << 20, 0x1717));
+    for (const [name, uki] of [
+      [
+        "initrd-first.efi",
+        buildUki({ machine: MACHINE.ARM64, linux: lz4Zboot.bytes, extra: [{ name: ".initrd", data: initrd, characteristics: RODATA_FLAGS }] }),
+      ],
+      ["initrd-last.efi", buildUki({ machine: MACHINE.ARM64, linux: lz4Zboot.bytes, initrd })],
+    ] as const) {
+      const { dir } = place(name, uki);
+      const r = kimg(["extract", name, "-o", "Image"], dir);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(readFileSync(join(dir, "Image")).equals(lz4Image), name);
+    }
+  });
+
   test("a chunk damaged after the first was written: exit 3, no output, no temp file", () => {
     const bad = lz4Zboot.bytes.slice();
     // The second legacy chunk: magic (4), first chunk's size (4) and data, then its own size.

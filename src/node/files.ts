@@ -545,11 +545,16 @@ export class OutputSet {
 
   /** The written temp file as a member of the set (a named one is closed now; an unnamed one stays open until it is linked). */
   private async seal(t: OpenTemp, display: string, target: string): Promise<Staged> {
-    // Metadata calls are synchronous here: quick, and no thread-pool round trip per file.
-    const info = fstatSync(t.handle.fd);
-    if (t.temp === undefined) return { target, display, handle: t.handle, dev: info.dev, ino: info.ino };
-    await t.handle.close();
-    return { target, display, temp: t.temp, dev: info.dev, ino: info.ino };
+    try {
+      // Metadata calls are synchronous here: quick, and no thread-pool round trip per file.
+      const info = fstatSync(t.handle.fd);
+      if (t.temp === undefined) return { target, display, handle: t.handle, dev: info.dev, ino: info.ino };
+      await t.handle.close();
+      return { target, display, temp: t.temp, dev: info.dev, ino: info.ino };
+    } catch (error) {
+      await this.drop(t);
+      throw ioError(display, error);
+    }
   }
 
   private async drop(t: OpenTemp): Promise<void> {

@@ -79,7 +79,9 @@ export const actions = {
         let streamedLayer: string | undefined;
         const onDecodeOutput = (e: { layer: string; bytes: Uint8Array; upTo: number }): void => {
           if (opts.layer !== undefined && e.layer !== opts.layer) return;
-          // The first layer decoded is the kernel's payload, which extract writes unless told otherwise.
+          // The first layer decoded is the kernel's payload, which extract writes unless told
+          // otherwise. When it is not (a UKI whose compressed .initrd comes before .linux), complete
+          // writes the kernel over it afterwards: the same file, only not overlapped.
           streamedLayer ??= e.layer;
           if (e.layer === streamedLayer) streamed?.offer(e.bytes, e.upTo);
         };
