@@ -3,6 +3,7 @@
  * Source: Microsoft PE format specification; include/linux/pe.h. See docs/formats.md §6.
  */
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { DEFAULT_LIMITS } from "../io/limits.js";
 import { annotate, defineLayout, defineVariants, hex, printable, readStruct, readVariant, requireRange, structureOf, u16, u32 } from "../io/layout.js";
 import type { Field, Layer, PeInfo, PeSection } from "../model/report.js";
 import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
@@ -259,6 +260,26 @@ export function peMachine(bytes: Uint8Array): number | undefined {
   if (!hasPeHeader(bytes)) return undefined;
   const lfanew = u32(bytes, 0x3c) ?? 0;
   return u16(bytes, lfanew + 4);
+}
+
+/**
+ * The PE headers of `bytes` read on their own, outside an analysis (nothing is diagnosed or
+ * kept): for callers that only need the PeInfo (a UKI's sections, whether a kernel is signed).
+ * Throws as readPe does.
+ */
+export function readPeAlone(bytes: Uint8Array): PeInfo {
+  const layer: Layer = { path: "/", format: "pe", title: "", space: "file", offset: 0, size: bytes.length, arch: null, structures: [], info: {}, children: [] };
+  const input: FormatInput = {
+    bytes,
+    base: 0,
+    path: "/",
+    limits: DEFAULT_LIMITS,
+    diagnose: () => undefined,
+    setFacts: () => undefined,
+    facts: new Map(),
+    searchKernel: false,
+  };
+  return readPe(input, layer);
 }
 
 /**

@@ -3,10 +3,9 @@
  * Source: the UAPI group's UKI specification; systemd ukify. Multi-profile UKIs repeat the
  * sections after each `.profile`, so repeated names get "#2", "#3" in their layer path.
  */
-import { DEFAULT_LIMITS } from "../io/limits.js";
 import type { Layer, PeSection } from "../model/report.js";
-import { hasPeHeader, MACHINE_ARCH, peTitle, readPe } from "./pe.js";
-import type { ChildSpec, FormatInput, FormatParser } from "./types.js";
+import { hasPeHeader, MACHINE_ARCH, peTitle, readPe, readPeAlone } from "./pe.js";
+import type { ChildSpec, FormatParser } from "./types.js";
 import type { LayerFormat } from "../model/report.js";
 import type { UkiFacts } from "../model/facts.js";
 
@@ -32,30 +31,8 @@ export const UKI_SECTIONS: Readonly<Record<string, { role: string; format?: Laye
 
 function sectionsOf(bytes: Uint8Array): PeSection[] | null {
   if (!hasPeHeader(bytes)) return null;
-  const scratch: Layer = {
-    path: "/",
-    format: "pe",
-    title: "",
-    space: "file",
-    offset: 0,
-    size: bytes.length,
-    arch: null,
-    structures: [],
-    info: {},
-    children: [],
-  };
-  const input: FormatInput = {
-    bytes,
-    base: 0,
-    path: "/",
-    limits: DEFAULT_LIMITS,
-    diagnose: () => undefined,
-    setFacts: () => undefined,
-    facts: new Map(),
-    searchKernel: false,
-  };
   try {
-    return readPe(input, scratch).sections;
+    return readPeAlone(bytes).sections;
   } catch {
     return null;
   }

@@ -6,10 +6,8 @@ import { ErrorCode, KimgError } from "../io/errors.js";
 import { unpack } from "../api/index.js";
 import { findLayer } from "../analysis/tree.js";
 import type { CodecTable } from "../codecs/registry.js";
-import { readPe } from "../formats/pe.js";
+import { readPeAlone } from "../formats/pe.js";
 import { probeFormat } from "../formats/registry.js";
-import type { FormatInput } from "../formats/types.js";
-import { DEFAULT_LIMITS } from "../io/limits.js";
 import type { Layer, PeInfo } from "../model/report.js";
 
 export interface UnpackedKernel {
@@ -52,30 +50,8 @@ function peView(layer: Layer | undefined): PeInfo | undefined {
  * certificate table directory entry is non-empty. False when the bytes have no valid PE header.
  */
 export function isAuthenticodeSigned(kernel: Uint8Array): boolean {
-  const scratch: Layer = {
-    path: "/",
-    format: "pe",
-    title: "",
-    space: "file",
-    offset: 0,
-    size: kernel.length,
-    arch: null,
-    structures: [],
-    info: {},
-    children: [],
-  };
   try {
-    const input: FormatInput = {
-      bytes: kernel,
-      base: 0,
-      path: "/",
-      limits: DEFAULT_LIMITS,
-      diagnose: () => undefined,
-      setFacts: () => undefined,
-      facts: new Map(),
-      searchKernel: false,
-    };
-    return peSigned(readPe(input, scratch));
+    return peSigned(readPeAlone(kernel));
   } catch {
     return false;
   }
