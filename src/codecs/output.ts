@@ -65,8 +65,6 @@ export class OutputBuffer {
   length = 0;
   private nextProgress = PROGRESS_INTERVAL_BYTES;
   private nextOutput = OUTPUT_INTERVAL_BYTES;
-  /** DecodeOptions.onOutput, for decoders that call `final()`. */
-  onOutput: ((bytes: Uint8Array, upTo: number) => void) | undefined;
   /** Created at the first growth; later growths resize it in place. */
   private growable: GrowableBuffer | null = null;
 
@@ -77,8 +75,11 @@ export class OutputBuffer {
     private readonly onProgress?: ((outputBytes: number) => void) | undefined,
     /** Supplies the first buffer (of exactly `capacity` bytes), or null for a plain one. */
     firstBuffer?: (capacity: number) => Uint8Array | null,
-    /** DecodeOptions.prepareOutput, for the first buffer (sized from the expected size, usually the only one), with the input's size. */
-    prepare?: { call: (bytes: Uint8Array) => void; inputBytes: number } | undefined,
+    /**
+     * The decode's hooks: prepareOutput for the first buffer (sized from the expected size,
+     * usually the only one), with the input's size; onOutput for `final()`.
+     */
+    private readonly hooks?: (Pick<DecodeOptions, "prepareOutput" | "onOutput"> & { inputBytes: number }) | undefined,
   ) {
     const capacity = Math.max(0, Math.min(Math.floor(initialCapacity) || 0, maxBytes));
     try {
@@ -87,7 +88,7 @@ export class OutputBuffer {
       // The initial capacity is only a hint; start empty and grow as the data requires.
       this.bytes = new Uint8Array(0);
     }
-    prepare?.call(preparedPart(this.bytes, prepare.inputBytes));
+    hooks?.prepareOutput?.(preparedPart(this.bytes, hooks.inputBytes));
   }
 
   /**
@@ -104,16 +105,11 @@ export class OutputBuffer {
   ): OutputBuffer {
     const hint = validSize(declared) ?? validSize(options.expectedSize) ?? inputBytes * guessRatio;
     const cap = Math.max(MIN_GROWTH_BYTES, inputBytes * MAX_PREALLOCATION_RATIO);
-    const out = new OutputBuffer(
-      Math.min(hint, cap),
-      Math.max(0, Math.floor(options.maxOutputBytes)),
-      structure,
-      options.onProgress,
-      firstBuffer,
-      options.prepareOutput ? { call: options.prepareOutput, inputBytes } : undefined,
-    );
-    out.onOutput = options.onOutput;
-    return out;
+    return new OutputBuffer(Math.min(hint, cap), Math.max(0, Math.floor(options.maxOutputBytes)), structure, options.onProgress, firstBuffer, {
+      prepareOutput: options.prepareOutput,
+      onOutput: options.onOutput,
+      inputBytes,
+    });
   }
 
   /** A limit the caller set above what the engine can allocate must still end in a KimgError. */
@@ -183,8 +179,9 @@ export class OutputBuffer {
    * OUTPUT_INTERVAL_BYTES. Only a decoder that never rewrites what it wrote may call it.
    */
   final(): void {
-    if (this.onOutput !== undefined && this.length >= this.nextOutput) {
-      this.onOutput(this.bytes, this.length);
+    const onOutput = this.hooks?.onOutput;
+    if (onOutput !== undefined && this.length >= this.nextOutput) {
+      onOutput(this.bytes, this.length);
       this.nextOutput = this.length + OUTPUT_INTERVAL_BYTES;
     }
   }

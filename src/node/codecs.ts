@@ -67,7 +67,6 @@ function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOpti
     options.prepareOutput?.(preparedPart(out, input.length));
     try {
       const n = dctx.decompress(out, input);
-
       options.onProgress?.(n);
       return n === out.length ? out : out.subarray(0, n);
     } catch (error) {

@@ -557,8 +557,9 @@ export class OutputSet {
     }
   }
 
-  private async drop(t: OpenTemp): Promise<void> {
-    await t.handle.close().catch(() => undefined);
+  /** Closes a temp file and removes it if it has a name (an unnamed one vanishes on close). */
+  private async drop(t: { handle?: FileHandle | undefined; temp?: string | undefined }): Promise<void> {
+    await t.handle?.close().catch(() => undefined);
     if (t.temp !== undefined) {
       rmSync(t.temp, { force: true });
       pendingTemps.delete(t.temp);
@@ -690,13 +691,7 @@ export class OutputSet {
       await this.drop(temp);
     }
     this.streaming.clear();
-    for (const s of this.staged) {
-      await s.handle?.close().catch(() => undefined);
-      if (s.temp) {
-        rmSync(s.temp, { force: true });
-        pendingTemps.delete(s.temp);
-      }
-    }
+    for (const s of this.staged) await this.drop(s);
   }
 }
 
