@@ -106,3 +106,19 @@ test("Debian's signed kernels, when cached: the quick reader answers as pkijs do
   if (images.length === 0) return t.skip(`no Debian kernels in ${cache} (scripts/fetch-debian-kernels.sh)`);
   for (const file of images) assert.ok((await assertAgree(new Uint8Array(readFileSync(file)), file, true)) > 0, `${file} is signed`);
 });
+
+test("reportDetails: false (what `kimg extract` passes) makes no signature summary; the bytes handed out are the same", async () => {
+  const signed = new Uint8Array(readFileSync(path("two.efi")));
+  const full = await analyse(signed);
+  const bare = await analyse(signed, { reportDetails: false });
+  const signedLayer = (root: Layer): Layer | undefined => [...allLayers(root)].find((l) => l.pe?.certificateTable);
+  assert.equal(signedLayer(full.report.root)?.info.signatureCount, 2);
+  assert.equal(signedLayer(full.report.root)?.info.signerSubject, "CN=kimg signer \u00e9t\u00e9, O=kimg, C=DE");
+  const layer = signedLayer(bare.report.root);
+  assert.ok(layer, "the signed layer and its certificate table are still read");
+  for (const key of ["signatureCount", "digestAlgorithm", "signerSubject"]) assert.equal(key in layer.info, false, key);
+  assert.equal(bare.report.plan, null);
+  assert.notEqual(full.report.plan, null);
+  assert.deepEqual([...bare.tree.bytes.keys()], [...full.tree.bytes.keys()]);
+  for (const [p, b] of full.tree.bytes) assert.ok(Buffer.from(b).equals(bare.tree.bytes.get(p) as Uint8Array), p);
+});

@@ -11,7 +11,7 @@ import { execFileSync } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { test } from "node:test";
-import { digestImage, unpack, unpackLayers } from "../src/api/index.js";
+import { analyse, digestImage, unpack, unpackLayers } from "../src/api/index.js";
 import { authenticodeDigest } from "../src/signatures/authenticode.js";
 import { decodeGzip } from "../src/codecs/gzip.js";
 import { NODE_CODECS, nodeZstdDecoders } from "../src/node/codecs.js";
@@ -255,4 +255,29 @@ test("Node's zstd: node:zlib where this Node has it, zstd-napi or WASM elsewhere
     nodeZstdDecoders(true).map((d) => d.name),
     names.slice(0, 1),
   );
+});
+
+test("reportDetails: false (what `kimg extract` passes) computes neither a bzImage's CRC-32 nor the boot plan; the kernel is the same", {
+  skip: needs("gzip"),
+}, async () => {
+  const vmlinux = buildElf({ machine: 62 });
+  const bz = buildBzImage({ payload: compressWith("gzip", vmlinux) });
+  const full = await analyse(bz);
+  const bare = await analyse(bz, { reportDetails: false });
+  assert.equal(full.report.root.info.crc32, "matches");
+  assert.equal(bare.report.root.info.crc32, "not checked (reportDetails: false)");
+  assert.notEqual(full.report.plan, null);
+  assert.equal(bare.report.plan, null);
+  // Damage after the build is a warning of the full report only; what extract writes is the same.
+  const changed = bz.slice();
+  changed[changed.length - 1] = (changed[changed.length - 1] as number) ^ 1;
+  assert.ok((await analyse(changed)).report.diagnostics.some((d) => d.code === "BZIMAGE_CRC_MISMATCH"));
+  assert.ok(!(await analyse(changed, { reportDetails: false })).report.diagnostics.some((d) => d.code === "BZIMAGE_CRC_MISMATCH"));
+  for (const input of [bz, changed]) {
+    const a = await unpack(input);
+    const b = await unpack(input, { reportDetails: false });
+    assert.equal(b.path, a.path);
+    assert.ok(Buffer.from(b.data).equals(a.data));
+    assert.ok(Buffer.from(b.data).equals(vmlinux));
+  }
 });

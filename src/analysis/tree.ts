@@ -48,6 +48,15 @@ export interface AnalyseOptions {
    */
   kernelContents?: boolean;
   /**
+   * Work whose only use is the report (default true). `extract`, which writes a layer's bytes and
+   * shows no report, passes false: then the boot plan with default addresses is not made
+   * (report.plan is null, and no "boot plan:" error is raised), a bzImage's boot-protocol CRC-32
+   * over the whole file is not computed (its layer's info.crc32 says "not checked"), and signed
+   * PE layers get no signature summary (info.signatureCount and the rest are absent). Every
+   * check that decides whether a layer is whole is still made.
+   */
+  reportDetails?: boolean;
+  /**
    * Called with a decoded layer's final bytes so far (`bytes[0, upTo)`): while an lz4 or LZO
    * stream decodes (DecodeOptions.onOutput), and for every codec once it is decoded, before the
    * layer is analysed. `layer` is the decoded layer's path ("/payload/decompressed"). The CLI's
@@ -138,6 +147,7 @@ class Walker {
       facts: this.facts,
       crc32: this.options.crc32,
       searchKernel: this.options.kernelContents !== false,
+      reportDetails: this.options.reportDetails !== false,
     };
     let children: ChildSpec[] = [];
     try {

@@ -37,7 +37,7 @@ export interface Analysis {
 export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectOptions = {}): Promise<Analysis> {
   const bytes = toBytes(input);
   const tree = await buildTree(bytes, options);
-  await summariseSignatures(tree, options);
+  if (options.reportDetails !== false) await summariseSignatures(tree, options);
   await checkFitHashes(tree);
   const config =
     options.kernelContents === false ? configNotSearched(tree.root) : await attachKernelConfig(tree.root, tree.bytes, tree.facts, tree.diagnostics);
@@ -48,7 +48,7 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
     input: { name: options.name ?? null, size: bytes.length },
     summary: summarise(tree.root, tree.facts),
     root: tree.root,
-    plan: defaultPlan(tree),
+    plan: options.reportDetails === false ? null : defaultPlan(tree),
     kernelConfig: config.report,
     diagnostics: tree.diagnostics,
   };

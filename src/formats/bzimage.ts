@@ -267,6 +267,7 @@ function reportBootCrc(input: Parameters<NonNullable<FormatParser["finish"]>>[0]
   let state: string;
   let crc: BzImageClues["crc"] = null;
   if (version < 0x208) state = `not applicable: boot protocol ${protocolName(version)} (the CRC-32 came with 2.08)`;
+  else if (!input.reportDetails) state = "not checked (reportDetails: false)";
   else if (pe?.certificateTable) {
     const asBuilt = unsignedCrcState(bytes, base, pe, crc32);
     if (asBuilt === "matches") crc = "present";

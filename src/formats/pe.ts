@@ -278,6 +278,7 @@ export function readPeAlone(bytes: Uint8Array): PeInfo {
     setFacts: () => undefined,
     facts: new Map(),
     searchKernel: false,
+    reportDetails: false,
   };
   return readPe(input, layer);
 }

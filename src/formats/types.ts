@@ -48,6 +48,8 @@ export interface FormatInput {
    * banner, .config or built-in initramfs); what its headers point at is still read.
    */
   searchKernel: boolean;
+  /** False when AnalyseOptions.reportDetails is: work only the report shows (a whole-file CRC-32) is skipped. */
+  reportDetails: boolean;
 }
 
 /**

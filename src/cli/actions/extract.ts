@@ -36,7 +36,7 @@ export const actions = {
     const archivesWritten: Array<Record<string, unknown>> = [];
     const written: Array<{ layer: string; format: string; path: string; bytes: number; trimmedBytes?: number }> = [];
     if (opts.all) {
-      const { layers, report } = await unpackLayers(input, { ...common, trim: opts.trim ?? false });
+      const { layers, report } = await unpackLayers(input, { ...common, trim: opts.trim ?? false, reportDetails: false });
       // The whole set appears together or not at all (see OutputSet); DIR is made at the end.
       const set = await OutputSet.open(opts.all, { force: opts.force ?? false, sync: opts.sync ?? false, protect: [file], createDir: true });
       try {
@@ -86,12 +86,15 @@ export const actions = {
           if (e.layer === streamedLayer) streamed?.offer(e.bytes, e.upTo);
         };
         // No search of the kernel for its .config or built-in initramfs (tens of MB) unless the
-        // layer asked for is not found without: then it may be that initramfs or inside it.
+        // layer asked for is not found without: then it may be that initramfs or inside it. No
+        // work for a report that is not shown either (the boot plan, a bzImage's CRC-32 over the
+        // whole file, signature summaries).
         const one = (kernelContents: boolean) =>
           unpack(input, {
             ...common,
             ...(opts.layer ? { layer: opts.layer } : {}),
             kernelContents,
+            reportDetails: false,
             trim: opts.trim ?? false,
             ...(streamed ? { onDecodeOutput } : {}),
           });
