@@ -11,8 +11,9 @@
  * left alone: fsync(2) fails at once on them. Only the CLI asks for this
  * (`guardStandardStreamsAtExit`): a program using the library owns its standard streams.
  */
-import { closeSync, fstatSync, openSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 
 /** A bound C function: called directly, or with `.async(...args, callback)` on a thread-pool thread. */
 export type KoffiFunction = ((...args: unknown[]) => unknown) & { async(...args: unknown[]): void };
@@ -36,10 +37,32 @@ export function guardStandardStreamsAtExit(): void {
 export function loadKoffi(): Koffi {
   if (loaded) return loaded;
   // koffi is CommonJS with a native part; createRequire keeps kimg loadable without it.
-  const koffi = createRequire(import.meta.url)("koffi") as Koffi;
+  const koffi = requireKoffi(createRequire(import.meta.url));
   if (guard) guardStandardStreams(koffi);
   loaded = koffi;
   return koffi;
+}
+
+/**
+ * koffi's native module, taken from the platform package koffi itself loads
+ * (`@koromix/koffi-<platform>-<arch>`, one of its optional dependencies), resolved from koffi's
+ * own folder and checked to be of koffi's version; else koffi's entry point, which loads the same.
+ * The entry point costs 7-9 ms here against 3-5 ms: it turns node:util into an ES module
+ * namespace (esbuild's __toESM), which reads every lazy export of node:util and so loads a dozen
+ * more of Node's modules and creates process.stderr, all to wrap a few deprecated functions kimg
+ * does not call. Every function kimg uses (load, func, errno, address) is the native module's own.
+ */
+function requireKoffi(require: NodeJS.Require): Koffi {
+  try {
+    const entry = require.resolve("koffi");
+    const { version } = JSON.parse(readFileSync(join(dirname(entry), "package.json"), "utf8")) as { version?: unknown };
+    const native = createRequire(entry)(`@koromix/koffi-${process.platform}-${process.arch}`) as Partial<Koffi> & { version?: unknown };
+    if (native.version === version && typeof native.load === "function" && typeof native.address === "function" && typeof native.errno === "function")
+      return native as Koffi;
+  } catch {
+    // Not laid out as expected: koffi's entry point finds its native part itself.
+  }
+  return require("koffi") as Koffi;
 }
 
 /** koffi if something has loaded it already, else undefined (for uses not worth loading it for). */
