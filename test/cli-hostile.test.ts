@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { appendFileSync, closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -222,6 +222,33 @@ test("stdout closed early (a pipe into head): every command ends quietly with 14
   );
   assert.equal(r.stderr.toString(), "");
   assert.match(r.stdout.toString(), /^10\nstatus=141\n$/);
+});
+
+test("stderr closed early, or a full disk: the line is lost, the exit status is the command's, nothing crashes", { skip: noGzip }, async () => {
+  const out = join(dir, "stderr-closed.bin");
+  const run = (args: string[], stderr: "closed" | "full"): Promise<{ status: number | null; stdout: string }> =>
+    new Promise((resolve) => {
+      const full = stderr === "full" ? openSync("/dev/full", "w") : null;
+      const child = spawn(process.execPath, ["--import", TSX, CLI, ...args], {
+        cwd: dir,
+        stdio: ["ignore", "pipe", full ?? "pipe"],
+        env: { ...process.env, NODE_OPTIONS: "" },
+      });
+      if (full !== null) closeSync(full);
+      child.stderr?.destroy();
+      let stdout = "";
+      child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+      child.on("close", (status) => resolve({ status, stdout }));
+    });
+  for (const stderr of ["closed", "full"] as const) {
+    rmSync(out, { force: true });
+    // A success that prints "wrote ..." on stderr, an error, a usage error.
+    assert.equal((await run(["extract", zboot, "-o", out], stderr)).status, 0, stderr);
+    assert.ok(existsSync(out));
+    assert.equal((await run(["extract", zboot, "-o", out], stderr)).status, 4, `${stderr}: E_OUTPUT_EXISTS`);
+    assert.equal((await run(["inspect", join(dir, "no-such-file")], stderr)).status, 4, stderr);
+    assert.equal((await run(["extract"], stderr)).status, 2, stderr);
+  }
 });
 
 test("stdout on a full disk (/dev/full): E_IO, exit 4, one line", { skip: noGzip }, () => {

@@ -59,11 +59,11 @@ test("the CLI bundle's start-up modules define the commands, and hold none of th
       sources.some((x) => x.endsWith(s)),
       `${s} is loaded at start`,
     );
-  // Only the command line: errors, exit codes, stdout, option parsers. No action, no core layer, no
+  // Only the command line: errors, exit codes, stdout and stderr, option parsers. No action, no core layer, no
   // other Node code but node/koffi.ts's flag for koffi's exit hook (koffi itself is required on first use).
   const unwanted = sources.filter(
     (s) =>
-      /^src\/(api|analysis|formats|isa|kexec|measure|signatures|codecs|report|boot|model)\/|^src\/cli\/(actions\/|read-image\.ts|progress\.ts)|^src\/node\/(?!(stdout|koffi)\.ts$)/.test(
+      /^src\/(api|analysis|formats|isa|kexec|measure|signatures|codecs|report|boot|model)\/|^src\/cli\/(actions\/|read-image\.ts|progress\.ts)|^src\/node\/(?!(stdout|stderr|koffi)\.ts$)/.test(
         s,
       ) || /node_modules\/(?!commander\/)/.test(s),
   );

@@ -8,6 +8,7 @@ import { drainStdout, StdoutClosed, writeStdoutLater } from "../node/stdout.js";
 import { EXIT, exitCodeFor } from "./exit-codes.js";
 import { COMMANDS } from "./commands.js";
 import { packageVersion } from "./version.js";
+import { writeStderr } from "../node/stderr.js";
 
 /**
  * The top-level command names `register` defines, found without defining them: it runs on a
@@ -39,7 +40,7 @@ export function buildProgram(argv: readonly string[] = []): Command {
     .version(packageVersion())
     .showHelpAfterError("(kimg --help lists the commands)")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => writeStdoutLater(s), writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeOut: (s) => writeStdoutLater(s), writeErr: (s) => writeStderr(s) });
   const first = argv[0];
   const named = first === undefined || first.startsWith("-") ? [] : COMMANDS.filter((register) => commandNames(register).includes(first));
   for (const register of named.length ? named : COMMANDS) register(program);
@@ -47,8 +48,6 @@ export function buildProgram(argv: readonly string[] = []): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  // A closed stderr must not turn into an unhandled 'error' event either; there is nowhere left to report it.
-  if (!process.stderr.listenerCount("error")) process.stderr.on("error", () => undefined);
   const program = buildProgram(argv);
   if (argv.length === 0) {
     // No command at all is a wrong command line: the help goes to stderr, status 2.
@@ -73,11 +72,11 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.USAGE;
     }
     if (isKimgError(error)) {
-      process.stderr.write(`kimg: ${error.describe()}\n`);
+      writeStderr(`kimg: ${error.describe()}\n`);
       return exitCodeFor(error.code);
     }
-    process.stderr.write(`kimg: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (process.env.KIMG_DEBUG) process.stderr.write(`${error instanceof Error ? error.stack : ""}\n`);
+    writeStderr(`kimg: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (process.env.KIMG_DEBUG) writeStderr(`${error instanceof Error ? error.stack : ""}\n`);
     return EXIT.INTERNAL;
   }
 }

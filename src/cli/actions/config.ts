@@ -6,6 +6,7 @@ import { writeStdout } from "../../node/stdout.js";
 import { renderConfigDiff } from "../../report/config-text.js";
 import type { ImageFlags } from "../options.js";
 import { readImage } from "../read-image.js";
+import { writeStderr } from "../../node/stderr.js";
 
 export interface ConfigFlags extends ImageFlags {
   output?: string;
@@ -24,7 +25,7 @@ export const actions = {
       const data = opts.json ? new TextEncoder().encode(JSON.stringify(configOptions(config), null, 2) + "\n") : config;
       if (opts.output) {
         await writeAtomic(opts.output, data, { force: opts.force ?? false, sync: opts.sync ?? false, protect: [file] });
-        process.stderr.write(`wrote ${opts.output}: ${data.length} bytes\n`);
+        writeStderr(`wrote ${opts.output}: ${data.length} bytes\n`);
       } else await writeStdout(data);
       return;
     }

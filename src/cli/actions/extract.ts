@@ -11,6 +11,7 @@ import { writeStdout } from "../../node/stdout.js";
 import { layerFileName } from "../../report/file-names.js";
 import type { ImageFlags } from "../options.js";
 import { readImage } from "../read-image.js";
+import { writeStderr } from "../../node/stderr.js";
 
 export interface ExtractOptions extends ImageFlags {
   output?: string;
@@ -61,7 +62,7 @@ export const actions = {
             offset: s.offset,
             layer: a.layer.path,
           });
-          if (!opts.json) process.stderr.write(`${line}\n`);
+          if (!opts.json) writeStderr(`${line}\n`);
         }
         const done = writeArchive(join(opts.all, a.dirName), a.plan, a.data);
         archivesWritten.push({ layer: a.layer.path, ...done, skipped: a.plan.skipped });
@@ -128,11 +129,9 @@ export const actions = {
     if (opts.json) await writeStdout(JSON.stringify({ written, ...(archivesWritten.length ? { archives: archivesWritten } : {}) }, null, 2) + "\n");
     else {
       for (const w of written)
-        process.stderr.write(
-          `wrote ${w.path}: ${w.layer} (${w.format}), ${w.bytes} bytes${w.trimmedBytes ? `, ${w.trimmedBytes} padding bytes trimmed` : ""}\n`,
-        );
+        writeStderr(`wrote ${w.path}: ${w.layer} (${w.format}), ${w.bytes} bytes${w.trimmedBytes ? `, ${w.trimmedBytes} padding bytes trimmed` : ""}\n`);
       for (const a of archivesWritten)
-        process.stderr.write(
+        writeStderr(
           `extracted ${String(a.layer)} into ${String(a.dir)}: ${String(a.files)} files, ${String(a.dirs)} folders, ${String(a.symlinks)} symlinks, ${String(a.hardlinks)} hard links, ${String(a.bytes)} bytes\n`,
         );
     }
