@@ -12,6 +12,7 @@ import { BUILTIN_CODECS, CODEC_NAMES, checkedCodecs, type CodecTable } from "../
 import { outputLimitError } from "../codecs/limit.js";
 import { MAX_PREALLOCATION_RATIO, preparedPart } from "../codecs/output.js";
 import type { DecodeOptions, Decoder } from "../codecs/types.js";
+import { zstdOutputBound } from "../codecs/zstd-frame.js";
 import { prefaultPages } from "./prefault.js";
 
 /** zstd-napi's low-level binding: ZSTD_decompressDCtx into a buffer we size. */
@@ -111,7 +112,6 @@ export function nodeZstdDecoders(firstOnly = false): { name: string; decode: Dec
   const withBound =
     (decode: (input: Uint8Array, options: DecodeOptions, bound: number) => Uint8Array | null): Decoder =>
     async (input, options) => {
-      const { zstdOutputBound } = await import("../codecs/zstd.js");
       // The frame and block headers bound the output (and must tile the input exactly).
       const bound = zstdOutputBound(input);
       if (bound === 0) return new Uint8Array(0);
