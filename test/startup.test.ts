@@ -68,6 +68,24 @@ test("the CLI bundle's start-up modules define the commands, and hold none of th
       ) || /node_modules\/(?!commander\/)/.test(s),
   );
   assert.deepEqual(unwanted, [], "loaded only when a command runs");
+  // Few modules, each costs Node's ESM loader 0.2-0.4 ms: the bundle's entry, commander, and the
+  // start-up modules the actions share (errors, exit codes, the koffi loader) as one chunk.
+  const outputs = outputsLoadedWith(m, outputHolding(m, "src/cli/run.ts"));
+  assert.equal(outputs.size, 3, `at start: ${[...outputs].join(" ")}`);
+  assert.equal(new Set(["src/io/errors.ts", "src/cli/exit-codes.ts", "src/node/koffi.ts"].map((s) => outputHolding(m, s))).size, 1);
+});
+
+test("extract loads the zstd frame walk for Node's native zstd, not the WebAssembly decoder", () => {
+  assert.equal(built.status, 0, built.stderr);
+  const m = meta();
+  const sources = loadedWith(m, outputHolding(m, "src/cli/actions/extract.ts"));
+  assert.ok(sources.some((s) => s.endsWith("src/node/codecs.ts")) && sources.some((s) => s.endsWith("src/codecs/zstd-frame.ts")));
+  assert.deepEqual(
+    sources.filter((s) => /node_modules\/zstddec\/|src\/codecs\/zstd\.ts$/.test(s)),
+    [],
+  );
+  const outputs = outputsLoadedWith(m, outputHolding(m, "src/cli/actions/extract.ts"));
+  assert.ok(outputs.size <= 11, `kimg extract loads ${outputs.size} modules`);
 });
 
 test("kimg inspect loads the analysis, not the other commands' code, the signature stack or a codec", () => {
