@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: kimg end to end (process start included) against native tools, measured in
- * the same run with the runs interleaved; best of RUNS each, and peak memory (RSS).
+ * the same run with the runs interleaved; best of RUNS each, the median of the per-run ratios
+ * ("paired", for a machine whose speed drifts), and peak memory (RSS).
  *
  * - extract, per codec: `kimg extract FILE -o OUT` beside the native pipeline on the same payload
  *   (`tail -c +N FILE | head -c SIZE | TOOL -dc > OUT`), each writing a new OUT (the last run's is
@@ -230,12 +231,37 @@ function timed(command: string[]): { ms: number; rss: number } {
   return { ms: CPU ? ((user ?? 0) + (system ?? 0)) * 1000 : wall, rss: (rss ?? 0) * 1024 };
 }
 
+/** The median of `values` (not empty). */
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2;
+}
+
+interface Race {
+  /** Best time of each. */
+  native: number;
+  kimg: number;
+  base: number;
+  /** kimg's peak RSS. */
+  rss: number;
+  /**
+   * The median over the runs of kimg's time / native's time in the same run (and base's): on a
+   * machine whose speed drifts from one moment to the next, both commands of a run see the same
+   * moment, which best-of-each does not pair up.
+   */
+  paired: number;
+  pairedBase: number;
+}
+
 /**
  * Runs the commands RUNS times, alternating (with KIMG_BENCH_BASE's too); best time of each, kimg's
  * peak RSS. `fresh` names the files the two write: each is removed, untimed, before its command runs.
  */
-function race(native: string[], kimg: string[], fresh?: { native: string; kimg: string }): { native: number; kimg: number; base: number; rss: number } {
+function race(native: string[], kimg: string[], fresh?: { native: string; kimg: string }): Race {
   let best = { native: Infinity, kimg: Infinity, base: Infinity, rss: 0 };
+  const ratios: number[] = [];
+  const baseRatios: number[] = [];
   const run = (command: string[], writes: string | undefined) => {
     if (writes !== undefined) rmSync(writes, { force: true });
     return timed(command);
@@ -251,10 +277,14 @@ function race(native: string[], kimg: string[], fresh?: { native: string; kimg: 
             fresh?.kimg,
           ).ms;
     best = { native: Math.min(best.native, n.ms), kimg: Math.min(best.kimg, k.ms), base: Math.min(best.base, b), rss: Math.max(best.rss, k.rss) };
+    ratios.push(k.ms / n.ms);
+    baseRatios.push(b / n.ms);
   }
-  return best;
+  return { ...best, paired: median(ratios), pairedBase: median(baseRatios) };
 }
-const baseNote = (r: { native: number; base: number }): string => (BASE === undefined ? "" : `   base ${(r.base / r.native).toFixed(2)}x`);
+/** The paired median (see Race), and base's ratios when there is a base. */
+const baseNote = (r: Race): string =>
+  `   paired ${r.paired.toFixed(2)}x` + (BASE === undefined ? "" : `   base ${(r.base / r.native).toFixed(2)}x, paired ${r.pairedBase.toFixed(2)}x`);
 
 const rows: string[] = [];
 /** One row; a `target` of null is a row for information (no verdict). */
@@ -351,14 +381,27 @@ for (const c of synthetic.filter((x) => x.name === "zstd zboot" || x.name === "l
       `fs.writeFileSync(${JSON.stringify(`${out}.floor`)},Buffer.alloc(${c.innerBytes}));`;
   const r = race(nativePipeline(c), ["node", "-e", read + work], { native: `${out}.native`, kimg: `${out}.floor` });
   const label = c.name.startsWith("zstd") ? "node + zstd-napi, read, decode, write" : "node, read, write (no decode)";
-  rows.push(fmt(`floor ${c.name}: ${label}`, (c.length / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, c.innerBytes));
+  rows.push(fmt(`floor ${c.name}: ${label}`, (c.length / MB).toFixed(1), r.native, r.kimg, c.target, r.rss, c.innerBytes, `   paired ${r.paired.toFixed(2)}x`));
   console.log(rows[rows.length - 1]);
 }
 // The floor under every inspect row: Node starting and reading the file into memory, nothing else.
 for (const c of inspectCases().slice(0, 1)) {
   const r = race(["node", "-e", "0"], ["node", "-e", `require("node:fs").readFileSync(${JSON.stringify(c.file)})`]);
   const size = statSync(c.file).size;
-  rows.push(fmt(`floor: node reading the ${(size / MB).toFixed(0)} MB file / node -e 0`, (size / MB).toFixed(1), r.native, r.kimg, 1.5, r.rss, size));
+  rows.push(
+    fmt(
+      `floor: node reading the ${(size / MB).toFixed(0)} MB file / node -e 0`,
+      (size / MB).toFixed(1),
+      r.native,
+      r.kimg,
+      1.5,
+      r.rss,
+      size,
+      `   paired ${r.paired.toFixed(2)}x`,
+    ),
+  );
   console.log(rows[rows.length - 1]);
 }
-console.log("\nratio = kimg / native (inspect: / `node -e 0`), lower is better; RSS is kimg's peak, held to the inner image + 100 MB.");
+console.log(
+  "\nratio = kimg / native (inspect: / `node -e 0`), best time against best time, lower is better; paired = the median over the runs of kimg / native in the same run; RSS is kimg's peak, held to the inner image + 100 MB.",
+);
