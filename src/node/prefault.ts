@@ -25,7 +25,8 @@ import { type Koffi, type KoffiFunction, koffiIfLoaded, koffiWhereHarmless } fro
 const PREFAULT_MIN_BYTES = 4 * 1024 * 1024;
 /**
  * From this size on, the CLI loads koffi for it when nothing has yet (`inspect` of a zboot image):
- * the faults of 24 MiB cost about as much as loading koffi, 7 ms here.
+ * the faults of 24 MiB cost about as much as loading koffi did, 7 ms here. koffi now loads in 4-6
+ * ms (node/koffi.ts), so somewhat smaller outputs may pay too: not measured again.
  */
 const LOAD_KOFFI_MIN_BYTES = 24 * 1024 * 1024;
 /** madvise wants a page-aligned start: aligned to the largest Linux page size, 64 KiB. */
