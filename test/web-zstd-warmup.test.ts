@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
-import { decodeZstd, zstdOutputBound } from "../src/codecs/zstd.js";
+import { decodeZstd } from "../src/codecs/zstd.js";
+import { zstdOutputBound } from "../src/codecs/zstd-frame.js";
 import { prepareZstd, unpack } from "../src/index.js";
 import { ZSTD_WARMUP_BASE64 } from "../web/zstd-warmup.generated.js";
 

@@ -12,8 +12,6 @@ import { outputLimitError } from "./limit.js";
 import type { Decoder } from "./types.js";
 import { BLOCK_MAX_BYTES, zstdOutputBound } from "./zstd-frame.js";
 
-export { zstdOutputBound } from "./zstd-frame.js";
-
 let single: Promise<ZSTDDecoder> | undefined;
 
 function singleDecoder(): Promise<ZSTDDecoder> {

@@ -78,7 +78,6 @@ export function peChild(bytes: Uint8Array, peOffsetField: number, input: FormatI
  * it is) is looked at: a search through the layer is what kernelContents: false turns off.
  */
 export function addBanner(input: FormatInput, layer: Layer, likelyIn?: { offset: number; size: number }): KernelBanner | null {
-  if (!input.searchKernel && likelyIn === undefined) return null;
   const banner = findLinuxBanner(input.bytes, input.limits.maxStringBytes, likelyIn, input.searchKernel);
   if (!banner) return null;
   layer.info.linuxVersion = banner.text;

@@ -23,7 +23,8 @@ const MAX_BANNER_CANDIDATES = 16;
  * `likelyIn` is where the headers say the banner should be: linux_banner is const data
  * (init/version.c), so an ELF kernel has it in .rodata. A real banner found there is taken
  * without reading what comes before it (16 MB of code in an x86 vmlinux); else the whole layer is
- * searched as without the hint, unless `searchRest` is false (then only a banner in `likelyIn` counts).
+ * searched as without the hint, unless `searchRest` is false (then only a banner in `likelyIn`
+ * counts, and without `likelyIn` there is none).
  */
 export function findLinuxBanner(bytes: Uint8Array, maxLength: number, likelyIn?: { offset: number; size: number }, searchRest = true): Banner | null {
   if (likelyIn) {
@@ -31,8 +32,8 @@ export function findLinuxBanner(bytes: Uint8Array, maxLength: number, likelyIn?:
     const end = Math.max(start, Math.min(bytes.length, likelyIn.offset + likelyIn.size));
     const found = firstBanner(bytes, maxLength, start, (from) => indexOf(bytes, LINUX_VERSION, from, end));
     if (found && (isReal(found) || !searchRest)) return found;
-    if (!searchRest) return null;
   }
+  if (!searchRest) return null;
   // The offsets come from the layer's one marker scan (io/marker-scan.ts), shared with the .config and initramfs searches.
   return firstBanner(bytes, maxLength, 0, (from) => findMarker(bytes, "banner", from));
 }
