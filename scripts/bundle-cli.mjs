@@ -4,7 +4,7 @@
 // `node scripts/bundle-cli.mjs DIR META.json` also writes esbuild's metafile (what each chunk
 // holds and imports) there.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { builtinModules, createRequire } from "node:module";
 import { build } from "esbuild";
 
@@ -110,10 +110,34 @@ const SHARED = [
  */
 const STARTUP_SHARED = ["src/io/errors.ts", "src/cli/exit-codes.ts", "src/node/koffi.ts"];
 
+/**
+ * Every module loaded by `import()` (an action, a codec, a signature module, the planners) is an
+ * entry point. They are found by reading the sources before the build, not as esbuild resolves
+ * each `import()`: a module also imported statically (the planners, by the plan command) may be
+ * loaded before its `import()` is seen, and would miss the shared imports. An `import()` of our
+ * own code must name a relative path in a string literal; one that does not fails the build.
+ */
+function dynamicImportTargets() {
+  const targets = new Set();
+  for (const name of readdirSync("src", { recursive: true })) {
+    if (!name.endsWith(".ts")) continue;
+    const file = join("src", name);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/\bimport\(([^)]*)\)/g)) {
+      const arg = m[1].trim();
+      if (arg === "" || /^"(node:|[a-z@])[^"]*"$/.test(arg)) continue; // import() in a comment; a built-in or a package
+      const spec = /^"(\.{1,2}\/[^"]+)\.js"$/.exec(arg);
+      if (!spec) throw new Error(`${file}: import(${arg}) does not name a relative .js path in a string`);
+      targets.add(resolve(dirname(file), `${spec[1]}.ts`));
+    }
+  }
+  return targets;
+}
+
 const sharedChunk = {
   name: "shared-chunk",
   setup(b) {
-    const targets = new Set();
+    const targets = dynamicImportTargets();
     const groups = { shared: SHARED, startup: STARTUP_SHARED };
     b.onResolve({ filter: /^kimg:(shared|startup)$/ }, (args) => ({ path: args.path, namespace: "kimg-shared" }));
     b.onLoad({ filter: /.*/, namespace: "kimg-shared" }, (args) => ({
@@ -121,13 +145,6 @@ const sharedChunk = {
       loader: "js",
       resolveDir: process.cwd(),
     }));
-    // Every module loaded by `import()` (an action, a codec, a signature module) is an entry point.
-    b.onResolve({ filter: /.*/ }, async (args) => {
-      if (args.kind !== "dynamic-import" || args.pluginData?.sharedChunk) return undefined;
-      const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { sharedChunk: true } });
-      if (!r.errors.length) targets.add(r.path);
-      return r;
-    });
     const entry = resolve("src/cli/run.ts");
     b.onLoad({ filter: /\.ts$/ }, (args) => {
       if (args.path === entry) return { contents: `import "kimg:startup";\n${readFileSync(args.path, "utf8")}`, loader: "ts" };

@@ -75,13 +75,18 @@ test("the CLI bundle's start-up modules define the commands, and hold none of th
   assert.equal(new Set(["src/io/errors.ts", "src/cli/exit-codes.ts", "src/node/koffi.ts"].map((s) => outputHolding(m, s))).size, 1);
 });
 
-test("extract loads the zstd frame walk for Node's native zstd, not the WebAssembly decoder", () => {
+test("extract loads the zstd frame walk for Node's native zstd, not the WebAssembly decoder, nor the planners", () => {
   assert.equal(built.status, 0, built.stderr);
   const m = meta();
   const sources = loadedWith(m, outputHolding(m, "src/cli/actions/extract.ts"));
   assert.ok(sources.some((s) => s.endsWith("src/node/codecs.ts")) && sources.some((s) => s.endsWith("src/codecs/zstd-frame.ts")));
   assert.deepEqual(
     sources.filter((s) => /node_modules\/zstddec\/|src\/codecs\/zstd\.ts$/.test(s)),
+    [],
+  );
+  // extract asks for no boot plan (reportDetails: false): the planners and instruction decoders stay out.
+  assert.deepEqual(
+    sources.filter((s) => /^src\/(analysis\/plan|isa|boot)\/|^src\/analysis\/protection\.ts$/.test(s)),
     [],
   );
   const outputs = outputsLoadedWith(m, outputHolding(m, "src/cli/actions/extract.ts"));

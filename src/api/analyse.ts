@@ -2,7 +2,6 @@
 import { checkFitHashes } from "../analysis/fit-hashes.js";
 import { attachKernelConfig, configNotSearched } from "../analysis/ikconfig.js";
 import { checkAndroidIds } from "../analysis/android-id.js";
-import { planFromTree } from "../analysis/plan/index.js";
 import { summarise } from "../analysis/summary.js";
 import { allLayers, buildTree, type AnalyseOptions, type Tree } from "../analysis/tree.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
@@ -48,7 +47,7 @@ export async function analyse(input: Uint8Array | ArrayBuffer, options: InspectO
     input: { name: options.name ?? null, size: bytes.length },
     summary: summarise(tree.root, tree.facts),
     root: tree.root,
-    plan: options.reportDetails === false ? null : defaultPlan(tree),
+    plan: options.reportDetails === false ? null : await defaultPlan(tree),
     kernelConfig: config.report,
     diagnostics: tree.diagnostics,
   };
@@ -83,8 +82,13 @@ async function summariseSignatures(tree: Tree, options: InspectOptions): Promise
   }
 }
 
-/** The plan with default addresses, for the report; the `plan` command takes the user's. */
-function defaultPlan(tree: Tree): BootPlan | null {
+/**
+ * The plan with default addresses, for the report; the `plan` command takes the user's. Its code
+ * (the planners, the instruction decoders: a third of what analysis loads) is loaded only here,
+ * so `extract`, which asks for no plan, does without it.
+ */
+async function defaultPlan(tree: Tree): Promise<BootPlan | null> {
+  const { planFromTree } = await import("../analysis/plan/index.js");
   try {
     return planFromTree(tree);
   } catch (error) {
