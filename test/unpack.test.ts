@@ -14,7 +14,8 @@ import { test } from "node:test";
 import { analyse, digestImage, unpack, unpackLayers } from "../src/api/index.js";
 import { authenticodeDigest } from "../src/signatures/authenticode.js";
 import { decodeGzip } from "../src/codecs/gzip.js";
-import { NODE_CODECS, nodeZstdDecoders } from "../src/node/codecs.js";
+import { NODE_CODECS, nodeZstdDecoders, streamedZstdDecoder } from "../src/node/codecs.js";
+import { loadKoffi } from "../src/node/koffi.js";
 import { unpackStream } from "../src/node/stream.js";
 import { ByteWriter, concat } from "../support/builders/bytes.js";
 import { compressWith, type Tool } from "../support/builders/compress.js";
@@ -223,8 +224,22 @@ test("unpackStream: image bytes in, the inner image out in chunks", { skip: need
   assert.equal(meta?.path, "/payload/decompressed");
 });
 
-for (const { name, decode: zstd } of nodeZstdDecoders()) {
-  test(`Node's zstd through ${name}: exact output, a wrong size hint, corrupt input, the limit`, { skip: needs("zstd") }, async () => {
+// The system's libzstd in steps (what extract uses, once koffi is loaded): the same checks.
+loadKoffi();
+const streamed = needs("libzstd") === false ? streamedZstdDecoder() : null;
+for (const { name, decode: zstd, skip } of [
+  ...nodeZstdDecoders().map((d) => ({ ...d, skip: needs("zstd") })),
+  {
+    name: "libzstd in steps",
+    decode:
+      streamed ??
+      ((): never => {
+        throw new Error("libzstd.so.1 is installed but could not be bound (koffi, libzstd < 1.5)");
+      }),
+    skip: needs("zstd", "libzstd"),
+  },
+]) {
+  test(`Node's zstd through ${name}: exact output, a wrong size hint, corrupt input, the limit`, { skip }, async () => {
     const data = concat(buildArm64Image({ codeSize: 0x40000 }), new Uint8Array(100000));
     const z = compressWith("zstd", data);
     assert.equal(sha(await zstd(z, { maxOutputBytes: 1 << 30 })), sha(data));

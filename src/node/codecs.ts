@@ -3,16 +3,19 @@
  * through zstd-napi (an optional dependency built at install: ZSTD_decompressDCtx in one pass,
  * no window buffer), node:zlib's zstd (Node >= 22.15 and 23.8: libzstd's streaming decoder, which
  * keeps a window beside the output), or the portable WASM decoder (Node 20 without zstd-napi).
- * Each writes into one buffer of the expected size; none concatenates chunks.
+ * Each writes into one buffer of the expected size; none concatenates chunks. A caller that takes
+ * the output as it comes (`kimg extract`, DecodeOptions.onOutput) gets the system's libzstd in
+ * steps instead, where koffi is loaded (node/libzstd.ts).
  */
 import { createRequire } from "node:module";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { crc32 as portableCrc32 } from "../codecs/checksums.js";
 import { BUILTIN_CODECS, CODEC_NAMES, checkedCodecs, type CodecTable } from "../codecs/registry.js";
 import { outputLimitError } from "../codecs/limit.js";
-import { MAX_PREALLOCATION_RATIO, preparedPart } from "../codecs/output.js";
+import { MAX_PREALLOCATION_RATIO, OUTPUT_INTERVAL_BYTES, PROGRESS_INTERVAL_BYTES, preparedPart } from "../codecs/output.js";
 import type { DecodeOptions, Decoder } from "../codecs/types.js";
 import { zstdOutputBound } from "../codecs/zstd-frame.js";
+import { decodeIntoStable, libzstdAvailable } from "./libzstd.js";
 import { prefaultPages } from "./prefault.js";
 
 /** zstd-napi's low-level binding: ZSTD_decompressDCtx into a buffer we size. */
@@ -80,6 +83,41 @@ function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOpti
 }
 
 /**
+ * The system's libzstd, in steps into one buffer (node/libzstd.ts): as decodeNative, and each
+ * step's output handed to `onOutput` while the rest decodes.
+ */
+function decodeStreamed(input: Uint8Array, options: DecodeOptions, bound: number): Uint8Array {
+  const hint = usableHint(options, bound);
+  const sizes = hint === undefined ? [bound] : [hint, bound];
+  for (const [i, size] of sizes.entries()) {
+    const out = new Uint8Array(size);
+    options.prepareOutput?.(preparedPart(out, input.length));
+    let nextOutput = OUTPUT_INTERVAL_BYTES;
+    let nextProgress = PROGRESS_INTERVAL_BYTES;
+    try {
+      const n = decodeIntoStable(input, out, (upTo) => {
+        if (upTo >= nextProgress) {
+          options.onProgress?.(upTo);
+          nextProgress = upTo + PROGRESS_INTERVAL_BYTES;
+        }
+        if (upTo >= nextOutput) {
+          options.onOutput?.(out, upTo);
+          nextOutput = upTo + OUTPUT_INTERVAL_BYTES;
+        }
+      });
+      options.onProgress?.(n);
+      return n === out.length ? out : out.subarray(0, n);
+    } catch (error) {
+      const message = (error as Error).message;
+      // A larger buffer decodes the same bytes again: what was handed out stays the output's start.
+      if (i < sizes.length - 1 && /too small/i.test(message)) continue;
+      throw zstdError(message);
+    }
+  }
+  throw zstdError("output larger than its headers allow");
+}
+
+/**
  * node:zlib's zstd with one output chunk one byte larger than the expected size (zlib then never
  * allocates a second chunk to learn that the stream ended). Returns null when the frame's window
  * is beyond libzstd's default limit (128 MiB), which the one-pass decoders do not need.
@@ -99,6 +137,18 @@ function decodeZlib(decompress: ZlibZstd, input: Uint8Array, options: DecodeOpti
   }
 }
 
+const portableZstd: Decoder = async (input, options) => (await import("../codecs/zstd.js")).decodeZstd(input, options);
+
+/** A native decoder given the output's bound from the headers; where it returns null, the portable one decodes. */
+const withBound =
+  (decode: (input: Uint8Array, options: DecodeOptions, bound: number) => Uint8Array | null): Decoder =>
+  async (input, options) => {
+    // The frame and block headers bound the output (and must tile the input exactly).
+    const bound = zstdOutputBound(input);
+    if (bound === 0) return new Uint8Array(0);
+    return decode(input, options, bound) ?? portableZstd(input, options);
+  };
+
 /**
  * The zstd decoders this Node has, fastest first (exported for the tests, which run each).
  * With `firstOnly`, only the fastest: node:zlib (1 ms to load) is not even looked at where
@@ -108,23 +158,24 @@ export function nodeZstdDecoders(firstOnly = false): { name: string; decode: Dec
   const decoders: { name: string; decode: Decoder }[] = [];
   const native = loadNativeZstd();
   const fromZlib = firstOnly && native ? null : zlibZstd();
-  const portable = async (input: Uint8Array, options: DecodeOptions): Promise<Uint8Array> => (await import("../codecs/zstd.js")).decodeZstd(input, options);
-  const withBound =
-    (decode: (input: Uint8Array, options: DecodeOptions, bound: number) => Uint8Array | null): Decoder =>
-    async (input, options) => {
-      // The frame and block headers bound the output (and must tile the input exactly).
-      const bound = zstdOutputBound(input);
-      if (bound === 0) return new Uint8Array(0);
-      return decode(input, options, bound) ?? portable(input, options);
-    };
   if (native)
     decoders.push({
       name: "zstd-napi",
       decode: withBound((input, options, bound) => (bound > options.maxOutputBytes ? null : decodeNative(native, input, options, bound))),
     });
   if (fromZlib) decoders.push({ name: "node:zlib", decode: withBound((input, options, bound) => decodeZlib(fromZlib, input, options, bound)) });
-  decoders.push({ name: "wasm", decode: portable });
+  decoders.push({ name: "wasm", decode: portableZstd });
   return firstOnly ? decoders.slice(0, 1) : decoders;
+}
+
+/**
+ * zstd decoded by the system's libzstd in steps, each step's output final at once
+ * (DecodeOptions.onOutput); null where that is not possible now (node/libzstd.ts: koffi not
+ * loaded, no libzstd 1.5). Only worth it for a caller that takes the output as it comes.
+ */
+export function streamedZstdDecoder(): Decoder | null {
+  if (!libzstdAvailable()) return null;
+  return withBound((input, options, bound) => (bound > options.maxOutputBytes ? null : decodeStreamed(input, options, bound)));
 }
 
 let zstdDecoder: Decoder | undefined;
@@ -148,6 +199,10 @@ export function crc32ForNode(data: Uint8Array, initial?: number): number {
 /** Node's own decoders (the others are the built-in ones). */
 const NODE_DECODERS: CodecTable = {
   zstd: (input, options) => {
+    if (options.onOutput !== undefined) {
+      const streamed = streamedZstdDecoder();
+      if (streamed !== null) return streamed(input, options);
+    }
     zstdDecoder ??= (nodeZstdDecoders(true)[0] as { decode: Decoder }).decode;
     return zstdDecoder(input, options);
   },

@@ -20,6 +20,14 @@ export interface ToolNeed {
   package: string;
 }
 
+/** Debian's multiarch folder names (/usr/lib/<triplet>) by Node's process.arch. */
+const MULTIARCH: Partial<Record<string, string>> = {
+  x64: "x86_64-linux-gnu",
+  arm64: "aarch64-linux-gnu",
+  riscv64: "riscv64-linux-gnu",
+  loong64: "loongarch64-linux-gnu",
+};
+
 export const TOOLS = {
   gzip: { command: "gzip", package: "gzip" },
   zstd: { command: "zstd", package: "zstd" },
@@ -71,6 +79,8 @@ export const TOOLS = {
   ld: { command: "ld", package: "binutils" },
   // kexec crash kernels: the elfcorehdr checked with readelf (issue 18)
   readelf: { command: "readelf", package: "binutils" },
+  // The system's libzstd, which extract streams zstd through (src/node/libzstd.ts)
+  libzstd: { command: `/usr/lib/${MULTIARCH[process.arch] ?? "unknown"}/libzstd.so.1`, package: "libzstd1" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;

@@ -1,0 +1,111 @@
+/**
+ * zstd through the system's libzstd (libzstd.so.1, bound with koffi), decoded in steps straight
+ * into one buffer: with ZSTD_d_stableOutBuffer the decoder writes every block into the caller's
+ * buffer and keeps no window of its own, so after each step the bytes decoded so far are final.
+ * The CLI's extract writes them to the output file while the rest decodes (DecodeOptions.onOutput),
+ * where zstd-napi decodes in one call and the whole output is still to be written after it (7-9
+ * ms for a 42 MB kernel here).
+ *
+ * Used only where koffi is loaded already (the CLI's extract loads it for its writes) and the
+ * caller takes the output as it comes; zstd-napi or node:zlib otherwise (node/codecs.ts). It is
+ * libzstd either way: zstd-napi carries its own copy of the same library.
+ */
+import { type KoffiFunction, koffiIfLoaded } from "./koffi.js";
+
+/** ZSTD_d_windowLogMax (zstd.h): the window the streaming decoder accepts; its default, 27, refuses --long=28 frames. */
+const ZSTD_D_WINDOWLOG_MAX = 100;
+/** ZSTD_d_stableOutBuffer, zstd.h's ZSTD_d_experimentalParam2 (since 1.4.4): the output buffer stays the same between calls. */
+const ZSTD_D_STABLE_OUT_BUFFER = 1001;
+/** ZSTD_WINDOWLOG_MAX_64: no window is allocated with a stable output, so any the format allows. */
+const WINDOWLOG_MAX = 31;
+/** 1.5.0: the first release whose zstd.h keeps the stable-output parameter as it is today. */
+const MIN_VERSION_NUMBER = 10500;
+/** Compressed bytes handed to each ZSTD_decompressStream call: about 3-4 MiB of kernel out. */
+const INPUT_STEP_BYTES = 1 << 20;
+
+interface Binding {
+  createDCtx: KoffiFunction;
+  freeDCtx: KoffiFunction;
+  setParameter: KoffiFunction;
+  decompressStream: KoffiFunction;
+  isError: KoffiFunction;
+  getErrorName: KoffiFunction;
+}
+
+let binding: Binding | null | undefined;
+
+function load(): Binding | null {
+  if (binding !== undefined) return binding;
+  const koffi = koffiIfLoaded();
+  if (koffi === undefined) return null; // not cached: koffi may be loaded later
+  try {
+    const lib = koffi.load("libzstd.so.1");
+    const version = lib.func("unsigned int ZSTD_versionNumber()")() as number;
+    binding =
+      version >= MIN_VERSION_NUMBER
+        ? {
+            createDCtx: lib.func("void *ZSTD_createDCtx()"),
+            freeDCtx: lib.func("size_t ZSTD_freeDCtx(void *dctx)"),
+            setParameter: lib.func("size_t ZSTD_DCtx_setParameter(void *dctx, int param, int value)"),
+            // The two buffers are zstd.h's ZSTD_outBuffer and ZSTD_inBuffer {pointer, size, pos},
+            // passed as three 64-bit words that libzstd updates in place.
+            decompressStream: lib.func("size_t ZSTD_decompressStream(void *dctx, void *output, void *input)"),
+            isError: lib.func("unsigned int ZSTD_isError(size_t code)"),
+            getErrorName: lib.func("const char *ZSTD_getErrorName(size_t code)"),
+          }
+        : null;
+  } catch {
+    binding = null;
+  }
+  return binding;
+}
+
+/** Whether this process can decode zstd this way now (Linux with libzstd >= 1.5 and koffi loaded, 64-bit). */
+export function libzstdAvailable(): boolean {
+  return (
+    process.platform === "linux" &&
+    (process.arch === "x64" || process.arch === "arm64" || process.arch === "riscv64" || process.arch === "loong64") &&
+    load() !== null
+  );
+}
+
+/** A libzstd error, by its name (ZSTD_getErrorName): "Destination buffer is too small"... */
+export class LibzstdError extends Error {}
+
+/**
+ * Decodes every frame of `input` into `out` (which the frames must fit: else LibzstdError
+ * "Destination buffer is too small"), calling `onFinal(upTo)` after each step with the output
+ * decoded so far. Returns the output's length. Call only when libzstdAvailable().
+ */
+export function decodeIntoStable(input: Uint8Array, out: Uint8Array, onFinal: (upTo: number) => void): number {
+  const b = load() as Binding;
+  const koffi = koffiIfLoaded();
+  if (koffi === undefined) throw new LibzstdError("koffi is not loaded");
+  const dctx = b.createDCtx();
+  if (dctx === null) throw new LibzstdError("out of memory");
+  const check = (code: unknown): unknown => {
+    if (b.isError(code)) throw new LibzstdError(String(b.getErrorName(code)));
+    return code;
+  };
+  try {
+    check(b.setParameter(dctx, ZSTD_D_STABLE_OUT_BUFFER, 1));
+    check(b.setParameter(dctx, ZSTD_D_WINDOWLOG_MAX, WINDOWLOG_MAX));
+    const output = new BigUint64Array([out.length === 0 ? 0n : koffi.address(out), BigInt(out.length), 0n]);
+    const inputBuffer = new BigUint64Array([input.length === 0 ? 0n : koffi.address(input), 0n, 0n]);
+    for (;;) {
+      const inBefore = inputBuffer[2] as bigint;
+      const outBefore = output[2] as bigint;
+      inputBuffer[1] = BigInt(Math.min(input.length, Number(inBefore) + INPUT_STEP_BYTES));
+      // 0 when a frame is complete; otherwise more input is wanted.
+      const remaining = check(b.decompressStream(dctx, output, inputBuffer));
+      if (output[2] !== outBefore) onFinal(Number(output[2]));
+      if (Number(inputBuffer[2]) === input.length && Number(remaining) === 0) break;
+      // Nothing taken, nothing given: all input was consumed and the last frame is cut short
+      // (libzstd stops for want of output room with an error in this mode, never like this).
+      if (inputBuffer[2] === inBefore && output[2] === outBefore) throw new LibzstdError("stream truncated (frame incomplete)");
+    }
+    return Number(output[2]);
+  } finally {
+    b.freeDCtx(dctx);
+  }
+}
