@@ -1,5 +1,6 @@
 /**
- * zstd through the system's libzstd (libzstd.so.1, bound with koffi), decoded in steps straight
+ * zstd through libzstd (Node's own copy where Node carries one, 22.15+ and 23.8+; else the
+ * system's libzstd.so.1; bound with koffi), decoded in steps straight
  * into one buffer: with ZSTD_d_stableOutBuffer the decoder writes every block into the caller's
  * buffer and keeps no window of its own, so after each step the bytes decoded so far are final.
  * The CLI's extract writes them to the output file while the rest decodes (DecodeOptions.onOutput),
@@ -8,9 +9,10 @@
  *
  * Used only where koffi is loaded already (the CLI's extract loads it for its writes) and the
  * caller takes the output as it comes; zstd-napi or node:zlib otherwise (node/codecs.ts). It is
- * libzstd either way: zstd-napi carries its own copy of the same library.
+ * libzstd either way: zstd-napi carries its own copy of the same library (not exported, so it
+ * cannot be mixed up with the others).
  */
-import { type KoffiFunction, koffiIfLoaded } from "./koffi.js";
+import { type KoffiFunction, koffiIfLoaded, nodeOrSystemLibrary } from "./koffi.js";
 
 /** ZSTD_d_windowLogMax (zstd.h): the window the streaming decoder accepts; its default, 27, refuses --long=28 frames. */
 const ZSTD_D_WINDOWLOG_MAX = 100;
@@ -22,6 +24,22 @@ const WINDOWLOG_MAX = 31;
 const MIN_VERSION_NUMBER = 10500;
 /** Compressed bytes handed to each ZSTD_decompressStream call: about 3-4 MiB of kernel out. */
 const INPUT_STEP_BYTES = 1 << 20;
+
+/** zstd's decompression functions that call one another, or that kimg calls: all from one copy of zstd (node/koffi.ts). */
+const ZSTD_PROBE = [
+  "ZSTD_versionNumber",
+  "ZSTD_createDCtx",
+  "ZSTD_freeDCtx",
+  "ZSTD_DCtx_setParameter",
+  "ZSTD_DCtx_reset",
+  "ZSTD_decompressStream",
+  "ZSTD_decompressDCtx",
+  "ZSTD_decompressBegin",
+  "ZSTD_decompressContinue",
+  "ZSTD_getFrameHeader",
+  "ZSTD_isError",
+  "ZSTD_getErrorName",
+];
 
 interface Binding {
   createDCtx: KoffiFunction;
@@ -39,7 +57,8 @@ function load(): Binding | null {
   const koffi = koffiIfLoaded();
   if (koffi === undefined) return null; // not cached: koffi may be loaded later
   try {
-    const lib = koffi.load("libzstd.so.1");
+    const lib = nodeOrSystemLibrary(koffi, "libzstd.so.1", ZSTD_PROBE);
+    if (lib === null) return (binding = null);
     const version = lib.func("unsigned int ZSTD_versionNumber()")() as number;
     binding =
       version >= MIN_VERSION_NUMBER
