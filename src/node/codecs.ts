@@ -4,8 +4,8 @@
  * no window buffer), node:zlib's zstd (Node >= 22.15 and 23.8: libzstd's streaming decoder, which
  * keeps a window beside the output), or the portable WASM decoder (Node 20 without zstd-napi).
  * Each writes into one buffer of the expected size; none concatenates chunks. A caller that takes
- * the output as it comes (`kimg extract`, DecodeOptions.onOutput) gets the system's libzstd in
- * steps instead, where koffi is loaded (node/libzstd.ts).
+ * the output as it comes (`kimg extract`, DecodeOptions.onOutput) gets the system's libzstd and
+ * zlib in steps instead, where koffi is loaded (node/libzstd.ts, node/libz.ts).
  */
 import { createRequire } from "node:module";
 import { ErrorCode, KimgError } from "../io/errors.js";
@@ -15,6 +15,7 @@ import { outputLimitError } from "../codecs/limit.js";
 import { MAX_PREALLOCATION_RATIO, OUTPUT_INTERVAL_BYTES, PROGRESS_INTERVAL_BYTES, preparedPart } from "../codecs/output.js";
 import type { DecodeOptions, Decoder } from "../codecs/types.js";
 import { zstdOutputBound } from "../codecs/zstd-frame.js";
+import { gunzipInSteps, libzAvailable } from "./libz.js";
 import { decodeIntoStable, libzstdAvailable } from "./libzstd.js";
 import { prefaultPages } from "./prefault.js";
 
@@ -209,6 +210,8 @@ const NODE_DECODERS: CodecTable = {
   // xz's block checks through zlib's native CRC-32 where Node has it.
   xz: async (input, options) => (await import("../codecs/xz.js")).decodeXz(input, { ...options, crc32: crc32ForNode }),
   gzip: (input, options) => {
+    // A caller that takes the output as it comes: the system's zlib in steps (node/libz.ts).
+    if (options.onOutput !== undefined && libzAvailable()) return gunzipInSteps(input, options);
     try {
       // One output chunk the size of the expected output: zlib then neither grows nor joins
       // chunks, which halves the peak memory and saves a copy (capped as decoders cap hints).

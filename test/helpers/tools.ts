@@ -81,6 +81,8 @@ export const TOOLS = {
   readelf: { command: "readelf", package: "binutils" },
   // The system's libzstd, which extract streams zstd through (src/node/libzstd.ts)
   libzstd: { command: `/usr/lib/${MULTIARCH[process.arch] ?? "unknown"}/libzstd.so.1`, package: "libzstd1" },
+  // The system's zlib, which extract streams gzip through (src/node/libz.ts)
+  libz: { command: `/usr/lib/${MULTIARCH[process.arch] ?? "unknown"}/libz.so.1`, package: "zlib1g" },
 } as const satisfies Record<string, ToolNeed>;
 
 export type ToolName = keyof typeof TOOLS;
