@@ -20,9 +20,9 @@ const skip = needs("gzip", "libz");
 loadKoffi();
 
 /** What a decode ends in: its bytes, or the error's code. */
-function outcome(decode: () => Uint8Array): Uint8Array | string {
+async function outcome(decode: () => Promise<Uint8Array>): Promise<Uint8Array | string> {
   try {
-    return decode();
+    return await decode();
   } catch (error) {
     return error instanceof KimgError ? error.code : `not a KimgError: ${(error as Error).message}`;
   }
@@ -37,10 +37,10 @@ function nodeOutcome(input: Uint8Array, maxOutputBytes = 256 * MiB): Uint8Array 
   }
 }
 
-const steps = (input: Uint8Array, options: Partial<DecodeOptions> = {}): Uint8Array => gunzipInSteps(input, { maxOutputBytes: 256 * MiB, ...options });
+const steps = (input: Uint8Array, options: Partial<DecodeOptions> = {}): Promise<Uint8Array> => gunzipInSteps(input, { maxOutputBytes: 256 * MiB, ...options });
 
-function assertSameOutcome(input: Uint8Array, what: string, options: Partial<DecodeOptions> = {}): void {
-  const ours = outcome(() => steps(input, options));
+async function assertSameOutcome(input: Uint8Array, what: string, options: Partial<DecodeOptions> = {}): Promise<void> {
+  const ours = await outcome(() => steps(input, options));
   const node = nodeOutcome(input, options.maxOutputBytes);
   if (typeof node === "string" || typeof ours === "string") assert.equal(ours, node, what);
   else assert.ok(Buffer.from(ours).equals(node), `${what}: bytes`);
@@ -56,7 +56,7 @@ test("the bytes of gzip -dc, with any size hint; each bytes[0, upTo) handed out 
   assert.ok(Buffer.from(run("gzip", ["-dc"], z)).equals(data));
   for (const expectedSize of [undefined, data.length, 1000, data.length * 2]) {
     const seen: Array<{ upTo: number; copy: Uint8Array; view: Uint8Array }> = [];
-    const out = steps(z, { expectedSize, onOutput: (bytes, upTo) => seen.push({ upTo, copy: bytes.slice(0, upTo), view: bytes.subarray(0, upTo) }) });
+    const out = await steps(z, { expectedSize, onOutput: (bytes, upTo) => seen.push({ upTo, copy: bytes.slice(0, upTo), view: bytes.subarray(0, upTo) }) });
     assert.ok(Buffer.from(out).equals(data), `hint ${expectedSize}`);
     assert.ok(seen.length >= 3, `hint ${expectedSize}: ${seen.length} calls`);
     let last = 0;
@@ -77,46 +77,39 @@ test("the bytes of gzip -dc, with any size hint; each bytes[0, upTo) handed out 
   assert.ok(calls >= 3, `${calls} onOutput calls through NODE_CODECS`);
 });
 
-test("what follows a member, damage, a cut, the limit: the outcome node:zlib gives", { skip }, () => {
+test("what follows a member, damage, a cut, the limit: the outcome node:zlib gives", { skip }, async () => {
   const a = realBinary(1 * MiB, 1 * MiB);
   const b = realBinary(MiB / 2, 5 * MiB);
   const za = run("gzip", ["-n", "-9", "-c"], a);
   const zb = run("gzip", ["-n", "-1", "-c"], b);
-  assertSameOutcome(concat(za, zb), "two members");
-  assertSameOutcome(concat(za, new Uint8Array(4096)), "zero padding after the member");
-  assertSameOutcome(concat(za, new Uint8Array([0x55, 1, 2, 3])), "garbage after the member");
-  assertSameOutcome(concat(za, new Uint8Array([0x1f, 0x8b])), "the start of a second header only");
-  for (const cut of [5, 20, za.length >> 1, za.length - 4, za.length - 1]) assertSameOutcome(za.subarray(0, cut), `cut at ${cut}`);
+  await assertSameOutcome(concat(za, zb), "two members");
+  await assertSameOutcome(concat(za, new Uint8Array(4096)), "zero padding after the member");
+  await assertSameOutcome(concat(za, new Uint8Array([0x55, 1, 2, 3])), "garbage after the member");
+  await assertSameOutcome(concat(za, new Uint8Array([0x1f, 0x8b])), "the start of a second header only");
+  for (const cut of [5, 20, za.length >> 1, za.length - 4, za.length - 1]) await assertSameOutcome(za.subarray(0, cut), `cut at ${cut}`);
   const crc = Uint8Array.from(za);
   crc[za.length - 6] = (crc[za.length - 6] as number) ^ 1;
-  assertSameOutcome(crc, "a wrong CRC-32");
+  await assertSameOutcome(crc, "a wrong CRC-32");
   const size = Uint8Array.from(za);
   size[za.length - 1] = (size[za.length - 1] as number) ^ 1;
-  assertSameOutcome(size, "a wrong ISIZE");
+  await assertSameOutcome(size, "a wrong ISIZE");
   const body = Uint8Array.from(za);
   for (let i = 200; i < 260; i++) body[i] = (body[i] as number) ^ 0xa5;
-  assertSameOutcome(body, "a damaged block");
-  assertSameOutcome(new Uint8Array(0), "nothing");
-  assertSameOutcome(za, "over the limit", { maxOutputBytes: a.length - 1 });
-  assertSameOutcome(za, "exactly the limit", { maxOutputBytes: a.length });
+  await assertSameOutcome(body, "a damaged block");
+  await assertSameOutcome(new Uint8Array(0), "nothing");
+  await assertSameOutcome(za, "over the limit", { maxOutputBytes: a.length - 1 });
+  await assertSameOutcome(za, "exactly the limit", { maxOutputBytes: a.length });
   // The error says where inflate was.
-  const error = (() => {
-    try {
-      steps(body);
-    } catch (e) {
-      return e as KimgError;
-    }
-    return null;
-  })();
+  const error = await steps(body).then(
+    () => null,
+    (e: unknown) => e as KimgError,
+  );
   assert.ok(error instanceof KimgError && typeof error.offset === "number" && error.offset >= 0 && error.offset <= body.length, String(error?.offset));
 });
 
-test("a bomb stops at maxOutputBytes: E_LIMIT with about the cap allocated", { skip }, () => {
+test("a bomb stops at maxOutputBytes: E_LIMIT with about the cap allocated", { skip }, async () => {
   const z = run("gzip", ["-n", "-9", "-c"], new Uint8Array(64 * MiB));
-  assert.equal(
-    outcome(() => steps(z, { maxOutputBytes: 8 * MiB })),
-    "E_LIMIT",
-  );
+  assert.equal(await outcome(() => steps(z, { maxOutputBytes: 8 * MiB })), "E_LIMIT");
 });
 
 test("many inflates, then exit: the heap is intact (Node's zlib and the system's never mixed)", { skip }, () => {
@@ -133,7 +126,7 @@ test("many inflates, then exit: the heap is intact (Node's zlib and the system's
     const data = readFileSync(process.execPath).subarray(1 << 20, 2 << 20);
     const z = new Uint8Array(execFileSync("gzip", ["-n", "-9", "-c"], { input: data }));
     for (let i = 0; i < 40; i++) {
-      if (!Buffer.from(gunzipInSteps(z, { maxOutputBytes: 1 << 28 })).equals(data)) throw new Error("bytes differ");
+      if (!Buffer.from(await gunzipInSteps(z, { maxOutputBytes: 1 << 28 })).equals(data)) throw new Error("bytes differ");
       globalThis.gc();
     }
     console.log("inflated 40 times");`;

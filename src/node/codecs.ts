@@ -87,7 +87,7 @@ function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOpti
  * The system's libzstd, in steps into one buffer (node/libzstd.ts): as decodeNative, and each
  * step's output handed to `onOutput` while the rest decodes.
  */
-function decodeStreamed(input: Uint8Array, options: DecodeOptions, bound: number): Uint8Array {
+async function decodeStreamed(input: Uint8Array, options: DecodeOptions, bound: number): Promise<Uint8Array> {
   const hint = usableHint(options, bound);
   const sizes = hint === undefined ? [bound] : [hint, bound];
   for (const [i, size] of sizes.entries()) {
@@ -96,7 +96,7 @@ function decodeStreamed(input: Uint8Array, options: DecodeOptions, bound: number
     let nextOutput = OUTPUT_INTERVAL_BYTES;
     let nextProgress = PROGRESS_INTERVAL_BYTES;
     try {
-      const n = decodeIntoStable(input, out, (upTo) => {
+      const n = await decodeIntoStable(input, out, (upTo) => {
         if (upTo >= nextProgress) {
           options.onProgress?.(upTo);
           nextProgress = upTo + PROGRESS_INTERVAL_BYTES;
@@ -142,7 +142,7 @@ const portableZstd: Decoder = async (input, options) => (await import("../codecs
 
 /** A native decoder given the output's bound from the headers; where it returns null, the portable one decodes. */
 const withBound =
-  (decode: (input: Uint8Array, options: DecodeOptions, bound: number) => Uint8Array | null): Decoder =>
+  (decode: (input: Uint8Array, options: DecodeOptions, bound: number) => Uint8Array | Promise<Uint8Array> | null): Decoder =>
   async (input, options) => {
     // The frame and block headers bound the output (and must tile the input exactly).
     const bound = zstdOutputBound(input);

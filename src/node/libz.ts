@@ -28,10 +28,11 @@ const Z_BUF_ERROR = -5;
 const Z_NO_FLUSH = 0;
 /** Compressed bytes handed to each inflate call. */
 const INPUT_STEP_BYTES = 1 << 20;
-/** Output room added when the buffer is full and the stream goes on (at least: the buffer grows by doubling). */
+/** Output room given to each inflate call, and added when the buffer is full and the stream goes on (at least: the buffer grows by doubling). */
 const OUTPUT_STEP_BYTES = 4 << 20;
-/** avail_in and avail_out are 32-bit. */
-const MAX_AVAIL = 0xffffffff;
+
+/** Lets the event loop run once (I/O callbacks, signals) before the next step. */
+export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** zlib's functions that call one another, or that kimg calls: all from one copy of zlib (node/koffi.ts). */
 const ZLIB_PROBE = ["zlibVersion", "inflateInit2_", "inflate", "inflateReset", "inflateReset2", "inflateResetKeep", "inflateEnd", "adler32", "crc32"];
@@ -85,7 +86,7 @@ function gzipError(message: string, offset: number): KimgError {
  * sized from `expectedSize`, capped at `maxOutputBytes`, prepareOutput, onOutput, onProgress).
  * Call only when libzAvailable().
  */
-export function gunzipInSteps(input: Uint8Array, options: DecodeOptions): Uint8Array {
+export async function gunzipInSteps(input: Uint8Array, options: DecodeOptions): Promise<Uint8Array> {
   const b = load() as Binding;
   const koffi = koffiIfLoaded();
   if (koffi === undefined) throw new KimgError(ErrorCode.IO, "gzip: koffi is not loaded");
@@ -102,7 +103,8 @@ export function gunzipInSteps(input: Uint8Array, options: DecodeOptions): Uint8A
   try {
     for (;;) {
       const inStep = Math.min(INPUT_STEP_BYTES, input.length - consumed);
-      const room = Math.min(MAX_AVAIL, out.bytes.length - out.length);
+      // One step's output at most: the steps are where the event loop runs (see below).
+      const room = Math.min(OUTPUT_STEP_BYTES, out.bytes.length - out.length);
       fields.setBigUint64(Z_STREAM.nextIn, inputAddress + BigInt(consumed), true);
       fields.setUint32(Z_STREAM.availIn, inStep, true);
       fields.setBigUint64(Z_STREAM.nextOut, (out.bytes.length === 0 ? 0n : koffi.address(out.bytes)) + BigInt(out.length), true);
@@ -114,6 +116,9 @@ export function gunzipInSteps(input: Uint8Array, options: DecodeOptions): Uint8A
       out.length += produced;
       out.reportProgress();
       out.final();
+      // Between steps the event loop runs: the writes handed out complete, and a Ctrl-C is
+      // handled while the kernel inflates, before its file is linked into place.
+      await yieldToEventLoop();
       if (status === Z_STREAM_END) {
         // As Node's gunzip: another member follows unless the rest is zero padding (or nothing).
         if (consumed === input.length || input[consumed] === 0) break;

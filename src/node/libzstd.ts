@@ -13,6 +13,7 @@
  * cannot be mixed up with the others).
  */
 import { type KoffiFunction, koffiIfLoaded, nodeOrSystemLibrary } from "./koffi.js";
+import { yieldToEventLoop } from "./libz.js";
 
 /** ZSTD_d_windowLogMax (zstd.h): the window the streaming decoder accepts; its default, 27, refuses --long=28 frames. */
 const ZSTD_D_WINDOWLOG_MAX = 100;
@@ -96,7 +97,7 @@ export class LibzstdError extends Error {}
  * "Destination buffer is too small"), calling `onFinal(upTo)` after each step with the output
  * decoded so far. Returns the output's length. Call only when libzstdAvailable().
  */
-export function decodeIntoStable(input: Uint8Array, out: Uint8Array, onFinal: (upTo: number) => void): number {
+export async function decodeIntoStable(input: Uint8Array, out: Uint8Array, onFinal: (upTo: number) => void): Promise<number> {
   const b = load() as Binding;
   const koffi = koffiIfLoaded();
   if (koffi === undefined) throw new LibzstdError("koffi is not loaded");
@@ -118,6 +119,9 @@ export function decodeIntoStable(input: Uint8Array, out: Uint8Array, onFinal: (u
       // 0 when a frame is complete; otherwise more input is wanted.
       const remaining = check(b.decompressStream(dctx, output, inputBuffer));
       if (output[2] !== outBefore) onFinal(Number(output[2]));
+      // Between steps the event loop runs: the writes handed out complete, and a Ctrl-C is
+      // handled while the kernel decodes, before its file is linked into place.
+      await yieldToEventLoop();
       if (Number(inputBuffer[2]) === input.length && Number(remaining) === 0) break;
       // Nothing taken, nothing given: all input was consumed and the last frame is cut short
       // (libzstd stops for want of output room with an error in this mode, never like this).
