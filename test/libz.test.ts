@@ -114,7 +114,7 @@ test("a bomb stops at maxOutputBytes: E_LIMIT with about the cap allocated", { s
 
 test("many inflates, then exit: the heap is intact (Node's zlib and the system's never mixed)", { skip }, () => {
   // Binding the system's libz.so.1 beside Node's exported zlib corrupted the heap: this loop then
-  // ended in SIGSEGV or SIGABRT in most runs, usually at exit (node/koffi.ts, nodeOrSystemLibrary).
+  // ended in SIGSEGV or SIGABRT in most runs, usually at exit (node/c-library.ts, nodeOrSystemLibrary).
   const libz = new URL("../src/node/libz.ts", import.meta.url).href;
   const koffi = new URL("../src/node/koffi.ts", import.meta.url).href;
   const script = `

@@ -70,42 +70,6 @@ function requireKoffi(require: NodeJS.Require): Koffi {
 /** A loaded C library: its functions, bound by C prototype. */
 export type KoffiLibrary = { func(signature: string): KoffiFunction };
 
-/**
- * A C library that Node may carry inside its own binary (zlib always; zstd since Node 22.15 and
- * 23.8), for calling through koffi. Node exports its copy's functions, and the dynamic linker
- * binds a system library's calls between its own exported functions to the first definition in
- * the process, which is Node's: loading the system's libz.so.1 into Node and calling
- * inflateInit2_ ran Node's inflateReset2 on a state laid out by the other zlib, and corrupted
- * the heap (valgrind: "Invalid write ... inflateReset2 (in /usr/bin/node)"). So: Node's own copy
- * when Node exports every function of `probe`; the system's `soname` when it exports none of them;
- * null when only some (a mixture never to be called).
- */
-export function nodeOrSystemLibrary(koffi: Koffi, soname: string, probe: readonly string[]): KoffiLibrary | null {
-  let own: KoffiLibrary | null = null;
-  let found = 0;
-  try {
-    own = koffi.load(null as unknown as string);
-    for (const name of probe) {
-      try {
-        // Bound only to see whether Node exports it; never called with this prototype.
-        own.func(`void ${name}()`);
-        found++;
-      } catch {
-        // not exported by Node
-      }
-    }
-  } catch {
-    own = null;
-  }
-  if (own !== null && found === probe.length) return own;
-  if (found > 0) return null;
-  try {
-    return koffi.load(soname);
-  } catch {
-    return null;
-  }
-}
-
 /** koffi if something has loaded it already, else undefined (for uses not worth loading it for). */
 export function koffiIfLoaded(): Koffi | undefined {
   return loaded;

@@ -16,9 +16,10 @@
 import { OutputBuffer } from "../codecs/output.js";
 import type { DecodeOptions } from "../codecs/types.js";
 import { ErrorCode, KimgError } from "../io/errors.js";
-import { type KoffiFunction, koffiIfLoaded, nodeOrSystemLibrary } from "./koffi.js";
+import { LITTLE_ENDIAN, libraryBinding, yieldToEventLoop } from "./c-library.js";
+import { type KoffiFunction, koffiIfLoaded } from "./koffi.js";
 
-/** zlib.h's z_stream on LP64: the byte offsets of the fields used, and its size. */
+/** zlib.h's z_stream on LP64: the byte offsets of the fields used, and its size (in the engine's byte order, as C has it). */
 const Z_STREAM = { nextIn: 0, availIn: 8, totalIn: 16, nextOut: 24, availOut: 32, totalOut: 40, msg: 48, size: 112 } as const;
 /** 15-bit window, +16: a gzip wrapper, whose CRC-32 and ISIZE inflate checks (as Node's gunzip). */
 const GZIP_WINDOW_BITS = 31;
@@ -31,10 +32,7 @@ const INPUT_STEP_BYTES = 1 << 20;
 /** Output room given to each inflate call, and added when the buffer is full and the stream goes on (at least: the buffer grows by doubling). */
 const OUTPUT_STEP_BYTES = 4 << 20;
 
-/** Lets the event loop run once (I/O callbacks, signals) before the next step. */
-export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/** zlib's functions that call one another, or that kimg calls: all from one copy of zlib (node/koffi.ts). */
+/** zlib's functions that call one another, or that kimg calls: all from one copy of zlib (node/c-library.ts). */
 const ZLIB_PROBE = ["zlibVersion", "inflateInit2_", "inflate", "inflateReset", "inflateReset2", "inflateResetKeep", "inflateEnd", "adler32", "crc32"];
 
 interface Binding {
@@ -45,36 +43,24 @@ interface Binding {
   version: string;
 }
 
-let binding: Binding | null | undefined;
-
-function load(): Binding | null {
-  if (binding !== undefined) return binding;
-  const koffi = koffiIfLoaded();
-  if (koffi === undefined) return null; // not cached: koffi may be loaded later
-  try {
-    const lib = nodeOrSystemLibrary(koffi, "libz.so.1", ZLIB_PROBE);
-    if (lib === null) return (binding = null);
-    const version = String(lib.func("const char *zlibVersion()")());
-    binding = version.startsWith("1.")
-      ? {
-          // The z_stream is passed by its address: zlib keeps a pointer to it between calls (and
-          // checks it), where koffi may pass a buffer argument through a copy made for the call.
-          inflateInit2: lib.func("int inflateInit2_(uintptr_t strm, int windowBits, const char *version, int stream_size)"),
-          inflate: lib.func("int inflate(uintptr_t strm, int flush)"),
-          inflateReset: lib.func("int inflateReset(uintptr_t strm)"),
-          inflateEnd: lib.func("int inflateEnd(uintptr_t strm)"),
-          version,
-        }
-      : null;
-  } catch {
-    binding = null;
-  }
-  return binding;
-}
+const load = libraryBinding("libz.so.1", ZLIB_PROBE, (lib): Binding | null => {
+  const version = String(lib.func("const char *zlibVersion()")());
+  return version.startsWith("1.")
+    ? {
+        // The z_stream is passed by its address: zlib keeps a pointer to it between calls (and
+        // checks it), where koffi may pass a buffer argument through a copy made for the call.
+        inflateInit2: lib.func("int inflateInit2_(uintptr_t strm, int windowBits, const char *version, int stream_size)"),
+        inflate: lib.func("int inflate(uintptr_t strm, int flush)"),
+        inflateReset: lib.func("int inflateReset(uintptr_t strm)"),
+        inflateEnd: lib.func("int inflateEnd(uintptr_t strm)"),
+        version,
+      }
+    : null;
+});
 
 /** Whether this process can inflate this way now (64-bit Linux, zlib 1.x, koffi loaded). */
 export function libzAvailable(): boolean {
-  return process.platform === "linux" && ["x64", "arm64", "riscv64", "loong64", "ppc64", "s390x"].includes(process.arch) && load() !== null;
+  return load() !== null;
 }
 
 function gzipError(message: string, offset: number): KimgError {
@@ -105,13 +91,13 @@ export async function gunzipInSteps(input: Uint8Array, options: DecodeOptions): 
       const inStep = Math.min(INPUT_STEP_BYTES, input.length - consumed);
       // One step's output at most: the steps are where the event loop runs (see below).
       const room = Math.min(OUTPUT_STEP_BYTES, out.bytes.length - out.length);
-      fields.setBigUint64(Z_STREAM.nextIn, inputAddress + BigInt(consumed), true);
-      fields.setUint32(Z_STREAM.availIn, inStep, true);
-      fields.setBigUint64(Z_STREAM.nextOut, (out.bytes.length === 0 ? 0n : koffi.address(out.bytes)) + BigInt(out.length), true);
-      fields.setUint32(Z_STREAM.availOut, room, true);
+      fields.setBigUint64(Z_STREAM.nextIn, inputAddress + BigInt(consumed), LITTLE_ENDIAN);
+      fields.setUint32(Z_STREAM.availIn, inStep, LITTLE_ENDIAN);
+      fields.setBigUint64(Z_STREAM.nextOut, (out.bytes.length === 0 ? 0n : koffi.address(out.bytes)) + BigInt(out.length), LITTLE_ENDIAN);
+      fields.setUint32(Z_STREAM.availOut, room, LITTLE_ENDIAN);
       const status = b.inflate(streamAddress, Z_NO_FLUSH) as number;
-      const taken = inStep - fields.getUint32(Z_STREAM.availIn, true);
-      const produced = room - fields.getUint32(Z_STREAM.availOut, true);
+      const taken = inStep - fields.getUint32(Z_STREAM.availIn, LITTLE_ENDIAN);
+      const produced = room - fields.getUint32(Z_STREAM.availOut, LITTLE_ENDIAN);
       consumed += taken;
       out.length += produced;
       out.reportProgress();
@@ -136,7 +122,7 @@ export async function gunzipInSteps(input: Uint8Array, options: DecodeOptions): 
         }
         throw gzipError("unexpected end of file", consumed);
       }
-      const msg = fields.getBigUint64(Z_STREAM.msg, true);
+      const msg = fields.getBigUint64(Z_STREAM.msg, LITTLE_ENDIAN);
       throw gzipError(msg !== 0n ? koffi.decode(msg, "char", -1) : `inflate failed (${status})`, consumed);
     }
   } finally {

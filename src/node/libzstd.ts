@@ -12,8 +12,8 @@
  * libzstd either way: zstd-napi carries its own copy of the same library (not exported, so it
  * cannot be mixed up with the others).
  */
-import { type KoffiFunction, koffiIfLoaded, nodeOrSystemLibrary } from "./koffi.js";
-import { yieldToEventLoop } from "./libz.js";
+import { libraryBinding, yieldToEventLoop } from "./c-library.js";
+import { type KoffiFunction, koffiIfLoaded } from "./koffi.js";
 
 /** ZSTD_d_windowLogMax (zstd.h): the window the streaming decoder accepts; its default, 27, refuses --long=28 frames. */
 const ZSTD_D_WINDOWLOG_MAX = 100;
@@ -26,7 +26,7 @@ const MIN_VERSION_NUMBER = 10500;
 /** Compressed bytes handed to each ZSTD_decompressStream call: about 3-4 MiB of kernel out. */
 const INPUT_STEP_BYTES = 1 << 20;
 
-/** zstd's decompression functions that call one another, or that kimg calls: all from one copy of zstd (node/koffi.ts). */
+/** zstd's decompression functions that call one another, or that kimg calls: all from one copy of zstd (node/c-library.ts). */
 const ZSTD_PROBE = [
   "ZSTD_versionNumber",
   "ZSTD_createDCtx",
@@ -51,42 +51,25 @@ interface Binding {
   getErrorName: KoffiFunction;
 }
 
-let binding: Binding | null | undefined;
+const load = libraryBinding("libzstd.so.1", ZSTD_PROBE, (lib): Binding | null =>
+  (lib.func("unsigned int ZSTD_versionNumber()")() as number) >= MIN_VERSION_NUMBER
+    ? {
+        createDCtx: lib.func("void *ZSTD_createDCtx()"),
+        freeDCtx: lib.func("size_t ZSTD_freeDCtx(void *dctx)"),
+        setParameter: lib.func("size_t ZSTD_DCtx_setParameter(void *dctx, int param, int value)"),
+        // The two buffers are zstd.h's ZSTD_outBuffer and ZSTD_inBuffer {pointer, size, pos}, as
+        // three 64-bit words; libzstd keeps no pointer to them between calls, so koffi may pass
+        // them as it passes any buffer argument.
+        decompressStream: lib.func("size_t ZSTD_decompressStream(void *dctx, void *output, void *input)"),
+        isError: lib.func("unsigned int ZSTD_isError(size_t code)"),
+        getErrorName: lib.func("const char *ZSTD_getErrorName(size_t code)"),
+      }
+    : null,
+);
 
-function load(): Binding | null {
-  if (binding !== undefined) return binding;
-  const koffi = koffiIfLoaded();
-  if (koffi === undefined) return null; // not cached: koffi may be loaded later
-  try {
-    const lib = nodeOrSystemLibrary(koffi, "libzstd.so.1", ZSTD_PROBE);
-    if (lib === null) return (binding = null);
-    const version = lib.func("unsigned int ZSTD_versionNumber()")() as number;
-    binding =
-      version >= MIN_VERSION_NUMBER
-        ? {
-            createDCtx: lib.func("void *ZSTD_createDCtx()"),
-            freeDCtx: lib.func("size_t ZSTD_freeDCtx(void *dctx)"),
-            setParameter: lib.func("size_t ZSTD_DCtx_setParameter(void *dctx, int param, int value)"),
-            // The two buffers are zstd.h's ZSTD_outBuffer and ZSTD_inBuffer {pointer, size, pos},
-            // passed as three 64-bit words that libzstd updates in place.
-            decompressStream: lib.func("size_t ZSTD_decompressStream(void *dctx, void *output, void *input)"),
-            isError: lib.func("unsigned int ZSTD_isError(size_t code)"),
-            getErrorName: lib.func("const char *ZSTD_getErrorName(size_t code)"),
-          }
-        : null;
-  } catch {
-    binding = null;
-  }
-  return binding;
-}
-
-/** Whether this process can decode zstd this way now (Linux with libzstd >= 1.5 and koffi loaded, 64-bit). */
+/** Whether this process can decode zstd this way now (64-bit Linux with libzstd >= 1.5 and koffi loaded). */
 export function libzstdAvailable(): boolean {
-  return (
-    process.platform === "linux" &&
-    (process.arch === "x64" || process.arch === "arm64" || process.arch === "riscv64" || process.arch === "loong64") &&
-    load() !== null
-  );
+  return load() !== null;
 }
 
 /** A libzstd error, by its name (ZSTD_getErrorName): "Destination buffer is too small"... */
