@@ -62,16 +62,25 @@ function usableHint(options: DecodeOptions, bound: number): number | undefined {
   return expected !== undefined && Number.isSafeInteger(expected) && expected > 0 && expected < bound ? expected : undefined;
 }
 
-/** zstd-napi: the expected size first, the headers' bound if that was too small. */
-function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOptions, bound: number): Uint8Array {
+/**
+ * A one-buffer zstd decode: into the expected size first, the headers' bound if that was too
+ * small (libzstd's "Destination buffer is too small"). `decodeInto` fills `out` and returns how
+ * many bytes it wrote. A larger buffer decodes the same bytes again, so what a stepped decode
+ * handed out of the first stays the output's start.
+ */
+async function intoSizedOutput(
+  input: Uint8Array,
+  options: DecodeOptions,
+  bound: number,
+  decodeInto: (out: Uint8Array) => number | Promise<number>,
+): Promise<Uint8Array> {
   const hint = usableHint(options, bound);
   const sizes = hint === undefined ? [bound] : [hint, bound];
-  const dctx = new native.DCtx();
   for (const [i, size] of sizes.entries()) {
     const out = new Uint8Array(size);
     options.prepareOutput?.(preparedPart(out, input.length));
     try {
-      const n = dctx.decompress(out, input);
+      const n = await decodeInto(out);
       options.onProgress?.(n);
       return n === out.length ? out : out.subarray(0, n);
     } catch (error) {
@@ -83,39 +92,28 @@ function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOpti
   throw zstdError("output larger than its headers allow");
 }
 
-/**
- * The system's libzstd, in steps into one buffer (node/libzstd.ts): as decodeNative, and each
- * step's output handed to `onOutput` while the rest decodes.
- */
-async function decodeStreamed(input: Uint8Array, options: DecodeOptions, bound: number): Promise<Uint8Array> {
-  const hint = usableHint(options, bound);
-  const sizes = hint === undefined ? [bound] : [hint, bound];
-  for (const [i, size] of sizes.entries()) {
-    const out = new Uint8Array(size);
-    options.prepareOutput?.(preparedPart(out, input.length));
+/** zstd-napi: ZSTD_decompressDCtx in one call. */
+function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOptions, bound: number): Promise<Uint8Array> {
+  const dctx = new native.DCtx();
+  return intoSizedOutput(input, options, bound, (out) => dctx.decompress(out, input));
+}
+
+/** libzstd in steps (node/libzstd.ts), each step's output handed to `onOutput` while the rest decodes. */
+function decodeStreamed(input: Uint8Array, options: DecodeOptions, bound: number): Promise<Uint8Array> {
+  return intoSizedOutput(input, options, bound, (out) => {
     let nextOutput = OUTPUT_INTERVAL_BYTES;
     let nextProgress = PROGRESS_INTERVAL_BYTES;
-    try {
-      const n = await decodeIntoStable(input, out, (upTo) => {
-        if (upTo >= nextProgress) {
-          options.onProgress?.(upTo);
-          nextProgress = upTo + PROGRESS_INTERVAL_BYTES;
-        }
-        if (upTo >= nextOutput) {
-          options.onOutput?.(out, upTo);
-          nextOutput = upTo + OUTPUT_INTERVAL_BYTES;
-        }
-      });
-      options.onProgress?.(n);
-      return n === out.length ? out : out.subarray(0, n);
-    } catch (error) {
-      const message = (error as Error).message;
-      // A larger buffer decodes the same bytes again: what was handed out stays the output's start.
-      if (i < sizes.length - 1 && /too small/i.test(message)) continue;
-      throw zstdError(message);
-    }
-  }
-  throw zstdError("output larger than its headers allow");
+    return decodeIntoStable(input, out, (upTo) => {
+      if (upTo >= nextProgress) {
+        options.onProgress?.(upTo);
+        nextProgress = upTo + PROGRESS_INTERVAL_BYTES;
+      }
+      if (upTo >= nextOutput) {
+        options.onOutput?.(out, upTo);
+        nextOutput = upTo + OUTPUT_INTERVAL_BYTES;
+      }
+    });
+  });
 }
 
 /**
