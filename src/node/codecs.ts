@@ -168,9 +168,9 @@ export function nodeZstdDecoders(firstOnly = false): { name: string; decode: Dec
 }
 
 /**
- * zstd decoded by the system's libzstd in steps, each step's output final at once
- * (DecodeOptions.onOutput); null where that is not possible now (node/libzstd.ts: koffi not
- * loaded, no libzstd 1.5). Only worth it for a caller that takes the output as it comes.
+ * zstd decoded by libzstd in steps (Node's own copy, or the system's), each step's output final
+ * at once (DecodeOptions.onOutput); null where that is not possible now (node/libzstd.ts: koffi
+ * not loaded, no libzstd 1.5). Only worth it for a caller that takes the output as it comes.
  */
 export function streamedZstdDecoder(): Decoder | null {
   if (!libzstdAvailable()) return null;
@@ -208,7 +208,7 @@ const NODE_DECODERS: CodecTable = {
   // xz's block checks through zlib's native CRC-32 where Node has it.
   xz: async (input, options) => (await import("../codecs/xz.js")).decodeXz(input, { ...options, crc32: crc32ForNode }),
   gzip: (input, options) => {
-    // A caller that takes the output as it comes: the system's zlib in steps (node/libz.ts).
+    // A caller that takes the output as it comes: zlib in steps (node/libz.ts).
     if (options.onOutput !== undefined && libzAvailable()) return gunzipInSteps(input, options);
     try {
       // One output chunk the size of the expected output: zlib then neither grows nor joins
