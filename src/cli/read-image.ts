@@ -24,6 +24,7 @@ export async function readImage(
   how: { progress: boolean; whileReading?: () => void; scanAhead?: boolean },
 ): Promise<{ bytes: Uint8Array; options: InspectOptions }> {
   const bytes = await readInput(file, {
+    map: true,
     ...(how.whileReading ? { whileReading: how.whileReading } : {}),
     ...(how.scanAhead === false ? {} : { onArrived: scanMarkersAhead }),
   });

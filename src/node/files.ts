@@ -32,7 +32,8 @@ import { access, mkdir, open, realpath, stat, type FileHandle } from "node:fs/pr
 import { basename, dirname, join, resolve } from "node:path";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
-import { loadKoffi } from "./koffi.js";
+import { koffiWhereHarmless, loadKoffi } from "./koffi.js";
+import { MAP_MIN_BYTES, mapLeased } from "./mapped-file.js";
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -50,6 +51,13 @@ export interface ReadOptions {
    * final. Work on them overlaps the reads (the CLI scans for the kernel's markers).
    */
   onArrived?: (bytes: Uint8Array, upTo: number) => void;
+  /**
+   * Map a file of MAP_MIN_BYTES or more instead of reading it, where a read lease keeps other
+   * processes from changing it meanwhile (node/mapped-file.ts); read it where not. The CLI only:
+   * the mapping and the lease last as long as the process. onArrived is not called for a mapped
+   * file, which is all there at once.
+   */
+  map?: boolean;
 }
 
 /** "a FIFO", "a character device"...: what a non-regular file is, for the error message. */
@@ -109,6 +117,12 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
   const label = options.what ? `${options.what} ${path}` : path;
   const { handle, size } = await openRegular(path, label, maxBytes);
   try {
+    const mapped = options.map && size >= MAP_MIN_BYTES ? mapInput(handle.fd) : null;
+    if (mapped !== null) {
+      if (mapped.length > maxBytes) throw overLimit(label, path, maxBytes);
+      options.whileReading?.();
+      return mapped;
+    }
     // One byte more than the size: reading it proves the end (or that the file grew).
     let buffer = new Uint8Array(Math.min(maxBytes + 1, size + 1 > 1 ? size + 1 : READ_CHUNK_BYTES));
     // What is returned when the file keeps its size (onArrived is given this very array).
@@ -138,6 +152,12 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
   } finally {
     await handle.close().catch(() => undefined);
   }
+}
+
+/** The file open on `fd` mapped under a read lease, or null (then it is read). */
+function mapInput(fd: number): Uint8Array | null {
+  const koffi = koffiWhereHarmless();
+  return koffi === undefined ? null : mapLeased(koffi, fd, () => fstatSync(fd).size);
 }
 
 /**

@@ -25,6 +25,8 @@ export interface Koffi {
   address(value: unknown): bigint;
   /** With type "char" and length -1: the NUL-terminated string at a C address. */
   decode(address: bigint, type: "char", length: -1): string;
+  /** An ArrayBuffer over `length` bytes of C memory at `pointer` (never freed by the engine). */
+  view(pointer: unknown, length: number): ArrayBuffer;
 }
 
 let loaded: Koffi | undefined;
@@ -59,7 +61,13 @@ function requireKoffi(require: NodeJS.Require): Koffi {
     const entry = require.resolve("koffi");
     const { version } = JSON.parse(readFileSync(join(dirname(entry), "package.json"), "utf8")) as { version?: unknown };
     const native = createRequire(entry)(`@koromix/koffi-${process.platform}-${process.arch}`) as Partial<Koffi> & { version?: unknown };
-    if (native.version === version && typeof native.load === "function" && typeof native.address === "function" && typeof native.errno === "function")
+    if (
+      native.version === version &&
+      typeof native.load === "function" &&
+      typeof native.address === "function" &&
+      typeof native.errno === "function" &&
+      typeof native.view === "function"
+    )
       return native as Koffi;
   } catch {
     // Not laid out as expected: koffi's entry point finds its native part itself.
