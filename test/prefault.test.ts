@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadKoffi } from "../src/node/koffi.js";
 import { prefaultPages } from "../src/node/prefault.js";
@@ -18,6 +18,17 @@ const MiB = 1024 * 1024;
 function rssBytes(): number {
   const line = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
   return Number(line?.[1] ?? 0) * 1024;
+}
+
+/** The VmFlags line of the mapping that holds `address`, from /proc/self/smaps. */
+function vmFlagsAt(address: bigint): string {
+  let inside = false;
+  for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+    const range = /^([0-9a-f]+)-([0-9a-f]+) /.exec(line);
+    if (range) inside = BigInt(`0x${range[1]}`) <= address && address < BigInt(`0x${range[2]}`);
+    else if (inside && line.startsWith("VmFlags:")) return line;
+  }
+  return "";
 }
 
 function linuxRelease(): [number, number] {
@@ -44,6 +55,13 @@ test("prefaultPages: a fresh 64 MiB buffer's pages are populated, and bytes writ
   for (let i = 0; i < written; i += 4096) bytes[i] = (i >>> 12) & 0xff || 1;
   assert.equal(await done, true);
   assert.ok(rssBytes() - before >= 60 * MiB, `RSS grew by ${((rssBytes() - before) / MiB).toFixed(1)} MiB`);
+  // The buffer's 2 MiB-aligned part was marked for transparent huge pages (VmFlags "hg"), where
+  // the kernel has them at all; whether it then had huge pages free is its business.
+  if (existsSync("/sys/kernel/mm/transparent_hugepage")) {
+    const address = loadKoffi().address(bytes);
+    const firstHuge = (address + 2n * BigInt(MiB) - 1n) & ~(2n * BigInt(MiB) - 1n);
+    assert.match(vmFlagsAt(firstHuge), /\bhg\b/, "MADV_HUGEPAGE on the output buffer");
+  }
   for (let i = 0; i < bytes.length; i++) {
     const want = i < written && i % 4096 === 0 ? (i >>> 12) & 0xff || 1 : 0;
     if (bytes[i] !== want) assert.fail(`byte ${i} is ${bytes[i]}, not ${want}`);

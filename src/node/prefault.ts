@@ -31,8 +31,11 @@ const PREFAULT_MIN_BYTES = 4 * 1024 * 1024;
 const LOAD_KOFFI_MIN_BYTES = 24 * 1024 * 1024;
 /** madvise wants a page-aligned start: aligned to the largest Linux page size, 64 KiB. */
 const ALIGN = 65536n;
-/** MADV_POPULATE_WRITE in include/uapi/asm-generic/mman-common.h, which these architectures use. */
+/** MADV_HUGEPAGE and MADV_POPULATE_WRITE in include/uapi/asm-generic/mman-common.h, which these architectures use. */
+const MADV_HUGEPAGE = 14;
 const MADV_POPULATE_WRITE = 23;
+/** The size of a transparent huge page on these architectures with 4 KiB pages (PMD_SIZE). */
+const HUGE = 2n * 1024n * 1024n;
 const SUPPORTED = process.platform === "linux" && ["x64", "arm64", "riscv64", "loong64", "ia32", "arm", "ppc64", "s390x"].includes(process.arch);
 
 let madvise: KoffiFunction | null | undefined;
@@ -63,6 +66,11 @@ export function prefaultPages(bytes: Uint8Array): Promise<boolean> {
     const start = (address + ALIGN - 1n) & ~(ALIGN - 1n);
     const end = (address + BigInt(bytes.byteLength)) & ~(ALIGN - 1n);
     if (end <= start) return Promise.resolve(false);
+    // Transparent huge pages where the system grants them for the asking (the "madvise" setting,
+    // Debian's default): one fault per 2 MiB instead of 512. A hint, which changes no byte.
+    const hugeStart = (address + HUGE - 1n) & ~(HUGE - 1n);
+    const hugeEnd = (address + BigInt(bytes.byteLength)) & ~(HUGE - 1n);
+    if (hugeEnd > hugeStart) call(hugeStart, hugeEnd - hugeStart, MADV_HUGEPAGE);
     // The callback holds `bytes`, so the memory stays allocated until the call is done.
     return new Promise((resolve) =>
       call.async(start, end - start, MADV_POPULATE_WRITE, (error: unknown, result: unknown) => resolve(!error && Number(result) === 0 && bytes.length > 0)),
