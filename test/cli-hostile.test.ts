@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { appendFileSync, closeSync, existsSync, ftruncateSync, mkdtempSync, openSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -271,6 +272,35 @@ test("stdout on a full disk (/dev/full): E_IO, exit 4, one line", { skip: noGzip
       closeSync(fd);
     }
   }
+});
+
+test("stdout a non-blocking pipe that fills up: every byte still arrives, in order", { skip: noGzip || needs("python3") }, () => {
+  // Python makes the pipe non-blocking (O_NONBLOCK is shared with kimg's descriptor) and reads
+  // only after a pause, so kimg's direct writes meet EAGAIN and process.stdout must take the rest.
+  const script = `
+import os, subprocess, sys, time, hashlib
+r, w = os.pipe()
+os.set_blocking(w, False)
+p = subprocess.Popen(sys.argv[1:], stdout=w, stderr=subprocess.PIPE, env=dict(os.environ, NODE_OPTIONS=""))
+os.close(w)
+time.sleep(1)
+data = b""
+while True:
+    chunk = os.read(r, 1 << 20)
+    if not chunk: break
+    data += chunk
+err = p.stderr.read()
+print(p.wait(), len(data), hashlib.sha256(data).hexdigest(), err.decode()[-300:])
+`;
+  const want = spawnSync(process.execPath, ["--import", TSX, CLI, "extract", zboot, "-o", "-"], { cwd: dir, maxBuffer: 1 << 28 });
+  assert.equal(want.status, 0, want.stderr.toString());
+  assert.ok(want.stdout.length > 1 << 16, "more than a pipe holds (64 KiB)");
+  const r = spawnSync("python3", ["-c", script, process.execPath, "--import", TSX, CLI, "extract", zboot, "-o", "-"], { cwd: dir, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const [status, length, sha] = r.stdout.trim().split(" ");
+  assert.equal(status, "0", r.stdout);
+  assert.equal(Number(length), want.stdout.length);
+  assert.equal(sha, createHash("sha256").update(want.stdout).digest("hex"));
 });
 
 test("--hart must be a non-negative integer; --max-size and --max-total-size positive byte counts (E_USAGE, exit 2)", { skip: noGzip }, () => {

@@ -3,7 +3,14 @@
  * `kimg ... | head`) ends the program quietly, as it ends `cat`; any other failure (a full disk
  * behind `> file`, /dev/full) is an E_IO error. Without this, Node reports the failed write as
  * an unhandled 'error' event: a stack trace and exit status 1.
+ *
+ * The bytes go to file descriptor 1 directly, as stderr's lines do (node/stderr.ts): creating
+ * process.stdout loads Node's stream modules, 5 ms of `kimg inspect --json` here, and on Linux
+ * its writes to files, pipes and terminals are synchronous anyway. A descriptor that is
+ * non-blocking and full (EAGAIN) hands the rest, and every write after it, to process.stdout,
+ * which waits for room; so the order of bytes is kept.
  */
+import { writeSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { ErrorCode, KimgError } from "../io/errors.js";
 
@@ -35,8 +42,28 @@ function classify(stream: Writable, error: Error): Error {
   return new KimgError(ErrorCode.IO, `cannot write to stdout: ${first.message}`, { structure: "stdout" });
 }
 
+/** Set once a write to descriptor 1 would have blocked: from then on process.stdout takes every write. */
+let throughStream = false;
+
 /** Writes to stdout (or `stream`); resolves when the bytes are handed to the system. */
-export function writeStdout(data: string | Uint8Array, stream: Writable = process.stdout): Promise<void> {
+export function writeStdout(data: string | Uint8Array, stream?: Writable): Promise<void> {
+  if (stream === undefined && !throughStream) {
+    let bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    try {
+      while (bytes.length > 0) bytes = bytes.subarray(writeSync(1, bytes));
+      return Promise.resolve();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EPIPE") return Promise.reject(new StdoutClosed());
+      if (code !== "EAGAIN") return Promise.reject(new KimgError(ErrorCode.IO, `cannot write to stdout: ${(error as Error).message}`, { structure: "stdout" }));
+      throughStream = true;
+      data = bytes;
+    }
+  }
+  return writeToStream(data, stream ?? process.stdout);
+}
+
+function writeToStream(data: string | Uint8Array, stream: Writable): Promise<void> {
   watch(stream);
   return new Promise<void>((resolve, reject) => {
     const known = firstError.get(stream);
@@ -50,7 +77,7 @@ export function writeStdout(data: string | Uint8Array, stream: Writable = proces
 }
 
 /** For callers that cannot wait (sync callbacks): the write is tracked and drainStdout() reports it. */
-export function writeStdoutLater(data: string | Uint8Array, stream: Writable = process.stdout): void {
+export function writeStdoutLater(data: string | Uint8Array, stream?: Writable): void {
   const tracked = writeStdout(data, stream).catch((error: Error) => {
     unawaitedFailure ??= error;
   });
