@@ -4,14 +4,51 @@
  * at and across the end of the bytes, in views that do not start at a 4-byte aligned address (the
  * byte-by-byte word path), in a view that ends inside a marker its buffer holds whole, and past
  * MARKER_MAX_HITS (the direct-search path); and scanned ahead while the bytes arrive in pieces
- * (scanMarkersAhead, what the CLI's reader does), with markers across the pieces' ends.
+ * (scanMarkersAhead, what the CLI's reader does), with markers across the pieces' ends. The
+ * questions are asked three ways: of the scan, of the search through a registered native
+ * ByteSearch (glibc's memmem through koffi, as the CLI registers it: node/byte-search.ts), and of
+ * the same search through a plain JavaScript ByteSearch (its bookkeeping without the C library).
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MARKER_MAX_HITS } from "../src/io/limits.js";
-import { findMarker, type KernelMarker, markerBytes, SCAN_CHUNK_BYTES, scanMarkersAhead } from "../src/io/marker-scan.js";
+import { type ByteSearch, findMarker, type KernelMarker, markerBytes, SCAN_CHUNK_BYTES, scanMarkersAhead, useByteSearch } from "../src/io/marker-scan.js";
+import { memmemSearch } from "../src/node/byte-search.js";
+import { loadKoffi } from "../src/node/koffi.js";
 
 const MARKERS: KernelMarker[] = ["banner", "ikconfig", "newc"];
+
+/** A ByteSearch by the plainest loop. */
+const plainSearch: ByteSearch = (bytes, pattern, from, to) => {
+  for (let at = Math.max(0, from); at + pattern.length <= Math.min(to, bytes.length); at++) {
+    let i = 0;
+    while (i < pattern.length && bytes[at + i] === pattern[i]) i++;
+    if (i === pattern.length) return at;
+  }
+  return -1;
+};
+
+const SEARCHES: Array<[string, () => ByteSearch | null | string]> = [
+  ["the scan", () => null],
+  ["memmem", () => (process.platform === "linux" ? (memmemSearch(loadKoffi()) ?? "memmem could not be bound") : "glibc only")],
+  ["a JavaScript ByteSearch", () => plainSearch],
+];
+
+/** `body` as one test per way of asking (SEARCHES); a string from the maker skips it. */
+function eachSearch(title: string, body: () => void): void {
+  for (const [name, make] of SEARCHES) {
+    test(`${title} (${name})`, (t) => {
+      const search = make();
+      if (typeof search === "string") return t.skip(search);
+      useByteSearch(search);
+      try {
+        body();
+      } finally {
+        useByteSearch(null);
+      }
+    });
+  }
+}
 
 /** Every offset of `marker` in `bytes` by the plainest search; "newc" only at multiples of 4. */
 function reference(bytes: Uint8Array, marker: KernelMarker): number[] {
@@ -76,7 +113,7 @@ function plantedBytes(seed: number): Uint8Array {
   return bytes;
 }
 
-test("findMarker gives the plain search's hits at every alignment, across chunks and at the end", () => {
+eachSearch("findMarker gives the plain search's hits at every alignment, across chunks and at the end", () => {
   const bytes = plantedBytes(0x9e3779b9);
   for (const marker of MARKERS) {
     const want = reference(bytes, marker);
@@ -103,7 +140,7 @@ test("findMarker gives the plain search's hits at every alignment, across chunks
   assert.equal(scanned(cut, "banner").includes(last), false);
 });
 
-test("findMarker answers [from, to) questions in any order as the plain search does", () => {
+eachSearch("findMarker answers [from, to) questions in any order as the plain search does", () => {
   const bytes = plantedBytes(12345);
   let s = 7;
   const next = (n: number): number => {
@@ -122,7 +159,7 @@ test("findMarker answers [from, to) questions in any order as the plain search d
   }
 });
 
-test("views at unaligned addresses, and a view that ends inside a marker its buffer holds whole", () => {
+eachSearch("views at unaligned addresses, and a view that ends inside a marker its buffer holds whole", () => {
   const whole = plantedBytes(4242);
   for (const shift of [1, 2, 3, 5]) {
     const view = whole.subarray(shift, whole.length - shift);
@@ -140,7 +177,7 @@ test("views at unaligned addresses, and a view that ends inside a marker its buf
   }
 });
 
-test("more than MARKER_MAX_HITS hits: the ones past the cap come from a direct search", () => {
+eachSearch("more than MARKER_MAX_HITS hits: the ones past the cap come from a direct search", () => {
   const count = 2 * MARKER_MAX_HITS + 400;
   const bytes = new Uint8Array(count * 12 + 64);
   // Even i: "070701" at 12 i (aligned); odd i: "IKCFG_ST" at 12 i + 0..3.

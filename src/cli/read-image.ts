@@ -1,9 +1,11 @@
 /** The image reader of the commands' actions (`actions/*.ts`): not loaded at start-up. */
 import { basename } from "node:path";
 import type { InspectOptions } from "../api/analyse.js";
-import { scanMarkersAhead } from "../io/marker-scan.js";
+import { scanMarkersAhead, useByteSearch } from "../io/marker-scan.js";
+import { memmemSearch } from "../node/byte-search.js";
 import { crc32ForNode, NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
+import { koffiIfLoaded } from "../node/koffi.js";
 import { type ImageFlags, sizeLimits } from "./options.js";
 import { progressReporter } from "./progress.js";
 
@@ -16,7 +18,8 @@ import { progressReporter } from "./progress.js";
  * While a large file is read, the part that has arrived is scanned for the kernel's markers (the
  * banner, the .config, a built-in initramfs), which the analysis of a raw kernel asks for: the
  * scan then costs little more than the read. `scanAhead: false` skips it (extract, which does not
- * search the kernel).
+ * search the kernel). A file that is mapped (node/mapped-file.ts) arrives at once; its markers,
+ * and those of the kernels unpacked from it, are found with memmem instead (node/byte-search.ts).
  */
 export async function readImage(
   file: string,
@@ -28,6 +31,9 @@ export async function readImage(
     ...(how.whileReading ? { whileReading: how.whileReading } : {}),
     ...(how.scanAhead === false ? {} : { onArrived: scanMarkersAhead }),
   });
+  // koffi is loaded once a large file was mapped: the kernel's markers are then searched with memmem.
+  const koffi = koffiIfLoaded();
+  if (koffi !== undefined) useByteSearch(memmemSearch(koffi));
   const options = { name: basename(file), codecs: NODE_CODECS, crc32: crc32ForNode, ...sizeLimits(flags), onProgress: progressReporter(how.progress) };
   return { bytes, options };
 }
