@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -104,4 +104,12 @@ test("a file open for writing elsewhere gets no lease and is read as before", { 
   }
   // A library call (no map asked) never maps.
   assert.deepEqual(readFileSync(file), Buffer.from(data));
+});
+
+test("only files on local disk file systems are mapped: not /proc, not a network or FUSE file system", { skip: !linux && "Linux" }, async () => {
+  const { isLocalFileSystem } = await import("../src/node/mapped-file.js");
+  assert.equal(isLocalFileSystem(statfsSync(dir).type), true, `the test folder's file system (0x${statfsSync(dir).type.toString(16)})`);
+  assert.equal(isLocalFileSystem(statfsSync("/proc/self/status").type), false, "procfs");
+  // NFS, SMB2, FUSE (virtiofs, sshfs), 9p.
+  for (const type of [0x6969, 0xfe534d42, 0x65735546, 0x01021997]) assert.equal(isLocalFileSystem(type), false, `0x${type.toString(16)}`);
 });

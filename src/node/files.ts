@@ -24,6 +24,7 @@ import {
   renameSync,
   rmdirSync,
   rmSync,
+  statfsSync,
   statSync,
   unlinkSync,
   type Stats,
@@ -33,7 +34,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
 import { koffiWhereHarmless, loadKoffi } from "./koffi.js";
-import { MAP_MIN_BYTES, mapLeased } from "./mapped-file.js";
+import { isLocalFileSystem, MAP_MIN_BYTES, mapLeased } from "./mapped-file.js";
 
 // ---------------------------------------------------------------------------------------------
 // Reading
@@ -156,6 +157,12 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
 
 /** The file open on `fd` mapped under a read lease, or null (then it is read). */
 function mapInput(fd: number): Uint8Array | null {
+  // The file system of the open file itself (its /proc/self/fd link), not whatever the path names now.
+  try {
+    if (!isLocalFileSystem(statfsSync(`/proc/self/fd/${fd}`).type)) return null;
+  } catch {
+    return null;
+  }
   const koffi = koffiWhereHarmless();
   return koffi === undefined ? null : mapLeased(koffi, fd, () => fstatSync(fd).size);
 }

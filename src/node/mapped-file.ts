@@ -17,9 +17,11 @@
  * notice comes as a signal, SIGIO by default, whose default action ends the process: F_SETSIG
  * makes it SIGURG, which is ignored unless handled.
  *
- * A lease is granted only to the file's owner or with CAP_LEASE (root), and not on every file
- * system: anywhere it is refused, or koffi or the C library cannot be bound, the caller reads the
- * file as before. The mapping is private and writable: a write into the array (kimg makes none)
+ * A lease is granted only to the file's owner or with CAP_LEASE (root), and it binds only the
+ * processes of this machine: a file on a network or FUSE file system (NFS, SMB, 9p, virtiofs)
+ * can be changed by another machine or the host whatever the lease says, so only files on the
+ * local disk file systems of LOCAL_FILE_SYSTEMS are mapped. Anywhere the lease is refused, or
+ * koffi or the C library cannot be bound, the caller reads the file as before. The mapping is private and writable: a write into the array (kimg makes none)
  * would change a private copy of the page, never the file, where a read-only page would crash.
  *
  * Only for the CLI: the mapping is never unmapped (the arrays made from it may live anywhere), so
@@ -40,6 +42,18 @@ const PROT_READ_WRITE = 0x1 | 0x2;
 const MAP_PRIVATE = 0x02;
 const MADV_POPULATE_READ = 22;
 const SUPPORTED = process.platform === "linux" && ["x64", "arm64", "riscv64", "loong64", "ppc64", "s390x"].includes(process.arch);
+
+/**
+ * statfs(2) f_type of the file systems whose files may be mapped (include/uapi/linux/magic.h):
+ * ext2/3/4, XFS, Btrfs, F2FS, bcachefs, ZFS, tmpfs, and overlayfs (container roots: a process
+ * that opens a lower file for writing gets a copy, and the mapped file stays as it was).
+ */
+const LOCAL_FILE_SYSTEMS = new Set([0xef53, 0x58465342, 0x9123683e, 0xf2f52010, 0xca451a4e, 0x2fc12fc1, 0x01021994, 0x794c7630]);
+
+/** Whether a file system type (statfs f_type) is one whose files are mapped. */
+export function isLocalFileSystem(type: number | bigint): boolean {
+  return LOCAL_FILE_SYSTEMS.has(Number(type));
+}
 
 interface Calls {
   fcntl: KoffiFunction;
