@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { loadKoffi } from "../src/node/koffi.js";
-import { prefaultPages } from "../src/node/prefault.js";
+import { hugePagesFree, prefaultPages } from "../src/node/prefault.js";
 import { codeLike } from "../support/builders/bytes.js";
 import { needs } from "./helpers/tools.js";
 
@@ -56,8 +56,8 @@ test("prefaultPages: a fresh 64 MiB buffer's pages are populated, and bytes writ
   assert.equal(await done, true);
   assert.ok(rssBytes() - before >= 60 * MiB, `RSS grew by ${((rssBytes() - before) / MiB).toFixed(1)} MiB`);
   // The buffer's 2 MiB-aligned part was marked for transparent huge pages (VmFlags "hg"), where
-  // the kernel has them at all; whether it then had huge pages free is its business.
-  if (existsSync("/sys/kernel/mm/transparent_hugepage")) {
+  // the kernel has them and enough 2 MiB blocks free.
+  if (existsSync("/sys/kernel/mm/transparent_hugepage") && hugePagesFree(64 * MiB)) {
     const address = loadKoffi().address(bytes);
     const firstHuge = (address + 2n * BigInt(MiB) - 1n) & ~(2n * BigInt(MiB) - 1n);
     assert.match(vmFlagsAt(firstHuge), /\bhg\b/, "MADV_HUGEPAGE on the output buffer");
@@ -132,4 +132,16 @@ test("prepareOutput is given at most PREPARE_OUTPUT_MAX_RATIO times the input, h
     assert.ok(seen.length > 0, name);
     for (const n of seen) assert.ok(n <= PREPARE_OUTPUT_MAX_RATIO * stream.length, `${name}: ${n} bytes prepared from ${stream.length}`);
   }
+});
+
+test("hugePagesFree reads the kernel's free 2 MiB blocks", { skip: process.platform !== "linux" && "Linux" }, (t) => {
+  if (!existsSync("/proc/buddyinfo") || !existsSync("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size")) return t.skip("no buddyinfo or THP");
+  let blocks = 0;
+  for (const line of readFileSync("/proc/buddyinfo", "utf8").trim().split("\n")) {
+    const counts = line.trim().split(/\s+/).slice(4).map(Number);
+    for (let order = 9; order < counts.length; order++) blocks += (counts[order] as number) * 2 ** (order - 9);
+  }
+  // Far from the edge either way, so that the free lists moving meanwhile do not change the answer.
+  assert.equal(hugePagesFree(1), blocks > 0);
+  assert.equal(hugePagesFree(blocks * 2 * MiB * 4), false, "more than the free blocks hold");
 });

@@ -19,6 +19,7 @@
  * library call never loads it for this: a program that loads koffi gets its exit-time fsync of
  * standard output (node/koffi.ts), which only the CLI guards against.
  */
+import { readFileSync } from "node:fs";
 import { type Koffi, type KoffiFunction, koffiIfLoaded, koffiWhereHarmless } from "./koffi.js";
 
 /** Smaller buffers are not worth a thread-pool round trip. */
@@ -52,6 +53,32 @@ function binding(koffi: Koffi): KoffiFunction | null {
 }
 
 /**
+ * Whether the kernel's free lists hold 2 MiB blocks (order 9 and up, /proc/buddyinfo) for twice
+ * `bytes`, on a system whose huge pages are 2 MiB: then every fault finds one free, where with
+ * memory fragmented a fault in a MADV_HUGEPAGE range would wait for compaction (seen on an
+ * earlier machine: 100 ms and more, when 4 KiB faults cost 15 ms for the whole buffer).
+ */
+export function hugePagesFree(bytes: number): boolean {
+  try {
+    if (readFileSync("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "utf8").trim() !== String(HUGE)) return false;
+    let blocks = 0;
+    for (const line of readFileSync("/proc/buddyinfo", "utf8").split("\n")) {
+      // "Node 0, zone   Normal  14050  17441 ...": free blocks of order 0, 1, 2...
+      line
+        .trim()
+        .split(/\s+/)
+        .slice(4)
+        .forEach((count, order) => {
+          if (order >= 9) blocks += Number(count) * 2 ** (order - 9);
+        });
+    }
+    return blocks * Number(HUGE) >= 2 * bytes;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Starts populating the pages of `bytes` (as DecodeOptions.prepareOutput) and returns at once;
  * the promise tells, for the tests, whether the pages were populated (it never rejects).
  */
@@ -70,7 +97,7 @@ export function prefaultPages(bytes: Uint8Array): Promise<boolean> {
     // Debian's default): one fault per 2 MiB instead of 512. A hint, which changes no byte.
     const hugeStart = (address + HUGE - 1n) & ~(HUGE - 1n);
     const hugeEnd = (address + BigInt(bytes.byteLength)) & ~(HUGE - 1n);
-    if (hugeEnd > hugeStart) call(hugeStart, hugeEnd - hugeStart, MADV_HUGEPAGE);
+    if (hugeEnd > hugeStart && hugePagesFree(Number(hugeEnd - hugeStart))) call(hugeStart, hugeEnd - hugeStart, MADV_HUGEPAGE);
     // The callback holds `bytes`, so the memory stays allocated until the call is done.
     return new Promise((resolve) =>
       call.async(start, end - start, MADV_POPULATE_WRITE, (error: unknown, result: unknown) => resolve(!error && Number(result) === 0 && bytes.length > 0)),
