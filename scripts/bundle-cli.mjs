@@ -174,7 +174,7 @@ const result = await build({
   target: "node20",
   outdir,
   // Native packages stay outside: they are loaded from node_modules at run time, if present.
-  external: ["koffi", "zstd-napi"],
+  external: ["koffi"],
   plugins: [sharedChunk, lazyBuiltins, requiredBuiltins],
   // `kimg --version` (src/cli/version.ts): the bundle may be run away from package.json.
   define: { KIMG_PACKAGE_VERSION: JSON.stringify(version) },

@@ -36,7 +36,7 @@ test("each bytes[0, upTo) handed out is the output's start, and stays so; the wh
       onOutput: (bytes, upTo) => seen.push({ upTo, copy: bytes.slice(0, upTo), view: bytes.subarray(0, upTo) }),
     });
     assert.ok(Buffer.from(out).equals(data), `hint ${expectedSize}: output`);
-    // NODE_CODECS took the streamed path (zstd-napi and node:zlib never call onOutput).
+    // NODE_CODECS took the streamed path (node:zlib and the WASM decoder never call onOutput).
     assert.ok(seen.length >= 3, `hint ${expectedSize}: ${seen.length} calls`);
     let last = 0;
     for (const { upTo, copy, view } of seen) {

@@ -260,16 +260,42 @@ for (const { name, decode: zstd, skip } of [
   });
 }
 
-test("Node's zstd: node:zlib where this Node has it, zstd-napi or WASM elsewhere", (t) => {
+test("Node's zstd for a program using the library: node:zlib where this Node has it, else WASM; the CLI's is libzstd through koffi", {
+  skip: needs("zstd", "libzstd"),
+}, async (t) => {
   const names = nodeZstdDecoders().map((d) => d.name);
   assert.equal(names.at(-1), "wasm");
-  if (typeof (zlibModule as { zstdDecompressSync?: unknown }).zstdDecompressSync === "function") assert.ok(names.includes("node:zlib"), names.join());
-  else t.diagnostic(`Node ${process.version} has no zlib zstd: ${names.join(", ")}`);
-  // The one kimg uses is the first of them.
+  if (typeof (zlibModule as { zstdDecompressSync?: unknown }).zstdDecompressSync === "function") assert.deepEqual(names, ["node:zlib", "wasm"]);
+  else {
+    assert.deepEqual(names, ["wasm"]);
+    t.diagnostic(`Node ${process.version} has no zlib zstd`);
+  }
+  // The one a library call uses is the first of them.
   assert.deepEqual(
     nodeZstdDecoders(true).map((d) => d.name),
     names.slice(0, 1),
   );
+  // In a fresh process with the CLI's guard (koffi may load), NODE_CODECS.zstd loads koffi and
+  // decodes through libzstd; without it (a library call) koffi stays unloaded.
+  const { spawnSync } = await import("node:child_process");
+  const stream = execFileSync("zstd", ["-q", "-c"], { input: Buffer.alloc(1 << 20, 0x61) });
+  const code = (guard: boolean): string =>
+    [
+      `import { NODE_CODECS } from ${JSON.stringify(new URL("../src/node/codecs.ts", import.meta.url).href)};`,
+      `import { guardStandardStreamsAtExit, koffiIfLoaded } from ${JSON.stringify(new URL("../src/node/koffi.ts", import.meta.url).href)};`,
+      `import { libzstdAvailable } from ${JSON.stringify(new URL("../src/node/libzstd.ts", import.meta.url).href)};`,
+      guard ? "guardStandardStreamsAtExit();" : "",
+      `const out = await NODE_CODECS.zstd(new Uint8Array(Buffer.from(${JSON.stringify(stream.toString("base64"))}, "base64")), { maxOutputBytes: 1 << 24 });`,
+      `console.log(out.length, out.every((b) => b === 0x61), koffiIfLoaded() !== undefined, libzstdAvailable());`,
+    ].join("\n");
+  for (const [guard, want] of [
+    [true, `${1 << 20} true true true`],
+    [false, `${1 << 20} true false false`],
+  ] as const) {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code(guard)], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), want, guard ? "the CLI" : "a library call");
+  }
 });
 
 test("reportDetails: false (what `kimg extract` passes) computes neither a bzImage's CRC-32 nor the boot plan; the kernel is the same", {

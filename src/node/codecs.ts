@@ -1,11 +1,11 @@
 /**
- * Faster decoders for Node: node:zlib for gzip, and native zstd for zstd. zstd goes, in order,
- * through zstd-napi (an optional dependency built at install: ZSTD_decompressDCtx in one pass,
- * no window buffer), node:zlib's zstd (Node >= 22.15 and 23.8: libzstd's streaming decoder, which
- * keeps a window beside the output), or the portable WASM decoder (Node 20 without zstd-napi).
- * Each writes into one buffer of the expected size; none concatenates chunks. A caller that takes
- * the output as it comes (`kimg extract`, DecodeOptions.onOutput) gets the system's libzstd and
- * zlib in steps instead, where koffi is loaded (node/libzstd.ts, node/libz.ts).
+ * Faster decoders for Node: node:zlib for gzip, and native zstd for zstd. In the CLI, where koffi
+ * may be loaded, zstd and gzip go through libzstd and zlib in steps (node/libzstd.ts,
+ * node/libz.ts), straight into one buffer of the expected size, each step's output handed on
+ * while the rest decodes when the caller takes it as it comes (`kimg extract`,
+ * DecodeOptions.onOutput). A program using the library, which never loads koffi, gets node:zlib's
+ * zstd (Node >= 22.15 and 23.8: libzstd's streaming decoder, which keeps a window beside the
+ * output) or the portable WASM decoder (Node 20), and node:zlib's gunzip.
  */
 import { createRequire } from "node:module";
 import { ErrorCode, KimgError } from "../io/errors.js";
@@ -17,31 +17,15 @@ import type { DecodeOptions, Decoder } from "../codecs/types.js";
 import { zstdOutputBound } from "../codecs/zstd-frame.js";
 import { gunzipInSteps, libzAvailable } from "./libz.js";
 import { decodeIntoStable, libzstdAvailable } from "./libzstd.js";
+import { koffiWhereHarmless } from "./koffi.js";
 import { prefaultPages } from "./prefault.js";
 
-/** zstd-napi's low-level binding: ZSTD_decompressDCtx into a buffer we size. */
-interface NativeZstd {
-  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
-}
-
 const nodeRequire = createRequire(import.meta.url);
-let nativeZstd: NativeZstd | null | undefined;
 let zlibModule: typeof import("node:zlib") | undefined;
 
 /** node:zlib, loaded on first use (and at run time, so the running Node's zstd is seen). */
 function nodeZlib(): typeof import("node:zlib") {
   return (zlibModule ??= nodeRequire("node:zlib") as typeof import("node:zlib"));
-}
-
-function loadNativeZstd(): NativeZstd | null {
-  if (nativeZstd === undefined) {
-    try {
-      nativeZstd = nodeRequire("zstd-napi/binding") as NativeZstd;
-    } catch {
-      nativeZstd = null;
-    }
-  }
-  return nativeZstd;
 }
 
 /** node:zlib's zstd, where this Node has it (22.15+, 23.8+); typed here since @types/node 20 lacks it. */
@@ -90,12 +74,6 @@ async function intoSizedOutput(
     }
   }
   throw zstdError("output larger than its headers allow");
-}
-
-/** zstd-napi: ZSTD_decompressDCtx in one call. */
-function decodeNative(native: NativeZstd, input: Uint8Array, options: DecodeOptions, bound: number): Promise<Uint8Array> {
-  const dctx = new native.DCtx();
-  return intoSizedOutput(input, options, bound, (out) => dctx.decompress(out, input));
 }
 
 /** libzstd in steps (node/libzstd.ts), each step's output handed to `onOutput` while the rest decodes. */
@@ -149,19 +127,12 @@ const withBound =
   };
 
 /**
- * The zstd decoders this Node has, fastest first (exported for the tests, which run each).
- * With `firstOnly`, only the fastest: node:zlib (1 ms to load) is not even looked at where
- * zstd-napi is there.
+ * The zstd decoders a program using the library gets on this Node, fastest first (exported for
+ * the tests, which run each). With `firstOnly`, only the fastest.
  */
 export function nodeZstdDecoders(firstOnly = false): { name: string; decode: Decoder }[] {
   const decoders: { name: string; decode: Decoder }[] = [];
-  const native = loadNativeZstd();
-  const fromZlib = firstOnly && native ? null : zlibZstd();
-  if (native)
-    decoders.push({
-      name: "zstd-napi",
-      decode: withBound((input, options, bound) => (bound > options.maxOutputBytes ? null : decodeNative(native, input, options, bound))),
-    });
+  const fromZlib = zlibZstd();
   if (fromZlib) decoders.push({ name: "node:zlib", decode: withBound((input, options, bound) => decodeZlib(fromZlib, input, options, bound)) });
   decoders.push({ name: "wasm", decode: portableZstd });
   return firstOnly ? decoders.slice(0, 1) : decoders;
@@ -170,7 +141,7 @@ export function nodeZstdDecoders(firstOnly = false): { name: string; decode: Dec
 /**
  * zstd decoded by libzstd in steps (Node's own copy, or the system's), each step's output final
  * at once (DecodeOptions.onOutput); null where that is not possible now (node/libzstd.ts: koffi
- * not loaded, no libzstd 1.5). Only worth it for a caller that takes the output as it comes.
+ * not loaded, no libzstd 1.5).
  */
 export function streamedZstdDecoder(): Decoder | null {
   if (!libzstdAvailable()) return null;
@@ -198,10 +169,10 @@ export function crc32ForNode(data: Uint8Array, initial?: number): number {
 /** Node's own decoders (the others are the built-in ones). */
 const NODE_DECODERS: CodecTable = {
   zstd: (input, options) => {
-    if (options.onOutput !== undefined) {
-      const streamed = streamedZstdDecoder();
-      if (streamed !== null) return streamed(input, options);
-    }
+    // libzstd through koffi wherever the CLI may load it (a library call never does).
+    koffiWhereHarmless();
+    const stepped = streamedZstdDecoder();
+    if (stepped !== null) return stepped(input, options);
     zstdDecoder ??= (nodeZstdDecoders(true)[0] as { decode: Decoder }).decode;
     return zstdDecoder(input, options);
   },
@@ -227,9 +198,10 @@ const NODE_DECODERS: CodecTable = {
 };
 
 /**
- * Faster decoders for Node, to pass as `codecs`: gzip through node:zlib, zstd through zstd-napi or
- * node:zlib where present (WASM otherwise), xz with zlib's CRC-32; and for every codec, the pages
- * of a large output made ready on another thread (node/prefault.ts). All under the same output contract.
+ * Faster decoders for Node, to pass as `codecs`: gzip through node:zlib, zstd through node:zlib
+ * where present (WASM otherwise), both through koffi in the CLI (see above); xz with zlib's
+ * CRC-32; and for every codec, the pages of a large output made ready on another thread
+ * (node/prefault.ts). All under the same output contract.
  */
 export const NODE_CODECS: CodecTable = checkedCodecs(
   Object.fromEntries(

@@ -3,14 +3,10 @@
  * system's libzstd.so.1; bound with koffi), decoded in steps straight
  * into one buffer: with ZSTD_d_stableOutBuffer the decoder writes every block into the caller's
  * buffer and keeps no window of its own, so after each step the bytes decoded so far are final.
- * The CLI's extract writes them to the output file while the rest decodes (DecodeOptions.onOutput),
- * where zstd-napi decodes in one call and the whole output is still to be written after it (7-9
- * ms for a 42 MB kernel here).
+ * The CLI's extract writes them to the output file while the rest decodes (DecodeOptions.onOutput).
  *
- * Used only where koffi is loaded already (the CLI's extract loads it for its writes) and the
- * caller takes the output as it comes; zstd-napi or node:zlib otherwise (node/codecs.ts). It is
- * libzstd either way: zstd-napi carries its own copy of the same library (not exported, so it
- * cannot be mixed up with the others).
+ * The CLI's zstd decoder wherever koffi can be loaded (node/codecs.ts); a program using the
+ * library, which never loads koffi, gets node:zlib's zstd or the WASM decoder instead.
  */
 import { libraryBinding, yieldToEventLoop } from "./c-library.js";
 import { type KoffiFunction, koffiIfLoaded } from "./koffi.js";

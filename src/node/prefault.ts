@@ -2,7 +2,7 @@
  * The pages of a large output buffer, made ready on another thread while the decoder fills it.
  *
  * The first write to each page of fresh memory stops the writing thread at a page fault: for a
- * 42 MB kernel, 14-17 ms of the 56-58 ms that zstd-napi takes to decode it on the 2-core machine
+ * 42 MB kernel, 14-17 ms of the 56-58 ms that libzstd took to decode it on the 2-core machine
  * here, and half of what the lz4 WebAssembly loop takes. madvise(MADV_POPULATE_WRITE) (Linux 5.14)
  * takes those faults in one call, and run through koffi on a thread-pool thread it keeps ahead
  * of the decoder, which then finds its pages there (zstd: 56-58 to 42-44 ms). It changes no byte
