@@ -12,7 +12,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MARKER_MAX_HITS } from "../src/io/limits.js";
-import { type ByteSearch, findMarker, type KernelMarker, markerBytes, SCAN_CHUNK_BYTES, scanMarkersAhead, useByteSearch } from "../src/io/marker-scan.js";
+import { type ByteSearch, indexOf, useByteSearch } from "../src/io/layout.js";
+import { findMarker, type KernelMarker, markerBytes, SCAN_CHUNK_BYTES, scanMarkersAhead } from "../src/io/marker-scan.js";
 import { memmemSearch } from "../src/node/byte-search.js";
 import { loadKoffi } from "../src/node/koffi.js";
 
@@ -195,6 +196,45 @@ eachSearch("more than MARKER_MAX_HITS hits: the ones past the cap come from a di
       }
     }
   }
+});
+
+test("indexOf over long ranges through a registered native search: the same answers as Horspool's", (t) => {
+  const search = SEARCHES[1]?.[1]();
+  if (typeof search === "string" || !search) return t.skip(String(search));
+  const bytes = randomBytes(3 * 1024 * 1024 + 17, 777);
+  // Needles of 2 to 14 bytes: the payload magic numbers findEmbeddedStream looks for, xz's "YZ",
+  // and the markers; some planted, some left to chance.
+  const needles = [
+    [0x1f, 0x8b, 0x08],
+    [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00],
+    [0x28, 0xb5, 0x2f, 0xfd],
+    [0x59, 0x5a],
+    [0x5d, 0x00, 0x00],
+  ]
+    .map((n): Uint8Array => Uint8Array.from(n))
+    .concat(MARKERS.map(markerBytes));
+  for (const [i, needle] of needles.entries()) for (let k = 0; k < 5; k++) bytes.set(needle, 100_000 * (i + 1) + 333_333 * k + k);
+  let seed = 99;
+  const next = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const queries = Array.from({ length: 600 }, () => {
+    const needle = needles[next(needles.length)] as Uint8Array;
+    const from = next(bytes.length + 20) - 10;
+    return { needle, from, to: from + [10, 70_000, 1_000_000, 4_000_000][next(4)]! };
+  });
+  const want = queries.map((q) => indexOf(bytes, q.needle, q.from, q.to));
+  useByteSearch(search);
+  try {
+    assert.deepEqual(
+      queries.map((q) => indexOf(bytes, q.needle, q.from, q.to)),
+      want,
+    );
+  } finally {
+    useByteSearch(null);
+  }
+  assert.ok(want.filter((p) => p >= 0).length > 100, "most questions find something");
 });
 
 test("scanMarkersAhead over bytes that arrive in pieces finds what the plain search finds, markers across the pieces' ends too", () => {

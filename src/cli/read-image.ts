@@ -1,7 +1,8 @@
 /** The image reader of the commands' actions (`actions/*.ts`): not loaded at start-up. */
 import { basename } from "node:path";
 import type { InspectOptions } from "../api/analyse.js";
-import { scanMarkersAhead, useByteSearch } from "../io/marker-scan.js";
+import { useByteSearch } from "../io/layout.js";
+import { scanMarkersAhead } from "../io/marker-scan.js";
 import { memmemSearch } from "../node/byte-search.js";
 import { crc32ForNode, NODE_CODECS } from "../node/codecs.js";
 import { readInput } from "../node/files.js";
@@ -31,7 +32,8 @@ export async function readImage(
     ...(how.whileReading ? { whileReading: how.whileReading } : {}),
     ...(how.scanAhead === false ? {} : { onArrived: scanMarkersAhead }),
   });
-  // koffi is loaded once a large file was mapped: the kernel's markers are then searched with memmem.
+  // koffi is loaded once a large file was mapped: long searches (the kernel's markers, the magic
+  // numbers of a compressed payload) then go through memmem.
   const koffi = koffiIfLoaded();
   if (koffi !== undefined) useByteSearch(memmemSearch(koffi));
   const options = { name: basename(file), codecs: NODE_CODECS, crc32: crc32ForNode, ...sizeLimits(flags), onProgress: progressReporter(how.progress) };

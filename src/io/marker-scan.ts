@@ -27,13 +27,13 @@
  * per marker are kept; past them the question is answered by a direct search.
  *
  * Where the platform searches bytes faster than this scan (Node: the C library's memmem, which
- * the CLI registers with `useByteSearch`), each marker is found with it instead, one occurrence
+ * the CLI registers with io/layout.ts `useByteSearch`), each marker is found with it instead, one occurrence
  * after the other as the questions need them: 4-5 ms per marker over a 38 MB Image against
  * 30-50 ms for the scan. The answers are the same (test/marker-scan.test.ts compares them).
  *
  * The cache assumes the bytes do not change while the analysis reads them (they are its input).
  */
-import { ascii, indexOf } from "./layout.js";
+import { ascii, type ByteSearch, indexOf, registeredByteSearch } from "./layout.js";
 import { MARKER_MAX_HITS } from "./limits.js";
 
 /** The markers, by name. */
@@ -217,21 +217,8 @@ function alignedIndexOf(bytes: Uint8Array, marker: Uint8Array, from: number, to:
   return -1;
 }
 
-/**
- * A search of `bytes` the platform does natively: the offset of the first `pattern` that starts
- * at or after `from` and ends by `to`, or -1.
- */
-export type ByteSearch = (bytes: Uint8Array, pattern: Uint8Array, from: number, to: number) => number;
-
-let byteSearch: ByteSearch | null = null;
-
 /** Layers smaller than this are scanned: a native call per occurrence costs more than the scan. */
 const BYTE_SEARCH_MIN_BYTES = 1024 * 1024;
-
-/** Registers a native search for the markers of large layers (null: the scan again). */
-export function useByteSearch(search: ByteSearch | null): void {
-  byteSearch = search;
-}
 
 /** Per marker: its occurrences found so far, in order, and where the search has got to. */
 interface Searched {
@@ -302,6 +289,7 @@ export function findMarker(bytes: Uint8Array, marker: KernelMarker, from = 0, to
   if (end - start < spec.bytes.length) return -1;
   const index = NAMES.indexOf(marker);
   const last = end - spec.bytes.length;
+  const byteSearch = registeredByteSearch();
   if (byteSearch !== null && bytes.length >= BYTE_SEARCH_MIN_BYTES) return findSearched(byteSearch, bytes, index, start, last, end);
   const scan = scanOf(bytes);
   const list = scan.hits[index] as number[];
