@@ -21,8 +21,12 @@
  * processes of this machine: a file on a network or FUSE file system (NFS, SMB, 9p, virtiofs)
  * can be changed by another machine or the host whatever the lease says, so only files on the
  * local disk file systems of LOCAL_FILE_SYSTEMS are mapped. Anywhere the lease is refused, or
- * koffi or the C library cannot be bound, the caller reads the file as before. The mapping is private and writable: a write into the array (kimg makes none)
- * would change a private copy of the page, never the file, where a read-only page would crash.
+ * koffi or the C library cannot be bound, the caller reads the file as before.
+ *
+ * The mapping is private and writable: a write into the array (kimg makes none) would change a
+ * private copy of the page, never the file, where a read-only page would crash. kimg never opens
+ * its own input for writing (outputs are refused under any name that leads to the input), which
+ * would wait on its own lease.
  *
  * Only for the CLI: the mapping is never unmapped (the arrays made from it may live anywhere), so
  * a long-running program would keep every file it mapped, and its lease, until it exits.
