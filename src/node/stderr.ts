@@ -17,16 +17,27 @@ export function stderrStream(): NodeJS.WriteStream {
 function ignore(): void {}
 
 export function writeStderr(text: string): void {
-  let bytes = new TextEncoder().encode(text);
-  while (bytes.length > 0) {
-    let written: number;
-    try {
-      written = writeSync(2, bytes);
-    } catch (error) {
-      // A non-blocking stderr that is full: the stream waits for room, as it should.
-      if ((error as NodeJS.ErrnoException).code === "EAGAIN") stderrStream().write(bytes);
-      return;
-    }
-    bytes = bytes.subarray(written);
+  let rest: Uint8Array;
+  try {
+    rest = writeAllSync(2, text);
+  } catch {
+    return;
   }
+  // A non-blocking stderr that is full: the stream waits for room, as it should.
+  if (rest.length > 0) stderrStream().write(rest);
+}
+
+/**
+ * Writes `data` to descriptor `fd` with writeSync, all of it; returns what is left when the
+ * descriptor is non-blocking and full (EAGAIN), nothing when all was written. Any other failure
+ * is thrown (stdout.ts and writeStderr each say what it means).
+ */
+export function writeAllSync(fd: number, data: string | Uint8Array): Uint8Array {
+  let bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  try {
+    while (bytes.length > 0) bytes = bytes.subarray(writeSync(fd, bytes));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+  }
+  return bytes;
 }

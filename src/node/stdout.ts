@@ -10,9 +10,9 @@
  * non-blocking and full (EAGAIN) hands the rest, and every write after it, to process.stdout,
  * which waits for room; so the order of bytes is kept.
  */
-import { writeSync } from "node:fs";
 import type { Writable } from "node:stream";
 import { ErrorCode, KimgError } from "../io/errors.js";
+import { writeAllSync } from "./stderr.js";
 
 /** The reader of stdout is gone (EPIPE). Not an error to report: the CLI exits 141, silently. */
 export class StdoutClosed extends Error {
@@ -37,9 +37,13 @@ function remember(this: Writable, error: Error): void {
 }
 
 function classify(stream: Writable, error: Error): Error {
-  const first = firstError.get(stream) ?? error;
-  if ((first as NodeJS.ErrnoException).code === "EPIPE") return new StdoutClosed();
-  return new KimgError(ErrorCode.IO, `cannot write to stdout: ${first.message}`, { structure: "stdout" });
+  return stdoutError(firstError.get(stream) ?? error);
+}
+
+/** What a failed write to stdout means: its reader is gone (EPIPE), or an E_IO error. */
+function stdoutError(error: Error): Error {
+  if ((error as NodeJS.ErrnoException).code === "EPIPE") return new StdoutClosed();
+  return new KimgError(ErrorCode.IO, `cannot write to stdout: ${error.message}`, { structure: "stdout" });
 }
 
 /** Set once a write to descriptor 1 would have blocked: from then on process.stdout takes every write. */
@@ -48,17 +52,15 @@ let throughStream = false;
 /** Writes to stdout (or `stream`); resolves when the bytes are handed to the system. */
 export function writeStdout(data: string | Uint8Array, stream?: Writable): Promise<void> {
   if (stream === undefined && !throughStream) {
-    let bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    let rest: Uint8Array;
     try {
-      while (bytes.length > 0) bytes = bytes.subarray(writeSync(1, bytes));
-      return Promise.resolve();
+      rest = writeAllSync(1, data);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === "EPIPE") return Promise.reject(new StdoutClosed());
-      if (code !== "EAGAIN") return Promise.reject(new KimgError(ErrorCode.IO, `cannot write to stdout: ${(error as Error).message}`, { structure: "stdout" }));
-      throughStream = true;
-      data = bytes;
+      return Promise.reject(stdoutError(error as Error));
     }
+    if (rest.length === 0) return Promise.resolve();
+    throughStream = true;
+    data = rest;
   }
   return writeToStream(data, stream ?? process.stdout);
 }
