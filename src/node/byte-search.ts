@@ -9,7 +9,7 @@
  * The pattern (a few bytes) is copied into a buffer of this module's, for the same reason.
  */
 import type { ByteSearch } from "../io/layout.js";
-import type { Koffi } from "./koffi.js";
+import { type Koffi, libc } from "./koffi.js";
 
 let search: ByteSearch | null | undefined;
 
@@ -18,7 +18,7 @@ export function memmemSearch(koffi: Koffi): ByteSearch | null {
   if (search !== undefined) return search;
   try {
     if (process.platform !== "linux") throw new Error("glibc only");
-    const memmem = koffi.load("libc.so.6").func("uintptr_t memmem(uintptr_t haystack, size_t haystacklen, uintptr_t needle, size_t needlelen)");
+    const memmem = libc(koffi).func("uintptr_t memmem(uintptr_t haystack, size_t haystacklen, uintptr_t needle, size_t needlelen)");
     let needle = new Uint8Array(new ArrayBuffer(64));
     let needleAddress = BigInt(koffi.address(needle));
     search = (bytes, pattern, from, to) => {

@@ -33,7 +33,7 @@ import { access, mkdir, open, realpath, stat, type FileHandle } from "node:fs/pr
 import { basename, dirname, join, resolve } from "node:path";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
-import { koffiWhereHarmless, loadKoffi } from "./koffi.js";
+import { koffiWhereHarmless, libc, loadKoffi } from "./koffi.js";
 import { isLocalFileSystem, MAP_MIN_BYTES, mapLeased } from "./mapped-file.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -271,7 +271,7 @@ function linker(): Linker | null {
   procLinker = null;
   try {
     const koffi = loadKoffi();
-    const linkat = koffi.load("libc.so.6").func("int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)");
+    const linkat = libc(koffi).func("int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)");
     procLinker = (from, to) => (Number(linkat(AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW)) < 0 ? koffi.errno() : 0);
   } catch {
     // No koffi or no glibc: named temp files work everywhere.

@@ -78,6 +78,14 @@ function requireKoffi(require: NodeJS.Require): Koffi {
 /** A loaded C library: its functions, bound by C prototype. */
 export type KoffiLibrary = { func(signature: string): KoffiFunction };
 
+let libcLibrary: KoffiLibrary | undefined;
+
+/** The C library (glibc's libc.so.6) through `koffi`, loaded once for every binding of its functions; throws where there is none. */
+export function libc(koffi: Koffi): KoffiLibrary {
+  libcLibrary ??= koffi.load("libc.so.6");
+  return libcLibrary;
+}
+
 /** koffi if something has loaded it already, else undefined (for uses not worth loading it for). */
 export function koffiIfLoaded(): Koffi | undefined {
   return loaded;
@@ -101,7 +109,7 @@ export function koffiWhereHarmless(): Koffi | undefined {
 function guardStandardStreams(koffi: Koffi): void {
   let dup2: KoffiFunction;
   try {
-    dup2 = koffi.load("libc.so.6").func("int dup2(int oldfd, int newfd)");
+    dup2 = libc(koffi).func("int dup2(int oldfd, int newfd)");
   } catch {
     return;
   }

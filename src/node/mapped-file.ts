@@ -31,13 +31,16 @@
  * Only for the CLI: the mapping is never unmapped (the arrays made from it may live anywhere), so
  * a long-running program would keep every file it mapped, and its lease, until it exits.
  */
-import type { Koffi, KoffiFunction } from "./koffi.js";
+import { LINUX_LP64 } from "./c-library.js";
+import { type Koffi, type KoffiFunction, libc } from "./koffi.js";
+import { madviseFunction } from "./prefault.js";
 
 /** Smaller files are read: the copy costs less than the system calls and koffi's binding. */
 export const MAP_MIN_BYTES = 4 * 1024 * 1024;
 
 // The values of include/uapi/asm-generic/{fcntl,mman-common}.h and x86/arm/riscv/loongarch/
-// powerpc/s390's signal numbers, which the architectures listed below all use.
+// powerpc/s390's signal numbers, which the 64-bit architectures of LINUX_LP64 all use (and
+// mmap's offset is 64 bits there).
 const F_SETSIG = 10;
 const F_SETLEASE = 1024;
 const F_RDLCK = 0;
@@ -45,7 +48,6 @@ const SIGURG = 23;
 const PROT_READ_WRITE = 0x1 | 0x2;
 const MAP_PRIVATE = 0x02;
 const MADV_POPULATE_READ = 22;
-const SUPPORTED = process.platform === "linux" && ["x64", "arm64", "riscv64", "loong64", "ppc64", "s390x"].includes(process.arch);
 
 /**
  * statfs(2) f_type of the file systems whose files may be mapped (include/uapi/linux/magic.h):
@@ -62,7 +64,6 @@ export function isLocalFileSystem(type: number | bigint): boolean {
 interface Calls {
   fcntl: KoffiFunction;
   mmap: KoffiFunction;
-  madvise: KoffiFunction;
 }
 
 let calls: Calls | null | undefined;
@@ -70,12 +71,10 @@ let calls: Calls | null | undefined;
 function bind(koffi: Koffi): Calls | null {
   if (calls === undefined) {
     try {
-      const libc = koffi.load("libc.so.6");
-      calls = SUPPORTED
+      calls = LINUX_LP64
         ? {
-            fcntl: libc.func("int fcntl(int fd, int cmd, ...)"),
-            mmap: libc.func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)"),
-            madvise: libc.func("int madvise(void *addr, size_t length, int advice)"),
+            fcntl: libc(koffi).func("int fcntl(int fd, int cmd, ...)"),
+            mmap: libc(koffi).func("void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)"),
           }
         : null;
     } catch {
@@ -99,12 +98,13 @@ export function mapLeased(koffi: Koffi, fd: number, sizeNow: () => number): Uint
     const size = sizeNow();
     if (size < MAP_MIN_BYTES) return null;
     const pointer = c.mmap(null, size, PROT_READ_WRITE, MAP_PRIVATE, fd, 0);
+    const address = pointer === null ? 0n : BigInt(koffi.address(pointer));
     // MAP_FAILED is (void *)-1.
-    if (pointer === null || BigInt.asIntN(64, BigInt(koffi.address(pointer))) === -1n) return null;
+    if (pointer === null || BigInt.asIntN(64, address) === -1n) return null;
     // The page-table entries for the whole file in one call (Linux 5.14; elsewhere EINVAL, and
     // each page is mapped at its first access): one by one, a first read of a 38 MB Image's
     // mapping took 27 ms here, against 3 once they are there.
-    c.madvise(pointer, size, MADV_POPULATE_READ);
+    madviseFunction(koffi)?.(address, size, MADV_POPULATE_READ);
     return new Uint8Array(koffi.view(pointer, size));
   } catch {
     return null;

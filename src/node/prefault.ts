@@ -20,7 +20,7 @@
  * standard output (node/koffi.ts), which only the CLI guards against.
  */
 import { readFileSync } from "node:fs";
-import { type Koffi, type KoffiFunction, koffiIfLoaded, koffiWhereHarmless } from "./koffi.js";
+import { type Koffi, type KoffiFunction, koffiIfLoaded, koffiWhereHarmless, libc } from "./koffi.js";
 
 /** Smaller buffers are not worth a thread-pool round trip. */
 const PREFAULT_MIN_BYTES = 4 * 1024 * 1024;
@@ -41,10 +41,11 @@ const SUPPORTED = process.platform === "linux" && ["x64", "arm64", "riscv64", "l
 
 let madvise: KoffiFunction | null | undefined;
 
-function binding(koffi: Koffi): KoffiFunction | null {
+/** madvise(2), taking the address as a number (koffi.address), or null where it cannot be bound. */
+export function madviseFunction(koffi: Koffi): KoffiFunction | null {
   if (madvise === undefined) {
     try {
-      madvise = SUPPORTED ? koffi.load("libc.so.6").func("int madvise(uintptr_t addr, size_t length, int advice)") : null;
+      madvise = SUPPORTED ? libc(koffi).func("int madvise(uintptr_t addr, size_t length, int advice)") : null;
     } catch {
       madvise = null;
     }
@@ -86,7 +87,7 @@ export function prefaultPages(bytes: Uint8Array): Promise<boolean> {
   if (bytes.byteLength < PREFAULT_MIN_BYTES) return Promise.resolve(false);
   const koffi = bytes.byteLength >= LOAD_KOFFI_MIN_BYTES ? koffiWhereHarmless() : koffiIfLoaded();
   if (koffi === undefined) return Promise.resolve(false);
-  const call = binding(koffi);
+  const call = madviseFunction(koffi);
   if (call === null) return Promise.resolve(false);
   try {
     const address = BigInt(koffi.address(bytes));

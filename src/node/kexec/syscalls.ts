@@ -12,7 +12,7 @@
  * (include/uapi/asm-generic/unistd.h for arm64/riscv/loongarch, arch/x86/entry/syscalls/syscall_64.tbl).
  */
 import { ErrorCode, KimgError } from "../../io/errors.js";
-import { type Koffi, loadKoffi } from "../koffi.js";
+import { type Koffi, libc, loadKoffi } from "../koffi.js";
 
 export interface SyscallNumbers {
   kexecLoad: number;
@@ -89,12 +89,12 @@ export function linuxSyscalls(): KexecSyscalls {
   } catch (error) {
     throw new KimgError(ErrorCode.SYSTEM, `cannot load koffi (the FFI package kimg's kexec needs): ${(error as Error).message}`, { structure: "kexec" });
   }
-  const libc = koffi.load("libc.so.6");
-  const syscall = libc.func("long syscall(long, ...)");
-  const memfdCreate = libc.func("int memfd_create(const char *name, unsigned int flags)");
-  const reboot = libc.func("int reboot(int howto)");
-  const sync = libc.func("void sync(void)");
-  const sysconf = libc.func("long sysconf(int name)");
+  const c = libc(koffi);
+  const syscall = c.func("long syscall(long, ...)");
+  const memfdCreate = c.func("int memfd_create(const char *name, unsigned int flags)");
+  const reboot = c.func("int reboot(int howto)");
+  const sync = c.func("void sync(void)");
+  const sysconf = c.func("long sysconf(int name)");
   const result = (value: unknown): number => {
     const n = Number(value);
     return n < 0 ? -koffi.errno() : n;
