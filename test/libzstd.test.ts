@@ -1,6 +1,6 @@
 /**
- * zstd through the system's libzstd in steps (src/node/libzstd.ts), which `kimg extract` uses to
- * write a zstd kernel while it decodes: the output is `zstd -dc`'s to the byte, what it hands out
+ * zstd through libzstd in steps (src/node/libzstd.ts), which the CLI decodes every zstd stream
+ * with, and which lets `kimg extract` write a zstd kernel while it decodes: the output is `zstd -dc`'s to the byte, what it hands out
  * early is final, and damage ends in an error, never a loop.
  */
 import assert from "node:assert/strict";

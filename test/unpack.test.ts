@@ -224,7 +224,7 @@ test("unpackStream: image bytes in, the inner image out in chunks", { skip: need
   assert.equal(meta?.path, "/payload/decompressed");
 });
 
-// The system's libzstd in steps (what extract uses, once koffi is loaded): the same checks.
+// libzstd in steps (what the CLI decodes zstd with, once koffi is loaded): the same checks.
 loadKoffi();
 const streamed = needs("libzstd") === false ? streamedZstdDecoder() : null;
 for (const { name, decode: zstd, skip } of [

@@ -79,7 +79,7 @@ export const TOOLS = {
   ld: { command: "ld", package: "binutils" },
   // kexec crash kernels: the elfcorehdr checked with readelf (issue 18)
   readelf: { command: "readelf", package: "binutils" },
-  // The system's libzstd, which extract streams zstd through (src/node/libzstd.ts)
+  // The system's libzstd, which the CLI decodes zstd with where Node carries none (src/node/libzstd.ts)
   libzstd: { command: `/usr/lib/${MULTIARCH[process.arch] ?? "unknown"}/libzstd.so.1`, package: "libzstd1" },
   // The system's zlib, which extract streams gzip through (src/node/libz.ts)
   libz: { command: `/usr/lib/${MULTIARCH[process.arch] ?? "unknown"}/libz.so.1`, package: "zlib1g" },
