@@ -15,6 +15,9 @@ test("loadKoffi: the platform package's native module, of koffi's version; koffi
   const entry = require.resolve("koffi");
   const koffi = loadKoffi() as ReturnType<typeof loadKoffi> & { version?: string };
   assert.equal(require.cache[entry], undefined, "koffi's index.cjs stayed unloaded");
+  // Nor the platform package's index.js (it reads Node's ELF headers to tell glibc from musl): the native file is dlopened.
+  const platform = createRequire(entry).resolve(`@koromix/koffi-${process.platform}-${process.arch}`);
+  assert.equal(require.cache[platform], undefined, "the platform package's index.js stayed unloaded");
   const { version } = JSON.parse(readFileSync(join(dirname(entry), "package.json"), "utf8")) as { version: string };
   assert.equal(koffi.version, version);
   // It calls into C as koffi does: the process id through libc, an address, errno.

@@ -11,9 +11,10 @@
  * left alone: fsync(2) fails at once on them. Only the CLI asks for this
  * (`guardStandardStreamsAtExit`): a program using the library owns its standard streams.
  */
-import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** A bound C function: called directly, or with `.async(...args, callback)` on a thread-pool thread. */
 export type KoffiFunction = ((...args: unknown[]) => unknown) & { async(...args: unknown[]): void };
@@ -49,30 +50,86 @@ export function loadKoffi(): Koffi {
 
 /**
  * koffi's native module, taken from the platform package koffi itself loads
- * (`@koromix/koffi-<platform>-<arch>`, one of its optional dependencies), resolved from koffi's
- * own folder and checked to be of koffi's version; else koffi's entry point, which loads the same.
- * The entry point costs 7-9 ms here against 3-5 ms: it turns node:util into an ES module
- * namespace (esbuild's __toESM), which reads every lazy export of node:util and so loads a dozen
- * more of Node's modules and creates process.stderr, all to wrap a few deprecated functions kimg
- * does not call. Every function kimg uses (load, func, errno, address) is the native module's own.
+ * (`@koromix/koffi-<platform>-<arch>`, one of its optional dependencies) and checked to be of
+ * koffi's version; else koffi's entry point, which loads the same.
+ *
+ * The entry point costs 7-9 ms here: it turns node:util into an ES module namespace (esbuild's
+ * __toESM), which reads every lazy export of node:util and so loads a dozen more of Node's
+ * modules and creates process.stderr, all to wrap a few deprecated functions kimg does not call.
+ * Every function kimg uses (load, func, errno, address, view) is the native module's own.
+ * Finding the platform package with `require.resolve` and loading it with `require` still cost
+ * 7-8 ms (Node's CommonJS resolver and loader set up on first use, 4 ms; the platform package's
+ * index.js reading Node's own ELF headers to tell glibc from musl): `nativeModuleFile` finds the
+ * file as Node's resolution would and `process.dlopen` loads it, 2 ms.
  */
 function requireKoffi(require: NodeJS.Require): Koffi {
   try {
-    const entry = require.resolve("koffi");
-    const { version } = JSON.parse(readFileSync(join(dirname(entry), "package.json"), "utf8")) as { version?: unknown };
-    const native = createRequire(entry)(`@koromix/koffi-${process.platform}-${process.arch}`) as Partial<Koffi> & { version?: unknown };
-    if (
-      native.version === version &&
-      typeof native.load === "function" &&
-      typeof native.address === "function" &&
-      typeof native.errno === "function" &&
-      typeof native.view === "function"
-    )
-      return native as Koffi;
+    const found = nativeModuleFile();
+    if (found) {
+      const module = { exports: {} as Partial<Koffi> & { version?: unknown } };
+      process.dlopen(module, found.file);
+      if (isKoffi(module.exports, found.version)) return module.exports;
+    }
   } catch {
-    // Not laid out as expected: koffi's entry point finds its native part itself.
+    // Not laid out as expected, or not loadable: the slower ways below.
+  }
+  try {
+    const entry = require.resolve("koffi");
+    const version = packageVersionOf(dirname(entry));
+    const native = createRequire(entry)(`@koromix/koffi-${process.platform}-${process.arch}`) as Partial<Koffi> & { version?: unknown };
+    if (isKoffi(native, version)) return native;
+  } catch {
+    // koffi's entry point finds its native part itself.
   }
   return require("koffi") as Koffi;
+}
+
+function isKoffi(native: Partial<Koffi> & { version?: unknown }, version: unknown): native is Koffi {
+  return (
+    native.version === version &&
+    typeof native.load === "function" &&
+    typeof native.address === "function" &&
+    typeof native.errno === "function" &&
+    typeof native.view === "function"
+  );
+}
+
+function packageVersionOf(folder: string): unknown {
+  return (JSON.parse(readFileSync(join(folder, "package.json"), "utf8")) as { version?: unknown }).version;
+}
+
+/**
+ * The glibc build of koffi's native module in its platform package, found as Node resolves
+ * `koffi` from this module and the platform package from koffi's real folder (a pnpm layout
+ * links koffi from elsewhere): `node_modules/<name>` in each folder upwards. Null on anything
+ * but a glibc process on Linux (the platform package's own loader picks musl's build), or when
+ * the package is not where Node would find it or not of koffi's version.
+ */
+function nativeModuleFile(): { file: string; version: unknown } | null {
+  // A glibc process has mapped libc.so.6; a musl one (Alpine's Node) has not, whatever else is installed.
+  if (process.platform !== "linux" || !readFileSync("/proc/self/maps", "latin1").includes("/libc.so.6")) return null;
+  const koffiFolder = findPackage(dirname(fileURLToPath(import.meta.url)), "koffi");
+  if (koffiFolder === null) return null;
+  const real = realpathSync(koffiFolder);
+  const platformFolder = findPackage(real, `@koromix/koffi-${process.platform}-${process.arch}`);
+  if (platformFolder === null) return null;
+  const version = packageVersionOf(real);
+  if (packageVersionOf(platformFolder) !== version) return null;
+  const file = join(platformFolder, `${process.platform}_${process.arch}`, "koffi.node");
+  return existsSync(file) ? { file, version } : null;
+}
+
+/** The folder of package `name` as Node's resolution finds it from `from`, or null. */
+function findPackage(from: string, name: string): string | null {
+  for (let folder = from; ; ) {
+    if (basename(folder) !== "node_modules") {
+      const candidate = join(folder, "node_modules", name);
+      if (existsSync(join(candidate, "package.json"))) return candidate;
+    }
+    const parent = dirname(folder);
+    if (parent === folder) return null;
+    folder = parent;
+  }
 }
 
 /** A loaded C library: its functions, bound by C prototype. */
@@ -92,7 +149,7 @@ export function koffiIfLoaded(): Koffi | undefined {
 }
 
 /**
- * koffi for a speed-up worth its loading (4-6 ms; 7-9 through koffi's entry point): loaded now
+ * koffi for a speed-up worth its loading (2-3 ms; 7-9 through koffi's entry point): loaded now
  * in the CLI, which has guarded its standard streams, but never loaded for a program using the
  * library (the exit fsync).
  */
