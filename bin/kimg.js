@@ -1,11 +1,4 @@
 #!/usr/bin/env node
-// The CLI runs from the bundle in dist/ (built by `npm ci` through `prepare`). Where Node offers
-// it (>= 22.1), V8's compiled code for the bundle is kept on disk between runs; older Nodes skip it.
-import module from "node:module";
-
-try {
-  module.enableCompileCache?.();
-} catch {
-  // A cache that cannot be written (read-only home and temp) only costs the compile.
-}
-await import("../dist/bundle/run.js");
+// The CLI runs from the bundle in dist/bundle/ (built by `npm ci` through `prepare`), through
+// its launcher (src/cli/launcher.ts), which keeps V8's compiled code for it between runs.
+import "../dist/bundle/launch.js";

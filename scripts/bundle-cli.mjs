@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { builtinModules, createRequire } from "node:module";
-import { build } from "esbuild";
+import { build, transformSync } from "esbuild";
 
 const outdir = process.argv[2] ?? "dist/bundle";
 const metafile = process.argv[3];
@@ -154,19 +154,13 @@ const sharedChunk = {
   },
 };
 
-/**
- * esbuild's `require` calls (commander's, the built-in stand-ins') need a `require` in ES module
- * scope: the banner makes one. Only the chunk holding esbuild's __require helper calls it, and
- * createRequire costs each chunk that runs it about 0.25 ms (a Module object, its path lookups),
- * so chunks that never name `require` lose the banner after the build.
- */
-const BANNER = "import { createRequire as __kimgCreateRequire } from 'node:module'; const require = __kimgCreateRequire(import.meta.url);";
-
 // Chunk names carry content hashes: old chunks would pile up beside the new ones.
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   metafile: metafile !== undefined,
   entryPoints: ["src/cli/run.ts"],
+  // The entry's name too carries its hash: src/cli/launcher.ts keys its code caches by it.
+  entryNames: "[name]-[hash]",
   bundle: true,
   splitting: true,
   format: "esm",
@@ -178,13 +172,45 @@ const result = await build({
   plugins: [sharedChunk, lazyBuiltins, requiredBuiltins],
   // `kimg --version` (src/cli/version.ts): the bundle may be run away from package.json.
   define: { KIMG_PACKAGE_VERSION: JSON.stringify(version) },
-  banner: { js: BANNER },
   logLevel: "warning",
 });
+
+/**
+ * Each ES module chunk becomes the CommonJS-shaped script src/cli/launcher.ts runs (and keeps the
+ * code cache of): its imports `require` calls, its `import()` calls `require` in a promise, and
+ * `import.meta.url` the chunk's URL, which the launcher passes in. `require` is the launcher's
+ * (other chunks, and Node's require for the rest), so esbuild's `require` calls (commander's,
+ * the built-in stand-ins') need nothing more. Anything of ES modules left fails the build.
+ */
+let entry;
 for (const name of readdirSync(outdir)) {
   if (!name.endsWith(".js")) continue;
-  const text = readFileSync(join(outdir, name), "utf8");
-  const body = text.startsWith(`${BANNER}\n`) ? text.slice(BANNER.length + 1) : null;
-  if (body !== null && !/\brequire\b/.test(body)) writeFileSync(join(outdir, name), body);
+  if (name.startsWith("run-")) entry = name;
+  const { code } = transformSync(readFileSync(join(outdir, name), "utf8"), {
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    supported: { "dynamic-import": false },
+    define: { "import.meta.url": "__kimg_url" },
+    logLevel: "error",
+  });
+  if (/\bimport\s*\(|\bimport\.meta\b|^\s*(import|export)\s/m.test(code)) throw new Error(`${name}: ES module syntax left after the transform`);
+  writeFileSync(join(outdir, name), code);
 }
+if (entry === undefined) throw new Error("no entry chunk (run-<hash>.js)");
+
+// The launcher bin/kimg.js imports: the chunks are in its folder, and this is their entry.
+await build({
+  stdin: {
+    contents: `import { launch } from "./src/cli/launcher.ts";\nlaunch(import.meta.url, ${JSON.stringify(entry)});\n`,
+    resolveDir: process.cwd(),
+    loader: "ts",
+  },
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  outfile: join(outdir, "launch.js"),
+  logLevel: "warning",
+});
 if (metafile !== undefined) writeFileSync(metafile, JSON.stringify(result.metafile, null, 1));

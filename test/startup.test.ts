@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -68,7 +68,7 @@ test("the CLI bundle's start-up modules define the commands, and hold none of th
       ) || /node_modules\/(?!commander\/)/.test(s),
   );
   assert.deepEqual(unwanted, [], "loaded only when a command runs");
-  // Few modules, each costs Node's ESM loader 0.2-0.4 ms: the bundle's entry, commander, and the
+  // Few chunks, each a file to read and a script to compile: the bundle's entry, commander, and the
   // start-up modules the actions share (errors, exit codes, the koffi loader) as one chunk.
   const outputs = outputsLoadedWith(m, outputHolding(m, "src/cli/run.ts"));
   assert.equal(outputs.size, 3, `at start: ${[...outputs].join(" ")}`);
@@ -90,49 +90,64 @@ test("extract loads the zstd frame walk for Node's native zstd, not the WebAssem
     [],
   );
   const outputs = outputsLoadedWith(m, outputHolding(m, "src/cli/actions/extract.ts"));
-  assert.ok(outputs.size <= 11, `kimg extract loads ${outputs.size} modules`);
+  assert.ok(outputs.size <= 13, `kimg extract loads ${outputs.size} modules`);
 });
 
 test("kimg inspect loads the analysis, not the other commands' code, the signature stack or a codec", () => {
   assert.equal(built.status, 0, built.stderr);
   const m = meta();
   const atStart = new Set(startup(m));
-  const sources = loadedWith(m, outputHolding(m, "src/cli/actions/inspect.ts")).filter((s) => !atStart.has(s));
+  // The action reads the image, then imports the analysis (src/api/inspect.ts) while a large
+  // image's markers are searched for; the text view's renderer only without --json.
+  const [action, analysis] = ["src/cli/actions/inspect.ts", "src/api/inspect.ts"].map((s) => outputHolding(m, s)) as [string, string];
+  assert.notEqual(action, analysis, "the analysis is a chunk of its own, imported by the action");
+  const sources = [...loadedWith(m, action), ...loadedWith(m, analysis)].filter((s) => !atStart.has(s));
   assert.ok(
     sources.some((s) => s.endsWith("src/api/analyse.ts")),
-    "the analysis is bundled with the inspect action",
+    "the analysis is loaded with the inspect action",
   );
+  assert.ok(!sources.some((s) => s.endsWith("src/report/text.ts")), "the text view is loaded without --json only");
   const unwanted = sources.filter((s) =>
     /node_modules\/(pkijs|asn1js|bytestreamjs|pvtsutils|zstddec|fflate)\/|src\/signatures\/(pkcs7|certificates|verify|signature-summary)\.ts$|src\/codecs\/(gzip|zstd|xz|lzma|lzma-decoder|lz4|lzo|bzip2|bcj)\.ts$|^src\/(kexec|measure)\/|^src\/node\/(kexec\/|archive-writer\.ts)|^src\/cli\/actions\/(?!inspect\.ts)|^src\/api\/(unpack|plan|verify|measure|config|archive)\.ts$|^src\/report\/(kexec|verify|measure|plan)-text\.ts$/.test(
       s,
     ),
   );
   assert.deepEqual(unwanted, [], "loaded only by the command that needs it, or when a signature or a stream of that codec is met");
-  // Few modules: each costs Node's ESM loader time. The small core modules every chunk uses are one chunk (bundle-cli.mjs, SHARED).
+  // Few chunks, each a file and a compile. The small core modules every chunk uses are one chunk (bundle-cli.mjs, SHARED).
   const shared = ["src/io/limits.ts", "src/io/layout.ts", "src/codecs/output.ts", "src/codecs/checksums.ts", "src/report/diagnostic.ts"].map((s) =>
     outputHolding(m, s),
   );
   assert.equal(new Set(shared).size, 1, `one chunk: ${shared.join(" ")}`);
-  const outputs = outputsLoadedWith(m, outputHolding(m, "src/cli/actions/inspect.ts"));
+  const outputs = new Set([...outputsLoadedWith(m, action), ...outputsLoadedWith(m, analysis)]);
   assert.ok(outputs.size <= 14, `kimg inspect loads ${outputs.size} modules`);
 });
 
-test("the bundle takes Node's built-ins with require: no ES module facade but the banner's node:module, where require is used", () => {
+/** The entry chunk (run-<hash>.js), which launch.js runs. */
+const entryChunk = (): string => readdirSync(dir).find((n) => /^run-\w+\.js$/.test(n)) ?? "no entry chunk";
+
+test("every chunk is a script for the launcher: no ES module syntax, Node's built-ins through require", () => {
   assert.equal(built.status, 0, built.stderr);
   const m = meta();
   for (const [out, o] of Object.entries(m.outputs)) {
+    // The ES module build took no built-in with `import` (no facade even there).
     assert.deepEqual(
       o.imports.filter((i) => i.external && i.kind === "import-statement").map((i) => i.path),
       [],
       out,
     );
-    // The banner's own import (outside esbuild's graph) is the one left, in the chunks that use its `require`.
     const text = readFileSync(join(dir, out.slice(out.lastIndexOf("/") + 1)), "utf8");
-    const imported = [...text.matchAll(/^import .*?from ["'](node:[^"']+)["']/gm)].map((x) => x[1]);
-    assert.deepEqual(imported, /\brequire\b/.test(text.replace(/^import .*\n/, "")) ? ["node:module"] : [], out);
+    assert.doesNotMatch(text, /^\s*(import|export)\s|\bimport\s*\(|\bimport\.meta\b/m, out);
+    // Other chunks by relative require, which the launcher serves; built-ins by name.
+    for (const [, id] of text.matchAll(/\brequire\("([^"]+)"\)/g)) assert.match(id as string, /^(\.\/[\w-]+\.js|node:[\w/]+|koffi)$/, out);
   }
+  // The launcher itself imports only node:module (for require).
+  const launcher = readFileSync(join(dir, "launch.js"), "utf8");
+  assert.deepEqual(
+    [...launcher.matchAll(/^import .*?from ["']([^"']+)["']/gm)].map((x) => x[1]),
+    ["node:module"],
+  );
   // The stand-in never touches node:fs's getters (promises, ReadStream...), which load the streams code.
-  assert.doesNotMatch(readFileSync(join(dir, "run.js"), "utf8"), /\.(promises|ReadStream|WriteStream)\b/);
+  assert.doesNotMatch(readFileSync(join(dir, entryChunk()), "utf8"), /\.(promises|ReadStream|WriteStream)\b/);
 });
 
 /** Runs the bundle with `args` and returns its output and the built-in modules Node loaded. */
@@ -140,7 +155,7 @@ function runLoaded(args: string[]): { status: number | null; stdout: string; std
   // Prints the built-in modules Node loaded, at exit (after the command's output).
   const hook = join(dir, "loaded.mjs");
   writeFileSync(hook, 'process.on("exit", () => process.stderr.write("\\nLOADED " + JSON.stringify(process.moduleLoadList) + "\\n"));\n');
-  const r = spawnSync(process.execPath, ["--import", hook, join(dir, "run.js"), ...args], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["--import", hook, join(dir, "launch.js"), ...args], { encoding: "utf8", env: { ...process.env, TMPDIR: dir } });
   const loaded = JSON.parse(r.stderr.split("\nLOADED ")[1] ?? "[]") as string[];
   assert.ok(loaded.includes("NativeModule fs"), "the hook saw the module list");
   return { ...r, loaded };
@@ -188,7 +203,7 @@ test("--version and --help load no crypto, zlib, child_process or fs/promises", 
 
 test("the bundle knows its version away from package.json (built in, as bin/kimg.js runs it)", () => {
   assert.equal(built.status, 0, built.stderr);
-  const r = spawnSync(process.execPath, [join(dir, "run.js"), "--version"], { encoding: "utf8", cwd: tmpdir() });
+  const r = spawnSync(process.execPath, [join(dir, "launch.js"), "--version"], { encoding: "utf8", cwd: tmpdir(), env: { ...process.env, TMPDIR: dir } });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, `${JSON.parse(readFileSync("package.json", "utf8")).version}\n`);
 });

@@ -4,4 +4,7 @@ import { main } from "./main.js";
 
 guardStandardStreamsAtExit();
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: the bundle runs this as a script (src/cli/launcher.ts). main() handles its own errors.
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,166 @@
+/**
+ * How bin/kimg.js runs the CLI bundle (dist/bundle/, made by scripts/bundle-cli.mjs): each chunk
+ * is a script compiled with node:vm, whose V8 code cache is kept between runs, taken after the
+ * command has run.
+ *
+ * Most of a short command's time here was compiling kimg's own code. Node's compile cache
+ * (`module.enableCompileCache`, which the bundle used as ES modules) stores the code V8 made when
+ * it first compiled a module, before running it: only its top level, every function it calls
+ * later compiled again at every start (`kimg inspect` of a small file: 13 ms of 50 under
+ * --log-function-events). A cache made after the run (vm.Script's createCachedData) holds every
+ * function the command ran as well: `kimg inspect` 9-11 ms faster (Node 24, issue 14).
+ *
+ * The chunks are CommonJS-shaped (esbuild turns each ES module chunk into one, its `import()`
+ * calls included); `require("./chunk-X.js")` of a chunk loads it here, anything else is Node's
+ * own require from this folder (built-in modules, koffi).
+ *
+ * Cache files (the V8 version's format, checked by V8 against the source and its flags before
+ * use) live in `<temp>/kimg-code-cache-<uid>/<node>-<arch>/<entry>/<command>/`: one folder per
+ * user, made private (0700) and used only if it is a directory this user owns that no one else
+ * can write to, since whoever writes a cache decides what code runs. Chunk file names carry a
+ * hash of their contents, and the entry's names the build: a cache always belongs to the code it
+ * was made from. A folder per command, because each command's first run decides which functions
+ * its caches hold. A cache is written (temp file, then rename) when there was none or V8 refused
+ * it (another Node, other flags); NODE_DISABLE_COMPILE_CACHE=1 turns caching off, as it does
+ * Node's, and KIMG_DEBUG_CACHE=1 prints what happens to each chunk on stderr.
+ */
+import type * as Fs from "node:fs";
+import { createRequire } from "node:module";
+import type * as Os from "node:os";
+import type * as Path from "node:path";
+import type * as Url from "node:url";
+import type * as Vm from "node:vm";
+
+// Built-ins through require: importing node:fs as an ES module makes Node build its facade,
+// which reads every getter (fs.promises loads the streams code).
+const require = createRequire(import.meta.url);
+const { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } = require("node:fs") as typeof Fs;
+const { tmpdir } = require("node:os") as typeof Os;
+const { dirname, join } = require("node:path") as typeof Path;
+const { fileURLToPath, pathToFileURL } = require("node:url") as typeof Url;
+const { Script } = require("node:vm") as typeof Vm;
+
+/** A chunk file name as the bundler writes them. */
+const CHUNK_NAME = /^[\w-]{1,64}\.js$/;
+
+interface Loaded {
+  exports: unknown;
+}
+
+/** Runs the bundle beside the module at `url` (the launcher's own) from its chunk `entry`, with the process's arguments. */
+export function launch(url: string, entry: string): void {
+  const folder = dirname(fileURLToPath(url));
+  const debug = process.env.KIMG_DEBUG_CACHE ? (line: string) => process.stderr.write(`kimg code cache: ${line}\n`) : undefined;
+  const caches = cacheFolder(folder, entry, debug);
+  const modules = new Map<string, Loaded>();
+  const fresh: Array<{ name: string; script: Vm.Script }> = [];
+
+  const load = (name: string): unknown => {
+    const known = modules.get(name);
+    if (known) return known.exports;
+    if (!CHUNK_NAME.test(name)) throw new Error(`kimg: the bundle has no chunk ${JSON.stringify(name)}`);
+    const file = join(folder, name);
+    const source = readFileSync(file, "utf8");
+    const cachedData = caches === null ? undefined : readCache(join(caches, `${name}.cache`));
+    // One line of wrapper, so that line numbers in stack traces are the chunk's own.
+    const script = new Script(`(function (exports, require, module, __kimg_url) {"use strict";${source}\n})`, {
+      filename: file,
+      ...(cachedData ? { cachedData } : {}),
+    });
+    if (caches !== null) {
+      const refused = cachedData !== undefined && script.cachedDataRejected === true;
+      debug?.(`${name}: ${cachedData === undefined ? "no cache" : refused ? "cache refused" : "cache used"}`);
+      if (cachedData === undefined || refused) fresh.push({ name, script });
+    }
+    const module: Loaded = { exports: {} };
+    modules.set(name, module);
+    try {
+      const body = script.runInThisContext() as (exports: unknown, require: (id: string) => unknown, module: Loaded, url: string) => void;
+      body(module.exports, requireFromChunk, module, pathToFileURL(file).href);
+    } catch (error) {
+      // As an ES module that failed: the next import tries again, never half a module.
+      modules.delete(name);
+      throw error;
+    }
+    return module.exports;
+  };
+  const requireFromChunk = (id: string): unknown => (id.startsWith("./") ? load(id.slice(2)) : require(id));
+
+  if (caches !== null) {
+    // First listener of 'exit': the command has run, and its functions are compiled.
+    process.on("exit", () => {
+      for (const { name, script } of fresh) writeCache(caches, `${name}.cache`, script, debug);
+    });
+  }
+  load(entry);
+}
+
+/** The folder of this bundle's caches for this command, or null where caching is off or unsafe. */
+function cacheFolder(folder: string, entry: string, debug?: (line: string) => void): string | null {
+  if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof process.getuid !== "function") return null;
+  const uid = process.getuid();
+  const root = join(tmpdir(), `kimg-code-cache-${uid}`);
+  try {
+    mkdirSync(root, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return null;
+  }
+  try {
+    const st = lstatSync(root);
+    if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+      debug?.(`${root} is not a private folder of uid ${uid}: not used`);
+      return null;
+    }
+  } catch {
+    return null;
+  }
+  return join(root, `${process.version}-${process.arch}`, entry.replace(/\.js$/, ""), commandOf(folder));
+}
+
+/**
+ * The command the arguments name, when the bundle has an action chunk of that name
+ * (`inspect-<hash>.js`); else "other" (help, version, a mistyped command, and the commands that
+ * share an action, such as digest and pcr, which share measure's).
+ */
+function commandOf(folder: string): string {
+  const first = process.argv[2];
+  if (first === undefined || !/^[a-z]{1,16}$/.test(first)) return "other";
+  try {
+    return readdirSync(folder).some((name) => name.startsWith(`${first}-`) && CHUNK_NAME.test(name)) ? first : "other";
+  } catch {
+    return "other";
+  }
+}
+
+function readCache(file: string): Buffer | undefined {
+  try {
+    return readFileSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the script's code cache as `name` in `folder`, atomically; a cache that cannot be written is only a slower next start. */
+function writeCache(folder: string, name: string, script: Vm.Script, debug?: (line: string) => void): void {
+  const file = join(folder, name);
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    const data = script.createCachedData();
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    const fd = openSync(temp, "wx", 0o600);
+    try {
+      for (let at = 0; at < data.length; ) at += writeSync(fd, data, at);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+    debug?.(`${name}: wrote ${data.length} bytes`);
+  } catch (error) {
+    debug?.(`${name}: not written (${(error as Error).message})`);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // There was no temp file.
+    }
+  }
+}
