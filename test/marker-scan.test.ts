@@ -12,9 +12,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MARKER_MAX_HITS } from "../src/io/limits.js";
-import { type ByteSearch, indexOf, useByteSearch } from "../src/io/layout.js";
-import { findMarker, type KernelMarker, markerBytes, SCAN_CHUNK_BYTES, scanMarkersAhead } from "../src/io/marker-scan.js";
-import { memmemSearch } from "../src/node/byte-search.js";
+import { type AsyncByteSearch, type ByteSearch, indexOf, useByteSearch } from "../src/io/layout.js";
+import { findMarker, type KernelMarker, markerBytes, SCAN_CHUNK_BYTES, scanMarkersAhead, searchMarkersAhead } from "../src/io/marker-scan.js";
+import { memmemSearch, memmemSearchAsync } from "../src/node/byte-search.js";
 import { loadKoffi } from "../src/node/koffi.js";
 
 const MARKERS: KernelMarker[] = ["banner", "ikconfig", "newc"];
@@ -235,6 +235,66 @@ test("indexOf over long ranges through a registered native search: the same answ
     useByteSearch(null);
   }
   assert.ok(want.filter((p) => p >= 0).length > 100, "most questions find something");
+});
+
+/** The asynchronous searches searchMarkersAhead is tried with: glibc's memmem on the thread pool, and a JavaScript one. */
+const AHEAD: Array<[string, () => AsyncByteSearch | string]> = [
+  ["memmem on the thread pool", () => (process.platform === "linux" ? (memmemSearchAsync(loadKoffi()) ?? "memmem could not be bound") : "glibc only")],
+  ["a JavaScript search in a promise", () => async (bytes, pattern, from, to) => plainSearch(bytes, pattern, from, to)],
+];
+
+for (const [name, make] of AHEAD) {
+  test(`searchMarkersAhead, then findMarker: the plain search's hits, first ones unaligned included (${name})`, async (t) => {
+    const ahead = make();
+    if (typeof ahead === "string") return t.skip(ahead);
+    useByteSearch(plainSearch);
+    try {
+      const bytes = plantedBytes(0x51ed270b);
+      // newc's first occurrence is not at a multiple of 4: the search ahead must go on to the first that is.
+      plant(bytes, "newc", 501);
+      assert.equal(indexOf(bytes, markerBytes("newc"), 0, bytes.length), 501);
+      assert.ok((reference(bytes, "newc")[0] as number) > 501);
+      // A marker asked about before the search ahead: its answers stay the plain search's.
+      assert.equal(
+        findMarker(bytes, "banner", 5000),
+        reference(bytes, "banner").find((p) => p >= 5000),
+      );
+      let searched = 0;
+      await searchMarkersAhead(bytes, (b, p, from, to) => {
+        searched++;
+        return ahead(b, p, from, to);
+      });
+      assert.ok(searched >= 4, `${searched} searches: one per marker, more for newc's unaligned ones`);
+      for (const marker of MARKERS) assert.deepEqual(scanned(bytes, marker), reference(bytes, marker), marker);
+      // Markers that are not there: known absent, no further search.
+      const plain = randomBytes(2 * 1024 * 1024, 4242).fill(0x41, 0, 64);
+      for (const marker of MARKERS) assert.deepEqual(reference(plain, marker), [], `no ${marker} by chance`);
+      await searchMarkersAhead(plain, ahead);
+      useByteSearch(() => {
+        throw new Error("searched again");
+      });
+      for (const marker of MARKERS) assert.equal(findMarker(plain, marker), -1, marker);
+    } finally {
+      useByteSearch(null);
+    }
+  });
+}
+
+test("searchMarkersAhead does nothing without a registered native search, or for a small layer", async () => {
+  const bytes = plantedBytes(7);
+  let searched = 0;
+  const counting: AsyncByteSearch = async (b, p, from, to) => {
+    searched++;
+    return plainSearch(b, p, from, to);
+  };
+  await searchMarkersAhead(bytes, counting);
+  useByteSearch(plainSearch);
+  try {
+    await searchMarkersAhead(bytes.subarray(0, 1024 * 1024 - 1), counting);
+  } finally {
+    useByteSearch(null);
+  }
+  assert.equal(searched, 0);
 });
 
 test("scanMarkersAhead over bytes that arrive in pieces finds what the plain search finds, markers across the pieces' ends too", () => {

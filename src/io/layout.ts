@@ -256,6 +256,9 @@ export function ascii(text: string): Uint8Array {
  */
 export type ByteSearch = (bytes: Uint8Array, pattern: Uint8Array, from: number, to: number) => number;
 
+/** A ByteSearch that runs off the main thread (memmem on a thread-pool thread), for searches started ahead of the questions. */
+export type AsyncByteSearch = (bytes: Uint8Array, pattern: Uint8Array, from: number, to: number) => Promise<number>;
+
 let byteSearch: ByteSearch | null = null;
 
 /** Registers a native search (null: the searches here again). */

@@ -33,7 +33,7 @@
  *
  * The cache assumes the bytes do not change while the analysis reads them (they are its input).
  */
-import { ascii, type ByteSearch, indexOf, registeredByteSearch } from "./layout.js";
+import { type AsyncByteSearch, ascii, type ByteSearch, indexOf, registeredByteSearch } from "./layout.js";
 import { MARKER_MAX_HITS } from "./limits.js";
 
 /** The markers, by name. */
@@ -239,15 +239,19 @@ function searchFrom(search: ByteSearch, bytes: Uint8Array, spec: MarkerSpec, fro
   }
 }
 
-/** findMarker through the registered native search (same answers, kept per marker as found). */
-function findSearched(search: ByteSearch, bytes: Uint8Array, index: number, start: number, last: number, end: number): number {
-  const spec = MARKERS[NAMES[index] as KernelMarker];
+function searchStates(bytes: Uint8Array): Searched[] {
   let states = searches.get(bytes);
   if (!states) {
     states = NAMES.map(() => ({ hits: [], searchedTo: 0, overflowAt: null }));
     searches.set(bytes, states);
   }
-  const state = states[index] as Searched;
+  return states;
+}
+
+/** findMarker through the registered native search (same answers, kept per marker as found). */
+function findSearched(search: ByteSearch, bytes: Uint8Array, index: number, start: number, last: number, end: number): number {
+  const spec = MARKERS[NAMES[index] as KernelMarker];
+  const state = searchStates(bytes)[index] as Searched;
   for (;;) {
     const hit = firstAtOrAfter(state.hits, start);
     if (hit !== undefined) return hit <= last ? hit : -1;
@@ -263,6 +267,36 @@ function findSearched(search: ByteSearch, bytes: Uint8Array, index: number, star
   }
   if (state.overflowAt === null) return -1;
   return searchFrom(search, bytes, spec, Math.max(start, state.overflowAt), end);
+}
+
+/**
+ * Finds each marker's first occurrence in `bytes` ahead of the analysis, all at once with an
+ * asynchronous search (memmem on the thread pool, node/byte-search.ts): the CLI starts this as
+ * soon as a large image is mapped and loads the analysis meanwhile, which then finds the answers
+ * known (a raw 48 MB Image: two whole-image searches, 10 ms, no longer on the main thread). Only
+ * for a layer the registered native search answers for (the same object the analysis gets, and
+ * at least BYTE_SEARCH_MIN_BYTES): what it records is what findSearched would have found first.
+ * A marker the analysis has asked about meanwhile is left as that search left it.
+ */
+export async function searchMarkersAhead(bytes: Uint8Array, search: AsyncByteSearch): Promise<void> {
+  if (registeredByteSearch() === null || bytes.length < BYTE_SEARCH_MIN_BYTES) return;
+  await Promise.all(
+    NAMES.map(async (name, index) => {
+      const spec = MARKERS[name];
+      let p = -1;
+      for (let at = 0; ; at = p + 1) {
+        p = await search(bytes, spec.bytes, at, bytes.length);
+        if (p < 0 || !spec.aligned || p % 4 === 0) break;
+      }
+      const state = searchStates(bytes)[index] as Searched;
+      if (state.searchedTo !== 0) return;
+      if (p < 0) state.searchedTo = bytes.length;
+      else {
+        state.hits.push(p);
+        state.searchedTo = p + 1;
+      }
+    }),
+  );
 }
 
 /** The first of the ascending `list` at or after `start` (binary search), or undefined. */

@@ -8,17 +8,34 @@
  * of the size this is used for lives in an ArrayBuffer outside V8's heap, which does not move.
  * The pattern (a few bytes) is copied into a buffer of this module's, for the same reason.
  */
-import type { ByteSearch } from "../io/layout.js";
-import { type Koffi, libc } from "./koffi.js";
+import type { AsyncByteSearch, ByteSearch } from "../io/layout.js";
+import { type Koffi, type KoffiFunction, libc } from "./koffi.js";
 
 let search: ByteSearch | null | undefined;
+let asyncSearch: AsyncByteSearch | null | undefined;
+let memmemFunction: KoffiFunction | null | undefined;
+
+function bindMemmem(koffi: Koffi): KoffiFunction | null {
+  if (memmemFunction === undefined) {
+    try {
+      if (process.platform !== "linux") throw new Error("glibc only");
+      memmemFunction = libc(koffi).func("uintptr_t memmem(uintptr_t haystack, size_t haystacklen, uintptr_t needle, size_t needlelen)");
+    } catch {
+      memmemFunction = null;
+    }
+  }
+  return memmemFunction;
+}
 
 /** memmem as a ByteSearch, or null where it cannot be bound (then the searches stay in JavaScript). */
 export function memmemSearch(koffi: Koffi): ByteSearch | null {
   if (search !== undefined) return search;
+  const memmem = bindMemmem(koffi);
+  if (memmem === null) {
+    search = null;
+    return search;
+  }
   try {
-    if (process.platform !== "linux") throw new Error("glibc only");
-    const memmem = libc(koffi).func("uintptr_t memmem(uintptr_t haystack, size_t haystacklen, uintptr_t needle, size_t needlelen)");
     let needle = new Uint8Array(new ArrayBuffer(64));
     let needleAddress = BigInt(koffi.address(needle));
     search = (bytes, pattern, from, to) => {
@@ -36,4 +53,32 @@ export function memmemSearch(koffi: Koffi): ByteSearch | null {
     search = null;
   }
   return search;
+}
+
+/**
+ * memmem on a thread of Node's pool (koffi's `.async`): searches started ahead of the analysis
+ * run beside the main thread, which meanwhile loads the code that will ask for them. Each call
+ * has a pattern buffer of its own (several run at once), kept alive until its answer; the
+ * haystack must not be freed or move meanwhile (a mapped file never is).
+ */
+export function memmemSearchAsync(koffi: Koffi): AsyncByteSearch | null {
+  if (asyncSearch !== undefined) return asyncSearch;
+  const memmem = bindMemmem(koffi);
+  asyncSearch =
+    memmem === null
+      ? null
+      : (bytes, pattern, from, to) => {
+          if (from < 0 || to > bytes.length || to - from < pattern.length) return Promise.resolve(-1);
+          const needle = new Uint8Array(new ArrayBuffer(pattern.length));
+          needle.set(pattern);
+          const base = BigInt(koffi.address(bytes));
+          return new Promise((resolve, reject) => {
+            memmem.async(base + BigInt(from), to - from, BigInt(koffi.address(needle)), needle.length, (error: unknown, found: number | bigint) => {
+              // Both arrays stay referenced until the search is over.
+              if (bytes.length === 0 || needle.length === 0 || error) reject(error ?? new Error("memmem: empty operand"));
+              else resolve(BigInt(found) === 0n ? -1 : Number(BigInt(found) - base));
+            });
+          });
+        };
+  return asyncSearch;
 }

@@ -1,7 +1,5 @@
 /** What `kimg inspect` does (`cli/inspect.ts` defines the command): loaded only when it runs. */
-import { inspect } from "../../api/inspect.js";
 import { writeStdout } from "../../node/stdout.js";
-import { renderText } from "../../report/text.js";
 import { EXIT } from "../exit-codes.js";
 import type { ImageFlags } from "../options.js";
 import { readImage } from "../read-image.js";
@@ -14,9 +12,14 @@ export interface InspectFlags extends ImageFlags {
 
 export const actions = {
   async inspect(file: string, opts: InspectFlags): Promise<void> {
-    const { bytes, options } = await readImage(file, opts, { progress: !opts.json });
+    const { bytes, options, markers } = await readImage(file, opts, { progress: !opts.json, searchAhead: true });
+    // The analysis is loaded while a large image's kernel markers are searched for on other
+    // threads, and the planners it imports at its end (analysis/plan) while they still run.
+    const { inspect } = await import("../../api/inspect.js");
+    await Promise.all([markers, import("../../analysis/plan/index.js")]);
     const report = await inspect(bytes, { ...options, shallow: opts.shallow ?? false });
-    await writeStdout(opts.json ? JSON.stringify(report, null, 2) + "\n" : renderText(report, { fields: !opts.brief }));
+    const text = opts.json ? null : (await import("../../report/text.js")).renderText(report, { fields: !opts.brief });
+    await writeStdout(text ?? JSON.stringify(report, null, 2) + "\n");
     if (report.diagnostics.some((d) => d.severity === "error")) process.exitCode = EXIT.BAD_INPUT;
   },
 };
