@@ -13,10 +13,9 @@ export interface InspectFlags extends ImageFlags {
 export const actions = {
   async inspect(file: string, opts: InspectFlags): Promise<void> {
     const { bytes, options, markers } = await readImage(file, opts, { progress: !opts.json, searchAhead: true });
-    // The analysis is loaded while a large image's kernel markers are searched for on other
-    // threads, and the planners it imports at its end (analysis/plan) while they still run.
+    // The analysis is loaded while a large image's kernel markers are searched for on other threads.
     const { inspect } = await import("../../api/inspect.js");
-    await Promise.all([markers, import("../../analysis/plan/index.js")]);
+    await markers;
     const report = await inspect(bytes, { ...options, shallow: opts.shallow ?? false });
     const text = opts.json ? null : (await import("../../report/text.js")).renderText(report, { fields: !opts.brief });
     await writeStdout(text ?? JSON.stringify(report, null, 2) + "\n");
