@@ -142,7 +142,7 @@ test("exit codes and error output are the sources' (a missing file, a wrong opti
   }
 });
 
-test("no cache where the folder is not private to this user, or with NODE_DISABLE_COMPILE_CACHE", { skip: uid < 0 }, () => {
+test("no cache where the folder is not private to this user, in a temp folder others can change, or with NODE_DISABLE_COMPILE_CACHE", { skip: uid < 0 }, () => {
   assert.equal(built.status, 0, built.stderr);
   const want = fromSources(["inspect", "--json", SAMPLE]);
 
@@ -166,6 +166,16 @@ test("no cache where the folder is not private to this user, or with NODE_DISABL
     assert.equal(o.stdout, want.stdout);
     assert.deepEqual(o.cache, [`${theirs} is not a private folder of uid 0: not used`]);
   }
+
+  // A temp folder anyone may rename entries in, unless sticky as /tmp is.
+  const shared = freshTemp();
+  chmodSync(shared, 0o777);
+  const s = launch(shared, ["inspect", "--json", SAMPLE]);
+  assert.equal(s.stdout, want.stdout);
+  assert.deepEqual(s.cache, [`${shared} is writable by others and not sticky: not used`]);
+  assert.equal(existsSync(join(shared, `kimg-code-cache-${uid}`)), false);
+  chmodSync(shared, 0o1777);
+  assert.ok(launch(shared, ["inspect", "--json", SAMPLE]).cache.some((l) => l.endsWith(": no cache")));
 
   const off = freshTemp();
   const d = launch(off, ["inspect", "--json", SAMPLE], { NODE_DISABLE_COMPILE_CACHE: "1" });

@@ -17,7 +17,8 @@
  * Cache files (the V8 version's format, checked by V8 against the source and its flags before
  * use) live in `<temp>/kimg-code-cache-<uid>/<node>-<arch>/<entry>/<command>/`: one folder per
  * user, made private (0700) and used only if it is a directory this user owns that no one else
- * can write to, since whoever writes a cache decides what code runs. Chunk file names carry a
+ * can write to, in a temp folder no one else can swap it in, since whoever writes a cache
+ * decides what code runs. Chunk file names carry a
  * hash of their contents, and the entry's names the build: a cache always belongs to the code it
  * was made from. A folder per command, because each command's first run decides which functions
  * its caches hold. A cache is written (temp file, then rename) when there was none or V8 refused
@@ -34,7 +35,7 @@ import type * as Vm from "node:vm";
 // Built-ins through require: importing node:fs as an ES module makes Node build its facade,
 // which reads every getter (fs.promises loads the streams code).
 const require = createRequire(import.meta.url);
-const { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } = require("node:fs") as typeof Fs;
+const { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } = require("node:fs") as typeof Fs;
 const { tmpdir } = require("node:os") as typeof Os;
 const { dirname, join } = require("node:path") as typeof Path;
 const { fileURLToPath, pathToFileURL } = require("node:url") as typeof Url;
@@ -99,7 +100,20 @@ export function launch(url: string, entry: string): void {
 function cacheFolder(folder: string, entry: string, debug?: (line: string) => void): string | null {
   if (process.env.NODE_DISABLE_COMPILE_CACHE || typeof process.getuid !== "function") return null;
   const uid = process.getuid();
-  const root = join(tmpdir(), `kimg-code-cache-${uid}`);
+  const temp = tmpdir();
+  // Whoever may rename entries of the temp folder could swap the private folder for theirs
+  // after it is checked: the temp folder must be this user's or root's, and sticky (as /tmp is)
+  // or writable by its owner alone.
+  try {
+    const st = statSync(temp);
+    if ((st.uid !== uid && st.uid !== 0) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) {
+      debug?.(`${temp} is writable by others and not sticky: not used`);
+      return null;
+    }
+  } catch {
+    return null;
+  }
+  const root = join(temp, `kimg-code-cache-${uid}`);
   try {
     mkdirSync(root, { mode: 0o700 });
   } catch (error) {
