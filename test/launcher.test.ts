@@ -172,7 +172,7 @@ test("no cache where the folder is not private to this user, in a temp folder ot
   chmodSync(shared, 0o777);
   const s = launch(shared, ["inspect", "--json", SAMPLE]);
   assert.equal(s.stdout, want.stdout);
-  assert.deepEqual(s.cache, [`${shared} is writable by others and not sticky: not used`]);
+  assert.deepEqual(s.cache, [`${shared} is neither this user's nor root's, or others may rename its entries: not used`]);
   assert.equal(existsSync(join(shared, `kimg-code-cache-${uid}`)), false);
   chmodSync(shared, 0o1777);
   assert.ok(launch(shared, ["inspect", "--json", SAMPLE]).cache.some((l) => l.endsWith(": no cache")));

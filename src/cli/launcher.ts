@@ -107,7 +107,7 @@ function cacheFolder(folder: string, entry: string, debug?: (line: string) => vo
   try {
     const st = statSync(temp);
     if ((st.uid !== uid && st.uid !== 0) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) {
-      debug?.(`${temp} is writable by others and not sticky: not used`);
+      debug?.(`${temp} is neither this user's nor root's, or others may rename its entries: not used`);
       return null;
     }
   } catch {
