@@ -270,59 +270,31 @@ function findSearched(search: ByteSearch, bytes: Uint8Array, index: number, star
 }
 
 /**
- * Whether an occurrence of a marker can be what its reader looks for, by the bytes after it:
- * linux_banner's "Linux version " is followed by the release's first digit (a printk format
- * "Linux version %s" comes before it in the .rodata of Debian's arm64 kernels), the .config's
- * "IKCFG_ST" by gzip's 1f 8b 08 (scripts/extract-ikconfig), a newc header's "070701" by c_ino's
- * 8 hex digits. Only how far the search ahead goes depends on it, never an answer.
- */
-const PLAUSIBLE: Record<KernelMarker, (bytes: Uint8Array, after: number) => boolean> = {
-  banner: (bytes, after) => isDigit(bytes[after]),
-  ikconfig: (bytes, after) => bytes[after] === 0x1f && bytes[after + 1] === 0x8b && bytes[after + 2] === 0x08,
-  newc: (bytes, after) => {
-    for (let i = 0; i < 8; i++) if (!isHexDigit(bytes[after + i])) return false;
-    return true;
-  },
-};
-const isDigit = (b: number | undefined): boolean => b !== undefined && b >= 0x30 && b <= 0x39;
-const isHexDigit = (b: number | undefined): boolean => isDigit(b) || (b !== undefined && ((b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66)));
-
-/** How many occurrences of one marker the search ahead records at most, going past implausible ones. */
-const AHEAD_MAX_HITS = 16;
-
-/**
- * Finds the markers in `bytes` ahead of the analysis, all at once with an asynchronous search
- * (memmem on the thread pool, node/byte-search.ts): the CLI starts this as soon as a large image
- * is mapped and loads the analysis meanwhile, which then finds the answers known (a raw 48 MB
- * Image: two whole-image searches, 10 ms, no longer on the main thread). Each marker is searched
- * up to its first plausible occurrence (PLAUSIBLE; at most AHEAD_MAX_HITS), every occurrence on
- * the way recorded, so what is recorded is what findSearched would have found up to there. Only
+ * Finds each marker's first occurrence in `bytes` ahead of the analysis, all at once with an
+ * asynchronous search (memmem on the thread pool, node/byte-search.ts): the CLI starts this as
+ * soon as a large image is mapped and loads the analysis meanwhile, which then finds the answers
+ * known (a raw 48 MB Image: two whole-image searches, 10 ms, no longer on the main thread). Only
  * for a layer the registered native search answers for (the same object the analysis gets, and
- * at least BYTE_SEARCH_MIN_BYTES). A marker the analysis has asked about meanwhile is left as
- * that search left it.
+ * at least BYTE_SEARCH_MIN_BYTES): what it records is what findSearched would have found first.
+ * A marker the analysis has asked about meanwhile is left as that search left it.
  */
 export async function searchMarkersAhead(bytes: Uint8Array, search: AsyncByteSearch): Promise<void> {
   if (registeredByteSearch() === null || bytes.length < BYTE_SEARCH_MIN_BYTES) return;
   await Promise.all(
     NAMES.map(async (name, index) => {
       const spec = MARKERS[name];
-      const hits: number[] = [];
-      let searchedTo = 0;
-      while (searchedTo < bytes.length && hits.length < AHEAD_MAX_HITS) {
-        const p = await search(bytes, spec.bytes, searchedTo, bytes.length);
-        if (p < 0) {
-          searchedTo = bytes.length;
-          break;
-        }
-        searchedTo = p + 1;
-        if (spec.aligned && p % 4 !== 0) continue;
-        hits.push(p);
-        if (PLAUSIBLE[name](bytes, p + spec.bytes.length)) break;
+      let p = -1;
+      for (let at = 0; ; at = p + 1) {
+        p = await search(bytes, spec.bytes, at, bytes.length);
+        if (p < 0 || !spec.aligned || p % 4 === 0) break;
       }
       const state = searchStates(bytes)[index] as Searched;
       if (state.searchedTo !== 0) return;
-      state.hits.push(...hits);
-      state.searchedTo = searchedTo;
+      if (p < 0) state.searchedTo = bytes.length;
+      else {
+        state.hits.push(p);
+        state.searchedTo = p + 1;
+      }
     }),
   );
 }
