@@ -13,14 +13,18 @@
  * replaced, never followed) are ever replaced: never a device, FIFO, socket or folder.
  */
 import {
+  close,
   closeSync,
   constants,
+  fstat,
   fstatSync,
   fsyncSync,
   linkSync,
   lstatSync,
   mkdirSync,
+  open as openDescriptor,
   openSync,
+  read,
   renameSync,
   rmdirSync,
   rmSync,
@@ -73,6 +77,18 @@ export function fileKind(info: Stats): string {
   return "not a regular file";
 }
 
+/*
+ * Inputs are read through node:fs's callback functions on a descriptor, not node:fs/promises:
+ * loading that module (its FileHandle brings readline, the watchers and more) took 8 ms of
+ * `kimg inspect` on Node 24. The writes below use it; the CLI bundle loads it when they start.
+ */
+const openFd = (path: string, flags: number): Promise<number> =>
+  new Promise((resolve, reject) => openDescriptor(path, flags, (error, fd) => (error ? reject(error) : resolve(fd))));
+const statFd = (fd: number): Promise<Stats> => new Promise((resolve, reject) => fstat(fd, (error, info) => (error ? reject(error) : resolve(info))));
+const readFd = (fd: number, into: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
+  new Promise((resolve, reject) => read(fd, into, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
+const closeFd = (fd: number): Promise<void> => new Promise((resolve) => close(fd, () => resolve()));
+
 const READ_CHUNK_BYTES = 1024 * 1024;
 /**
  * Files from this size on are read in pieces of PARALLEL_READ_BYTES, READS_IN_FLIGHT at a time,
@@ -86,21 +102,21 @@ const PARALLEL_READ_BYTES = 8 * 1024 * 1024;
 const READS_IN_FLIGHT = 2;
 
 /** Opens `path` for reading and checks, on the open descriptor, that it is a regular file within the cap. */
-async function openRegular(path: string, label: string, maxBytes: number): Promise<{ handle: FileHandle; size: number }> {
-  let handle: FileHandle;
+async function openRegular(path: string, label: string, maxBytes: number): Promise<{ fd: number; size: number }> {
+  let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO must not wait for a writer (the check below refuses it anyway).
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fd = await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   } catch (error) {
     throw new KimgError(ErrorCode.IO, `cannot read ${label}: ${(error as Error).message}`, { path });
   }
   try {
-    const info = await handle.stat();
+    const info = await statFd(fd);
     if (!info.isFile()) throw new KimgError(ErrorCode.IO, `${label} is not a regular file (${fileKind(info)})`, { path });
     if (info.size > maxBytes) throw overLimit(label, path, maxBytes);
-    return { handle, size: info.size };
+    return { fd, size: info.size };
   } catch (error) {
-    await handle.close().catch(() => undefined);
+    await closeFd(fd);
     throw error;
   }
 }
@@ -116,9 +132,9 @@ function overLimit(label: string, path: string, maxBytes: number): KimgError {
 export async function readInput(path: string, options: ReadOptions = {}): Promise<Uint8Array> {
   const maxBytes = options.maxBytes ?? DEFAULT_LIMITS.maxInputBytes;
   const label = options.what ? `${options.what} ${path}` : path;
-  const { handle, size } = await openRegular(path, label, maxBytes);
+  const { fd, size } = await openRegular(path, label, maxBytes);
   try {
-    const mapped = options.map && size >= MAP_MIN_BYTES ? mapInput(handle.fd) : null;
+    const mapped = options.map && size >= MAP_MIN_BYTES ? mapInput(fd) : null;
     if (mapped !== null) {
       if (mapped.length > maxBytes) throw overLimit(label, path, maxBytes);
       options.whileReading?.();
@@ -129,7 +145,7 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
     // What is returned when the file keeps its size (onArrived is given this very array).
     const expected = buffer.subarray(0, Math.min(size, buffer.length));
     const parallel = size >= PARALLEL_READ_MIN_BYTES;
-    let length = parallel ? await readInParallel(handle, expected, options) : 0;
+    let length = parallel ? await readInParallel(fd, expected, options) : 0;
     // Then (or from the start) one read after another, to the end of the file wherever that is.
     for (;;) {
       if (length === buffer.length) {
@@ -138,9 +154,9 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
         grown.set(buffer);
         buffer = grown;
       }
-      const reading = handle.read(buffer, length, buffer.length - length, length);
+      const reading = readFd(fd, buffer, length, buffer.length - length, length);
       if (length === 0 && !parallel) options.whileReading?.();
-      const { bytesRead } = await reading;
+      const bytesRead = await reading;
       if (bytesRead === 0) break;
       length += bytesRead;
     }
@@ -151,7 +167,7 @@ export async function readInput(path: string, options: ReadOptions = {}): Promis
     if (error instanceof KimgError) throw error;
     throw new KimgError(ErrorCode.IO, `cannot read ${label}: ${(error as Error).message}`, { path });
   } finally {
-    await handle.close().catch(() => undefined);
+    await closeFd(fd);
   }
 }
 
@@ -172,7 +188,7 @@ function mapInput(fd: number): Uint8Array | null {
  * positions. Returns how many bytes from the start were read before the file ended, which is
  * less than into.length only if the file shrank meanwhile; the caller reads on from there.
  */
-async function readInParallel(handle: FileHandle, into: Uint8Array, options: ReadOptions): Promise<number> {
+async function readInParallel(fd: number, into: Uint8Array, options: ReadOptions): Promise<number> {
   const pieces = Math.ceil(into.length / PARALLEL_READ_BYTES);
   const done = new Uint8Array(pieces);
   let next = 0;
@@ -182,7 +198,7 @@ async function readInParallel(handle: FileHandle, into: Uint8Array, options: Rea
     const start = piece * PARALLEL_READ_BYTES;
     const stop = Math.min(into.length, start + PARALLEL_READ_BYTES);
     for (let at = start; at < stop; ) {
-      const { bytesRead } = await handle.read(into, at, stop - at, at);
+      const bytesRead = await readFd(fd, into, at, stop - at, at);
       if (bytesRead === 0) {
         end = Math.min(end, at);
         break;
@@ -209,8 +225,8 @@ async function readInParallel(handle: FileHandle, into: Uint8Array, options: Rea
 /** The size of a regular file, checked like readInput but without reading it (plan --initrd). */
 export async function inputSize(path: string, options: ReadOptions = {}): Promise<number> {
   const label = options.what ? `${options.what} ${path}` : path;
-  const { handle, size } = await openRegular(path, label, options.maxBytes ?? DEFAULT_LIMITS.maxInputBytes);
-  await handle.close().catch(() => undefined);
+  const { fd, size } = await openRegular(path, label, options.maxBytes ?? DEFAULT_LIMITS.maxInputBytes);
+  await closeFd(fd);
   return size;
 }
 
