@@ -72,10 +72,12 @@ export function memmemSearchAsync(koffi: Koffi): AsyncByteSearch | null {
           const needle = new Uint8Array(new ArrayBuffer(pattern.length));
           needle.set(pattern);
           const base = BigInt(koffi.address(bytes));
+          // Held by the callback, so that neither array is collected while memmem reads it.
+          const operands = [bytes, needle];
           return new Promise((resolve, reject) => {
             memmem.async(base + BigInt(from), to - from, BigInt(koffi.address(needle)), needle.length, (error: unknown, found: number | bigint) => {
-              // Both arrays stay referenced until the search is over.
-              if (bytes.length === 0 || needle.length === 0 || error) reject(error ?? new Error("memmem: empty operand"));
+              operands.length = 0;
+              if (error) reject(error);
               else resolve(BigInt(found) === 0n ? -1 : Number(BigInt(found) - base));
             });
           });
