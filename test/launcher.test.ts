@@ -177,6 +177,13 @@ test("no cache where the folder is not private to this user, in a temp folder ot
   chmodSync(shared, 0o1777);
   assert.ok(launch(shared, ["inspect", "--json", SAMPLE]).cache.some((l) => l.endsWith(": no cache")));
 
+  // A temp folder that is not there: no cache, the same output.
+  const missing = join(freshTemp(), "gone");
+  const m = launch(missing, ["inspect", "--json", SAMPLE]);
+  assert.equal(m.stdout, want.stdout);
+  assert.equal(m.cache.length, 1);
+  assert.match(m.cache[0] ?? "", /^cannot use .*gone.*ENOENT.*: not used$/);
+
   const off = freshTemp();
   const d = launch(off, ["inspect", "--json", SAMPLE], { NODE_DISABLE_COMPILE_CACHE: "1" });
   assert.equal(d.stdout, want.stdout);

@@ -110,14 +110,18 @@ function cacheFolder(folder: string, entry: string, debug?: (line: string) => vo
       debug?.(`${temp} is neither this user's nor root's, or others may rename its entries: not used`);
       return null;
     }
-  } catch {
+  } catch (error) {
+    debug?.(`cannot use ${temp} (${(error as Error).message}): not used`);
     return null;
   }
   const root = join(temp, `kimg-code-cache-${uid}`);
   try {
     mkdirSync(root, { mode: 0o700 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") return null;
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+      debug?.(`cannot use ${root} (${(error as Error).message}): not used`);
+      return null;
+    }
   }
   try {
     const st = lstatSync(root);
