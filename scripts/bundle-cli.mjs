@@ -183,6 +183,9 @@ const result = await build({
  * (other chunks, and Node's require for the rest), so esbuild's `require` calls (commander's,
  * the built-in stand-ins') need nothing more. Anything of ES modules left fails the build.
  */
+/** Each chunk is one function expression of the launcher's arguments, on its first line so that line numbers stay the chunk's. */
+const CHUNK_PREFIX = '(function (exports, require, module, __kimg_url) {"use strict";';
+const CHUNK_SUFFIX = "\n})\n";
 let entry;
 for (const name of readdirSync(outdir)) {
   if (!name.endsWith(".js")) continue;
@@ -196,7 +199,9 @@ for (const name of readdirSync(outdir)) {
     logLevel: "error",
   });
   if (/\bimport\s*\(|\bimport\.meta\b|^\s*(import|export)\s/m.test(code)) throw new Error(`${name}: ES module syntax left after the transform`);
-  writeFileSync(join(outdir, name), code);
+  // The launcher decodes chunks as Latin-1, which is exact for ASCII (esbuild escapes the rest).
+  if (/[^\x00-\x7f]/.test(code)) throw new Error(`${name}: not ASCII`);
+  writeFileSync(join(outdir, name), `${CHUNK_PREFIX}${code}${CHUNK_SUFFIX}`);
 }
 if (entry === undefined) throw new Error("no entry chunk (run-<hash>.js)");
 

@@ -10,20 +10,20 @@
  * --log-function-events). A cache made after the run (vm.Script's createCachedData) holds every
  * function the command ran as well: `kimg inspect` 9-11 ms faster (Node 24, issue 14).
  *
- * The chunks are CommonJS-shaped (esbuild turns each ES module chunk into one, its `import()`
- * calls included); `require("./chunk-X.js")` of a chunk loads it here, anything else is Node's
- * own require from this folder (built-in modules, koffi).
+ * The chunks are CommonJS-shaped function expressions (the bundler turns each of esbuild's ES
+ * module chunks into one, its `import()` calls included); `require("./chunk-X.js")` of a chunk
+ * loads it here, anything else is Node's own require from this folder (built-in modules, koffi).
  *
- * Cache files (the V8 version's format, checked by V8 against the source and its flags before
- * use) live in `<temp>/kimg-code-cache-<uid>/<node>-<arch>/<entry>/<command>/`: one folder per
- * user, made private (0700) and used only if it is a directory this user owns that no one else
- * can write to, in a temp folder no one else can swap it in, since whoever writes a cache
- * decides what code runs. Chunk file names carry a
- * hash of their contents, and the entry's names the build: a cache always belongs to the code it
- * was made from. A folder per command, because each command's first run decides which functions
- * its caches hold. A cache is written (temp file, then rename) when there was none or V8 refused
- * it (another Node, other flags); NODE_DISABLE_COMPILE_CACHE=1 turns caching off, as it does
- * Node's, and KIMG_DEBUG_CACHE=1 prints what happens to each chunk on stderr.
+ * Cache files (the V8 version's format, checked by V8 against its version, its flags and the
+ * source's length before use) live in `<temp>/kimg-code-cache-<uid>/<node>-<arch>/<entry>/<command>/`:
+ * one folder per user, made private (0700) and used only if it is a directory this user owns
+ * that no one else can write to, in a temp folder no one else can swap it in, since whoever
+ * writes a cache decides what code runs. A cache is named by its chunk's name, size and
+ * modification time, so it always belongs to the code it was made from (V8's own check would
+ * take a same-length change); a folder per command, because each command's first run decides
+ * which functions its caches hold. A cache is written (temp file, then rename) when there was
+ * none or V8 refused it (another Node, other flags). NODE_DISABLE_COMPILE_CACHE=1 turns caching
+ * off, as it does Node's, and KIMG_DEBUG_CACHE=1 prints what happens to each chunk on stderr.
  */
 import type * as Fs from "node:fs";
 import { createRequire } from "node:module";
@@ -35,7 +35,8 @@ import type * as Vm from "node:vm";
 // Built-ins through require: importing node:fs as an ES module makes Node build its facade,
 // which reads every getter (fs.promises loads the streams code).
 const require = createRequire(import.meta.url);
-const { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } = require("node:fs") as typeof Fs;
+const { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } =
+  require("node:fs") as typeof Fs;
 const { tmpdir } = require("node:os") as typeof Os;
 const { dirname, join } = require("node:path") as typeof Path;
 const { fileURLToPath, pathToFileURL } = require("node:url") as typeof Url;
@@ -54,24 +55,26 @@ export function launch(url: string, entry: string): void {
   const debug = process.env.KIMG_DEBUG_CACHE ? (line: string) => process.stderr.write(`kimg code cache: ${line}\n`) : undefined;
   const caches = cacheFolder(folder, entry, debug);
   const modules = new Map<string, Loaded>();
-  const fresh: Array<{ name: string; script: Vm.Script }> = [];
+  const fresh: Array<{ name: string; cacheName: string; script: Vm.Script }> = [];
 
   const load = (name: string): unknown => {
     const known = modules.get(name);
     if (known) return known.exports;
     if (!CHUNK_NAME.test(name)) throw new Error(`kimg: the bundle has no chunk ${JSON.stringify(name)}`);
     const file = join(folder, name);
-    const source = readFileSync(file, "utf8");
-    const cachedData = caches === null ? undefined : readCache(join(caches, `${name}.cache`));
-    // One line of wrapper, so that line numbers in stack traces are the chunk's own.
-    const script = new Script(`(function (exports, require, module, __kimg_url) {"use strict";${source}\n})`, {
-      filename: file,
-      ...(cachedData ? { cachedData } : {}),
-    });
+    // The bundler wrote the chunk as one function expression, in ASCII (checked at build time).
+    const read = readWhole(file);
+    const source = scratch.toString("latin1", 0, read.length);
+    // V8 checks a cache against the source's length only: the chunk file's size and modification
+    // time name its cache, so a chunk changed in any way (a new build, an edit) gets a new one.
+    const cacheName = `${name}.${read.size}-${read.mtime}.cache`;
+    const cachedData = caches === null ? undefined : readCache(join(caches, cacheName));
+    // V8 reads cachedData while it compiles: the scratch buffer may take the next file after.
+    const script = new Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
     if (caches !== null) {
       const refused = cachedData !== undefined && script.cachedDataRejected === true;
       debug?.(`${name}: ${cachedData === undefined ? "no cache" : refused ? "cache refused" : "cache used"}`);
-      if (cachedData === undefined || refused) fresh.push({ name, script });
+      if (cachedData === undefined || refused) fresh.push({ name, cacheName, script });
     }
     const module: Loaded = { exports: {} };
     modules.set(name, module);
@@ -90,7 +93,7 @@ export function launch(url: string, entry: string): void {
   if (caches !== null) {
     // First listener of 'exit': the command has run, and its functions are compiled.
     process.on("exit", () => {
-      for (const { name, script } of fresh) writeCache(caches, `${name}.cache`, script, debug);
+      for (const { name, cacheName, script } of fresh) writeCache(caches, name, cacheName, script, debug);
     });
   }
   load(entry);
@@ -150,17 +153,42 @@ function commandOf(folder: string): string {
   }
 }
 
+/**
+ * One buffer for every file the launcher reads, grown as needed: a new buffer of a few hundred KB
+ * is fresh memory, whose first touch costs 10-20 µs a page on the virtual machine of issue 14.
+ */
+let scratch = Buffer.allocUnsafeSlow(512 * 1024);
+
+/** Reads the whole file into `scratch`: its length, and the size and modification time (µs) fstat gave. */
+function readWhole(file: string): { length: number; size: number; mtime: number } {
+  const fd = openSync(file, "r");
+  try {
+    const info = fstatSync(fd);
+    const size = info.size;
+    if (size > scratch.length) scratch = Buffer.allocUnsafeSlow(size);
+    let length = 0;
+    while (length < size) {
+      const n = readSync(fd, scratch, length, size - length, length);
+      if (n === 0) break;
+      length += n;
+    }
+    return { length, size, mtime: Math.trunc(info.mtimeMs * 1000) };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function readCache(file: string): Buffer | undefined {
   try {
-    return readFileSync(file);
+    return scratch.subarray(0, readWhole(file).length);
   } catch {
     return undefined;
   }
 }
 
-/** Writes the script's code cache as `name` in `folder`, atomically; a cache that cannot be written is only a slower next start. */
-function writeCache(folder: string, name: string, script: Vm.Script, debug?: (line: string) => void): void {
-  const file = join(folder, name);
+/** Writes chunk `name`'s code cache as `cacheName` in `folder`, atomically; a cache that cannot be written is only a slower next start. */
+function writeCache(folder: string, name: string, cacheName: string, script: Vm.Script, debug?: (line: string) => void): void {
+  const file = join(folder, cacheName);
   const temp = `${file}.${process.pid}.tmp`;
   try {
     const data = script.createCachedData();
