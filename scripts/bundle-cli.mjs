@@ -200,7 +200,7 @@ for (const name of readdirSync(outdir)) {
   });
   if (/\bimport\s*\(|\bimport\.meta\b|^\s*(import|export)\s/m.test(code)) throw new Error(`${name}: ES module syntax left after the transform`);
   // The launcher decodes chunks as Latin-1, which is exact for ASCII (esbuild escapes the rest).
-  if (/[^\x00-\x7f]/.test(code)) throw new Error(`${name}: not ASCII`);
+  if (/[\u0080-\uffff]/.test(code)) throw new Error(`${name}: not ASCII`);
   writeFileSync(join(outdir, name), `${CHUNK_PREFIX}${code}${CHUNK_SUFFIX}`);
 }
 if (entry === undefined) throw new Error("no entry chunk (run-<hash>.js)");
