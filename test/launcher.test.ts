@@ -6,12 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 
 const dir = mkdtempSync(join(tmpdir(), "kimg-launcher-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const bundle = join(dir, "bundle");
 const built = spawnSync(process.execPath, ["scripts/bundle-cli.mjs", bundle], { encoding: "utf8" });
 const SAMPLE = "samples/arm64-zboot-gzip.efi";
@@ -134,6 +135,9 @@ test("a chunk file that changed (its modification time, whatever its length) get
   assert.equal(again.status, 0, again.stderr);
   assert.ok(again.cache.includes(`${chunk}: no cache`), again.cache.join("\n"));
   assert.equal(again.cache.filter((l) => l.endsWith(": no cache")).length, 1, "only that chunk");
+  // Its old cache is gone: one cache per chunk, however often the bundle is rebuilt.
+  const folder = commandFolder(temp, "inspect");
+  assert.equal(readdirSync(folder).filter((f) => f.startsWith(`${chunk}.`)).length, 1);
 });
 
 test("each command has its caches; help, --version and unknown names share 'other'", { skip: uid < 0 }, () => {

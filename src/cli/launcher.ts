@@ -22,7 +22,7 @@
  * modification time, so it always belongs to the code it was made from (V8's own check would
  * take a same-length change); a folder per command, because each command's first run decides
  * which functions its caches hold. A cache is written (temp file, then rename) when there was
- * none or V8 refused it (another Node, other flags). NODE_DISABLE_COMPILE_CACHE=1 turns caching
+ * none or V8 refused it (another Node, other flags), and then replaces the chunk's older ones. NODE_DISABLE_COMPILE_CACHE=1 turns caching
  * off, as it does Node's, and KIMG_DEBUG_CACHE=1 prints what happens to each chunk on stderr.
  */
 import type * as Fs from "node:fs";
@@ -201,6 +201,10 @@ function writeCache(folder: string, name: string, cacheName: string, script: Vm.
     }
     renameSync(temp, file);
     debug?.(`${name}: wrote ${data.length} bytes`);
+    // The caches of this chunk's earlier files (an earlier build's, with another time) are stale.
+    for (const other of readdirSync(folder)) {
+      if (other !== cacheName && other.startsWith(`${name}.`) && other.endsWith(".cache")) unlinkSync(join(folder, other));
+    }
   } catch (error) {
     debug?.(`${name}: not written (${(error as Error).message})`);
     try {
