@@ -35,6 +35,7 @@ import {
 } from "node:fs";
 import { access, mkdir, open, realpath, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { ErrorCode, KimgError } from "../io/errors.js";
 import { DEFAULT_LIMITS } from "../io/limits.js";
 import { koffiWhereHarmless, libc, loadKoffi } from "./koffi.js";
@@ -82,12 +83,13 @@ export function fileKind(info: Stats): string {
  * loading that module (its FileHandle brings readline, the watchers and more) took 8 ms of
  * `kimg inspect` on Node 24. The writes below use it; the CLI bundle loads it when they start.
  */
-const openFd = (path: string, flags: number): Promise<number> =>
-  new Promise((resolve, reject) => openDescriptor(path, flags, (error, fd) => (error ? reject(error) : resolve(fd))));
-const statFd = (fd: number): Promise<Stats> => new Promise((resolve, reject) => fstat(fd, (error, info) => (error ? reject(error) : resolve(info))));
-const readFd = (fd: number, into: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
-  new Promise((resolve, reject) => read(fd, into, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
-const closeFd = (fd: number): Promise<void> => new Promise((resolve) => close(fd, () => resolve()));
+const openFd = promisify(openDescriptor);
+const statFd = promisify(fstat);
+const readAt = promisify(read);
+const readFd = async (fd: number, into: Uint8Array, offset: number, length: number, position: number): Promise<number> =>
+  (await readAt(fd, into, offset, length, position)).bytesRead;
+const closeAt = promisify(close);
+const closeFd = (fd: number): Promise<void> => closeAt(fd).catch(() => undefined);
 
 const READ_CHUNK_BYTES = 1024 * 1024;
 /**
