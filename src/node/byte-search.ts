@@ -27,6 +27,16 @@ function bindMemmem(koffi: Koffi): KoffiFunction | null {
   return memmemFunction;
 }
 
+/** Whether a search of [from, to) for `pattern` can find anything in `bytes` (the answer is -1 if not). */
+const searchable = (bytes: Uint8Array, pattern: Uint8Array, from: number, to: number): boolean =>
+  from >= 0 && to <= bytes.length && to - from >= pattern.length;
+
+/** memmem's answer (an address, 0 for none) as an offset from `base`, or -1. */
+const offsetOf = (found: unknown, base: bigint): number => {
+  const address = BigInt(found as number | bigint);
+  return address === 0n ? -1 : Number(address - base);
+};
+
 /** memmem as a ByteSearch, or null where it cannot be bound (then the searches stay in JavaScript). */
 export function memmemSearch(koffi: Koffi): ByteSearch | null {
   if (search !== undefined) return search;
@@ -39,15 +49,14 @@ export function memmemSearch(koffi: Koffi): ByteSearch | null {
     let needle = new Uint8Array(new ArrayBuffer(64));
     let needleAddress = BigInt(koffi.address(needle));
     search = (bytes, pattern, from, to) => {
-      if (from < 0 || to > bytes.length || to - from < pattern.length) return -1;
+      if (!searchable(bytes, pattern, from, to)) return -1;
       if (pattern.length > needle.length) {
         needle = new Uint8Array(new ArrayBuffer(pattern.length));
         needleAddress = BigInt(koffi.address(needle));
       }
       needle.set(pattern);
       const base = BigInt(koffi.address(bytes));
-      const found = BigInt(memmem(base + BigInt(from), to - from, needleAddress, pattern.length) as number | bigint);
-      return found === 0n ? -1 : Number(found - base);
+      return offsetOf(memmem(base + BigInt(from), to - from, needleAddress, pattern.length), base);
     };
   } catch {
     search = null;
@@ -68,7 +77,7 @@ export function memmemSearchAsync(koffi: Koffi): AsyncByteSearch | null {
     memmem === null
       ? null
       : (bytes, pattern, from, to) => {
-          if (from < 0 || to > bytes.length || to - from < pattern.length) return Promise.resolve(-1);
+          if (!searchable(bytes, pattern, from, to)) return Promise.resolve(-1);
           const needle = new Uint8Array(new ArrayBuffer(pattern.length));
           needle.set(pattern);
           const base = BigInt(koffi.address(bytes));
@@ -78,7 +87,7 @@ export function memmemSearchAsync(koffi: Koffi): AsyncByteSearch | null {
             memmem.async(base + BigInt(from), to - from, BigInt(koffi.address(needle)), needle.length, (error: unknown, found: number | bigint) => {
               operands.length = 0;
               if (error) reject(error);
-              else resolve(BigInt(found) === 0n ? -1 : Number(BigInt(found) - base));
+              else resolve(offsetOf(found, base));
             });
           });
         };
