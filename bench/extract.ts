@@ -288,7 +288,6 @@ const baseNote = (r: Race): string =>
   `   paired ${r.paired.toFixed(2)}x` + (BASE === undefined ? "" : `   base ${(r.base / r.native).toFixed(2)}x, paired ${r.pairedBase.toFixed(2)}x`);
 
 const rows: string[] = [];
-/** One row; a `target` of null is a row for information (no verdict). */
 /** One row; `target` null for a row given for information (no verdict on its time, nor, for a row that is not kimg's, on its memory). */
 const fmt = (name: string, c: number | string, n: number, k: number, target: number | null, rss: number, inner: number, note = "", kimgRow = true): string => {
   const ratio = k / n;
