@@ -140,6 +140,51 @@ test("a chunk file that changed (its modification time, whatever its length) get
   assert.equal(readdirSync(folder).filter((f) => f.startsWith(`${chunk}.`)).length, 1);
 });
 
+test("other builds' and Node versions' folders with no cache written for two weeks are removed when caches are written, not before", { skip: uid < 0 }, () => {
+  assert.equal(built.status, 0, built.stderr);
+  const temp = freshTemp();
+  const args = ["inspect", "--json", SAMPLE];
+  const root = join(temp, `kimg-code-cache-${uid}`);
+  const node = join(root, `${process.version}-${process.arch}`);
+  // Made as the launcher makes them, before this build's first run: an old build, a recent one, an old Node's.
+  const days = (n: number): Date => new Date(Date.now() - n * 86_400_000);
+  const folders = {
+    oldBuild: join(node, "run-OLDBUILD", "inspect"),
+    recentBuild: join(node, "run-RECENT", "inspect"),
+    oldNode: join(root, "v0.0.1-x64", "run-X", "other"),
+  };
+  for (const folder of Object.values(folders)) {
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    writeFileSync(join(folder, "chunk-A.js.1-1.cache"), "stale");
+  }
+  chmodSync(root, 0o700);
+  utimesSync(join(node, "run-OLDBUILD"), days(15), days(15));
+  utimesSync(join(node, "run-RECENT"), days(13), days(13));
+  utimesSync(join(root, "v0.0.1-x64"), days(30), days(30));
+
+  const first = launch(temp, args);
+  assert.equal(first.status, 0, first.stderr);
+  assert.ok(
+    first.cache.some((l) => / wrote \d+ bytes$/.test(l)),
+    first.cache.join("\n"),
+  );
+  assert.equal(existsSync(join(node, "run-OLDBUILD")), false, "15 days without a write: removed");
+  assert.equal(existsSync(join(root, "v0.0.1-x64")), false, "another Node's, 30 days: removed");
+  assert.equal(existsSync(folders.recentBuild), true, "13 days: kept");
+  assert.ok(first.cache.includes("run-OLDBUILD: removed, no cache written there for 14 days"), first.cache.join("\n"));
+  // This build's folder is marked as used now.
+  const build = join(node, readdirSync(node).find((n) => n !== "run-RECENT") as string);
+  assert.ok(Date.now() - statSync(build).mtimeMs < 60_000);
+
+  // A run that writes nothing removes nothing.
+  mkdirSync(folders.oldBuild, { recursive: true });
+  utimesSync(join(node, "run-OLDBUILD"), days(15), days(15));
+  const second = launch(temp, args);
+  assert.equal(second.status, 0, second.stderr);
+  assert.ok(!second.cache.some((l) => / wrote /.test(l)), second.cache.join("\n"));
+  assert.equal(existsSync(folders.oldBuild), true);
+});
+
 test("each command has its caches; help, --version and unknown names share 'other'", { skip: uid < 0 }, () => {
   assert.equal(built.status, 0, built.stderr);
   const temp = freshTemp();

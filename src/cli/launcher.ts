@@ -22,8 +22,10 @@
  * modification time, so it always belongs to the code it was made from (V8's own check would
  * take a same-length change); a folder per command, because each command's first run decides
  * which functions its caches hold. A cache is written (temp file, then rename) when there was
- * none or V8 refused it (another Node, other flags), and then replaces the chunk's older ones. NODE_DISABLE_COMPILE_CACHE=1 turns caching
- * off, as it does Node's, and KIMG_DEBUG_CACHE=1 prints what happens to each chunk on stderr.
+ * none or V8 refused it (another Node, other flags), and then replaces the chunk's older ones;
+ * the folders of other builds and Node versions with no cache written for two weeks go then too
+ * (`removeStale`). NODE_DISABLE_COMPILE_CACHE=1 turns caching off, as it does Node's, and
+ * KIMG_DEBUG_CACHE=1 prints what happens to each chunk on stderr.
  */
 import type * as Fs from "node:fs";
 import { createRequire } from "node:module";
@@ -35,7 +37,7 @@ import type * as Vm from "node:vm";
 // Built-ins through require: importing node:fs as an ES module makes Node build its facade,
 // which reads every getter (fs.promises loads the streams code).
 const require = createRequire(import.meta.url);
-const { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, statSync, unlinkSync, writeSync } =
+const { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, utimesSync, writeSync } =
   require("node:fs") as typeof Fs;
 const { tmpdir } = require("node:os") as typeof Os;
 const { dirname, join } = require("node:path") as typeof Path;
@@ -94,6 +96,7 @@ export function launch(url: string, entry: string): void {
     // First listener of 'exit': the command has run, and its functions are compiled.
     process.on("exit", () => {
       for (const { name, cacheName, script } of fresh) writeCache(caches, name, cacheName, script, debug);
+      if (fresh.length > 0) removeStale(caches, debug);
     });
   }
   load(entry);
@@ -150,6 +153,42 @@ function commandOf(folder: string): string {
     return readdirSync(folder).some((name) => name.startsWith(`${first}-`) && CHUNK_NAME.test(name)) ? first : "other";
   } catch {
     return "other";
+  }
+}
+
+/** How long a build's caches stay after their last write, once another build or Node writes its own. */
+const STALE_MS = 14 * 24 * 60 * 60 * 1000;
+
+/**
+ * Every build (an upgraded kimg, a rebuilt bundle) and every Node version gets a folder of its
+ * own, which would stay in the temp folder until the next reboot's clean-up: when caches were
+ * written, this build's and this Node's folders are marked as used now, and the folders of
+ * other builds and Nodes with no cache written for STALE_MS are removed. A build still in use
+ * whose folder was removed writes its caches again at its next run: one slower start, never a
+ * wrong one, and no two installs that take turns remove each other's caches.
+ */
+function removeStale(caches: string, debug?: (line: string) => void): void {
+  const build = dirname(caches);
+  const node = dirname(build);
+  const now = Date.now();
+  for (const [keep, parent] of [
+    [build, node],
+    [node, dirname(node)],
+  ] as const) {
+    try {
+      utimesSync(keep, now / 1000, now / 1000);
+      for (const name of readdirSync(parent)) {
+        const path = join(parent, name);
+        if (path === keep) continue;
+        const st = lstatSync(path);
+        if (st.isDirectory() && now - st.mtimeMs > STALE_MS) {
+          rmSync(path, { recursive: true, force: true });
+          debug?.(`${name}: removed, no cache written there for ${STALE_MS / 86_400_000} days`);
+        }
+      }
+    } catch (error) {
+      debug?.(`stale caches not removed (${(error as Error).message})`);
+    }
   }
 }
 
