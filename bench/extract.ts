@@ -221,15 +221,33 @@ function inspectCases(): Inspect[] {
   return cases;
 }
 
-/** Wall time and peak RSS of one command (through /usr/bin/time). */
+/**
+ * One run of `command`: its wall time, taken around the command itself, and nothing else; or,
+ * with KIMG_BENCH_CPU=1, its CPU time and peak RSS through /usr/bin/time. Wall times were taken
+ * around /usr/bin/time too until 2026-12: its own start (6-10 ms here) was then added to both
+ * sides of every ratio, which drew them towards 1 (`inspect` read 1.66x where the commands
+ * themselves take 1.85x).
+ */
 function timed(command: string[]): { ms: number; rss: number } {
-  const t = process.hrtime.bigint();
+  if (!CPU) {
+    const t = process.hrtime.bigint();
+    const r = spawnSync(command[0] as string, command.slice(1), { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
+    const wall = Number(process.hrtime.bigint() - t) / 1e6;
+    if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
+    return { ms: wall, rss: 0 };
+  }
   const r = spawnSync("/usr/bin/time", ["-f", "%M %U %S", ...command], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
-  const wall = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
   const [rss, user, system] = (r.stderr.trim().split("\n").pop() ?? "").split(" ").map(Number);
   // The shell's times include the pipeline's (waited-for) processes.
-  return { ms: CPU ? ((user ?? 0) + (system ?? 0)) * 1000 : wall, rss: (rss ?? 0) * 1024 };
+  return { ms: ((user ?? 0) + (system ?? 0)) * 1000, rss: (rss ?? 0) * 1024 };
+}
+
+/** Peak RSS of one run of `command`, through /usr/bin/time (a run of its own, untimed). */
+function peakRss(command: string[]): number {
+  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...command], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
+  return Number(r.stderr.trim().split("\n").pop() ?? 0) * 1024;
 }
 
 /** The median of `values` (not empty). */
@@ -280,6 +298,10 @@ function race(native: string[], kimg: string[], fresh?: { native: string; kimg: 
     best = { native: Math.min(best.native, n.ms), kimg: Math.min(best.kimg, k.ms), base: Math.min(best.base, b), rss: Math.max(best.rss, k.rss) };
     ratios.push(k.ms / n.ms);
     baseRatios.push(b / n.ms);
+  }
+  if (!CPU) {
+    if (fresh?.kimg !== undefined) rmSync(fresh.kimg, { force: true });
+    best.rss = peakRss(kimg);
   }
   return { ...best, paired: median(ratios), pairedBase: median(baseRatios) };
 }
