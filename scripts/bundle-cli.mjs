@@ -176,6 +176,10 @@ const result = await build({
   logLevel: "warning",
 });
 
+/** Each chunk is one function expression of the launcher's arguments, on its first line so that line numbers stay the chunk's. */
+const CHUNK_PREFIX = '(function (exports, require, module, __kimg_url) {"use strict";';
+const CHUNK_SUFFIX = "\n})\n";
+
 /**
  * Each ES module chunk becomes the CommonJS-shaped script src/cli/launcher.ts runs (and keeps the
  * code cache of): its imports `require` calls, its `import()` calls `require` in a promise, and
@@ -183,9 +187,6 @@ const result = await build({
  * (other chunks, and Node's require for the rest), so esbuild's `require` calls (commander's,
  * the built-in stand-ins') need nothing more. Anything of ES modules left fails the build.
  */
-/** Each chunk is one function expression of the launcher's arguments, on its first line so that line numbers stay the chunk's. */
-const CHUNK_PREFIX = '(function (exports, require, module, __kimg_url) {"use strict";';
-const CHUNK_SUFFIX = "\n})\n";
 let entry;
 for (const name of readdirSync(outdir)) {
   if (!name.endsWith(".js")) continue;
