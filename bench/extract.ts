@@ -229,25 +229,21 @@ function inspectCases(): Inspect[] {
  * themselves take 1.85x).
  */
 function timed(command: string[]): { ms: number; rss: number } {
-  if (!CPU) {
-    const t = process.hrtime.bigint();
-    const r = spawnSync(command[0] as string, command.slice(1), { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
-    const wall = Number(process.hrtime.bigint() - t) / 1e6;
-    if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
-    return { ms: wall, rss: 0 };
-  }
+  if (CPU) return throughTime(command);
+  const t = process.hrtime.bigint();
+  const r = spawnSync(command[0] as string, command.slice(1), { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
+  const wall = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
+  return { ms: wall, rss: 0 };
+}
+
+/** CPU time (user + system, ms) and peak RSS (bytes) of one run of `command`, through /usr/bin/time. */
+function throughTime(command: string[]): { ms: number; rss: number } {
   const r = spawnSync("/usr/bin/time", ["-f", "%M %U %S", ...command], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
   const [rss, user, system] = (r.stderr.trim().split("\n").pop() ?? "").split(" ").map(Number);
   // The shell's times include the pipeline's (waited-for) processes.
   return { ms: ((user ?? 0) + (system ?? 0)) * 1000, rss: (rss ?? 0) * 1024 };
-}
-
-/** Peak RSS of one run of `command`, through /usr/bin/time (a run of its own, untimed). */
-function peakRss(command: string[]): number {
-  const r = spawnSync("/usr/bin/time", ["-f", "%M", ...command], { encoding: "utf8", stdio: ["ignore", "ignore", "pipe"], maxBuffer: 1 << 28 });
-  if (r.status !== 0) throw new Error(`${command.join(" ")} failed: ${r.stderr}`);
-  return Number(r.stderr.trim().split("\n").pop() ?? 0) * 1024;
 }
 
 /** The median of `values` (not empty). */
@@ -301,7 +297,8 @@ function race(native: string[], kimg: string[], fresh?: { native: string; kimg: 
   }
   if (!CPU) {
     if (fresh?.kimg !== undefined) rmSync(fresh.kimg, { force: true });
-    best.rss = peakRss(kimg);
+    // Peak memory from one more run, untimed.
+    best.rss = throughTime(kimg).rss;
   }
   return { ...best, paired: median(ratios), pairedBase: median(baseRatios) };
 }
